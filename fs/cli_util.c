@@ -1,0 +1,76 @@
+/* cli_util.c: error output and progress lines for the command line. */
+#include "cli_util.h"
+
+#include <stdarg.h>
+#include <time.h>
+#include <unistd.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("ocflfs: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_fail(const struct ocfl_err *err)
+{
+    cli_error("%s", err->msg[0] ? err->msg : "unknown error");
+    return EXIT_FAIL;
+}
+
+int cli_usage(const char *synopsis, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("ocflfs: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: ocflfs %s\n", synopsis);
+    return EXIT_USAGE;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_progress_init(struct cli_progress *p)
+{
+    p->enabled = isatty(STDERR_FILENO);
+    p->last = 0;
+    p->shown = 0;
+}
+
+void cli_progress_update(struct cli_progress *p, const char *what, uint64_t done, uint64_t total)
+{
+    double t;
+
+    if (!p->enabled)
+        return;
+    t = now_seconds();
+    if (p->shown && t - p->last < 0.2 && done != total)
+        return;
+    p->last = t;
+    p->shown = 1;
+    if (total)
+        fprintf(stderr, "\r%s: %3u%% (%llu / %llu MiB)\033[K", what,
+                (unsigned)(done * 100 / total), (unsigned long long)(done >> 20),
+                (unsigned long long)(total >> 20));
+    else
+        fprintf(stderr, "\r%s: %llu MiB\033[K", what, (unsigned long long)(done >> 20));
+}
+
+void cli_progress_done(struct cli_progress *p)
+{
+    if (p->enabled && p->shown)
+        fputc('\n', stderr);
+    p->shown = 0;
+}

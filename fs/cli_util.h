@@ -1,0 +1,36 @@
+/* cli_util.h: what every subcommand shares: error output, exit codes, progress. */
+#ifndef OCFLFS_CLI_UTIL_H
+#define OCFLFS_CLI_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* Print "ocflfs: " + message + "\n" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "ocflfs: " + err->msg; returns EXIT_FAIL. */
+int cli_fail(const struct ocfl_err *err);
+
+/* Print a usage error and the subcommand's synopsis; returns EXIT_USAGE. */
+int cli_usage(const char *synopsis, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A progress line on stderr, only when stderr is a terminal: rewritten in
+ * place at most a few times a second.  cli_progress_done() ends the line.
+ */
+struct cli_progress {
+    int enabled;
+    double last;
+    int shown;
+};
+void cli_progress_init(struct cli_progress *p);
+void cli_progress_update(struct cli_progress *p, const char *what, uint64_t done, uint64_t total);
+void cli_progress_done(struct cli_progress *p);
+
+#endif

@@ -1,0 +1,55 @@
+/* main.c: `ocflfs SUBCOMMAND ...`: dispatch to the subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_util.h"
+#include "commands.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *synopsis;
+};
+
+static const struct command commands[] = {
+    {"init", cmd_init, "init ROOT [--layout NAME] [--layout-config FILE] [--digest sha512|sha256]"},
+    {"mount", cmd_mount,
+     "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME] [--address URI] [-o FUSE_OPTS]"},
+    {"validate", cmd_validate, "validate PATH [--json] [--no-digests]"},
+    {"ls", cmd_ls, "ls ROOT [--json]"},
+    {"log", cmd_log, "log ROOT ID [--json]"},
+    {"put", cmd_put, "put ROOT ID DIR -m MSG [--user NAME --address URI] [--state DIR]"},
+    {"plans", cmd_plans, "plans ROOT [--json] [--all] [--state DIR]"},
+    {"plan", cmd_plan, "plan ROOT PLAN [--json] [--state DIR]"},
+    {"resume", cmd_resume, "resume ROOT [PLAN] [--state DIR]"},
+    {"cancel", cmd_cancel, "cancel ROOT PLAN [--state DIR]"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: ocflfs COMMAND [ARGS]\n\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  ocflfs %s\n", commands[i].synopsis);
+    fprintf(out, "\nExit status: 0 success, 1 invalid or failed, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("ocflfs %s\n", OCFLFS_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    cli_error("'%s': unknown command (see 'ocflfs --help')", argv[1]);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,89 @@
+/* err.c: filling struct ocfl_err. */
+#include "err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static void mark_truncated(char *buf, size_t size)
+{
+    if (size >= 4)
+        memcpy(buf + size - 4, "...", 4);
+}
+
+static void vformat(struct ocfl_err *err, int code, int with_errno, const char *fmt, va_list ap)
+{
+    int n;
+
+    err->code = code;
+    n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    if (n < 0) {
+        snprintf(err->msg, sizeof(err->msg), "%s", "error message could not be formatted");
+        return;
+    }
+    if ((size_t)n >= sizeof(err->msg)) {
+        mark_truncated(err->msg, sizeof(err->msg));
+        return;
+    }
+    if (with_errno) {
+        size_t used = (size_t)n;
+        int m = snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", strerror(-code));
+        if (m < 0 || (size_t)m >= sizeof(err->msg) - used)
+            mark_truncated(err->msg, sizeof(err->msg));
+    }
+}
+
+int ocfl_err_set(struct ocfl_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err)
+        return code;
+    va_start(ap, fmt);
+    vformat(err, code, 0, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int ocfl_err_sys(struct ocfl_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err)
+        return code;
+    va_start(ap, fmt);
+    vformat(err, code, 1, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int ocfl_err_prefix(struct ocfl_err *err, const char *fmt, ...)
+{
+    char old[sizeof(err->msg)];
+    va_list ap;
+    int n;
+
+    if (!err)
+        return -EIO;
+    memcpy(old, err->msg, sizeof(old));
+    va_start(ap, fmt);
+    n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(err->msg)) {
+        mark_truncated(err->msg, sizeof(err->msg));
+        return err->code;
+    }
+    if ((size_t)snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", old) >=
+        sizeof(err->msg) - (size_t)n)
+        mark_truncated(err->msg, sizeof(err->msg));
+    return err->code;
+}
+
+void ocfl_err_clear(struct ocfl_err *err)
+{
+    if (err) {
+        err->code = 0;
+        err->msg[0] = '\0';
+    }
+}

@@ -1,0 +1,1 @@
+/* inventory.c: placeholder until its owner writes it. */

@@ -1,0 +1,91 @@
+/* io.h: the one seam through which ocflfs touches a storage root's files. */
+#ifndef OCFL_IO_H
+#define OCFL_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/*
+ * Every open, write, fsync, rename, mkdir, unlink and rmdir that ocflfs does
+ * inside a storage root goes through these functions, relative to a
+ * directory file descriptor.  Paths are resolved beneath that directory
+ * (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), so
+ * no path, whatever an inventory says, leads outside it or through a
+ * symbolic link.  All return a non-negative value or a negative errno.
+ *
+ * Tests install a fault hook (ocfl_io_set_fault) to fail the Nth call of a
+ * kind or to stop the process at a chosen point.
+ */
+
+enum ocfl_io_op {
+    OCFL_IO_OPEN,
+    OCFL_IO_READ,
+    OCFL_IO_WRITE,
+    OCFL_IO_FSYNC,
+    OCFL_IO_RENAME,
+    OCFL_IO_MKDIR,
+    OCFL_IO_UNLINK,
+    OCFL_IO_RMDIR,
+    OCFL_IO_COPY,
+};
+
+/*
+ * A fault hook is called before each operation with its kind and path; a
+ * negative return makes the operation fail with that errno without doing it.
+ * The hook must be thread-safe.  NULL removes it.
+ */
+typedef int (*ocfl_io_fault_fn)(void *ctx, enum ocfl_io_op op, const char *path);
+void ocfl_io_set_fault(ocfl_io_fault_fn fn, void *ctx);
+
+/* openat2 beneath @dirfd without following any symlink; returns an fd. */
+int ocfl_io_open(int dirfd, const char *path, int flags, mode_t mode);
+
+/* Whole-file read of a regular file beneath @dirfd, at most @max bytes
+ * (-EFBIG beyond).  *ret_buf is malloc'd and NUL-terminated. */
+int ocfl_io_read_file(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len,
+                      struct ocfl_err *err);
+
+/*
+ * Durable write: create "<path>.tmp-XXXX" with O_EXCL beside @path, write
+ * @len bytes, fsync, close (checked), rename over @path, fsync the parent
+ * directory.  On any failure the temp file is removed and @path is either
+ * its old self or the complete new content.
+ */
+int ocfl_io_write_file_durable(int dirfd, const char *path, const void *buf, size_t len,
+                               struct ocfl_err *err);
+
+/* mkdir -p beneath @dirfd, fsyncing each parent whose entry was created.
+ * An existing directory is success. */
+int ocfl_io_mkdirs(int dirfd, const char *path, mode_t mode, struct ocfl_err *err);
+
+/* renameat beneath two directory fds (no symlinks followed in either). */
+int ocfl_io_rename(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                   struct ocfl_err *err);
+
+/* fsync the directory at @path beneath @dirfd ("" or "." for @dirfd itself). */
+int ocfl_io_fsync_dir(int dirfd, const char *path, struct ocfl_err *err);
+
+/* fsync an open file, reporting @what in the message. */
+int ocfl_io_fsync(int fd, const char *what, struct ocfl_err *err);
+
+/* unlinkat / rmdir beneath @dirfd; a missing entry is success (-ENOENT is 0). */
+int ocfl_io_unlink(int dirfd, const char *path, struct ocfl_err *err);
+int ocfl_io_rmdir(int dirfd, const char *path, struct ocfl_err *err);
+
+/* Remove the tree at @path beneath @dirfd (never crossing symlinks or mounts). */
+int ocfl_io_remove_tree(int dirfd, const char *path, struct ocfl_err *err);
+
+/*
+ * Copy @in_fd's bytes to a new file (durably, as above) with
+ * copy_file_range/reflink where the kernel can, read/write otherwise.
+ * @progress (optional) is called with the bytes done so far at least every
+ * 64 MiB; a non-zero return from it cancels with that value.
+ */
+int ocfl_io_copy_fd_durable(int in_fd, int dirfd, const char *path,
+                            int (*progress)(void *ctx, uint64_t done), void *ctx,
+                            struct ocfl_err *err);
+
+#endif

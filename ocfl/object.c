@@ -1,0 +1,1 @@
+/* object.c: placeholder until its owner writes it. */

@@ -1,0 +1,1 @@
+/* root.c: placeholder until its owner writes it. */

@@ -1,0 +1,1 @@
+/* validate_object.c: placeholder until its owner writes it. */
