@@ -1,0 +1,60 @@
+/* check.h: the tiny assertion kit of the C tests (TAP output, exit 1 on failure). */
+#ifndef OCFLFS_CHECK_H
+#define OCFLFS_CHECK_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Each CHECK prints "ok N - expr" or "not ok N - expr (file:line)" and
+ * counts; check_done() prints the plan line "1..N" and returns the exit
+ * status (0 when every check passed).  Tests keep going after a failure so
+ * one run names every problem.
+ */
+static int check_n_, check_failed_;
+
+#define CHECK_AT_(cond, text, ...)                                                                 \
+    do {                                                                                           \
+        check_n_++;                                                                                \
+        if (cond) {                                                                                \
+            printf("ok %d - %s\n", check_n_, text);                                                \
+        } else {                                                                                   \
+            check_failed_++;                                                                       \
+            printf("not ok %d - %s (%s:%d)\n", check_n_, text, __FILE__, __LINE__);               \
+            printf("#   " __VA_ARGS__);                                                            \
+            printf("\n");                                                                          \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK(cond) CHECK_AT_((cond), #cond, "condition false")
+
+#define CHECK_INT(a, b)                                                                            \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        CHECK_AT_(a_ == b_, #a " == " #b, "got %lld, want %lld", a_, b_);                          \
+    } while (0)
+
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        CHECK_AT_(a_ && b_ && !strcmp(a_, b_), #a " == " #b, "got '%s', want '%s'",                \
+                  a_ ? a_ : "(null)", b_ ? b_ : "(null)");                                         \
+    } while (0)
+
+#define CHECK_OK(expr)                                                                             \
+    do {                                                                                           \
+        long long r_ = (long long)(expr);                                                          \
+        CHECK_AT_(r_ >= 0, #expr " succeeds", "returned %lld", r_);                                \
+    } while (0)
+
+static inline int check_done(void)
+{
+    printf("1..%d\n", check_n_);
+    if (check_failed_)
+        printf("# %d of %d checks failed\n", check_failed_, check_n_);
+    return check_failed_ ? 1 : 0;
+}
+
+#endif
