@@ -1,7 +1,11 @@
 /* cli_util.c: error output and progress lines for the command line. */
 #include "cli_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,4 +77,48 @@ void cli_progress_done(struct cli_progress *p)
     if (p->enabled && p->shown)
         fputc('\n', stderr);
     p->shown = 0;
+}
+
+int cli_read_file(const char *path, size_t max, char **ret, struct ocfl_err *err)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    int fd, rc = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ocfl_err_sys(err, -errno, "cannot open '%s'", path);
+    if (fstat(fd, &st) < 0) {
+        rc = ocfl_err_sys(err, -errno, "cannot stat '%s'", path);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+        rc = ocfl_err_set(err, -EFBIG, "'%s': not a regular file of at most %zu bytes", path, max);
+        goto out;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        rc = ocfl_err_set(err, -ENOMEM, "'%s': out of memory", path);
+        goto out;
+    }
+    while (len < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = ocfl_err_sys(err, -errno, "cannot read '%s'", path);
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    *ret = buf;
+    buf = NULL;
+out:
+    free(buf);
+    close(fd);
+    return rc;
 }

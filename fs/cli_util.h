@@ -21,6 +21,13 @@ int cli_fail(const struct ocfl_err *err);
 int cli_usage(const char *synopsis, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
+ * Read a file the user named on the command line (not part of a storage
+ * root, so ordinary path resolution applies), at most @max bytes.
+ * *ret is malloc'd and NUL-terminated.
+ */
+int cli_read_file(const char *path, size_t max, char **ret, struct ocfl_err *err);
+
+/*
  * A progress line on stderr, only when stderr is a terminal: rewritten in
  * place at most a few times a second.  cli_progress_done() ends the line.
  */

@@ -1,11 +1,102 @@
-/* cmd_log.c: placeholder until its owner writes it. */
+/* cmd_log.c: `ocflfs log`: the versions of one object, newest first. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+
 #include "cli_util.h"
 #include "commands.h"
+#include "object.h"
+#include "root.h"
+
+static const char synopsis[] = "log ROOT ID [--json]";
+
+static json_t *version_json(const struct ocfl_inventory *inv, const struct ocfl_version *v)
+{
+    char name[32];
+    json_t *o = json_object();
+
+    ocfl_inventory_version_name(inv, v->num, name, sizeof(name));
+    json_object_set_new(o, "version", json_string(name));
+    json_object_set_new(o, "created", json_string(v->created));
+    json_object_set_new(o, "message", v->message ? json_string(v->message) : json_null());
+    if (v->user_name) {
+        json_t *u = json_object();
+        json_object_set_new(u, "name", json_string(v->user_name));
+        if (v->user_address)
+            json_object_set_new(u, "address", json_string(v->user_address));
+        json_object_set_new(o, "user", u);
+    } else {
+        json_object_set_new(o, "user", json_null());
+    }
+    json_object_set_new(o, "files", json_integer((json_int_t)v->n_state));
+    return o;
+}
+
+static void print_text(const struct ocfl_inventory *inv)
+{
+    for (size_t i = inv->n_versions; i-- > 0;) {
+        const struct ocfl_version *v = &inv->versions[i];
+        char name[32];
+
+        ocfl_inventory_version_name(inv, v->num, name, sizeof(name));
+        printf("%s  %s", name, v->created);
+        if (v->user_name) {
+            printf("  %s", v->user_name);
+            if (v->user_address)
+                printf(" <%s>", v->user_address);
+        }
+        printf("\n    %s\n", v->message ? v->message : "(no message)");
+    }
+}
 
 int cmd_log(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("log: not built yet");
-    return EXIT_FAIL;
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    struct ocfl_root *root = NULL;
+    struct ocfl_object *obj = NULL;
+    struct ocfl_err err = {0};
+    char *path = NULL;
+    int c, json = 0, status = EXIT_OK;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'j')
+            json = 1;
+        else if (c == 'h')
+            return printf("usage: ocflfs %s\n", synopsis), EXIT_OK;
+        else
+            return cli_usage(synopsis, "log: bad option");
+    }
+    if (argc - optind != 2)
+        return cli_usage(synopsis, "log: expected ROOT and ID");
+    if (ocfl_root_open(argv[optind], &root, &err) < 0)
+        return cli_fail(&err);
+    if (ocfl_root_find_object(root, argv[optind + 1], &path, &err) < 0 ||
+        ocfl_object_open(root->fd, path, &obj, &err) < 0) {
+        status = cli_fail(&err);
+        goto out;
+    }
+    if (json) {
+        json_t *doc = json_object(), *arr = json_array();
+        json_object_set_new(doc, "id", json_string(obj->inv->id));
+        json_object_set_new(doc, "path", json_string(path));
+        json_object_set_new(doc, "head", json_string(obj->inv->head));
+        for (size_t i = obj->inv->n_versions; i-- > 0;)
+            json_array_append_new(arr, version_json(obj->inv, &obj->inv->versions[i]));
+        json_object_set_new(doc, "versions", arr);
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+        fputc('\n', stdout);
+        json_decref(doc);
+    } else {
+        print_text(obj->inv);
+    }
+out:
+    ocfl_object_close(obj);
+    free(path);
+    ocfl_root_close(root);
+    return status;
 }
