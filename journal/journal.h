@@ -1,0 +1,228 @@
+/* journal.h: the durable journal of update plans (SQLite), its lock, and the plan runner. */
+#ifndef OCFLFS_JOURNAL_H
+#define OCFLFS_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "err.h"
+#include "plan.h"
+#include "root.h"
+
+/*
+ * One journal per state directory (default ROOT/extensions/ocflfs): the
+ * SQLite database ocflfs.db (WAL, synchronous=FULL, every write in BEGIN
+ * IMMEDIATE), the lock file ocflfs.lock (flock, held while the journal is
+ * open for writing) and scratch/ (staged file data).
+ *
+ * Schema v1 (user_version 1, application_id JOURNAL_APPLICATION_ID):
+ *   plans(id, object_id, object_path, base_digest, inventory BLOB,
+ *         inventory_digest, version, digest_algorithm, created, message,
+ *         user_name, user_address, state, last_error, created_ns,
+ *         started_ns, finished_ns)
+ *   steps(plan_id, idx, kind, source, dest, digest, size, state, attempts,
+ *         last_error, started_ns, finished_ns, bytes_done)
+ *   objects(id TEXT PRIMARY KEY, path TEXT NOT NULL, head TEXT,
+ *           inventory_digest TEXT, mtime_ns INTEGER)   -- the mount's index
+ * Times are nanoseconds since the epoch (from the journal's clock).
+ */
+#define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
+#define JOURNAL_SCHEMA_VERSION 1
+
+/* The conflict code: the object changed under the plan (another tool wrote it). */
+#define JOURNAL_CONFLICT (-ESTALE)
+
+struct journal;
+
+/* Time, injectable so tests need not sleep.  Both run on any thread. */
+struct journal_clock {
+    uint64_t (*now_ns)(void *ctx);            /* wall-clock ns since the epoch */
+    void (*sleep_ns)(void *ctx, uint64_t ns); /* wait that long */
+    void *ctx;
+};
+
+/*
+ * Retry policy per step.  A failed attempt n (1-based) is retried after
+ * min(initial_ms * coefficient^(n-1), max_ms) unless n == max_attempts or
+ * the error is non-retryable (then the plan fails and is reverted).
+ */
+struct journal_retry {
+    uint64_t initial_ms;   /* default 100 */
+    double coefficient;    /* default 2.0 */
+    uint64_t max_ms;       /* default 30000 */
+    unsigned max_attempts; /* default 5 */
+    /* Negative errnos that are never retried, 0-terminated; NULL = the
+     * defaults: -EINVAL, -EBADMSG, -ENOENT, -EEXIST, -ENOTDIR, -EISDIR,
+     * JOURNAL_CONFLICT, -ECANCELED, -ENOTSUP. */
+    const int *non_retryable;
+};
+
+/* Fill @r with the defaults above. */
+void journal_retry_default(struct journal_retry *r);
+
+/* Milliseconds to wait after failed attempt @attempt (1-based). */
+uint64_t journal_retry_delay_ms(const struct journal_retry *r, unsigned attempt);
+
+/* Whether @code (a negative errno) may be retried under @r. */
+int journal_retry_allowed(const struct journal_retry *r, int code);
+
+enum journal_open_flags {
+    JOURNAL_READONLY = 1, /* no lock, no migration, no writes: for plans/plan
+                             listings while a writer runs (WAL readers) */
+};
+
+struct journal_options {
+    unsigned flags;                    /* enum journal_open_flags */
+    const struct journal_clock *clock; /* NULL = the real clock */
+    const struct journal_retry *retry; /* NULL = journal_retry_default() */
+    unsigned threads;                  /* content step workers; 0 = number of cores */
+};
+
+/*
+ * Open the journal of @state_dir: create the directory (and scratch/) if
+ * needed, take the lock (-EBUSY, message naming the state dir, when another
+ * process holds it), open ocflfs.db and migrate it to JOURNAL_SCHEMA_VERSION
+ * in one transaction.  @opts may be NULL.  With JOURNAL_READONLY no lock
+ * is taken; a missing database is -ENOENT, an older schema -EPROTO.
+ * -EMEDIUMTYPE when the file is a database of another application, -EPROTO
+ * for a newer schema than this build knows.  *ret is owned by the caller
+ * (journal_close).  Do not keep a journal open across fork().
+ */
+int journal_open(const char *state_dir, const struct journal_options *opts, struct journal **ret,
+                 struct ocfl_err *err);
+
+/* Close the database and release the lock.  NULL is fine. */
+void journal_close(struct journal *j);
+
+/* The connection (owned by the journal; serialize use with journal_lock()). */
+sqlite3 *journal_sqlite(struct journal *j);
+
+/* The journal's connection is shared by its worker threads: hold this mutex
+ * around any direct use of journal_sqlite() while plans may be running. */
+void journal_lock(struct journal *j);
+void journal_unlock(struct journal *j);
+
+/* The state directory as given, and an O_DIRECTORY fd on it (owned). */
+const char *journal_state_dir(const struct journal *j);
+int journal_state_fd(const struct journal *j);
+
+/* "now" from the journal's clock, ns since the epoch. */
+uint64_t journal_now_ns(const struct journal *j);
+
+/*
+ * Bring @db to JOURNAL_SCHEMA_VERSION: each numbered migration from the
+ * database's user_version on, all in one BEGIN IMMEDIATE transaction, then
+ * application_id and user_version set.  Exposed for tests.  -EMEDIUMTYPE /
+ * -EPROTO as journal_open.
+ */
+int journal_migrate(sqlite3 *db, struct ocfl_err *err);
+
+enum journal_plan_state {
+    JOURNAL_PLAN_PENDING = 0,
+    JOURNAL_PLAN_RUNNING,
+    JOURNAL_PLAN_DONE,
+    JOURNAL_PLAN_FAILED, /* could not finish and could not be reverted */
+    JOURNAL_PLAN_REVERTING,
+    JOURNAL_PLAN_REVERTED,  /* failed (or conflict) and reverted: object at its old head */
+    JOURNAL_PLAN_CANCELLED, /* cancelled before the switch and reverted */
+};
+
+enum journal_step_state {
+    JOURNAL_STEP_PENDING = 0,
+    JOURNAL_STEP_RUNNING,
+    JOURNAL_STEP_DONE,
+    JOURNAL_STEP_FAILED,
+    JOURNAL_STEP_REVERTED,
+};
+
+const char *journal_plan_state_name(enum journal_plan_state s);
+const char *journal_step_state_name(enum journal_step_state s);
+/* Whether a plan in state @s still has work (pending, running, reverting). */
+int journal_plan_state_unfinished(enum journal_plan_state s);
+
+/*
+ * Record @plan (built by ocfl_plan_build) for the object at @object_path
+ * (relative to the storage root) in one transaction, state pending.
+ * *ret_id gets the plan's id (1, 2, ...).
+ */
+int journal_plan_add(struct journal *j, const struct ocfl_plan *plan, const char *object_path,
+                     int64_t *ret_id, struct ocfl_err *err);
+
+/* Called by the runner with the plan's progress (any thread, serialized). */
+typedef void (*journal_progress_fn)(void *ctx, int64_t plan_id, uint64_t bytes_done,
+                                    uint64_t bytes_total);
+
+/*
+ * Run plan @id against @root from its first unfinished step (recovery
+ * included: where the root inventory already is the plan's new one only
+ * cleanup remains; an object in neither the base nor the new state is a
+ * conflict).  Returns 0 when the plan is done.  On failure the plan is
+ * reverted (object at its old head, sources back in place) and the step's
+ * error is returned (JOURNAL_CONFLICT for a conflict) with a message naming
+ * the plan, the object and the step; the plan's final state is reverted,
+ * or failed when even the revert could not complete.  A plan already
+ * finished returns 0 (done) or -EALREADY.  @progress may be NULL.
+ */
+int journal_plan_run(struct journal *j, struct ocfl_root *root, int64_t id,
+                     journal_progress_fn progress, void *ctx, struct ocfl_err *err);
+
+/*
+ * Run every unfinished plan, oldest first (what mount and `resume` do on
+ * start).  Returns the number of plans that finished done, or the first
+ * error (after trying them all); *ret_failed (optional) counts failures.
+ */
+int journal_recover(struct journal *j, struct ocfl_root *root, journal_progress_fn progress,
+                    void *ctx, size_t *ret_failed, struct ocfl_err *err);
+
+/*
+ * Cancel plan @id: only before its switch point (the root inventory step
+ * has not started); reverts it and leaves it cancelled.  -EBUSY past the
+ * switch point, -EALREADY when it is already finished, -ENOENT no such plan.
+ */
+int journal_plan_cancel(struct journal *j, struct ocfl_root *root, int64_t id,
+                        struct ocfl_err *err);
+
+/* A plan as recorded, for listings. */
+struct journal_plan_info {
+    int64_t id;
+    char *object_id, *object_path, *version;
+    char *base_digest; /* NULL for a new object */
+    char *inventory_digest, *digest_algorithm;
+    char *created, *message, *user_name, *user_address; /* user_* may be NULL */
+    enum journal_plan_state state;
+    char *last_error;                            /* NULL when none */
+    int64_t created_ns, started_ns, finished_ns; /* 0 when not yet */
+    size_t n_steps, steps_done;
+    uint64_t bytes_total, bytes_done; /* content steps */
+};
+
+struct journal_step_info {
+    size_t idx;
+    enum ocfl_step_kind kind;
+    char *source, *dest, *digest; /* NULL when the kind has none */
+    uint64_t size, bytes_done;
+    enum journal_step_state state;
+    unsigned attempts;
+    char *last_error;
+    int64_t started_ns, finished_ns;
+};
+
+/*
+ * List plans, oldest first: the unfinished ones, or all with @all.
+ * *ret is an array of *ret_n infos (journal_plan_infos_free).
+ */
+int journal_plans_list(struct journal *j, int all, struct journal_plan_info **ret, size_t *ret_n,
+                       struct ocfl_err *err);
+
+/* One plan and (when @ret_steps is not NULL) its steps.  -ENOENT no such plan. */
+int journal_plan_get(struct journal *j, int64_t id, struct journal_plan_info *ret,
+                     struct journal_step_info **ret_steps, size_t *ret_n_steps,
+                     struct ocfl_err *err);
+
+void journal_plan_info_release(struct journal_plan_info *p);
+void journal_plan_infos_free(struct journal_plan_info *p, size_t n);
+void journal_step_infos_free(struct journal_step_info *s, size_t n);
+
+#endif
