@@ -40,11 +40,37 @@ enum ocfl_io_op {
 typedef int (*ocfl_io_fault_fn)(void *ctx, enum ocfl_io_op op, const char *path);
 void ocfl_io_set_fault(ocfl_io_fault_fn fn, void *ctx);
 
-/* openat2 beneath @dirfd without following any symlink; returns an fd. */
+/*
+ * Which hook calls each function makes (the path is the one given):
+ *   ocfl_io_open                 OPEN
+ *   ocfl_io_read_file            OPEN, READ
+ *   ocfl_io_write_file_durable   OPEN (temp), WRITE, FSYNC, RENAME, FSYNC (directory)
+ *   ocfl_io_copy_fd_durable      OPEN (temp), COPY, FSYNC, RENAME, FSYNC (directory)
+ *   ocfl_io_mkdirs               MKDIR per element, FSYNC per parent of a new directory
+ *   ocfl_io_rename               RENAME;  ocfl_io_fsync(_dir)  FSYNC
+ *   ocfl_io_unlink / _rmdir      UNLINK / RMDIR
+ *   ocfl_io_remove_tree          UNLINK per file, RMDIR per directory (entry names)
+ */
+
+/*
+ * Check a path before touching the disk: relative, no empty, "." or ".."
+ * element, each element at most NAME_MAX bytes.  0 when acceptable;
+ * -EXDEV for an absolute path or a ".." element, -EINVAL for an empty path
+ * or an empty or "." element, -ENAMETOOLONG.
+ */
+int ocfl_io_check_path(const char *path);
+
+/*
+ * openat2 beneath @dirfd without following any symlink; returns an fd
+ * (O_CLOEXEC is always added).  @path "" or "." opens @dirfd's directory
+ * itself; any other path must pass ocfl_io_check_path().  -ELOOP when a
+ * component is a symlink.
+ */
 int ocfl_io_open(int dirfd, const char *path, int flags, mode_t mode);
 
 /* Whole-file read of a regular file beneath @dirfd, at most @max bytes
- * (-EFBIG beyond).  *ret_buf is malloc'd and NUL-terminated. */
+ * (-EFBIG beyond; -EINVAL when not a regular file).  *ret_buf is malloc'd
+ * and NUL-terminated; *ret_len (optional) gets the length. */
 int ocfl_io_read_file(int dirfd, const char *path, size_t max, char **ret_buf, size_t *ret_len,
                       struct ocfl_err *err);
 
@@ -82,7 +108,9 @@ int ocfl_io_remove_tree(int dirfd, const char *path, struct ocfl_err *err);
  * Copy @in_fd's bytes to a new file (durably, as above) with
  * copy_file_range/reflink where the kernel can, read/write otherwise.
  * @progress (optional) is called with the bytes done so far at least every
- * 64 MiB; a non-zero return from it cancels with that value.
+ * 64 MiB and once at the end; a non-zero return from it cancels with that
+ * value (-ECANCELED when it is positive).  The whole file is copied from
+ * offset 0; @in_fd's file offset is left unchanged.
  */
 int ocfl_io_copy_fd_durable(int in_fd, int dirfd, const char *path,
                             int (*progress)(void *ctx, uint64_t done), void *ctx,
