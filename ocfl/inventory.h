@@ -38,9 +38,9 @@ struct ocfl_manifest_entry {
 };
 
 struct ocfl_version {
-    unsigned num;   /* 1, 2, 3 ... (the key "v3" or "v003" gives 3) */
-    char *created;  /* RFC 3339 text as written */
-    char *message;  /* NULL when absent */
+    unsigned num;       /* 1, 2, 3 ... (the key "v3" or "v003" gives 3) */
+    char *created;      /* RFC 3339 text as written */
+    char *message;      /* NULL when absent */
     char *user_name;    /* NULL when there is no user block */
     char *user_address; /* NULL when absent */
     /* Sorted by logical_path (strcmp); lookups use bsearch. */
@@ -56,11 +56,11 @@ struct ocfl_fixity_block {
 
 struct ocfl_inventory {
     char *id;
-    enum ocfl_spec spec;     /* from "type" */
-    char *digest_algorithm;  /* "sha512" or "sha256" */
-    char *head;              /* "v3" or "v003" as written */
-    unsigned padding;        /* 0 for v1, v2...; N for zero-padded names of N digits */
-    char *content_directory; /* NULL when absent (then "content" is meant) */
+    enum ocfl_spec spec;                  /* from "type" */
+    char *digest_algorithm;               /* "sha512" or "sha256" */
+    char *head;                           /* "v3" or "v003" as written */
+    unsigned padding;                     /* 0 for v1, v2...; N for zero-padded names of N digits */
+    char *content_directory;              /* NULL when absent (then "content" is meant) */
     struct ocfl_manifest_entry *manifest; /* sorted by lower-cased digest */
     size_t n_manifest;
     struct ocfl_version *versions; /* versions[i].num == i + 1 */
@@ -68,6 +68,13 @@ struct ocfl_inventory {
     struct ocfl_fixity_block *fixity; /* NULL/0 when absent; sorted by algorithm */
     size_t n_fixity;
     int has_fixity_key; /* fixity present (possibly empty) */
+    /*
+     * Private lookup tables (content path -> digest), built by
+     * ocfl_inventory_parse/_check/_dup/_reindex; NULL on an inventory built
+     * by hand, where lookups fall back to linear scans.  After changing an
+     * indexed inventory, call ocfl_inventory_reindex() before any lookup.
+     */
+    struct ocfl_inventory_index *index;
 };
 
 /*
@@ -87,10 +94,64 @@ int ocfl_inventory_parse(const char *buf, size_t len, struct ocfl_inventory **re
  * "v2/inventory.json") in @report, carrying on past problems where it can.
  * When the bytes are JSON whose shape allows it, *ret_partial receives a
  * best-effort inventory (entries with problems dropped), else NULL.
- * Returns 0, or -ENOMEM.
+ * @ret_partial may be NULL.  Returns 0, or -ENOMEM.
+ *
+ * Codes reported (everything decidable from the inventory bytes alone; the
+ * same numbering serves 1.0 and 1.1 inventories):
+ *   E033  not parsable: bad JSON, invalid UTF-8, \u0000, duplicate keys,
+ *         over OCFL_INVENTORY_MAX_BYTES, nesting beyond jansson's limit
+ *   E034  the top level is not a JSON object
+ *   E036  id, type, digestAlgorithm or head missing
+ *   E037  id not a non-empty string
+ *   E038  type not a string, or not an inventory type URI of a known spec
+ *   E025  digestAlgorithm not a string or not sha512/sha256
+ *   E040  head not a string, not a version name, or not the highest version
+ *   E041  manifest missing;  E106 manifest not an object
+ *   E092  a manifest value not an array of strings
+ *   E096  a digest occurs twice in the manifest regardless of case
+ *   E099  content path (manifest or fixity) with "", ".", ".." element, not
+ *         UTF-8, empty, or over OCFL_PATH_MAX_BYTES;  E100 begins/ends with '/'
+ *   E101  content paths not unique or one a directory prefix of another
+ *   E042  content path not inside a version directory named in versions
+ *   E015  content path directly in a version directory ("v1/file")
+ *   E019  content path in a version directory but not under its content
+ *         directory (contentDirectory inconsistent across versions)
+ *   E017  contentDirectory contains '/' (or is not a string);  E018 it is
+ *         "." or "..";  E108 not a direct child (any of the previous, or "")
+ *   E043  versions missing;  E044 versions not an object;  E008 no versions
+ *   E104  a versions key is not "v" followed by digits;  E105 its number is
+ *         0 or too large (> OCFL_MAX_VERSIONS)
+ *   E009  versions do not start at 1;  E010 versions missing in the sequence
+ *   E011  zero-padded naming (set by v1) but a key does not start with "v0"
+ *   E012  keys mix naming conventions (padded/unpadded or other widths)
+ *   E013  a later version does not follow v1's naming convention
+ *   E047  a version value not an object;  E048 created or state missing
+ *   E049  created not a string or not RFC 3339 with seconds and time zone
+ *   E050  state not an object, a state value not an array of strings, or a
+ *         state digest that is not a manifest key (exact, case-sensitive)
+ *   E052  logical path with "", ".", ".." element, not UTF-8, empty or too
+ *         long;  E053 logical path begins or ends with '/'
+ *   E095  logical paths of one version not unique / conflicting
+ *   E094  message not a string
+ *   E054  user not an object, or name missing / not a string, or address
+ *         not a string
+ *   E107  a manifest digest not used by any version state (exact match)
+ *   E111  fixity not an object;  E057 a fixity block not an object of
+ *         arrays of strings, or a fixity content path not in the manifest
+ *   E097  a digest occurs twice in one fixity block regardless of case
+ *   E102  a key the spec does not define (top level, version, user)
+ *   W001  zero-padded version names;  W004 sha256 rather than sha512
+ *   W005  id not a URI (no "scheme:" prefix)
+ *   W007  a version without message or without user
+ *   W008  user without address;  W009 address not a URI
+ * Fixity blocks of algorithms ocflfs does not know are checked for shape
+ * only.  Not reported here (the object validator's work): anything needing
+ * files on disk, sidecars, the conformance declaration (E038's comparison
+ * with it), comparisons between inventories (E066, E019/E020 across
+ * inventory files, E110, W011), content digests (E092/E093 against files).
  */
-int ocfl_inventory_check(const char *buf, size_t len, const char *where,
-                         struct ocfl_report *report, struct ocfl_inventory **ret_partial);
+int ocfl_inventory_check(const char *buf, size_t len, const char *where, struct ocfl_report *report,
+                         struct ocfl_inventory **ret_partial);
 
 /*
  * Serialize deterministically: keys in a fixed order, manifest/state/fixity
@@ -132,5 +193,29 @@ const char *ocfl_inventory_content_path(const struct ocfl_inventory *inv, const 
 
 /* contentDirectory or "content". */
 const char *ocfl_inventory_content_dir(const struct ocfl_inventory *inv);
+
+/*
+ * The digest the manifest gives for @content_path ("v1/content/a.txt"), or
+ * NULL.  O(log n) on an indexed inventory.
+ */
+const char *ocfl_inventory_content_digest(const struct ocfl_inventory *inv,
+                                          const char *content_path);
+
+/*
+ * The fixity digest of algorithm @alg ("md5", as written in the inventory)
+ * for @content_path, or NULL when the inventory has none.  O(log n) on an
+ * indexed inventory.  Used for the user.ocfl.fixity.ALG attribute.
+ */
+const char *ocfl_inventory_fixity_lookup(const struct ocfl_inventory *inv, const char *alg,
+                                         const char *content_path);
+
+/*
+ * Sort everything the lookups rely on (manifest and fixity entries by
+ * lower-cased digest, their paths, fixity blocks by algorithm, each state by
+ * logical path) and rebuild the private index.  Call after building or
+ * changing an inventory by hand.  Returns 0 or -ENOMEM (then the inventory
+ * is sorted but unindexed, which lookups handle).
+ */
+int ocfl_inventory_reindex(struct ocfl_inventory *inv);
 
 #endif

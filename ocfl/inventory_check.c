@@ -1,1 +1,503 @@
-/* inventory_check.c: placeholder until its owner writes it. */
+/* inventory_check.c: the inventory checker, used strictly (parse) or as the validator (check). */
+#include "inventory_priv.h"
+#include "digest.h"
+#include "path.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ocfl_ck_find(struct inv_ck *c, const char *code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap); /* truncation is fine for a message */
+    va_end(ap);
+    ocfl_report_add(c->r, code, c->where, "%s", msg);
+}
+
+char *ocfl_ck_strdup(struct inv_ck *c, const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        c->oom = 1;
+    return d;
+}
+
+int ocfl_ck_is_uri(const char *s)
+{
+    size_t i = 1;
+
+    if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+        return 0;
+    while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+           (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' || s[i] == '.')
+        i++;
+    return s[i] == ':' && s[i + 1] != '\0';
+}
+
+static int is_hex_of(const char *s, size_t len)
+{
+    size_t i;
+    for (i = 0; s[i]; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+              (s[i] >= 'A' && s[i] <= 'F')))
+            return 0;
+    return i == len;
+}
+
+/* E099/E100 for a bad content path; returns 0 when the path is fine. */
+static int content_path_bad(struct inv_ck *c, const char *s, const char *block)
+{
+    enum ocfl_path_problem pp;
+
+    if (strlen(s) > OCFL_PATH_MAX_BYTES) {
+        ocfl_ck_find(c, "E099", "a content path in %s is longer than %d bytes", block,
+                     OCFL_PATH_MAX_BYTES);
+        return 1;
+    }
+    pp = ocfl_path_check(s);
+    if (pp == OCFL_PATH_SLASH) {
+        ocfl_ck_find(c, "E100", "content path '%.200s' in %s begins or ends with '/'", s, block);
+        return 1;
+    }
+    if (pp != OCFL_PATH_OK) {
+        ocfl_ck_find(c, "E099", "content path '%.200s' in %s has an empty, '.' or '..' element", s,
+                     block);
+        return 1;
+    }
+    return 0;
+}
+
+/* E042/E015/E019: a manifest path must be vN/<content directory>/... of a known version. */
+static void content_path_place(struct inv_ck *c, const char *s, const char *cdir)
+{
+    const char *slash = strchr(s, '/'), *rest;
+    char vname[64];
+    size_t n;
+
+    if (!json_object_size(c->vnames))
+        return;
+    n = slash ? (size_t)(slash - s) : strlen(s);
+    if (!slash || n >= sizeof(vname)) {
+        ocfl_ck_find(c, "E042", "content path '%.200s' is not inside a version directory", s);
+        return;
+    }
+    memcpy(vname, s, n);
+    vname[n] = '\0';
+    if (!json_object_get(c->vnames, vname)) {
+        ocfl_ck_find(c, "E042", "content path '%.200s' is not inside a version directory", s);
+        return;
+    }
+    if (!cdir)
+        return; /* contentDirectory itself is broken (E017/E018/E108) */
+    rest = slash + 1;
+    slash = strchr(rest, '/');
+    if (!slash) {
+        ocfl_ck_find(c, "E015", "content path '%.200s' is directly in a version directory", s);
+        return;
+    }
+    if ((size_t)(slash - rest) != strlen(cdir) || strncmp(rest, cdir, strlen(cdir)))
+        ocfl_ck_find(c, "E019", "content path '%.200s' is not in the content directory '%.100s'", s,
+                     cdir);
+}
+
+/*
+ * Read a manifest-shaped object (digest -> [content paths]) into entries.
+ * @manifest selects the manifest rules (E092/E096, placement); otherwise
+ * fixity rules (E057/E097, paths must be in the manifest).
+ */
+static void read_blocks(struct inv_ck *c, json_t *obj, int manifest, const char *block,
+                        const char *cdir, json_t *cpaths, struct ocfl_manifest_entry **ret,
+                        size_t *ret_n, const char ***ret_paths, size_t *ret_npaths)
+{
+    const char *bad_shape = manifest ? "E092" : "E057";
+    size_t n = 0, np = 0, total = 0;
+    struct ocfl_manifest_entry *e;
+    const char **all = NULL;
+    const char *digest;
+    json_t *paths;
+
+    *ret = NULL;
+    *ret_n = 0;
+    *ret_paths = NULL;
+    *ret_npaths = 0;
+    json_object_foreach(obj, digest, paths)
+    {
+        if (json_is_array(paths))
+            total += json_array_size(paths);
+    }
+    if (!json_object_size(obj))
+        return;
+    e = calloc(json_object_size(obj), sizeof(*e));
+    all = total ? calloc(total, sizeof(*all)) : NULL;
+    if (!e || (total && !all)) {
+        free(e);
+        free(all);
+        c->oom = 1;
+        return;
+    }
+    json_object_foreach(obj, digest, paths)
+    {
+        size_t i;
+        json_t *p;
+
+        if (!json_is_array(paths)) {
+            ocfl_ck_find(c, bad_shape, "%s: value of '%.140s' is not an array", block, digest);
+            continue;
+        }
+        e[n].digest = ocfl_ck_strdup(c, digest);
+        e[n].paths = json_array_size(paths) ? calloc(json_array_size(paths), sizeof(char *)) : NULL;
+        n++;
+        if (!e[n - 1].digest || (json_array_size(paths) && !e[n - 1].paths)) {
+            c->oom = 1;
+            break;
+        }
+        json_array_foreach(paths, i, p)
+        {
+            const char *s = json_string_value(p);
+            if (!s) {
+                ocfl_ck_find(c, bad_shape, "%s: a content path of '%.140s' is not a string", block,
+                             digest);
+                continue;
+            }
+            if (content_path_bad(c, s, block))
+                continue;
+            if (manifest) {
+                content_path_place(c, s, cdir);
+                if (json_object_set_new(cpaths, s, json_true()) < 0)
+                    c->oom = 1;
+            } else if (cpaths && !json_object_get(cpaths, s)) {
+                ocfl_ck_find(c, "E057", "%s: content path '%.200s' is not in the manifest", block,
+                             s);
+            }
+            e[n - 1].paths[e[n - 1].n_paths] = ocfl_ck_strdup(c, s);
+            if (!e[n - 1].paths[e[n - 1].n_paths])
+                break;
+            e[n - 1].n_paths++;
+            all[np++] = s;
+        }
+        if (c->oom)
+            break;
+    }
+    if (c->oom) {
+        ocfl_manifest_entries_free(e, n);
+        free(all);
+        return;
+    }
+    /* Duplicate digests regardless of case: sorted by lower case, they are neighbours. */
+    if (n > 1)
+        qsort(e, n, sizeof(*e), ocfl_cmp_manifest_entry);
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (ocfl_ascii_casecmp(e[i].digest, e[i + 1].digest))
+            continue;
+        ocfl_ck_find(c, manifest ? "E096" : "E097", "%s: digest '%.140s' occurs more than once",
+                     block, e[i].digest);
+        free(e[i + 1].digest);
+        for (size_t k = 0; k < e[i + 1].n_paths; k++)
+            free(e[i + 1].paths[k]);
+        free(e[i + 1].paths);
+        memmove(&e[i + 1], &e[i + 2], (n - i - 2) * sizeof(*e));
+        n--;
+        i--;
+    }
+    *ret = e;
+    *ret_n = n;
+    *ret_paths = all;
+    *ret_npaths = np;
+}
+
+static void check_manifest(struct inv_ck *c, json_t *manifest, json_t *cpaths, const char *cdir)
+{
+    struct ocfl_inventory *inv = c->inv;
+    enum ocfl_digest_alg alg = ocfl_digest_alg_from_name(inv->digest_algorithm);
+    const char **all = NULL;
+    size_t np = 0, a, b;
+    const char *digest;
+    json_t *paths;
+    int r;
+
+    if (!json_is_object(manifest)) {
+        ocfl_ck_find(c, "E106", "manifest is not an object");
+        return;
+    }
+    c->manifest = manifest;
+    json_object_foreach(manifest, digest, paths)
+    {
+        if (ocfl_digest_alg_is_content(alg) && !is_hex_of(digest, ocfl_digest_hex_len(alg)))
+            ocfl_ck_find(c, "E039", "manifest digest '%.140s' is not a %s digest", digest,
+                         inv->digest_algorithm);
+        if (c->used && !json_object_get(c->used, digest))
+            ocfl_ck_find(c, "E107", "manifest digest '%.140s' is not used by any version", digest);
+    }
+    read_blocks(c, manifest, 1, "manifest", cdir, cpaths, &inv->manifest, &inv->n_manifest, &all,
+                &np);
+    r = ocfl_paths_find_conflict(all, np, &a, &b);
+    if (r < 0)
+        c->oom = 1;
+    else if (r > 0)
+        ocfl_ck_find(c, "E101", "content paths '%.200s' and '%.200s' conflict", all[a], all[b]);
+    free(all);
+}
+
+static void check_fixity(struct inv_ck *c, json_t *fixity, json_t *cpaths)
+{
+    struct ocfl_inventory *inv = c->inv;
+    const char *alg;
+    json_t *block;
+    size_t n = 0;
+
+    inv->has_fixity_key = 1;
+    if (!json_is_object(fixity)) {
+        ocfl_ck_find(c, "E111", "fixity is not an object");
+        return;
+    }
+    if (!json_object_size(fixity))
+        return;
+    inv->fixity = calloc(json_object_size(fixity), sizeof(*inv->fixity));
+    if (!inv->fixity) {
+        c->oom = 1;
+        return;
+    }
+    json_object_foreach(fixity, alg, block)
+    {
+        char what[160];
+        const char **all = NULL;
+        size_t np = 0;
+
+        if (!json_is_object(block)) {
+            ocfl_ck_find(c, "E057", "fixity block '%.100s' is not an object", alg);
+            continue;
+        }
+        snprintf(what, sizeof(what), "fixity block '%.100s'", alg);
+        inv->fixity[n].algorithm = ocfl_ck_strdup(c, alg);
+        if (!inv->fixity[n].algorithm)
+            break;
+        read_blocks(c, block, 0, what, NULL, c->manifest ? cpaths : NULL, &inv->fixity[n].entries,
+                    &inv->fixity[n].n_entries, &all, &np);
+        free(all);
+        n++;
+        inv->n_fixity = n;
+    }
+}
+
+static const char *const top_keys[] = {
+    "id", "type", "digestAlgorithm", "head", "contentDirectory", "manifest", "versions", "fixity"};
+
+/* Returns the content directory to check paths against, or NULL when it is broken. */
+static const char *check_content_dir(struct inv_ck *c, json_t *cd)
+{
+    const char *s;
+
+    if (!cd)
+        return "content";
+    s = json_string_value(cd);
+    if (!s) {
+        ocfl_ck_find(c, "E017", "contentDirectory is not a string");
+        ocfl_ck_find(c, "E108", "contentDirectory is not a directory name");
+        return NULL;
+    }
+    if (strchr(s, '/')) {
+        ocfl_ck_find(c, "E017", "contentDirectory '%.100s' contains '/'", s);
+        ocfl_ck_find(c, "E108", "contentDirectory '%.100s' is not a direct child", s);
+        return NULL;
+    }
+    if (!strcmp(s, ".") || !strcmp(s, "..")) {
+        ocfl_ck_find(c, "E018", "contentDirectory must not be '%s'", s);
+        ocfl_ck_find(c, "E108", "contentDirectory '%s' is not a direct child", s);
+        return NULL;
+    }
+    if (!*s) {
+        ocfl_ck_find(c, "E108", "contentDirectory is empty");
+        return NULL;
+    }
+    c->inv->content_directory = ocfl_ck_strdup(c, s);
+    return s;
+}
+
+static void check_top(struct inv_ck *c, json_t *root, json_t *cpaths)
+{
+    struct ocfl_inventory *inv = c->inv;
+    json_t *id, *type, *alg, *head, *manifest, *versions, *fixity, *val;
+    const char *key, *cdir;
+
+    json_object_foreach(root, key, val)
+    {
+        size_t i;
+        for (i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++)
+            if (!strcmp(key, top_keys[i]))
+                break;
+        if (i == sizeof(top_keys) / sizeof(top_keys[0]))
+            ocfl_ck_find(c, "E102", "unknown key '%.100s'", key);
+    }
+    id = json_object_get(root, "id");
+    type = json_object_get(root, "type");
+    alg = json_object_get(root, "digestAlgorithm");
+    head = json_object_get(root, "head");
+    manifest = json_object_get(root, "manifest");
+    versions = json_object_get(root, "versions");
+    fixity = json_object_get(root, "fixity");
+
+    if (!id) {
+        ocfl_ck_find(c, "E036", "id is missing");
+    } else if (!json_is_string(id) || !*json_string_value(id)) {
+        ocfl_ck_find(c, "E037", "id is not a non-empty string");
+    } else {
+        if (!ocfl_ck_is_uri(json_string_value(id)))
+            ocfl_ck_find(c, "W005", "id '%.100s' is not a URI", json_string_value(id));
+        inv->id = ocfl_ck_strdup(c, json_string_value(id));
+    }
+
+    if (!type) {
+        ocfl_ck_find(c, "E036", "type is missing");
+    } else if (!json_is_string(type)) {
+        ocfl_ck_find(c, "E038", "type is not a string");
+    } else {
+        inv->spec = ocfl_spec_from_inventory_type(json_string_value(type));
+        if (inv->spec == OCFL_SPEC_UNKNOWN)
+            ocfl_ck_find(c, "E038", "type '%.100s' is not an OCFL inventory type",
+                         json_string_value(type));
+    }
+
+    if (!alg) {
+        ocfl_ck_find(c, "E036", "digestAlgorithm is missing");
+    } else if (!json_is_string(alg)) {
+        ocfl_ck_find(c, "E025", "digestAlgorithm is not a string");
+    } else {
+        const char *a = json_string_value(alg);
+        if (!strcmp(a, "sha256"))
+            ocfl_ck_find(c, "W004", "digestAlgorithm is sha256 rather than sha512");
+        else if (strcmp(a, "sha512"))
+            ocfl_ck_find(c, "E025", "digestAlgorithm '%.100s' is not sha512 or sha256", a);
+        inv->digest_algorithm = ocfl_ck_strdup(c, a);
+    }
+
+    if (!head) {
+        ocfl_ck_find(c, "E036", "head is missing");
+    } else if (!json_is_string(head)) {
+        ocfl_ck_find(c, "E040", "head is not a string");
+    } else {
+        inv->head = ocfl_ck_strdup(c, json_string_value(head));
+    }
+
+    cdir = check_content_dir(c, json_object_get(root, "contentDirectory"));
+
+    if (!manifest)
+        ocfl_ck_find(c, "E041", "manifest is missing");
+    else if (json_is_object(manifest))
+        c->manifest = manifest; /* the states check their digests against it */
+
+    if (!versions) {
+        ocfl_ck_find(c, "E043", "versions is missing");
+        ocfl_ck_find(c, "E008", "the inventory has no versions");
+    } else {
+        if (json_is_object(versions)) {
+            c->used = json_object();
+            if (!c->used)
+                c->oom = 1;
+        }
+        ocfl_ck_versions(c, versions, head);
+    }
+
+    if (manifest)
+        check_manifest(c, manifest, cpaths, cdir);
+    if (fixity)
+        check_fixity(c, fixity, cpaths);
+}
+
+/* The shared checker.  *ret_too_big tells parse to answer -EFBIG. */
+static int check(const char *buf, size_t len, const char *where, struct ocfl_report *report,
+                 struct ocfl_inventory **ret, int *ret_too_big)
+{
+    struct inv_ck c = {.r = report, .where = where ? where : ""};
+    json_error_t jerr;
+    json_t *root, *cpaths;
+
+    *ret = NULL;
+    *ret_too_big = 0;
+    if (len > OCFL_INVENTORY_MAX_BYTES) {
+        *ret_too_big = 1;
+        ocfl_ck_find(&c, "E033", "inventory is larger than %u bytes", OCFL_INVENTORY_MAX_BYTES);
+        return 0;
+    }
+    /* Integers become reals so that huge numbers do not fail a JSON text that is valid. */
+    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
+    if (!root) {
+        if (json_error_code(&jerr) == json_error_out_of_memory)
+            return -ENOMEM;
+        ocfl_ck_find(&c, "E033", "inventory is not parsable JSON (line %d): %s", jerr.line,
+                     jerr.text);
+        return 0;
+    }
+    if (!json_is_object(root)) {
+        ocfl_ck_find(&c, "E034", "inventory is not a JSON object");
+        json_decref(root);
+        return 0;
+    }
+    c.inv = calloc(1, sizeof(*c.inv));
+    c.vnames = json_object();
+    cpaths = json_object();
+    if (!c.inv || !c.vnames || !cpaths)
+        c.oom = 1;
+    else
+        check_top(&c, root, cpaths);
+    json_decref(cpaths);
+    json_decref(c.vnames);
+    json_decref(c.used);
+    json_decref(root);
+    if (!c.oom && ocfl_inventory_reindex(c.inv) < 0)
+        c.oom = 1;
+    if (c.oom || report->oom) {
+        ocfl_inventory_free(c.inv);
+        return -ENOMEM;
+    }
+    *ret = c.inv;
+    return 0;
+}
+
+int ocfl_inventory_check(const char *buf, size_t len, const char *where, struct ocfl_report *report,
+                         struct ocfl_inventory **ret_partial)
+{
+    struct ocfl_inventory *inv;
+    int too_big, r;
+
+    r = check(buf, len, where, report, &inv, &too_big);
+    if (ret_partial)
+        *ret_partial = inv;
+    else
+        ocfl_inventory_free(inv);
+    return r;
+}
+
+int ocfl_inventory_parse(const char *buf, size_t len, struct ocfl_inventory **ret,
+                         struct ocfl_err *err)
+{
+    struct ocfl_report report = {0};
+    struct ocfl_inventory *inv = NULL;
+    int too_big, r;
+
+    r = check(buf, len, "", &report, &inv, &too_big);
+    if (r < 0) {
+        ocfl_err_set(err, r, "cannot check inventory: out of memory");
+    } else if (too_big) {
+        r = ocfl_err_set(err, -EFBIG, "inventory is larger than %u bytes",
+                         OCFL_INVENTORY_MAX_BYTES);
+    } else if (report.n_errors) {
+        const struct ocfl_finding *f = NULL;
+        for (size_t i = 0; i < report.n && !f; i++)
+            if (report.items[i].severity == OCFL_ERROR)
+                f = &report.items[i];
+        r = ocfl_err_set(err, -EBADMSG, "invalid inventory: %s [%s]", f ? f->message : "?",
+                         f ? f->code : "E000");
+    } else {
+        *ret = inv;
+        inv = NULL;
+    }
+    ocfl_inventory_free(inv);
+    ocfl_report_release(&report);
+    return r;
+}

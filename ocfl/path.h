@@ -8,9 +8,9 @@
  * Why a path is not acceptable, for the validator's codes:
  *   OCFL_PATH_OK         valid
  *   OCFL_PATH_SLASH      begins or ends with '/'          (E053 logical / E100 content)
- *   OCFL_PATH_ELEMENT    an element is "", "." or ".."     (E053 / E099)
- *   OCFL_PATH_ENCODING   not valid UTF-8, or contains NUL  (E053 / E099)
- *   OCFL_PATH_EMPTY      the empty string                  (E053 / E099)
+ *   OCFL_PATH_ELEMENT    an element is "", "." or ".."     (E052 / E099)
+ *   OCFL_PATH_ENCODING   not valid UTF-8, or contains NUL  (E052 / E099)
+ *   OCFL_PATH_EMPTY      the empty string                  (E052 / E099)
  */
 enum ocfl_path_problem {
     OCFL_PATH_OK = 0,
@@ -20,7 +20,13 @@ enum ocfl_path_problem {
     OCFL_PATH_EMPTY,
 };
 
-/* Check a logical or content path (the rules are the same). */
+/*
+ * Longest logical or content path ocflfs accepts from an inventory (bytes,
+ * without the NUL); the inventory checker reports longer ones as E052/E099.
+ */
+#define OCFL_PATH_MAX_BYTES 4096
+
+/* Check a logical or content path (the rules are the same).  No length limit here. */
 enum ocfl_path_problem ocfl_path_check(const char *path);
 
 /* Whether @s (of @len bytes) is well-formed UTF-8 without NUL bytes. */
@@ -29,6 +35,8 @@ int ocfl_utf8_valid(const char *s, size_t len);
 /*
  * Look for two paths in @paths (any order) where one equals the other or is
  * a directory prefix of it ("a/b" and "a/b/c"; not "a/b" and "a/bc").
+ * O(n log n); @paths is not modified.  When several conflicts exist, which
+ * pair is returned is unspecified (but deterministic).
  * Returns 1 and the two indices when found (E095 for logical paths, E101
  * for content paths), 0 when the set is unique and non-conflicting, or
  * -ENOMEM.

@@ -1,0 +1,352 @@
+/* inventory_check_versions.c: checks of an inventory's versions block, its names and head. */
+#include "inventory_priv.h"
+#include "path.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vkey {
+    const char *key;
+    unsigned long num;
+    size_t digits;
+    json_t *value;
+};
+
+/* 0 for "v" + digits; -1 when not of that form (E104); -2 for 0 or too large (E105). */
+static int parse_vname(const char *key, unsigned long *ret_num, size_t *ret_digits)
+{
+    unsigned long num = 0;
+    size_t i;
+
+    if (key[0] != 'v' || !key[1])
+        return -1;
+    for (i = 1; key[i]; i++) {
+        if (key[i] < '0' || key[i] > '9')
+            return -1;
+        if (num <= OCFL_MAX_VERSIONS)
+            num = num * 10 + (unsigned long)(key[i] - '0');
+    }
+    if (num == 0 || num > OCFL_MAX_VERSIONS || i - 1 > 16)
+        return -2;
+    *ret_num = num;
+    *ret_digits = i - 1;
+    return 0;
+}
+
+static int cmp_vkey(const void *a, const void *b)
+{
+    const struct vkey *x = a, *y = b;
+    if (x->num != y->num)
+        return x->num < y->num ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+static int digits2(const char *s, int lo, int hi)
+{
+    int v;
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return 0;
+    v = (s[0] - '0') * 10 + (s[1] - '0');
+    return v >= lo && v <= hi;
+}
+
+/* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). */
+static int rfc3339_ok(const char *s)
+{
+    size_t len = strlen(s), i;
+
+    if (len < 20)
+        return 0;
+    for (i = 0; i < 4; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    if (s[4] != '-' || !digits2(s + 5, 1, 12) || s[7] != '-' || !digits2(s + 8, 1, 31))
+        return 0;
+    if ((s[10] != 'T' && s[10] != 't') || !digits2(s + 11, 0, 23) || s[13] != ':' ||
+        !digits2(s + 14, 0, 59) || s[16] != ':' || !digits2(s + 17, 0, 60))
+        return 0;
+    i = 19;
+    if (s[i] == '.') {
+        size_t start = ++i;
+        while (s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == start)
+            return 0;
+    }
+    if ((s[i] == 'Z' || s[i] == 'z') && !s[i + 1])
+        return 1;
+    if ((s[i] == '+' || s[i] == '-') && digits2(s + i + 1, 0, 23) && s[i + 3] == ':' &&
+        digits2(s + i + 4, 0, 59) && !s[i + 6])
+        return 1;
+    return 0;
+}
+
+static void check_user(struct inv_ck *c, const char *vk, json_t *user, struct ocfl_version *v)
+{
+    const char *key;
+    json_t *val, *name, *addr;
+
+    if (!json_is_object(user)) {
+        ocfl_ck_find(c, "E054", "user of version '%s' is not an object", vk);
+        return;
+    }
+    json_object_foreach(user, key, val)
+    {
+        if (strcmp(key, "name") && strcmp(key, "address"))
+            ocfl_ck_find(c, "E102", "user of version '%s' has an unknown key '%.100s'", vk, key);
+    }
+    name = json_object_get(user, "name");
+    addr = json_object_get(user, "address");
+    if (!json_is_string(name))
+        ocfl_ck_find(c, "E054", "user of version '%s' has no name string", vk);
+    else
+        v->user_name = ocfl_ck_strdup(c, json_string_value(name));
+    if (!addr) {
+        ocfl_ck_find(c, "W008", "user of version '%s' has no address", vk);
+    } else if (!json_is_string(addr)) {
+        ocfl_ck_find(c, "E054", "address of version '%s' is not a string", vk);
+    } else {
+        if (!ocfl_ck_is_uri(json_string_value(addr)))
+            ocfl_ck_find(c, "W009", "address '%.100s' of version '%s' is not a URI",
+                         json_string_value(addr), vk);
+        v->user_address = ocfl_ck_strdup(c, json_string_value(addr));
+    }
+}
+
+static void check_state(struct inv_ck *c, const char *vk, json_t *state, struct ocfl_version *v)
+{
+    const char *digest;
+    json_t *paths;
+    size_t total = 0, n = 0;
+    const char **lp;
+
+    if (!json_is_object(state)) {
+        ocfl_ck_find(c, "E050", "state of version '%s' is not an object", vk);
+        return;
+    }
+    json_object_foreach(state, digest, paths)
+    {
+        if (json_is_array(paths))
+            total += json_array_size(paths);
+    }
+    v->state = total ? calloc(total, sizeof(*v->state)) : NULL;
+    lp = total ? calloc(total, sizeof(*lp)) : NULL;
+    if (total && (!v->state || !lp)) {
+        c->oom = 1;
+        free(lp);
+        return;
+    }
+    json_object_foreach(state, digest, paths)
+    {
+        size_t i;
+        json_t *p;
+
+        if (c->used && json_object_set_new(c->used, digest, json_true()) < 0)
+            c->oom = 1;
+        if (c->manifest && !json_object_get(c->manifest, digest))
+            ocfl_ck_find(c, "E050",
+                         "digest '%.140s' in state of version '%s' is not in the manifest", digest,
+                         vk);
+        if (!json_is_array(paths)) {
+            ocfl_ck_find(c, "E050", "state of version '%s': value of '%.140s' is not an array", vk,
+                         digest);
+            continue;
+        }
+        json_array_foreach(paths, i, p)
+        {
+            const char *s = json_string_value(p);
+            enum ocfl_path_problem pp;
+
+            if (!s) {
+                ocfl_ck_find(c, "E050", "state of version '%s': a logical path is not a string",
+                             vk);
+                continue;
+            }
+            if (strlen(s) > OCFL_PATH_MAX_BYTES) {
+                ocfl_ck_find(c, "E052", "logical path in version '%s' is longer than %d bytes", vk,
+                             OCFL_PATH_MAX_BYTES);
+                continue;
+            }
+            pp = ocfl_path_check(s);
+            if (pp == OCFL_PATH_SLASH) {
+                ocfl_ck_find(c, "E053",
+                             "logical path '%.200s' in version '%s' begins or ends with '/'", s,
+                             vk);
+                continue;
+            } else if (pp != OCFL_PATH_OK) {
+                ocfl_ck_find(
+                    c, "E052",
+                    "logical path '%.200s' in version '%s' has an empty, '.' or '..' element", s,
+                    vk);
+                continue;
+            }
+            v->state[n].logical_path = ocfl_ck_strdup(c, s);
+            v->state[n].digest = ocfl_ck_strdup(c, digest);
+            lp[n] = s;
+            n++;
+        }
+    }
+    v->n_state = n;
+    if (n > 1) {
+        size_t a, b;
+        int r = ocfl_paths_find_conflict(lp, n, &a, &b);
+        if (r < 0)
+            c->oom = 1;
+        else if (r > 0)
+            ocfl_ck_find(c, "E095", "logical paths '%.200s' and '%.200s' of version '%s' conflict",
+                         lp[a], lp[b], vk);
+        qsort(v->state, n, sizeof(*v->state), ocfl_cmp_state_entry);
+    }
+    free(lp);
+}
+
+/* Check one version object; returns 0 when usable in the partial inventory. */
+static int check_version(struct inv_ck *c, const char *vk, json_t *val, struct ocfl_version *v)
+{
+    const char *key;
+    json_t *x, *created, *state, *message, *user;
+
+    if (!json_is_object(val)) {
+        ocfl_ck_find(c, "E047", "version '%s' is not an object", vk);
+        return -1;
+    }
+    json_object_foreach(val, key, x)
+    {
+        if (strcmp(key, "created") && strcmp(key, "state") && strcmp(key, "message") &&
+            strcmp(key, "user"))
+            ocfl_ck_find(c, "E102", "version '%s' has an unknown key '%.100s'", vk, key);
+    }
+    created = json_object_get(val, "created");
+    state = json_object_get(val, "state");
+    message = json_object_get(val, "message");
+    user = json_object_get(val, "user");
+    if (!created)
+        ocfl_ck_find(c, "E048", "version '%s' has no created time", vk);
+    else if (!json_is_string(created))
+        ocfl_ck_find(c, "E049", "created of version '%s' is not a string", vk);
+    else if (!rfc3339_ok(json_string_value(created)))
+        ocfl_ck_find(
+            c, "E049",
+            "created '%.100s' of version '%s' is not an RFC 3339 time with seconds and time zone",
+            json_string_value(created), vk);
+    if (json_is_string(created))
+        v->created = ocfl_ck_strdup(c, json_string_value(created));
+    if (!state)
+        ocfl_ck_find(c, "E048", "version '%s' has no state", vk);
+    else
+        check_state(c, vk, state, v);
+    if (message && !json_is_string(message))
+        ocfl_ck_find(c, "E094", "message of version '%s' is not a string", vk);
+    else if (message)
+        v->message = ocfl_ck_strdup(c, json_string_value(message));
+    if (user)
+        check_user(c, vk, user, v);
+    if (!message || !user)
+        ocfl_ck_find(c, "W007", "version '%s' has no %s", vk, !message ? "message" : "user");
+    return 0;
+}
+
+/* Zero-padding rules, set by the lowest version's name (normally v1). */
+static void check_naming(struct inv_ck *c, struct vkey *k, size_t n)
+{
+    size_t width = 0;
+
+    if (k[0].digits > 1 && k[0].key[1] == '0')
+        width = k[0].digits;
+    c->inv->padding = (unsigned)width;
+    if (width)
+        ocfl_ck_find(c, "W001", "version names are zero-padded ('%s')", k[0].key);
+    for (size_t i = 1; i < n; i++) {
+        int padded = k[i].digits > 1 && k[i].key[1] == '0';
+        if (width && k[i].digits == width && !padded) {
+            ocfl_ck_find(c, "E011", "version '%s' does not start with 'v0' like '%s'", k[i].key,
+                         k[0].key);
+            ocfl_ck_find(c, "E013", "version '%s' breaks the naming of '%s'", k[i].key, k[0].key);
+        } else if ((width && k[i].digits != width) || (!width && padded)) {
+            ocfl_ck_find(c, "E012", "versions '%s' and '%s' are named differently", k[0].key,
+                         k[i].key);
+            ocfl_ck_find(c, "E013", "version '%s' breaks the naming of '%s'", k[i].key, k[0].key);
+        }
+    }
+}
+
+void ocfl_ck_versions(struct inv_ck *c, json_t *versions, json_t *head)
+{
+    struct vkey *k = NULL;
+    size_t n = 0, good = 0;
+    const char *key;
+    json_t *val;
+
+    if (!json_is_object(versions)) {
+        ocfl_ck_find(c, "E044", "versions is not an object");
+        return;
+    }
+    if (json_object_size(versions) == 0) {
+        ocfl_ck_find(c, "E008", "the inventory has no versions");
+        if (head && json_is_string(head))
+            ocfl_ck_find(c, "E040", "head '%.100s' names no version", json_string_value(head));
+        return;
+    }
+    k = calloc(json_object_size(versions), sizeof(*k));
+    if (!k) {
+        c->oom = 1;
+        return;
+    }
+    json_object_foreach(versions, key, val)
+    {
+        int r = parse_vname(key, &k[n].num, &k[n].digits);
+        if (r == -1) {
+            ocfl_ck_find(c, "E104", "version name '%.100s' is not 'v' and a number", key);
+            ocfl_ck_find(c, "E046", "version name '%.100s' cannot be a version directory", key);
+        } else if (r == -2) {
+            ocfl_ck_find(c, "E105", "version name '%.100s' is not a number from 1 to %u", key,
+                         OCFL_MAX_VERSIONS);
+        } else {
+            k[n].key = key;
+            k[n].value = val;
+            n++;
+        }
+    }
+    if (!n)
+        goto out;
+    qsort(k, n, sizeof(*k), cmp_vkey);
+    for (size_t i = 0; i < n; i++)
+        if (json_object_set_new(c->vnames, k[i].key, json_integer((json_int_t)k[i].num)) < 0)
+            c->oom = 1;
+    check_naming(c, k, n);
+    if (k[0].num != 1)
+        ocfl_ck_find(c, "E009", "versions start at '%s', not 1", k[0].key);
+    for (size_t i = 1; i < n; i++) {
+        if (k[i].num == k[i - 1].num)
+            ocfl_ck_find(c, "E012", "versions '%s' and '%s' have the same number", k[i - 1].key,
+                         k[i].key);
+        else if (k[i].num != k[i - 1].num + 1)
+            ocfl_ck_find(c, "E010", "versions between '%s' and '%s' are missing", k[i - 1].key,
+                         k[i].key);
+    }
+    if (head && json_is_string(head) && strcmp(json_string_value(head), k[n - 1].key))
+        ocfl_ck_find(c, "E040", "head '%.100s' is not the highest version '%s'",
+                     json_string_value(head), k[n - 1].key);
+
+    c->inv->versions = calloc(n, sizeof(*c->inv->versions));
+    if (!c->inv->versions) {
+        c->oom = 1;
+        goto out;
+    }
+    /* Every version is checked; the partial keeps the unbroken run 1, 2, ... */
+    for (size_t i = 0; i < n; i++) {
+        if (i && k[i].num == k[i - 1].num)
+            continue;
+        struct ocfl_version tmp = {.num = (unsigned)k[i].num};
+        int usable = check_version(c, k[i].key, k[i].value, &tmp) == 0;
+        if (usable && k[i].num == good + 1 && good == c->inv->n_versions) {
+            c->inv->versions[good++] = tmp;
+            c->inv->n_versions = good;
+        } else {
+            ocfl_version_release(&tmp);
+        }
+    }
+out:
+    free(k);
+}

@@ -1,0 +1,41 @@
+/* inventory_priv.h: helpers shared by the inventory files (not a public contract). */
+#ifndef OCFL_INVENTORY_PRIV_H
+#define OCFL_INVENTORY_PRIV_H
+
+#include <jansson.h>
+
+#include "inventory.h"
+
+/* ASCII case-insensitive comparison (locale-independent), as digests compare. */
+int ocfl_ascii_casecmp(const char *a, const char *b);
+
+/* qsort comparators. */
+int ocfl_cmp_manifest_entry(const void *a, const void *b); /* by digest, ignoring case */
+int ocfl_cmp_state_entry(const void *a, const void *b);    /* by logical path */
+int ocfl_cmp_str_ptr(const void *a, const void *b);        /* char ** by strcmp */
+
+void ocfl_manifest_entries_free(struct ocfl_manifest_entry *e, size_t n);
+void ocfl_version_release(struct ocfl_version *v);
+
+/* The state of one inventory check (inventory_check.c, inventory_check_versions.c). */
+struct inv_ck {
+    struct ocfl_report *r;
+    const char *where;
+    struct ocfl_inventory *inv; /* the best-effort result being built */
+    int oom;
+    json_t *manifest; /* borrowed; NULL unless the manifest is an object */
+    json_t *used;     /* digests named by any state (a hash set), NULL if no versions */
+    json_t *vnames;   /* valid version directory names -> number */
+};
+
+/* Record finding @code at c->where; untrusted text must be bounded by the caller (%.100s). */
+void ocfl_ck_find(struct inv_ck *c, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* strdup() that marks c->oom on failure. */
+char *ocfl_ck_strdup(struct inv_ck *c, const char *s);
+/* Check the versions block (and head against it), filling c->inv->versions. */
+void ocfl_ck_versions(struct inv_ck *c, json_t *versions, json_t *head);
+/* Whether @s starts with a URI scheme ("mailto:", "ark:"). */
+int ocfl_ck_is_uri(const char *s);
+
+#endif
