@@ -1,11 +1,342 @@
-/* cmd_mount.c: placeholder until its owner writes it. */
+/* cmd_mount.c: `ocflfs mount`: options, daemon, journal lock, the FUSE session and its loop. */
+#define FUSE_USE_VERSION 314
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
 #include "cli_util.h"
 #include "commands.h"
+#include "journal.h"
+#include "mount.h"
+
+static const char synopsis[] =
+    "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME] [--address URI] [-o FUSE_OPTS]";
+
+#define TTL_COMMITTED 86400.0    /* versions/ never change */
+#define TTL_HEAD      5.0        /* the head may be changed by another tool */
+#define CACHE_OBJECTS 256        /* loaded inventories kept */
+#define CACHE_WEIGHT  (4u << 20) /* ... and at most this many state + manifest entries */
+
+void mount_log(const struct mount *m, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (m->foreground) {
+        char line[2048];
+        vsnprintf(line, sizeof(line), fmt, ap);
+        fprintf(stderr, "ocflfs: %s\n", line);
+    } else {
+        vsyslog(LOG_WARNING, fmt, ap);
+    }
+    va_end(ap);
+}
+
+double mount_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Take ctl=NAME out of a -o list; the rest goes to FUSE.  Returns 0 or -EINVAL. */
+static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl)
+{
+    char *copy = strdup(opts), *save = NULL, *tok, *out = calloc(1, strlen(opts) + 1);
+    int rc = 0;
+
+    if (!copy || !out) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(tok, "ctl=", 4)) {
+            const char *name = tok + 4;
+            if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
+                strlen(name) > 255) {
+                rc = -EINVAL;
+                goto out;
+            }
+            free(*ret_ctl);
+            if (!(*ret_ctl = strdup(name))) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            continue;
+        }
+        if (*out)
+            strcat(out, ",");
+        strcat(out, tok);
+    }
+    free(*ret_fuse);
+    *ret_fuse = out;
+    out = NULL;
+out:
+    free(copy);
+    free(out);
+    return rc;
+}
+
+static void *refresh_thread(void *arg)
+{
+    struct mount *m = arg;
+    struct ocfl_err err = {0};
+
+    if (mount_objects_refresh(m, &err) < 0)
+        mount_log(m, "cannot refresh the object list: %s", err.msg);
+    return NULL;
+}
+
+/* Tell the waiting parent how the start went (0 = mounted), once. */
+static void notify_parent(int *fd, unsigned char status)
+{
+    if (*fd < 0)
+        return;
+    if (write(*fd, &status, 1) != 1) {
+        /* the parent is gone; nothing to tell */
+    }
+    close(*fd);
+    *fd = -1;
+}
+
+/* Fork; the parent waits for the child's word and exits with it. */
+static int daemonize_start(int *ret_fd)
+{
+    int p[2];
+    pid_t pid;
+
+    if (pipe(p) < 0)
+        return -errno;
+    pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid > 0) {
+        unsigned char status = EXIT_FAIL;
+        close(p[1]);
+        while (read(p[0], &status, 1) < 0 && errno == EINTR)
+            ;
+        _exit(status);
+    }
+    close(p[0]);
+    setsid();
+    *ret_fd = p[1];
+    return 0;
+}
+
+static void daemonize_finish(int *fd)
+{
+    int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+    if (chdir("/") < 0) {
+        /* not fatal: every path in use is held by a descriptor */
+    }
+    notify_parent(fd, 0);
+    if (nul >= 0) {
+        dup2(nul, STDIN_FILENO);
+        dup2(nul, STDOUT_FILENO);
+        dup2(nul, STDERR_FILENO);
+        close(nul);
+    }
+}
+
+struct mount_args {
+    const char *root, *mountpoint, *state;
+    int foreground;
+    char *fuse_opts, *ctl;
+};
+
+static int parse_args(int argc, char **argv, struct mount_args *a)
+{
+    static const struct option longopts[] = {
+        {"state", required_argument, NULL, 's'},   {"user", required_argument, NULL, 'u'},
+        {"address", required_argument, NULL, 'a'}, {"foreground", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},          {0},
+    };
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "fo:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            a->foreground = 1;
+            break;
+        case 's':
+            a->state = optarg;
+            break;
+        case 'u':
+        case 'a':
+            break; /* for commits: the write side */
+        case 'o':
+            if (split_opts(optarg, &a->fuse_opts, &a->ctl) < 0)
+                return cli_usage(synopsis, "-o %s: bad option list (ctl=NAME must be a name)",
+                                 optarg);
+            break;
+        case 'h':
+            printf("usage: ocflfs %s\n", synopsis);
+            return EXIT_OK + 100;
+        default:
+            return cli_usage(synopsis, "unknown option");
+        }
+    }
+    if (argc - optind != 2)
+        return cli_usage(synopsis, "expected ROOT and MOUNTPOINT");
+    a->root = argv[optind];
+    a->mountpoint = argv[optind + 1];
+    return -1;
+}
+
+/* Everything after the fork: returns the exit status. */
+static int run(struct mount_args *a, int *notify_fd)
+{
+    struct mount m = {.ctl_name = a->ctl ? a->ctl : ".ocfl", .foreground = a->foreground};
+    struct ocfl_err err = {0};
+    struct fuse_session *se = NULL;
+    struct fuse_loop_config *cfg = NULL;
+    struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
+    char *state = NULL, *opts = NULL;
+    pthread_t refresher;
+    int have_refresher = 0, status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0;
+
+    m.uid = getuid();
+    m.gid = getgid();
+    clock_gettime(CLOCK_REALTIME, &m.started);
+    m.ttl_committed = TTL_COMMITTED;
+    m.ttl_head = TTL_HEAD;
+    if (!a->foreground)
+        openlog("ocflfs", LOG_PID, LOG_DAEMON);
+    if (pthread_mutex_init(&m.lock, NULL) != 0)
+        return EXIT_FAIL;
+    lock_ok = 1;
+    if (mount_objects_init(&m.objs, CACHE_OBJECTS, CACHE_WEIGHT) < 0 ||
+        mount_nodes_init(&m.nodes) < 0) {
+        cli_error("mount: out of memory");
+        goto out;
+    }
+    /* the root directory is inode 1 */
+    if (!mount_node_get(&m.nodes, MK_ROOT, NULL, 0, "")) {
+        cli_error("mount: out of memory");
+        goto out;
+    }
+
+    rc = ocfl_root_open(a->root, &m.root, &err);
+    if (rc < 0) {
+        cli_fail(&err);
+        goto out;
+    }
+    if (a->state) {
+        state = strdup(a->state);
+    } else if (asprintf(&state, "%s/extensions/ocflfs", a->root) < 0) {
+        state = NULL;
+    }
+    if (!state) {
+        cli_error("mount: out of memory");
+        goto out;
+    }
+    /* after the fork (SQLite must not cross it): the lock refuses a second daemon */
+    rc = journal_open(state, NULL, &m.journal, &err);
+    if (rc < 0) {
+        cli_error("mount '%s': %s", a->root, err.msg);
+        goto out;
+    }
+    rc = mount_objects_populate(&m, &err);
+    if (rc < 0) {
+        cli_error("mount '%s': %s", a->root, err.msg);
+        goto out;
+    }
+
+    if (asprintf(&opts, "fsname=ocflfs,subtype=ocflfs,max_read=1048576%s%s",
+                 a->fuse_opts && *a->fuse_opts ? "," : "", a->fuse_opts ? a->fuse_opts : "") < 0) {
+        opts = NULL;
+        cli_error("mount: out of memory");
+        goto out;
+    }
+    if (fuse_opt_add_arg(&fargs, "ocflfs") || fuse_opt_add_arg(&fargs, "-o") ||
+        fuse_opt_add_arg(&fargs, opts)) {
+        cli_error("mount: out of memory");
+        goto out;
+    }
+    se = fuse_session_new(&fargs, &mount_ops, sizeof(mount_ops), &m);
+    if (!se) {
+        cli_error("mount '%s': bad FUSE options '%s'", a->mountpoint, opts);
+        goto out;
+    }
+    if (fuse_set_signal_handlers(se) != 0) {
+        cli_error("mount: cannot install signal handlers");
+        goto out;
+    }
+    if (fuse_session_mount(se, a->mountpoint) != 0) {
+        cli_error("cannot mount on '%s'", a->mountpoint);
+        goto out;
+    }
+    mounted = 1;
+    /* the list came from the index: bring it up to date while serving */
+    if (m.objs.n > 0 && pthread_create(&refresher, NULL, refresh_thread, &m) == 0)
+        have_refresher = 1;
+    if (!a->foreground)
+        daemonize_finish(notify_fd);
+
+    cfg = fuse_loop_cfg_create();
+    if (!cfg) {
+        mount_log(&m, "out of memory");
+        goto out;
+    }
+    fuse_loop_cfg_set_max_threads(cfg, 16);
+    fuse_loop_cfg_set_idle_threads(cfg, 4);
+    rc = fuse_session_loop_mt(se, cfg);
+    status = rc >= 0 ? EXIT_OK : EXIT_FAIL; /* a signal ends the loop with its number */
+out:
+    if (have_refresher)
+        pthread_join(refresher, NULL);
+    if (se) {
+        if (mounted)
+            fuse_session_unmount(se);
+        fuse_remove_signal_handlers(se);
+        fuse_session_destroy(se);
+    }
+    fuse_loop_cfg_destroy(cfg);
+    fuse_opt_free_args(&fargs);
+    mount_objects_release(&m.objs);
+    mount_nodes_release(&m.nodes);
+    journal_close(m.journal);
+    ocfl_root_close(m.root);
+    free(state);
+    free(opts);
+    if (lock_ok)
+        pthread_mutex_destroy(&m.lock);
+    notify_parent(notify_fd, (unsigned char)status);
+    return status;
+}
 
 int cmd_mount(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("mount: not built yet");
-    return EXIT_FAIL;
+    struct mount_args a = {0};
+    int notify_fd = -1, rc;
+
+    rc = parse_args(argc, argv, &a);
+    if (rc >= 0) {
+        free(a.fuse_opts);
+        free(a.ctl);
+        return rc >= 100 ? rc - 100 : rc;
+    }
+    if (!a.foreground && daemonize_start(&notify_fd) < 0) {
+        cli_error("mount: cannot start the daemon: %s", strerror(errno));
+        rc = EXIT_FAIL;
+    } else {
+        rc = run(&a, &notify_fd);
+    }
+    free(a.fuse_opts);
+    free(a.ctl);
+    return rc;
 }

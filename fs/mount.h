@@ -1,0 +1,228 @@
+/* mount.h: the read side of `ocflfs mount`: types shared by the fs/mount_*.c files. */
+#ifndef OCFLFS_MOUNT_H
+#define OCFLFS_MOUNT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "err.h"
+#include "inventory.h"
+#include "object.h"
+#include "root.h"
+
+struct journal;
+
+/*
+ * Locking: one mutex (struct mount.lock) guards the object list, the object
+ * cache and the inode table.  FUSE handlers take it for the short time they
+ * consult an inventory (bsearch over sorted state); reads of file data run
+ * without it, on the descriptor of their file handle.
+ */
+
+/* One object of the storage root, known from the index or a walk. */
+struct mount_obj {
+    unsigned idx; /* position in struct mount_objects.all (stable) */
+    char *id;
+    char *name;                  /* directory name: the encoded id */
+    char *path;                  /* relative to the storage root */
+    int gone;                    /* no longer in the root (kept so inode keys stay valid) */
+    struct mount_obj *name_next; /* hash chain by name */
+
+    /* the loaded object (NULL when not loaded), in the LRU when loaded */
+    struct ocfl_object *o;
+    uint64_t gen;  /* bumped on every (re)load: cached attributes check it */
+    size_t weight; /* state entries of the loaded inventory, for the cache bound */
+    struct mount_obj *lru_prev, *lru_next;
+    int load_err;       /* last failure (negative errno) or 0 */
+    char *load_msg;     /* its message, for status and logs */
+    double load_err_at; /* monotonic seconds, to retry now and then */
+    /* the root inventory sidecar as seen at load, to notice outside changes */
+    struct timespec sidecar_mtime;
+    ino_t sidecar_ino;
+    off_t sidecar_size;
+    double checked_at;
+};
+
+struct mount_objects {
+    struct mount_obj **all; /* insertion order: readdir offsets are indices */
+    size_t n, alloc;
+    struct mount_obj **by_name; /* hash buckets */
+    size_t n_buckets;
+    struct mount_obj *lru_head, *lru_tail; /* most recently used first */
+    size_t n_loaded, weight_loaded;
+    size_t max_loaded, max_weight; /* cache bounds */
+};
+
+enum mount_kind {
+    MK_ROOT = 1,      /* MOUNT/ */
+    MK_ROOT_CTL,      /* MOUNT/.ocfl/ */
+    MK_ROOT_STATUS,   /* MOUNT/.ocfl/status */
+    MK_OBJ,           /* MOUNT/NAME/: the head tree's top */
+    MK_DIR,           /* a directory of a version tree (version 0 = head) */
+    MK_FILE,          /* a file of a version tree */
+    MK_CTL,           /* NAME/.ocfl/ */
+    MK_VERSIONS,      /* NAME/.ocfl/versions/ */
+    MK_VERSION,       /* NAME/.ocfl/versions/vN/: the top of version N's tree */
+    MK_CTL_INVENTORY, /* NAME/.ocfl/inventory.json */
+    MK_CTL_LOG,       /* NAME/.ocfl/log */
+    MK_CTL_STATUS,    /* NAME/.ocfl/status */
+};
+
+/* An inode.  Keyed by (kind, object, version, path); never freed while mounted. */
+struct mount_node {
+    uint64_t ino;
+    uint64_t nlookup; /* the kernel's references (lookup minus forget) */
+    enum mount_kind kind;
+    struct mount_obj *obj; /* NULL for MK_ROOT* */
+    unsigned version;      /* 0 = head view, N = versions/vN */
+    char *path;            /* logical path ("" at a tree's top) */
+    uint32_t hash;
+    struct mount_node *key_next;
+    /* attributes cached for obj->gen (committed content does not change) */
+    uint64_t attr_gen;
+    unsigned attr_version; /* the version the attributes describe (head resolved) */
+    uint64_t size;
+    unsigned nlink;
+    struct timespec mtime;
+};
+
+struct mount_nodes {
+    struct mount_node **by_ino; /* index ino - 1 */
+    size_t n, alloc;
+    struct mount_node **buckets;
+    size_t n_buckets;
+};
+
+struct mount {
+    pthread_mutex_t lock;
+    struct ocfl_root *root;
+    struct journal *journal; /* may be NULL (tests) */
+    const char *ctl_name;    /* ".ocfl" or -o ctl=NAME */
+    int foreground;
+    uid_t uid;
+    gid_t gid;
+    struct timespec started;
+    struct mount_objects objs;
+    struct mount_nodes nodes;
+    double ttl_committed; /* entry/attr timeout for versions/ (immutable) */
+    double ttl_head;      /* for the head view, which may change */
+};
+
+/* ---- mount_log.c-less logging: to stderr in the foreground, syslog otherwise */
+void mount_log(const struct mount *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Monotonic seconds. */
+double mount_now(void);
+
+/* ---- mount_names.c: object id <-> directory name */
+
+/*
+ * Encode @id as a directory name: '%' -> "%25", '/' -> "%2F", a leading '.'
+ * -> "%2E"; when that is longer than 255 bytes, its first 200 bytes (cut at
+ * a UTF-8 boundary and never inside an escape) + "~" + 32 hex digits of the
+ * id's sha256.  *ret is malloc'd.  -ENOMEM.
+ */
+int mount_name_encode(const char *id, char **ret);
+
+/* Decode a name made by mount_name_encode (not a hashed one); -EINVAL when
+ * the name cannot be one.  *ret is malloc'd. */
+int mount_name_decode(const char *name, char **ret);
+
+/* ---- mount_objects.c: the list of objects and the cache of loaded ones */
+
+int mount_objects_init(struct mount_objects *os, size_t max_loaded, size_t max_weight);
+void mount_objects_release(struct mount_objects *os);
+
+/* Add (or update the path of) object @id at @path.  Returns the entry or NULL (ENOMEM). */
+struct mount_obj *mount_objects_add(struct mount_objects *os, const char *id, const char *path);
+
+/* The entry named @name (not gone), or NULL. */
+struct mount_obj *mount_objects_find(const struct mount_objects *os, const char *name);
+
+/*
+ * Fill the list: from the state dir's index when it has rows (then walk the
+ * root in the background, see mount_objects_refresh), else by walking the
+ * root now.  Returns the number of objects or a negative errno.
+ */
+int mount_objects_populate(struct mount *m, struct ocfl_err *err);
+
+/*
+ * Walk the root, read each unknown object's id, mark vanished objects gone,
+ * and rewrite the index.  Takes m->lock only to update the list.
+ */
+int mount_objects_refresh(struct mount *m, struct ocfl_err *err);
+
+/*
+ * The loaded object of @mo, loading it (and evicting the least recently
+ * used beyond the bounds) when needed; notices an outside change of the
+ * root inventory at most once a second and reloads.  Called with m->lock
+ * held; the result is valid until it is released.  A failure is logged
+ * once per attempt and returned as -EIO.
+ */
+int mount_obj_get(struct mount *m, struct mount_obj *mo, struct ocfl_object **ret);
+
+/* ---- mount_nodes.c: the inode table */
+
+int mount_nodes_init(struct mount_nodes *ns);
+void mount_nodes_release(struct mount_nodes *ns);
+
+/* The node of a key, created when missing (NULL on ENOMEM).  @path is copied. */
+struct mount_node *mount_node_get(struct mount_nodes *ns, enum mount_kind kind,
+                                  struct mount_obj *obj, unsigned version, const char *path);
+
+/* The node of @ino, or NULL. */
+struct mount_node *mount_node_by_ino(const struct mount_nodes *ns, uint64_t ino);
+
+/* ---- mount_tree.c: version trees from sorted state */
+
+/* What @path is in version @v: 0 none, 1 a file (*ret_entry set), 2 a directory. */
+int mount_tree_classify(const struct ocfl_version *v, const char *path,
+                        const struct ocfl_state_entry **ret_entry);
+
+/*
+ * One child of the directory @dir ("" for the top) in @v, starting at state
+ * index @pos (use mount_tree_first for the first).  Fills @name (of @size
+ * bytes, at least 256), *ret_is_dir, and *ret_next (the index after this
+ * child's whole subtree).  Returns 1 when a child was found, 0 at the end,
+ * -ENAMETOOLONG when a name does not fit (the child is skipped via *ret_next).
+ */
+size_t mount_tree_first(const struct ocfl_version *v, const char *dir);
+int mount_tree_child(const struct ocfl_version *v, const char *dir, size_t pos, char *name,
+                     size_t size, int *ret_is_dir, size_t *ret_next);
+
+/* Number of subdirectories of @dir in @v. */
+unsigned mount_tree_subdirs(const struct ocfl_version *v, const char *dir);
+
+/* Version that introduced the content @path has in version @num (walks back
+ * while the digest stays the same). */
+unsigned mount_tree_introduced(const struct ocfl_inventory *inv, unsigned num, const char *path);
+
+/* Parse an RFC 3339 date-time into @ts; -EINVAL when it is not one. */
+int mount_parse_time(const char *text, struct timespec *ts);
+
+/* ---- mount_attr.c: attributes of nodes */
+
+/*
+ * Fill @st for @n (object loaded as needed).  Called with m->lock held.
+ * Returns 0, -EIO for an object that fails to load, -ENOENT when the node's
+ * path no longer exists (head changed).
+ */
+int mount_node_stat(struct mount *m, struct mount_node *n, struct stat *st);
+
+/* Entry/attr timeout for @n. */
+double mount_node_ttl(const struct mount *m, const struct mount_node *n);
+
+/* ---- mount_ctl.c: contents of the control files */
+
+/* Build the bytes of a control file (MK_ROOT_STATUS, MK_CTL_LOG, MK_CTL_STATUS,
+ * MK_CTL_INVENTORY).  Called with m->lock held.  *ret is malloc'd. */
+int mount_ctl_content(struct mount *m, struct mount_node *n, char **ret, size_t *ret_len);
+
+/* ---- mount_ops.c: the FUSE low-level operations */
+struct fuse_lowlevel_ops;
+extern const struct fuse_lowlevel_ops mount_ops;
+
+#endif

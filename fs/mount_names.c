@@ -1,0 +1,99 @@
+/* mount_names.c: object ids <-> directory names of the mount (percent-encoding, long ids). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "mount.h"
+
+#define NAME_MAX_BYTES 255
+#define LONG_PREFIX    200
+
+int mount_name_encode(const char *id, char **ret)
+{
+    size_t len = strlen(id), o = 0;
+    char *out = malloc(len * 3 + 1);
+
+    if (!out)
+        return -ENOMEM;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)id[i];
+        if (c == '%' || c == '/' || (c == '.' && i == 0)) {
+            static const char hex[] = "0123456789ABCDEF";
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+    if (o > NAME_MAX_BYTES) {
+        /* cut at a character boundary outside an escape, then add a hash */
+        size_t cut = LONG_PREFIX;
+        struct ocfl_hasher *h = NULL;
+        char hexd[OCFL_DIGEST_HEX_MAX];
+
+        while (cut > 0 && (((unsigned char)out[cut] & 0xC0) == 0x80))
+            cut--;
+        if (cut >= 1 && out[cut - 1] == '%')
+            cut -= 1;
+        else if (cut >= 2 && out[cut - 2] == '%')
+            cut -= 2;
+        if (ocfl_hasher_new(1u << OCFL_DIGEST_SHA256, &h, NULL) < 0) {
+            free(out);
+            return -ENOMEM;
+        }
+        ocfl_hasher_update(h, id, len);
+        ocfl_hasher_final(h, OCFL_DIGEST_SHA256, hexd);
+        ocfl_hasher_free(h);
+        out[cut] = '~';
+        memcpy(out + cut + 1, hexd, 32);
+        out[cut + 33] = '\0';
+    }
+    *ret = out;
+    return 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int mount_name_decode(const char *name, char **ret)
+{
+    size_t len = strlen(name), o = 0;
+    char *out = malloc(len + 1);
+
+    if (!out)
+        return -ENOMEM;
+    for (size_t i = 0; i < len; i++) {
+        if (name[i] != '%') {
+            if (i == 0 && name[i] == '.')
+                goto bad;
+            out[o++] = name[i];
+            continue;
+        }
+        /* a NUL after '%' fails hexval, so no read passes the end */
+        int hi = hexval(name[i + 1]), lo = hi < 0 ? -1 : hexval(name[i + 2]);
+        if (hi < 0 || lo < 0)
+            goto bad;
+        char c = (char)(hi << 4 | lo);
+        if (c != '%' && c != '/' && !(c == '.' && i == 0))
+            goto bad;
+        out[o++] = c;
+        i += 2;
+    }
+    out[o] = '\0';
+    *ret = out;
+    return 0;
+bad:
+    free(out);
+    return -EINVAL;
+}

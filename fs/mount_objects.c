@@ -1,0 +1,402 @@
+/* mount_objects.c: the mounted root's objects: their list, index and cache of loaded inventories.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "io.h"
+#include "journal.h"
+#include "mount.h"
+#include "object_index.h"
+
+#define NAME_BUCKETS (1u << 16)
+
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h & (NAME_BUCKETS - 1);
+}
+
+int mount_objects_init(struct mount_objects *os, size_t max_loaded, size_t max_weight)
+{
+    memset(os, 0, sizeof(*os));
+    os->n_buckets = NAME_BUCKETS;
+    os->by_name = calloc(os->n_buckets, sizeof(*os->by_name));
+    os->max_loaded = max_loaded;
+    os->max_weight = max_weight;
+    return os->by_name ? 0 : -ENOMEM;
+}
+
+void mount_objects_release(struct mount_objects *os)
+{
+    if (!os)
+        return;
+    for (size_t i = 0; i < os->n; i++) {
+        struct mount_obj *mo = os->all[i];
+        ocfl_object_close(mo->o);
+        free(mo->id);
+        free(mo->name);
+        free(mo->path);
+        free(mo->load_msg);
+        free(mo);
+    }
+    free(os->all);
+    free(os->by_name);
+    memset(os, 0, sizeof(*os));
+}
+
+struct mount_obj *mount_objects_find(const struct mount_objects *os, const char *name)
+{
+    for (struct mount_obj *mo = os->by_name[name_hash(name)]; mo; mo = mo->name_next)
+        if (!mo->gone && !strcmp(mo->name, name))
+            return mo;
+    return NULL;
+}
+
+static struct mount_obj *find_any(const struct mount_objects *os, const char *name)
+{
+    for (struct mount_obj *mo = os->by_name[name_hash(name)]; mo; mo = mo->name_next)
+        if (!strcmp(mo->name, name))
+            return mo;
+    return NULL;
+}
+
+struct mount_obj *mount_objects_add(struct mount_objects *os, const char *id, const char *path)
+{
+    struct mount_obj *mo;
+    char *name = NULL;
+
+    if (mount_name_encode(id, &name) < 0)
+        return NULL;
+    mo = find_any(os, name);
+    if (mo) {
+        free(name);
+        if (strcmp(mo->id, id))
+            return NULL; /* a hashed-name collision: not representable */
+        mo->gone = 0;
+        if (strcmp(mo->path, path)) {
+            char *p = strdup(path);
+            if (!p)
+                return NULL;
+            free(mo->path);
+            mo->path = p;
+        }
+        return mo;
+    }
+    if (os->n == os->alloc) {
+        size_t na = os->alloc ? os->alloc * 2 : 256;
+        struct mount_obj **a = realloc(os->all, na * sizeof(*a));
+        if (!a)
+            goto fail;
+        os->all = a;
+        os->alloc = na;
+    }
+    mo = calloc(1, sizeof(*mo));
+    if (!mo)
+        goto fail;
+    mo->id = strdup(id);
+    mo->path = strdup(path);
+    if (!mo->id || !mo->path) {
+        free(mo->id);
+        free(mo->path);
+        free(mo);
+        goto fail;
+    }
+    mo->name = name;
+    mo->idx = (unsigned)os->n;
+    os->all[os->n++] = mo;
+    mo->name_next = os->by_name[name_hash(name)];
+    os->by_name[name_hash(name)] = mo;
+    return mo;
+fail:
+    free(name);
+    return NULL;
+}
+
+/* ---- the cache of loaded objects */
+
+static void lru_unlink(struct mount_objects *os, struct mount_obj *mo)
+{
+    if (mo->lru_prev)
+        mo->lru_prev->lru_next = mo->lru_next;
+    else
+        os->lru_head = mo->lru_next;
+    if (mo->lru_next)
+        mo->lru_next->lru_prev = mo->lru_prev;
+    else
+        os->lru_tail = mo->lru_prev;
+    mo->lru_prev = mo->lru_next = NULL;
+}
+
+static void lru_push(struct mount_objects *os, struct mount_obj *mo)
+{
+    mo->lru_prev = NULL;
+    mo->lru_next = os->lru_head;
+    if (os->lru_head)
+        os->lru_head->lru_prev = mo;
+    os->lru_head = mo;
+    if (!os->lru_tail)
+        os->lru_tail = mo;
+}
+
+static void unload(struct mount_objects *os, struct mount_obj *mo)
+{
+    if (!mo->o)
+        return;
+    lru_unlink(os, mo);
+    ocfl_object_close(mo->o);
+    mo->o = NULL;
+    os->n_loaded--;
+    os->weight_loaded -= mo->weight;
+    mo->weight = 0;
+}
+
+static int stat_sidecar(const struct ocfl_object *o, struct stat *st)
+{
+    char name[64];
+    int k = snprintf(name, sizeof(name), "inventory.json.%s", o->inv->digest_algorithm);
+
+    if (k < 0 || (size_t)k >= sizeof(name))
+        return -ENAMETOOLONG;
+    /* the sidecar sits directly in the object root: no intermediate component */
+    return fstatat(o->fd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+}
+
+static void load_failed(struct mount *m, struct mount_obj *mo, int code, const char *msg)
+{
+    char *copy = strdup(msg);
+
+    mount_log(m, "object '%s' ('%s') cannot be loaded: %s", mo->id, mo->path, msg);
+    free(mo->load_msg);
+    mo->load_msg = copy;
+    mo->load_err = code < 0 ? code : -EIO;
+    mo->load_err_at = mount_now();
+}
+
+int mount_obj_get(struct mount *m, struct mount_obj *mo, struct ocfl_object **ret)
+{
+    struct mount_objects *os = &m->objs;
+    struct ocfl_err err = {0};
+    struct ocfl_object *o = NULL;
+    double now = mount_now();
+    struct stat st;
+    int rc;
+
+    if (mo->o && now - mo->checked_at >= 1.0) {
+        mo->checked_at = now;
+        if (stat_sidecar(mo->o, &st) < 0 || st.st_ino != mo->sidecar_ino ||
+            st.st_size != mo->sidecar_size || st.st_mtim.tv_sec != mo->sidecar_mtime.tv_sec ||
+            st.st_mtim.tv_nsec != mo->sidecar_mtime.tv_nsec)
+            unload(os, mo); /* changed outside: read it again */
+    }
+    if (mo->o) {
+        if (os->lru_head != mo) {
+            lru_unlink(os, mo);
+            lru_push(os, mo);
+        }
+        *ret = mo->o;
+        return 0;
+    }
+    if (mo->load_err && now - mo->load_err_at < 2.0)
+        return -EIO;
+    rc = ocfl_object_open(m->root->fd, mo->path, &o, &err);
+    if (rc < 0) {
+        load_failed(m, mo, rc, err.msg[0] ? err.msg : strerror(-rc));
+        return -EIO;
+    }
+    if (strcmp(o->inv->id, mo->id)) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "its inventory's id is '%.200s'", o->inv->id);
+        load_failed(m, mo, -EIO, msg);
+        ocfl_object_close(o);
+        return -EIO;
+    }
+    if (stat_sidecar(o, &st) == 0) {
+        mo->sidecar_ino = st.st_ino;
+        mo->sidecar_size = st.st_size;
+        mo->sidecar_mtime = st.st_mtim;
+    }
+    mo->checked_at = now;
+    mo->o = o;
+    mo->gen++;
+    mo->load_err = 0;
+    free(mo->load_msg);
+    mo->load_msg = NULL;
+    mo->weight = o->inv->n_manifest;
+    for (size_t i = 0; i < o->inv->n_versions; i++)
+        mo->weight += o->inv->versions[i].n_state;
+    os->n_loaded++;
+    os->weight_loaded += mo->weight;
+    lru_push(os, mo);
+    while (os->lru_tail && os->lru_tail != mo &&
+           (os->n_loaded > os->max_loaded || os->weight_loaded > os->max_weight))
+        unload(os, os->lru_tail);
+    *ret = o;
+    return 0;
+}
+
+/* ---- filling the list */
+
+static int index_row(void *ctx, const struct object_index_row *row)
+{
+    struct mount *m = ctx;
+
+    return mount_objects_add(&m->objs, row->id, row->path) ? 0 : -ENOMEM;
+}
+
+struct walked {
+    char **paths;
+    size_t n, alloc;
+};
+
+static int walk_one(void *ctx, const char *object_path)
+{
+    struct walked *w = ctx;
+
+    if (w->n == w->alloc) {
+        size_t na = w->alloc ? w->alloc * 2 : 256;
+        char **a = realloc(w->paths, na * sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        w->paths = a;
+        w->alloc = na;
+    }
+    if (!(w->paths[w->n] = strdup(object_path)))
+        return -ENOMEM;
+    w->n++;
+    return 0;
+}
+
+/* The id an object's root inventory declares (only that key is used). */
+static char *read_object_id(struct mount *m, const char *path)
+{
+    char rel[4096], *buf = NULL, *id = NULL;
+    size_t len;
+    json_t *j, *v;
+    int k = snprintf(rel, sizeof(rel), "%s/inventory.json", path);
+
+    if (k < 0 || (size_t)k >= sizeof(rel))
+        return NULL;
+    if (ocfl_io_read_file(m->root->fd, rel, OCFL_INVENTORY_MAX_BYTES, &buf, &len, NULL) < 0) {
+        mount_log(m, "object at '%s': cannot read its inventory, not shown", path);
+        return NULL;
+    }
+    j = json_loadb(buf, len, 0, NULL);
+    v = j ? json_object_get(j, "id") : NULL;
+    if (v && json_is_string(v) && json_string_length(v) > 0 &&
+        strlen(json_string_value(v)) == json_string_length(v))
+        id = strdup(json_string_value(v));
+    else
+        mount_log(m, "object at '%s': its inventory has no usable id, not shown", path);
+    json_decref(j);
+    free(buf);
+    return id;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int mount_objects_refresh(struct mount *m, struct ocfl_err *err)
+{
+    struct walked w = {0};
+    struct object_index_row *rows = NULL;
+    char **known = NULL, **ids = NULL;
+    size_t n_known = 0;
+    int rc;
+
+    rc = ocfl_root_walk(m->root, walk_one, &w, err);
+    if (rc < 0)
+        goto out;
+    qsort(w.paths, w.n, sizeof(*w.paths), cmp_path);
+
+    /* which walked paths are already known (their id need not be read) */
+    pthread_mutex_lock(&m->lock);
+    known = calloc(w.n ? w.n : 1, sizeof(*known));
+    ids = calloc(w.n ? w.n : 1, sizeof(*ids));
+    if (!known || !ids) {
+        pthread_mutex_unlock(&m->lock);
+        rc = ocfl_err_set(err, -ENOMEM, "object list: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < m->objs.n; i++) {
+        struct mount_obj *mo = m->objs.all[i];
+        char **hit = bsearch(&mo->path, w.paths, w.n, sizeof(*w.paths), cmp_path);
+        if (hit && !ids[hit - w.paths])
+            ids[hit - w.paths] = strdup(mo->id); /* NULL on ENOMEM: read it again */
+    }
+    pthread_mutex_unlock(&m->lock);
+
+    for (size_t i = 0; i < w.n; i++)
+        if (!ids[i])
+            ids[i] = read_object_id(m, w.paths[i]);
+
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < m->objs.n; i++)
+        m->objs.all[i]->gone = 1;
+    for (size_t i = 0; i < w.n; i++)
+        if (ids[i] && !mount_objects_add(&m->objs, ids[i], w.paths[i]))
+            mount_log(m, "object '%s' at '%s': cannot be listed", ids[i], w.paths[i]);
+    pthread_mutex_unlock(&m->lock);
+
+    rows = calloc(w.n ? w.n : 1, sizeof(*rows));
+    if (!rows) {
+        rc = ocfl_err_set(err, -ENOMEM, "object list: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < w.n; i++) {
+        if (!ids[i])
+            continue;
+        rows[n_known].id = ids[i];
+        rows[n_known].path = w.paths[i];
+        n_known++;
+    }
+    rc = (int)n_known;
+    if (m->journal) {
+        struct ocfl_err ierr = {0};
+        journal_lock(m->journal);
+        if (object_index_replace(journal_sqlite(m->journal), rows, n_known, &ierr) < 0)
+            mount_log(m, "%s", ierr.msg);
+        journal_unlock(m->journal);
+    }
+out:
+    for (size_t i = 0; i < w.n; i++) {
+        free(w.paths[i]);
+        if (ids)
+            free(ids[i]);
+    }
+    free(w.paths);
+    free(known);
+    free(ids);
+    free(rows);
+    return rc;
+}
+
+int mount_objects_populate(struct mount *m, struct ocfl_err *err)
+{
+    int rc;
+
+    if (m->journal) {
+        struct ocfl_err ierr = {0};
+        journal_lock(m->journal);
+        pthread_mutex_lock(&m->lock);
+        rc = object_index_load(journal_sqlite(m->journal), index_row, m, &ierr);
+        pthread_mutex_unlock(&m->lock);
+        journal_unlock(m->journal);
+        if (rc < 0)
+            mount_log(m, "%s; walking the root instead", ierr.msg);
+        else if (m->objs.n > 0)
+            return (int)m->objs.n;
+    }
+    return mount_objects_refresh(m, err);
+}
