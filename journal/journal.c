@@ -1,1 +1,421 @@
-/* journal.c: placeholder until its owner writes it. */
+/* journal.c: open the state directory: lock, SQLite connection, schema migrations, retry policy. */
+#include "journal_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * Numbered migrations: migrations[n] brings a database from user_version n
+ * to n + 1.  Never edit a released entry; append a new one.
+ */
+static const char *const migrations[] = {
+    /* 0 -> 1: plans, their steps, the mount's object index */
+    "CREATE TABLE plans ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  object_id TEXT NOT NULL,"
+    "  object_path TEXT NOT NULL,"
+    "  new_object INTEGER NOT NULL,"
+    "  spec INTEGER NOT NULL,"
+    "  base_digest TEXT,"
+    "  inventory BLOB NOT NULL,"
+    "  inventory_digest TEXT NOT NULL,"
+    "  version TEXT NOT NULL,"
+    "  digest_algorithm TEXT NOT NULL,"
+    "  created TEXT NOT NULL,"
+    "  message TEXT,"
+    "  user_name TEXT,"
+    "  user_address TEXT,"
+    "  state TEXT NOT NULL,"
+    "  last_error TEXT,"
+    "  created_ns INTEGER NOT NULL,"
+    "  started_ns INTEGER,"
+    "  finished_ns INTEGER);"
+    "CREATE INDEX plans_state ON plans(state);"
+    "CREATE TABLE steps ("
+    "  plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  source TEXT,"
+    "  dest TEXT,"
+    "  digest TEXT,"
+    "  size INTEGER NOT NULL DEFAULT 0,"
+    "  state TEXT NOT NULL DEFAULT 'pending',"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT,"
+    "  started_ns INTEGER,"
+    "  finished_ns INTEGER,"
+    "  bytes_done INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (plan_id, idx)) WITHOUT ROWID;"
+    "CREATE TABLE objects ("
+    "  id TEXT PRIMARY KEY,"
+    "  path TEXT NOT NULL,"
+    "  head TEXT,"
+    "  inventory_digest TEXT,"
+    "  mtime_ns INTEGER);",
+};
+
+static const int default_non_retryable[] = {
+    -EINVAL,    -EBADMSG, -ENOENT, -EEXIST, -ENOTDIR, -EISDIR, -ESTALE /* JOURNAL_CONFLICT */,
+    -ECANCELED, -ENOTSUP, 0,
+};
+
+void journal_retry_default(struct journal_retry *r)
+{
+    r->initial_ms = 100;
+    r->coefficient = 2.0;
+    r->max_ms = 30000;
+    r->max_attempts = 5;
+    r->non_retryable = NULL;
+}
+
+uint64_t journal_retry_delay_ms(const struct journal_retry *r, unsigned attempt)
+{
+    double d = (double)r->initial_ms;
+
+    for (unsigned i = 1; i < attempt && d < (double)r->max_ms; i++)
+        d *= r->coefficient;
+    if (d > (double)r->max_ms)
+        d = (double)r->max_ms;
+    return (uint64_t)(d + 0.5);
+}
+
+int journal_retry_allowed(const struct journal_retry *r, int code)
+{
+    const int *list = r->non_retryable ? r->non_retryable : default_non_retryable;
+
+    for (; *list; list++)
+        if (*list == code)
+            return 0;
+    return 1;
+}
+
+static uint64_t real_now_ns(void *ctx)
+{
+    struct timespec ts;
+
+    (void)ctx;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void real_sleep_ns(void *ctx, uint64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+
+    (void)ctx;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+uint64_t journal_now_ns(const struct journal *j)
+{
+    return j->clock.now_ns(j->clock.ctx);
+}
+
+int jdb_fail(sqlite3 *db, int rc, const char *what, struct ocfl_err *err)
+{
+    int code = -EIO;
+
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        code = -EBUSY;
+    else if (rc == SQLITE_NOMEM)
+        code = -ENOMEM;
+    else if (rc == SQLITE_FULL)
+        code = -ENOSPC;
+    else if (rc == SQLITE_READONLY)
+        code = -EROFS;
+    else if (rc == SQLITE_NOTADB)
+        code = -EMEDIUMTYPE;
+    return ocfl_err_set(err, code, "journal: %s: %s", what, db ? sqlite3_errmsg(db) : "error");
+}
+
+int jdb_exec(sqlite3 *db, const char *sql, struct ocfl_err *err)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+    return rc == SQLITE_OK ? 0 : jdb_fail(db, rc, "cannot run statement", err);
+}
+
+int jdb_begin(struct journal *j, struct ocfl_err *err)
+{
+    return jdb_exec(j->db, "BEGIN IMMEDIATE", err);
+}
+
+int jdb_commit(struct journal *j, struct ocfl_err *err)
+{
+    int r = jdb_exec(j->db, "COMMIT", err);
+
+    if (r < 0)
+        jdb_rollback(j);
+    return r;
+}
+
+void jdb_rollback(struct journal *j)
+{
+    if (!sqlite3_get_autocommit(j->db))
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int pragma_int(sqlite3 *db, const char *sql, int64_t *ret, struct ocfl_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+    if (rc != SQLITE_OK)
+        return jdb_fail(db, rc, "cannot read the schema version", err);
+    rc = sqlite3_step(st);
+    *ret = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return jdb_fail(db, rc, "cannot read the schema version", err);
+    return 0;
+}
+
+/* Check application_id and user_version; *ret_version gets the latter. */
+static int check_schema(sqlite3 *db, int64_t *ret_version, struct ocfl_err *err)
+{
+    int64_t app, ver;
+    int r;
+
+    r = pragma_int(db, "PRAGMA application_id", &app, err);
+    if (r < 0)
+        return r;
+    r = pragma_int(db, "PRAGMA user_version", &ver, err);
+    if (r < 0)
+        return r;
+    if (app != 0 && app != JOURNAL_APPLICATION_ID)
+        return ocfl_err_set(err, -EMEDIUMTYPE,
+                            "journal: not an ocflfs database (application_id %lld)",
+                            (long long)app);
+    if (ver > JOURNAL_SCHEMA_VERSION)
+        return ocfl_err_set(err, -EPROTO,
+                            "journal: schema version %lld is newer than this ocflfs knows (%d)",
+                            (long long)ver, JOURNAL_SCHEMA_VERSION);
+    *ret_version = ver;
+    return 0;
+}
+
+int journal_migrate(sqlite3 *db, struct ocfl_err *err)
+{
+    int64_t ver;
+    char sql[128];
+    int r;
+
+    r = jdb_exec(db, "BEGIN IMMEDIATE", err);
+    if (r < 0)
+        return r;
+    /* Read the version inside the transaction: two openers cannot both migrate. */
+    r = check_schema(db, &ver, err);
+    for (int64_t v = ver; r >= 0 && v < JOURNAL_SCHEMA_VERSION; v++) {
+        r = jdb_exec(db, migrations[v], err);
+        if (r < 0)
+            ocfl_err_prefix(err, "journal: migration %lld to %lld", (long long)v, (long long)v + 1);
+    }
+    if (r >= 0) {
+        snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
+                 JOURNAL_APPLICATION_ID, JOURNAL_SCHEMA_VERSION);
+        r = jdb_exec(db, sql, err);
+    }
+    if (r >= 0)
+        r = jdb_exec(db, "COMMIT", err);
+    if (r < 0 && !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return r < 0 ? r : 0;
+}
+
+static void parse_test_hooks(struct journal *j)
+{
+    const char *s;
+
+    j->kill_after_step = j->kill_before_step = j->fail_step = -1;
+    if ((s = getenv("OCFLFS_TEST_KILL_AT_STEP")) && *s)
+        j->kill_after_step = strtol(s, NULL, 10);
+    if ((s = getenv("OCFLFS_TEST_KILL_BEFORE_STEP")) && *s)
+        j->kill_before_step = strtol(s, NULL, 10);
+    /* "K:N[:ERRNO]": step K fails with ERRNO (default EIO) on its first N attempts */
+    if ((s = getenv("OCFLFS_TEST_FAIL_STEP")) && *s) {
+        long k = -1, n = 0, e = EIO;
+        if (sscanf(s, "%ld:%ld:%ld", &k, &n, &e) >= 2 && k >= 0 && n > 0 && e > 0) {
+            j->fail_step = k;
+            j->fail_times = (unsigned)n;
+            j->fail_code = -(int)e;
+        }
+    }
+    if ((s = getenv("OCFLFS_TEST_RETRY_MS")) && *s)
+        j->retry.initial_ms = (uint64_t)strtoull(s, NULL, 10);
+}
+
+static int open_lock(struct journal *j, struct ocfl_err *err)
+{
+    j->lock_fd =
+        openat(j->state_fd, "ocflfs.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (j->lock_fd < 0)
+        return ocfl_err_sys(err, -errno, "cannot open '%s/ocflfs.lock'", j->state_dir);
+    if (flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            return ocfl_err_set(err, -EBUSY,
+                                "state directory '%s' is in use by another ocflfs process "
+                                "(lock '%s/ocflfs.lock')",
+                                j->state_dir, j->state_dir);
+        return ocfl_err_sys(err, -e, "cannot lock '%s/ocflfs.lock'", j->state_dir);
+    }
+    return 0;
+}
+
+static int open_db(struct journal *j, struct ocfl_err *err)
+{
+    char *path;
+    int ro = j->flags & JOURNAL_READONLY;
+    int flags = (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                SQLITE_OPEN_FULLMUTEX;
+    int64_t ver;
+    int rc, r;
+
+    if (asprintf(&path, "%s/ocflfs.db", j->state_dir) < 0)
+        return -ENOMEM;
+    if (ro && access(path, F_OK) < 0) {
+        r = ocfl_err_sys(err, -errno, "no journal at '%s'", path);
+        free(path);
+        return r;
+    }
+    rc = sqlite3_open_v2(path, &j->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        r = jdb_fail(j->db, rc, "cannot open the database", err);
+        ocfl_err_prefix(err, "'%s'", path);
+        free(path);
+        return r;
+    }
+    free(path);
+    sqlite3_busy_timeout(j->db, 10000);
+    if (!ro) {
+        r = jdb_exec(j->db,
+                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                     " PRAGMA foreign_keys = ON",
+                     err);
+        if (r < 0)
+            return r;
+        return journal_migrate(j->db, err);
+    }
+    r = check_schema(j->db, &ver, err);
+    if (r < 0)
+        return r;
+    if (ver != JOURNAL_SCHEMA_VERSION)
+        return ocfl_err_set(err, -EPROTO,
+                            "journal in '%s' has schema version %lld; open it for writing "
+                            "(e.g. 'ocflfs resume') to migrate it",
+                            j->state_dir, (long long)ver);
+    return 0;
+}
+
+int journal_open(const char *state_dir, const struct journal_options *opts, struct journal **ret,
+                 struct ocfl_err *err)
+{
+    struct journal *j = calloc(1, sizeof(*j));
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int r;
+
+    if (!j)
+        return ocfl_err_set(err, -ENOMEM, "cannot open the journal: out of memory");
+    j->state_fd = j->lock_fd = -1;
+    pthread_mutex_init(&j->mu, NULL);
+    j->flags = opts ? opts->flags : 0;
+    j->clock.now_ns = real_now_ns;
+    j->clock.sleep_ns = real_sleep_ns;
+    if (opts && opts->clock)
+        j->clock = *opts->clock;
+    journal_retry_default(&j->retry);
+    if (opts && opts->retry)
+        j->retry = *opts->retry;
+    j->threads = opts && opts->threads ? opts->threads : (cores > 0 ? (unsigned)cores : 1);
+    parse_test_hooks(j);
+    j->state_dir = strdup(state_dir);
+    if (!j->state_dir) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    if (!(j->flags & JOURNAL_READONLY)) {
+        /* The state dir is the user's choice (not inside an object): plain mkdir -p. */
+        char *p = j->state_dir;
+        for (char *s = p + 1; *s; s++)
+            if (*s == '/') {
+                *s = 0;
+                mkdir(p, 0755);
+                *s = '/';
+            }
+        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            r = ocfl_err_sys(err, -errno, "cannot create state directory '%s'", state_dir);
+            goto fail;
+        }
+    }
+    j->state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (j->state_fd < 0) {
+        r = ocfl_err_sys(err, -errno, "cannot open state directory '%s'", state_dir);
+        goto fail;
+    }
+    if (!(j->flags & JOURNAL_READONLY)) {
+        r = open_lock(j, err);
+        if (r < 0)
+            goto fail;
+        if (mkdirat(j->state_fd, "scratch", 0755) < 0 && errno != EEXIST) {
+            r = ocfl_err_sys(err, -errno, "cannot create '%s/scratch'", state_dir);
+            goto fail;
+        }
+    }
+    r = open_db(j, err);
+    if (r < 0)
+        goto fail;
+    *ret = j;
+    return 0;
+fail:
+    journal_close(j);
+    return r;
+}
+
+void journal_close(struct journal *j)
+{
+    if (!j)
+        return;
+    if (j->db)
+        sqlite3_close_v2(j->db);
+    if (j->lock_fd >= 0)
+        close(j->lock_fd); /* releases the flock */
+    if (j->state_fd >= 0)
+        close(j->state_fd);
+    pthread_mutex_destroy(&j->mu);
+    free(j->state_dir);
+    free(j);
+}
+
+sqlite3 *journal_sqlite(struct journal *j)
+{
+    return j->db;
+}
+
+void journal_lock(struct journal *j)
+{
+    pthread_mutex_lock(&j->mu);
+}
+
+void journal_unlock(struct journal *j)
+{
+    pthread_mutex_unlock(&j->mu);
+}
+
+const char *journal_state_dir(const struct journal *j)
+{
+    return j->state_dir;
+}
+
+int journal_state_fd(const struct journal *j)
+{
+    return j->state_fd;
+}

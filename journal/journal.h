@@ -2,6 +2,7 @@
 #ifndef OCFLFS_JOURNAL_H
 #define OCFLFS_JOURNAL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 

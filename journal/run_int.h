@@ -1,0 +1,65 @@
+/* run_int.h: a plan loaded for running, shared by the runner and the step executor. */
+#ifndef OCFLFS_RUN_INT_H
+#define OCFLFS_RUN_INT_H
+
+#include "journal_int.h"
+
+struct rstep {
+    enum ocfl_step_kind kind;
+    char *source, *dest, *digest;
+    uint64_t size;
+    enum journal_step_state state;
+    unsigned attempts; /* as recorded: > 0 means some process began it */
+};
+
+struct rplan {
+    int64_t id;
+    char *object_id, *object_path, *base_digest, *inventory_digest, *version, *alg;
+    int new_object;
+    enum journal_plan_state state;
+    char *inventory;
+    size_t inventory_len;
+    struct rstep *steps;
+    size_t n_steps;
+};
+
+struct run {
+    struct journal *j;
+    struct ocfl_root *root;
+    struct rplan *p;
+    int objfd; /* -1 until the object directory exists */
+    enum ocfl_digest_alg alg;
+    journal_progress_fn progress;
+    void *ctx;
+    pthread_mutex_t pmu; /* guards the progress totals */
+    uint64_t bytes_total, bytes_done;
+    int revert_failed; /* set when a revert could not complete */
+};
+
+/* Open the object directory if it exists (run->objfd); 0, or -ENOENT. */
+int run_open_object(struct run *run, struct ocfl_err *err);
+
+/*
+ * Digest of FILE (beneath run->objfd) in the plan's algorithm: 0 and @hex,
+ * -ENOENT when absent (or when there is no object directory), else an error.
+ */
+int run_digest_file(struct run *run, const char *file, char hex[OCFL_DIGEST_HEX_MAX],
+                    struct ocfl_err *err);
+
+/*
+ * Do step @idx once.  @attempt is this attempt's number (1-based) and
+ * @before the attempts recorded before this process ran it.  0 once the
+ * effect is durable (content steps: except the directory fsync, which the
+ * caller does per batch), else a negative errno with @err set.
+ */
+int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before,
+                  struct ocfl_err *err);
+
+/*
+ * Compensate the plan's effects: root inventory and sidecar back to the
+ * base, content back to its sources, the version directory (or the new
+ * object) removed when it is this plan's.  0, or the first error.
+ */
+int run_compensate(struct run *run, struct ocfl_err *err);
+
+#endif

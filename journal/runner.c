@@ -1,0 +1,579 @@
+/* runner.c: run a journaled plan step by step: retries, parallel content, recovery, revert, cancel.
+ */
+#include "run_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+
+/* Content steps are run and recorded done in batches of at most this many. */
+#define BATCH_STEPS 1024
+#define BATCH_BYTES (256ull << 20)
+
+static void rplan_free(struct rplan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        free(p->steps[i].source);
+        free(p->steps[i].dest);
+        free(p->steps[i].digest);
+    }
+    free(p->steps);
+    free(p->object_id);
+    free(p->object_path);
+    free(p->base_digest);
+    free(p->inventory_digest);
+    free(p->version);
+    free(p->alg);
+    free(p->inventory);
+    free(p);
+}
+
+static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct ocfl_err *err)
+{
+    struct journal_plan_info info;
+    struct journal_step_info *steps = NULL;
+    size_t n = 0;
+    struct rplan *p;
+    sqlite3_stmt *st;
+    int ok = 1, r, rc;
+
+    r = journal_plan_get(j, id, &info, &steps, &n, err);
+    if (r < 0)
+        return r;
+    p = calloc(1, sizeof(*p));
+    if (!p) {
+        r = -ENOMEM;
+        goto out;
+    }
+    p->id = id;
+    p->state = info.state;
+    p->object_id = info.object_id;
+    p->object_path = info.object_path;
+    p->base_digest = info.base_digest;
+    p->inventory_digest = info.inventory_digest;
+    p->version = info.version;
+    p->alg = info.digest_algorithm;
+    info.object_id = info.object_path = info.base_digest = info.inventory_digest = NULL;
+    info.version = info.digest_algorithm = NULL;
+    p->steps = calloc(n ? n : 1, sizeof(*p->steps));
+    if (!p->steps) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct rstep *s = &p->steps[i];
+        s->kind = steps[i].kind;
+        s->source = steps[i].source;
+        s->dest = steps[i].dest;
+        s->digest = steps[i].digest;
+        steps[i].source = steps[i].dest = steps[i].digest = NULL;
+        s->size = steps[i].size;
+        s->state = steps[i].state;
+        s->attempts = steps[i].attempts;
+    }
+    p->n_steps = n;
+    pthread_mutex_lock(&j->mu);
+    rc = sqlite3_prepare_v2(j->db, "SELECT new_object, inventory FROM plans WHERE id = ?", -1, &st,
+                            NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            p->new_object = sqlite3_column_int(st, 0);
+            p->inventory_len = (size_t)sqlite3_column_bytes(st, 1);
+            p->inventory = malloc(p->inventory_len + 1);
+            if (p->inventory) {
+                memcpy(p->inventory, sqlite3_column_blob(st, 1), p->inventory_len);
+                p->inventory[p->inventory_len] = 0;
+            } else {
+                ok = 0;
+            }
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&j->mu);
+    if (rc != SQLITE_OK)
+        r = jdb_fail(j->db, rc, "cannot read the plan", err);
+    else if (!ok)
+        r = -ENOMEM;
+out:
+    journal_plan_info_release(&info);
+    journal_step_infos_free(steps, n);
+    if (r < 0) {
+        rplan_free(p);
+        if (r == -ENOMEM)
+            ocfl_err_set(err, r, "cannot load plan %lld: out of memory", (long long)id);
+        return r;
+    }
+    *ret = p;
+    return 0;
+}
+
+static void report_progress(struct run *run, uint64_t add)
+{
+    pthread_mutex_lock(&run->pmu);
+    run->bytes_done += add;
+    if (run->progress)
+        run->progress(run->ctx, run->p->id, run->bytes_done, run->bytes_total);
+    pthread_mutex_unlock(&run->pmu);
+}
+
+/* One step with retries (non-content steps; recorded begin and end). */
+static int run_one(struct run *run, size_t idx, struct ocfl_err *err)
+{
+    struct journal *j = run->j;
+    struct rstep *s = &run->p->steps[idx];
+    unsigned before = s->attempts, attempts = s->attempts;
+    uint64_t bytes[1];
+    int r;
+
+    for (;;) {
+        attempts++;
+        jdb_step_begin(j, run->p->id, idx, attempts);
+        s->attempts = attempts;
+        if ((long)idx == j->kill_before_step)
+            raise(SIGKILL);
+        ocfl_err_clear(err);
+        r = run_exec_step(run, idx, attempts, attempts - 1, err);
+        if (r >= 0) {
+            if ((long)idx == j->kill_after_step)
+                raise(SIGKILL);
+            bytes[0] = s->size;
+            r = jdb_steps_done(j, run->p->id, &idx, &attempts, bytes, 1);
+            if (r < 0)
+                return ocfl_err_set(err, r, "journal: cannot record step %zu done", idx);
+            s->state = JOURNAL_STEP_DONE;
+            return 0;
+        }
+        /* A conflict found before touching anything leaves the step unattempted,
+         * so a revert does not take what it found for its own. */
+        if (r == JOURNAL_CONFLICT && !before && attempts == 1)
+            s->attempts = attempts = 0;
+        jdb_step_fail(j, run->p->id, idx, attempts, err ? err->msg : "failed");
+        s->state = JOURNAL_STEP_FAILED;
+        if (!journal_retry_allowed(&j->retry, r) || attempts >= j->retry.max_attempts)
+            return r;
+        j->clock.sleep_ns(j->clock.ctx, journal_retry_delay_ms(&j->retry, attempts) * 1000000u);
+    }
+}
+
+struct batch {
+    struct run *run;
+    size_t *idx;
+    unsigned *attempts;
+    uint64_t *bytes;
+    int *result;
+    size_t n;
+    size_t next;  /* next item to take (guarded by mu) */
+    int stop;     /* a step failed for good: take no more */
+    int failed_r; /* its error */
+    struct ocfl_err failed_err;
+    pthread_mutex_t mu;
+};
+
+static void *batch_worker(void *arg)
+{
+    struct batch *b = arg;
+    struct run *run = b->run;
+    struct journal *j = run->j;
+
+    for (;;) {
+        struct ocfl_err err = {0};
+        size_t k;
+        int r;
+
+        pthread_mutex_lock(&b->mu);
+        k = b->next++;
+        if (b->stop || k >= b->n) {
+            pthread_mutex_unlock(&b->mu);
+            return NULL;
+        }
+        pthread_mutex_unlock(&b->mu);
+        size_t idx = b->idx[k];
+        struct rstep *s = &run->p->steps[idx];
+        unsigned attempts = s->attempts;
+        for (;;) {
+            attempts++;
+            if ((long)idx == j->kill_before_step)
+                raise(SIGKILL);
+            r = run_exec_step(run, idx, attempts, attempts - 1, &err);
+            if (r >= 0) {
+                if ((long)idx == j->kill_after_step)
+                    raise(SIGKILL);
+                break;
+            }
+            jdb_step_fail(j, run->p->id, idx, attempts, err.msg);
+            if (!journal_retry_allowed(&j->retry, r) || attempts >= j->retry.max_attempts)
+                break;
+            j->clock.sleep_ns(j->clock.ctx, journal_retry_delay_ms(&j->retry, attempts) * 1000000u);
+        }
+        s->attempts = attempts;
+        b->attempts[k] = attempts;
+        b->bytes[k] = s->size;
+        b->result[k] = r;
+        if (r < 0) {
+            s->state = JOURNAL_STEP_FAILED;
+            pthread_mutex_lock(&b->mu);
+            if (!b->stop) {
+                b->stop = 1;
+                b->failed_r = r;
+                b->failed_err = err;
+            }
+            pthread_mutex_unlock(&b->mu);
+        } else {
+            report_progress(run, s->size);
+        }
+    }
+}
+
+/* Run content steps [from, to) that are not done, in parallel; record them done. */
+static int run_batch(struct run *run, size_t from, size_t to, struct ocfl_err *err)
+{
+    struct batch b = {.run = run};
+    unsigned nt = run->j->threads;
+    pthread_t *th = NULL;
+    size_t started = 0, n_ok = 0;
+    int r = 0;
+
+    b.idx = calloc(to - from, sizeof(*b.idx));
+    b.attempts = calloc(to - from, sizeof(*b.attempts));
+    b.bytes = calloc(to - from, sizeof(*b.bytes));
+    b.result = calloc(to - from, sizeof(*b.result));
+    pthread_mutex_init(&b.mu, NULL);
+    if (!b.idx || !b.attempts || !b.bytes || !b.result) {
+        r = ocfl_err_set(err, -ENOMEM, "cannot run plan %lld: out of memory",
+                         (long long)run->p->id);
+        goto out;
+    }
+    for (size_t i = from; i < to; i++)
+        if (run->p->steps[i].state != JOURNAL_STEP_DONE)
+            b.idx[b.n++] = i;
+    if (!b.n)
+        goto out;
+    if (nt > b.n)
+        nt = (unsigned)b.n;
+    if (nt > 1)
+        th = calloc(nt - 1, sizeof(*th));
+    for (unsigned t = 0; th && t + 1 < nt; t++)
+        if (pthread_create(&th[t], NULL, batch_worker, &b) == 0)
+            started++;
+    batch_worker(&b);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    /* One flush makes every rename of the batch durable before it is recorded. */
+    if (syncfs(run->objfd) < 0 && !b.stop) {
+        b.stop = 1;
+        b.failed_r = ocfl_err_sys(&b.failed_err, -errno, "cannot flush '%s'", run->p->object_path);
+    }
+    for (size_t k = 0; k < b.n; k++)
+        if (b.attempts[k] && b.result[k] == 0) {
+            b.idx[n_ok] = b.idx[k];
+            b.attempts[n_ok] = b.attempts[k];
+            b.bytes[n_ok] = b.bytes[k];
+            n_ok++;
+        }
+    {
+        int w = jdb_steps_done(run->j, run->p->id, b.idx, b.attempts, b.bytes, n_ok);
+        if (w < 0 && !b.stop) {
+            b.stop = 1;
+            b.failed_r = ocfl_err_set(&b.failed_err, w, "journal: cannot record steps done");
+        }
+        for (size_t k = 0; w >= 0 && k < n_ok; k++)
+            run->p->steps[b.idx[k]].state = JOURNAL_STEP_DONE;
+    }
+    if (b.stop) {
+        r = b.failed_r;
+        if (err)
+            *err = b.failed_err;
+    }
+out:
+    free(th);
+    free(b.idx);
+    free(b.attempts);
+    free(b.bytes);
+    free(b.result);
+    pthread_mutex_destroy(&b.mu);
+    return r;
+}
+
+static int revert(struct run *run, int cause, struct ocfl_err *err)
+{
+    struct journal *j = run->j;
+    enum journal_plan_state final =
+        cause == -ECANCELED ? JOURNAL_PLAN_CANCELLED : JOURNAL_PLAN_REVERTED;
+    struct ocfl_err cerr = {0};
+    char why[sizeof(err->msg)];
+    int r;
+
+    snprintf(why, sizeof(why), "%s", err && err->msg[0] ? err->msg : "failed");
+    jdb_plan_set_state(j, run->p->id, JOURNAL_PLAN_REVERTING, why, NULL);
+    r = run_compensate(run, &cerr);
+    if (r == 0 && run->objfd >= 0 && syncfs(run->objfd) < 0)
+        r = ocfl_err_sys(&cerr, -errno, "cannot flush '%s'", run->p->object_path);
+    if (r < 0) {
+        char both[2 * sizeof(err->msg) + 64];
+        snprintf(both, sizeof(both), "%s; revert failed: %s", why, cerr.msg);
+        run->revert_failed = 1;
+        jdb_plan_set_state(j, run->p->id, JOURNAL_PLAN_FAILED, both, NULL);
+        ocfl_err_set(err, cause, "plan %lld for '%s' failed and could not be reverted: %s",
+                     (long long)run->p->id, run->p->object_id, both);
+        return cause;
+    }
+    pthread_mutex_lock(&j->mu);
+    if (jdb_begin(j, NULL) == 0) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(j->db,
+                               "UPDATE steps SET state = 'reverted' WHERE plan_id = ? AND"
+                               " state IN ('done', 'running')",
+                               -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, run->p->id);
+            sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
+        jdb_commit(j, NULL);
+    }
+    pthread_mutex_unlock(&j->mu);
+    jdb_plan_set_state(j, run->p->id, final, why, NULL);
+    ocfl_err_set(err, cause, "plan %lld for '%s' %s: %s", (long long)run->p->id, run->p->object_id,
+                 final == JOURNAL_PLAN_CANCELLED ? "was cancelled and reverted"
+                                                 : "failed and was reverted",
+                 why);
+    return cause;
+}
+
+static void run_init(struct run *run, struct journal *j, struct ocfl_root *root, struct rplan *p)
+{
+    memset(run, 0, sizeof(*run));
+    run->j = j;
+    run->root = root;
+    run->p = p;
+    run->objfd = -1;
+    run->alg = ocfl_digest_alg_from_name(p->alg);
+    pthread_mutex_init(&run->pmu, NULL);
+    for (size_t i = 0; i < p->n_steps; i++)
+        if (p->steps[i].kind == OCFL_STEP_CONTENT) {
+            run->bytes_total += p->steps[i].size;
+            if (p->steps[i].state == JOURNAL_STEP_DONE)
+                run->bytes_done += p->steps[i].size;
+        }
+}
+
+static void run_release(struct run *run)
+{
+    if (run->objfd >= 0)
+        close(run->objfd);
+    pthread_mutex_destroy(&run->pmu);
+}
+
+/* Where the object stands: 1 switched (root inventory is the new one), 0 at base, or conflict. */
+static int position(struct run *run, struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX];
+    int r;
+
+    r = run_open_object(run, err);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    r = run_digest_file(run, "inventory.json", hex, err);
+    if (r == -ENOENT)
+        return run->p->new_object
+                   ? 0
+                   : ocfl_err_set(err, JOURNAL_CONFLICT,
+                                  "conflict: object '%s' has no inventory.json", run->p->object_id);
+    if (r < 0)
+        return r;
+    if (ocfl_digest_equal(hex, run->p->inventory_digest))
+        return 1;
+    if (!run->p->new_object && ocfl_digest_equal(hex, run->p->base_digest))
+        return 0;
+    return ocfl_err_set(err, JOURNAL_CONFLICT,
+                        "conflict: object '%s' is neither at the plan's base nor at its new "
+                        "version %s",
+                        run->p->object_id, run->p->version);
+}
+
+static int run_steps(struct run *run, struct ocfl_err *err)
+{
+    struct rplan *p = run->p;
+    struct journal *j = run->j;
+    size_t sw = p->n_steps, i = 0;
+    int r;
+
+    for (size_t k = 0; k < p->n_steps; k++)
+        if (p->steps[k].kind == OCFL_STEP_ROOT_INV)
+            sw = k;
+    r = position(run, err);
+    if (r < 0)
+        return revert(run, r, err);
+    if (r == 1) {
+        /* Already switched: everything up to the root inventory is done. */
+        size_t *idx = calloc(sw + 1, sizeof(*idx));
+        size_t n = 0;
+        if (!idx)
+            return ocfl_err_set(err, -ENOMEM, "out of memory");
+        for (size_t k = 0; k <= sw && k < p->n_steps; k++)
+            if (p->steps[k].state != JOURNAL_STEP_DONE) {
+                idx[n++] = k;
+                p->steps[k].state = JOURNAL_STEP_DONE;
+            }
+        r = jdb_steps_done(j, p->id, idx, NULL, NULL, n);
+        free(idx);
+        if (r < 0)
+            return ocfl_err_set(err, r, "journal: cannot record plan %lld", (long long)p->id);
+    }
+    while (i < p->n_steps) {
+        struct rstep *s = &p->steps[i];
+        if (i <= sw && j->cancel_requested) {
+            ocfl_err_set(err, -ECANCELED, "cancelled");
+            return revert(run, -ECANCELED, err);
+        }
+        if (s->state == JOURNAL_STEP_DONE) {
+            i++;
+            continue;
+        }
+        if (s->kind == OCFL_STEP_CONTENT) {
+            size_t e = i;
+            uint64_t bytes = 0;
+            while (e < p->n_steps && p->steps[e].kind == OCFL_STEP_CONTENT && e - i < BATCH_STEPS &&
+                   bytes < BATCH_BYTES)
+                bytes += p->steps[e++].size;
+            r = run_batch(run, i, e, err);
+            if (r < 0)
+                return revert(run, r, err);
+            i = e;
+            continue;
+        }
+        r = run_one(run, i, err);
+        if (r < 0) {
+            if (s->kind == OCFL_STEP_RELEASE) {
+                /* The version is complete; a leftover staged file is not worth undoing it. */
+                jdb_plan_set_state(j, p->id, JOURNAL_PLAN_DONE, err ? err->msg : NULL, NULL);
+                ocfl_err_clear(err);
+                return 0;
+            }
+            return revert(run, r, err);
+        }
+        i++;
+    }
+    return jdb_plan_set_state(j, p->id, JOURNAL_PLAN_DONE, NULL, err);
+}
+
+int journal_plan_run(struct journal *j, struct ocfl_root *root, int64_t id,
+                     journal_progress_fn progress, void *ctx, struct ocfl_err *err)
+{
+    struct rplan *p;
+    struct run run;
+    int r;
+
+    if (j->flags & JOURNAL_READONLY)
+        return ocfl_err_set(err, -EROFS, "journal '%s' is open read-only", j->state_dir);
+    r = load_plan(j, id, &p, err);
+    if (r < 0)
+        return r;
+    if (p->state == JOURNAL_PLAN_DONE) {
+        rplan_free(p);
+        return 0;
+    }
+    if (!journal_plan_state_unfinished(p->state)) {
+        r = ocfl_err_set(err, -EALREADY, "plan %lld is %s", (long long)id,
+                         journal_plan_state_name(p->state));
+        rplan_free(p);
+        return r;
+    }
+    run_init(&run, j, root, p);
+    run.progress = progress;
+    run.ctx = ctx;
+    j->running_id = id;
+    j->cancel_requested = 0;
+    if (p->state == JOURNAL_PLAN_REVERTING) {
+        ocfl_err_set(err, -EIO, "revert interrupted");
+        r = revert(&run, -EIO, err);
+    } else {
+        r = jdb_plan_set_state(j, id, JOURNAL_PLAN_RUNNING, NULL, err);
+        if (r >= 0)
+            r = run_steps(&run, err);
+    }
+    j->running_id = 0;
+    run_release(&run);
+    rplan_free(p);
+    return r;
+}
+
+int journal_recover(struct journal *j, struct ocfl_root *root, journal_progress_fn progress,
+                    void *ctx, size_t *ret_failed, struct ocfl_err *err)
+{
+    struct journal_plan_info *plans;
+    size_t n, failed = 0;
+    int r, first = 0, done = 0;
+
+    r = journal_plans_list(j, 0, &plans, &n, err);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        struct ocfl_err e = {0};
+        r = journal_plan_run(j, root, plans[i].id, progress, ctx, &e);
+        if (r < 0) {
+            failed++;
+            if (!first) {
+                first = r;
+                if (err)
+                    *err = e;
+            }
+        } else {
+            done++;
+        }
+    }
+    journal_plan_infos_free(plans, n);
+    if (ret_failed)
+        *ret_failed = failed;
+    return first ? first : done;
+}
+
+int journal_plan_cancel(struct journal *j, struct ocfl_root *root, int64_t id, struct ocfl_err *err)
+{
+    struct rplan *p;
+    struct run run;
+    int r;
+
+    if (j->running_id == id) {
+        j->cancel_requested = 1;
+        return 0;
+    }
+    r = load_plan(j, id, &p, err);
+    if (r < 0)
+        return r;
+    if (!journal_plan_state_unfinished(p->state)) {
+        r = ocfl_err_set(err, -EALREADY, "plan %lld is already %s", (long long)id,
+                         journal_plan_state_name(p->state));
+        rplan_free(p);
+        return r;
+    }
+    for (size_t k = 0; k < p->n_steps; k++)
+        if (p->steps[k].kind == OCFL_STEP_ROOT_INV &&
+            (p->steps[k].attempts || p->steps[k].state == JOURNAL_STEP_DONE)) {
+            r = ocfl_err_set(err, -EBUSY,
+                             "plan %lld is past its switch point (the root inventory of '%s' "
+                             "is being replaced); resume it instead",
+                             (long long)id, p->object_id);
+            rplan_free(p);
+            return r;
+        }
+    run_init(&run, j, root, p);
+    ocfl_err_set(err, -ECANCELED, "cancelled by the user");
+    r = revert(&run, -ECANCELED, err);
+    if (!run.revert_failed) {
+        ocfl_err_clear(err);
+        r = 0;
+    }
+    run_release(&run);
+    rplan_free(p);
+    return r;
+}

@@ -1,0 +1,459 @@
+/* steps.c: each step kind's effect, idempotent, and the compensating actions of a revert. */
+#include "run_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "io.h"
+#include "object.h"
+
+int run_open_object(struct run *run, struct ocfl_err *err)
+{
+    int fd;
+
+    if (run->objfd >= 0)
+        return 0;
+    fd = ocfl_io_open(run->root->fd, run->p->object_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd == -ENOENT)
+        return -ENOENT;
+    if (fd < 0)
+        return ocfl_err_sys(err, fd, "cannot open object '%s'", run->p->object_path);
+    run->objfd = fd;
+    return 0;
+}
+
+static int digest_at(int dirfd, const char *file, enum ocfl_digest_alg alg,
+                     char hex[OCFL_DIGEST_HEX_MAX], struct ocfl_err *err)
+{
+    char all[OCFL_DIGEST_COUNT_][OCFL_DIGEST_HEX_MAX];
+    int fd, r;
+
+    fd = ocfl_io_open(dirfd, file, O_RDONLY | O_CLOEXEC, 0);
+    if (fd == -ENOENT)
+        return -ENOENT;
+    if (fd < 0)
+        return ocfl_err_sys(err, fd, "cannot open '%s'", file);
+    r = ocfl_digest_fd(fd, 1u << alg, all, NULL, err);
+    close(fd);
+    if (r < 0)
+        return r;
+    memcpy(hex, all[alg], OCFL_DIGEST_HEX_MAX);
+    return 0;
+}
+
+int run_digest_file(struct run *run, const char *file, char hex[OCFL_DIGEST_HEX_MAX],
+                    struct ocfl_err *err)
+{
+    if (run->objfd < 0)
+        return -ENOENT;
+    return digest_at(run->objfd, file, run->alg, hex, err);
+}
+
+static int conflict(struct run *run, struct ocfl_err *err, const char *why)
+{
+    return ocfl_err_set(err, JOURNAL_CONFLICT, "conflict: object '%s' %s", run->p->object_id, why);
+}
+
+/* The object must still be at the plan's base (or absent, for a new object). */
+static int check_base(struct run *run, struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX];
+    int r = run_digest_file(run, "inventory.json", hex, err);
+
+    if (r == -ENOENT)
+        return run->p->new_object ? 0 : conflict(run, err, "has no inventory.json any more");
+    if (r < 0)
+        return r;
+    if (run->p->new_object)
+        return conflict(run, err, "was created by someone else meanwhile");
+    if (!ocfl_digest_equal(hex, run->p->base_digest))
+        return conflict(run, err, "was updated by someone else since the plan was made");
+    return 0;
+}
+
+static int write_sidecar(int dirfd, const char *dir, const char *alg, const char *digest,
+                         struct ocfl_err *err)
+{
+    char path[64 + 256], text[OCFL_DIGEST_HEX_MAX + 32];
+    int n = snprintf(path, sizeof(path), "%s%sinventory.json.%s", dir, *dir ? "/" : "", alg);
+    int m = snprintf(text, sizeof(text), "%s  inventory.json\n", digest);
+
+    if (n < 0 || (size_t)n >= sizeof(path) || m < 0 || (size_t)m >= sizeof(text))
+        return ocfl_err_set(err, -ENAMETOOLONG, "sidecar name too long in '%s'", dir);
+    return ocfl_io_write_file_durable(dirfd, path, text, (size_t)m, err);
+}
+
+static int exec_declare(struct run *run, struct rstep *s, unsigned before, struct ocfl_err *err)
+{
+    char text[32];
+    int r, n;
+
+    r = ocfl_io_mkdirs(run->root->fd, run->p->object_path, 0755, err);
+    if (r < 0)
+        return r;
+    r = run_open_object(run, err);
+    if (r < 0)
+        return r == -ENOENT ? ocfl_err_set(err, r, "'%s' vanished", run->p->object_path) : r;
+    if (!before) {
+        /* Our first attempt: the directory must be empty, or it is not ours. */
+        int dfd = dup(run->objfd);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        struct dirent *e;
+        int busy = 0;
+        if (!d) {
+            if (dfd >= 0)
+                close(dfd);
+            return ocfl_err_sys(err, -errno, "cannot read '%s'", run->p->object_path);
+        }
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                busy = 1;
+        closedir(d);
+        if (busy)
+            return conflict(run, err, "already exists (its directory is not empty)");
+    }
+    r = check_base(run, err);
+    if (r < 0)
+        return r;
+    n = snprintf(text, sizeof(text), "%s\n", s->dest + 2); /* "0=ocfl_object_1.1" */
+    if (n < 0 || (size_t)n >= sizeof(text))
+        return -EINVAL;
+    return ocfl_io_write_file_durable(run->objfd, s->dest, text, (size_t)n, err);
+}
+
+static int exec_version_dirs(struct run *run, struct rstep *s, unsigned before,
+                             struct ocfl_err *err)
+{
+    struct stat st;
+    int r = run_open_object(run, err);
+
+    if (r < 0)
+        return r == -ENOENT ? conflict(run, err, "has no directory") : r;
+    r = check_base(run, err);
+    if (r < 0)
+        return r;
+    if (!before && fstatat(run->objfd, run->p->version, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        return conflict(run, err, "already has a version directory of the new version");
+    return ocfl_io_mkdirs(run->objfd, s->dest, 0755, err);
+}
+
+struct copy_progress {
+    struct run *run;
+    size_t idx;
+};
+
+static int on_copy_progress(void *ctx, uint64_t done)
+{
+    struct copy_progress *cp = ctx;
+
+    jdb_step_progress(cp->run->j, cp->run->p->id, cp->idx, done);
+    return 0;
+}
+
+/* Open the source of a step (relative to the state directory). */
+static int open_source(struct run *run, const char *src)
+{
+    return ocfl_io_open(run->j->state_fd, src, O_RDONLY | O_CLOEXEC, 0);
+}
+
+static int parent_mkdirs(int dirfd, const char *path, struct ocfl_err *err)
+{
+    char *dir = strdup(path), *slash;
+    int r = 0;
+
+    if (!dir)
+        return -ENOMEM;
+    slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        r = ocfl_io_mkdirs(dirfd, dir, 0755, err);
+    }
+    free(dir);
+    return r;
+}
+
+static int exec_content(struct run *run, size_t idx, struct rstep *s, struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX];
+    struct copy_progress cp = {run, idx};
+    int r, in;
+
+    r = run_open_object(run, err);
+    if (r < 0)
+        return r;
+    r = digest_at(run->objfd, s->dest, run->alg, hex, err);
+    if (r == 0) {
+        if (ocfl_digest_equal(hex, s->digest))
+            return ocfl_io_unlink(run->j->state_fd, s->source, err); /* done before */
+        r = ocfl_io_unlink(run->objfd, s->dest, err);                /* a wrong or partial file */
+        if (r < 0)
+            return r;
+    } else if (r != -ENOENT) {
+        return r;
+    }
+    r = parent_mkdirs(run->objfd, s->dest, err);
+    if (r < 0)
+        return r;
+    r = ocfl_io_rename(run->j->state_fd, s->source, run->objfd, s->dest, err);
+    if (r == 0)
+        return 0;
+    if (r == -ENOENT)
+        return ocfl_err_set(err, r, "staged file '%s' for '%s' is missing", s->source, s->dest);
+    if (r != -EXDEV)
+        return r;
+    /* Another filesystem: copy, verify, then drop the source. */
+    in = open_source(run, s->source);
+    if (in < 0)
+        return ocfl_err_sys(err, in, "cannot open staged file '%s'", s->source);
+    r = ocfl_io_copy_fd_durable(in, run->objfd, s->dest, on_copy_progress, &cp, err);
+    close(in);
+    if (r < 0)
+        return r;
+    r = digest_at(run->objfd, s->dest, run->alg, hex, err);
+    if (r < 0)
+        return r;
+    if (!ocfl_digest_equal(hex, s->digest)) {
+        ocfl_io_unlink(run->objfd, s->dest, NULL);
+        return ocfl_err_set(err, -EIO, "copy of '%s' to '%s' has the wrong digest", s->source,
+                            s->dest);
+    }
+    return ocfl_io_unlink(run->j->state_fd, s->source, err);
+}
+
+static int exec_root_inv(struct run *run, struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX], side[OCFL_DIGEST_HEX_MAX];
+    int r = run_digest_file(run, "inventory.json", hex, err);
+
+    if (r == 0 && ocfl_digest_equal(hex, run->p->inventory_digest))
+        return 0; /* switched before */
+    if (r < 0 && r != -ENOENT)
+        return r;
+    r = check_base(run, err);
+    if (r < 0)
+        return r;
+    if (!run->p->new_object) {
+        /* The switch: the sidecar must still name the base. */
+        r = ocfl_object_read_sidecar(run->objfd, "", run->p->alg, side, err);
+        if (r < 0 || !ocfl_digest_equal(side, run->p->base_digest))
+            return conflict(run, err, "has a root sidecar that is not the plan's base");
+    }
+    return ocfl_io_write_file_durable(run->objfd, "inventory.json", run->p->inventory,
+                                      run->p->inventory_len, err);
+}
+
+static int exec_release(struct run *run, struct rstep *s, struct ocfl_err *err)
+{
+    struct stat st;
+
+    if (fstatat(run->j->state_fd, s->source, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : ocfl_err_sys(err, -errno, "cannot stat '%s'", s->source);
+    if (S_ISDIR(st.st_mode))
+        return ocfl_io_remove_tree(run->j->state_fd, s->source, err);
+    return ocfl_io_unlink(run->j->state_fd, s->source, err);
+}
+
+int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before,
+                  struct ocfl_err *err)
+{
+    struct journal *j = run->j;
+    struct rstep *s = &run->p->steps[idx];
+    char path[512];
+    int r, n;
+
+    if ((long)idx == j->fail_step && attempt <= j->fail_times)
+        return ocfl_err_sys(err, j->fail_code, "injected fault at step %zu (attempt %u)", idx,
+                            attempt);
+    switch (s->kind) {
+    case OCFL_STEP_DECLARE:
+        return exec_declare(run, s, before, err);
+    case OCFL_STEP_VERSION_DIRS:
+        return exec_version_dirs(run, s, before, err);
+    case OCFL_STEP_CONTENT:
+        return exec_content(run, idx, s, err);
+    case OCFL_STEP_VERSION_INV:
+        r = run_open_object(run, err);
+        if (r < 0)
+            return r;
+        n = snprintf(path, sizeof(path), "%s/inventory.json", s->dest);
+        if (n < 0 || (size_t)n >= sizeof(path))
+            return -ENAMETOOLONG;
+        r = ocfl_io_write_file_durable(run->objfd, path, run->p->inventory, run->p->inventory_len,
+                                       err);
+        if (r < 0)
+            return r;
+        return write_sidecar(run->objfd, s->dest, run->p->alg, run->p->inventory_digest, err);
+    case OCFL_STEP_ROOT_INV:
+        r = run_open_object(run, err);
+        return r < 0 ? r : exec_root_inv(run, err);
+    case OCFL_STEP_ROOT_SIDECAR: {
+        char hex[OCFL_DIGEST_HEX_MAX];
+        r = run_digest_file(run, "inventory.json", hex, err);
+        if (r < 0)
+            return r;
+        if (!ocfl_digest_equal(hex, run->p->inventory_digest))
+            return conflict(run, err, "has another root inventory than the plan's");
+        return write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
+    }
+    case OCFL_STEP_RELEASE:
+        return exec_release(run, s, err);
+    default:
+        return ocfl_err_set(err, -EINVAL, "unknown step kind at step %zu", idx);
+    }
+}
+
+/* The previous version's name, with the same zero padding as @v ("v003" -> "v002"). */
+static int prev_version(const char *v, char *buf, size_t size)
+{
+    unsigned long num = strtoul(v + 1, NULL, 10);
+    int width = v[1] == '0' ? (int)strlen(v + 1) : 0;
+    int n = snprintf(buf, size, "v%0*lu", width, num - 1);
+
+    return n < 0 || (size_t)n >= size || num < 2 ? -EINVAL : 0;
+}
+
+static int restore_root_inventory(struct run *run, struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX], prev[32], path[64];
+    char *buf = NULL;
+    size_t len;
+    int r;
+
+    r = run_digest_file(run, "inventory.json", hex, err);
+    if (r == -ENOENT || run->p->new_object)
+        return 0;
+    if (r < 0)
+        return r;
+    if (ocfl_digest_equal(hex, run->p->inventory_digest)) {
+        /* Switched: put the base back from the previous version's copy. */
+        if (prev_version(run->p->version, prev, sizeof(prev)) < 0)
+            return ocfl_err_set(err, -EINVAL, "bad version name '%s'", run->p->version);
+        snprintf(path, sizeof(path), "%s/inventory.json", prev);
+        r = ocfl_io_read_file(run->objfd, path, OCFL_INVENTORY_MAX_BYTES, &buf, &len, err);
+        if (r < 0)
+            return r;
+        struct ocfl_hasher *h;
+        r = ocfl_hasher_new(1u << run->alg, &h, err);
+        if (r == 0) {
+            ocfl_hasher_update(h, buf, len);
+            ocfl_hasher_final(h, run->alg, hex);
+            ocfl_hasher_free(h);
+            if (!ocfl_digest_equal(hex, run->p->base_digest))
+                r = ocfl_err_set(err, -EIO, "cannot restore '%s': '%s' is not the base",
+                                 "inventory.json", path);
+        }
+        if (r == 0)
+            r = ocfl_io_write_file_durable(run->objfd, "inventory.json", buf, len, err);
+        free(buf);
+        if (r < 0)
+            return r;
+    } else if (!ocfl_digest_equal(hex, run->p->base_digest)) {
+        return 0; /* someone else's inventory: never touch it */
+    }
+    /* inventory.json is the base: make the sidecar say so if we changed it. */
+    r = ocfl_object_read_sidecar(run->objfd, "", run->p->alg, hex, NULL);
+    if (r == 0 && ocfl_digest_equal(hex, run->p->base_digest))
+        return 0;
+    if (r == 0 && !ocfl_digest_equal(hex, run->p->inventory_digest))
+        return 0;
+    return write_sidecar(run->objfd, "", run->p->alg, run->p->base_digest, err);
+}
+
+static int move_back(struct run *run, struct rstep *s, struct ocfl_err *err)
+{
+    struct stat st;
+    int r, in;
+
+    if (fstatat(run->objfd, s->dest, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return 0; /* never moved */
+    if (fstatat(run->j->state_fd, s->source, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        return 0; /* the source is still there (a copy) */
+    r = parent_mkdirs(run->j->state_fd, s->source, err);
+    if (r < 0)
+        return r;
+    r = ocfl_io_rename(run->objfd, s->dest, run->j->state_fd, s->source, err);
+    if (r != -EXDEV)
+        return r;
+    in = ocfl_io_open(run->objfd, s->dest, O_RDONLY | O_CLOEXEC, 0);
+    if (in < 0)
+        return ocfl_err_sys(err, in, "cannot open '%s'", s->dest);
+    r = ocfl_io_copy_fd_durable(in, run->j->state_fd, s->source, NULL, NULL, err);
+    close(in);
+    return r;
+}
+
+/* Remove the new object's directory and the layout directories left empty. */
+static int remove_object(struct run *run, struct ocfl_err *err)
+{
+    char *p = strdup(run->p->object_path), *slash;
+    int r;
+
+    if (!p)
+        return -ENOMEM;
+    if (run->objfd >= 0) {
+        close(run->objfd);
+        run->objfd = -1;
+    }
+    r = ocfl_io_remove_tree(run->root->fd, p, err);
+    while (r == 0 && (slash = strrchr(p, '/'))) {
+        *slash = 0;
+        if (unlinkat(run->root->fd, p, AT_REMOVEDIR) < 0)
+            break; /* not empty: someone else's */
+    }
+    free(p);
+    return r;
+}
+
+int run_compensate(struct run *run, struct ocfl_err *err)
+{
+    struct rplan *p = run->p;
+    char hex[OCFL_DIGEST_HEX_MAX];
+    size_t decl = p->n_steps, vdirs = p->n_steps;
+    int r, first = 0, ours;
+
+    if (run_open_object(run, NULL) < 0)
+        return 0; /* nothing was made */
+    for (size_t i = 0; i < p->n_steps; i++) {
+        if (p->steps[i].kind == OCFL_STEP_DECLARE)
+            decl = i;
+        if (p->steps[i].kind == OCFL_STEP_VERSION_DIRS)
+            vdirs = i;
+    }
+    r = restore_root_inventory(run, err);
+    if (r < 0)
+        return r;
+    for (size_t i = p->n_steps; i-- > 0;) {
+        struct rstep *s = &p->steps[i];
+        if (s->kind != OCFL_STEP_CONTENT || (!s->attempts && s->state != JOURNAL_STEP_DONE))
+            continue;
+        r = move_back(run, s, err);
+        if (r < 0 && !first)
+            first = r;
+    }
+    if (first)
+        return first;
+    ours = vdirs < p->n_steps && p->steps[vdirs].attempts > 0;
+    if (ours) {
+        char path[64];
+        snprintf(path, sizeof(path), "%s/inventory.json", p->version);
+        r = digest_at(run->objfd, path, run->alg, hex, NULL);
+        if (r == -ENOENT || (r == 0 && ocfl_digest_equal(hex, p->inventory_digest))) {
+            r = ocfl_io_remove_tree(run->objfd, p->version, err);
+            if (r < 0)
+                return r;
+        }
+    }
+    if (decl < p->n_steps && p->steps[decl].attempts > 0) {
+        r = run_digest_file(run, "inventory.json", hex, NULL);
+        if (r == -ENOENT || (r == 0 && ocfl_digest_equal(hex, p->inventory_digest)))
+            return remove_object(run, err);
+    }
+    return 0;
+}
