@@ -79,9 +79,64 @@ static int is_self(const char *path)
     return !path || !*path || !strcmp(path, ".");
 }
 
+static atomic_int no_openat2;
+
+void ocfl_io_use_openat2(int enabled)
+{
+    atomic_store(&no_openat2, !enabled);
+}
+
+/* O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR; openat2 says ELOOP. */
+static int symlink_errno(int dirfd, const char *name, int e)
+{
+    struct stat st;
+
+    if (e == ENOTDIR && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+        return ELOOP;
+    return e;
+}
+
+/*
+ * Without openat2 (old kernels, seccomp filters, valgrind before 3.20):
+ * walk the checked path one element at a time with O_NOFOLLOW.  With ".."
+ * and absolute paths refused up front, this stays beneath @dirfd as well.
+ */
+static int walk_open(int dirfd, const char *path, int flags, mode_t mode)
+{
+    char elem[NAME_MAX + 1];
+    const char *p = path, *slash;
+    int cur = dirfd, fd;
+
+    while ((slash = strchr(p, '/'))) {
+        size_t len = (size_t)(slash - p);
+        memcpy(elem, p, len);
+        elem[len] = '\0';
+        fd = openat(cur, elem, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            int e = symlink_errno(cur, elem, errno);
+            if (cur != dirfd)
+                close(cur);
+            return -e;
+        }
+        if (cur != dirfd)
+            close(cur);
+        cur = fd;
+        p = slash + 1;
+    }
+    fd = openat(cur, p, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        fd = -symlink_errno(cur, p, errno);
+    if (cur != dirfd)
+        close(cur);
+    return fd;
+}
+
 /* openat2 beneath @dirfd, no hook, no path check. */
 static int raw_open(int dirfd, const char *path, int flags, mode_t mode)
 {
+    if (atomic_load(&no_openat2))
+        return walk_open(dirfd, path, flags, mode);
+
     struct open_how how = {
         .flags = (unsigned)(flags | O_CLOEXEC),
         .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
@@ -95,6 +150,10 @@ static int raw_open(int dirfd, const char *path, int flags, mode_t mode)
         /* EAGAIN: a concurrent rename raced the beneath check; retry a little */
         if ((errno == EAGAIN && tries < 16) || errno == EINTR)
             continue;
+        if (errno == ENOSYS) {
+            atomic_store(&no_openat2, 1);
+            return walk_open(dirfd, path, flags, mode);
+        }
         return -errno;
     }
 }

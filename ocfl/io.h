@@ -61,6 +61,14 @@ void ocfl_io_set_fault(ocfl_io_fault_fn fn, void *ctx);
 int ocfl_io_check_path(const char *path);
 
 /*
+ * Where openat2(2) is missing (ENOSYS: old kernels, seccomp filters,
+ * valgrind before 3.20) paths are resolved one element at a time with
+ * O_NOFOLLOW instead, with the same refusals.  Tests call this with 0 to
+ * force that fallback, 1 to try openat2 again.
+ */
+void ocfl_io_use_openat2(int enabled);
+
+/*
  * openat2 beneath @dirfd without following any symlink; returns an fd
  * (O_CLOEXEC is always added).  @path "" or "." opens @dirfd's directory
  * itself; any other path must pass ocfl_io_check_path().  -ELOOP when a

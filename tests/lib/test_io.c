@@ -253,7 +253,7 @@ static void test_copy(int dfd)
 int main(void)
 {
     char tmpl[] = "/tmp/ocfl-test-io-XXXXXX";
-    int dfd;
+    int dfd, dfd2;
 
     if (!mkdtemp(tmpl))
         return 2;
@@ -263,6 +263,17 @@ int main(void)
     if (dfd < 0)
         return 2;
     test_beneath(dfd);
+    /* the same refusals without openat2, in a fresh directory */
+    snprintf(base, sizeof(base), "%s/root2", tmpl);
+    sh("mkdir '%s'", base);
+    dfd2 = open(base, O_RDONLY | O_DIRECTORY);
+    if (dfd2 < 0)
+        return 2;
+    ocfl_io_use_openat2(0);
+    test_beneath(dfd2);
+    ocfl_io_use_openat2(1);
+    close(dfd2);
+    snprintf(base, sizeof(base), "%s/root", tmpl);
     test_durable(dfd);
     test_copy(dfd);
     close(dfd);
