@@ -1,25 +1,19 @@
 /* io.c: the I/O seam: every file operation inside a storage root, beneath a directory fd. */
 #include "io.h"
+#include "io_internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/fs.h>
 #include <linux/openat2.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#define COPY_CHUNK     (64ull * 1024 * 1024) /* progress granularity */
-#define RW_BUF         (1024 * 1024)
-#define MAX_TREE_DEPTH 256
 
 /*
  * The hook and its context are two atomics: the setter clears the function
@@ -35,7 +29,7 @@ void ocfl_io_set_fault(ocfl_io_fault_fn fn, void *ctx)
     atomic_store(&fault_fn, fn);
 }
 
-static int fault(enum ocfl_io_op op, const char *path)
+int io_fault(enum ocfl_io_op op, const char *path)
 {
     ocfl_io_fault_fn fn = atomic_load(&fault_fn);
     int r;
@@ -166,7 +160,7 @@ int ocfl_io_open(int dirfd, const char *path, int flags, mode_t mode)
         path = ".";
     else if ((r = ocfl_io_check_path(path)) < 0)
         return r;
-    if ((r = fault(OCFL_IO_OPEN, path)) < 0)
+    if ((r = io_fault(OCFL_IO_OPEN, path)) < 0)
         return r;
     return raw_open(dirfd, path, flags, mode);
 }
@@ -175,7 +169,7 @@ int ocfl_io_open(int dirfd, const char *path, int flags, mode_t mode)
  * Open the directory holding the last element of @path (checked) and point
  * *ret_name at that element.  Returns an owned O_DIRECTORY fd.
  */
-static int open_parent(int dirfd, const char *path, const char **ret_name, struct ocfl_err *err)
+int io_open_parent(int dirfd, const char *path, const char **ret_name, struct ocfl_err *err)
 {
     char parent[PATH_MAX];
     const char *slash;
@@ -197,7 +191,7 @@ static int open_parent(int dirfd, const char *path, const char **ret_name, struc
     return fd;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+int io_write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(fd, buf, len);
@@ -235,7 +229,7 @@ int ocfl_io_read_file(int dirfd, const char *path, size_t max, char **ret_buf, s
         r = ocfl_err_set(err, -EFBIG, "'%s' is larger than %zu bytes", path, max);
         goto out;
     }
-    if ((r = fault(OCFL_IO_READ, path)) < 0) {
+    if ((r = io_fault(OCFL_IO_READ, path)) < 0) {
         ocfl_err_sys(err, r, "cannot read '%s'", path);
         goto out;
     }
@@ -291,7 +285,7 @@ out:
 }
 
 /* Create "<name>.tmp-XXXXXXXX" in @pfd with O_EXCL; the name goes to @tmp. */
-static int create_temp(int pfd, const char *name, char tmp[NAME_MAX + 1])
+int io_create_temp(int pfd, const char *name, char tmp[NAME_MAX + 1])
 {
     int keep = (int)strlen(name);
 
@@ -317,12 +311,12 @@ static int create_temp(int pfd, const char *name, char tmp[NAME_MAX + 1])
  * @pfd), rename it over @name, fsync @pfd.  Always closes @fd; removes the
  * temp on failure.  A failed fsync is never retried on the same fd.
  */
-static int commit_temp(int pfd, int fd, const char *tmp, const char *name, const char *path,
-                       struct ocfl_err *err)
+int io_commit_temp(int pfd, int fd, const char *tmp, const char *name, const char *path,
+                   struct ocfl_err *err)
 {
     int r;
 
-    if ((r = fault(OCFL_IO_FSYNC, path)) < 0 || (fsync(fd) < 0 && (r = -errno))) {
+    if ((r = io_fault(OCFL_IO_FSYNC, path)) < 0 || (fsync(fd) < 0 && (r = -errno))) {
         close(fd);
         unlinkat(pfd, tmp, 0);
         return ocfl_err_sys(err, r, "cannot fsync '%s'", path);
@@ -332,12 +326,12 @@ static int commit_temp(int pfd, int fd, const char *tmp, const char *name, const
         unlinkat(pfd, tmp, 0);
         return ocfl_err_sys(err, r, "cannot close '%s'", path);
     }
-    if ((r = fault(OCFL_IO_RENAME, path)) < 0 ||
+    if ((r = io_fault(OCFL_IO_RENAME, path)) < 0 ||
         (renameat(pfd, tmp, pfd, name) < 0 && (r = -errno))) {
         unlinkat(pfd, tmp, 0);
         return ocfl_err_sys(err, r, "cannot rename into '%s'", path);
     }
-    if ((r = fault(OCFL_IO_FSYNC, path)) < 0 || (fsync(pfd) < 0 && (r = -errno)))
+    if ((r = io_fault(OCFL_IO_FSYNC, path)) < 0 || (fsync(pfd) < 0 && (r = -errno)))
         return ocfl_err_sys(err, r, "cannot fsync the directory of '%s'", path);
     return 0;
 }
@@ -349,20 +343,20 @@ int ocfl_io_write_file_durable(int dirfd, const char *path, const void *buf, siz
     const char *name;
     int pfd, fd, r;
 
-    pfd = open_parent(dirfd, path, &name, err);
+    pfd = io_open_parent(dirfd, path, &name, err);
     if (pfd < 0)
         return pfd;
-    if ((r = fault(OCFL_IO_OPEN, path)) < 0 || (fd = r = create_temp(pfd, name, tmp)) < 0) {
+    if ((r = io_fault(OCFL_IO_OPEN, path)) < 0 || (fd = r = io_create_temp(pfd, name, tmp)) < 0) {
         ocfl_err_sys(err, r, "cannot create a temporary file for '%s'", path);
         goto out;
     }
-    if ((r = fault(OCFL_IO_WRITE, path)) < 0 || (r = write_all(fd, buf, len)) < 0) {
+    if ((r = io_fault(OCFL_IO_WRITE, path)) < 0 || (r = io_write_all(fd, buf, len)) < 0) {
         close(fd);
         unlinkat(pfd, tmp, 0);
         ocfl_err_sys(err, r, "cannot write '%s'", path);
         goto out;
     }
-    r = commit_temp(pfd, fd, tmp, name, path, err);
+    r = io_commit_temp(pfd, fd, tmp, name, path, err);
 out:
     close(pfd);
     return r;
@@ -387,7 +381,7 @@ int ocfl_io_mkdirs(int dirfd, const char *path, mode_t mode, struct ocfl_err *er
         slash = strchr(p, '/');
         if (slash)
             *slash = '\0';
-        if ((r = fault(OCFL_IO_MKDIR, buf)) < 0) {
+        if ((r = io_fault(OCFL_IO_MKDIR, buf)) < 0) {
             ocfl_err_sys(err, r, "cannot create directory '%s'", buf);
             break;
         }
@@ -397,7 +391,7 @@ int ocfl_io_mkdirs(int dirfd, const char *path, mode_t mode, struct ocfl_err *er
             r = ocfl_err_sys(err, -errno, "cannot create directory '%s'", buf);
             break;
         }
-        if (made && ((r = fault(OCFL_IO_FSYNC, buf)) < 0 || (fsync(cur) < 0 && (r = -errno)))) {
+        if (made && ((r = io_fault(OCFL_IO_FSYNC, buf)) < 0 || (fsync(cur) < 0 && (r = -errno)))) {
             ocfl_err_sys(err, r, "cannot fsync the parent of '%s'", buf);
             break;
         }
@@ -424,15 +418,15 @@ int ocfl_io_rename(int olddirfd, const char *oldpath, int newdirfd, const char *
     const char *oname, *nname;
     int opfd, npfd, r;
 
-    opfd = open_parent(olddirfd, oldpath, &oname, err);
+    opfd = io_open_parent(olddirfd, oldpath, &oname, err);
     if (opfd < 0)
         return opfd;
-    npfd = open_parent(newdirfd, newpath, &nname, err);
+    npfd = io_open_parent(newdirfd, newpath, &nname, err);
     if (npfd < 0) {
         close(opfd);
         return npfd;
     }
-    if ((r = fault(OCFL_IO_RENAME, newpath)) < 0 ||
+    if ((r = io_fault(OCFL_IO_RENAME, newpath)) < 0 ||
         (renameat(opfd, oname, npfd, nname) < 0 && (r = -errno)))
         ocfl_err_sys(err, r, "cannot rename '%s' to '%s'", oldpath, newpath);
     else
@@ -452,7 +446,7 @@ int ocfl_io_fsync_dir(int dirfd, const char *path, struct ocfl_err *err)
     fd = raw_open(dirfd, p, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0)
         return ocfl_err_sys(err, fd, "cannot open directory '%s'", p);
-    if ((r = fault(OCFL_IO_FSYNC, p)) < 0 || (fsync(fd) < 0 && (r = -errno)))
+    if ((r = io_fault(OCFL_IO_FSYNC, p)) < 0 || (fsync(fd) < 0 && (r = -errno)))
         ocfl_err_sys(err, r, "cannot fsync directory '%s'", p);
     else
         r = 0;
@@ -464,7 +458,7 @@ int ocfl_io_fsync(int fd, const char *what, struct ocfl_err *err)
 {
     int r;
 
-    if ((r = fault(OCFL_IO_FSYNC, what ? what : "")) < 0 || (fsync(fd) < 0 && (r = -errno)))
+    if ((r = io_fault(OCFL_IO_FSYNC, what ? what : "")) < 0 || (fsync(fd) < 0 && (r = -errno)))
         return ocfl_err_sys(err, r, "cannot fsync '%s'", what ? what : "");
     return 0;
 }
@@ -474,14 +468,14 @@ static int remove_entry(int dirfd, const char *path, int dir, struct ocfl_err *e
     const char *name;
     int pfd, r;
 
-    pfd = open_parent(dirfd, path, &name, err);
+    pfd = io_open_parent(dirfd, path, &name, err);
     if (pfd == -ENOENT) {
         ocfl_err_clear(err);
         return 0;
     }
     if (pfd < 0)
         return pfd;
-    if ((r = fault(dir ? OCFL_IO_RMDIR : OCFL_IO_UNLINK, path)) < 0 ||
+    if ((r = io_fault(dir ? OCFL_IO_RMDIR : OCFL_IO_UNLINK, path)) < 0 ||
         (unlinkat(pfd, name, dir ? AT_REMOVEDIR : 0) < 0 && (r = -errno))) {
         if (r == -ENOENT)
             r = 0;
@@ -502,197 +496,4 @@ int ocfl_io_unlink(int dirfd, const char *path, struct ocfl_err *err)
 int ocfl_io_rmdir(int dirfd, const char *path, struct ocfl_err *err)
 {
     return remove_entry(dirfd, path, 1, err);
-}
-
-/* Empty the directory open on @fd (consumed), staying on device @dev. */
-static int empty_dir(int fd, dev_t dev, const char *path, int depth, struct ocfl_err *err)
-{
-    DIR *d;
-    struct dirent *de;
-    int r = 0;
-
-    if (depth > MAX_TREE_DEPTH) {
-        close(fd);
-        return ocfl_err_set(err, -ELOOP, "cannot remove '%s': tree too deep", path);
-    }
-    d = fdopendir(fd);
-    if (!d) {
-        r = -errno;
-        close(fd);
-        return ocfl_err_sys(err, r, "cannot read directory '%s'", path);
-    }
-    while (r == 0 && (errno = 0, de = readdir(d))) {
-        struct stat st;
-        int isdir, cfd;
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        isdir = de->d_type == DT_DIR;
-        if (de->d_type == DT_UNKNOWN) {
-            if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                r = errno == ENOENT ? 0 : ocfl_err_sys(err, -errno, "cannot stat in '%s'", path);
-                continue;
-            }
-            isdir = S_ISDIR(st.st_mode);
-        }
-        if (!isdir) {
-            if ((r = fault(OCFL_IO_UNLINK, de->d_name)) < 0 ||
-                (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && (r = -errno)))
-                ocfl_err_sys(err, r, "cannot remove '%s/%s'", path, de->d_name);
-            else
-                r = 0;
-            continue;
-        }
-        cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (cfd < 0) {
-            r = ocfl_err_sys(err, -errno, "cannot open '%s/%s'", path, de->d_name);
-            continue;
-        }
-        if (fstat(cfd, &st) < 0 || st.st_dev != dev) {
-            close(cfd);
-            r = ocfl_err_set(err, -EXDEV, "not removing '%s/%s': another file system", path,
-                             de->d_name);
-            continue;
-        }
-        if ((r = empty_dir(cfd, dev, de->d_name, depth + 1, err)) < 0)
-            continue;
-        if ((r = fault(OCFL_IO_RMDIR, de->d_name)) < 0 ||
-            (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && (r = -errno)))
-            ocfl_err_sys(err, r, "cannot remove '%s/%s'", path, de->d_name);
-        else
-            r = 0;
-    }
-    if (r == 0 && errno)
-        r = ocfl_err_sys(err, -errno, "cannot read directory '%s'", path);
-    closedir(d);
-    return r;
-}
-
-int ocfl_io_remove_tree(int dirfd, const char *path, struct ocfl_err *err)
-{
-    const char *name;
-    struct stat st;
-    int pfd, fd, r;
-
-    pfd = open_parent(dirfd, path, &name, err);
-    if (pfd == -ENOENT) {
-        ocfl_err_clear(err);
-        return 0;
-    }
-    if (pfd < 0)
-        return pfd;
-    if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        r = errno == ENOENT ? 0 : ocfl_err_sys(err, -errno, "cannot stat '%s'", path);
-        goto out;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        close(pfd);
-        return ocfl_io_unlink(dirfd, path, err);
-    }
-    fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        r = ocfl_err_sys(err, -errno, "cannot open '%s'", path);
-        goto out;
-    }
-    if ((r = empty_dir(fd, st.st_dev, path, 0, err)) < 0)
-        goto out;
-    if ((r = fault(OCFL_IO_RMDIR, path)) < 0 ||
-        (unlinkat(pfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && (r = -errno)))
-        ocfl_err_sys(err, r, "cannot remove '%s'", path);
-    else
-        r = 0;
-out:
-    close(pfd);
-    return r;
-}
-
-/* Copy all of @in (from offset 0) to @out: reflink, copy_file_range, read/write. */
-static int copy_bytes(int in, int out, const char *path, int (*progress)(void *ctx, uint64_t done),
-                      void *ctx, struct ocfl_err *err)
-{
-    uint64_t done = 0, reported = 0;
-    off_t off_in = 0;
-    char *buf = NULL;
-    int r = 0, use_cfr = 1;
-
-    if (ioctl(out, FICLONE, in) == 0) {
-        struct stat st;
-        if (fstat(out, &st) < 0)
-            return ocfl_err_sys(err, -errno, "cannot stat '%s'", path);
-        if (progress && (r = progress(ctx, (uint64_t)st.st_size)) != 0)
-            return ocfl_err_set(err, r < 0 ? r : -ECANCELED, "copy to '%s' cancelled", path);
-        return 0;
-    }
-    for (;;) {
-        ssize_t n = -1;
-        if (use_cfr) {
-            n = copy_file_range(in, &off_in, out, NULL, COPY_CHUNK, 0);
-            if (n < 0 && done == 0 &&
-                (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
-                 errno == EBADF)) {
-                use_cfr = 0;
-                continue;
-            }
-        } else {
-            if (!buf && !(buf = malloc(RW_BUF)))
-                return ocfl_err_set(err, -ENOMEM, "cannot copy to '%s': out of memory", path);
-            n = pread(in, buf, RW_BUF, off_in);
-            if (n > 0 && (r = write_all(out, buf, (size_t)n)) < 0) {
-                ocfl_err_sys(err, r, "cannot write '%s'", path);
-                break;
-            }
-            if (n > 0)
-                off_in += n;
-        }
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r = ocfl_err_sys(err, -errno, "cannot copy to '%s'", path);
-            break;
-        }
-        if (n == 0)
-            break;
-        done += (uint64_t)n;
-        if (progress && done - reported >= COPY_CHUNK) {
-            reported = done;
-            if ((r = progress(ctx, done)) != 0) {
-                r = ocfl_err_set(err, r < 0 ? r : -ECANCELED, "copy to '%s' cancelled", path);
-                break;
-            }
-        }
-    }
-    free(buf);
-    if (r == 0 && progress && reported != done && (r = progress(ctx, done)) != 0)
-        r = ocfl_err_set(err, r < 0 ? r : -ECANCELED, "copy to '%s' cancelled", path);
-    return r;
-}
-
-int ocfl_io_copy_fd_durable(int in_fd, int dirfd, const char *path,
-                            int (*progress)(void *ctx, uint64_t done), void *ctx,
-                            struct ocfl_err *err)
-{
-    char tmp[NAME_MAX + 1];
-    const char *name;
-    int pfd, fd, r;
-
-    pfd = open_parent(dirfd, path, &name, err);
-    if (pfd < 0)
-        return pfd;
-    if ((r = fault(OCFL_IO_OPEN, path)) < 0 || (fd = r = create_temp(pfd, name, tmp)) < 0) {
-        ocfl_err_sys(err, r, "cannot create a temporary file for '%s'", path);
-        goto out;
-    }
-    if ((r = fault(OCFL_IO_COPY, path)) < 0) {
-        ocfl_err_sys(err, r, "cannot copy to '%s'", path);
-    } else {
-        r = copy_bytes(in_fd, fd, path, progress, ctx, err);
-    }
-    if (r < 0) {
-        close(fd);
-        unlinkat(pfd, tmp, 0);
-        goto out;
-    }
-    r = commit_temp(pfd, fd, tmp, name, path, err);
-out:
-    close(pfd);
-    return r;
 }
