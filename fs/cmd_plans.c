@@ -1,35 +1,300 @@
-/* cmd_plans.c: placeholder until its owner writes it. */
+/* cmd_plans.c: `ocflfs plans|plan|resume|cancel`: look at and drive the journal's update plans. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli_util.h"
 #include "commands.h"
+#include "journal.h"
+#include "root.h"
+
+struct args {
+    const char *root, *plan, *state;
+    int json, all;
+};
+
+static const struct option longopts[] = {
+    {"json", no_argument, NULL, 'j'},
+    {"all", no_argument, NULL, 'a'},
+    {"state", required_argument, NULL, 's'},
+    {"help", no_argument, NULL, 'h'},
+    {0},
+};
+
+/* Parse options; @min..@max positional arguments (ROOT [PLAN]). */
+static int parse(int argc, char **argv, const char *synopsis, int min, int max, struct args *a)
+{
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            a->json = 1;
+            break;
+        case 'a':
+            a->all = 1;
+            break;
+        case 's':
+            a->state = optarg;
+            break;
+        case 'h':
+            printf("usage: ocflfs %s\n", synopsis);
+            return -1;
+        default:
+            return cli_usage(synopsis, "%s: bad option", argv[0]);
+        }
+    }
+    if (argc - optind < min || argc - optind > max)
+        return cli_usage(synopsis, "%s: wrong number of arguments", argv[0]);
+    a->root = argv[optind];
+    a->plan = argc - optind > 1 ? argv[optind + 1] : NULL;
+    return 0;
+}
+
+static int open_journal(const struct args *a, unsigned flags, struct journal **ret,
+                        struct ocfl_err *err)
+{
+    struct journal_options o = {.flags = flags};
+    char *dflt = NULL;
+    int r;
+
+    if (!a->state && asprintf(&dflt, "%s/extensions/ocflfs", a->root) < 0)
+        return ocfl_err_set(err, -ENOMEM, "out of memory");
+    r = journal_open(a->state ? a->state : dflt, &o, ret, err);
+    free(dflt);
+    return r;
+}
+
+static int plan_id(const char *s, int64_t *ret)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+
+    if (!*s || *end || v <= 0)
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+static json_t *jstr(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *plan_json(const struct journal_plan_info *p)
+{
+    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:I, "
+                     "s:I, s:I, s:o}",
+                     "id", (json_int_t)p->id, "object_id", jstr(p->object_id), "object_path",
+                     jstr(p->object_path), "version", jstr(p->version), "base_digest",
+                     jstr(p->base_digest), "inventory_digest", jstr(p->inventory_digest), "created",
+                     jstr(p->created), "message", jstr(p->message), "state",
+                     journal_plan_state_name(p->state), "last_error", jstr(p->last_error), "steps",
+                     (json_int_t)p->n_steps, "steps_done", (json_int_t)p->steps_done, "bytes_total",
+                     (json_int_t)p->bytes_total, "bytes_done", (json_int_t)p->bytes_done,
+                     "created_ns", (json_int_t)p->created_ns, "started_ns",
+                     (json_int_t)p->started_ns, "finished_ns", (json_int_t)p->finished_ns, "user",
+                     p->user_name ? json_pack("{s:s, s:o}", "name", p->user_name, "address",
+                                              jstr(p->user_address))
+                                  : json_null());
+}
+
+static json_t *step_json(const struct journal_step_info *s)
+{
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s:I, s:o, s:I, s:I}", "index",
+                     (json_int_t)s->idx, "kind",
+                     ocfl_step_kind_name(s->kind) ? ocfl_step_kind_name(s->kind) : "unknown",
+                     "source", jstr(s->source), "dest", jstr(s->dest), "digest", jstr(s->digest),
+                     "size", (json_int_t)s->size, "bytes_done", (json_int_t)s->bytes_done, "state",
+                     journal_step_state_name(s->state), "attempts", (json_int_t)s->attempts,
+                     "last_error", jstr(s->last_error), "started_ns", (json_int_t)s->started_ns,
+                     "finished_ns", (json_int_t)s->finished_ns);
+}
+
+static int print_json(json_t *doc)
+{
+    char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+
+    json_decref(doc);
+    if (!text) {
+        cli_error("cannot format JSON: out of memory");
+        return EXIT_FAIL;
+    }
+    puts(text);
+    free(text);
+    return EXIT_OK;
+}
+
+static void print_plan_line(const struct journal_plan_info *p)
+{
+    printf("%-6lld %-10s %-6s %zu/%zu steps  %llu/%llu bytes  %s  %s\n", (long long)p->id,
+           journal_plan_state_name(p->state), p->version, p->steps_done, p->n_steps,
+           (unsigned long long)p->bytes_done, (unsigned long long)p->bytes_total, p->created,
+           p->object_id);
+    if (p->last_error)
+        printf("       error: %s\n", p->last_error);
+}
+
+static const char plans_synopsis[] = "plans ROOT [--json] [--all] [--state DIR]";
 
 int cmd_plans(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("plans: not built yet");
-    return EXIT_FAIL;
+    struct args a = {0};
+    struct ocfl_err err = {0};
+    struct journal *j = NULL;
+    struct journal_plan_info *v = NULL;
+    size_t n = 0;
+    int r = parse(argc, argv, plans_synopsis, 1, 1, &a);
+
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    r = open_journal(&a, JOURNAL_READONLY, &j, &err);
+    if (r == -ENOENT) {
+        n = 0; /* no journal yet: no plans */
+    } else if (r < 0 || (r = journal_plans_list(j, a.all, &v, &n, &err)) < 0) {
+        journal_close(j);
+        return cli_fail(&err);
+    }
+    journal_close(j);
+    if (a.json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++)
+            json_array_append_new(arr, plan_json(&v[i]));
+        journal_plan_infos_free(v, n);
+        return print_json(json_pack("{s:o}", "plans", arr));
+    }
+    if (!n)
+        printf(a.all ? "no plans\n" : "no unfinished plans\n");
+    for (size_t i = 0; i < n; i++)
+        print_plan_line(&v[i]);
+    journal_plan_infos_free(v, n);
+    return EXIT_OK;
 }
+
+static const char plan_synopsis[] = "plan ROOT PLAN [--json] [--state DIR]";
 
 int cmd_plan(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("plan: not built yet");
-    return EXIT_FAIL;
+    struct args a = {0};
+    struct ocfl_err err = {0};
+    struct journal *j = NULL;
+    struct journal_plan_info p;
+    struct journal_step_info *s = NULL;
+    size_t n = 0;
+    int64_t id;
+    int r = parse(argc, argv, plan_synopsis, 2, 2, &a);
+
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (plan_id(a.plan, &id) < 0)
+        return cli_usage(plan_synopsis, "plan: '%s': not a plan number", a.plan);
+    r = open_journal(&a, JOURNAL_READONLY, &j, &err);
+    if (r >= 0)
+        r = journal_plan_get(j, id, &p, &s, &n, &err);
+    journal_close(j);
+    if (r < 0)
+        return cli_fail(&err);
+    if (a.json) {
+        json_t *doc = plan_json(&p), *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++)
+            json_array_append_new(arr, step_json(&s[i]));
+        if (doc)
+            json_object_set_new(doc, "step_list", arr);
+        journal_plan_info_release(&p);
+        journal_step_infos_free(s, n);
+        return print_json(doc);
+    }
+    print_plan_line(&p);
+    for (size_t i = 0; i < n; i++) {
+        printf("  %3zu %-17s %-8s attempts %u", s[i].idx, ocfl_step_kind_name(s[i].kind),
+               journal_step_state_name(s[i].state), s[i].attempts);
+        if (s[i].dest)
+            printf("  %s", s[i].dest);
+        else if (s[i].source)
+            printf("  %s", s[i].source);
+        if (s[i].kind == OCFL_STEP_CONTENT)
+            printf("  (%llu/%llu bytes)", (unsigned long long)s[i].bytes_done,
+                   (unsigned long long)s[i].size);
+        printf("\n");
+        if (s[i].last_error)
+            printf("      error: %s\n", s[i].last_error);
+    }
+    journal_plan_info_release(&p);
+    journal_step_infos_free(s, n);
+    return EXIT_OK;
 }
+
+static void on_progress(void *ctx, int64_t id, uint64_t done, uint64_t total)
+{
+    (void)id;
+    cli_progress_update(ctx, "resume", done, total);
+}
+
+static const char resume_synopsis[] = "resume ROOT [PLAN] [--state DIR]";
 
 int cmd_resume(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("resume: not built yet");
-    return EXIT_FAIL;
+    struct args a = {0};
+    struct ocfl_err err = {0};
+    struct ocfl_root *root = NULL;
+    struct journal *j = NULL;
+    struct cli_progress prog;
+    size_t failed = 0;
+    int64_t id = 0;
+    int r = parse(argc, argv, resume_synopsis, 1, 2, &a);
+
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (a.plan && plan_id(a.plan, &id) < 0)
+        return cli_usage(resume_synopsis, "resume: '%s': not a plan number", a.plan);
+    cli_progress_init(&prog);
+    r = ocfl_root_open(a.root, &root, &err);
+    if (r >= 0)
+        r = open_journal(&a, 0, &j, &err);
+    if (r >= 0) {
+        if (id) {
+            r = journal_plan_run(j, root, id, on_progress, &prog, &err);
+            if (r >= 0)
+                printf("plan %lld done\n", (long long)id);
+        } else {
+            r = journal_recover(j, root, on_progress, &prog, &failed, &err);
+            if (r >= 0)
+                printf("%d plan%s resumed and done\n", r, r == 1 ? "" : "s");
+        }
+    }
+    cli_progress_done(&prog);
+    journal_close(j);
+    ocfl_root_close(root);
+    return r < 0 ? cli_fail(&err) : EXIT_OK;
 }
+
+static const char cancel_synopsis[] = "cancel ROOT PLAN [--state DIR]";
 
 int cmd_cancel(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("cancel: not built yet");
-    return EXIT_FAIL;
+    struct args a = {0};
+    struct ocfl_err err = {0};
+    struct ocfl_root *root = NULL;
+    struct journal *j = NULL;
+    int64_t id;
+    int r = parse(argc, argv, cancel_synopsis, 2, 2, &a);
+
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    if (plan_id(a.plan, &id) < 0)
+        return cli_usage(cancel_synopsis, "cancel: '%s': not a plan number", a.plan);
+    r = ocfl_root_open(a.root, &root, &err);
+    if (r >= 0)
+        r = open_journal(&a, 0, &j, &err);
+    if (r >= 0)
+        r = journal_plan_cancel(j, root, id, &err);
+    if (r >= 0)
+        printf("plan %lld cancelled and reverted\n", (long long)id);
+    journal_close(j);
+    ocfl_root_close(root);
+    return r < 0 ? cli_fail(&err) : EXIT_OK;
 }

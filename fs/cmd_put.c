@@ -1,11 +1,572 @@
-/* cmd_put.c: placeholder until its owner writes it. */
+/* cmd_put.c: `ocflfs put`: stage a directory tree (hash + copy in one pass), plan, journal, run. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli_util.h"
 #include "commands.h"
+#include "digest.h"
+#include "io.h"
+#include "journal.h"
+#include "object.h"
+#include "path.h"
+#include "plan.h"
+#include "root.h"
+
+static const char synopsis[] = "put ROOT ID DIR -m MSG [--user NAME --address URI] [--state DIR]";
+
+#define CHUNK      (4u << 20) /* read size of big files */
+#define SMALL_FILE (1u << 20) /* files up to this size are read whole before staging */
+
+/* A set of digests (open addressing), for content staged by this put. */
+struct dset {
+    char **slot;
+    size_t mask, n;
+};
+
+static uint64_t dkey(const char *d)
+{
+    uint64_t k = 1469598103934665603ull;
+
+    for (int i = 0; i < 16 && d[i]; i++)
+        k = (k ^ (unsigned char)d[i]) * 1099511628211ull;
+    return k;
+}
+
+static int dset_has(const struct dset *s, const char *d)
+{
+    if (!s->slot)
+        return 0;
+    for (size_t i = dkey(d) & s->mask;; i = (i + 1) & s->mask) {
+        if (!s->slot[i])
+            return 0;
+        if (!strcmp(s->slot[i], d))
+            return 1;
+    }
+}
+
+static int dset_add(struct dset *s, char *d)
+{
+    if (!s->slot || 2 * (s->n + 1) > s->mask + 1) {
+        size_t size = s->slot ? 2 * (s->mask + 1) : 1024;
+        char **old = s->slot;
+        size_t oldsize = old ? s->mask + 1 : 0;
+        s->slot = calloc(size, sizeof(*s->slot));
+        if (!s->slot) {
+            s->slot = old;
+            return -ENOMEM;
+        }
+        s->mask = size - 1;
+        s->n = 0;
+        for (size_t i = 0; i < oldsize; i++)
+            if (old[i])
+                dset_add(s, old[i]);
+        free(old);
+    }
+    size_t i = dkey(d) & s->mask;
+    while (s->slot[i])
+        i = (i + 1) & s->mask;
+    s->slot[i] = d;
+    s->n++;
+    return 0;
+}
+
+struct entry {
+    char *logical_path;
+    char digest[OCFL_DIGEST_HEX_MAX];
+    char *source; /* relative to the state dir; NULL when not staged */
+    uint64_t size;
+};
+
+struct put {
+    const char *dir;
+    const struct ocfl_inventory *base;
+    enum ocfl_digest_alg alg;
+    int state_fd;
+    char *stage; /* "scratch/put-..." */
+    struct ocfl_hasher *h;
+    char *buf;
+    struct entry *e;
+    size_t n, alloc;
+    size_t staged;
+    struct dset seen;
+    uint64_t bytes;
+    struct cli_progress prog;
+};
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Whether content with @hex needs storing (not in the object, not staged already). */
+static int is_new(struct put *p, const char *hex)
+{
+    if (p->base && ocfl_inventory_manifest_lookup(p->base, hex))
+        return 0;
+    return !dset_has(&p->seen, hex);
+}
+
+/* Hash the file on @fd and copy it to the stage in the same pass. */
+static int stage_file(struct put *p, int fd, const char *shown, struct entry *e,
+                      struct ocfl_err *err)
+{
+    char name[64];
+    int out = -1, r = 0;
+    uint64_t total = 0;
+    int small = e->size <= SMALL_FILE;
+
+    ocfl_hasher_reset(p->h);
+    snprintf(name, sizeof(name), "%zu", p->staged);
+    for (;;) {
+        ssize_t n = read(fd, p->buf, small ? SMALL_FILE + 1 : CHUNK);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r = ocfl_err_sys(err, -errno, "cannot read '%s'", shown);
+            goto out;
+        }
+        if (n == 0)
+            break;
+        ocfl_hasher_update(p->h, p->buf, (size_t)n);
+        total += (uint64_t)n;
+        if (small && total <= SMALL_FILE) {
+            /* Whole file in the buffer: decide before writing anything. */
+            char hex[OCFL_DIGEST_HEX_MAX];
+            ssize_t more = read(fd, p->buf + n, 1);
+            if (more == 0) {
+                ocfl_hasher_final(p->h, p->alg, hex);
+                memcpy(e->digest, hex, sizeof(hex));
+                e->size = total;
+                if (!is_new(p, hex))
+                    return 0;
+                out = openat(p->state_fd, p->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                int sfd = out;
+                out = sfd >= 0 ? openat(sfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
+                               : -1;
+                if (sfd >= 0)
+                    close(sfd);
+                if (out < 0 || (r = write_all(out, p->buf, (size_t)n)) < 0) {
+                    r = ocfl_err_sys(err, out < 0 ? -errno : r, "cannot stage '%s'", shown);
+                    goto out;
+                }
+                goto staged;
+            }
+            small = 0; /* it grew: stream it */
+            if (more > 0) {
+                ocfl_hasher_update(p->h, p->buf + n, 1);
+                total++;
+                n++;
+            }
+        }
+        if (out < 0) {
+            char path[512];
+            snprintf(path, sizeof(path), "%s/%s", p->stage, name);
+            out = openat(p->state_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (out < 0) {
+                r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
+                goto out;
+            }
+        }
+        r = write_all(out, p->buf, (size_t)n);
+        if (r < 0) {
+            r = ocfl_err_sys(err, r, "cannot stage '%s'", shown);
+            goto out;
+        }
+        p->bytes += (uint64_t)n;
+        cli_progress_update(&p->prog, "put: reading", p->bytes, 0);
+    }
+    ocfl_hasher_final(p->h, p->alg, e->digest);
+    e->size = total;
+    if (!is_new(p, e->digest)) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", p->stage, name);
+        if (out >= 0)
+            close(out);
+        out = -1;
+        unlinkat(p->state_fd, path, 0);
+        return 0;
+    }
+    if (out < 0) { /* an empty file */
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", p->stage, name);
+        out = openat(p->state_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (out < 0) {
+            r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
+            goto out;
+        }
+    }
+staged:
+    if (close(out) < 0) {
+        out = -1;
+        r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
+        goto out;
+    }
+    out = -1;
+    if (asprintf(&e->source, "%s/%s", p->stage, name) < 0) {
+        e->source = NULL;
+        r = -ENOMEM;
+        goto out;
+    }
+    char *d = strdup(e->digest);
+    if (!d || dset_add(&p->seen, d) < 0) {
+        free(d);
+        r = -ENOMEM;
+        goto out;
+    }
+    p->staged++;
+out:
+    if (out >= 0)
+        close(out);
+    return r;
+}
+
+static int walk(struct put *p, int fd0, const char *rel, struct ocfl_err *err)
+{
+    DIR *d = fdopendir(fd0);
+    struct dirent *de;
+    int r = 0;
+
+    if (!d) {
+        close(fd0);
+        return ocfl_err_sys(err, -errno, "cannot read '%s/%s'", p->dir, rel);
+    }
+    while (r == 0 && (errno = 0, de = readdir(d))) {
+        struct stat st;
+        char *lp;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (asprintf(&lp, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0)
+            return -ENOMEM;
+        if (!ocfl_utf8_valid(de->d_name, strlen(de->d_name))) {
+            r = ocfl_err_set(err, -EINVAL, "'%s/%s': file name is not UTF-8", p->dir, lp);
+        } else if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            r = ocfl_err_sys(err, -errno, "cannot stat '%s/%s'", p->dir, lp);
+        } else if (S_ISDIR(st.st_mode)) {
+            int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            r = fd < 0 ? ocfl_err_sys(err, -errno, "cannot open '%s/%s'", p->dir, lp)
+                       : walk(p, fd, lp, err);
+        } else if (S_ISLNK(st.st_mode)) {
+            r = ocfl_err_set(err, -EINVAL,
+                             "'%s/%s': is a symbolic link (OCFL stores regular files only)", p->dir,
+                             lp);
+        } else if (!S_ISREG(st.st_mode)) {
+            r = ocfl_err_set(err, -EINVAL, "'%s/%s': not a regular file", p->dir, lp);
+        } else {
+            if (p->n == p->alloc) {
+                size_t na = p->alloc ? 2 * p->alloc : 256;
+                struct entry *t = realloc(p->e, na * sizeof(*t));
+                if (!t) {
+                    free(lp);
+                    r = -ENOMEM;
+                    break;
+                }
+                p->e = t;
+                p->alloc = na;
+            }
+            struct entry *e = &p->e[p->n];
+            memset(e, 0, sizeof(*e));
+            e->size = (uint64_t)st.st_size;
+            e->logical_path = lp;
+            lp = NULL;
+            p->n++;
+        }
+        free(lp);
+    }
+    if (r == 0 && errno)
+        r = ocfl_err_sys(err, -errno, "cannot read '%s/%s'", p->dir, rel);
+    closedir(d);
+    return r;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const struct entry *)a)->logical_path, ((const struct entry *)b)->logical_path);
+}
+
+/* Stage every file in logical path order (so which of two equal files is
+ * stored does not depend on the directory order). */
+static int stage_all(struct put *p, int dfd, struct ocfl_err *err)
+{
+    char shown[4096];
+    int r = 0;
+
+    qsort(p->e, p->n, sizeof(*p->e), cmp_entry);
+    for (size_t i = 0; r == 0 && i < p->n; i++) {
+        int fd = ocfl_io_open(dfd, p->e[i].logical_path, O_RDONLY | O_CLOEXEC, 0);
+        snprintf(shown, sizeof(shown), "%s/%s", p->dir, p->e[i].logical_path);
+        if (fd < 0)
+            return ocfl_err_sys(err, fd, "cannot open '%s'", shown);
+        r = stage_file(p, fd, shown, &p->e[i], err);
+        close(fd);
+    }
+    return r;
+}
+
+static void put_release(struct put *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->e[i].logical_path);
+        free(p->e[i].source);
+    }
+    free(p->e);
+    for (size_t i = 0; p->seen.slot && i <= p->seen.mask; i++)
+        free(p->seen.slot[i]);
+    free(p->seen.slot);
+    ocfl_hasher_free(p->h);
+    free(p->buf);
+    free(p->stage);
+}
+
+static void on_progress(void *ctx, int64_t id, uint64_t done, uint64_t total)
+{
+    (void)id;
+    cli_progress_update(ctx, "put: writing", done, total);
+}
+
+/* RFC 3339 "now" in UTC, or $OCFLFS_TEST_CREATED (tests fix the timestamp). */
+static void created_now(char *buf, size_t size)
+{
+    const char *fixed = getenv("OCFLFS_TEST_CREATED");
+    time_t t = time(NULL);
+    struct tm tm;
+
+    if (fixed && *fixed) {
+        snprintf(buf, size, "%s", fixed);
+        return;
+    }
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct put_args {
+    const char *root, *id, *dir, *message, *user, *address, *state;
+};
+
+static int parse(int argc, char **argv, struct put_args *a)
+{
+    static const struct option longopts[] = {
+        {"message", required_argument, NULL, 'm'}, {"user", required_argument, NULL, 'u'},
+        {"address", required_argument, NULL, 'a'}, {"state", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},          {0},
+    };
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            a->message = optarg;
+            break;
+        case 'u':
+            a->user = optarg;
+            break;
+        case 'a':
+            a->address = optarg;
+            break;
+        case 's':
+            a->state = optarg;
+            break;
+        case 'h':
+            printf("usage: ocflfs %s\n", synopsis);
+            return -1;
+        default:
+            return cli_usage(synopsis, "put: bad option");
+        }
+    }
+    if (argc - optind != 3)
+        return cli_usage(synopsis, "put: expected ROOT ID DIR");
+    if (!a->message)
+        return cli_usage(synopsis, "put: a message is required (-m MSG)");
+    if (a->address && !a->user)
+        return cli_usage(synopsis, "put: --address needs --user");
+    a->root = argv[optind];
+    a->id = argv[optind + 1];
+    a->dir = argv[optind + 2];
+    return 0;
+}
+
+/* Open the journal of ROOT (the state dir given, or ROOT/extensions/ocflfs). */
+static int put_open_journal(const char *root, const char *state, unsigned flags,
+                            struct journal **ret, struct ocfl_err *err)
+{
+    struct journal_options o = {.flags = flags};
+    char *dflt = NULL;
+    int r;
+
+    if (!state) {
+        if (asprintf(&dflt, "%s/extensions/ocflfs", root) < 0)
+            return ocfl_err_set(err, -ENOMEM, "out of memory");
+        state = dflt;
+    }
+    r = journal_open(state, &o, ret, err);
+    free(dflt);
+    return r;
+}
+
+static int refuse_unfinished(struct journal *j, const char *id, struct ocfl_err *err)
+{
+    struct journal_plan_info *v;
+    size_t n;
+    int r = journal_plans_list(j, 0, &v, &n, err);
+
+    for (size_t i = 0; r == 0 && i < n; i++)
+        if (!strcmp(v[i].object_id, id))
+            r = ocfl_err_set(err, -EBUSY,
+                             "object '%s' has an unfinished plan %lld; run 'ocflfs resume' or "
+                             "'ocflfs cancel' first",
+                             id, (long long)v[i].id);
+    if (r >= 0)
+        journal_plan_infos_free(v, n);
+    return r;
+}
+
+static int do_put(struct put_args *a, struct ocfl_err *err)
+{
+    struct ocfl_root *root = NULL;
+    struct ocfl_object *obj = NULL;
+    struct journal *j = NULL;
+    struct ocfl_plan *plan = NULL;
+    struct ocfl_plan_file *files = NULL;
+    struct put p = {.dir = a->dir};
+    char *opath = NULL, created[64];
+    int64_t id;
+    int r, dfd;
+
+    cli_progress_init(&p.prog);
+    r = ocfl_root_open(a->root, &root, err);
+    if (r < 0)
+        goto out;
+    r = put_open_journal(a->root, a->state, 0, &j, err);
+    if (r < 0)
+        goto out;
+    r = refuse_unfinished(j, a->id, err);
+    if (r < 0)
+        goto out;
+    r = ocfl_root_find_object(root, a->id, &opath, err);
+    if (r == -ENOENT) {
+        ocfl_err_clear(err);
+        r = ocfl_root_object_path(root, a->id, &opath, err);
+    } else if (r >= 0) {
+        r = ocfl_object_open(root->fd, opath, &obj, err);
+        if (r >= 0)
+            p.base = obj->inv;
+    }
+    if (r < 0)
+        goto out;
+    p.alg = ocfl_digest_alg_from_name(
+        obj ? obj->inv->digest_algorithm
+            : (root->digest_algorithm ? root->digest_algorithm : "sha512"));
+    p.state_fd = journal_state_fd(j);
+    p.buf = malloc(CHUNK + 1 > SMALL_FILE + 2 ? CHUNK + 1 : SMALL_FILE + 2);
+    if (!p.buf || asprintf(&p.stage, "scratch/put-%ld-%lld", (long)getpid(),
+                           (long long)journal_now_ns(j)) < 0) {
+        p.stage = NULL;
+        r = ocfl_err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    r = ocfl_hasher_new(1u << p.alg, &p.h, err);
+    if (r < 0)
+        goto out;
+    if (mkdirat(p.state_fd, p.stage, 0755) < 0) {
+        r = ocfl_err_sys(err, -errno, "cannot create '%s/%s'", journal_state_dir(j), p.stage);
+        goto out;
+    }
+    dfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    r = dfd < 0 ? ocfl_err_sys(err, -errno, "cannot open '%s'", a->dir)
+                : walk(&p, dup(dfd), "", err);
+    if (r >= 0)
+        r = stage_all(&p, dfd, err);
+    if (dfd >= 0)
+        close(dfd);
+    /* One flush makes every staged file durable before the plan refers to it. */
+    if (r >= 0 && syncfs(p.state_fd) < 0)
+        r = ocfl_err_sys(err, -errno, "cannot flush '%s'", journal_state_dir(j));
+    if (r < 0)
+        goto unstage;
+
+    files = calloc(p.n ? p.n : 1, sizeof(*files));
+    if (!files) {
+        r = ocfl_err_set(err, -ENOMEM, "out of memory");
+        goto unstage;
+    }
+    for (size_t i = 0; i < p.n; i++) {
+        files[i].logical_path = p.e[i].logical_path;
+        files[i].digest = p.e[i].digest;
+        files[i].source = p.e[i].source;
+        files[i].size = p.e[i].size;
+    }
+    created_now(created, sizeof(created));
+    struct ocfl_plan_input in = {
+        .base = p.base,
+        .base_digest = obj ? obj->inventory_digest : NULL,
+        .id = a->id,
+        .digest_algorithm = ocfl_digest_alg_name(p.alg),
+        .spec = obj ? OCFL_SPEC_UNKNOWN : (root->spec ? root->spec : OCFL_SPEC_1_1),
+        .files = files,
+        .n_files = p.n,
+        .created = created,
+        .message = a->message,
+        .user_name = a->user,
+        .user_address = a->address,
+        .release_dir = p.stage,
+    };
+    r = ocfl_plan_build(&in, &plan, err);
+    if (r < 0)
+        goto unstage;
+    if (ocfl_plan_is_empty(plan)) {
+        printf("nothing to commit: '%s' at %s already has this content\n", a->id, obj->inv->head);
+        goto unstage;
+    }
+    r = journal_plan_add(j, plan, opath, &id, err);
+    if (r < 0)
+        goto unstage;
+    r = journal_plan_run(j, root, id, on_progress, &p.prog, err);
+    cli_progress_done(&p.prog);
+    if (r >= 0)
+        printf("%s: %s written (plan %lld; %zu added, %zu modified, %zu removed)\n", a->id,
+               plan->version_name, (long long)id, plan->n_added, plan->n_modified, plan->n_removed);
+    goto out;
+unstage:
+    cli_progress_done(&p.prog);
+    if (p.stage)
+        ocfl_io_remove_tree(p.state_fd, p.stage, NULL);
+out:
+    free(files);
+    ocfl_plan_free(plan);
+    put_release(&p);
+    free(opath);
+    ocfl_object_close(obj);
+    journal_close(j);
+    ocfl_root_close(root);
+    return r;
+}
 
 int cmd_put(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    cli_error("put: not built yet");
-    return EXIT_FAIL;
+    struct put_args a = {0};
+    struct ocfl_err err = {0};
+    int r = parse(argc, argv, &a);
+
+    if (r)
+        return r < 0 ? EXIT_OK : r;
+    r = do_put(&a, &err);
+    return r < 0 ? cli_fail(&err) : EXIT_OK;
 }
