@@ -142,7 +142,9 @@ static void check_state(struct inv_ck *c, const char *vk, json_t *state, struct 
         size_t i;
         json_t *p;
 
-        if (c->used && json_object_set_new(c->used, digest, json_true()) < 0)
+        /* a digest with no logical paths names no file, so it does not use the manifest entry */
+        if (c->used && json_array_size(paths) > 0 &&
+            json_object_set_new(c->used, digest, json_true()) < 0)
             c->oom = 1;
         if (c->manifest && !json_object_get(c->manifest, digest))
             ocfl_ck_find(c, "E050",
