@@ -1,0 +1,68 @@
+# mount_lib.sh: start and always stop ocflfs mounts in the mount tests (sourced after tap.sh).
+# Every test gets $WORK (a temp dir, removed at exit); mounts made with start_mount are
+# unmounted at exit even when a check fails or the script is interrupted.
+WORK=$(mktemp -d)
+MOUNTS=()
+PIDS=()
+
+cleanup() {
+    local m p
+    for m in "${MOUNTS[@]}"; do
+        mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m" 2>/dev/null
+    done
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_mounted MNT: until MNT is a mount point (5 s at most).
+wait_mounted() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        mountpoint -q "$1" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_unmounted MNT
+wait_unmounted() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        mountpoint -q "$1" || return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# start_mount ROOT MNT [ARGS...]: foreground daemon in the background, its
+# stderr in $MNT.log; sets MOUNT_PID.  Returns 1 when it did not mount.
+start_mount() {
+    local root=$1 mnt=$2
+    shift 2
+    mkdir -p "$mnt"
+    "$OCFLFS" mount "$root" "$mnt" -f "$@" 2>>"$mnt.log" &
+    MOUNT_PID=$!
+    PIDS+=("$MOUNT_PID")
+    MOUNTS+=("$mnt")
+    wait_mounted "$mnt"
+}
+
+# stop_mount MNT: unmount and wait for the daemon; returns its exit status.
+stop_mount() {
+    fusermount3 -u "$1" || return 1
+    wait "$MOUNT_PID"
+}
+
+# make_root DIR: an empty storage root (flat layout) to copy objects into.
+make_root() {
+    "$OCFLFS" init "$1" --layout 0002-flat-direct-storage-layout >/dev/null
+}
+
+# tree_sums DIR: sha256 of every file below DIR, and every directory, sorted.
+tree_sums() {
+    (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum && find . -type d | sort)
+}
