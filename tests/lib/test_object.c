@@ -12,7 +12,7 @@
 #include "io.h"
 #include "object.h"
 
-static char tmp[64], fixtures[1024];
+static char tmp[64], fixtures[1024], fixtures10[1024];
 
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void sh(const char *fmt, ...)
@@ -65,9 +65,9 @@ static void read_all(const struct ocfl_object *obj, const char *name)
     CHECK_AT_(good == files, name, "%zu of %zu files read with the right digest", good, files);
 }
 
-static void test_good_fixtures(void)
+static void test_good_fixtures(const char *dir, int want)
 {
-    int dfd = open(fixtures, O_RDONLY | O_DIRECTORY);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
     DIR *d = fdopendir(dup(dfd));
     struct dirent *de;
     int n = 0;
@@ -94,7 +94,7 @@ static void test_good_fixtures(void)
     }
     closedir(d);
     close(dfd);
-    CHECK_INT(n, 12);
+    CHECK_INT(n, want);
 }
 
 static void test_resolve(int tfd)
@@ -227,7 +227,9 @@ int main(void)
     tfd = open(tmp, O_RDONLY | O_DIRECTORY);
     if (tfd < 0)
         return 2;
-    test_good_fixtures();
+    test_good_fixtures(fixtures, 12);
+    snprintf(fixtures10, sizeof(fixtures10), "%s/ocfl/fixtures/1.0/good-objects", shared);
+    test_good_fixtures(fixtures10, 10);
     test_resolve(tfd);
     test_hostile(tfd);
     close(tfd);
