@@ -30,9 +30,15 @@ int ocfl_layout_config_json(const struct ocfl_layout *l, char **ret, struct ocfl
 
 /*
  * Map @id to the object's path relative to the storage root (malloc'd in
- * *ret).  -EINVAL when the id cannot be mapped by this layout (e.g. an id
- * without the configured delimiter for 0006/0007, or one whose result would
- * not be a safe relative path).
+ * *ret).  -EINVAL when the id cannot be mapped by this layout: an empty id;
+ * for 0006 an id without the configured delimiter (0007 then uses the whole
+ * id, as its document says) or ending with it; for 0007 a non-ASCII id; or
+ * a result that is not a safe relative path (an empty, "." or ".." element,
+ * an element over NAME_MAX bytes, an object directory name holding '/' --
+ * the "invalid on unix" examples of 0002 and 0006 -- or a first element
+ * that is one of the root's own names: extensions, 0=*, ocfl_layout.json).
+ * 0003/0004 accept as digestAlgorithm md5, sha1, sha256, sha512,
+ * blake2b-512 and sha512/256.
  */
 int ocfl_layout_map(const struct ocfl_layout *l, const char *id, char **ret, struct ocfl_err *err);
 
