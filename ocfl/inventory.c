@@ -58,14 +58,21 @@ const char *ocfl_spec_number(enum ocfl_spec spec)
 
 int ocfl_ascii_casecmp(const char *a, const char *b)
 {
-    for (;; a++, b++) {
-        int x = (unsigned char)*a, y = (unsigned char)*b;
-        if (x >= 'A' && x <= 'Z')
-            x += 'a' - 'A';
-        if (y >= 'A' && y <= 'Z')
-            y += 'a' - 'A';
-        if (x != y || !x)
-            return x - y;
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+
+    for (;; x++, y++) {
+        int p = *x, q = *y;
+        if (p == q) {
+            if (!p)
+                return 0;
+            continue;
+        }
+        if (p >= 'A' && p <= 'Z')
+            p += 'a' - 'A';
+        if (q >= 'A' && q <= 'Z')
+            q += 'a' - 'A';
+        if (p != q)
+            return p - q;
     }
 }
 

@@ -156,14 +156,19 @@ int ocfl_inventory_check(const char *buf, size_t len, const char *where, struct 
 /*
  * Serialize deterministically: keys in a fixed order, manifest/state/fixity
  * digests sorted, paths sorted, two-space indentation, trailing newline.
- * The same inventory always gives the same bytes.  *ret_buf is malloc'd.
+ * The same inventory always gives the same bytes, and parsing them gives
+ * the same inventory back.  The inventory need not be sorted or indexed.
+ * *ret_buf is malloc'd (NUL-terminated; *ret_len excludes the NUL).
+ * Errors: -EINVAL when id, a known spec, digest_algorithm or head is unset
+ * or versions[i].num != i + 1; -ERANGE when a version number does not fit
+ * the zero-padded width; -ENOMEM.
  */
 int ocfl_inventory_serialize(const struct ocfl_inventory *inv, char **ret_buf, size_t *ret_len,
                              struct ocfl_err *err);
 
 void ocfl_inventory_free(struct ocfl_inventory *inv);
 
-/* Deep copy; returns NULL on allocation failure. */
+/* Deep copy (indexed when @inv is); returns NULL on allocation failure or NULL @inv. */
 struct ocfl_inventory *ocfl_inventory_dup(const struct ocfl_inventory *inv);
 
 /* The head version (the last one), or NULL for an inventory without versions. */
@@ -172,7 +177,11 @@ const struct ocfl_version *ocfl_inventory_head(const struct ocfl_inventory *inv)
 /* Version @num (1-based), or NULL. */
 const struct ocfl_version *ocfl_inventory_version(const struct ocfl_inventory *inv, unsigned num);
 
-/* Version directory name for @num with the inventory's padding ("v3", "v003"). */
+/*
+ * Version directory name for @num with the inventory's padding ("v3", "v003")
+ * into @buf.  Returns 0, -EINVAL for 0, -ERANGE when @num has more digits than
+ * the padding allows, -ENAMETOOLONG when @size is too small.
+ */
 int ocfl_inventory_version_name(const struct ocfl_inventory *inv, unsigned num, char *buf,
                                 size_t size);
 
