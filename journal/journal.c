@@ -59,6 +59,28 @@ static const char *const migrations[] = {
     "  head TEXT,"
     "  inventory_digest TEXT,"
     "  mtime_ns INTEGER);",
+    /* 1 -> 2: the staging index (journal/staging.h) */
+    "CREATE TABLE staged_objects ("
+    "  object_id TEXT PRIMARY KEY,"
+    "  new_object INTEGER NOT NULL DEFAULT 0,"
+    "  gen INTEGER NOT NULL DEFAULT 1,"
+    "  frozen_gen INTEGER,"
+    "  plan_id INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE staged ("
+    "  object_id TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  gen INTEGER NOT NULL,"
+    "  parent TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL,"
+    "  digest TEXT,"
+    "  scratch TEXT,"
+    "  size INTEGER,"
+    "  mode INTEGER,"
+    "  mtime_ns INTEGER,"
+    "  PRIMARY KEY (object_id, path, gen)) WITHOUT ROWID;"
+    "CREATE INDEX staged_parent ON staged(object_id, parent, path);"
+    "CREATE INDEX staged_scratch ON staged(scratch) WHERE scratch IS NOT NULL;"
+    "CREATE TABLE staging_seq (id INTEGER PRIMARY KEY AUTOINCREMENT);",
 };
 
 static const int default_non_retryable[] = {

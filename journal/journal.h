@@ -28,9 +28,11 @@
  *   objects(id TEXT PRIMARY KEY, path TEXT NOT NULL, head TEXT,
  *           inventory_digest TEXT, mtime_ns INTEGER)   -- the mount's index
  * Times are nanoseconds since the epoch (from the journal's clock).
+ * Schema v2 adds the staging index: staged_objects, staged, staging_seq
+ * (see staging.h).
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
-#define JOURNAL_SCHEMA_VERSION 1
+#define JOURNAL_SCHEMA_VERSION 2 /* 2: the staging index (staging.h) */
 
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)
@@ -150,6 +152,15 @@ int journal_plan_state_unfinished(enum journal_plan_state s);
  */
 int journal_plan_add(struct journal *j, const struct ocfl_plan *plan, const char *object_path,
                      int64_t *ret_id, struct ocfl_err *err);
+
+/*
+ * journal_plan_add inside a transaction the caller already holds: the caller
+ * has taken journal_lock() and begun (BEGIN IMMEDIATE) on journal_sqlite();
+ * nothing is committed or rolled back here.  Lets the staging index freeze
+ * staged changes and record their plan atomically (commit.h).
+ */
+int journal_plan_add_locked(struct journal *j, const struct ocfl_plan *plan,
+                            const char *object_path, int64_t *ret_id, struct ocfl_err *err);
 
 /* Called by the runner with the plan's progress (any thread, serialized). */
 typedef void (*journal_progress_fn)(void *ctx, int64_t plan_id, uint64_t bytes_done,

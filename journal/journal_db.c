@@ -57,8 +57,24 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
+static int plan_insert(struct journal *j, const struct ocfl_plan *plan, const char *object_path,
+                       int64_t *ret_id, int own_tx, struct ocfl_err *err);
+
 int journal_plan_add(struct journal *j, const struct ocfl_plan *plan, const char *object_path,
                      int64_t *ret_id, struct ocfl_err *err)
+{
+    return plan_insert(j, plan, object_path, ret_id, 1, err);
+}
+
+int journal_plan_add_locked(struct journal *j, const struct ocfl_plan *plan,
+                            const char *object_path, int64_t *ret_id, struct ocfl_err *err)
+{
+    return plan_insert(j, plan, object_path, ret_id, 0, err);
+}
+
+/* With @own_tx: lock, BEGIN IMMEDIATE, COMMIT here; else the caller's transaction. */
+static int plan_insert(struct journal *j, const struct ocfl_plan *plan, const char *object_path,
+                       int64_t *ret_id, int own_tx, struct ocfl_err *err)
 {
     static const char plan_sql[] =
         "INSERT INTO plans (object_id, object_path, new_object, spec, base_digest, inventory,"
@@ -70,10 +86,12 @@ int journal_plan_add(struct journal *j, const struct ocfl_plan *plan, const char
     int64_t id;
     int rc, r;
 
-    pthread_mutex_lock(&j->mu);
-    r = jdb_begin(j, err);
-    if (r < 0)
-        goto out;
+    if (own_tx) {
+        pthread_mutex_lock(&j->mu);
+        r = jdb_begin(j, err);
+        if (r < 0)
+            goto out;
+    }
     rc = sqlite3_prepare_v2(j->db, plan_sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         goto sqlfail;
@@ -116,16 +134,18 @@ int journal_plan_add(struct journal *j, const struct ocfl_plan *plan, const char
     }
     sqlite3_finalize(st);
     st = NULL;
-    r = jdb_commit(j, err);
+    r = own_tx ? jdb_commit(j, err) : 0;
     if (r >= 0)
         *ret_id = id;
     goto out;
 sqlfail:
     r = jdb_fail(j->db, rc, "cannot record the plan", err);
     sqlite3_finalize(st);
-    jdb_rollback(j);
+    if (own_tx)
+        jdb_rollback(j);
 out:
-    pthread_mutex_unlock(&j->mu);
+    if (own_tx)
+        pthread_mutex_unlock(&j->mu);
     return r;
 }
 
