@@ -1,0 +1,220 @@
+/* commit.c: the commit transaction: freeze staged changes, build and journal a plan, run it. */
+#include "commit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "object.h"
+#include "plan.h"
+#include "staging_int.h"
+
+/* Hash and fsync a frozen scratch file whose digest is not known; record the digest. */
+static int hash_scratch(struct sctx *c, enum ocfl_digest_alg alg, struct staging_file *f)
+{
+    char hex[OCFL_DIGEST_COUNT_][OCFL_DIGEST_HEX_MAX];
+    uint64_t size;
+    sqlite3_stmt *st;
+    int fd = openat(journal_state_fd(c->j), f->scratch, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r;
+
+    if (fd < 0)
+        return ocfl_err_sys(c->err, -errno, "cannot open staged file '%s'", f->scratch);
+    r = ocfl_digest_fd(fd, 1u << alg, hex, &size, c->err);
+    if (r == 0 && fsync(fd) < 0)
+        r = ocfl_err_sys(c->err, -errno, "cannot flush '%s'", f->scratch);
+    close(fd);
+    if (r < 0)
+        return r;
+    free(f->digest);
+    if (!(f->digest = strdup(hex[alg])))
+        return ocfl_err_set(c->err, -ENOMEM, "out of memory");
+    f->size = (int64_t)size;
+    if (sqlite3_prepare_v2(c->db, "UPDATE staged SET digest=?, size=? WHERE scratch=?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return sx_sql_fail(c, SQLITE_ERROR, "cannot record a digest");
+    sqlite3_bind_text(st, 1, f->digest, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, f->size);
+    sqlite3_bind_text(st, 3, f->scratch, -1, SQLITE_STATIC);
+    r = sqlite3_step(st) == SQLITE_DONE ? 0
+                                        : sx_sql_fail(c, SQLITE_ERROR, "cannot record a digest");
+    sqlite3_finalize(st);
+    return r;
+}
+
+static void now_rfc3339(char *buf, size_t size)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct commit_in {
+    struct ocfl_object *obj; /* NULL: new object */
+    const char *opath, *oid, *message, *user_name, *user_address, *created;
+    struct ocfl_root *root;
+};
+
+/* Step 1: one transaction from freeze to the recorded plan. */
+static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct staging_state *s,
+                           struct ocfl_plan **ret_plan, int64_t *ret_id, struct ocfl_err *err)
+{
+    const struct ocfl_inventory *inv = in->obj ? in->obj->inv : NULL;
+    const char *alg_name =
+        inv ? inv->digest_algorithm
+            : (in->root->digest_algorithm ? in->root->digest_algorithm : "sha512");
+    enum ocfl_digest_alg alg = ocfl_digest_alg_from_name(alg_name);
+    struct ocfl_plan_file *files = NULL;
+    struct sctx c;
+    int64_t gen;
+    int r;
+
+    journal_lock(j);
+    if (sqlite3_exec(journal_sqlite(j), "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        journal_unlock(j);
+        return ocfl_err_set(err, -EBUSY, "cannot begin: %s", sqlite3_errmsg(journal_sqlite(j)));
+    }
+    gen = staging_freeze_locked(j, in->oid, err);
+    r = gen < 0 ? (int)gen : sx_attach(&c, j, in->oid, err);
+    if (r == 0) {
+        c.head = inv ? ocfl_inventory_head(inv) : NULL;
+        r = sx_compute(&c, gen, s);
+    }
+    for (size_t i = 0; r == 0 && i < s->n_files; i++)
+        if (s->files[i].scratch && (!s->files[i].digest || s->files[i].size < 0))
+            r = hash_scratch(&c, alg, &s->files[i]);
+    if (r == 0 && !(files = calloc(s->n_files ? s->n_files : 1, sizeof(*files))))
+        r = ocfl_err_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; r == 0 && i < s->n_files; i++) {
+        files[i].logical_path = s->files[i].path;
+        files[i].digest = s->files[i].digest;
+        files[i].source = s->files[i].scratch;
+        files[i].size = s->files[i].size < 0 ? 0 : (uint64_t)s->files[i].size;
+    }
+    if (r == 0) {
+        struct ocfl_plan_input pin = {
+            .base = inv,
+            .base_digest = in->obj ? in->obj->inventory_digest : NULL,
+            .id = in->oid,
+            .digest_algorithm = alg_name,
+            .spec = inv ? OCFL_SPEC_UNKNOWN : (in->root->spec ? in->root->spec : OCFL_SPEC_1_1),
+            .files = files,
+            .n_files = s->n_files,
+            .created = in->created,
+            .message = in->message,
+            .user_name = in->user_name,
+            .user_address = in->user_address,
+        };
+        r = ocfl_plan_build(&pin, ret_plan, err);
+    }
+    if (r == 0 && inv && ocfl_plan_is_empty(*ret_plan))
+        r = ocfl_err_set(err, -ENODATA, "nothing to commit in '%s'", in->oid);
+    if (r == 0)
+        r = journal_plan_add_locked(j, *ret_plan, in->opath, ret_id, err);
+    if (r == 0)
+        r = staging_set_plan_locked(j, in->oid, *ret_id, err);
+    if (r == 0 && sqlite3_exec(journal_sqlite(j), "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        r = ocfl_err_set(err, -EIO, "cannot commit: %s", sqlite3_errmsg(journal_sqlite(j)));
+    if (r < 0 && !sqlite3_get_autocommit(journal_sqlite(j)))
+        sqlite3_exec(journal_sqlite(j), "ROLLBACK", NULL, NULL, NULL);
+    journal_unlock(j);
+    free(files);
+    return r;
+}
+
+static char *result_json(const char *oid, const struct ocfl_plan *plan, int64_t id,
+                         const struct staging_state *s, int code, const char *msg)
+{
+    json_t *o = json_object(), *dirs = json_array();
+    char *text = NULL;
+
+    if (!o || !dirs)
+        goto out;
+    json_object_set_new(o, "object", json_string(oid));
+    json_object_set_new(o, "plan", id ? json_integer(id) : json_null());
+    if (code < 0) {
+        json_object_set_new(o, "error", json_string(msg ? msg : strerror(-code)));
+        json_object_set_new(o, "code", json_integer(-code));
+    } else {
+        json_object_set_new(o, "version", json_string(plan->version_name));
+        json_object_set_new(o, "added", json_integer((json_int_t)plan->n_added));
+        json_object_set_new(o, "modified", json_integer((json_int_t)plan->n_modified));
+        json_object_set_new(o, "removed", json_integer((json_int_t)plan->n_removed));
+        for (size_t i = 0; i < s->n_empty_dirs; i++)
+            json_array_append_new(dirs, json_string(s->empty_dirs[i]));
+        json_object_set(o, "dropped_empty_dirs", dirs);
+    }
+    text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+out:
+    json_decref(dirs);
+    json_decref(o);
+    return text;
+}
+
+int journal_commit_object(struct journal *j, struct ocfl_root *root, const char *object_id,
+                          const char *message, const char *user_name, const char *user_address,
+                          const char *created, int64_t *ret_plan_id, char **ret_result,
+                          struct ocfl_err *err)
+{
+    struct commit_in in = {.oid = object_id,
+                           .message = message,
+                           .user_name = user_name,
+                           .user_address = user_address,
+                           .root = root};
+    struct staging_state s = {0};
+    struct ocfl_plan *plan = NULL;
+    struct ocfl_err local = {0};
+    char *opath = NULL, now[64];
+    int64_t id = 0;
+    int r;
+
+    if (!err)
+        err = &local;
+    if (!created) {
+        now_rfc3339(now, sizeof(now));
+        created = now;
+    }
+    in.created = created;
+    r = ocfl_root_find_object(root, object_id, &opath, err);
+    if (r == -ENOENT) {
+        ocfl_err_clear(err);
+        r = ocfl_root_object_path(root, object_id, &opath, err);
+    } else if (r >= 0) {
+        r = ocfl_object_open(root->fd, opath, &in.obj, err);
+    }
+    in.opath = opath;
+    if (r >= 0)
+        r = freeze_and_plan(j, &in, &s, &plan, &id, err);
+    if (r >= 0) {
+        r = journal_plan_run(j, root, id, NULL, NULL, err);
+        if (r >= 0) {
+            r = staging_finish(j, object_id, err);
+        } else {
+            struct journal_plan_info p;
+            if (journal_plan_get(j, id, &p, NULL, NULL, NULL) == 0) {
+                if (p.state == JOURNAL_PLAN_REVERTED || p.state == JOURNAL_PLAN_CANCELLED)
+                    staging_unfreeze(j, object_id, NULL);
+                journal_plan_info_release(&p);
+            }
+        }
+    } else if (id == 0) {
+        /* nothing was recorded: the transaction rolled back, nothing is frozen */
+    }
+    if (ret_result)
+        *ret_result = result_json(object_id, plan, id, &s, r, r < 0 ? err->msg : NULL);
+    if (ret_plan_id)
+        *ret_plan_id = id;
+    staging_state_release(&s);
+    ocfl_plan_free(plan);
+    ocfl_object_close(in.obj);
+    free(opath);
+    return r;
+}

@@ -1,0 +1,36 @@
+/* commit.h: turn an object's staged changes into a journaled update plan and run it. */
+#ifndef OCFLFS_COMMIT_H
+#define OCFLFS_COMMIT_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "journal.h"
+#include "root.h"
+
+/*
+ * Commit the staged changes of @object_id (an object of @root, or a new one
+ * staged with staging_object_new):
+ *  1. in ONE transaction: freeze the current generation, compute the new
+ *     state (head + overlay), hash (and fsync) frozen scratch files whose
+ *     digest is not known, build the plan (ocfl_plan_build; sources are the
+ *     scratch files, moved by rename) and record it (journal_plan_add_locked).
+ *     Hashing happens inside the transaction so the digest is that of the
+ *     frozen bytes; the glue hashes sequential writes at close, so this is
+ *     rare.  The price: the database is write-locked meanwhile.
+ *  2. run it (journal_plan_run);
+ *  3. done: the frozen rows are dropped; reverted: they are merged back
+ *     (the staged changes are intact; scratch files were moved back).
+ * @created NULL = now (UTC).  Empty explicit directories are dropped and
+ * listed in the result.  *ret_plan_id (optional) gets the plan id (0 when
+ * none was made); *ret_result (optional, malloc'd) gets JSON: {"object",
+ * "version","plan","added","modified","removed","dropped_empty_dirs"} or
+ * {"object","error","code"}.  Nothing staged: -ENODATA ("nothing to
+ * commit", no version).  -EBUSY while another commit of the object runs.
+ */
+int journal_commit_object(struct journal *j, struct ocfl_root *root, const char *object_id,
+                          const char *message, const char *user_name, const char *user_address,
+                          const char *created, int64_t *ret_plan_id, char **ret_result,
+                          struct ocfl_err *err);
+
+#endif

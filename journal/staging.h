@@ -1,0 +1,236 @@
+/* staging.h: the staging index: staged changes per object in SQLite, merged over the head. */
+#ifndef OCFLFS_STAGING_H
+#define OCFLFS_STAGING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "err.h"
+#include "inventory.h"
+#include "journal.h"
+
+/*
+ * The staging index lives in the journal's database (schema v2):
+ *   staged_objects(object_id, new_object, gen, frozen_gen, plan_id)
+ *   staged(object_id, path, gen, parent, kind, digest, scratch, size, mode,
+ *          mtime_ns)  -- indexed by (object_id, parent, path) for listings
+ * A staged row overrides the head state at its logical path: a file backed
+ * by a digest (content already in the object: renamed or untouched), a file
+ * backed by a scratch file (STATE/scratch/fN, named from a sequence), a
+ * whiteout (the path is removed) or an explicit directory.
+ *
+ * Generations: the rows of an object carry the generation they were written
+ * in.  A commit freezes the current generation (it becomes the plan's) and
+ * later writes go to the next one; the view of a path is its row of the
+ * highest generation, else the head.  At most one generation is frozen per
+ * object.  A frozen scratch file is never written again: the glue checks
+ * `frozen` before writing through a handle and copies up (staging_copy_up,
+ * from its still-open descriptor) into a fresh scratch file.
+ *
+ * Every function below runs in one short BEGIN IMMEDIATE transaction under
+ * journal_lock(); do not call them with the lock held.  @inv is the
+ * object's current inventory (its head is the base of the view), NULL for a
+ * new object.  Paths are logical paths ("a/b.txt"; "" is the object's top
+ * directory); a name that is not UTF-8 or not a valid logical path gives
+ * -EILSEQ / -EINVAL.  Errors are negative errnos with a message naming the
+ * path in @err.  The glue serializes operations on one object (a
+ * lookup-then-write must not race with a commit's freeze).
+ */
+
+enum staging_kind {
+    STAGING_NONE = 0, /* no such path in the view */
+    STAGING_FILE,
+    STAGING_DIR,
+};
+
+/* What a path is in the merged view. */
+struct staging_entry {
+    enum staging_kind kind;
+    int staged;  /* 1: from a staged row; 0: the head (or an implicit directory) */
+    int frozen;  /* 1: the row belongs to a frozen generation (do not write its scratch) */
+    int64_t gen; /* the row's generation (0 for the head) */
+    char digest[OCFL_DIGEST_HEX_MAX]; /* "" when not known (a scratch file being written) */
+    char scratch[32];                 /* "scratch/fN" relative to the state dir, or "" */
+    int64_t size;                     /* -1 when not known (digest-backed: stat the content) */
+    uint32_t mode;                    /* permission bits kept by chmod, 0 = default */
+    int64_t mtime_ns;                 /* kept by utimens / writes, 0 = unknown */
+};
+
+/* Whether the glue may write @e's scratch file in place (staged, scratch-backed, not frozen). */
+int staging_entry_writable(const struct staging_entry *e);
+
+/*
+ * Look @path up in the merged view of object @oid.  Always fills *ret
+ * (kind STAGING_NONE when absent) and returns 0, or a negative errno.
+ */
+int staging_lookup(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                   const char *path, struct staging_entry *ret, struct ocfl_err *err);
+
+struct staging_dirent {
+    char *name; /* one element */
+    enum staging_kind kind;
+};
+
+/*
+ * The children of directory @dir ("" = top) in the merged view, sorted by
+ * name (strcmp).  Staged rows come from the parent index; the head's part
+ * is a range of its sorted state.  -ENOENT / -ENOTDIR when @dir is not a
+ * directory.  *ret (array of *ret_n) is freed with staging_dirents_free.
+ */
+int staging_list(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                 const char *dir, struct staging_dirent **ret, size_t *ret_n, struct ocfl_err *err);
+void staging_dirents_free(struct staging_dirent *d, size_t n);
+
+/*
+ * Create an empty file at @path (parent must be a directory: -ENOENT,
+ * -ENOTDIR; -EEXIST when the path exists) backed by a new scratch file.
+ * *ret_fd (optional) gets an O_RDWR descriptor on it (the caller's);
+ * *ret (optional) the new entry.  The scratch file's directory entry is made
+ * durable by staging_sync (the glue's fsync), not here.
+ */
+int staging_create(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                   const char *path, uint32_t mode, int *ret_fd, struct staging_entry *ret,
+                   struct ocfl_err *err);
+
+/*
+ * Copy-up: make @path (an existing file of the view) scratch-backed in the
+ * current generation, with the bytes of @src_fd (the committed content, or
+ * the still-open descriptor of a frozen scratch file), copied with
+ * copy_file_range (FICLONE first).  With @truncate_to >= 0 the copy is cut
+ * to that size (O_TRUNC opens copy nothing).  Mode and mtime are kept.
+ * *ret_fd gets an O_RDWR descriptor.  -EISDIR / -ENOENT.
+ */
+int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                    const char *path, int src_fd, int64_t truncate_to, int *ret_fd,
+                    struct staging_entry *ret, struct ocfl_err *err);
+
+/*
+ * Record what the glue learnt about a writable scratch-backed file: its size
+ * and mtime after writes (digest cleared unless @digest is given), or at
+ * close the digest of a file written sequentially from offset 0 (@digest,
+ * NULL = unknown).  -EROFS when the row is frozen, -ENOENT.
+ */
+int staging_set_written(struct journal *j, const char *oid, const char *path, int64_t size,
+                        int64_t mtime_ns, const char *digest, struct ocfl_err *err);
+
+/* fsync(2) through the mount: make @path's scratch entry durable (fsyncs scratch/). */
+int staging_sync(struct journal *j, const char *oid, const char *path, struct ocfl_err *err);
+
+/* Truncate a writable scratch-backed file (the glue copies up first). */
+int staging_truncate(struct journal *j, const char *oid, const char *path, int64_t size,
+                     struct ocfl_err *err);
+
+/*
+ * chmod / utimens: kept on the row (a head file gets a digest-backed row),
+ * not versioned.  @mode < 0 or @mtime_ns < 0 leave that one unchanged.
+ * Directories get an explicit row.
+ */
+int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                     const char *path, int64_t mode, int64_t mtime_ns, struct ocfl_err *err);
+
+/* unlink: -ENOENT, -EISDIR.  A scratch file of the current generation is deleted. */
+int staging_unlink(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                   const char *path, struct ocfl_err *err);
+
+/* mkdir: -EEXIST, -ENOENT / -ENOTDIR for the parent. */
+int staging_mkdir(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                  const char *path, uint32_t mode, struct ocfl_err *err);
+
+/* rmdir: -ENOENT, -ENOTDIR, -ENOTEMPTY; "" is -EBUSY. */
+int staging_rmdir(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                  const char *path, struct ocfl_err *err);
+
+/*
+ * rename(2) within one object.  Files and directories; a directory of
+ * committed content is moved as digest-backed rows plus whiteouts (no data
+ * copied).  Over an existing target: file over file replaces, directory
+ * over an empty directory replaces; -EISDIR (file over dir), -ENOTDIR (dir
+ * over file), -ENOTEMPTY, -EINVAL (a directory into itself), -ENOENT.
+ */
+int staging_rename(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                   const char *from, const char *to, struct ocfl_err *err);
+
+/*
+ * Drop every staged change of @oid in the current generation (their scratch
+ * files are deleted).  A new object stays (empty).  -EBUSY while a
+ * generation is frozen.  Returns the number of rows dropped.
+ */
+int staging_discard(struct journal *j, const char *oid, struct ocfl_err *err);
+
+/* mkdir at the mount root: a new object without head.  -EEXIST when staged already. */
+int staging_object_new(struct journal *j, const char *oid, struct ocfl_err *err);
+/* rmdir of an uncommitted new object: -ENOENT (not a new object), -ENOTEMPTY, -EBUSY (frozen). */
+int staging_object_remove(struct journal *j, const char *oid, struct ocfl_err *err);
+
+/* One object with staged state. */
+struct staging_object_info {
+    char *object_id;
+    int new_object;
+    int64_t gen, frozen_gen; /* frozen_gen 0 when none */
+    int64_t plan_id;         /* the frozen generation's plan, 0 when none */
+    size_t n_rows;
+};
+/* Objects with staged rows or new (for the mount's list and status). */
+int staging_objects(struct journal *j, struct staging_object_info **ret, size_t *ret_n,
+                    struct ocfl_err *err);
+void staging_object_infos_free(struct staging_object_info *o, size_t n);
+
+/* One file of a merged state (what a commit writes). */
+struct staging_file {
+    char *path;
+    char *digest;  /* NULL: a scratch file whose digest is not known */
+    char *scratch; /* NULL: digest-backed */
+    int64_t size;  /* -1 unknown */
+};
+
+struct staging_state {
+    struct staging_file *files; /* sorted by path */
+    size_t n_files;
+    char **empty_dirs; /* explicit directories without any file in this state */
+    size_t n_empty_dirs;
+};
+void staging_state_release(struct staging_state *s);
+
+/*
+ * The state after applying the rows of generations <= @max_gen (0 = all)
+ * over @inv's head.  Used by status and commit.
+ */
+int staging_state_compute(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                          int64_t max_gen, struct staging_state *ret, struct ocfl_err *err);
+
+/*
+ * Status as JSON text (malloc'd): {"object","new_object","head","generation",
+ * "frozen_generation","plan","added":[{"path","size"}],"modified":[...],
+ * "removed":[{"path"}],"renamed":[{"from","to","size"}],"empty_dirs":[...]}.
+ * Renamed = a removed head path whose digest reappears at an added path.
+ */
+int staging_status_json(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                        char **ret, struct ocfl_err *err);
+
+/* ---- used by commit.c and recovery */
+
+/* Freeze the current generation: returns it (> 0), -ENODATA when it has no
+ * rows and the object is not new, -EBUSY when one is frozen already.  Must
+ * be called inside the caller's transaction (journal_lock held, begun). */
+int64_t staging_freeze_locked(struct journal *j, const char *oid, struct ocfl_err *err);
+/* Attach the frozen generation to its plan (inside the caller's transaction). */
+int staging_set_plan_locked(struct journal *j, const char *oid, int64_t plan_id,
+                            struct ocfl_err *err);
+/* The plan is done: drop the frozen rows (own transaction). */
+int staging_finish(struct journal *j, const char *oid, struct ocfl_err *err);
+/* The plan was reverted (or never recorded): merge the frozen rows back
+ * into the current generation, deleting scratch files that later rows
+ * superseded (own transaction). */
+int staging_unfreeze(struct journal *j, const char *oid, struct ocfl_err *err);
+
+/*
+ * After journal_recover: reconcile every frozen generation with its plan's
+ * final state (done: finish; reverted, cancelled or no plan: unfreeze;
+ * failed or unfinished: left frozen and counted), and recreate empty scratch
+ * files whose rows outlived them (a crash before the glue's fsync).
+ * Returns the number of generations left frozen.
+ */
+int staging_recover(struct journal *j, struct ocfl_err *err);
+
+#endif

@@ -1,0 +1,78 @@
+/* staging_int.h: what the staging files share inside libjournal (not a public contract). */
+#ifndef OCFLFS_STAGING_INT_H
+#define OCFLFS_STAGING_INT_H
+
+#include "staging.h"
+
+/* Row kinds in the staged table. */
+enum { ROW_FILE = 1, ROW_WHITEOUT = 2, ROW_DIR = 3 };
+
+struct srow {
+    int kind;
+    int64_t gen;
+    char digest[OCFL_DIGEST_HEX_MAX]; /* "" = none */
+    char scratch[32];                 /* "" = none */
+    int64_t size, mode, mtime_ns;     /* -1 / 0 / 0 when unknown */
+};
+
+/* One operation's transaction on one object. */
+struct sctx {
+    struct journal *j;
+    sqlite3 *db;
+    const char *oid;
+    const struct ocfl_version *head; /* NULL for a new object */
+    int64_t gen, frozen;             /* current and frozen (0) generations */
+    char **unlink_after;             /* scratch files to delete once committed */
+    size_t n_unlink;
+    struct ocfl_err *err;
+};
+
+/* Lock, BEGIN IMMEDIATE, read the object's generations (@oid must be valid). */
+int sx_begin(struct sctx *c, struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+             struct ocfl_err *err);
+/* COMMIT when @r >= 0 (then delete unlink_after), else ROLLBACK; unlock.  Returns @r or the
+ * commit's error. */
+int sx_end(struct sctx *c, int r);
+/* Like sx_begin/sx_end for a caller that holds the lock and the transaction already. */
+int sx_attach(struct sctx *c, struct journal *j, const char *oid, struct ocfl_err *err);
+
+int sx_sql_fail(struct sctx *c, int rc, const char *what);
+/* Ensure the staged_objects row exists. */
+int sx_ensure_object(struct sctx *c);
+
+/* The row of the highest generation at @path: 1 found, 0 none, < 0 error. */
+int sx_row_top(struct sctx *c, const char *path, struct srow *ret);
+/* The row at @path of generation below the current one (the lower view's row). */
+int sx_row_lower(struct sctx *c, const char *path, struct srow *ret);
+/* Write @row at @path in the current generation (replacing that generation's row). */
+int sx_row_put(struct sctx *c, const char *path, const struct srow *row);
+/* Delete the current generation's row at @path. */
+int sx_row_del(struct sctx *c, const char *path);
+/* Remove @path from the view: whiteout when the head or a lower generation has it, else drop
+ * the current row.  A superseded current scratch file is deleted after commit. */
+int sx_remove(struct sctx *c, const char *path);
+/* Queue a scratch file for deletion after commit. */
+int sx_unlink_later(struct sctx *c, const char *scratch);
+
+/* What @path is in the merged view. */
+int sx_lookup(struct sctx *c, const char *path, struct staging_entry *ret);
+/* Whether @path is a directory with live content (not counting an explicit row at @path). */
+int sx_dir_has_content(struct sctx *c, const char *path);
+/* The parent must be a directory of the view: 0, -ENOENT, -ENOTDIR. */
+int sx_check_parent(struct sctx *c, const char *path);
+/* Check a logical path given by the glue: -EILSEQ (not UTF-8), -EINVAL. */
+int sx_check_path(const char *path, struct ocfl_err *err);
+
+/* Head state range [*lo, *hi) of paths under @dir ("" = all). */
+void sx_head_range(const struct ocfl_version *head, const char *dir, size_t *lo, size_t *hi);
+
+/* A new scratch file: name into @name (32 bytes), O_RDWR fd returned. */
+int sx_new_scratch(struct sctx *c, char name[32]);
+
+/* Fill a public entry from a row. */
+void sx_entry_from_row(const struct sctx *c, const struct srow *row, struct staging_entry *e);
+
+/* staging_state_compute inside the caller's transaction. */
+int sx_compute(struct sctx *c, int64_t max_gen, struct staging_state *out);
+
+#endif

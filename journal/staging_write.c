@@ -1,0 +1,315 @@
+/* staging_write.c: staged file data: create, copy-up into scratch, sizes, digests, attributes. */
+#include "staging_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int sx_new_scratch(struct sctx *c, char name[32])
+{
+    int64_t seq;
+    int fd, n;
+
+    if (sqlite3_exec(c->db, "INSERT INTO staging_seq DEFAULT VALUES", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return sx_sql_fail(c, SQLITE_ERROR, "cannot number a scratch file");
+    seq = sqlite3_last_insert_rowid(c->db);
+    sqlite3_exec(c->db, "DELETE FROM staging_seq", NULL, NULL, NULL);
+    n = snprintf(name, 32, "scratch/f%lld", (long long)seq);
+    if (n < 0 || n >= 32)
+        return ocfl_err_set(c->err, -ENAMETOOLONG, "scratch name too long");
+    fd = openat(journal_state_fd(c->j), name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                0600);
+    if (fd < 0)
+        return ocfl_err_sys(c->err, -errno, "cannot create '%s/%s'", journal_state_dir(c->j), name);
+    return fd;
+}
+
+static int64_t now_ns(struct sctx *c)
+{
+    return (int64_t)journal_now_ns(c->j);
+}
+
+int staging_create(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                   const char *path, uint32_t mode, int *ret_fd, struct staging_entry *ret,
+                   struct ocfl_err *err)
+{
+    struct staging_entry e;
+    struct srow row = {.kind = ROW_FILE, .size = 0};
+    struct sctx c;
+    int r = sx_check_path(path, err), fd = -1;
+
+    if (r < 0)
+        return r;
+    if (!*path)
+        return ocfl_err_set(err, -EEXIST, "the object's top directory exists");
+    r = sx_begin(&c, j, oid, inv, err);
+    if (r < 0)
+        return r;
+    r = sx_check_parent(&c, path);
+    if (r == 0)
+        r = sx_lookup(&c, path, &e);
+    if (r == 0 && e.kind != STAGING_NONE)
+        r = ocfl_err_set(err, -EEXIST, "'%s' exists", path);
+    if (r == 0)
+        r = fd = sx_new_scratch(&c, row.scratch);
+    if (r >= 0) {
+        row.mode = mode & 07777;
+        row.mtime_ns = now_ns(&c);
+        r = sx_row_put(&c, path, &row);
+    }
+    if (r < 0 && fd >= 0) {
+        close(fd);
+        unlinkat(journal_state_fd(j), row.scratch, 0);
+        fd = -1;
+    }
+    if (r >= 0) {
+        row.gen = c.gen;
+        if (ret)
+            sx_entry_from_row(&c, &row, ret);
+    }
+    r = sx_end(&c, r < 0 ? r : 0);
+    if (r < 0) {
+        if (fd >= 0) {
+            close(fd);
+            unlinkat(journal_state_fd(j), row.scratch, 0);
+        }
+        return r;
+    }
+    if (ret_fd)
+        *ret_fd = fd;
+    else
+        close(fd);
+    return 0;
+}
+
+/* Copy all of @in into @out: a reflink when the filesystem can, else copy_file_range, else
+ * read/write. */
+static int copy_fd(int in, int out, int64_t limit)
+{
+    struct stat st;
+    off_t off_in = 0, off_out = 0;
+    uint64_t left;
+    char buf[65536];
+
+    if (fstat(in, &st) < 0)
+        return -errno;
+    left = limit >= 0 && limit < st.st_size ? (uint64_t)limit : (uint64_t)st.st_size;
+    if (left == (uint64_t)st.st_size && ioctl(out, FICLONE, in) == 0)
+        return 0;
+    while (left > 0) {
+        ssize_t n = copy_file_range(in, &off_in, out, &off_out, left, 0);
+        if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
+            break;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0; /* the source shrank */
+        left -= (uint64_t)n;
+    }
+    while (left > 0) {
+        ssize_t n = pread(in, buf, left < sizeof(buf) ? left : sizeof(buf), off_in);
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return 0;
+        for (ssize_t done = 0; done < n;) {
+            ssize_t w = pwrite(out, buf + done, (size_t)(n - done), off_out);
+            if (w < 0)
+                return -errno;
+            done += w;
+            off_out += w;
+        }
+        off_in += n;
+        left -= (uint64_t)n;
+    }
+    return 0;
+}
+
+int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                    const char *path, int src_fd, int64_t truncate_to, int *ret_fd,
+                    struct staging_entry *ret, struct ocfl_err *err)
+{
+    struct staging_entry e;
+    struct srow row = {.kind = ROW_FILE};
+    struct stat st;
+    struct sctx c;
+    int r = sx_check_path(path, err), fd = -1;
+
+    if (r < 0)
+        return r;
+    r = sx_begin(&c, j, oid, inv, err);
+    if (r < 0)
+        return r;
+    r = sx_lookup(&c, path, &e);
+    if (r == 0 && e.kind == STAGING_NONE)
+        r = ocfl_err_set(err, -ENOENT, "'%s' does not exist", path);
+    else if (r == 0 && e.kind == STAGING_DIR)
+        r = ocfl_err_set(err, -EISDIR, "'%s' is a directory", path);
+    if (r == 0)
+        r = fd = sx_new_scratch(&c, row.scratch);
+    if (r >= 0 && truncate_to != 0) {
+        r = copy_fd(src_fd, fd, truncate_to);
+        if (r < 0)
+            ocfl_err_sys(err, r, "cannot copy '%s' into '%s'", path, row.scratch);
+    }
+    if (r >= 0 && truncate_to > 0 && ftruncate(fd, truncate_to) < 0)
+        r = ocfl_err_sys(err, -errno, "cannot truncate '%s'", row.scratch);
+    if (r >= 0 && fstat(fd, &st) < 0)
+        r = ocfl_err_sys(err, -errno, "cannot stat '%s'", row.scratch);
+    if (r >= 0) {
+        row.size = st.st_size;
+        /* the digest stays valid when nothing was cut */
+        if (truncate_to < 0 || (e.size >= 0 && truncate_to == e.size))
+            memcpy(row.digest, e.digest, sizeof(row.digest));
+        row.mode = e.mode;
+        row.mtime_ns = e.mtime_ns;
+        r = sx_row_put(&c, path, &row);
+    }
+    if (r >= 0) {
+        row.gen = c.gen;
+        if (ret)
+            sx_entry_from_row(&c, &row, ret);
+    }
+    r = sx_end(&c, r < 0 ? r : 0);
+    if (r < 0) {
+        if (fd >= 0) {
+            close(fd);
+            unlinkat(journal_state_fd(j), row.scratch, 0);
+        }
+        return r;
+    }
+    if (ret_fd)
+        *ret_fd = fd;
+    else
+        close(fd);
+    return 0;
+}
+
+/* The current generation's writable row at @path (-ENOENT, -EROFS when frozen or not scratch). */
+static int writable_row(struct sctx *c, const char *path, struct srow *row)
+{
+    int r = sx_row_top(c, path, row);
+
+    if (r < 0)
+        return r;
+    if (r == 0 || row->kind == ROW_WHITEOUT)
+        return ocfl_err_set(c->err, -ENOENT, "'%s' is not staged", path);
+    if (row->kind != ROW_FILE || !row->scratch[0] || row->gen != c->gen)
+        return ocfl_err_set(c->err, -EROFS, "'%s' is not a writable staged file", path);
+    return 0;
+}
+
+int staging_set_written(struct journal *j, const char *oid, const char *path, int64_t size,
+                        int64_t mtime_ns, const char *digest, struct ocfl_err *err)
+{
+    struct srow row;
+    struct sctx c;
+    int r = sx_check_path(path, err);
+
+    if (r < 0)
+        return r;
+    r = sx_begin(&c, j, oid, NULL, err);
+    if (r < 0)
+        return r;
+    r = writable_row(&c, path, &row);
+    if (r == 0) {
+        if (size >= 0)
+            row.size = size;
+        if (mtime_ns > 0)
+            row.mtime_ns = mtime_ns;
+        snprintf(row.digest, sizeof(row.digest), "%s", digest ? digest : "");
+        r = sx_row_put(&c, path, &row);
+    }
+    return sx_end(&c, r);
+}
+
+int staging_sync(struct journal *j, const char *oid, const char *path, struct ocfl_err *err)
+{
+    struct staging_entry e;
+    int r = staging_lookup(j, oid, NULL, path, &e, err), fd;
+
+    if (r < 0)
+        return r;
+    if (!e.staged || !e.scratch[0])
+        return 0;
+    fd = openat(journal_state_fd(j), "scratch", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ocfl_err_sys(err, -errno, "cannot open '%s/scratch'", journal_state_dir(j));
+    r = fsync(fd) < 0 ? ocfl_err_sys(err, -errno, "cannot flush '%s/scratch'", journal_state_dir(j))
+                      : 0;
+    close(fd);
+    return r;
+}
+
+int staging_truncate(struct journal *j, const char *oid, const char *path, int64_t size,
+                     struct ocfl_err *err)
+{
+    struct srow row;
+    struct sctx c;
+    int r = sx_check_path(path, err);
+
+    if (r < 0)
+        return r;
+    if (size < 0)
+        return ocfl_err_set(err, -EINVAL, "negative size for '%s'", path);
+    r = sx_begin(&c, j, oid, NULL, err);
+    if (r < 0)
+        return r;
+    r = writable_row(&c, path, &row);
+    if (r == 0) {
+        int fd = openat(journal_state_fd(j), row.scratch, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || ftruncate(fd, size) < 0)
+            r = ocfl_err_sys(err, -errno, "cannot truncate '%s'", path);
+        if (fd >= 0)
+            close(fd);
+    }
+    if (r == 0) {
+        row.size = size;
+        row.digest[0] = 0;
+        row.mtime_ns = now_ns(&c);
+        r = sx_row_put(&c, path, &row);
+    }
+    return sx_end(&c, r);
+}
+
+int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                     const char *path, int64_t mode, int64_t mtime_ns, struct ocfl_err *err)
+{
+    struct staging_entry e;
+    struct srow row = {.size = -1};
+    struct sctx c;
+    int r = sx_check_path(path, err);
+
+    if (r < 0)
+        return r;
+    if (!*path)
+        return 0; /* the object's top: nothing to keep */
+    r = sx_begin(&c, j, oid, inv, err);
+    if (r < 0)
+        return r;
+    r = sx_lookup(&c, path, &e);
+    if (r == 0 && e.kind == STAGING_NONE)
+        r = ocfl_err_set(err, -ENOENT, "'%s' does not exist", path);
+    if (r == 0) {
+        row.kind = e.kind == STAGING_DIR ? ROW_DIR : ROW_FILE;
+        memcpy(row.digest, e.digest, sizeof(row.digest));
+        row.size = e.size;
+        row.mode = mode >= 0 ? (mode & 07777) : e.mode;
+        row.mtime_ns = mtime_ns >= 0 ? mtime_ns : e.mtime_ns;
+        /* A frozen scratch file stays the plan's: the new row shares it until copy-up. */
+        if (e.staged && e.scratch[0] && !e.frozen)
+            memcpy(row.scratch, e.scratch, sizeof(row.scratch));
+        else if (e.staged && e.scratch[0] && !e.digest[0])
+            r = ocfl_err_set(err, -EBUSY, "'%s' is being committed", path);
+        if (r == 0)
+            r = sx_row_put(&c, path, &row);
+    }
+    return sx_end(&c, r);
+}
