@@ -200,7 +200,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 /* Everything after the fork: returns the exit status. */
 static int run(struct mount_args *a, int *notify_fd)
 {
-    struct mount m = {.ctl_name = a->ctl ? a->ctl : ".ocfl", .foreground = a->foreground};
+    struct mount m = {
+        .ctl_name = a->ctl ? a->ctl : ".ocfl", .foreground = a->foreground, .cdir_fd = -1};
     struct ocfl_err err = {0};
     struct fuse_session *se = NULL;
     struct fuse_loop_config *cfg = NULL;
@@ -309,6 +310,9 @@ out:
     fuse_opt_free_args(&fargs);
     mount_objects_release(&m.objs);
     mount_nodes_release(&m.nodes);
+    if (m.cdir_fd >= 0)
+        close(m.cdir_fd);
+    free(m.cdir_path);
     journal_close(m.journal);
     ocfl_root_close(m.root);
     free(state);

@@ -109,6 +109,11 @@ struct mount {
     struct mount_nodes nodes;
     double ttl_committed; /* entry/attr timeout for versions/ (immutable) */
     double ttl_head;      /* for the head view, which may change */
+    /* the content directory last stat'ed in (mount_attr.c), opened beneath its object */
+    int cdir_fd;                /* -1 when none */
+    char *cdir_path;            /* relative to the object */
+    struct mount_obj *cdir_obj; /* and the load (gen) it was opened for */
+    uint64_t cdir_gen;
 };
 
 /* ---- mount_log.c-less logging: to stderr in the foreground, syslog otherwise */

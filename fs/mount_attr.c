@@ -39,22 +39,45 @@ static void fill_file(struct stat *st, uint64_t size, struct timespec t)
     st->st_mtim = st->st_ctim = st->st_atim = t;
 }
 
-/* Size of a content file, by an O_PATH open beneath the object (no data read). */
-static int content_size(const struct ocfl_object *o, const char *content_path, uint64_t *ret)
+/*
+ * Size of a content file, without reading data: fstatat (not following the
+ * last component) in its directory, which is opened beneath the object and
+ * kept for the next file (a listing stats a directory's files in a row).
+ */
+static int content_size(struct mount *m, struct mount_obj *mo, const struct ocfl_object *o,
+                        const char *content_path, uint64_t *ret)
 {
+    const char *slash = strrchr(content_path, '/');
+    const char *base = slash ? slash + 1 : content_path;
+    size_t dlen = slash ? (size_t)(slash - content_path) : 0;
     struct stat st;
-    int fd = ocfl_io_open(o->fd, content_path, O_PATH | O_CLOEXEC, 0), rc = 0;
 
-    if (fd < 0)
-        return fd;
-    if (fstat(fd, &st) < 0)
-        rc = -errno;
-    else if (!S_ISREG(st.st_mode))
-        rc = -EIO;
-    else
-        *ret = (uint64_t)st.st_size;
-    close(fd);
-    return rc;
+    if (m->cdir_fd < 0 || m->cdir_obj != mo || m->cdir_gen != mo->gen ||
+        strlen(m->cdir_path) != dlen || strncmp(m->cdir_path, content_path, dlen)) {
+        char *dir = strndup(content_path, dlen);
+        int fd;
+        if (!dir)
+            return -ENOMEM;
+        fd = dlen ? ocfl_io_open(o->fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0)
+                  : fcntl(o->fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) {
+            free(dir);
+            return fd;
+        }
+        if (m->cdir_fd >= 0)
+            close(m->cdir_fd);
+        free(m->cdir_path);
+        m->cdir_fd = fd;
+        m->cdir_path = dir;
+        m->cdir_obj = mo;
+        m->cdir_gen = mo->gen;
+    }
+    if (fstatat(m->cdir_fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode))
+        return -EIO;
+    *ret = (uint64_t)st.st_size;
+    return 0;
 }
 
 /* Attributes of a tree node (MK_OBJ, MK_DIR, MK_FILE, MK_VERSION), cached per load. */
@@ -76,7 +99,7 @@ static int tree_stat(struct mount *m, struct mount_node *n, const struct ocfl_ob
             int rc;
             if (!cp)
                 return -EIO;
-            rc = content_size(o, cp, &n->size);
+            rc = content_size(m, n->obj, o, cp, &n->size);
             if (rc < 0) {
                 mount_log(m, "object '%s': content '%s' of '%s': %s", n->obj->id, cp, n->path,
                           strerror(-rc));

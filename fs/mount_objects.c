@@ -2,6 +2,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,8 @@ int mount_obj_get(struct mount *m, struct mount_obj *mo, struct ocfl_object **re
     if (mo->load_err && now - mo->load_err_at < 2.0)
         return -EIO;
     rc = ocfl_object_open(m->root->fd, mo->path, &o, &err);
+    /* parsing a large inventory leaves much freed memory behind: give it back */
+    malloc_trim(0);
     if (rc < 0) {
         load_failed(m, mo, rc, err.msg[0] ? err.msg : strerror(-rc));
         return -EIO;

@@ -521,18 +521,28 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
     (void)ino;
     if (fh->fd < 0) {
-        if (off < 0 || (size_t)off >= fh->len)
-            fuse_reply_buf(req, NULL, 0);
-        else
-            fuse_reply_buf(req, fh->buf + off,
-                           size < fh->len - (size_t)off ? size : fh->len - (size_t)off);
+        size_t n = off < 0 || (size_t)off >= fh->len ? 0 : fh->len - (size_t)off;
+        char *copy;
+        if (n > size)
+            n = size;
+        /* reply from a private copy: once the kernel has the bytes, the
+         * file may be released (and fh->buf freed) while writev returns */
+        copy = malloc(n ? n : 1);
+        if (!copy) {
+            fuse_reply_err(req, ENOMEM);
+            return;
+        }
+        if (n)
+            memcpy(copy, fh->buf + off, n);
+        fuse_reply_buf(req, copy, n);
+        free(copy);
         return;
     }
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
     bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
     bv.buf[0].fd = fh->fd;
     bv.buf[0].pos = off;
-    fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+    fuse_reply_data(req, &bv, 0);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -692,6 +702,16 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
     size_t len = 0;
     int rc;
 
+    /* ls -l asks every file for security.selinux and system.posix_acl_*:
+     * "not supported" (no lock taken) makes it stop asking for this device */
+    if (strncmp(name, "user.", 5)) {
+        fuse_reply_err(req, EOPNOTSUPP);
+        return;
+    }
+    if (strncmp(name, "user.ocfl.", 10)) {
+        fuse_reply_err(req, ENODATA);
+        return;
+    }
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
     rc = n ? xattrs(m, n, name, &val, &len) : -ESTALE;

@@ -51,10 +51,18 @@ start_mount() {
     wait_mounted "$mnt"
 }
 
-# stop_mount MNT: unmount and wait for the daemon; returns its exit status.
+# stop_mount MNT: unmount and wait for the daemon; returns its exit status, or 1
+# when a sanitizer reported anything in its log.
 stop_mount() {
+    local rc
     fusermount3 -u "$1" || return 1
     wait "$MOUNT_PID"
+    rc=$?
+    if grep -qE "runtime error|AddressSanitizer|LeakSanitizer" "$1.log" 2>/dev/null; then
+        grep -E -A40 "runtime error|Sanitizer" "$1.log" | head -60 | sed 's/^/# /'
+        return 1
+    fi
+    return $rc
 }
 
 # make_root DIR: an empty storage root (flat layout) to copy objects into.

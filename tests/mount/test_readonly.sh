@@ -42,6 +42,11 @@ check_eq "chmod: EROFS" EROFS "$(errno_of "os.chmod('$f', 0o777)")"
 check_eq "setxattr: EROFS" EROFS "$(errno_of "os.setxattr('$f', 'user.x', b'1')")"
 check_eq "symlink: EPERM" EPERM "$(errno_of "os.symlink('x', '$o/link')")"
 check_eq "hard link: EPERM" EPERM "$(errno_of "os.link('$f', '$o/link')")"
+check_eq "security.* xattrs: not supported (ls -l stops asking)" EOPNOTSUPP \
+    "$(errno_of "os.getxattr('$f', 'security.selinux')")"
+check_eq "other user.* xattrs: none" ENODATA "$(errno_of "os.getxattr('$f', 'user.other')")"
+check_eq "getfattr -d lists the digest" "user.ocfl.digest" \
+    "$(getfattr -d "$f" 2>/dev/null | grep -o '^user[^=]*' | xargs)"
 check_eq "read still works" "file 1" "$(cat "$f")"
 check_eq "files belong to the mounting user" "$(id -u) 444" "$(stat -c '%u %a' "$f")"
 check_eq "versions are read-only directories" "555" "$(stat -c '%a' "$o/.ocfl/versions/v1")"
