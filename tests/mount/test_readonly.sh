@@ -42,7 +42,7 @@ check_eq "chmod: EROFS" EROFS "$(errno_of "os.chmod('$f', 0o777)")"
 check_eq "setxattr: EROFS" EROFS "$(errno_of "os.setxattr('$f', 'user.x', b'1')")"
 check_eq "symlink: EPERM" EPERM "$(errno_of "os.symlink('x', '$o/link')")"
 check_eq "hard link: EPERM" EPERM "$(errno_of "os.link('$f', '$o/link')")"
-check_eq "security.* xattrs: not supported (ls -l stops asking)" EOPNOTSUPP \
+check_eq "security.* xattrs: not supported (ls -l stops asking)" ENOTSUP \
     "$(errno_of "os.getxattr('$f', 'security.selinux')")"
 check_eq "other user.* xattrs: none" ENODATA "$(errno_of "os.getxattr('$f', 'user.other')")"
 check_eq "getfattr -d lists the digest" "user.ocfl.digest" \
