@@ -65,9 +65,8 @@ void cli_progress_update(struct cli_progress *p, const char *what, uint64_t done
     p->last = t;
     p->shown = 1;
     if (total)
-        fprintf(stderr, "\r%s: %3u%% (%llu / %llu MiB)\033[K", what,
-                (unsigned)(done * 100 / total), (unsigned long long)(done >> 20),
-                (unsigned long long)(total >> 20));
+        fprintf(stderr, "\r%s: %3u%% (%llu / %llu MiB)\033[K", what, (unsigned)(done * 100 / total),
+                (unsigned long long)(done >> 20), (unsigned long long)(total >> 20));
     else
         fprintf(stderr, "\r%s: %llu MiB\033[K", what, (unsigned long long)(done >> 20));
 }

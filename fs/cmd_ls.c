@@ -14,7 +14,7 @@ static const char synopsis[] = "ls ROOT [--json]";
 
 struct listed {
     char *path;
-    char *id;   /* NULL when the object could not be opened */
+    char *id; /* NULL when the object could not be opened */
     char *head;
     char *error;
 };
