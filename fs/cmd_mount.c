@@ -206,7 +206,7 @@ static int run(struct mount_args *a, int *notify_fd)
     struct fuse_session *se = NULL;
     struct fuse_loop_config *cfg = NULL;
     struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
-    char *state = NULL, *opts = NULL;
+    char *state = NULL, *opts = NULL, *root_abs = NULL;
     pthread_t refresher;
     int have_refresher = 0, status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0;
 
@@ -231,14 +231,25 @@ static int run(struct mount_args *a, int *notify_fd)
         goto out;
     }
 
-    rc = ocfl_root_open(a->root, &m.root, &err);
+    /* absolute paths: the daemon leaves its working directory */
+    root_abs = realpath(a->root, NULL);
+    if (!root_abs) {
+        cli_error("cannot open '%s': %s", a->root, strerror(errno));
+        goto out;
+    }
+    rc = ocfl_root_open(root_abs, &m.root, &err);
     if (rc < 0) {
         cli_fail(&err);
         goto out;
     }
-    if (a->state) {
+    if (a->state && a->state[0] != '/') {
+        char *cwd = getcwd(NULL, 0);
+        if (!cwd || asprintf(&state, "%s/%s", cwd, a->state) < 0)
+            state = NULL;
+        free(cwd);
+    } else if (a->state) {
         state = strdup(a->state);
-    } else if (asprintf(&state, "%s/extensions/ocflfs", a->root) < 0) {
+    } else if (asprintf(&state, "%s/extensions/ocflfs", root_abs) < 0) {
         state = NULL;
     }
     if (!state) {
@@ -317,6 +328,7 @@ out:
     ocfl_root_close(m.root);
     free(state);
     free(opts);
+    free(root_abs);
     if (lock_ok)
         pthread_mutex_destroy(&m.lock);
     notify_parent(notify_fd, (unsigned char)status);

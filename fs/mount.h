@@ -161,6 +161,14 @@ int mount_objects_populate(struct mount *m, struct ocfl_err *err);
 int mount_objects_refresh(struct mount *m, struct ocfl_err *err);
 
 /*
+ * An object created outside after the list was made: when the root has a
+ * layout and @name decodes to an id that the layout maps to an existing
+ * object with that id, add it (and to the index).  Lock held.  NULL when
+ * there is no such object.
+ */
+struct mount_obj *mount_objects_discover(struct mount *m, const char *name);
+
+/*
  * The loaded object of @mo, loading it (and evicting the least recently
  * used beyond the bounds) when needed; notices an outside change of the
  * root inventory at most once a second and reloads.  Called with m->lock

@@ -279,7 +279,8 @@ static int walk_one(void *ctx, const char *object_path)
     return 0;
 }
 
-/* The id an object's root inventory declares (only that key is used). */
+/* The id an object's root inventory declares (only that key is used); NULL and a log
+ * line when there is none. */
 static char *read_object_id(struct mount *m, const char *path)
 {
     char rel[4096], *buf = NULL, *id = NULL;
@@ -402,4 +403,40 @@ int mount_objects_populate(struct mount *m, struct ocfl_err *err)
             return (int)m->objs.n;
     }
     return mount_objects_refresh(m, err);
+}
+
+struct mount_obj *mount_objects_discover(struct mount *m, const char *name)
+{
+    char *id = NULL, *path = NULL, *found = NULL, rel[4096];
+    struct mount_obj *mo = NULL;
+    int fd, k;
+
+    if (!m->root->layout || mount_name_decode(name, &id) < 0)
+        return NULL;
+    if (ocfl_root_object_path(m->root, id, &path, NULL) < 0)
+        goto out;
+    k = snprintf(rel, sizeof(rel), "%s/inventory.json", path);
+    if (k < 0 || (size_t)k >= sizeof(rel))
+        goto out;
+    fd = ocfl_io_open(m->root->fd, rel, O_PATH | O_CLOEXEC, 0);
+    if (fd < 0)
+        goto out; /* the usual case: no such object */
+    close(fd);
+    found = read_object_id(m, path);
+    if (!found || strcmp(found, id))
+        goto out;
+    mo = mount_objects_add(&m->objs, id, path);
+    if (mo && m->journal) {
+        struct object_index_row row = {.id = id, .path = path};
+        struct ocfl_err ierr = {0};
+        journal_lock(m->journal);
+        if (object_index_put(journal_sqlite(m->journal), &row, &ierr) < 0)
+            mount_log(m, "%s", ierr.msg);
+        journal_unlock(m->journal);
+    }
+out:
+    free(id);
+    free(path);
+    free(found);
+    return mo;
 }

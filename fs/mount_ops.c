@@ -81,6 +81,8 @@ static int child_node(struct mount *m, struct mount_node *p, const char *name,
         } else {
             struct mount_obj *mo = mount_objects_find(&m->objs, name);
             if (!mo)
+                mo = mount_objects_discover(m, name);
+            if (!mo)
                 return -ENOENT;
             n = mount_node_get(&m->nodes, MK_OBJ, mo, 0, "");
         }

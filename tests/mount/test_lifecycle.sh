@@ -60,6 +60,12 @@ done
 check_eq "objects added and removed outside are seen" "urn:test:b urn:test:c" "$seen"
 check_eq "index follows" 2 "$(index_rows)"
 
+# an object created outside while mounted, where the layout puts it, opens by name at once
+python3 "$MAKE" "$root/urn:test:d" "urn:test:d" --files 2
+check_eq "object created outside opens by name (layout lookup)" "file 1" \
+    "$(cat "$mnt/urn:test:d/d0000/f000001.txt" 2>&1)"
+check_eq "... and is added to the index" 3 "$(index_rows)"
+
 # an object updated outside while mounted is reloaded
 python3 - "$root/b" <<'PY'
 import hashlib, json, os, sys
