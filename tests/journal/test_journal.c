@@ -1,0 +1,461 @@
+/* test_journal.c: schema and migrations, the lock, retry backoff with a fake clock, step
+ * idempotence, revert. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "digest.h"
+#include "io.h"
+#include "journal.h"
+#include "object.h"
+#include "plan.h"
+#include "root.h"
+#include "run_int.h"
+
+static char tmp[256];
+
+static char *path_of(const char *fmt, const char *a)
+{
+    static char buf[4][1024];
+    static int k;
+    char *b = buf[k++ % 4];
+
+    snprintf(b, sizeof(buf[0]), fmt, tmp, a);
+    return b;
+}
+
+/* ---- schema ---- */
+
+static int64_t pragma(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    int64_t v = -1;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void test_migrations(void)
+{
+    struct ocfl_err err = {0};
+    struct journal *j = NULL, *j2 = NULL;
+    sqlite3 *db;
+    char *state = path_of("%s/%s", "state-mig");
+    char *dbp = path_of("%s/%s", "state-mig/ocflfs.db");
+
+    /* a v0 database: ours, but without any table */
+    mkdir(state, 0755);
+    CHECK_INT(sqlite3_open(dbp, &db), SQLITE_OK);
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", JOURNAL_APPLICATION_ID);
+    sqlite3_exec(db, sql, NULL, NULL, NULL);
+    CHECK_INT(pragma(db, "PRAGMA user_version"), 0);
+    sqlite3_close(db);
+
+    struct journal_options ro = {.flags = JOURNAL_READONLY};
+    CHECK_INT(journal_open(state, &ro, &j, &err), -EPROTO); /* readers do not migrate */
+    CHECK_OK(journal_open(state, NULL, &j, &err));
+    if (!j)
+        return;
+    db = journal_sqlite(j);
+    CHECK_INT(pragma(db, "PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
+    CHECK_INT(pragma(db, "PRAGMA application_id"), JOURNAL_APPLICATION_ID);
+    CHECK_INT(pragma(db, "PRAGMA synchronous"), 2); /* FULL */
+    CHECK_INT(pragma(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+                         " ('plans', 'steps', 'objects')"),
+              3);
+    CHECK_OK(journal_migrate(db, &err)); /* again: nothing to do */
+    CHECK_INT(pragma(db, "PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
+    /* the mount's index table has the agreed columns */
+    CHECK_INT(sqlite3_exec(db,
+                           "INSERT INTO objects (id, path, head, inventory_digest, mtime_ns)"
+                           " VALUES ('a', 'p', 'v1', 'd', 1)",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+
+    /* one writer per state directory */
+    CHECK_INT(journal_open(state, NULL, &j2, &err), -EBUSY);
+    CHECK(strstr(err.msg, "state-mig") != NULL);
+    CHECK(strstr(err.msg, "in use") != NULL);
+    CHECK_OK(journal_open(state, &ro, &j2, &err)); /* readers need no lock */
+    journal_close(j2);
+    j2 = NULL;
+    journal_close(j);
+    CHECK_OK(journal_open(state, NULL, &j, &err)); /* released on close */
+    journal_close(j);
+
+    /* newer schema, foreign database */
+    CHECK_INT(sqlite3_open(dbp, &db), SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+    CHECK_INT(journal_migrate(db, &err), -EPROTO);
+    sqlite3_exec(db, "PRAGMA user_version = 1; PRAGMA application_id = 42", NULL, NULL, NULL);
+    CHECK_INT(journal_migrate(db, &err), -EMEDIUMTYPE);
+    sqlite3_close(db);
+}
+
+/* ---- retry policy and a fake clock ---- */
+
+struct fake_clock {
+    uint64_t now;
+    uint64_t slept[16];
+    int n;
+};
+
+static uint64_t fake_now(void *ctx)
+{
+    return ((struct fake_clock *)ctx)->now;
+}
+
+static void fake_sleep(void *ctx, uint64_t ns)
+{
+    struct fake_clock *c = ctx;
+
+    if (c->n < 16)
+        c->slept[c->n++] = ns;
+    c->now += ns;
+}
+
+static void test_backoff(void)
+{
+    struct journal_retry r;
+    static const int only_eio[] = {-EIO, 0};
+
+    journal_retry_default(&r);
+    CHECK_INT(r.initial_ms, 100);
+    CHECK_INT(r.max_attempts, 5);
+    CHECK_INT(journal_retry_delay_ms(&r, 1), 100);
+    CHECK_INT(journal_retry_delay_ms(&r, 2), 200);
+    CHECK_INT(journal_retry_delay_ms(&r, 4), 800);
+    CHECK_INT(journal_retry_delay_ms(&r, 9), 25600);
+    CHECK_INT(journal_retry_delay_ms(&r, 10), 30000);
+    CHECK_INT(journal_retry_delay_ms(&r, 1000), 30000);
+    CHECK(journal_retry_allowed(&r, -EIO));
+    CHECK(!journal_retry_allowed(&r, JOURNAL_CONFLICT));
+    CHECK(!journal_retry_allowed(&r, -EINVAL));
+    r.coefficient = 3.0;
+    r.initial_ms = 10;
+    CHECK_INT(journal_retry_delay_ms(&r, 3), 90);
+    r.non_retryable = only_eio;
+    CHECK(!journal_retry_allowed(&r, -EIO));
+    CHECK(journal_retry_allowed(&r, -EINVAL));
+}
+
+/* ---- a root, an object at v1, and a plan for v2 ---- */
+
+struct fixture {
+    struct ocfl_root *root;
+    struct journal *j;
+    struct ocfl_plan *plan;
+    char *opath;
+    int64_t id;
+};
+
+static void fixture_free(struct fixture *f)
+{
+    ocfl_plan_free(f->plan);
+    free(f->opath);
+    journal_close(f->j);
+    ocfl_root_close(f->root);
+    memset(f, 0, sizeof(*f));
+}
+
+static void digest_text(const char *text, char hex[OCFL_DIGEST_HEX_MAX])
+{
+    struct ocfl_hasher *h;
+
+    ocfl_hasher_new(1u << OCFL_DIGEST_SHA512, &h, NULL);
+    ocfl_hasher_update(h, text, strlen(text));
+    ocfl_hasher_final(h, OCFL_DIGEST_SHA512, hex);
+    ocfl_hasher_free(h);
+}
+
+/*
+ * Make ROOT with object "obj" at v1 (a.txt, b.txt) through a journaled
+ * plan, then stage v2 (a.txt changed, b.txt kept, c.txt new) and journal it.
+ */
+static int fixture_make(struct fixture *f, const char *name, const struct journal_options *o)
+{
+    struct ocfl_err err = {0};
+    char *rootp = path_of("%s/%s", name), state[1100], da[129], db[129], dc[129], dn[129];
+    struct ocfl_object *obj = NULL;
+    int r;
+
+    memset(f, 0, sizeof(*f));
+    snprintf(state, sizeof(state), "%s/extensions/ocflfs", rootp);
+    if (ocfl_root_create(rootp, NULL, NULL, NULL, &err) < 0 ||
+        ocfl_root_open(rootp, &f->root, &err) < 0 || journal_open(state, o, &f->j, &err) < 0 ||
+        ocfl_root_object_path(f->root, "obj", &f->opath, &err) < 0) {
+        printf("# fixture: %s\n", err.msg);
+        return -1;
+    }
+    int sfd = journal_state_fd(f->j);
+    mkdirat(sfd, "scratch/s1", 0755);
+    mkdirat(sfd, "scratch/s2", 0755);
+    ocfl_io_write_file_durable(sfd, "scratch/s1/a", "alpha\n", 6, NULL);
+    ocfl_io_write_file_durable(sfd, "scratch/s1/b", "beta\n", 5, NULL);
+    ocfl_io_write_file_durable(sfd, "scratch/s2/a", "ALPHA\n", 6, NULL);
+    ocfl_io_write_file_durable(sfd, "scratch/s2/c", "gamma\n", 6, NULL);
+    digest_text("alpha\n", da);
+    digest_text("beta\n", db);
+    digest_text("ALPHA\n", dn);
+    digest_text("gamma\n", dc);
+    struct ocfl_plan_file v1[] = {{"a.txt", da, "scratch/s1/a", 6},
+                                  {"b.txt", db, "scratch/s1/b", 5}};
+    struct ocfl_plan_input in = {.id = "obj",
+                                 .files = v1,
+                                 .n_files = 2,
+                                 .created = "2024-01-01T00:00:00Z",
+                                 .message = "one",
+                                 .release_dir = "scratch/s1"};
+    int64_t id;
+    if (ocfl_plan_build(&in, &f->plan, &err) < 0 ||
+        journal_plan_add(f->j, f->plan, f->opath, &id, &err) < 0 ||
+        journal_plan_run(f->j, f->root, id, NULL, NULL, &err) < 0 ||
+        ocfl_object_open(f->root->fd, f->opath, &obj, &err) < 0) {
+        printf("# fixture v1: %s\n", err.msg);
+        return -1;
+    }
+    ocfl_plan_free(f->plan);
+    f->plan = NULL;
+    struct ocfl_plan_file v2[] = {
+        {"a.txt", dn, "scratch/s2/a", 6}, {"b.txt", db, NULL, 5}, {"c.txt", dc, "scratch/s2/c", 6}};
+    struct ocfl_plan_input in2 = {.base = obj->inv,
+                                  .base_digest = obj->inventory_digest,
+                                  .files = v2,
+                                  .n_files = 3,
+                                  .created = "2024-01-02T00:00:00Z",
+                                  .message = "two",
+                                  .release_dir = "scratch/s2"};
+    r = ocfl_plan_build(&in2, &f->plan, &err);
+    if (r >= 0)
+        r = journal_plan_add(f->j, f->plan, f->opath, &f->id, &err);
+    ocfl_object_close(obj);
+    if (r < 0)
+        printf("# fixture v2: %s\n", err.msg);
+    return r;
+}
+
+/* The object's head, or "" when it cannot be opened. */
+static const char *head_of(struct fixture *f, char *buf, size_t size)
+{
+    struct ocfl_object *obj = NULL;
+
+    buf[0] = 0;
+    if (ocfl_object_open(f->root->fd, f->opath, &obj, NULL) == 0)
+        snprintf(buf, size, "%s", obj->inv->head);
+    ocfl_object_close(obj);
+    return buf;
+}
+
+static char *read_at(int dirfd, const char *path)
+{
+    char *buf = NULL;
+    size_t len;
+
+    if (ocfl_io_read_file(dirfd, path, 1 << 20, &buf, &len, NULL) < 0)
+        return NULL;
+    return buf;
+}
+
+static void check_v2(struct fixture *f)
+{
+    char head[32], p[2048];
+    char *inv, *a, *c;
+
+    CHECK_STR(head_of(f, head, sizeof(head)), "v2");
+    snprintf(p, sizeof(p), "%s/inventory.json", f->opath);
+    inv = read_at(f->root->fd, p);
+    CHECK(inv && strlen(inv) == f->plan->inventory_len &&
+          !memcmp(inv, f->plan->inventory, f->plan->inventory_len));
+    snprintf(p, sizeof(p), "%s/v2/content/a.txt", f->opath);
+    a = read_at(f->root->fd, p);
+    snprintf(p, sizeof(p), "%s/v2/content/c.txt", f->opath);
+    c = read_at(f->root->fd, p);
+    CHECK_STR(a, "ALPHA\n");
+    CHECK_STR(c, "gamma\n");
+    CHECK(faccessat(journal_state_fd(f->j), "scratch/s2", F_OK, 0) < 0); /* released */
+    free(inv);
+    free(a);
+    free(c);
+}
+
+static void test_retry_then_success(void)
+{
+    struct fake_clock clk = {.now = 1000};
+    struct journal_clock jc = {fake_now, fake_sleep, &clk};
+    struct journal_options o = {.clock = &jc, .threads = 2};
+    struct ocfl_err err = {0};
+    struct journal_plan_info info;
+    struct journal_step_info *steps = NULL;
+    size_t n = 0;
+    struct fixture f;
+
+    /* step 1 of the v2 plan (the first content step) fails twice with EIO
+     * (the hook that OCFLFS_TEST_FAIL_STEP=1:2 sets, for this plan only) */
+    int r = fixture_make(&f, "root-retry", &o);
+    CHECK_OK(r);
+    if (f.j) {
+        f.j->fail_step = 1;
+        f.j->fail_times = 2;
+        f.j->fail_code = -EIO;
+    }
+    if (r < 0) {
+        fixture_free(&f);
+        return;
+    }
+    CHECK_INT(f.plan->steps[1].kind, OCFL_STEP_CONTENT);
+    CHECK_OK(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err));
+    CHECK_INT(clk.n, 2);
+    CHECK_INT(clk.slept[0], 100000000);
+    CHECK_INT(clk.slept[1], 200000000);
+    CHECK_OK(journal_plan_get(f.j, f.id, &info, &steps, &n, &err));
+    CHECK_INT(info.state, JOURNAL_PLAN_DONE);
+    CHECK_INT(n, f.plan->n_steps);
+    if (n > 2) {
+        CHECK_INT(steps[1].attempts, 3);
+        CHECK_INT(steps[1].state, JOURNAL_STEP_DONE);
+        CHECK_INT(steps[0].attempts, 1);
+    }
+    journal_plan_info_release(&info);
+    journal_step_infos_free(steps, n);
+    check_v2(&f);
+    fixture_free(&f);
+}
+
+static void test_persistent_failure(void)
+{
+    struct fake_clock clk = {.now = 1000};
+    struct journal_clock jc = {fake_now, fake_sleep, &clk};
+    struct journal_options o = {.clock = &jc};
+    struct ocfl_err err = {0};
+    struct journal_plan_info info;
+    char head[32];
+    struct fixture f;
+    char *a;
+
+    /* step 3 (version inventory) fails forever: after 5 attempts the plan reverts */
+    int r = fixture_make(&f, "root-fail", &o);
+    CHECK_OK(r);
+    if (f.j) {
+        f.j->fail_step = 3;
+        f.j->fail_times = 1000;
+        f.j->fail_code = -EIO;
+    }
+    if (r < 0) {
+        fixture_free(&f);
+        return;
+    }
+    CHECK_INT(f.plan->steps[3].kind, OCFL_STEP_VERSION_INV);
+    CHECK_INT(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err), -EIO);
+    CHECK(strstr(err.msg, "reverted") != NULL);
+    CHECK_INT(clk.n, 4);
+    CHECK_INT(clk.slept[3], 800000000);
+    CHECK_OK(journal_plan_get(f.j, f.id, &info, NULL, NULL, &err));
+    CHECK_INT(info.state, JOURNAL_PLAN_REVERTED);
+    journal_plan_info_release(&info);
+    CHECK_STR(head_of(&f, head, sizeof(head)), "v1");
+    char p[2048];
+    snprintf(p, sizeof(p), "%s/v2", f.opath);
+    CHECK(faccessat(f.root->fd, p, F_OK, AT_SYMLINK_NOFOLLOW) < 0);
+    /* the staged files are back where they were */
+    a = read_at(journal_state_fd(f.j), "scratch/s2/a");
+    CHECK_STR(a, "ALPHA\n");
+    free(a);
+    /* a finished plan does not run again */
+    CHECK_INT(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err), -EALREADY);
+    fixture_free(&f);
+}
+
+/* Every step run twice (as a replay after a crash would) gives the same object. */
+static void test_idempotence(void)
+{
+    struct ocfl_err err = {0};
+    struct fixture f;
+    struct rplan rp = {0};
+    struct run run;
+    char head[32];
+    int ok = 1;
+
+    if (fixture_make(&f, "root-idem", NULL) < 0) {
+        CHECK(0);
+        fixture_free(&f);
+        return;
+    }
+    /* a run over the plan, driven step by step, each step twice */
+    rp.id = f.id;
+    rp.object_id = f.plan->object_id;
+    rp.object_path = f.opath;
+    rp.base_digest = f.plan->base_digest;
+    rp.inventory_digest = f.plan->inventory_digest;
+    rp.version = f.plan->version_name;
+    rp.alg = f.plan->digest_algorithm;
+    rp.inventory = f.plan->inventory;
+    rp.inventory_len = f.plan->inventory_len;
+    rp.n_steps = f.plan->n_steps;
+    rp.steps = calloc(rp.n_steps, sizeof(*rp.steps));
+    for (size_t i = 0; rp.steps && i < rp.n_steps; i++) {
+        rp.steps[i].kind = f.plan->steps[i].kind;
+        rp.steps[i].source = f.plan->steps[i].source;
+        rp.steps[i].dest = f.plan->steps[i].dest;
+        rp.steps[i].digest = f.plan->steps[i].digest;
+        rp.steps[i].size = f.plan->steps[i].size;
+    }
+    memset(&run, 0, sizeof(run));
+    run.j = f.j;
+    run.root = f.root;
+    run.p = &rp;
+    run.objfd = -1;
+    run.alg = OCFL_DIGEST_SHA512;
+    for (size_t i = 0; rp.steps && i < rp.n_steps; i++)
+        for (unsigned t = 1; t <= 2; t++)
+            if (run_exec_step(&run, i, t, t - 1, &err) < 0) {
+                printf("# step %zu attempt %u: %s\n", i, t, err.msg);
+                ok = 0;
+            }
+    CHECK(ok);
+    check_v2(&f);
+
+    /* compensating twice after the switch restores v1 and the staged files */
+    rp.steps[0].attempts = 1; /* version-dirs was ours */
+    for (size_t i = 0; i < rp.n_steps; i++)
+        rp.steps[i].attempts = 1;
+    mkdirat(journal_state_fd(f.j), "scratch/s2", 0755);
+    CHECK_OK(run_compensate(&run, &err));
+    CHECK_OK(run_compensate(&run, &err));
+    CHECK_STR(head_of(&f, head, sizeof(head)), "v1");
+    char *a = read_at(journal_state_fd(f.j), "scratch/s2/a");
+    CHECK_STR(a, "ALPHA\n");
+    free(a);
+    if (run.objfd >= 0)
+        close(run.objfd);
+    free(rp.steps);
+    fixture_free(&f);
+}
+
+int main(void)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char cmd[600];
+
+    snprintf(tmp, sizeof(tmp), "%s/test_journal.XXXXXX", base);
+    if (!mkdtemp(tmp)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_migrations();
+    test_backoff();
+    test_retry_then_success();
+    test_persistent_failure();
+    test_idempotence();
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+    if (system(cmd) != 0)
+        printf("# cannot remove %s\n", tmp);
+    return check_done();
+}
