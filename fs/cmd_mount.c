@@ -25,6 +25,7 @@ static const char synopsis[] =
 
 #define TTL_COMMITTED 86400.0    /* versions/ never change */
 #define TTL_HEAD      5.0        /* the head may be changed by another tool */
+#define REFRESH_AGE   30.0       /* listing the root walks it again after this many seconds */
 #define CACHE_OBJECTS 256        /* loaded inventories kept */
 #define CACHE_WEIGHT  (4u << 20) /* ... and at most this many state + manifest entries */
 
@@ -51,8 +52,9 @@ double mount_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Take ctl=NAME out of a -o list; the rest goes to FUSE.  Returns 0 or -EINVAL. */
-static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl)
+/* Take ctl=NAME and refresh=SECONDS out of a -o list; the rest goes to FUSE.
+ * Returns 0 or -EINVAL. */
+static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double *ret_refresh)
 {
     char *copy = strdup(opts), *save = NULL, *tok, *out = calloc(1, strlen(opts) + 1);
     int rc = 0;
@@ -62,6 +64,16 @@ static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl)
         goto out;
     }
     for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(tok, "refresh=", 8)) {
+            char *end;
+            double v = strtod(tok + 8, &end);
+            if (end == tok + 8 || *end || v < 0 || v > 1e9) {
+                rc = -EINVAL;
+                goto out;
+            }
+            *ret_refresh = v;
+            continue;
+        }
         if (!strncmp(tok, "ctl=", 4)) {
             const char *name = tok + 4;
             if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
@@ -87,16 +99,6 @@ out:
     free(copy);
     free(out);
     return rc;
-}
-
-static void *refresh_thread(void *arg)
-{
-    struct mount *m = arg;
-    struct ocfl_err err = {0};
-
-    if (mount_objects_refresh(m, &err) < 0)
-        mount_log(m, "cannot refresh the object list: %s", err.msg);
-    return NULL;
 }
 
 /* Tell the waiting parent how the start went (0 = mounted), once. */
@@ -155,6 +157,7 @@ struct mount_args {
     const char *root, *mountpoint, *state;
     int foreground;
     char *fuse_opts, *ctl;
+    double refresh; /* -o refresh=SECONDS, or -1 for REFRESH_AGE */
 };
 
 static int parse_args(int argc, char **argv, struct mount_args *a)
@@ -179,8 +182,10 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
         case 'a':
             break; /* for commits: the write side */
         case 'o':
-            if (split_opts(optarg, &a->fuse_opts, &a->ctl) < 0)
-                return cli_usage(synopsis, "-o %s: bad option list (ctl=NAME must be a name)",
+            if (split_opts(optarg, &a->fuse_opts, &a->ctl, &a->refresh) < 0)
+                return cli_usage(synopsis,
+                                 "-o %s: bad option list (ctl=NAME must be a name, "
+                                 "refresh=SECONDS a number)",
                                  optarg);
             break;
         case 'h':
@@ -207,14 +212,14 @@ static int run(struct mount_args *a, int *notify_fd)
     struct fuse_loop_config *cfg = NULL;
     struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
     char *state = NULL, *opts = NULL, *root_abs = NULL;
-    pthread_t refresher;
-    int have_refresher = 0, status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0;
+    int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0;
 
     m.uid = getuid();
     m.gid = getgid();
     clock_gettime(CLOCK_REALTIME, &m.started);
     m.ttl_committed = TTL_COMMITTED;
     m.ttl_head = TTL_HEAD;
+    m.refresh_age = a->refresh >= 0 ? a->refresh : REFRESH_AGE;
     if (!a->foreground)
         openlog("ocflfs", LOG_PID, LOG_DAEMON);
     if (pthread_mutex_init(&m.lock, NULL) != 0)
@@ -293,9 +298,10 @@ static int run(struct mount_args *a, int *notify_fd)
         goto out;
     }
     mounted = 1;
-    /* the list came from the index: bring it up to date while serving */
-    if (m.objs.n > 0 && pthread_create(&refresher, NULL, refresh_thread, &m) == 0)
-        have_refresher = 1;
+    /* a list from the index is brought up to date while serving */
+    pthread_mutex_lock(&m.lock);
+    mount_objects_refresh_async(&m, m.refresh_age);
+    pthread_mutex_unlock(&m.lock);
     if (!a->foreground)
         daemonize_finish(notify_fd);
 
@@ -309,8 +315,7 @@ static int run(struct mount_args *a, int *notify_fd)
     rc = fuse_session_loop_mt(se, cfg);
     status = rc >= 0 ? EXIT_OK : EXIT_FAIL; /* a signal ends the loop with its number */
 out:
-    if (have_refresher)
-        pthread_join(refresher, NULL);
+    mount_objects_stop_refresh(&m);
     if (se) {
         if (mounted)
             fuse_session_unmount(se);
@@ -337,7 +342,7 @@ out:
 
 int cmd_mount(int argc, char **argv)
 {
-    struct mount_args a = {0};
+    struct mount_args a = {.refresh = -1};
     int notify_fd = -1, rc;
 
     rc = parse_args(argc, argv, &a);

@@ -109,6 +109,11 @@ struct mount {
     struct mount_nodes nodes;
     double ttl_committed; /* entry/attr timeout for versions/ (immutable) */
     double ttl_head;      /* for the head view, which may change */
+    /* the background walk that refreshes the object list (mount_objects.c) */
+    pthread_t refresher;
+    int refresher_started, refreshing;
+    double refreshed_at; /* monotonic seconds of the last finished walk */
+    double refresh_age;  /* a root listing walks again when the last walk is older */
     /* the content directory last stat'ed in (mount_attr.c), opened beneath its object */
     int cdir_fd;                /* -1 when none */
     char *cdir_path;            /* relative to the object */
@@ -159,6 +164,14 @@ int mount_objects_populate(struct mount *m, struct ocfl_err *err);
  * and rewrite the index.  Takes m->lock only to update the list.
  */
 int mount_objects_refresh(struct mount *m, struct ocfl_err *err);
+
+/*
+ * Start a background refresh (lock held) unless one runs or one finished
+ * less than @min_age seconds ago.  mount_objects_stop_refresh() (lock not
+ * held) waits for it at the end.
+ */
+void mount_objects_refresh_async(struct mount *m, double min_age);
+void mount_objects_stop_refresh(struct mount *m);
 
 /*
  * An object created outside after the list was made: when the root has a

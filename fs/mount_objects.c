@@ -386,6 +386,42 @@ out:
     return rc;
 }
 
+static void *refresh_thread(void *arg)
+{
+    struct mount *m = arg;
+    struct ocfl_err err = {0};
+
+    if (mount_objects_refresh(m, &err) < 0)
+        mount_log(m, "cannot refresh the object list: %s", err.msg);
+    pthread_mutex_lock(&m->lock);
+    m->refreshing = 0;
+    m->refreshed_at = mount_now();
+    pthread_mutex_unlock(&m->lock);
+    return NULL;
+}
+
+void mount_objects_refresh_async(struct mount *m, double min_age)
+{
+    if (m->refreshing || (m->refreshed_at > 0 && mount_now() - m->refreshed_at < min_age))
+        return;
+    if (m->refresher_started) {
+        /* finished (refreshing is 0): only its return is left */
+        pthread_join(m->refresher, NULL);
+        m->refresher_started = 0;
+    }
+    if (pthread_create(&m->refresher, NULL, refresh_thread, m) == 0) {
+        m->refresher_started = 1;
+        m->refreshing = 1;
+    }
+}
+
+void mount_objects_stop_refresh(struct mount *m)
+{
+    if (m->refresher_started)
+        pthread_join(m->refresher, NULL);
+    m->refresher_started = 0;
+}
+
 int mount_objects_populate(struct mount *m, struct ocfl_err *err)
 {
     int rc;
@@ -402,7 +438,10 @@ int mount_objects_populate(struct mount *m, struct ocfl_err *err)
         else if (m->objs.n > 0)
             return (int)m->objs.n;
     }
-    return mount_objects_refresh(m, err);
+    rc = mount_objects_refresh(m, err);
+    if (rc >= 0)
+        m->refreshed_at = mount_now();
+    return rc;
 }
 
 struct mount_obj *mount_objects_discover(struct mount *m, const char *name)

@@ -328,6 +328,8 @@ static int list_dir(struct mount *m, struct mount_node *n, struct dirbuf *d, off
 
     switch (n->kind) {
     case MK_ROOT:
+        if (off == 2) /* a new listing: notice objects added or removed outside */
+            mount_objects_refresh_async(m, m->refresh_age);
         for (size_t i = (size_t)off - 2; i < m->objs.n; i++) {
             struct mount_obj *mo = m->objs.all[i];
             struct mount_node *c;

@@ -98,4 +98,20 @@ kill -TERM "$MOUNT_PID"
 wait "$MOUNT_PID"
 check_eq "SIGTERM: daemon exits 0" 0 $?
 check_true "SIGTERM: unmounted" wait_unmounted "$mnt"
+
+# listing the root walks it again (-o refresh=0: every listing) while mounted
+start_mount "$root" "$mnt" --state "$state" -o refresh=0 || tap_result 0 "mount with refresh=0"
+ls "$mnt" >/dev/null
+python3 "$MAKE" "$root/elsewhere/e" "urn:test:e" --files 1
+rm -rf "$root/c"
+seen=""
+for i in $(seq 1 50); do
+    seen=$(ls "$mnt" | xargs)
+    [[ $seen == "urn:test:b urn:test:d urn:test:e" ]] && break
+    sleep 0.1
+done
+check_eq "a listing notices objects added and removed while mounted" \
+    "urn:test:b urn:test:d urn:test:e" "$seen"
+stop_mount "$mnt"
+check_eq "daemon exits 0" 0 $?
 done_testing
