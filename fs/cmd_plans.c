@@ -264,6 +264,9 @@ int cmd_resume(int argc, char **argv)
             r = journal_recover(j, root, on_progress, &prog, &failed, &err);
             if (r >= 0)
                 printf("%d plan%s resumed and done\n", r, r == 1 ? "" : "s");
+            /* what puts killed while staging left behind (never journaled) */
+            if (r >= 0)
+                r = journal_scratch_gc(j, "put-", &err);
         }
     }
     cli_progress_done(&prog);

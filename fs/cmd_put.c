@@ -458,6 +458,8 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     if (r < 0)
         goto out;
     r = refuse_unfinished(j, a->id, err);
+    if (r >= 0)
+        r = journal_scratch_gc(j, "put-", err);
     if (r < 0)
         goto out;
     r = ocfl_root_find_object(root, a->id, &opath, err);

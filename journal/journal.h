@@ -32,7 +32,7 @@
  * (see staging.h).
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
-#define JOURNAL_SCHEMA_VERSION 2 /* 2: the staging index (staging.h) */
+#define JOURNAL_SCHEMA_VERSION 2          /* 2: the staging index (staging.h) */
 
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)
@@ -195,6 +195,14 @@ int journal_recover(struct journal *j, struct ocfl_root *root, journal_progress_
  */
 int journal_plan_cancel(struct journal *j, struct ocfl_root *root, int64_t id,
                         struct ocfl_err *err);
+
+/*
+ * Remove entries of STATE_DIR/scratch whose name starts with @prefix (e.g.
+ * "put-") and that no unfinished plan refers to (as a step's source or a
+ * prefix of one): what a process killed while staging left behind.  Returns
+ * the number removed, or a negative errno.
+ */
+int journal_scratch_gc(struct journal *j, const char *prefix, struct ocfl_err *err);
 
 /* A plan as recorded, for listings. */
 struct journal_plan_info {
