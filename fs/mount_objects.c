@@ -315,7 +315,7 @@ int mount_objects_refresh(struct mount *m, struct ocfl_err *err)
 {
     struct walked w = {0};
     struct object_index_row *rows = NULL;
-    char **known = NULL, **ids = NULL;
+    char **ids = NULL;
     size_t n_known = 0;
     int rc;
 
@@ -326,9 +326,8 @@ int mount_objects_refresh(struct mount *m, struct ocfl_err *err)
 
     /* which walked paths are already known (their id need not be read) */
     pthread_mutex_lock(&m->lock);
-    known = calloc(w.n ? w.n : 1, sizeof(*known));
     ids = calloc(w.n ? w.n : 1, sizeof(*ids));
-    if (!known || !ids) {
+    if (!ids) {
         pthread_mutex_unlock(&m->lock);
         rc = ocfl_err_set(err, -ENOMEM, "object list: out of memory");
         goto out;
@@ -380,7 +379,6 @@ out:
             free(ids[i]);
     }
     free(w.paths);
-    free(known);
     free(ids);
     free(rows);
     return rc;

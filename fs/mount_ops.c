@@ -1,6 +1,5 @@
-/* mount_ops.c: the FUSE low-level operations of the read side (lookup, readdir, read, xattrs). */
-#define FUSE_USE_VERSION 314
-
+/* mount_ops.c: the FUSE low-level operations: lookup, attributes, open/read, refusals, the table.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,9 +8,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <fuse_lowlevel.h>
-
-#include "mount.h"
+#include "mount_ops.h"
 
 /* An open file: a content file's descriptor, or a control file's bytes. */
 struct mount_fh {
@@ -20,25 +17,19 @@ struct mount_fh {
     size_t len;
 };
 
-static struct mount *M(fuse_req_t req)
-{
-    return fuse_req_userdata(req);
-}
-
 static int is_ctl_file(enum mount_kind k)
 {
     return k == MK_ROOT_STATUS || k == MK_CTL_LOG || k == MK_CTL_STATUS || k == MK_CTL_INVENTORY;
 }
 
-/* The version a tree node shows (head resolved), or 0 when it has none. */
-static const struct ocfl_version *node_version(const struct mount_node *n,
-                                               const struct ocfl_object *o)
+const struct ocfl_version *mount_node_version(const struct mount_node *n,
+                                              const struct ocfl_object *o)
 {
     unsigned num = n->version ? n->version : (unsigned)o->inv->n_versions;
     return ocfl_inventory_version(o->inv, num);
 }
 
-static int join(const char *dir, const char *name, char *buf, size_t size)
+int mount_join(const char *dir, const char *name, char *buf, size_t size)
 {
     int k = *dir ? snprintf(buf, size, "%s/%s", dir, name) : snprintf(buf, size, "%s", name);
     return k < 0 || (size_t)k >= size ? -ENAMETOOLONG : 0;
@@ -62,12 +53,8 @@ static unsigned version_by_name(const struct ocfl_inventory *inv, const char *na
     return (unsigned)num;
 }
 
-/*
- * The child @name of @p, as a node (not yet counted as looked up).  Called
- * with the lock held.  Returns 0, -ENOENT, -ENOTDIR, -EIO or -ENOMEM.
- */
-static int child_node(struct mount *m, struct mount_node *p, const char *name,
-                      struct mount_node **ret)
+int mount_child_node(struct mount *m, struct mount_node *p, const char *name,
+                     struct mount_node **ret)
 {
     struct ocfl_object *o = NULL;
     struct mount_node *n = NULL;
@@ -127,9 +114,9 @@ static int child_node(struct mount *m, struct mount_node *p, const char *name,
         const struct ocfl_version *v;
         if ((rc = mount_obj_get(m, p->obj, &o)) < 0)
             return rc;
-        if (!(v = node_version(p, o)))
+        if (!(v = mount_node_version(p, o)))
             return -ENOENT;
-        if (join(p->path, name, path, sizeof(path)) < 0)
+        if (mount_join(p->path, name, path, sizeof(path)) < 0)
             return -ENOENT;
         what = mount_tree_classify(v, path, NULL);
         if (!what)
@@ -146,8 +133,8 @@ static int child_node(struct mount *m, struct mount_node *p, const char *name,
     return 0;
 }
 
-static void fill_entry(struct mount *m, struct mount_node *n, const struct stat *st,
-                       struct fuse_entry_param *e)
+void mount_fill_entry(struct mount *m, struct mount_node *n, const struct stat *st,
+                      struct fuse_entry_param *e)
 {
     memset(e, 0, sizeof(*e));
     e->ino = n->ino;
@@ -158,7 +145,7 @@ static void fill_entry(struct mount *m, struct mount_node *n, const struct stat 
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    struct mount *m = M(req);
+    struct mount *m = mount_req(req);
     struct fuse_entry_param e;
     struct mount_node *p, *n = NULL;
     struct stat st;
@@ -171,12 +158,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         rc = -ESTALE;
     } else {
         neg_ttl = p->kind == MK_ROOT ? 1.0 : mount_node_ttl(m, p);
-        rc = child_node(m, p, name, &n);
+        rc = mount_child_node(m, p, name, &n);
         if (rc == 0)
             rc = mount_node_stat(m, n, &st);
         if (rc == 0) {
             n->nlookup++;
-            fill_entry(m, n, &st, &e);
+            mount_fill_entry(m, n, &st, &e);
         }
     }
     pthread_mutex_unlock(&m->lock);
@@ -204,7 +191,7 @@ static void forget_one(struct mount *m, fuse_ino_t ino, uint64_t nlookup)
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-    struct mount *m = M(req);
+    struct mount *m = mount_req(req);
 
     pthread_mutex_lock(&m->lock);
     forget_one(m, ino, nlookup);
@@ -214,7 +201,7 @@ static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
-    struct mount *m = M(req);
+    struct mount *m = mount_req(req);
 
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < count; i++)
@@ -225,7 +212,7 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    struct mount *m = M(req);
+    struct mount *m = mount_req(req);
     struct mount_node *n;
     struct stat st;
     double ttl = 0;
@@ -242,206 +229,6 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_err(req, -rc);
     else
         fuse_reply_attr(req, &st, ttl);
-}
-
-/* ---- directories */
-
-static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-    struct mount *m = M(req);
-    struct mount_node *n;
-    struct stat st;
-    int rc;
-
-    pthread_mutex_lock(&m->lock);
-    n = mount_node_by_ino(&m->nodes, ino);
-    rc = n ? mount_node_stat(m, n, &st) : -ESTALE;
-    if (rc == 0 && !S_ISDIR(st.st_mode))
-        rc = -ENOTDIR;
-    if (rc == 0 && ((n->kind == MK_DIR && n->version) || n->kind == MK_VERSION)) {
-        /* a committed version's listing never changes: let the kernel keep it */
-        fi->cache_readdir = 1;
-        fi->keep_cache = 1;
-    }
-    pthread_mutex_unlock(&m->lock);
-    if (rc < 0)
-        fuse_reply_err(req, -rc);
-    else
-        fuse_reply_open(req, fi);
-}
-
-struct dirbuf {
-    fuse_req_t req;
-    char *buf;
-    size_t size, used;
-    int plus;
-};
-
-/*
- * Add one entry (@n may be NULL for "." / ".." and for entries whose
- * attributes are not worth computing).  Returns 1 when the buffer is full.
- */
-static int emit(struct mount *m, struct dirbuf *d, const char *name, struct mount_node *n,
-                mode_t type, uint64_t ino, off_t next)
-{
-    size_t need;
-
-    if (d->plus) {
-        struct fuse_entry_param e;
-        struct stat st;
-        memset(&e, 0, sizeof(e));
-        e.attr.st_ino = n ? n->ino : ino;
-        e.attr.st_mode = type;
-        if (n && mount_node_stat(m, n, &st) == 0)
-            fill_entry(m, n, &st, &e);
-        need = fuse_add_direntry_plus(d->req, d->buf + d->used, d->size - d->used, name, &e, next);
-        if (need > d->size - d->used)
-            return 1;
-        if (e.ino)
-            n->nlookup++;
-    } else {
-        struct stat st;
-        memset(&st, 0, sizeof(st));
-        st.st_ino = n ? n->ino : ino;
-        st.st_mode = type;
-        need = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, &st, next);
-        if (need > d->size - d->used)
-            return 1;
-    }
-    d->used += need;
-    return 0;
-}
-
-/* Fill @d for directory @n from offset @off.  Lock held. */
-static int list_dir(struct mount *m, struct mount_node *n, struct dirbuf *d, off_t off)
-{
-    static const char *const ctl_names[] = {"versions", "inventory.json", "log", "status"};
-    struct ocfl_object *o = NULL;
-    int rc;
-
-    if (off < 1 && emit(m, d, ".", NULL, S_IFDIR, n->ino, 1))
-        return 0;
-    if (off < 2 && emit(m, d, "..", NULL, S_IFDIR, 1, 2))
-        return 0;
-    if (off < 2)
-        off = 2;
-
-    switch (n->kind) {
-    case MK_ROOT:
-        if (off == 2) /* a new listing: notice objects added or removed outside */
-            mount_objects_refresh_async(m, m->refresh_age);
-        for (size_t i = (size_t)off - 2; i < m->objs.n; i++) {
-            struct mount_obj *mo = m->objs.all[i];
-            struct mount_node *c;
-            if (mo->gone)
-                continue;
-            c = mount_node_get(&m->nodes, MK_OBJ, mo, 0, "");
-            if (!c)
-                return -ENOMEM;
-            /* no attributes in readdirplus: they would load every object */
-            if (emit(m, d, mo->name, d->plus ? NULL : c, S_IFDIR, c->ino, (off_t)i + 3))
-                return 0;
-        }
-        return 0;
-    case MK_ROOT_CTL:
-        if (off < 3) {
-            struct mount_node *c = mount_node_get(&m->nodes, MK_ROOT_STATUS, NULL, 0, "");
-            if (!c)
-                return -ENOMEM;
-            emit(m, d, "status", c, S_IFREG, c->ino, 3);
-        }
-        return 0;
-    case MK_CTL:
-        for (size_t i = (size_t)off - 2; i < 4; i++) {
-            struct mount_node *c = NULL;
-            if ((rc = child_node(m, n, ctl_names[i], &c)) < 0)
-                return rc;
-            if (emit(m, d, ctl_names[i], c, i ? S_IFREG : S_IFDIR, c->ino, (off_t)i + 3))
-                return 0;
-        }
-        return 0;
-    case MK_VERSIONS:
-        if ((rc = mount_obj_get(m, n->obj, &o)) < 0)
-            return rc;
-        for (size_t i = (size_t)off - 2; i < o->inv->n_versions; i++) {
-            char name[32];
-            struct mount_node *c;
-            if (ocfl_inventory_version_name(o->inv, (unsigned)i + 1, name, sizeof(name)) < 0)
-                continue;
-            c = mount_node_get(&m->nodes, MK_VERSION, n->obj, (unsigned)i + 1, "");
-            if (!c)
-                return -ENOMEM;
-            if (emit(m, d, name, c, S_IFDIR, c->ino, (off_t)i + 3))
-                return 0;
-        }
-        return 0;
-    case MK_OBJ:
-    case MK_DIR:
-    case MK_VERSION: {
-        const struct ocfl_version *v;
-        size_t pos, next;
-        char name[256], path[4096];
-        int is_dir;
-        if ((rc = mount_obj_get(m, n->obj, &o)) < 0)
-            return rc;
-        if (!(v = node_version(n, o)))
-            return -ENOENT;
-        pos = off == 2 ? mount_tree_first(v, n->path) : (size_t)off - 3;
-        while ((rc = mount_tree_child(v, n->path, pos, name, sizeof(name), &is_dir, &next)) != 0) {
-            struct mount_node *c;
-            if (rc < 0 || join(n->path, name, path, sizeof(path)) < 0) {
-                pos = next; /* a name the kernel could not take anyway */
-                continue;
-            }
-            c = mount_node_get(&m->nodes, is_dir ? MK_DIR : MK_FILE, n->obj, n->version, path);
-            if (!c)
-                return -ENOMEM;
-            if (emit(m, d, name, c, is_dir ? S_IFDIR : S_IFREG, c->ino, (off_t)next + 3))
-                return 0;
-            pos = next;
-        }
-        return 0;
-    }
-    default:
-        return -ENOTDIR;
-    }
-}
-
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
-{
-    struct mount *m = M(req);
-    struct dirbuf d = {.req = req, .size = size, .plus = plus};
-    struct mount_node *n;
-    int rc;
-
-    d.buf = malloc(size ? size : 1);
-    if (!d.buf) {
-        fuse_reply_err(req, ENOMEM);
-        return;
-    }
-    pthread_mutex_lock(&m->lock);
-    n = mount_node_by_ino(&m->nodes, ino);
-    rc = n ? list_dir(m, n, &d, off) : -ESTALE;
-    pthread_mutex_unlock(&m->lock);
-    if (rc < 0 && d.used == 0)
-        fuse_reply_err(req, -rc);
-    else
-        fuse_reply_buf(req, d.buf, d.used);
-    free(d.buf);
-}
-
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                       struct fuse_file_info *fi)
-{
-    (void)fi;
-    do_readdir(req, ino, size, off, 0);
-}
-
-static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                           struct fuse_file_info *fi)
-{
-    (void)fi;
-    do_readdir(req, ino, size, off, 1);
 }
 
 /* ---- files */
@@ -465,7 +252,7 @@ static int open_node(struct mount *m, struct mount_node *n, struct fuse_file_inf
         return -EISDIR;
     if ((rc = mount_obj_get(m, n->obj, &o)) < 0)
         return rc;
-    if (!(v = node_version(n, o)) || mount_tree_classify(v, n->path, &e) != 1)
+    if (!(v = mount_node_version(n, o)) || mount_tree_classify(v, n->path, &e) != 1)
         return -ENOENT;
     if (!(cp = ocfl_inventory_content_path(o->inv, e->digest)))
         return -EIO;
@@ -484,7 +271,7 @@ static int open_node(struct mount *m, struct mount_node *n, struct fuse_file_inf
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    struct mount *m = M(req);
+    struct mount *m = mount_req(req);
     struct mount_fh *fh;
     struct mount_node *n;
     int rc;
@@ -563,181 +350,6 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_err(req, 0);
 }
 
-/* ---- extended attributes */
-
-#define XA_ID     "user.ocfl.id"
-#define XA_HEAD   "user.ocfl.head"
-#define XA_STATUS "user.ocfl.status"
-#define XA_DIGEST "user.ocfl.digest"
-#define XA_FIXITY "user.ocfl.fixity."
-
-/* The fixity digest of @alg's block for content with manifest digest @digest, or NULL. */
-static const char *fixity_of(const struct ocfl_inventory *inv, const struct ocfl_fixity_block *fb,
-                             const char *digest)
-{
-    const struct ocfl_manifest_entry *me = ocfl_inventory_manifest_lookup(inv, digest);
-
-    if (!me)
-        return NULL;
-    for (size_t i = 0; i < fb->n_entries; i++)
-        for (size_t j = 0; j < fb->entries[i].n_paths; j++)
-            for (size_t k = 0; k < me->n_paths; k++)
-                if (!strcmp(fb->entries[i].paths[j], me->paths[k]))
-                    return fb->entries[i].digest;
-    return NULL;
-}
-
-static int append(char **buf, size_t *len, const char *s, size_t n)
-{
-    char *b = realloc(*buf, *len + n + 1);
-
-    if (!b)
-        return -ENOMEM;
-    memcpy(b + *len, s, n);
-    *len += n;
-    b[*len] = '\0';
-    *buf = b;
-    return 0;
-}
-
-/*
- * With @name: its value into *ret; without: the NUL-separated list of
- * names.  Lock held.  -ENODATA when there is no such attribute.
- */
-static int xattrs(struct mount *m, struct mount_node *n, const char *name, char **ret,
-                  size_t *ret_len)
-{
-    struct ocfl_object *o = NULL;
-    const struct ocfl_state_entry *e = NULL;
-    const struct ocfl_version *v;
-    char *out = NULL;
-    size_t len = 0;
-    int rc = 0;
-
-    if (n->kind == MK_OBJ) {
-        if ((rc = mount_obj_get(m, n->obj, &o)) < 0)
-            return rc;
-        if (!name) {
-            static const char names[] = XA_ID "\0" XA_HEAD "\0" XA_STATUS;
-            rc = append(&out, &len, names, sizeof(names));
-        } else if (!strcmp(name, XA_ID)) {
-            rc = append(&out, &len, n->obj->id, strlen(n->obj->id));
-        } else if (!strcmp(name, XA_HEAD)) {
-            rc = append(&out, &len, o->inv->head, strlen(o->inv->head));
-        } else if (!strcmp(name, XA_STATUS)) {
-            struct mount_node *sn = mount_node_get(&m->nodes, MK_CTL_STATUS, n->obj, 0, "");
-            if (!sn)
-                return -ENOMEM;
-            rc = mount_ctl_content(m, sn, &out, &len);
-            if (rc == 0 && len && out[len - 1] == '\n')
-                out[--len] = '\0';
-        } else {
-            return -ENODATA;
-        }
-    } else if (n->kind == MK_FILE) {
-        if ((rc = mount_obj_get(m, n->obj, &o)) < 0)
-            return rc;
-        if (!(v = node_version(n, o)) || mount_tree_classify(v, n->path, &e) != 1)
-            return -ENOENT;
-        if (!name) {
-            rc = append(&out, &len, XA_DIGEST, sizeof(XA_DIGEST));
-            for (size_t i = 0; rc == 0 && i < o->inv->n_fixity; i++) {
-                const struct ocfl_fixity_block *fb = &o->inv->fixity[i];
-                if (!fixity_of(o->inv, fb, e->digest))
-                    continue;
-                rc = append(&out, &len, XA_FIXITY, strlen(XA_FIXITY));
-                if (rc == 0)
-                    rc = append(&out, &len, fb->algorithm, strlen(fb->algorithm) + 1);
-            }
-        } else if (!strcmp(name, XA_DIGEST)) {
-            rc = append(&out, &len, o->inv->digest_algorithm, strlen(o->inv->digest_algorithm));
-            if (rc == 0)
-                rc = append(&out, &len, ":", 1);
-            for (const char *p = e->digest; rc == 0 && *p; p++) {
-                char c = (*p >= 'A' && *p <= 'F') ? (char)(*p - 'A' + 'a') : *p;
-                rc = append(&out, &len, &c, 1);
-            }
-        } else if (!strncmp(name, XA_FIXITY, strlen(XA_FIXITY))) {
-            const char *alg = name + strlen(XA_FIXITY), *fd = NULL;
-            for (size_t i = 0; !fd && i < o->inv->n_fixity; i++)
-                if (!strcmp(o->inv->fixity[i].algorithm, alg))
-                    fd = fixity_of(o->inv, &o->inv->fixity[i], e->digest);
-            if (!fd)
-                return -ENODATA;
-            rc = append(&out, &len, fd, strlen(fd));
-        } else {
-            return -ENODATA;
-        }
-    } else {
-        if (!name) {
-            *ret = NULL;
-            *ret_len = 0;
-            return 0;
-        }
-        return -ENODATA;
-    }
-    if (rc < 0) {
-        free(out);
-        return rc;
-    }
-    *ret = out;
-    *ret_len = len;
-    return 0;
-}
-
-static void reply_xattr(fuse_req_t req, int rc, char *val, size_t len, size_t size)
-{
-    if (rc < 0)
-        fuse_reply_err(req, -rc);
-    else if (size == 0)
-        fuse_reply_xattr(req, len);
-    else if (len > size)
-        fuse_reply_err(req, ERANGE);
-    else
-        fuse_reply_buf(req, val, len);
-    free(val);
-}
-
-static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-    struct mount *m = M(req);
-    struct mount_node *n;
-    char *val = NULL;
-    size_t len = 0;
-    int rc;
-
-    /* ls -l asks every file for security.selinux and system.posix_acl_*:
-     * "not supported" (no lock taken) makes it stop asking for this device */
-    if (strncmp(name, "user.", 5)) {
-        fuse_reply_err(req, EOPNOTSUPP);
-        return;
-    }
-    if (strncmp(name, "user.ocfl.", 10)) {
-        fuse_reply_err(req, ENODATA);
-        return;
-    }
-    pthread_mutex_lock(&m->lock);
-    n = mount_node_by_ino(&m->nodes, ino);
-    rc = n ? xattrs(m, n, name, &val, &len) : -ESTALE;
-    pthread_mutex_unlock(&m->lock);
-    reply_xattr(req, rc, val, len, size);
-}
-
-static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-    struct mount *m = M(req);
-    struct mount_node *n;
-    char *val = NULL;
-    size_t len = 0;
-    int rc;
-
-    pthread_mutex_lock(&m->lock);
-    n = mount_node_by_ino(&m->nodes, ino);
-    rc = n ? xattrs(m, n, NULL, &val, &len) : -ESTALE;
-    pthread_mutex_unlock(&m->lock);
-    reply_xattr(req, rc, val, len, size);
-}
-
 /* ---- everything that would write: read-only for now */
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -812,7 +424,7 @@ static void op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-    struct mount *m = M(req);
+    struct mount *m = mount_req(req);
     struct statvfs sv;
 
     (void)ino;
@@ -863,12 +475,12 @@ const struct fuse_lowlevel_ops mount_ops = {
     .open = op_open,
     .read = op_read,
     .release = op_release,
-    .opendir = op_opendir,
-    .readdir = op_readdir,
-    .readdirplus = op_readdirplus,
+    .opendir = mount_op_opendir,
+    .readdir = mount_op_readdir,
+    .readdirplus = mount_op_readdirplus,
     .setxattr = op_setxattr,
-    .getxattr = op_getxattr,
-    .listxattr = op_listxattr,
+    .getxattr = mount_op_getxattr,
+    .listxattr = mount_op_listxattr,
     .removexattr = op_removexattr,
     .access = op_access,
     .statfs = op_statfs,

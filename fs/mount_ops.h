@@ -1,0 +1,46 @@
+/* mount_ops.h: what the FUSE operation files (mount_ops.c, mount_dir.c, mount_xattr.c) share. */
+#ifndef OCFLFS_MOUNT_OPS_H
+#define OCFLFS_MOUNT_OPS_H
+
+#define FUSE_USE_VERSION 314
+
+#include <fuse_lowlevel.h>
+
+#include "mount.h"
+
+/* The mount a request belongs to. */
+static inline struct mount *mount_req(fuse_req_t req)
+{
+    return fuse_req_userdata(req);
+}
+
+/* The version a tree node shows (head resolved), or NULL when it has none. */
+const struct ocfl_version *mount_node_version(const struct mount_node *n,
+                                              const struct ocfl_object *o);
+
+/* @dir + "/" + @name (or @name at the top) into @buf; -ENAMETOOLONG. */
+int mount_join(const char *dir, const char *name, char *buf, size_t size);
+
+/*
+ * The child @name of @p, as a node (not yet counted as looked up).  Called
+ * with the lock held.  Returns 0, -ENOENT, -ENOTDIR, -EIO or -ENOMEM.
+ */
+int mount_child_node(struct mount *m, struct mount_node *p, const char *name,
+                     struct mount_node **ret);
+
+/* A reply entry for @n with attributes @st and its timeouts. */
+void mount_fill_entry(struct mount *m, struct mount_node *n, const struct stat *st,
+                      struct fuse_entry_param *e);
+
+/* mount_dir.c */
+void mount_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mount_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                      struct fuse_file_info *fi);
+void mount_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                          struct fuse_file_info *fi);
+
+/* mount_xattr.c */
+void mount_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void mount_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+#endif
