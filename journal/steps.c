@@ -359,10 +359,8 @@ static int restore_root_inventory(struct run *run, struct ocfl_err *err)
     }
     /* inventory.json is the base: make the sidecar say so if we changed it. */
     r = ocfl_object_read_sidecar(run->objfd, "", run->p->alg, hex, NULL);
-    if (r == 0 && ocfl_digest_equal(hex, run->p->base_digest))
-        return 0;
-    if (r == 0 && !ocfl_digest_equal(hex, run->p->inventory_digest))
-        return 0;
+    if (r < 0 || !ocfl_digest_equal(hex, run->p->inventory_digest))
+        return 0; /* the base's, or someone else's: leave it */
     return write_sidecar(run->objfd, "", run->p->alg, run->p->base_digest, err);
 }
 
