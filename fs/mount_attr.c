@@ -148,10 +148,21 @@ int mount_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
     case MK_ROOT_CTL:
         fill_dir(m, st, 2, m->started);
         return 0;
+    case MK_CTL_INVENTORY: {
+        /* its size without reading it (it may be large): the file itself */
+        struct stat ist;
+        if ((rc = mount_obj_get(m, n->obj, &o)) < 0)
+            return rc;
+        if (fstatat(o->fd, "inventory.json", &ist, AT_SYMLINK_NOFOLLOW) < 0 ||
+            !S_ISREG(ist.st_mode))
+            return -EIO;
+        fill_file(st, (uint64_t)ist.st_size,
+                  version_time(m, o->inv, (unsigned)o->inv->n_versions));
+        return 0;
+    }
     case MK_ROOT_STATUS:
     case MK_CTL_LOG:
     case MK_CTL_STATUS:
-    case MK_CTL_INVENTORY:
         rc = mount_ctl_content(m, n, &buf, &len);
         if (rc < 0)
             return rc;
