@@ -95,7 +95,7 @@ struct put {
     char *buf;
     struct entry *e;
     size_t n, alloc;
-    size_t staged;
+    size_t staged, staged_small;
     struct dset seen;
     uint64_t bytes;
     struct cli_progress prog;
@@ -213,7 +213,16 @@ static int stage_file(struct put *p, int fd, const char *shown, struct entry *e,
             goto out;
         }
     }
+    /* A big file is flushed by itself; small ones by one syncfs at the end
+     * (a syncfs would also flush whatever else is dirty on the filesystem). */
+    if (fdatasync(out) < 0) {
+        r = ocfl_err_sys(err, -errno, "cannot flush the staged copy of '%s'", shown);
+        goto out;
+    }
+    goto closeit;
 staged:
+    p->staged_small++;
+closeit:
     if (close(out) < 0) {
         out = -1;
         r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
@@ -499,8 +508,10 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     if (dfd >= 0)
         close(dfd);
     /* One flush makes every staged file durable before the plan refers to it. */
-    if (r >= 0 && syncfs(p.state_fd) < 0)
+    if (r >= 0 && p.staged_small && syncfs(p.state_fd) < 0)
         r = ocfl_err_sys(err, -errno, "cannot flush '%s'", journal_state_dir(j));
+    else if (r >= 0 && p.staged)
+        r = ocfl_io_fsync_dir(p.state_fd, p.stage, err); /* the entries of flushed big files */
     if (r < 0)
         goto unstage;
 

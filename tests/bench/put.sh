@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# put.sh [BUILD_DIR]: time `ocflfs put` (a) one 1 GiB file vs sha512sum of it; (b) 10,000 files of
+# 4 KiB vs @ocfl/ocfl-fs importing the same tree; (c) one changed file in an object of 100,000
+# files vs @ocfl/ocfl-fs.  Not part of `meson test`.  Needs npm (ocfl-fs goes into a temp dir).
+# BIG_MIB, SMALL_FILES and LARGE_FILES shrink the runs.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../../build}
+ocflfs=$(cd "$build" && pwd)/fs/ocflfs
+[[ -x $ocflfs ]] || { echo "no ocflfs at $ocflfs (give the build dir)" >&2; exit 2; }
+big_mib=${BIG_MIB:-1024}
+nsmall=${SMALL_FILES:-10000}
+nlarge=${LARGE_FILES:-100000}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+
+echo "installing @ocfl/ocfl-fs into $tmp/js ..."
+mkdir -p "$tmp/js"
+(cd "$tmp/js" && npm install --silent --no-audit --no-fund @ocfl/ocfl-fs >/dev/null 2>&1) ||
+    { echo "npm install @ocfl/ocfl-fs failed" >&2; exit 1; }
+# js.sh ROOT ID MODE SOURCE...: MODE init (new storage root), replace (SOURCE dir becomes
+# the next version), merge (SOURCE file at logical path TARGET)
+cat >"$tmp/js/put.js" <<'JS'
+const ocfl = require('@ocfl/ocfl-fs');
+(async () => {
+  const [root, id, mode, src, target] = process.argv.slice(2);
+  const storage = ocfl.storage({root, workspace: root + '-ws',
+                                layout: {extensionName: '0004-hashed-n-tuple-storage-layout'}});
+  if (mode === 'init') { await storage.create(); return; }
+  await storage.load();
+  const o = storage.object(id);
+  if (mode === 'replace') await o.import(src, 'REPLACE');
+  else await o.import([[src, target]], 'MERGE');
+})().catch(e => { console.error(e); process.exit(1); });
+JS
+js() { (cd "$tmp/js" && node put.js "$@"); }
+
+# --- (a) one big file
+mkdir -p "$tmp/a"
+echo "(a) writing a $big_mib MiB file ..."
+head -c $((big_mib << 20)) /dev/urandom >"$tmp/a/big.bin"
+sync # start clean: neither tool should pay for flushing its input
+sha512sum "$tmp/a/big.bin" >/dev/null # warm the cache for both
+"$ocflfs" init "$tmp/ra" >/dev/null
+t_sum=$(secs sha512sum "$tmp/a/big.bin")
+t_put=$(secs "$ocflfs" put "$tmp/ra" big "$tmp/a" -m big)
+printf '(a) sha512sum %.2f s, ocflfs put %.2f s: ratio %s (target <= 1.3)\n' "$t_sum" "$t_put" \
+    "$(ratio "$t_put" "$t_sum")"
+rm -rf "$tmp/a" "$tmp/ra"
+
+# mkfiles DIR N SIZE: N files of SIZE bytes (unique content) in 100 subdirectories
+mkfiles() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import os, sys
+d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    sub = os.path.join(d, "d%02d" % (i % 100))
+    os.makedirs(sub, exist_ok=True)
+    head = b"file %d\n" % i
+    with open(os.path.join(sub, "f%06d.txt" % i), "wb") as f:
+        f.write(head + b"x" * max(0, size - len(head)))
+PY
+}
+
+# --- (b) many small files, a new object
+echo "(b) $nsmall files of 4 KiB ..."
+mkfiles "$tmp/b" "$nsmall" 4096
+sync
+"$ocflfs" init "$tmp/rb" >/dev/null
+js "$tmp/jb" x init
+t_ours=$(secs "$ocflfs" put "$tmp/rb" small "$tmp/b" -m small)
+t_js=$(secs js "$tmp/jb" small replace "$tmp/b")
+"$ocflfs" validate "$tmp/rb" >/dev/null 2>&1 || echo "(b) warning: ocflfs result does not validate"
+printf '(b) ocfl-fs %.2f s, ocflfs put %.2f s: ocflfs is %sx faster (target >= 3)\n' "$t_js" \
+    "$t_ours" "$(ratio "$t_js" "$t_ours")"
+rm -rf "$tmp/b" "$tmp/rb" "$tmp/jb" "$tmp/jb-ws"
+
+# --- (c) one changed file in an object of many files
+echo "(c) one change in an object of $nlarge files ..."
+mkfiles "$tmp/c" "$nlarge" 100
+sync
+"$ocflfs" init "$tmp/rc" >/dev/null
+js "$tmp/jc" x init
+"$ocflfs" put "$tmp/rc" large "$tmp/c" -m v1 >/dev/null
+js "$tmp/jc" large replace "$tmp/c"
+echo "changed" >"$tmp/c/d00/f000000.txt"
+sync
+t_ours=$(secs "$ocflfs" put "$tmp/rc" large "$tmp/c" -m v2)
+t_js=$(secs js "$tmp/jc" large replace "$tmp/c")
+echo "changed again" >"$tmp/c/d00/f000000.txt"
+t_jsm=$(secs js "$tmp/jc" large merge "$tmp/c/d00/f000000.txt" d00/f000000.txt)
+"$ocflfs" validate "$tmp/rc" >/dev/null 2>&1 || echo "(c) warning: ocflfs result does not validate"
+printf '(c) ocflfs put (whole tree) %.2f s (target < 1 s)\n' "$t_ours"
+printf '    ocfl-fs whole tree %.2f s: ocflfs is %sx faster (target >= 3)\n' "$t_js" \
+    "$(ratio "$t_js" "$t_ours")"
+printf '    ocfl-fs one-file merge %.2f s: ocflfs is %sx faster\n' "$t_jsm" \
+    "$(ratio "$t_jsm" "$t_ours")"
