@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "journal.h"
 #include "mount.h"
+#include "mount_write.h"
 
 static const char synopsis[] =
     "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME] [--address URI] [-o FUSE_OPTS]";
@@ -158,6 +159,7 @@ struct mount_args {
     int foreground;
     char *fuse_opts, *ctl;
     double refresh; /* -o refresh=SECONDS, or -1 for REFRESH_AGE */
+    const char *user, *address; /* the default committer */
 };
 
 static int parse_args(int argc, char **argv, struct mount_args *a)
@@ -179,8 +181,11 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
             a->state = optarg;
             break;
         case 'u':
+            a->user = optarg;
+            break;
         case 'a':
-            break; /* for commits: the write side */
+            a->address = optarg;
+            break;
         case 'o':
             if (split_opts(optarg, &a->fuse_opts, &a->ctl, &a->refresh) < 0)
                 return cli_usage(synopsis,
@@ -214,6 +219,8 @@ static int run(struct mount_args *a, int *notify_fd)
     char *state = NULL, *opts = NULL, *root_abs = NULL;
     int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0;
 
+    m.user_name = a->user;
+    m.user_address = a->address;
     m.uid = getuid();
     m.gid = getgid();
     clock_gettime(CLOCK_REALTIME, &m.started);
@@ -272,6 +279,12 @@ static int run(struct mount_args *a, int *notify_fd)
         cli_error("mount '%s': %s", a->root, err.msg);
         goto out;
     }
+    /* unfinished commits and staged changes are reconciled before serving */
+    rc = mw_startup(&m, &err);
+    if (rc < 0) {
+        cli_error("mount '%s': %s", a->root, err.msg);
+        goto out;
+    }
 
     if (asprintf(&opts, "fsname=ocflfs,subtype=ocflfs,max_read=1048576%s%s",
                  a->fuse_opts && *a->fuse_opts ? "," : "", a->fuse_opts ? a->fuse_opts : "") < 0) {
@@ -284,7 +297,9 @@ static int run(struct mount_args *a, int *notify_fd)
         cli_error("mount: out of memory");
         goto out;
     }
-    se = fuse_session_new(&fargs, &mount_ops, sizeof(mount_ops), &m);
+    mount_write_ops_init();
+    se = fuse_session_new(&fargs, &mount_write_ops, sizeof(mount_write_ops), &m);
+    m.session = se;
     if (!se) {
         cli_error("mount '%s': bad FUSE options '%s'", a->mountpoint, opts);
         goto out;
@@ -324,6 +339,7 @@ out:
     }
     fuse_loop_cfg_destroy(cfg);
     fuse_opt_free_args(&fargs);
+    mw_release_all(&m);
     mount_objects_release(&m.objs);
     mount_nodes_release(&m.nodes);
     if (m.cdir_fd >= 0)

@@ -14,6 +14,8 @@
 #include "root.h"
 
 struct journal;
+struct mount_wobj;
+struct fuse_session;
 
 /*
  * Locking: one mutex (struct mount.lock) guards the object list, the object
@@ -44,6 +46,9 @@ struct mount_obj {
     ino_t sidecar_ino;
     off_t sidecar_size;
     double checked_at;
+    /* the write side (mount_write*.c): NULL until the object is written to */
+    struct mount_wobj *w;
+    int staged_new; /* a new object staged by mkdir, not yet in the root */
 };
 
 struct mount_objects {
@@ -69,6 +74,11 @@ enum mount_kind {
     MK_CTL_INVENTORY, /* NAME/.ocfl/inventory.json */
     MK_CTL_LOG,       /* NAME/.ocfl/log */
     MK_CTL_STATUS,    /* NAME/.ocfl/status */
+    /* the write side (mount_write*.c, mount_ctl_*.c) */
+    MK_CTL_COMMIT,  /* NAME/.ocfl/commit */
+    MK_CTL_DISCARD, /* NAME/.ocfl/discard */
+    MK_ROOT_PLANS,  /* MOUNT/.ocfl/plans/ */
+    MK_ROOT_PLAN,   /* MOUNT/.ocfl/plans/ID.json (version = plan id) */
 };
 
 /* An inode.  Keyed by (kind, object, version, path); never freed while mounted. */
@@ -119,6 +129,9 @@ struct mount {
     char *cdir_path;            /* relative to the object */
     struct mount_obj *cdir_obj; /* and the load (gen) it was opened for */
     uint64_t cdir_gen;
+    /* the write side: the FUSE session (for invalidations), the default committer */
+    struct fuse_session *session;
+    const char *user_name, *user_address;
 };
 
 /* ---- mount_log.c-less logging: to stderr in the foreground, syslog otherwise */
@@ -198,6 +211,14 @@ void mount_nodes_release(struct mount_nodes *ns);
 /* The node of a key, created when missing (NULL on ENOMEM).  @path is copied. */
 struct mount_node *mount_node_get(struct mount_nodes *ns, enum mount_kind kind,
                                   struct mount_obj *obj, unsigned version, const char *path);
+
+/*
+ * Give @n (same kind, object, version, number) the path @path: the write
+ * side's rename, or a path no lookup can produce ("\x01..." for a node that
+ * was unlinked).  The caller makes sure no other node has that key.
+ * 0 or -ENOMEM.
+ */
+int mount_node_rekey(struct mount_nodes *ns, struct mount_node *n, const char *path);
 
 /* The node of @ino, or NULL. */
 struct mount_node *mount_node_by_ino(const struct mount_nodes *ns, uint64_t ino);

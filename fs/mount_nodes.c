@@ -99,3 +99,24 @@ struct mount_node *mount_node_by_ino(const struct mount_nodes *ns, uint64_t ino)
         return NULL;
     return ns->by_ino[ino - 1];
 }
+
+int mount_node_rekey(struct mount_nodes *ns, struct mount_node *n, const char *path)
+{
+    struct mount_node **pp;
+    char *copy = strdup(path);
+
+    if (!copy)
+        return -ENOMEM;
+    for (pp = &ns->buckets[n->hash & (ns->n_buckets - 1)]; *pp; pp = &(*pp)->key_next)
+        if (*pp == n) {
+            *pp = n->key_next;
+            break;
+        }
+    free(n->path);
+    n->path = copy;
+    n->hash = key_hash(n->kind, n->obj, n->version, copy);
+    n->attr_gen = 0; /* attributes are those of another path now */
+    n->key_next = ns->buckets[n->hash & (ns->n_buckets - 1)];
+    ns->buckets[n->hash & (ns->n_buckets - 1)] = n;
+    return 0;
+}

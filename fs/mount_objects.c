@@ -350,6 +350,9 @@ int mount_objects_refresh(struct mount *m, struct ocfl_err *err)
     for (size_t i = 0; i < w.n; i++)
         if (ids[i] && !mount_objects_add(&m->objs, ids[i], w.paths[i]))
             mount_log(m, "object '%s' at '%s': cannot be listed", ids[i], w.paths[i]);
+    for (size_t i = 0; i < m->objs.n; i++)
+        if (m->objs.all[i]->staged_new) /* made by mkdir, not in the root before its commit */
+            m->objs.all[i]->gone = 0;
     pthread_mutex_unlock(&m->lock);
 
     rows = calloc(w.n ? w.n : 1, sizeof(*rows));

@@ -1,0 +1,393 @@
+/* mount_ctl_write.c: commit and discard (xattrs and control files), status with staged changes,
+ * plans/, and recovery before serving. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "commit.h"
+#include "mount_write.h"
+
+static int json_text(json_t *j, char **ret, size_t *ret_len)
+{
+    char *s;
+
+    if (!j)
+        return -ENOMEM;
+    s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (!s)
+        return -ENOMEM;
+    size_t len = strlen(s);
+    char *t = realloc(s, len + 2);
+    if (!t) {
+        free(s);
+        return -ENOMEM;
+    }
+    t[len] = '\n';
+    t[len + 1] = '\0';
+    *ret = t;
+    *ret_len = len + 1;
+    return 0;
+}
+
+int mw_ctl_child(struct mount *m, struct mount_node *p, const char *name, struct mount_node **ret)
+{
+    struct mount_node *n = NULL;
+
+    switch (p->kind) {
+    case MK_CTL:
+        if (!strcmp(name, "commit"))
+            n = mount_node_get(&m->nodes, MK_CTL_COMMIT, p->obj, 0, "");
+        else if (!strcmp(name, "discard"))
+            n = mount_node_get(&m->nodes, MK_CTL_DISCARD, p->obj, 0, "");
+        else if (!p->obj->staged_new)
+            return 1;
+        else if (!strcmp(name, "status"))
+            n = mount_node_get(&m->nodes, MK_CTL_STATUS, p->obj, 0, "");
+        else
+            return -ENOENT;
+        break;
+    case MK_ROOT_CTL:
+        if (strcmp(name, "plans"))
+            return 1;
+        n = mount_node_get(&m->nodes, MK_ROOT_PLANS, NULL, 0, "");
+        break;
+    case MK_ROOT_PLANS: {
+        struct journal_plan_info pi;
+        char *end;
+        long long id = strtoll(name, &end, 10);
+        if (id <= 0 || id > 0x7fffffff || strcmp(end, ".json") || !m->journal ||
+            journal_plan_get(m->journal, id, &pi, NULL, NULL, NULL) < 0)
+            return -ENOENT;
+        journal_plan_info_release(&pi);
+        n = mount_node_get(&m->nodes, MK_ROOT_PLAN, NULL, (unsigned)id, "");
+        break;
+    }
+    default:
+        return 1;
+    }
+    if (!n)
+        return -ENOMEM;
+    *ret = n;
+    return 0;
+}
+
+static json_t *jstr(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* A plan and its steps as JSON (NULL when it cannot be read). */
+static json_t *plan_json(struct mount *m, int64_t id, int with_steps)
+{
+    struct journal_plan_info pi;
+    struct journal_step_info *st = NULL;
+    size_t ns = 0;
+    json_t *j;
+
+    if (journal_plan_get(m->journal, id, &pi, with_steps ? &st : NULL, with_steps ? &ns : NULL,
+                         NULL) < 0)
+        return NULL;
+    j = json_pack("{s:I, s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "plan",
+                  (json_int_t)pi.id, "object", jstr(pi.object_id), "version", jstr(pi.version),
+                  "message", jstr(pi.message), "state", journal_plan_state_name(pi.state),
+                  "steps_done", (json_int_t)pi.steps_done, "steps_total", (json_int_t)pi.n_steps,
+                  "bytes_done", (json_int_t)pi.bytes_done, "bytes_total",
+                  (json_int_t)pi.bytes_total, "created", jstr(pi.created), "last_error",
+                  jstr(pi.last_error));
+    if (j && with_steps) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < ns; i++)
+            json_array_append_new(
+                arr, json_pack("{s:I, s:s, s:o, s:I, s:I, s:I, s:o}", "index",
+                               (json_int_t)st[i].idx, "state", journal_step_state_name(st[i].state),
+                               "dest", jstr(st[i].dest), "size", (json_int_t)st[i].size,
+                               "bytes_done", (json_int_t)st[i].bytes_done, "attempts",
+                               (json_int_t)st[i].attempts, "last_error", jstr(st[i].last_error)));
+        json_object_set_new(j, "step_list", arr ? arr : json_null());
+    }
+    journal_step_infos_free(st, ns);
+    journal_plan_info_release(&pi);
+    return j;
+}
+
+/* The plan of @oid's frozen generation, 0 when none. */
+static int64_t frozen_plan(struct mount *m, const char *oid)
+{
+    struct staging_object_info *oi = NULL;
+    size_t n = 0;
+    int64_t id = 0;
+
+    if (staging_objects(m->journal, &oi, &n, NULL) < 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(oi[i].object_id, oid))
+            id = oi[i].plan_id;
+    staging_object_infos_free(oi, n);
+    return id;
+}
+
+static int object_status(struct mount *m, struct mount_obj *mo, char **ret, size_t *ret_len)
+{
+    const struct ocfl_inventory *inv;
+    struct ocfl_err err = {0};
+    char *s = NULL;
+    json_t *j;
+    int64_t plan;
+    int rc;
+
+    if ((rc = mw_inv(m, mo, &inv)) < 0)
+        return rc;
+    rc = staging_status_json(m->journal, mo->id, inv, &s, &err);
+    if (rc < 0)
+        return mw_fail(m, mo, rc, &err);
+    j = json_loads(s, 0, NULL);
+    free(s);
+    if (!j)
+        return -EIO;
+    json_object_set_new(j, "committing", json_boolean(mo->w && mo->w->committing));
+    plan = frozen_plan(m, mo->id);
+    json_object_set_new(j, "commit", plan ? plan_json(m, plan, 0) : json_null());
+    json_object_set_new(j, "last_result",
+                        mo->w && mo->w->last_result ? json_loads(mo->w->last_result, 0, NULL)
+                                                    : json_null());
+    return json_text(j, ret, ret_len);
+}
+
+static int root_status(struct mount *m, struct mount_node *n, char **ret, size_t *ret_len)
+{
+    struct staging_object_info *oi = NULL;
+    struct journal_plan_info *pl = NULL;
+    size_t no = 0, np = 0, len = 0;
+    char *base = NULL;
+    json_t *j, *staged, *plans;
+    int rc = mount_ctl_content(m, n, &base, &len);
+
+    if (rc < 0)
+        return rc;
+    j = json_loads(base, 0, NULL);
+    free(base);
+    if (!j)
+        return -EIO;
+    staged = json_array();
+    plans = json_array();
+    if (staging_objects(m->journal, &oi, &no, NULL) == 0)
+        for (size_t i = 0; i < no; i++)
+            if (oi[i].n_rows || oi[i].new_object)
+                json_array_append_new(
+                    staged, json_pack("{s:s, s:b, s:I, s:I}", "object", oi[i].object_id,
+                                      "new_object", oi[i].new_object, "rows",
+                                      (json_int_t)oi[i].n_rows, "plan", (json_int_t)oi[i].plan_id));
+    staging_object_infos_free(oi, no);
+    if (journal_plans_list(m->journal, 0, &pl, &np, NULL) == 0)
+        for (size_t i = 0; i < np; i++)
+            json_array_append_new(plans, plan_json(m, pl[i].id, 0));
+    journal_plan_infos_free(pl, np);
+    json_object_set_new(j, "staged", staged);
+    json_object_set_new(j, "plans", plans);
+    return json_text(j, ret, ret_len);
+}
+
+int mw_ctl_content(struct mount *m, struct mount_node *n, char **ret, size_t *ret_len)
+{
+    switch (n->kind) {
+    case MK_CTL_COMMIT: {
+        const char *s = n->obj->w && n->obj->w->last_result ? n->obj->w->last_result : NULL;
+        json_t *j =
+            s ? json_loads(s, 0, NULL) : json_pack("{s:s, s:n}", "object", n->obj->id, "result");
+        return json_text(j, ret, ret_len);
+    }
+    case MK_CTL_STATUS:
+        return object_status(m, n->obj, ret, ret_len);
+    case MK_ROOT_STATUS:
+        return root_status(m, n, ret, ret_len);
+    case MK_ROOT_PLAN: {
+        json_t *j = plan_json(m, n->version, 1);
+        return j ? json_text(j, ret, ret_len) : -ENOENT;
+    }
+    case MK_CTL_DISCARD:
+        *ret = NULL;
+        *ret_len = 0;
+        return 0;
+    default:
+        return mount_ctl_content(m, n, ret, ret_len);
+    }
+}
+
+/* Invalidate in another thread: the request that asked may hold a lock the kernel needs. */
+struct inval_job {
+    struct mount *m;
+    struct mount_obj *mo;
+};
+
+static void *inval_thread(void *arg)
+{
+    struct inval_job *job = arg;
+
+    mw_invalidate_object(job->m, job->mo);
+    free(job);
+    return NULL;
+}
+
+static void invalidate_later(struct mount *m, struct mount_obj *mo)
+{
+    struct inval_job *job = malloc(sizeof(*job));
+    pthread_attr_t attr;
+    pthread_t t;
+
+    if (!job)
+        return;
+    job->m = m;
+    job->mo = mo;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, inval_thread, job) != 0)
+        free(job);
+    pthread_attr_destroy(&attr);
+}
+
+int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t len)
+{
+    struct ocfl_err err = {0};
+    const char *msg, *user = m->user_name, *addr = m->user_address;
+    char *copy = strndup(text ? text : "", len), *result = NULL;
+    json_t *j = NULL;
+    int64_t plan = 0;
+    struct mount_wobj *w;
+    int rc;
+
+    if (!copy)
+        return -ENOMEM;
+    while (len && (copy[len - 1] == '\n' || copy[len - 1] == '\r' || copy[len - 1] == ' '))
+        copy[--len] = '\0';
+    msg = copy;
+    if (copy[0] == '{') {
+        json_t *u;
+        j = json_loads(copy, 0, NULL);
+        if (!j || !json_is_object(j)) {
+            json_decref(j);
+            free(copy);
+            return -EINVAL;
+        }
+        msg = json_string_value(json_object_get(j, "message"));
+        u = json_object_get(j, "user");
+        if (json_is_object(u)) {
+            if (json_string_value(json_object_get(u, "name")))
+                user = json_string_value(json_object_get(u, "name"));
+            if (json_string_value(json_object_get(u, "address")))
+                addr = json_string_value(json_object_get(u, "address"));
+        }
+    }
+    pthread_mutex_lock(&m->lock);
+    w = mw_wobj(mo);
+    pthread_mutex_unlock(&m->lock);
+    if (!w) {
+        json_decref(j);
+        free(copy);
+        return -ENOMEM;
+    }
+    pthread_rwlock_wrlock(&w->commit_lock);
+    pthread_mutex_lock(&m->lock);
+    w->committing = 1;
+    pthread_mutex_unlock(&m->lock);
+    rc = journal_commit_object(m->journal, m->root, mo->id, msg && *msg ? msg : NULL, user, addr,
+                               NULL, &plan, &result, &err);
+    pthread_mutex_lock(&m->lock);
+    w->committing = 0;
+    w->epoch++;
+    if (rc == 0) {
+        mo->checked_at = -1e9; /* the next use reads the new inventory */
+        mo->staged_new = 0;
+        mo->load_err = 0;
+    }
+    if (!result) {
+        json_t *r = json_pack("{s:s, s:s, s:i}", "object", mo->id, "error",
+                              err.msg[0] ? err.msg : strerror(-rc), "code", -rc);
+        result = r ? json_dumps(r, JSON_PRESERVE_ORDER) : NULL;
+        json_decref(r);
+    }
+    free(w->last_result);
+    w->last_result = result;
+    pthread_mutex_unlock(&m->lock);
+    pthread_rwlock_unlock(&w->commit_lock);
+    if (rc < 0)
+        mount_log(m, "commit of object '%s': %s", mo->id, err.msg[0] ? err.msg : strerror(-rc));
+    json_decref(j);
+    free(copy);
+    return rc;
+}
+
+int mw_discard(struct mount *m, struct mount_obj *mo)
+{
+    struct ocfl_err err = {0};
+    struct mount_wobj *w;
+    int rc;
+
+    pthread_mutex_lock(&m->lock);
+    w = mw_wobj(mo);
+    rc = w ? staging_discard(m->journal, mo->id, &err) : -ENOMEM;
+    if (rc >= 0) {
+        json_t *r = json_pack("{s:s, s:i}", "object", mo->id, "discarded", rc);
+        free(w->last_result);
+        w->last_result = r ? json_dumps(r, JSON_PRESERVE_ORDER) : NULL;
+        json_decref(r);
+        w->epoch++;
+        for (struct mw_fh *fh = w->fhs; fh; fh = fh->next) {
+            free(fh->path); /* their scratch files are gone: nothing more to record */
+            fh->path = NULL;
+        }
+        rc = 0;
+    } else {
+        mw_fail(m, mo, rc, &err);
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (rc == 0)
+        invalidate_later(m, mo);
+    return rc;
+}
+
+int mw_startup(struct mount *m, struct ocfl_err *err)
+{
+    struct staging_object_info *oi = NULL;
+    size_t n = 0, failed = 0;
+    int rc;
+
+    rc = journal_recover(m->journal, m->root, NULL, NULL, &failed, err);
+    if (rc < 0)
+        mount_log(m, "recovery: %zu plan(s) could not finish: %s", failed, err->msg);
+    rc = staging_recover(m->journal, err);
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        mount_log(m, "recovery: %d staged generation(s) stay frozen", rc);
+    if ((rc = staging_objects(m->journal, &oi, &n, err)) < 0)
+        return rc;
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        struct mount_obj *mo = NULL;
+        char *name = NULL, *path = NULL;
+        if (mount_name_encode(oi[i].object_id, &name) < 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        mo = mount_objects_find(&m->objs, name);
+        if (!mo)
+            mo = mount_objects_discover(m, name);
+        if (!mo && oi[i].new_object &&
+            ocfl_root_object_path(m->root, oi[i].object_id, &path, NULL) == 0) {
+            mo = mount_objects_add(&m->objs, oi[i].object_id, path);
+            if (mo)
+                mo->staged_new = 1;
+        }
+        if (mo && mw_wobj(mo))
+            mo->w->staged = 1;
+        free(name);
+        free(path);
+    }
+    pthread_mutex_unlock(&m->lock);
+    staging_object_infos_free(oi, n);
+    return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,136 @@
+/* mount_write.h: what the write side of the mount (fs/mount_write*.c, mount_ctl_*.c) shares. */
+#ifndef OCFLFS_MOUNT_WRITE_H
+#define OCFLFS_MOUNT_WRITE_H
+
+#include "mount_ops.h"
+#include "staging.h"
+
+/*
+ * Locking: m->lock (the mount's mutex) is taken around every staging_* call
+ * and every use of a loaded inventory, so operations on the staging index
+ * are serialized with each other (a lookup-then-write cannot race with
+ * another one).  A commit does not hold m->lock: it holds its object's
+ * commit_lock for writing, and every write through a file handle (pwrite,
+ * ftruncate) holds it for reading, so no byte lands in a scratch file while
+ * the commit freezes, hashes and moves it.  Order: commit_lock, then m->lock.
+ */
+
+/* One open file of the write side (or a control file it owns). */
+struct mw_fh {
+    int fd;                /* scratch / content descriptor, -1 for control files */
+    struct mount_obj *mo;  /* NULL for root control files */
+    char *path;            /* logical path, kept up to date by rename; NULL when orphaned */
+    char scratch[32];      /* the scratch file written, "" for read-only handles */
+    int writable;          /* opened for writing */
+    int cleared;           /* the row's digest was cleared by the first write */
+    int report;            /* record size and digest at release */
+    pthread_mutex_t mu;    /* writes through this handle (hash order) */
+    int shared;            /* another write handle has the same scratch: no digest */
+    uint64_t epoch;        /* the object's epoch when scratch was last checked */
+    struct ocfl_hasher *h; /* sequential hash from offset 0, NULL when broken */
+    uint64_t seq_off;      /* bytes hashed so far */
+    int alg;               /* enum ocfl_digest_alg of the object */
+    /* control files */
+    enum mount_kind kind;
+    char *buf;
+    size_t len;
+    struct mw_fh *next, *prev; /* the object's write handles */
+};
+
+/* File handles of the write side are tagged with bit 0 in fi->fh (the read side's are not). */
+static inline struct mw_fh *mw_fh_of(const struct fuse_file_info *fi)
+{
+    return (fi->fh & 1) ? (struct mw_fh *)(uintptr_t)(fi->fh & ~(uint64_t)1) : NULL;
+}
+
+/* Close and free @fh, unlinking it from its object's handles (lock held). */
+void mw_fh_free(struct mw_fh *fh);
+
+/* Per-object state of the write side (struct mount_obj.w). */
+struct mount_wobj {
+    pthread_rwlock_t commit_lock;
+    int staged;        /* has (or may have) staged rows: the view asks the staging index */
+    int committing;    /* a commit runs */
+    int64_t plan_id;   /* its plan, once known */
+    uint64_t epoch;    /* bumped by every commit and discard */
+    char *last_result; /* JSON of the last commit or discard */
+    struct mw_fh *fhs; /* open write handles */
+};
+
+/* The write state of @mo, created on first use (lock held).  NULL on ENOMEM. */
+struct mount_wobj *mw_wobj(struct mount_obj *mo);
+/* Free every object's write state (at unmount). */
+void mw_release_all(struct mount *m);
+
+/* Whether @n is a node of an object's head tree (MK_OBJ, MK_DIR or MK_FILE of version 0). */
+int mw_is_head(const struct mount_node *n);
+/* Whether the view of @mo must consult the staging index. */
+int mw_staged(const struct mount_obj *mo);
+
+/* The base inventory of @mo for staging: NULL for a new object.  Lock held.  -EIO. */
+int mw_inv(struct mount *m, struct mount_obj *mo, const struct ocfl_inventory **ret);
+
+/* Attributes of a head node, the staged view included.  Lock held. */
+int mw_stat(struct mount *m, struct mount_node *n, struct stat *st);
+/* Any node: mw_stat for head nodes, the write side's control files, else mount_node_stat. */
+int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st);
+
+/* Log a staging failure and pass the code through. */
+int mw_fail(struct mount *m, struct mount_obj *mo, int rc, const struct ocfl_err *err);
+
+/* Invalidate the kernel's view of every head node of @mo (lock NOT held; after replying). */
+void mw_invalidate_object(struct mount *m, struct mount_obj *mo);
+
+/* ---- mount_ctl_write.c: commit, discard, status, plans */
+
+/*
+ * Commit @mo's staged changes (lock not held).  @text is the commit
+ * message, or JSON {"message","user":{"name","address"}}.  Returns 0 once
+ * the version is durable, or a negative errno; the JSON result is kept for
+ * .ocfl/commit.
+ */
+int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t len);
+/* Drop @mo's staged changes (lock not held).  0 or a negative errno. */
+int mw_discard(struct mount *m, struct mount_obj *mo);
+
+/* Bytes of a write-side control file or a status that includes staged changes (lock held). */
+int mw_ctl_content(struct mount *m, struct mount_node *n, char **ret, size_t *ret_len);
+
+/* The child @name of the control directories (lock held): 0, -ENOENT, or 1 when not ours. */
+int mw_ctl_child(struct mount *m, struct mount_node *p, const char *name, struct mount_node **ret);
+
+/* Recover unfinished plans and staging, and list staged objects, before serving. */
+int mw_startup(struct mount *m, struct ocfl_err *err);
+
+/* ---- mount_write_dir.c: lookup, attributes, listings, access, xattrs */
+void mw_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void mw_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mw_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mw_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   struct fuse_file_info *fi);
+void mw_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi);
+void mw_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mw_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void mw_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
+void mw_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+
+/* ---- mount_write_file.c: file data */
+void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                  struct fuse_file_info *fi);
+void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mw_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                 struct fuse_file_info *fi);
+void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mw_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                   struct fuse_file_info *fi);
+
+/* ---- mount_write_ns.c: names, xattr commands, statfs, the operation table */
+extern struct fuse_lowlevel_ops mount_write_ops;
+/* Fill mount_write_ops from mount_ops plus the write side. */
+void mount_write_ops_init(void);
+
+#endif

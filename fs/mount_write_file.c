@@ -1,0 +1,577 @@
+/* mount_write_file.c: file data of the writable mount: create, open with copy-up, write with
+ * hashing, truncate, release, fsync. */
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mount_write.h"
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void mw_fh_free(struct mw_fh *fh)
+{
+    if (!fh)
+        return;
+    if (fh->mo && fh->mo->w && (fh->prev || fh->mo->w->fhs == fh)) {
+        if (fh->prev)
+            fh->prev->next = fh->next;
+        else
+            fh->mo->w->fhs = fh->next;
+        if (fh->next)
+            fh->next->prev = fh->prev;
+    }
+    if (fh->fd >= 0)
+        close(fh->fd);
+    ocfl_hasher_free(fh->h);
+    pthread_mutex_destroy(&fh->mu);
+    free(fh->path);
+    free(fh->buf);
+    free(fh);
+}
+
+/* A new handle (lock held); a writable one joins its object's list. */
+static struct mw_fh *fh_new(struct mount *m, struct mount_obj *mo, const char *path, int fd,
+                            const char *scratch, int writable)
+{
+    struct mw_fh *fh = calloc(1, sizeof(*fh));
+    const char *alg_name;
+
+    if (!fh)
+        return NULL;
+    pthread_mutex_init(&fh->mu, NULL);
+    fh->fd = fd;
+    fh->mo = mo;
+    if (!writable)
+        return fh;
+    if (!(fh->path = strdup(path))) {
+        fh->fd = -1;
+        mw_fh_free(fh);
+        return NULL;
+    }
+    snprintf(fh->scratch, sizeof(fh->scratch), "%s", scratch);
+    fh->writable = 1;
+    fh->epoch = mo->w->epoch;
+    alg_name = mo->o && !mo->staged_new    ? mo->o->inv->digest_algorithm
+               : m->root->digest_algorithm ? m->root->digest_algorithm
+                                           : "sha512";
+    fh->alg = ocfl_digest_alg_from_name(alg_name);
+    if (ocfl_digest_alg_is_content(fh->alg) && ocfl_hasher_new(1u << fh->alg, &fh->h, NULL) < 0)
+        fh->h = NULL;
+    for (struct mw_fh *o = mo->w->fhs; o; o = o->next)
+        if (!strcmp(o->scratch, fh->scratch))
+            o->shared = fh->shared = 1;
+    fh->next = mo->w->fhs;
+    if (fh->next)
+        fh->next->prev = fh;
+    mo->w->fhs = fh;
+    return fh;
+}
+
+/* A descriptor on the current bytes of @e (scratch or committed content).  Lock held. */
+static int open_source(struct mount *m, struct mount_obj *mo, const struct staging_entry *e)
+{
+    const char *cp;
+    int fd;
+
+    if (e->scratch[0]) {
+        fd = openat(journal_state_fd(m->journal), e->scratch, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        return fd < 0 ? -errno : fd;
+    }
+    if (!mo->o || !(cp = ocfl_inventory_content_path(mo->o->inv, e->digest)))
+        return -EIO;
+    fd = ocfl_object_open_content(mo->o, cp, NULL);
+    return fd < 0 ? -EIO : fd;
+}
+
+/*
+ * Make @path writable in the current generation: its scratch file, or a
+ * copy-up.  *ret_fd gets an O_RDWR descriptor; @trunc < 0 keeps the bytes.
+ * With @from_fd >= 0 the copy is made from it (a handle whose scratch was
+ * frozen or committed).  Lock held.
+ */
+static int make_writable(struct mount *m, struct mount_obj *mo, const char *path, int64_t trunc,
+                         int from_fd, int *ret_fd, struct staging_entry *ret)
+{
+    const struct ocfl_inventory *inv;
+    struct ocfl_err err = {0};
+    int rc, src;
+
+    if ((rc = mw_inv(m, mo, &inv)) < 0)
+        return rc;
+    rc = staging_lookup(m->journal, mo->id, inv, path, ret, &err);
+    if (rc < 0)
+        return mw_fail(m, mo, rc, &err);
+    if (ret->kind == STAGING_NONE)
+        return -ENOENT;
+    if (ret->kind == STAGING_DIR)
+        return -EISDIR;
+    if (staging_entry_writable(ret) && from_fd < 0) {
+        int fd =
+            openat(journal_state_fd(m->journal), ret->scratch, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            return mw_fail(m, mo, -errno, NULL);
+        if (trunc >= 0 && (rc = staging_truncate(m->journal, mo->id, path, trunc, &err)) < 0) {
+            close(fd);
+            return mw_fail(m, mo, rc, &err);
+        }
+        *ret_fd = fd;
+        return 0;
+    }
+    src = from_fd >= 0 ? from_fd : open_source(m, mo, ret);
+    if (src < 0)
+        return mw_fail(m, mo, src, NULL);
+    rc = staging_copy_up(m->journal, mo->id, inv, path, src, trunc, ret_fd, ret, &err);
+    if (from_fd < 0)
+        close(src);
+    return rc < 0 ? mw_fail(m, mo, rc, &err) : 0;
+}
+
+/*
+ * Before writing through @fh: when a commit or discard happened since it
+ * was checked, make sure its scratch file is still the path's writable
+ * one, else copy up from its descriptor.  commit_lock held for reading,
+ * m->lock not held.
+ */
+static int revalidate(struct mount *m, struct mw_fh *fh)
+{
+    struct staging_entry e;
+    int rc = 0, fd = -1;
+
+    pthread_mutex_lock(&m->lock);
+    if (fh->path && fh->epoch != fh->mo->w->epoch) {
+        const struct ocfl_inventory *inv;
+        rc = mw_inv(m, fh->mo, &inv);
+        if (rc == 0)
+            rc = staging_lookup(m->journal, fh->mo->id, inv, fh->path, &e, NULL);
+        if (rc == 0 && !(staging_entry_writable(&e) && !strcmp(e.scratch, fh->scratch))) {
+            rc = make_writable(m, fh->mo, fh->path, -1, fh->fd, &fd, &e);
+            if (rc == 0) {
+                close(fh->fd);
+                fh->fd = fd;
+                snprintf(fh->scratch, sizeof(fh->scratch), "%s", e.scratch);
+                fh->cleared = 0;
+            }
+        }
+        if (rc == 0)
+            fh->epoch = fh->mo->w->epoch;
+    }
+    if (rc == 0 && fh->path && !fh->cleared) {
+        struct stat st;
+        struct ocfl_err err = {0};
+        /* the row's digest (kept by a copy-up) no longer describes the bytes */
+        if (fstat(fh->fd, &st) == 0 &&
+            (rc = staging_set_written(m->journal, fh->mo->id, fh->path, st.st_size, now_ns(), NULL,
+                                      &err)) < 0)
+            mw_fail(m, fh->mo, rc, &err);
+        rc = 0;
+        fh->cleared = 1;
+        fh->report = 1;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+static void reply_open(fuse_req_t req, struct mount *m, struct fuse_file_info *fi, struct mw_fh *fh)
+{
+    fi->fh = (uint64_t)(uintptr_t)fh | 1;
+    if (fuse_reply_open(req, fi) == -ENOENT) {
+        pthread_mutex_lock(&m->lock);
+        mw_fh_free(fh);
+        pthread_mutex_unlock(&m->lock);
+    }
+}
+
+void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                  struct fuse_file_info *fi)
+{
+    struct mount *m = mount_req(req);
+    struct mount_node *p, *n = NULL;
+    const struct ocfl_inventory *inv;
+    struct staging_entry e;
+    struct ocfl_err err = {0};
+    struct fuse_entry_param ep;
+    struct mw_fh *fh = NULL;
+    struct stat st;
+    char path[4096];
+    int rc, fd = -1;
+
+    pthread_mutex_lock(&m->lock);
+    p = mount_node_by_ino(&m->nodes, parent);
+    if (!p)
+        rc = -ESTALE;
+    else if (p->kind == MK_ROOT)
+        rc = -EPERM; /* the root holds objects only */
+    else if (!mw_is_head(p))
+        rc = -EROFS;
+    else if (mount_join(p->path, name, path, sizeof(path)) < 0)
+        rc = -ENAMETOOLONG;
+    else if (!mw_wobj(p->obj))
+        rc = -ENOMEM;
+    else if ((rc = mw_inv(m, p->obj, &inv)) == 0) {
+        p->obj->w->staged = 1;
+        rc = staging_create(m->journal, p->obj->id, inv, path, mode & 07777, &fd, &e, &err);
+        if (rc < 0)
+            rc = mw_fail(m, p->obj, rc, &err);
+    }
+    if (rc == 0 && !(n = mount_node_get(&m->nodes, MK_FILE, p->obj, 0, path)))
+        rc = -ENOMEM;
+    if (rc == 0)
+        rc = mw_stat(m, n, &st);
+    if (rc == 0 && !(fh = fh_new(m, p->obj, path, fd, e.scratch, 1)))
+        rc = -ENOMEM;
+    if (rc == 0) {
+        fd = -1;
+        fh->cleared = fh->report = 1;
+        n->nlookup++;
+        mount_fill_entry(m, n, &st, &ep);
+        ep.attr_timeout = 1.0;
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0) {
+        fuse_reply_err(req, -rc);
+        return;
+    }
+    fi->fh = (uint64_t)(uintptr_t)fh | 1;
+    fi->keep_cache = 0;
+    if (fuse_reply_create(req, &ep, fi) == -ENOENT) {
+        pthread_mutex_lock(&m->lock);
+        mw_fh_free(fh);
+        pthread_mutex_unlock(&m->lock);
+    }
+}
+
+void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct mount *m = mount_req(req);
+    int wr = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+    struct staging_entry e;
+    struct mount_node *n;
+    struct mw_fh *fh = NULL;
+    int rc = 1, fd = -1;
+
+    pthread_mutex_lock(&m->lock);
+    n = mount_node_by_ino(&m->nodes, ino);
+    if (!n) {
+        rc = -ESTALE;
+    } else if (n->kind == MK_CTL_COMMIT || n->kind == MK_CTL_DISCARD || n->kind == MK_CTL_STATUS ||
+               n->kind == MK_ROOT_STATUS || n->kind == MK_ROOT_PLAN) {
+        if (wr && n->kind != MK_CTL_COMMIT && n->kind != MK_CTL_DISCARD)
+            rc = -EACCES;
+        else if (!(fh = fh_new(m, n->obj, NULL, -1, NULL, 0)))
+            rc = -ENOMEM;
+        else {
+            fh->kind = n->kind;
+            rc = 0;
+            if (n->kind != MK_CTL_DISCARD && !(wr && !(fi->flags & O_RDWR)))
+                rc = mw_ctl_content(m, n, &fh->buf, &fh->len);
+            fi->direct_io = 1;
+        }
+    } else if (mw_is_head(n) && n->kind == MK_FILE && wr) {
+        if (!mw_wobj(n->obj)) {
+            rc = -ENOMEM;
+        } else {
+            n->obj->w->staged = 1;
+            rc = make_writable(m, n->obj, n->path, (fi->flags & O_TRUNC) ? 0 : -1, -1, &fd, &e);
+            if (rc == 0 && !(fh = fh_new(m, n->obj, n->path, fd, e.scratch, 1)))
+                rc = -ENOMEM;
+            if (rc == 0)
+                fd = -1;
+            fi->keep_cache = 0;
+        }
+    } else if (mw_is_head(n) && n->kind == MK_FILE && mw_staged(n->obj)) {
+        const struct ocfl_inventory *inv;
+        rc = mw_inv(m, n->obj, &inv);
+        if (rc == 0)
+            rc = staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL);
+        if (rc == 0 && e.kind != STAGING_FILE)
+            rc = -ENOENT;
+        if (rc == 0 && !e.staged) {
+            rc = 1; /* head content: the read side */
+        } else if (rc == 0) {
+            fd = open_source(m, n->obj, &e);
+            rc = fd < 0 ? fd : 0;
+            if (rc == 0 && !(fh = fh_new(m, n->obj, NULL, fd, NULL, 0)))
+                rc = -ENOMEM;
+            if (rc == 0)
+                fd = -1;
+            fi->keep_cache = 0;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (fd >= 0)
+        close(fd);
+    if (rc == 1) {
+        mount_ops.open(req, ino, fi);
+    } else if (rc < 0) {
+        if (fh) {
+            pthread_mutex_lock(&m->lock);
+            mw_fh_free(fh);
+            pthread_mutex_unlock(&m->lock);
+        }
+        fuse_reply_err(req, -rc);
+    } else {
+        reply_open(req, m, fi, fh);
+    }
+}
+
+void mw_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+    struct mw_fh *fh = mw_fh_of(fi);
+
+    if (!fh) {
+        mount_ops.read(req, ino, size, off, fi);
+        return;
+    }
+    if (fh->fd < 0) {
+        size_t n = off < 0 || (size_t)off >= fh->len ? 0 : fh->len - (size_t)off;
+        fuse_reply_buf(req, n ? fh->buf + off : NULL, n > size ? size : n);
+        return;
+    }
+    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+    bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+    bv.buf[0].fd = fh->fd;
+    bv.buf[0].pos = off;
+    fuse_reply_data(req, &bv, 0);
+}
+
+void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                 struct fuse_file_info *fi)
+{
+    struct mount *m = mount_req(req);
+    struct mw_fh *fh = mw_fh_of(fi);
+    ssize_t k;
+    int rc;
+
+    (void)ino;
+    if (!fh || (!fh->writable && fh->kind != MK_CTL_COMMIT && fh->kind != MK_CTL_DISCARD)) {
+        fuse_reply_err(req, EBADF);
+        return;
+    }
+    if (fh->kind == MK_CTL_COMMIT || fh->kind == MK_CTL_DISCARD) {
+        rc = fh->kind == MK_CTL_COMMIT ? mw_commit(m, fh->mo, buf, size) : mw_discard(m, fh->mo);
+        if (rc < 0)
+            fuse_reply_err(req, -rc);
+        else
+            fuse_reply_write(req, size);
+        return;
+    }
+    pthread_rwlock_rdlock(&fh->mo->w->commit_lock);
+    pthread_mutex_lock(&fh->mu);
+    rc = revalidate(m, fh);
+    if (rc == 0) {
+        k = pwrite(fh->fd, buf, size, off);
+        if (k < 0) {
+            rc = -errno;
+        } else if (fh->h && (uint64_t)off == fh->seq_off) {
+            ocfl_hasher_update(fh->h, buf, (size_t)k);
+            fh->seq_off += (uint64_t)k;
+        } else if (fh->h) {
+            ocfl_hasher_free(fh->h); /* not sequential from 0: hashed at commit */
+            fh->h = NULL;
+        }
+        if (rc == 0)
+            size = (size_t)k;
+    }
+    pthread_mutex_unlock(&fh->mu);
+    pthread_rwlock_unlock(&fh->mo->w->commit_lock);
+    if (rc < 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_write(req, size);
+}
+
+/* Record @fh's size (and digest when it was written sequentially) on its row.  Lock held. */
+static void report(struct mount *m, struct mw_fh *fh)
+{
+    const struct ocfl_inventory *inv;
+    struct staging_entry e;
+    struct ocfl_err err = {0};
+    char hex[OCFL_DIGEST_HEX_MAX];
+    const char *digest = NULL;
+    struct stat st;
+    int rc;
+
+    if (!fh->path || !fh->report || fstat(fh->fd, &st) < 0)
+        return;
+    /* only when the path still is this handle's scratch file */
+    if (mw_inv(m, fh->mo, &inv) < 0 ||
+        staging_lookup(m->journal, fh->mo->id, inv, fh->path, &e, NULL) < 0 ||
+        !staging_entry_writable(&e) || strcmp(e.scratch, fh->scratch))
+        return;
+    if (fh->h && !fh->shared && fh->seq_off == (uint64_t)st.st_size &&
+        ocfl_hasher_final(fh->h, fh->alg, hex) == 0)
+        digest = hex;
+    ocfl_hasher_free(fh->h);
+    fh->h = NULL;
+    rc = staging_set_written(m->journal, fh->mo->id, fh->path, st.st_size,
+                             (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, digest,
+                             &err);
+    if (rc < 0)
+        mw_fail(m, fh->mo, rc, &err);
+    fh->report = 0;
+}
+
+void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    struct mount *m = mount_req(req);
+    struct mw_fh *fh = mw_fh_of(fi);
+
+    if (!fh) {
+        mount_ops.release(req, ino, fi);
+        return;
+    }
+    pthread_mutex_lock(&m->lock);
+    if (fh->writable)
+        report(m, fh);
+    mw_fh_free(fh);
+    pthread_mutex_unlock(&m->lock);
+    fuse_reply_err(req, 0);
+}
+
+void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+    (void)ino, (void)fi;
+    fuse_reply_err(req, 0); /* bytes are in the scratch file already; sizes are stat'ed */
+}
+
+void mw_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+    struct mount *m = mount_req(req);
+    struct mw_fh *fh = mw_fh_of(fi);
+    struct ocfl_err err = {0};
+    int rc = 0;
+
+    (void)ino;
+    if (!fh || fh->fd < 0 || !fh->writable) {
+        fuse_reply_err(req, 0); /* committed content is durable already */
+        return;
+    }
+    if ((datasync ? fdatasync(fh->fd) : fsync(fh->fd)) < 0)
+        rc = -errno;
+    pthread_mutex_lock(&m->lock);
+    if (rc == 0 && fh->path) {
+        rc = staging_sync(m->journal, fh->mo->id, fh->path, &err);
+        if (rc == -EROFS || rc == -ENOENT)
+            rc = 0; /* frozen or committed meanwhile: durable by the commit */
+        else if (rc < 0)
+            mw_fail(m, fh->mo, rc, &err);
+    }
+    pthread_mutex_unlock(&m->lock);
+    fuse_reply_err(req, -rc);
+}
+
+/* Truncate a head file (through @fh when given).  Lock not held. */
+static int truncate_file(struct mount *m, struct mount_node *n, struct mw_fh *fh, off_t size)
+{
+    struct staging_entry e;
+    int rc, fd = -1;
+
+    if (fh && fh->writable) {
+        pthread_rwlock_rdlock(&fh->mo->w->commit_lock);
+        pthread_mutex_lock(&fh->mu);
+        rc = revalidate(m, fh);
+        if (rc == 0 && ftruncate(fh->fd, size) < 0)
+            rc = -errno;
+        if (rc == 0 && fh->h && (uint64_t)size != fh->seq_off) {
+            ocfl_hasher_free(fh->h);
+            fh->h = NULL;
+        }
+        pthread_mutex_unlock(&fh->mu);
+        pthread_rwlock_unlock(&fh->mo->w->commit_lock);
+        return rc;
+    }
+    pthread_mutex_lock(&m->lock);
+    if (!mw_wobj(n->obj)) {
+        pthread_mutex_unlock(&m->lock);
+        return -ENOMEM;
+    }
+    n->obj->w->staged = 1;
+    rc = make_writable(m, n->obj, n->path, size, -1, &fd, &e);
+    if (rc == 0) {
+        close(fd);
+        for (struct mw_fh *o = n->obj->w->fhs; o; o = o->next)
+            if (o->path && !strcmp(o->path, n->path) && o->h && o->seq_off != (uint64_t)size) {
+                ocfl_hasher_free(o->h);
+                o->h = NULL;
+            }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                   struct fuse_file_info *fi)
+{
+    struct mount *m = mount_req(req);
+    struct mount_node *n;
+    struct stat st;
+    int rc = 0;
+
+    pthread_mutex_lock(&m->lock);
+    n = mount_node_by_ino(&m->nodes, ino);
+    if (!n)
+        rc = -ESTALE;
+    else if (!mw_is_head(n) || n->kind == MK_OBJ)
+        rc = n->kind == MK_OBJ && !(to_set & FUSE_SET_ATTR_SIZE) ? 1 : -EROFS;
+    else if (!mw_wobj(n->obj))
+        rc = -ENOMEM;
+    pthread_mutex_unlock(&m->lock);
+    if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE)) {
+        if (n->kind != MK_FILE)
+            rc = -EISDIR;
+        else
+            rc = truncate_file(m, n, fi ? mw_fh_of(fi) : NULL, attr->st_size);
+    }
+    if (rc == 0 &&
+        (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
+        int64_t mode = (to_set & FUSE_SET_ATTR_MODE) ? (int64_t)(attr->st_mode & 07777) : -1;
+        int64_t mt = -1;
+        const struct ocfl_inventory *inv;
+        struct staging_entry e;
+        struct ocfl_err err = {0};
+        if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+            mt = now_ns();
+        else if (to_set & FUSE_SET_ATTR_MTIME)
+            mt = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
+        pthread_mutex_lock(&m->lock);
+        n->obj->w->staged = 1;
+        rc = mw_inv(m, n->obj, &inv);
+        if (rc == 0)
+            rc = staging_set_attr(m->journal, n->obj->id, inv, n->path, mode, mt, &err);
+        if (rc < 0)
+            mw_fail(m, n->obj, rc, &err);
+        /* a scratch file's own mtime is what stat shows */
+        if (rc == 0 && mt >= 0 &&
+            staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL) == 0 && e.scratch[0]) {
+            struct timespec ts[2] = {
+                {.tv_nsec = UTIME_OMIT},
+                {.tv_sec = (time_t)(mt / 1000000000), .tv_nsec = (long)(mt % 1000000000)}};
+            if (utimensat(journal_state_fd(m->journal), e.scratch, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                rc = -errno;
+        }
+        pthread_mutex_unlock(&m->lock);
+    }
+    if (rc == 1)
+        rc = 0; /* the object's top: times and modes are not kept */
+    if (rc == 0) {
+        pthread_mutex_lock(&m->lock);
+        rc = mw_node_stat(m, n, &st);
+        pthread_mutex_unlock(&m->lock);
+    }
+    if (rc < 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_attr(req, &st, mw_staged(n->obj) ? 1.0 : m->ttl_head);
+}

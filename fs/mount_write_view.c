@@ -1,0 +1,282 @@
+/* mount_write_view.c: the head view merged with staged changes: per-object state, attributes,
+ * invalidation. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "mount_write.h"
+
+struct mount_wobj *mw_wobj(struct mount_obj *mo)
+{
+    struct mount_wobj *w = mo->w;
+
+    if (w)
+        return w;
+    w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    if (pthread_rwlock_init(&w->commit_lock, NULL) != 0) {
+        free(w);
+        return NULL;
+    }
+    mo->w = w;
+    return w;
+}
+
+void mw_release_all(struct mount *m)
+{
+    for (size_t i = 0; i < m->objs.n; i++) {
+        struct mount_obj *mo = m->objs.all[i];
+        if (!mo->w)
+            continue;
+        pthread_rwlock_destroy(&mo->w->commit_lock);
+        free(mo->w->last_result);
+        free(mo->w);
+        mo->w = NULL;
+    }
+}
+
+int mw_is_head(const struct mount_node *n)
+{
+    return n && n->obj && n->version == 0 &&
+           (n->kind == MK_OBJ || n->kind == MK_DIR || n->kind == MK_FILE);
+}
+
+int mw_staged(const struct mount_obj *mo)
+{
+    return mo && (mo->staged_new || (mo->w && mo->w->staged));
+}
+
+int mw_fail(struct mount *m, struct mount_obj *mo, int rc, const struct ocfl_err *err)
+{
+    /* ordinary POSIX answers are not worth a log line */
+    if (rc != -ENOENT && rc != -EEXIST && rc != -ENOTEMPTY && rc != -ENOTDIR && rc != -EISDIR &&
+        rc != -EILSEQ && rc != -EINVAL && rc != -ENODATA)
+        mount_log(m, "object '%s': %s", mo ? mo->id : "-",
+                  err && err->msg[0] ? err->msg : strerror(-rc));
+    return rc;
+}
+
+int mw_inv(struct mount *m, struct mount_obj *mo, const struct ocfl_inventory **ret)
+{
+    struct ocfl_object *o = NULL;
+    int rc;
+
+    *ret = NULL;
+    if (mo->staged_new)
+        return 0;
+    if ((rc = mount_obj_get(m, mo, &o)) < 0)
+        return rc;
+    *ret = o->inv;
+    return 0;
+}
+
+static void fix_mode(struct stat *st, uint32_t mode)
+{
+    if (S_ISDIR(st->st_mode))
+        st->st_mode = S_IFDIR | (mode ? (mode & 07777) : 0755);
+    else
+        st->st_mode = S_IFREG | (mode ? (mode & 07777) : 0644);
+}
+
+static void base_stat(struct mount *m, struct mount_node *n, struct stat *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->st_ino = n->ino;
+    st->st_uid = m->uid;
+    st->st_gid = m->gid;
+    st->st_blksize = 1 << 20;
+}
+
+/* Size of digest-backed content of @o, by stat beneath the object. */
+static int digest_size(struct mount_obj *mo, const char *digest, uint64_t *ret)
+{
+    const char *cp;
+    struct stat s;
+    int fd;
+
+    if (!mo->o || !(cp = ocfl_inventory_content_path(mo->o->inv, digest)))
+        return -EIO;
+    fd = ocfl_io_open(mo->o->fd, cp, O_PATH | O_CLOEXEC, 0);
+    if (fd < 0)
+        return -EIO;
+    if (fstat(fd, &s) < 0 || !S_ISREG(s.st_mode)) {
+        close(fd);
+        return -EIO;
+    }
+    close(fd);
+    *ret = (uint64_t)s.st_size;
+    return 0;
+}
+
+int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
+{
+    struct mount_obj *mo = n->obj;
+    const struct ocfl_inventory *inv;
+    struct staging_entry e;
+    struct ocfl_err err = {0};
+    struct timespec t = m->started;
+    int rc;
+
+    if (!mw_staged(mo)) {
+        rc = mount_node_stat(m, n, st);
+        if (rc == 0)
+            fix_mode(st, 0);
+        return rc;
+    }
+    if ((rc = mw_inv(m, mo, &inv)) < 0)
+        return rc;
+    rc = staging_lookup(m->journal, mo->id, inv, n->path, &e, &err);
+    if (rc < 0)
+        return mw_fail(m, mo, rc, &err);
+    if (e.kind == STAGING_NONE || (e.kind == STAGING_FILE) != (n->kind == MK_FILE))
+        return -ENOENT;
+    if (!e.staged && inv) {
+        rc = mount_node_stat(m, n, st);
+        if (rc != -ENOENT) {
+            if (rc == 0)
+                fix_mode(st, e.mode);
+            return rc;
+        }
+    }
+    base_stat(m, n, st);
+    if (e.mtime_ns > 0) {
+        t.tv_sec = (time_t)(e.mtime_ns / 1000000000);
+        t.tv_nsec = (long)(e.mtime_ns % 1000000000);
+    }
+    if (e.kind == STAGING_DIR) {
+        st->st_mode = S_IFDIR | (e.mode ? (e.mode & 07777) : 0755);
+        st->st_nlink = 1; /* unknown: tools count on readdir */
+        st->st_size = 4096;
+        st->st_blocks = 8;
+    } else {
+        uint64_t size = 0;
+        st->st_mode = S_IFREG | (e.mode ? (e.mode & 07777) : 0644);
+        st->st_nlink = 1;
+        if (e.scratch[0]) {
+            struct stat s;
+            if (fstatat(journal_state_fd(m->journal), e.scratch, &s, AT_SYMLINK_NOFOLLOW) < 0) {
+                mount_log(m, "object '%s': scratch '%s' of '%s': %s", mo->id, e.scratch, n->path,
+                          strerror(errno));
+                return -EIO;
+            }
+            size = (uint64_t)s.st_size;
+            t = s.st_mtim; /* writes and utimens keep it */
+        } else if (e.size >= 0) {
+            size = (uint64_t)e.size;
+        } else if ((rc = digest_size(mo, e.digest, &size)) < 0) {
+            mount_log(m, "object '%s': content of '%s' cannot be found", mo->id, n->path);
+            return rc;
+        }
+        st->st_size = (off_t)size;
+        st->st_blocks = (blkcnt_t)((size + 511) / 512);
+    }
+    st->st_mtim = st->st_ctim = st->st_atim = t;
+    return 0;
+}
+
+int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (mw_is_head(n))
+        return mw_stat(m, n, st);
+    switch (n->kind) {
+    case MK_ROOT:
+        rc = mount_node_stat(m, n, st);
+        st->st_mode = S_IFDIR | 0755; /* mkdir makes objects */
+        return rc;
+    case MK_CTL:
+        if (!n->obj->staged_new)
+            break;
+        base_stat(m, n, st);
+        st->st_mode = S_IFDIR | 0555;
+        st->st_nlink = 2;
+        st->st_mtim = st->st_ctim = st->st_atim = m->started;
+        return 0;
+    case MK_ROOT_PLANS:
+        base_stat(m, n, st);
+        st->st_mode = S_IFDIR | 0555;
+        st->st_nlink = 2;
+        st->st_mtim = st->st_ctim = st->st_atim = m->started;
+        return 0;
+    case MK_CTL_COMMIT:
+    case MK_CTL_DISCARD:
+    case MK_CTL_STATUS:
+    case MK_ROOT_STATUS:
+    case MK_ROOT_PLAN:
+        if (n->kind != MK_CTL_DISCARD && (rc = mw_ctl_content(m, n, &buf, &len)) < 0)
+            return rc;
+        free(buf);
+        base_stat(m, n, st);
+        st->st_mode = S_IFREG | (n->kind == MK_CTL_COMMIT    ? 0644
+                                 : n->kind == MK_CTL_DISCARD ? 0200
+                                                             : 0444);
+        st->st_nlink = 1;
+        st->st_size = (off_t)len;
+        st->st_mtim = st->st_ctim = st->st_atim = m->started;
+        return 0;
+    default:
+        break;
+    }
+    return mount_node_stat(m, n, st);
+}
+
+/* One kernel invalidation to send once the lock is released. */
+struct inval {
+    uint64_t parent, ino;
+    char *name; /* NULL: inode only */
+};
+
+void mw_invalidate_object(struct mount *m, struct mount_obj *mo)
+{
+    struct inval *iv = NULL;
+    size_t n = 0, alloc = 0;
+
+    if (!m->session)
+        return;
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < m->nodes.n; i++) {
+        struct mount_node *c = m->nodes.by_ino[i], *p = NULL;
+        const char *slash, *name;
+        if (!c || c->obj != mo || !mw_is_head(c) || c->kind == MK_OBJ)
+            continue;
+        if (n == alloc) {
+            size_t na = alloc ? alloc * 2 : 64;
+            struct inval *t = realloc(iv, na * sizeof(*iv));
+            if (!t)
+                break;
+            iv = t;
+            alloc = na;
+        }
+        slash = strrchr(c->path, '/');
+        name = slash ? slash + 1 : c->path;
+        if (slash) {
+            char *dir = strndup(c->path, (size_t)(slash - c->path));
+            if (dir)
+                p = mount_node_get(&m->nodes, MK_DIR, mo, 0, dir);
+            free(dir);
+        } else {
+            p = mount_node_get(&m->nodes, MK_OBJ, mo, 0, "");
+        }
+        iv[n].ino = c->nlookup ? c->ino : 0;
+        iv[n].parent = p ? p->ino : 0;
+        iv[n].name = p ? strdup(name) : NULL;
+        n++;
+    }
+    pthread_mutex_unlock(&m->lock);
+    for (size_t i = 0; i < n; i++) {
+        if (iv[i].ino)
+            fuse_lowlevel_notify_inval_inode(m->session, iv[i].ino, 0, 0);
+        if (iv[i].name)
+            fuse_lowlevel_notify_inval_entry(m->session, iv[i].parent, iv[i].name,
+                                             strlen(iv[i].name));
+        free(iv[i].name);
+    }
+    free(iv);
+}
