@@ -152,6 +152,14 @@ int ocfl_root_create(const char *path, const char *layout_name, const char *conf
         goto out;
     r = ocfl_io_write_file_durable(fd, "0=ocfl_1.1", "ocfl_1.1\n", 9, err);
 out:
+    if (fd >= 0 && r < 0) {
+        /* The directory was empty: all of it is ours.  Take it back so that a
+         * later init (after space is freed) finds it empty again. */
+        ocfl_io_unlink(fd, "0=ocfl_1.1", NULL);
+        ocfl_io_remove_tree(fd, "extensions", NULL);
+        ocfl_io_unlink(fd, "ocfl_layout.json", NULL);
+        ocfl_err_prefix(err, "cannot initialize '%s'", path);
+    }
     if (fd >= 0)
         close(fd);
     free(config);
