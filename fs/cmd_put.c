@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,59 +26,6 @@ static const char synopsis[] = "put ROOT ID DIR -m MSG [--user NAME --address UR
 #define CHUNK      (4u << 20) /* read size of big files */
 #define SMALL_FILE (1u << 20) /* files up to this size are read whole before staging */
 
-/* A set of digests (open addressing), for content staged by this put. */
-struct dset {
-    char **slot;
-    size_t mask, n;
-};
-
-static uint64_t dkey(const char *d)
-{
-    uint64_t k = 1469598103934665603ull;
-
-    for (int i = 0; i < 16 && d[i]; i++)
-        k = (k ^ (unsigned char)d[i]) * 1099511628211ull;
-    return k;
-}
-
-static int dset_has(const struct dset *s, const char *d)
-{
-    if (!s->slot)
-        return 0;
-    for (size_t i = dkey(d) & s->mask;; i = (i + 1) & s->mask) {
-        if (!s->slot[i])
-            return 0;
-        if (!strcmp(s->slot[i], d))
-            return 1;
-    }
-}
-
-static int dset_add(struct dset *s, char *d)
-{
-    if (!s->slot || 2 * (s->n + 1) > s->mask + 1) {
-        size_t size = s->slot ? 2 * (s->mask + 1) : 1024;
-        char **old = s->slot;
-        size_t oldsize = old ? s->mask + 1 : 0;
-        s->slot = calloc(size, sizeof(*s->slot));
-        if (!s->slot) {
-            s->slot = old;
-            return -ENOMEM;
-        }
-        s->mask = size - 1;
-        s->n = 0;
-        for (size_t i = 0; i < oldsize; i++)
-            if (old[i])
-                dset_add(s, old[i]);
-        free(old);
-    }
-    size_t i = dkey(d) & s->mask;
-    while (s->slot[i])
-        i = (i + 1) & s->mask;
-    s->slot[i] = d;
-    s->n++;
-    return 0;
-}
-
 struct entry {
     char *logical_path;
     char digest[OCFL_DIGEST_HEX_MAX];
@@ -90,15 +38,29 @@ struct put {
     const struct ocfl_inventory *base;
     enum ocfl_digest_alg alg;
     int state_fd;
+    int dirfd;   /* DIR */
     char *stage; /* "scratch/put-..." */
-    struct ocfl_hasher *h;
-    char *buf;
     struct entry *e;
     size_t n, alloc;
     size_t staged, staged_small;
-    struct dset seen;
-    uint64_t bytes;
+    uint64_t bytes; /* atomic */
     struct cli_progress prog;
+    /* staging workers */
+    size_t next; /* next entry to stage (atomic) */
+    int failed;  /* a worker failed: stop (atomic) */
+};
+
+/* One staging worker: its own hasher, buffer and scratch subdirectory (so
+ * that file creations do not queue on one directory's lock). */
+struct stager {
+    struct put *p;
+    int num;
+    struct ocfl_hasher *h;
+    char *buf;
+    char dir[600];
+    size_t staged, staged_small;
+    int r;
+    struct ocfl_err err;
 };
 
 static int write_all(int fd, const char *buf, size_t len)
@@ -116,27 +78,28 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Whether content with @hex needs storing (not in the object, not staged already). */
+/* Whether content with @hex needs storing (not in the object yet).  Equal
+ * new files are all staged; the plan stores the first and releases the
+ * others, so the result does not depend on which worker came first. */
 static int is_new(struct put *p, const char *hex)
 {
-    if (p->base && ocfl_inventory_manifest_lookup(p->base, hex))
-        return 0;
-    return !dset_has(&p->seen, hex);
+    return !(p->base && ocfl_inventory_manifest_lookup(p->base, hex));
 }
 
 /* Hash the file on @fd and copy it to the stage in the same pass. */
-static int stage_file(struct put *p, int fd, const char *shown, struct entry *e,
+static int stage_file(struct stager *w, int fd, const char *shown, struct entry *e, size_t idx,
                       struct ocfl_err *err)
 {
+    struct put *p = w->p;
     char name[64];
     int out = -1, r = 0;
     uint64_t total = 0;
     int small = e->size <= SMALL_FILE;
 
-    ocfl_hasher_reset(p->h);
-    snprintf(name, sizeof(name), "%zu", p->staged);
+    ocfl_hasher_reset(w->h);
+    snprintf(name, sizeof(name), "%zu", idx);
     for (;;) {
-        ssize_t n = read(fd, p->buf, small ? SMALL_FILE + 1 : CHUNK);
+        ssize_t n = read(fd, w->buf, small ? SMALL_FILE + 1 : CHUNK);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -145,25 +108,25 @@ static int stage_file(struct put *p, int fd, const char *shown, struct entry *e,
         }
         if (n == 0)
             break;
-        ocfl_hasher_update(p->h, p->buf, (size_t)n);
+        ocfl_hasher_update(w->h, w->buf, (size_t)n);
         total += (uint64_t)n;
         if (small && total <= SMALL_FILE) {
             /* Whole file in the buffer: decide before writing anything. */
             char hex[OCFL_DIGEST_HEX_MAX];
-            ssize_t more = read(fd, p->buf + n, 1);
+            ssize_t more = read(fd, w->buf + n, 1);
             if (more == 0) {
-                ocfl_hasher_final(p->h, p->alg, hex);
+                ocfl_hasher_final(w->h, p->alg, hex);
                 memcpy(e->digest, hex, sizeof(hex));
                 e->size = total;
                 if (!is_new(p, hex))
                     return 0;
-                out = openat(p->state_fd, p->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                out = openat(p->state_fd, w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 int sfd = out;
                 out = sfd >= 0 ? openat(sfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
                                : -1;
                 if (sfd >= 0)
                     close(sfd);
-                if (out < 0 || (r = write_all(out, p->buf, (size_t)n)) < 0) {
+                if (out < 0 || (r = write_all(out, w->buf, (size_t)n)) < 0) {
                     r = ocfl_err_sys(err, out < 0 ? -errno : r, "cannot stage '%s'", shown);
                     goto out;
                 }
@@ -171,33 +134,34 @@ static int stage_file(struct put *p, int fd, const char *shown, struct entry *e,
             }
             small = 0; /* it grew: stream it */
             if (more > 0) {
-                ocfl_hasher_update(p->h, p->buf + n, 1);
+                ocfl_hasher_update(w->h, w->buf + n, 1);
                 total++;
                 n++;
             }
         }
         if (out < 0) {
-            char path[512];
-            snprintf(path, sizeof(path), "%s/%s", p->stage, name);
+            char path[700];
+            snprintf(path, sizeof(path), "%s/%s", w->dir, name);
             out = openat(p->state_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
             if (out < 0) {
                 r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
                 goto out;
             }
         }
-        r = write_all(out, p->buf, (size_t)n);
+        r = write_all(out, w->buf, (size_t)n);
         if (r < 0) {
             r = ocfl_err_sys(err, r, "cannot stage '%s'", shown);
             goto out;
         }
-        p->bytes += (uint64_t)n;
-        cli_progress_update(&p->prog, "put: reading", p->bytes, 0);
+        uint64_t done = __atomic_add_fetch(&p->bytes, (uint64_t)n, __ATOMIC_RELAXED);
+        if (w->num == 0)
+            cli_progress_update(&p->prog, "put: reading", done, 0);
     }
-    ocfl_hasher_final(p->h, p->alg, e->digest);
+    ocfl_hasher_final(w->h, p->alg, e->digest);
     e->size = total;
     if (!is_new(p, e->digest)) {
-        char path[512];
-        snprintf(path, sizeof(path), "%s/%s", p->stage, name);
+        char path[700];
+        snprintf(path, sizeof(path), "%s/%s", w->dir, name);
         if (out >= 0)
             close(out);
         out = -1;
@@ -205,8 +169,8 @@ static int stage_file(struct put *p, int fd, const char *shown, struct entry *e,
         return 0;
     }
     if (out < 0) { /* an empty file */
-        char path[512];
-        snprintf(path, sizeof(path), "%s/%s", p->stage, name);
+        char path[700];
+        snprintf(path, sizeof(path), "%s/%s", w->dir, name);
         out = openat(p->state_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (out < 0) {
             r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
@@ -221,7 +185,7 @@ static int stage_file(struct put *p, int fd, const char *shown, struct entry *e,
     }
     goto closeit;
 staged:
-    p->staged_small++;
+    w->staged_small++;
 closeit:
     if (close(out) < 0) {
         out = -1;
@@ -229,18 +193,12 @@ closeit:
         goto out;
     }
     out = -1;
-    if (asprintf(&e->source, "%s/%s", p->stage, name) < 0) {
+    if (asprintf(&e->source, "%s/%s", w->dir, name) < 0) {
         e->source = NULL;
         r = -ENOMEM;
         goto out;
     }
-    char *d = strdup(e->digest);
-    if (!d || dset_add(&p->seen, d) < 0) {
-        free(d);
-        r = -ENOMEM;
-        goto out;
-    }
-    p->staged++;
+    w->staged++;
 out:
     if (out >= 0)
         close(out);
@@ -310,22 +268,80 @@ static int cmp_entry(const void *a, const void *b)
     return strcmp(((const struct entry *)a)->logical_path, ((const struct entry *)b)->logical_path);
 }
 
-/* Stage every file in logical path order (so which of two equal files is
- * stored does not depend on the directory order). */
-static int stage_all(struct put *p, int dfd, struct ocfl_err *err)
+static void *stage_worker(void *arg)
 {
+    struct stager *w = arg;
+    struct put *p = w->p;
     char shown[4096];
-    int r = 0;
 
-    qsort(p->e, p->n, sizeof(*p->e), cmp_entry);
-    for (size_t i = 0; r == 0 && i < p->n; i++) {
-        int fd = ocfl_io_open(dfd, p->e[i].logical_path, O_RDONLY | O_CLOEXEC, 0);
+    for (;;) {
+        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (i >= p->n || __atomic_load_n(&p->failed, __ATOMIC_RELAXED))
+            return NULL;
         snprintf(shown, sizeof(shown), "%s/%s", p->dir, p->e[i].logical_path);
-        if (fd < 0)
-            return ocfl_err_sys(err, fd, "cannot open '%s'", shown);
-        r = stage_file(p, fd, shown, &p->e[i], err);
-        close(fd);
+        int fd = ocfl_io_open(p->dirfd, p->e[i].logical_path, O_RDONLY | O_CLOEXEC, 0);
+        w->r = fd < 0 ? ocfl_err_sys(&w->err, fd, "cannot open '%s'", shown)
+                      : stage_file(w, fd, shown, &p->e[i], i, &w->err);
+        if (fd >= 0)
+            close(fd);
+        if (w->r < 0) {
+            __atomic_store_n(&p->failed, 1, __ATOMIC_RELAXED);
+            return NULL;
+        }
     }
+}
+
+/* Hash and stage every file, on a few threads. */
+static int stage_all(struct put *p, struct ocfl_err *err)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nw = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores, started = 0, r = 0;
+    struct stager *w = calloc((size_t)nw, sizeof(*w));
+    pthread_t *th = calloc((size_t)nw, sizeof(*th));
+
+    if ((size_t)nw > p->n / 64 + 1)
+        nw = (int)(p->n / 64 + 1);
+    for (int k = 0; w && th && k < nw; k++) {
+        w[k].p = p;
+        w[k].num = k;
+        snprintf(w[k].dir, sizeof(w[k].dir), "%s/w%d", p->stage, k);
+        w[k].buf = malloc(CHUNK + 1 > SMALL_FILE + 2 ? CHUNK + 1 : SMALL_FILE + 2);
+        if (!w[k].buf || ocfl_hasher_new(1u << p->alg, &w[k].h, err) < 0) {
+            r = -ENOMEM;
+            break;
+        }
+        if (mkdirat(p->state_fd, w[k].dir, 0755) < 0) {
+            r = ocfl_err_sys(err, -errno, "cannot create '%s'", w[k].dir);
+            break;
+        }
+    }
+    if (!w || !th)
+        r = -ENOMEM;
+    for (int k = 1; r == 0 && k < nw; k++)
+        if (pthread_create(&th[k], NULL, stage_worker, &w[k]) == 0)
+            started = k;
+    if (r == 0)
+        stage_worker(&w[0]);
+    for (int k = 1; k <= started; k++)
+        pthread_join(th[k], NULL);
+    for (int k = 0; w && k < nw; k++) {
+        if (r == 0 && w[k].r < 0) {
+            r = w[k].r;
+            if (err)
+                *err = w[k].err;
+        }
+        p->staged += w[k].staged;
+        p->staged_small += w[k].staged_small;
+        ocfl_hasher_free(w[k].h);
+        free(w[k].buf);
+    }
+    /* The entries of flushed big files: fsync each worker's directory. */
+    for (int k = 0; r == 0 && w && k < nw && !p->staged_small; k++)
+        r = ocfl_io_fsync_dir(p->state_fd, w[k].dir, err);
+    if (r == -ENOMEM && (!err || !err->code))
+        ocfl_err_set(err, r, "cannot stage: out of memory");
+    free(w);
+    free(th);
     return r;
 }
 
@@ -336,11 +352,6 @@ static void put_release(struct put *p)
         free(p->e[i].source);
     }
     free(p->e);
-    for (size_t i = 0; p->seen.slot && i <= p->seen.mask; i++)
-        free(p->seen.slot[i]);
-    free(p->seen.slot);
-    ocfl_hasher_free(p->h);
-    free(p->buf);
     free(p->stage);
 }
 
@@ -486,16 +497,12 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
         obj ? obj->inv->digest_algorithm
             : (root->digest_algorithm ? root->digest_algorithm : "sha512"));
     p.state_fd = journal_state_fd(j);
-    p.buf = malloc(CHUNK + 1 > SMALL_FILE + 2 ? CHUNK + 1 : SMALL_FILE + 2);
-    if (!p.buf || asprintf(&p.stage, "scratch/put-%ld-%lld", (long)getpid(),
-                           (long long)journal_now_ns(j)) < 0) {
+    if (asprintf(&p.stage, "scratch/put-%ld-%lld", (long)getpid(), (long long)journal_now_ns(j)) <
+        0) {
         p.stage = NULL;
         r = ocfl_err_set(err, -ENOMEM, "out of memory");
         goto out;
     }
-    r = ocfl_hasher_new(1u << p.alg, &p.h, err);
-    if (r < 0)
-        goto out;
     if (mkdirat(p.state_fd, p.stage, 0755) < 0) {
         r = ocfl_err_sys(err, -errno, "cannot create '%s/%s'", journal_state_dir(j), p.stage);
         goto out;
@@ -503,15 +510,18 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     dfd = open(a->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     r = dfd < 0 ? ocfl_err_sys(err, -errno, "cannot open '%s'", a->dir)
                 : walk(&p, dup(dfd), "", err);
-    if (r >= 0)
-        r = stage_all(&p, dfd, err);
+    p.dirfd = dfd;
+    if (r >= 0) {
+        qsort(p.e, p.n, sizeof(*p.e), cmp_entry);
+        r = stage_all(&p, err);
+    }
     if (dfd >= 0)
         close(dfd);
     /* One flush makes every staged file durable before the plan refers to it. */
     if (r >= 0 && p.staged_small && syncfs(p.state_fd) < 0)
         r = ocfl_err_sys(err, -errno, "cannot flush '%s'", journal_state_dir(j));
-    else if (r >= 0 && p.staged)
-        r = ocfl_io_fsync_dir(p.state_fd, p.stage, err); /* the entries of flushed big files */
+    else if (r >= 0)
+        r = ocfl_io_fsync_dir(p.state_fd, p.stage, err);
     if (r < 0)
         goto unstage;
 

@@ -85,7 +85,10 @@ crash_at() {
 }
 
 for ((k = 0; k < nsteps; k++)); do crash_at AT "$k"; done
-for ((k = 0; k < nsteps; k++)); do crash_at BEFORE "$k"; done
+# before a step: the first ones, the last ones (switch, sidecar, releases) and every 4th
+for ((k = 0; k < nsteps; k++)); do
+    if ((k < 2 || k >= nsteps - 5 || k % 4 == 0)); then crash_at BEFORE "$k"; fi
+done
 
 # Random moments, from outside.
 for i in 1 2 3 4; do
