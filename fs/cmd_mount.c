@@ -53,9 +53,10 @@ double mount_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Take ctl=NAME and refresh=SECONDS out of a -o list; the rest goes to FUSE.
- * Returns 0 or -EINVAL. */
-static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double *ret_refresh)
+/* Take ctl=NAME, refresh=SECONDS and cache=OBJECTS out of a -o list; the rest goes
+ * to FUSE.  Returns 0 or -EINVAL. */
+static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double *ret_refresh,
+                      long *ret_cache)
 {
     char *copy = strdup(opts), *save = NULL, *tok, *out = calloc(1, strlen(opts) + 1);
     int rc = 0;
@@ -65,6 +66,16 @@ static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double 
         goto out;
     }
     for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(tok, "cache=", 6)) {
+            char *end;
+            long v = strtol(tok + 6, &end, 10);
+            if (end == tok + 6 || *end || v < 1 || v > 1000000) {
+                rc = -EINVAL;
+                goto out;
+            }
+            *ret_cache = v;
+            continue;
+        }
         if (!strncmp(tok, "refresh=", 8)) {
             char *end;
             double v = strtod(tok + 8, &end);
@@ -159,6 +170,7 @@ struct mount_args {
     int foreground;
     char *fuse_opts, *ctl;
     double refresh; /* -o refresh=SECONDS, or -1 for REFRESH_AGE */
+    long cache;     /* -o cache=OBJECTS, or 0 for CACHE_OBJECTS */
     const char *user, *address; /* the default committer */
 };
 
@@ -187,10 +199,10 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
             a->address = optarg;
             break;
         case 'o':
-            if (split_opts(optarg, &a->fuse_opts, &a->ctl, &a->refresh) < 0)
+            if (split_opts(optarg, &a->fuse_opts, &a->ctl, &a->refresh, &a->cache) < 0)
                 return cli_usage(synopsis,
                                  "-o %s: bad option list (ctl=NAME must be a name, "
-                                 "refresh=SECONDS a number)",
+                                 "refresh=SECONDS and cache=OBJECTS numbers)",
                                  optarg);
             break;
         case 'h':
@@ -232,7 +244,8 @@ static int run(struct mount_args *a, int *notify_fd)
     if (pthread_mutex_init(&m.lock, NULL) != 0)
         return EXIT_FAIL;
     lock_ok = 1;
-    if (mount_objects_init(&m.objs, CACHE_OBJECTS, CACHE_WEIGHT) < 0 ||
+    if (mount_objects_init(&m.objs, a->cache ? (size_t)a->cache : CACHE_OBJECTS, CACHE_WEIGHT) <
+            0 ||
         mount_nodes_init(&m.nodes) < 0) {
         cli_error("mount: out of memory");
         goto out;
