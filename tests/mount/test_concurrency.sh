@@ -10,7 +10,7 @@ root="$WORK/root"
 mnt="$WORK/mnt"
 make_root "$root"
 for i in 1 2 3 4 5 6; do
-    python3 "$MAKE" "$root/o$i" "urn:test:o$i" --files $((100 * i)) --per-dir 50
+    python3 "$MAKE" "$root/o$i" "urn:test:o$i" --files $((25 * i)) --per-dir 10
 done
 tree_sum() { (cd "$1" && find . -type f | sort | xargs cat | sha256sum); }
 
@@ -36,9 +36,9 @@ done
 check_eq "12 parallel readers x 2 rounds over 6 objects, cache of 2: all bytes right" "" "$bad"
 loaded=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['loaded'])" "$mnt/.ocfl/status")
 check_true "at most 2 inventories loaded (got $loaded)" test "$loaded" -le 2
-check_eq "a file of an evicted object still reads" "file 599" \
-    "$(cat "$mnt/urn:test:o6/d0011/f000599.txt")"
-check_eq "listing still complete after evictions" 2100 "$(find "$mnt" -type f | wc -l)"
+check_eq "a file of an evicted object still reads" "file 149" \
+    "$(cat "$mnt/urn:test:o6/d0014/f000149.txt")"
+check_eq "listing still complete after evictions" 525 "$(find "$mnt" -type f | wc -l)"
 stop_mount "$mnt"
 check_eq "daemon exits 0" 0 $?
 done_testing
