@@ -157,16 +157,14 @@ static struct ocfl_inventory *new_inventory(const struct ocfl_plan_input *in, co
     return inv;
 }
 
-/* A 64-bit key from a hex digest's first 16 digits (digests are uniform). */
+/* FNV-1a over the lower-cased digest (any digest text hashes well). */
 static uint64_t digest_key(const char *d)
 {
-    uint64_t k = 0;
+    uint64_t k = 1469598103934665603ull;
 
-    for (int i = 0; i < 16 && d[i]; i++)
-        k = k * 16 + (uint64_t)(isdigit((unsigned char)d[i])
-                                    ? d[i] - '0'
-                                    : (tolower((unsigned char)d[i]) - 'a' + 10));
-    return k * 0x9E3779B97F4A7C15ull;
+    for (; *d; d++)
+        k = (k ^ (unsigned char)tolower((unsigned char)*d)) * 1099511628211ull;
+    return k;
 }
 
 struct build {
