@@ -544,6 +544,7 @@ int ocfl_plan_build(const struct ocfl_plan_input *in, struct ocfl_plan **ret, st
     ocfl_inventory_free(b.inv);
     free(b.sorted);
     free(b.index);
+    free(b.added); /* empty unless nothing was merged */
     *ret = p;
     return 0;
 fail:
