@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "json_priv.h"
 #include "io.h"
 
 /* ocfl_layout.json and config.json files are small; bound what we read. */
@@ -38,7 +39,7 @@ static const char *layout_description(const char *name)
 static int write_json(int fd, const char *path, json_t *o, const char *root_path,
                       struct ocfl_err *err)
 {
-    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    char *text = o ? ocfl_json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     char *line = NULL;
     int r;
 
@@ -200,13 +201,19 @@ static int has_file(int fd, const char *name)
 static int read_layout(struct ocfl_root *root, struct ocfl_err *err)
 {
     char *buf = NULL, *config = NULL, cpath[PATH_MAX];
+    size_t len = 0;
     json_t *doc, *ext;
-    int r;
+    int r, oom = 0;
 
-    if (ocfl_io_read_file(root->fd, "ocfl_layout.json", CONFIG_MAX, &buf, NULL, NULL) < 0)
+    r = ocfl_io_read_file(root->fd, "ocfl_layout.json", CONFIG_MAX, &buf, &len, NULL);
+    if (r == -ENOMEM)
+        return ocfl_err_set(err, r, "out of memory");
+    if (r < 0)
         return 0;
-    doc = json_loads(buf, 0, NULL);
+    doc = ocfl_json_loadb(buf, len, 0, NULL, &oom);
     free(buf);
+    if (oom)
+        return ocfl_err_set(err, -ENOMEM, "out of memory");
     ext = json_object_get(doc, "extension");
     if (json_is_string(ext) && !(root->layout_name = strdup(json_string_value(ext)))) {
         json_decref(doc);
@@ -220,6 +227,8 @@ static int read_layout(struct ocfl_root *root, struct ocfl_err *err)
     if (r < 0 || (size_t)r >= sizeof(cpath))
         return 0;
     r = ocfl_io_read_file(root->fd, cpath, CONFIG_MAX, &config, NULL, NULL);
+    if (r == -ENOMEM)
+        return ocfl_err_set(err, r, "out of memory");
     if (r < 0 && r != -ENOENT)
         return 0; /* unreadable config: no usable layout */
     r = ocfl_layout_new(root->layout_name, config, &root->layout, NULL);
@@ -233,13 +242,18 @@ static int read_digest(struct ocfl_root *root, struct ocfl_err *err)
 {
     const char *name = "sha512";
     char *buf = NULL;
+    size_t len = 0;
     json_t *doc = NULL, *v;
-    int r;
+    int r, oom = 0;
 
-    r = ocfl_io_read_file(root->fd, "extensions/ocflfs/config.json", CONFIG_MAX, &buf, NULL, NULL);
+    r = ocfl_io_read_file(root->fd, "extensions/ocflfs/config.json", CONFIG_MAX, &buf, &len, NULL);
+    if (r == -ENOMEM)
+        return ocfl_err_set(err, r, "out of memory");
     if (r == 0) {
-        doc = json_loads(buf, 0, NULL);
+        doc = ocfl_json_loadb(buf, len, 0, NULL, &oom);
         free(buf);
+        if (oom)
+            return ocfl_err_set(err, -ENOMEM, "out of memory");
         v = json_object_get(doc, "digestAlgorithm");
         if (!json_is_string(v) ||
             !ocfl_digest_alg_is_content(ocfl_digest_alg_from_name(json_string_value(v)))) {
@@ -300,15 +314,17 @@ int ocfl_root_object_path(const struct ocfl_root *root, const char *id, char **r
 
 /*
  * 1 when the object at @path (beneath the root) declares itself an object
- * and its inventory's id is @id; 0 otherwise; -ENOMEM.  The inventory is
- * read only for its id: a full parse is the object's business.
+ * and its inventory's id is @id; 2 when it declares itself an object but
+ * its inventory cannot be read or has no string id (a damaged object: whose
+ * it is cannot be told); 0 otherwise; -ENOMEM.  The inventory is read only
+ * for its id: a full parse is the object's business.
  */
 static int object_has_id(int rootfd, const char *path, const char *id)
 {
     char ipath[PATH_MAX], *buf = NULL;
     size_t len;
     json_t *doc, *v;
-    int r;
+    int r, oom = 0;
 
     r = snprintf(ipath, sizeof(ipath), "%s/0=ocfl_object_1.1", path);
     if (r < 0 || (size_t)r >= sizeof(ipath))
@@ -323,11 +339,13 @@ static int object_has_id(int rootfd, const char *path, const char *id)
     if (r == -ENOMEM)
         return r;
     if (r < 0)
-        return 0;
-    doc = json_loadb(buf, len, 0, NULL);
+        return 2;
+    doc = ocfl_json_loadb(buf, len, 0, NULL, &oom);
     free(buf);
+    if (oom)
+        return -ENOMEM;
     v = json_object_get(doc, "id");
-    r = json_is_string(v) && !strcmp(json_string_value(v), id);
+    r = !json_is_string(v) ? 2 : !strcmp(json_string_value(v), id);
     json_decref(doc);
     return r;
 }
@@ -346,8 +364,8 @@ static int find_one(void *ctx, const char *object_path)
     if (f->skip && !strcmp(f->skip, object_path))
         return 0; /* the layout's answer, already checked */
     r = object_has_id(f->rootfd, object_path, f->id);
-    if (r <= 0)
-        return r;
+    if (r <= 0 || r == 2)
+        return r < 0 ? r : 0;
     f->found = strdup(object_path);
     return f->found ? 1 : -ENOMEM;
 }
@@ -364,7 +382,9 @@ int ocfl_root_find_object(struct ocfl_root *root, const char *id, char **ret, st
             free(mapped);
             return ocfl_err_set(err, r, "out of memory");
         }
-        if (r == 1) {
+        /* A damaged object where the layout puts @id is taken as @id's: opening
+         * it then reports the damage, and nothing creates a new object there. */
+        if (r == 1 || r == 2) {
             *ret = mapped;
             return 0;
         }

@@ -37,7 +37,9 @@ void ocfl_root_close(struct ocfl_root *root);
 /*
  * Where the object @id lives, relative to the root (malloc'd): by the layout
  * when there is one; otherwise (or when the mapped path holds no object) by
- * walking the hierarchy for an object whose inventory has this id.
+ * walking the hierarchy for an object whose inventory has this id.  An
+ * object at the layout's path whose inventory cannot be read for its id
+ * (damaged) is returned as @id's: opening it then reports the damage.
  * -ENOENT when no such object exists (@ret untouched).
  */
 int ocfl_root_find_object(struct ocfl_root *root, const char *id, char **ret,
