@@ -185,6 +185,13 @@ static void check_state(struct inv_ck *c, const char *vk, json_t *state, struct 
             }
             v->state[n].logical_path = ocfl_ck_strdup(c, s);
             v->state[n].digest = ocfl_ck_strdup(c, digest);
+            if (!v->state[n].logical_path || !v->state[n].digest) {
+                /* c->oom is set; an entry with a NULL half must not reach the sort */
+                free(v->state[n].logical_path);
+                free(v->state[n].digest);
+                v->state[n].logical_path = v->state[n].digest = NULL;
+                continue;
+            }
             lp[n] = s;
             n++;
         }
