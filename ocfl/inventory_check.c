@@ -1,6 +1,7 @@
 /* inventory_check.c: the inventory checker, used strictly (parse) or as the validator (check). */
 #include "inventory_priv.h"
 #include "digest.h"
+#include "json_priv.h"
 #include "path.h"
 
 #include <errno.h>
@@ -415,6 +416,7 @@ static int check(const char *buf, size_t len, const char *where, struct ocfl_rep
 {
     struct inv_ck c = {.r = report, .where = where ? where : ""};
     json_error_t jerr;
+    int oom = 0;
     json_t *root, *cpaths;
 
     *ret = NULL;
@@ -425,9 +427,9 @@ static int check(const char *buf, size_t len, const char *where, struct ocfl_rep
         return 0;
     }
     /* Integers become reals so that huge numbers do not fail a JSON text that is valid. */
-    root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
+    root = ocfl_json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr, &oom);
     if (!root) {
-        if (json_error_code(&jerr) == json_error_out_of_memory)
+        if (oom || json_error_code(&jerr) == json_error_out_of_memory)
             return -ENOMEM;
         ocfl_ck_find(&c, "E033", "inventory is not parsable JSON (line %d): %s", jerr.line,
                      jerr.text);

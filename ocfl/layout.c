@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "digest.h"
+#include "json_priv.h"
 
 enum kind { FLAT_DIRECT, HASH_AND_ID, HASHED, FLAT_OMIT, NTUPLE_OMIT };
 
@@ -154,7 +155,11 @@ int ocfl_layout_new(const char *name, const char *config_json, struct ocfl_layou
     if (kind < 0)
         return ocfl_err_set(err, -ENOTSUP, "unsupported storage layout '%s'", name ? name : "");
     if (config_json && *config_json) {
-        cfg = json_loads(config_json, JSON_REJECT_DUPLICATES, &jerr);
+        int oom = 0;
+        cfg =
+            ocfl_json_loadb(config_json, strlen(config_json), JSON_REJECT_DUPLICATES, &jerr, &oom);
+        if (!cfg && oom)
+            return ocfl_err_set(err, -ENOMEM, "%s config: out of memory", name);
         if (!cfg)
             return ocfl_err_set(err, -EINVAL, "%s config: invalid JSON: %s", name, jerr.text);
         if (!json_is_object(cfg)) {
@@ -212,7 +217,7 @@ int ocfl_layout_config_json(const struct ocfl_layout *l, char **ret, struct ocfl
             bad |= json_object_set_new(o, "reverseObjectRoot", json_boolean(l->reverse));
         }
         if (!bad)
-            text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            text = ocfl_json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     }
     json_decref(o);
     if (!text || asprintf(&out, "%s\n", text) < 0) {
