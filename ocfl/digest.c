@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #define READ_CHUNK (1024 * 1024)
@@ -74,11 +75,26 @@ void ocfl_hasher_free(struct ocfl_hasher *h)
     free(h);
 }
 
+/*
+ * OpenSSL says why a call failed only in its error queue: -ENOMEM when an
+ * allocation failed, else @fallback.  Empties the queue either way.
+ */
+static int evp_error(int fallback)
+{
+    unsigned long e;
+    int oom = 0;
+
+    while ((e = ERR_get_error()))
+        if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
+            oom = 1;
+    return oom ? -ENOMEM : fallback;
+}
+
 int ocfl_hasher_reset(struct ocfl_hasher *h)
 {
     for (int a = 0; a < OCFL_DIGEST_COUNT_; a++)
         if (h->ctx[a] && !EVP_DigestInit_ex2(h->ctx[a], h->md[a], NULL))
-            return -EIO;
+            return evp_error(-EIO);
     h->bytes = 0;
     h->finished = 0;
     return 0;
@@ -87,6 +103,7 @@ int ocfl_hasher_reset(struct ocfl_hasher *h)
 int ocfl_hasher_new(unsigned want, struct ocfl_hasher **ret, struct ocfl_err *err)
 {
     struct ocfl_hasher *h;
+    int r;
 
     if (want & ~(((1u << OCFL_DIGEST_COUNT_) - 1) & ~1u))
         return ocfl_err_set(err, -EINVAL, "unknown digest algorithm in set 0x%x", want);
@@ -99,9 +116,9 @@ int ocfl_hasher_new(unsigned want, struct ocfl_hasher **ret, struct ocfl_err *er
             continue;
         h->md[a] = EVP_MD_fetch(NULL, algs[a].evp, NULL);
         if (!h->md[a]) {
+            int r = evp_error(-ENOTSUP);
             ocfl_hasher_free(h);
-            return ocfl_err_set(err, -ENOTSUP, "digest algorithm '%s' is not available",
-                                algs[a].name);
+            return ocfl_err_set(err, r, "digest algorithm '%s' is not available", algs[a].name);
         }
         h->ctx[a] = EVP_MD_CTX_new();
         if (!h->ctx[a]) {
@@ -109,9 +126,9 @@ int ocfl_hasher_new(unsigned want, struct ocfl_hasher **ret, struct ocfl_err *er
             return ocfl_err_set(err, -ENOMEM, "cannot allocate a '%s' context", algs[a].name);
         }
     }
-    if (ocfl_hasher_reset(h) < 0) {
+    if ((r = ocfl_hasher_reset(h)) < 0) {
         ocfl_hasher_free(h);
-        return ocfl_err_set(err, -EIO, "cannot start digests");
+        return ocfl_err_set(err, r, "cannot start digests");
     }
     *ret = h;
     return 0;
@@ -144,7 +161,9 @@ int ocfl_hasher_final(struct ocfl_hasher *h, enum ocfl_digest_alg alg, char *hex
     }
     if (h->finished & (1u << alg))
         return -EINVAL;
-    if (!EVP_DigestFinal_ex(h->ctx[alg], md, &n) || n * 2 >= OCFL_DIGEST_HEX_MAX)
+    if (!EVP_DigestFinal_ex(h->ctx[alg], md, &n))
+        return evp_error(-EIO);
+    if (n * 2 >= OCFL_DIGEST_HEX_MAX)
         return -EIO;
     h->finished |= 1u << alg;
     for (unsigned int i = 0; i < n; i++) {

@@ -132,7 +132,11 @@ static int hash_one(struct pool *p, struct ocfl_hasher *h, char *buf, size_t idx
     if (fd < 0)
         return fd;
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    ocfl_hasher_reset(h);
+    if ((rc = ocfl_hasher_reset(h)) < 0) {
+        /* a context that failed to start must not be fed (OpenSSL would crash) */
+        close(fd);
+        return rc;
+    }
     for (;;) {
         ssize_t n = read(fd, buf, READ_BUF);
         if (n < 0 && errno == EINTR)
