@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_readonly.sh: writes fail (EROFS; EPERM for links), readdir offsets are stable,
+# test_readonly.sh: writes into versions/ fail (EROFS; EPERM for links), readdir offsets are stable,
 # control directories are hidden yet reachable (and renamable with -o ctl=), long ids
 # get a bounded name, inode numbers survive the kernel forgetting them.
 # usage: test_readonly.sh READDIR_OFFSETS_HELPER
@@ -30,16 +30,19 @@ try:
 except OSError as e:
     print(errno.errorcode[e.errno])"
 }
-check_eq "open O_WRONLY on a head file: EROFS" EROFS "$(errno_of "os.open('$f', os.O_WRONLY)")"
+# versions/ is read-only whatever the write side does with the head
+vd="$o/.ocfl/versions/v1"
+check_eq "open O_WRONLY on a version file: EROFS" EROFS "$(errno_of "os.open('$v', os.O_WRONLY)")"
 check_eq "open O_RDWR on a version file: EROFS" EROFS "$(errno_of "os.open('$v', os.O_RDWR)")"
-check_eq "open O_CREAT of a new file: EROFS" EROFS "$(errno_of "os.open('$o/new.txt', os.O_WRONLY | os.O_CREAT, 0o644)")"
-check_eq "O_TRUNC: EROFS" EROFS "$(errno_of "os.open('$f', os.O_RDONLY | os.O_TRUNC)")"
-check_eq "mkdir: EROFS" EROFS "$(errno_of "os.mkdir('$o/newdir')")"
-check_eq "unlink: EROFS" EROFS "$(errno_of "os.unlink('$f')")"
-check_eq "rename: EROFS" EROFS "$(errno_of "os.rename('$f', '$o/g.txt')")"
+check_eq "open O_CREAT in a version: EROFS" EROFS "$(errno_of "os.open('$vd/new.txt', os.O_WRONLY | os.O_CREAT, 0o644)")"
+check_eq "O_TRUNC: EROFS" EROFS "$(errno_of "os.open('$v', os.O_RDONLY | os.O_TRUNC)")"
+check_eq "mkdir in a version: EROFS" EROFS "$(errno_of "os.mkdir('$vd/newdir')")"
+check_eq "unlink in a version: EROFS" EROFS "$(errno_of "os.unlink('$v')")"
+check_eq "rename in a version: EROFS" EROFS "$(errno_of "os.rename('$v', '$vd/g.txt')")"
 check_eq "utime: EROFS" EROFS "$(errno_of "os.utime('$v', (0, 0))")"
-check_eq "chmod: EROFS" EROFS "$(errno_of "os.chmod('$f', 0o777)")"
-check_eq "setxattr: EROFS" EROFS "$(errno_of "os.setxattr('$f', 'user.x', b'1')")"
+check_eq "chmod: EROFS" EROFS "$(errno_of "os.chmod('$v', 0o777)")"
+check_eq "rmdir of a version: EROFS" EROFS "$(errno_of "os.rmdir('$vd')")"
+check_eq "control files of versions/: EROFS" EROFS "$(errno_of "os.mkdir('$o/.ocfl/versions/v9')")"
 check_eq "symlink: EPERM" EPERM "$(errno_of "os.symlink('x', '$o/link')")"
 check_eq "hard link: EPERM" EPERM "$(errno_of "os.link('$f', '$o/link')")"
 check_eq "security.* xattrs: not supported (ls -l stops asking)" ENOTSUP \
@@ -48,7 +51,7 @@ check_eq "other user.* xattrs: none" ENODATA "$(errno_of "os.getxattr('$f', 'use
 check_eq "getfattr -d lists the digest" "user.ocfl.digest" \
     "$(getfattr -d "$f" 2>/dev/null | grep -o '^user[^=]*' | xargs)"
 check_eq "read still works" "file 1" "$(cat "$f")"
-check_eq "files belong to the mounting user" "$(id -u) 444" "$(stat -c '%u %a' "$f")"
+check_eq "files belong to the mounting user" "$(id -u) 444" "$(stat -c '%u %a' "$v")"
 check_eq "versions are read-only directories" "555" "$(stat -c '%a' "$o/.ocfl/versions/v1")"
 
 # readdir offsets: a 600-entry directory needs several readdir calls
@@ -65,7 +68,8 @@ check_eq "nested version top: 5 directories" 0 $?
 # control directories
 check_eq "control dir not listed" "" "$(ls -A "$o" | grep -F .ocfl)"
 check_eq "find sees only content" 650 "$(find "$mnt"/urn:test:flat "$mnt"/urn:test:nested -type f | wc -l)"
-check_eq "control dir opens by name" "inventory.json log status versions" "$(ls "$o/.ocfl" | xargs)"
+check_eq "control dir opens by name, read side entries there" "inventory.json log status versions" \
+    "$(ls "$o/.ocfl" | grep -xE 'inventory.json|log|status|versions' | xargs)"
 check_grep "mount-wide status" '"objects": 3' "$mnt/.ocfl/status"
 
 # long ids: a bounded name, still reachable, exact id in user.ocfl.id
