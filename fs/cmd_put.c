@@ -1,4 +1,15 @@
 /* cmd_put.c: `ocflfs put`: stage a directory tree (hash + copy in one pass), plan, journal, run. */
+/*
+ * DIR's tree becomes the object's next version: files not in DIR leave the
+ * state.  Every file is read once: hashed and, unless its content is already
+ * in the object, copied into STATE/scratch/put-PID-NS/ in the same pass (by
+ * one worker per core).  Then the plan is built, journaled and run; staged
+ * files are moved into the version by rename.
+ *
+ * When DIR equals the head state there is nothing to commit: no version is
+ * written, "nothing to commit" is printed and the exit status is 0 (a script
+ * that puts the same tree twice has not failed; `ocflfs log` shows nothing new).
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
