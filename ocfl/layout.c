@@ -11,6 +11,7 @@
 
 #include "digest.h"
 #include "json_priv.h"
+#include "path.h"
 
 enum kind { FLAT_DIRECT, HASH_AND_ID, HASHED, FLAT_OMIT, NTUPLE_OMIT };
 
@@ -406,6 +407,9 @@ int ocfl_layout_map(const struct ocfl_layout *l, const char *id, char **ret, str
 
     if (!id || !*id)
         return ocfl_err_set(err, -EINVAL, "empty object id");
+    /* an id is a JSON string in the inventory: it must be UTF-8 */
+    if (!ocfl_utf8_valid(id, strlen(id)))
+        return ocfl_err_set(err, -EINVAL, "object id '%s' is not UTF-8", id);
     sb_add(&b, "", 0);
     switch (l->kind) {
     case FLAT_DIRECT:

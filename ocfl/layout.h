@@ -30,7 +30,8 @@ int ocfl_layout_config_json(const struct ocfl_layout *l, char **ret, struct ocfl
 
 /*
  * Map @id to the object's path relative to the storage root (malloc'd in
- * *ret).  -EINVAL when the id cannot be mapped by this layout: an empty id;
+ * *ret).  -EINVAL when the id cannot be mapped by this layout: an empty id
+ * or one that is not UTF-8;
  * for 0006 an id without the configured delimiter (0007 then uses the whole
  * id, as its document says) or ending with it; for 0007 a non-ASCII id; or
  * a result that is not a safe relative path (an empty, "." or ".." element,

@@ -496,6 +496,8 @@ int ocfl_plan_build(const struct ocfl_plan_input *in, struct ocfl_plan **ret, st
 
     if (!in->base && !in->id)
         return ocfl_err_set(err, -EINVAL, "plan: no object id");
+    if (!in->base && !ocfl_utf8_valid(in->id, strlen(in->id)))
+        return ocfl_err_set(err, -EINVAL, "object id '%s' is not UTF-8", in->id);
     if (in->base && !in->base_digest)
         return ocfl_err_set(err, -EINVAL, "plan for '%s': no base inventory digest", in->base->id);
     if (in->base && in->spec && in->spec != in->base->spec)

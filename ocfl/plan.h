@@ -102,7 +102,8 @@ struct ocfl_plan {
  * stored once (the other sources get RELEASE steps).  The content path of
  * new content is vN/CONTENT_DIR/LOGICAL_PATH (contentDirectory and version
  * padding kept from the base).
- * Errors: -EINVAL for a bad input (invalid or conflicting logical paths,
+ * Errors: -EINVAL for a bad input (a new object's id that is not UTF-8,
+ * invalid or conflicting logical paths,
  * duplicates, a digest of the wrong length, a file without source whose
  * digest is not in the base manifest), -ENOTSUP for a spec change,
  * -EOVERFLOW past OCFL_MAX_VERSIONS or the padding's range, -ENOMEM.
