@@ -169,8 +169,8 @@ struct mount_args {
     const char *root, *mountpoint, *state;
     int foreground;
     char *fuse_opts, *ctl;
-    double refresh; /* -o refresh=SECONDS, or -1 for REFRESH_AGE */
-    long cache;     /* -o cache=OBJECTS, or 0 for CACHE_OBJECTS */
+    double refresh;             /* -o refresh=SECONDS, or -1 for REFRESH_AGE */
+    long cache;                 /* -o cache=OBJECTS, or 0 for CACHE_OBJECTS */
     const char *user, *address; /* the default committer */
 };
 

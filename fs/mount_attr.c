@@ -156,8 +156,7 @@ int mount_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
         if (fstatat(o->fd, "inventory.json", &ist, AT_SYMLINK_NOFOLLOW) < 0 ||
             !S_ISREG(ist.st_mode))
             return -EIO;
-        fill_file(st, (uint64_t)ist.st_size,
-                  version_time(m, o->inv, (unsigned)o->inv->n_versions));
+        fill_file(st, (uint64_t)ist.st_size, version_time(m, o->inv, (unsigned)o->inv->n_versions));
         return 0;
     }
     case MK_ROOT_STATUS:
