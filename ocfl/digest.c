@@ -77,7 +77,10 @@ void ocfl_hasher_free(struct ocfl_hasher *h)
 
 /*
  * OpenSSL says why a call failed only in its error queue: -ENOMEM when an
- * allocation failed, else @fallback.  Empties the queue either way.
+ * allocation failed, else @fallback.  Empties the queue either way.  Not
+ * every allocation failure is queued as one (and OpenSSL 3.2 queues none),
+ * so starting or finishing a digest of a fetched algorithm, which fails for
+ * nothing else, passes -ENOMEM as @fallback.
  */
 static int evp_error(int fallback)
 {
@@ -94,7 +97,7 @@ int ocfl_hasher_reset(struct ocfl_hasher *h)
 {
     for (int a = 0; a < OCFL_DIGEST_COUNT_; a++)
         if (h->ctx[a] && !EVP_DigestInit_ex2(h->ctx[a], h->md[a], NULL))
-            return evp_error(-EIO);
+            return evp_error(-ENOMEM);
     h->bytes = 0;
     h->finished = 0;
     return 0;
@@ -162,7 +165,7 @@ int ocfl_hasher_final(struct ocfl_hasher *h, enum ocfl_digest_alg alg, char *hex
     if (h->finished & (1u << alg))
         return -EINVAL;
     if (!EVP_DigestFinal_ex(h->ctx[alg], md, &n))
-        return evp_error(-EIO);
+        return evp_error(-ENOMEM);
     if (n * 2 >= OCFL_DIGEST_HEX_MAX)
         return -EIO;
     h->finished |= 1u << alg;
