@@ -21,6 +21,7 @@ struct vctx {
     struct ocfl_report *report;
     enum ocfl_spec spec;    /* from the declaration; UNKNOWN when missing */
     uint64_t progress_base; /* bytes hashed by objects before this one */
+    int oom; /* a check could not run for lack of memory: val_object_at fails with -ENOMEM */
 };
 
 /*

@@ -63,8 +63,10 @@ void vreport(struct vctx *c, const char *code, const char *rel, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (asprintf(&path, "%s%s", c->prefix ? c->prefix : "", rel ? rel : "") < 0)
-        path = NULL;
+    if (asprintf(&path, "%s%s", c->prefix ? c->prefix : "", rel ? rel : "") < 0) {
+        path = NULL; /* still counted, at the object; the run fails with -ENOMEM */
+        c->oom = 1;
+    }
     ocfl_report_add(c->report, code, path ? path : c->prefix, "%s", msg);
     free(path);
 }
@@ -215,8 +217,11 @@ static void check_declaration(struct vctx *c, const struct vdent *d, size_t n)
         found++;
         if (found == 1)
             c->spec = spec;
-        if (ocfl_io_read_file(c->fd, name, VAL_SMALL_FILE_MAX, &buf, &len, NULL) < 0 ||
-            len != strlen(name + 2) + 1 || memcmp(buf, name + 2, len - 1) || buf[len - 1] != '\n')
+        int rc = ocfl_io_read_file(c->fd, name, VAL_SMALL_FILE_MAX, &buf, &len, NULL);
+        if (rc == -ENOMEM)
+            c->oom = 1;
+        else if (rc < 0 || len != strlen(name + 2) + 1 || memcmp(buf, name + 2, len - 1) ||
+                 buf[len - 1] != '\n')
             vreport(c, "E007", name, "declaration must contain '%s' and a newline", name + 2);
         free(buf);
     }
@@ -294,7 +299,12 @@ static const char *check_sidecar(struct vctx *c, const char *dir, const struct v
         vreport(c, "E058", rel, "inventory sidecar '%s' is missing", rel);
         return NULL;
     }
-    if (ocfl_io_read_file(c->fd, rel, VAL_SMALL_FILE_MAX, &buf, &len, NULL) < 0) {
+    int rc = ocfl_io_read_file(c->fd, rel, VAL_SMALL_FILE_MAX, &buf, &len, NULL);
+    if (rc == -ENOMEM) {
+        c->oom = 1;
+        return sc->name;
+    }
+    if (rc < 0) {
         vreport(c, "E058", rel, "cannot read inventory sidecar '%s'", rel);
         return sc->name;
     }
@@ -311,7 +321,10 @@ static const char *check_sidecar(struct vctx *c, const char *dir, const struct v
         }
     }
     buf[hexlen] = '\0';
-    if (digest_buf(alg, vi->buf, vi->len, hex) == 0 && !ocfl_digest_equal(hex, buf))
+    rc = digest_buf(alg, vi->buf, vi->len, hex);
+    if (rc == -ENOMEM)
+        c->oom = 1; /* unchecked is not valid */
+    else if (rc == 0 && !ocfl_digest_equal(hex, buf))
         vreport(c, "E060", rel, "'%s' says %s but the inventory's digest is %s", rel, buf, hex);
     free(buf);
     return sc->name;
@@ -566,8 +579,12 @@ int val_object_at(struct vctx *c, struct vobj_info *ret_info)
     if (ret_info) {
         ret_info->spec = c->spec;
         ret_info->id = o.root.inv && o.root.inv->id ? strdup(o.root.inv->id) : NULL;
+        if (o.root.inv && o.root.inv->id && !ret_info->id)
+            c->oom = 1;
     }
 out:
+    if (rc == 0 && c->oom)
+        rc = -ENOMEM;
     val_free_dents(d, (size_t)n_all);
     free_vinv(&o.root);
     for (size_t i = 0; i < o.n_vers; i++) {

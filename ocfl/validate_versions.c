@@ -151,6 +151,10 @@ static int check_manifest(struct vobj *o, const struct ocfl_inventory *inv, cons
                         e->paths[j], where);
                 continue;
             }
+            if (f->status == -ENOMEM) {
+                c->oom = 1; /* not hashed for lack of memory: unknown, not invalid */
+                continue;
+            }
             if (f->status < 0) {
                 vreport(c, "E092", e->paths[j], "cannot read '%s': %s", e->paths[j],
                         strerror(-f->status));
