@@ -189,10 +189,13 @@ int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
     int r;
 
     /* ?3 = now, ?4 = finished?, ?5 = state name; last_error kept unless given */
+    /* A finished plan no longer needs its inventory bytes (the object has
+     * them, or they were never written): drop them to keep the journal small. */
     r = update(j,
                "UPDATE plans SET state = ?5,"
                " started_ns = COALESCE(started_ns, ?3),"
-               " finished_ns = CASE WHEN ?4 THEN ?3 ELSE NULL END"
+               " finished_ns = CASE WHEN ?4 THEN ?3 ELSE NULL END,"
+               " inventory = CASE WHEN ?4 THEN x'' ELSE inventory END"
                " WHERE id = ?1 AND ?2 = ?2",
                id, 0, now, fin, journal_plan_state_name(s));
     if (r >= 0 && last_error)
