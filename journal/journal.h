@@ -148,7 +148,10 @@ int journal_plan_state_unfinished(enum journal_plan_state s);
 /*
  * Record @plan (built by ocfl_plan_build) for the object at @object_path
  * (relative to the storage root) in one transaction, state pending.
- * *ret_id gets the plan's id (1, 2, ...).
+ * *ret_id gets the plan's id (1, 2, ...).  Step sources are paths relative
+ * to the state directory (e.g. "scratch/put-1-2/w0/5"), and their data must
+ * already be durable: a content step only renames (or, across filesystems,
+ * copies and verifies) them.
  */
 int journal_plan_add(struct journal *j, const struct ocfl_plan *plan, const char *object_path,
                      int64_t *ret_id, struct ocfl_err *err);
