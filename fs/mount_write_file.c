@@ -336,7 +336,18 @@ void mw_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
     }
     if (fh->fd < 0) {
         size_t n = off < 0 || (size_t)off >= fh->len ? 0 : fh->len - (size_t)off;
-        fuse_reply_buf(req, n ? fh->buf + off : NULL, n > size ? size : n);
+        char *copy;
+        if (n > size)
+            n = size;
+        /* from a private copy: the handle may be released while the reply is written */
+        if (!(copy = malloc(n ? n : 1))) {
+            fuse_reply_err(req, ENOMEM);
+            return;
+        }
+        if (n)
+            memcpy(copy, fh->buf + off, n);
+        fuse_reply_buf(req, copy, n);
+        free(copy);
         return;
     }
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);

@@ -556,7 +556,8 @@ static int list_locked(struct sctx *c, const char *dir, struct dlist *out)
             r = -ENOMEM;
             goto out;
         }
-        known = bsearch(&key, staged.v, staged.n, sizeof(*staged.v), dirent_cmp) != NULL;
+        known =
+            staged.n && bsearch(&key, staged.v, staged.n, sizeof(*staged.v), dirent_cmp) != NULL;
         if (!known && !slash) {
             r = dlist_add(out, name, len, STAGING_FILE);
         } else if (!known) {
@@ -576,7 +577,8 @@ static int list_locked(struct sctx *c, const char *dir, struct dlist *out)
             goto out;
         i = next;
     }
-    qsort(out->v, out->n, sizeof(*out->v), dirent_cmp);
+    if (out->n) /* no array at all when empty */
+        qsort(out->v, out->n, sizeof(*out->v), dirent_cmp);
     r = 0;
 out:
     if (r == -ENOMEM)
