@@ -164,6 +164,8 @@ static int stage_file(struct stager *w, int fd, const char *shown, struct entry 
             r = ocfl_err_sys(err, r, "cannot stage '%s'", shown);
             goto out;
         }
+        /* Start writing back now, so the final fdatasync has little left to wait for. */
+        sync_file_range(out, (off_t)(total - (uint64_t)n), n, SYNC_FILE_RANGE_WRITE);
         uint64_t done = __atomic_add_fetch(&p->bytes, (uint64_t)n, __ATOMIC_RELAXED);
         if (w->num == 0)
             cli_progress_update(&p->prog, "put: reading", done, 0);
