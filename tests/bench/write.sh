@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# write.sh [BUILD_DIR]: the mount's write side.  (a) writing a 1 GiB file through the mount vs
+# natively (target >= 0.8x); (b) committing that staged file vs sha512sum of it (target <= 0.2x:
+# hashed while written, moved by rename); (c) creating 10,000 small files through the mount vs
+# natively (reported); (d) committing those 10,000 staged files vs @ocfl/ocfl-fs importing the
+# same tree (target >= 3x faster).  Not part of `meson test`.  Needs npm for (d).
+# BIG_MIB and SMALL_FILES shrink the runs.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../../build}
+ocflfs=$(cd "$build" && pwd)/fs/ocflfs
+[[ -x $ocflfs ]] || { echo "no ocflfs at $ocflfs (give the build dir)" >&2; exit 2; }
+big_mib=${BIG_MIB:-1024}
+nsmall=${SMALL_FILES:-10000}
+tmp=$(mktemp -d)
+mnt="$tmp/mnt"
+cleanup() {
+    mountpoint -q "$mnt" 2>/dev/null && fusermount3 -u -z "$mnt"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+
+"$ocflfs" init "$tmp/root" --layout 0002-flat-direct-storage-layout >/dev/null
+mkdir -p "$mnt"
+"$ocflfs" mount "$tmp/root" "$mnt" --state "$tmp/state" --user Bench --address mailto:b@example.org
+mkdir "$mnt/big" "$mnt/small"
+
+# --- (a) one big file: dd with 1 MiB blocks from a file in the page cache
+echo "(a) writing $big_mib MiB ..."
+head -c $((big_mib << 20)) /dev/urandom >"$tmp/src.bin"
+sha512sum "$tmp/src.bin" >/dev/null # warm the cache
+write_native() { dd if="$tmp/src.bin" of="$tmp/native.bin" bs=1M conv=fsync status=none; }
+write_mount() { dd if="$tmp/src.bin" of="$mnt/big/big.bin" bs=1M conv=fsync status=none; }
+t_native=$(secs write_native)
+t_mount=$(secs write_mount)
+printf '(a) native %.2f s, through the mount %.2f s: speed ratio %s (target >= 0.8)\n' \
+    "$t_native" "$t_mount" "$(ratio "$t_native" "$t_mount")"
+cmp "$tmp/src.bin" "$mnt/big/big.bin" || echo "(a) warning: the staged bytes differ"
+
+# --- (b) commit of the staged big file vs sha512sum of it
+t_sum=$(secs sha512sum "$tmp/native.bin")
+t_commit=$(secs setfattr -n user.ocfl.commit -v big "$mnt/big")
+printf '(b) sha512sum %.2f s, commit %.2f s: ratio %s (target <= 0.2)\n' "$t_sum" "$t_commit" \
+    "$(ratio "$t_commit" "$t_sum")"
+rm -f "$tmp/src.bin" "$tmp/native.bin"
+
+# --- (c) many small files through the mount vs natively
+mkfiles() {
+    python3 - "$1" "$2" <<'PY'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    sub = os.path.join(d, "d%02d" % (i % 100))
+    os.makedirs(sub, exist_ok=True)
+    head = b"file %d\n" % i
+    with open(os.path.join(sub, "f%06d.txt" % i), "wb") as f:
+        f.write(head + b"x" * (4096 - len(head)))
+PY
+}
+echo "(c) $nsmall files of 4 KiB ..."
+t_native=$(secs mkfiles "$tmp/native" "$nsmall")
+t_mount=$(secs mkfiles "$mnt/small" "$nsmall")
+printf '(c) native %.2f s, through the mount %.2f s: the mount takes %sx as long\n' "$t_native" \
+    "$t_mount" "$(ratio "$t_mount" "$t_native")"
+
+# --- (d) commit of the staged small files vs @ocfl/ocfl-fs importing the same tree
+t_commit=$(secs setfattr -n user.ocfl.commit -v small "$mnt/small")
+"$ocflfs" validate "$tmp/root/small" >/dev/null 2>&1 || echo "(d) warning: the commit does not validate"
+if (mkdir -p "$tmp/js" && cd "$tmp/js" &&
+    npm install --silent --no-audit --no-fund @ocfl/ocfl-fs >/dev/null 2>&1); then
+    cat >"$tmp/js/put.js" <<'JS'
+const ocfl = require('@ocfl/ocfl-fs');
+(async () => {
+  const [root, id, src] = process.argv.slice(2);
+  const storage = ocfl.storage({root, workspace: root + '-ws',
+                                layout: {extensionName: '0004-hashed-n-tuple-storage-layout'}});
+  await storage.create();
+  await storage.object(id).import(src, 'REPLACE');
+})().catch(e => { console.error(e); process.exit(1); });
+JS
+    sync
+    t_js=$(secs bash -c "cd '$tmp/js' && node put.js '$tmp/jsroot' small '$tmp/native'")
+    printf '(d) ocfl-fs %.2f s, commit %.2f s: the commit is %sx faster (target >= 3)\n' "$t_js" \
+        "$t_commit" "$(ratio "$t_js" "$t_commit")"
+else
+    printf '(d) commit %.2f s; npm install @ocfl/ocfl-fs failed: no comparison\n' "$t_commit"
+fi
+fusermount3 -u "$mnt"
