@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -284,23 +283,31 @@ out:
     return r;
 }
 
-/* Create "<name>.tmp-XXXXXXXX" in @pfd with O_EXCL; the name goes to @tmp. */
+/*
+ * Create "<name>.tmp-XXXXXXXX" in @pfd with O_EXCL; the name goes to @tmp.
+ * XXXXXXXX is a hash of @name, not a random number: a writer killed between
+ * create and rename leaves a temp that the retry (after resume) finds by
+ * name and replaces, so no stray file stays in an object.  Writers of one
+ * destination are serialized by the caller (one plan per object), so an
+ * existing temp is a stale one.
+ */
 int io_create_temp(int pfd, const char *name, char tmp[NAME_MAX + 1])
 {
     int keep = (int)strlen(name);
+    uint32_t h = 2166136261u; /* FNV-1a: distinct long names that share the kept prefix differ */
 
+    for (const char *c = name; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
     if (keep > NAME_MAX - 13)
         keep = NAME_MAX - 13;
-    for (int tries = 0; tries < 100; tries++) {
-        unsigned rnd;
-        int fd;
-        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-            rnd = (unsigned)getpid() * 2654435761u + (unsigned)tries;
-        snprintf(tmp, NAME_MAX + 1, "%.*s.tmp-%08x", keep, name, rnd);
-        fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    snprintf(tmp, NAME_MAX + 1, "%.*s.tmp-%08x", keep, name, (unsigned)h);
+    for (int tries = 0; tries < 3; tries++) {
+        int fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd >= 0)
             return fd;
         if (errno != EEXIST)
+            return -errno;
+        if (unlinkat(pfd, tmp, 0) < 0 && errno != ENOENT)
             return -errno;
     }
     return -EEXIST;

@@ -86,7 +86,9 @@ int ocfl_io_read_file(int dirfd, const char *path, size_t max, char **ret_buf, s
  * Durable write: create "<path>.tmp-XXXX" with O_EXCL beside @path, write
  * @len bytes, fsync, close (checked), rename over @path, fsync the parent
  * directory.  On any failure the temp file is removed and @path is either
- * its old self or the complete new content.
+ * its old self or the complete new content.  XXXX depends only on @path, so
+ * the temp of a writer killed before its rename is replaced by the next
+ * write of @path (one writer per destination at a time).
  */
 int ocfl_io_write_file_durable(int dirfd, const char *path, const void *buf, size_t len,
                                struct ocfl_err *err);
