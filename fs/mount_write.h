@@ -25,6 +25,8 @@ struct mw_fh {
     int cleared;           /* the row's digest was cleared by the first write */
     int report;            /* record size and digest at release */
     pthread_mutex_t mu;    /* writes through this handle (hash order) */
+    pthread_cond_t cv;     /* signalled when a replied write has been hashed */
+    unsigned inflight;     /* writes replied to but not hashed yet */
     int shared;            /* another write handle has the same scratch: no digest */
     uint64_t epoch;        /* the object's epoch when scratch was last checked */
     struct ocfl_hasher *h; /* sequential hash from offset 0, NULL when broken */

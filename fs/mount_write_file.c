@@ -10,6 +10,9 @@
 
 #include "mount_write.h"
 
+/* Files smaller than this get no size/digest record at release (the commit hashes them). */
+#define REPORT_MIN_BYTES (256 << 10)
+
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -34,6 +37,7 @@ void mw_fh_free(struct mw_fh *fh)
         close(fh->fd);
     ocfl_hasher_free(fh->h);
     pthread_mutex_destroy(&fh->mu);
+    pthread_cond_destroy(&fh->cv);
     free(fh->path);
     free(fh->buf);
     free(fh);
@@ -49,6 +53,7 @@ static struct mw_fh *fh_new(struct mount *m, struct mount_obj *mo, const char *p
     if (!fh)
         return NULL;
     pthread_mutex_init(&fh->mu, NULL);
+    pthread_cond_init(&fh->cv, NULL);
     fh->fd = fd;
     fh->mo = mo;
     if (!writable)
@@ -381,26 +386,57 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
     pthread_rwlock_rdlock(&fh->mo->w->commit_lock);
     pthread_mutex_lock(&fh->mu);
     rc = revalidate(m, fh);
-    if (rc == 0) {
-        k = pwrite(fh->fd, buf, size, off);
-        if (k < 0) {
-            rc = -errno;
-        } else if (fh->h && (uint64_t)off == fh->seq_off) {
-            ocfl_hasher_update(fh->h, buf, (size_t)k);
-            fh->seq_off += (uint64_t)k;
-        } else if (fh->h) {
-            ocfl_hasher_free(fh->h); /* not sequential from 0: hashed at commit */
-            fh->h = NULL;
-        }
-        if (rc == 0)
-            size = (size_t)k;
-    }
+    int fd = fh->fd, counted = rc == 0;
+    if (counted)
+        fh->inflight++;
     pthread_mutex_unlock(&fh->mu);
+    k = -1;
+    if (rc == 0) {
+        k = pwrite(fd, buf, size, off);
+        if (k < 0)
+            rc = -errno;
+    }
     pthread_rwlock_unlock(&fh->mo->w->commit_lock);
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else
-        fuse_reply_write(req, size);
+        fuse_reply_write(req, (size_t)k);
+    if (!counted)
+        return;
+    /* hash after replying: the next write is on its way meanwhile (buf lives until we return) */
+    pthread_mutex_lock(&fh->mu);
+    if (k > 0 && fh->h && (uint64_t)off > fh->seq_off) {
+        /* an earlier write may still be hashing: wait for it a little */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (fh->h && fh->inflight > 1 && (uint64_t)off > fh->seq_off &&
+               pthread_cond_timedwait(&fh->cv, &fh->mu, &until) == 0)
+            ;
+    }
+    if (k > 0 && fh->h && (uint64_t)off == fh->seq_off) {
+        ocfl_hasher_update(fh->h, buf, (size_t)k);
+        fh->seq_off += (uint64_t)k;
+    } else if (k > 0 && fh->h) {
+        ocfl_hasher_free(fh->h); /* not sequential from 0: hashed at commit */
+        fh->h = NULL;
+    }
+    fh->inflight--;
+    pthread_cond_broadcast(&fh->cv);
+    pthread_mutex_unlock(&fh->mu);
+}
+
+/* Wait until every replied write of @fh is hashed. */
+static void drain(struct mw_fh *fh)
+{
+    pthread_mutex_lock(&fh->mu);
+    while (fh->inflight)
+        pthread_cond_wait(&fh->cv, &fh->mu);
+    pthread_mutex_unlock(&fh->mu);
 }
 
 /* Record @fh's size (and digest when it was written sequentially) on its row.  Lock held. */
@@ -415,6 +451,9 @@ static void report(struct mount *m, struct mw_fh *fh)
     int rc;
 
     if (!fh->path || !fh->report || fstat(fh->fd, &st) < 0)
+        return;
+    /* small files are hashed at commit faster than a transaction per close */
+    if (st.st_size < REPORT_MIN_BYTES)
         return;
     /* only when the path still is this handle's scratch file */
     if (mw_inv(m, fh->mo, &inv) < 0 ||
@@ -432,6 +471,7 @@ static void report(struct mount *m, struct mw_fh *fh)
     if (rc < 0)
         mw_fail(m, fh->mo, rc, &err);
     fh->report = 0;
+    fh->cleared = 0; /* a later write (through a dup) clears the digest again */
 }
 
 void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -443,6 +483,8 @@ void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         mount_ops.release(req, ino, fi);
         return;
     }
+    if (fh->writable)
+        drain(fh);
     pthread_mutex_lock(&m->lock);
     if (fh->writable)
         report(m, fh);
@@ -453,8 +495,19 @@ void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-    (void)ino, (void)fi;
-    fuse_reply_err(req, 0); /* bytes are in the scratch file already; sizes are stat'ed */
+    struct mount *m = mount_req(req);
+    struct mw_fh *fh = mw_fh_of(fi);
+
+    /* close(2) waits for this (release comes later): a commit right after close finds the
+     * digest of a sequentially written file already recorded */
+    (void)ino;
+    if (fh && fh->writable) {
+        drain(fh);
+        pthread_mutex_lock(&m->lock);
+        report(m, fh);
+        pthread_mutex_unlock(&m->lock);
+    }
+    fuse_reply_err(req, 0);
 }
 
 void mw_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
