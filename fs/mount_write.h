@@ -28,6 +28,7 @@ struct mw_fh {
     pthread_cond_t cv;     /* signalled when a replied write has been hashed */
     unsigned inflight;     /* writes replied to but not hashed yet */
     int shared;            /* another write handle has the same scratch: no digest */
+    _Atomic int broken;    /* truncated by path meanwhile: the sequential hash is void */
     uint64_t epoch;        /* the object's epoch when scratch was last checked */
     struct ocfl_hasher *h; /* sequential hash from offset 0, NULL when broken */
     uint64_t seq_off;      /* bytes hashed so far */

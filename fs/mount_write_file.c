@@ -418,6 +418,10 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
                pthread_cond_timedwait(&fh->cv, &fh->mu, &until) == 0)
             ;
     }
+    if (fh->broken && fh->h) {
+        ocfl_hasher_free(fh->h);
+        fh->h = NULL;
+    }
     if (k > 0 && fh->h && (uint64_t)off == fh->seq_off) {
         ocfl_hasher_update(fh->h, buf, (size_t)k);
         fh->seq_off += (uint64_t)k;
@@ -460,7 +464,7 @@ static void report(struct mount *m, struct mw_fh *fh)
         staging_lookup(m->journal, fh->mo->id, inv, fh->path, &e, NULL) < 0 ||
         !staging_entry_writable(&e) || strcmp(e.scratch, fh->scratch))
         return;
-    if (fh->h && !fh->shared && fh->seq_off == (uint64_t)st.st_size &&
+    if (fh->h && !fh->shared && !fh->broken && fh->seq_off == (uint64_t)st.st_size &&
         ocfl_hasher_final(fh->h, fh->alg, hex) == 0)
         digest = hex;
     ocfl_hasher_free(fh->h);
@@ -566,10 +570,8 @@ static int truncate_file(struct mount *m, struct mount_node *n, struct mw_fh *fh
     if (rc == 0) {
         close(fd);
         for (struct mw_fh *o = n->obj->w->fhs; o; o = o->next)
-            if (o->path && !strcmp(o->path, n->path) && o->h && o->seq_off != (uint64_t)size) {
-                ocfl_hasher_free(o->h);
-                o->h = NULL;
-            }
+            if (o->path && !strcmp(o->path, n->path))
+                o->broken = 1; /* its writer drops the hash (under its own lock) */
     }
     pthread_mutex_unlock(&m->lock);
     return rc;

@@ -67,6 +67,18 @@ both "a 64 MiB file" 'cp "$WORK/big.bin" big.bin'
 both "dd at an offset of the big file" 'printf ABC | dd of=big.bin bs=1 seek=$((40 << 20)) conv=notrunc status=none'
 both "rmdir, unlink" 'mkdir gone && rmdir gone && rm touched.txt'
 
+# a file written sequentially from 0 is hashed while written: its digest is recorded at close
+head -c $((16 << 20)) /dev/urandom >"$WORK/seq.bin"
+both "dd a 16 MiB file in 1 MiB blocks" 'dd if="$WORK/seq.bin" of=seq.bin bs=1M status=none'
+both "a file written backwards" 'for i in 3 2 1 0; do dd if="$WORK/seq.bin" of=back.bin bs=1M skip=$i seek=$i count=1 conv=notrunc status=none; done'
+staged_digest() {
+    python3 -c "import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute('select digest from staged where object_id=? and path=?', ('urn:test:a', sys.argv[2])).fetchone(); print((r[0] or '') if r else 'no row')" \
+        "$WORK/state/ocflfs.db" "$1"
+}
+check_eq "the sequential file's digest is known before the commit" \
+    "$(sha512sum <"$WORK/seq.bin" | cut -d' ' -f1)" "$(staged_digest seq.bin)"
+check_eq "the backwards file's digest is left to the commit" "" "$(staged_digest back.bin)"
+
 check_eq "user.ocfl.staged of an added file" "added" "$(getfattr --only-values -n user.ocfl.staged "$obj/new.txt" 2>/dev/null)"
 check_eq "user.ocfl.staged of a modified file" "modified" \
     "$(getfattr --only-values -n user.ocfl.staged "$obj/d0001/f000003.txt" 2>/dev/null)"
