@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -249,8 +250,51 @@ static void invalidate_later(struct mount *m, struct mount_obj *mo)
     pthread_attr_destroy(&attr);
 }
 
+/* Reopens an object's gate once its commit has frozen the generation (or ended). */
+struct watcher {
+    struct mount *m;
+    struct mount_obj *mo;
+    _Atomic int done; /* journal_commit_object returned */
+};
+
+static int frozen_now(struct mount *m, const char *oid)
+{
+    struct staging_object_info *oi = NULL;
+    size_t n = 0;
+    int frozen = 0;
+
+    /* blocks while the freezing transaction holds the journal */
+    if (staging_objects(m->journal, &oi, &n, NULL) < 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(oi[i].object_id, oid) && oi[i].frozen_gen)
+            frozen = 1;
+    staging_object_infos_free(oi, n);
+    return frozen;
+}
+
+static void *watch(void *arg)
+{
+    struct watcher *wt = arg;
+    struct mount_wobj *w = wt->mo->w;
+
+    while (!wt->done && !frozen_now(wt->m, wt->mo->id)) {
+        struct timespec ts = {.tv_nsec = 2 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    /* handles copy up before their next write: into the next generation */
+    pthread_mutex_lock(&wt->m->lock);
+    w->epoch++;
+    pthread_mutex_unlock(&wt->m->lock);
+    mw_gate_open(w);
+    return NULL;
+}
+
 int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t len)
 {
+    struct watcher wt = {.m = m, .mo = mo};
+    pthread_t watcher;
+    int watching;
     struct ocfl_err err = {0};
     const char *msg, *user = m->user_name, *addr = m->user_address;
     char *copy = strndup(text ? text : "", len), *result = NULL;
@@ -289,12 +333,18 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t le
         free(copy);
         return -ENOMEM;
     }
-    pthread_rwlock_wrlock(&w->commit_lock);
+    mw_gate_close(w);
     pthread_mutex_lock(&m->lock);
     w->committing = 1;
     pthread_mutex_unlock(&m->lock);
+    watching = pthread_create(&watcher, NULL, watch, &wt) == 0;
     rc = journal_commit_object(m->journal, m->root, mo->id, msg && *msg ? msg : NULL, user, addr,
                                NULL, &plan, &result, &err);
+    wt.done = 1;
+    if (watching)
+        pthread_join(watcher, NULL);
+    else
+        mw_gate_open(w);
     pthread_mutex_lock(&m->lock);
     w->committing = 0;
     w->epoch++;
@@ -312,7 +362,6 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t le
     free(w->last_result);
     w->last_result = result;
     pthread_mutex_unlock(&m->lock);
-    pthread_rwlock_unlock(&w->commit_lock);
     if (rc < 0)
         mount_log(m, "commit of object '%s': %s", mo->id, err.msg[0] ? err.msg : strerror(-rc));
     json_decref(j);

@@ -9,10 +9,12 @@
  * Locking: m->lock (the mount's mutex) is taken around every staging_* call
  * and every use of a loaded inventory, so operations on the staging index
  * are serialized with each other (a lookup-then-write cannot race with
- * another one).  A commit does not hold m->lock: it holds its object's
- * commit_lock for writing, and every write through a file handle (pwrite,
- * ftruncate) holds it for reading, so no byte lands in a scratch file while
- * the commit freezes, hashes and moves it.  Order: commit_lock, then m->lock.
+ * another one).  A commit does not hold m->lock.  Writes through a file
+ * handle (pwrite, ftruncate) pass the object's gate (mw_gate_enter/leave);
+ * a commit closes the gate until its generation is frozen (and hashed), so
+ * no byte lands in a scratch file while the commit freezes it; then the
+ * epoch moves on and every handle copies up before its next write, into
+ * the next generation, while the plan runs.  Order: gate, fh->mu, m->lock.
  */
 
 /* One open file of the write side (or a control file it owns). */
@@ -51,7 +53,10 @@ void mw_fh_free(struct mw_fh *fh);
 
 /* Per-object state of the write side (struct mount_obj.w). */
 struct mount_wobj {
-    pthread_rwlock_t commit_lock;
+    pthread_mutex_t gate_mu; /* the gate: writers pass unless a commit is freezing */
+    pthread_cond_t gate_cv;
+    int freezing;
+    unsigned writers;
     int staged;        /* has (or may have) staged rows: the view asks the staging index */
     int committing;    /* a commit runs */
     int64_t plan_id;   /* its plan, once known */
@@ -62,6 +67,13 @@ struct mount_wobj {
 
 /* The write state of @mo, created on first use (lock held).  NULL on ENOMEM. */
 struct mount_wobj *mw_wobj(struct mount_obj *mo);
+/* Writes through a handle of @w's object pass the gate (waiting while a commit freezes). */
+void mw_gate_enter(struct mount_wobj *w);
+void mw_gate_leave(struct mount_wobj *w);
+/* A commit closes the gate once the writers inside have left; mw_gate_open reopens it. */
+void mw_gate_close(struct mount_wobj *w);
+void mw_gate_open(struct mount_wobj *w);
+
 /* Free every object's write state (at unmount). */
 void mw_release_all(struct mount *m);
 

@@ -144,7 +144,7 @@ static int make_writable(struct mount *m, struct mount_obj *mo, const char *path
 /*
  * Before writing through @fh: when a commit or discard happened since it
  * was checked, make sure its scratch file is still the path's writable
- * one, else copy up from its descriptor.  commit_lock held for reading,
+ * one, else copy up from its descriptor.  Inside the gate,
  * m->lock not held.
  */
 static int revalidate(struct mount *m, struct mw_fh *fh)
@@ -383,7 +383,7 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
             fuse_reply_write(req, size);
         return;
     }
-    pthread_rwlock_rdlock(&fh->mo->w->commit_lock);
+    mw_gate_enter(fh->mo->w);
     pthread_mutex_lock(&fh->mu);
     rc = revalidate(m, fh);
     int fd = fh->fd, counted = rc == 0;
@@ -396,7 +396,7 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
         if (k < 0)
             rc = -errno;
     }
-    pthread_rwlock_unlock(&fh->mo->w->commit_lock);
+    mw_gate_leave(fh->mo->w);
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else
@@ -547,7 +547,7 @@ static int truncate_file(struct mount *m, struct mount_node *n, struct mw_fh *fh
     int rc, fd = -1;
 
     if (fh && fh->writable) {
-        pthread_rwlock_rdlock(&fh->mo->w->commit_lock);
+        mw_gate_enter(fh->mo->w);
         pthread_mutex_lock(&fh->mu);
         rc = revalidate(m, fh);
         if (rc == 0 && ftruncate(fh->fd, size) < 0)
@@ -557,7 +557,7 @@ static int truncate_file(struct mount *m, struct mount_node *n, struct mw_fh *fh
             fh->h = NULL;
         }
         pthread_mutex_unlock(&fh->mu);
-        pthread_rwlock_unlock(&fh->mo->w->commit_lock);
+        mw_gate_leave(fh->mo->w);
         return rc;
     }
     pthread_mutex_lock(&m->lock);

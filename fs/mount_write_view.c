@@ -18,7 +18,12 @@ struct mount_wobj *mw_wobj(struct mount_obj *mo)
     w = calloc(1, sizeof(*w));
     if (!w)
         return NULL;
-    if (pthread_rwlock_init(&w->commit_lock, NULL) != 0) {
+    if (pthread_mutex_init(&w->gate_mu, NULL) != 0) {
+        free(w);
+        return NULL;
+    }
+    if (pthread_cond_init(&w->gate_cv, NULL) != 0) {
+        pthread_mutex_destroy(&w->gate_mu);
         free(w);
         return NULL;
     }
@@ -32,11 +37,48 @@ void mw_release_all(struct mount *m)
         struct mount_obj *mo = m->objs.all[i];
         if (!mo->w)
             continue;
-        pthread_rwlock_destroy(&mo->w->commit_lock);
+        pthread_mutex_destroy(&mo->w->gate_mu);
+        pthread_cond_destroy(&mo->w->gate_cv);
         free(mo->w->last_result);
         free(mo->w);
         mo->w = NULL;
     }
+}
+
+void mw_gate_enter(struct mount_wobj *w)
+{
+    pthread_mutex_lock(&w->gate_mu);
+    while (w->freezing)
+        pthread_cond_wait(&w->gate_cv, &w->gate_mu);
+    w->writers++;
+    pthread_mutex_unlock(&w->gate_mu);
+}
+
+void mw_gate_leave(struct mount_wobj *w)
+{
+    pthread_mutex_lock(&w->gate_mu);
+    if (--w->writers == 0)
+        pthread_cond_broadcast(&w->gate_cv);
+    pthread_mutex_unlock(&w->gate_mu);
+}
+
+void mw_gate_close(struct mount_wobj *w)
+{
+    pthread_mutex_lock(&w->gate_mu);
+    while (w->freezing) /* another commit of the object is freezing */
+        pthread_cond_wait(&w->gate_cv, &w->gate_mu);
+    w->freezing = 1;
+    while (w->writers)
+        pthread_cond_wait(&w->gate_cv, &w->gate_mu);
+    pthread_mutex_unlock(&w->gate_mu);
+}
+
+void mw_gate_open(struct mount_wobj *w)
+{
+    pthread_mutex_lock(&w->gate_mu);
+    w->freezing = 0;
+    pthread_cond_broadcast(&w->gate_cv);
+    pthread_mutex_unlock(&w->gate_mu);
 }
 
 int mw_is_head(const struct mount_node *n)

@@ -135,6 +135,46 @@ for o in d a; do
     head=$(getfattr --only-values -n user.ocfl.head "$mnt/urn:test:$o" 2>/dev/null)
     check_v "the writer's object $o commits what was written" "$o" "$WORK/ref-w$o" "$head"
 done
+
+# 5. a slow commit (a step fails twice, retried after 0.7 s and 1.4 s): writes to its object go
+# on meanwhile into the next generation; a file open for writing commits its bytes at the freeze
+stop_mount "$mnt"
+OCFLFS_TEST_FAIL_STEP=1:2 OCFLFS_TEST_RETRY_MS=700 start_mount "$root" "$mnt" --state "$state" ||
+    tap_result 0 "mount with a failing step" "$(cat "$mnt.log")"
+D="$mnt/urn:test:d"
+exec 7>"$D/open.txt"
+echo before >&7
+# by the control file: setxattr on DIR would hold DIR's inode lock in the kernel (no create)
+(echo slow >"$D/.ocfl/commit") & cpid=$!
+sleep 0.5
+t0=$(date +%s.%N)
+echo after >&7
+echo new >"$D/during.txt"
+t1=$(date +%s.%N)
+running=$(kill -0 $cpid 2>/dev/null && echo running || echo finished)
+check_eq "the commit is still running after the writes" running "$running"
+check_true "writes during the commit did not wait for it ($(echo "$t1 - $t0" | bc) s)" \
+    test "$(echo "$t1 - $t0 < 0.5" | bc)" = 1
+wait $cpid
+check_eq "the slow commit succeeds" 0 $?
+exec 7>&-
+head=$(getfattr --only-values -n user.ocfl.head "$D" 2>/dev/null)
+committed=$(python3 -c '
+import json, sys, os
+obj = sys.argv[1]
+inv = json.load(open(os.path.join(obj, "inventory.json")))
+st = inv["versions"][inv["head"]]["state"]
+paths = {lp: d for d, lps in st.items() for lp in lps}
+print("during.txt" in paths, open(os.path.join(obj, inv["manifest"][paths["open.txt"]][0])).read().strip())
+' "$root/d")
+check_eq "$head has the open file as it was at the freeze, not the later file" "False before" "$committed"
+check_eq "the view has the later bytes" "before after" "$(cat "$D/open.txt" | xargs)"
+check_eq "the later changes are staged" "during.txt open.txt" "$(staged_paths d)"
+setfattr -n user.ocfl.commit -v "later" "$D"
+cp -r "$D" "$WORK/ref-d2"
+head=$(getfattr --only-values -n user.ocfl.head "$D" 2>/dev/null)
+check_v "the next version has the later bytes ($head)" d "$WORK/ref-d2" "$head"
+
 for o in a b d e; do
     check_true "object $o validates" valid "$root/$o"
 done
