@@ -140,6 +140,21 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mw_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+
+/* Wall-clock nanoseconds. */
+int64_t mw_now_ns(void);
+/*
+ * Make @path writable in the current generation: its scratch file, or a
+ * copy-up (from @from_fd when >= 0, else from its current bytes).  *ret_fd
+ * gets an O_RDWR descriptor; @trunc < 0 keeps the bytes.  Lock held.
+ */
+int mw_make_writable(struct mount *m, struct mount_obj *mo, const char *path, int64_t trunc,
+                     int from_fd, int *ret_fd, struct staging_entry *ret);
+/* Before writing through @fh (inside the gate, fh->mu held, m->lock not held): copy up when a
+ * commit or discard moved on since it was checked, and clear the row's digest once. */
+int mw_revalidate(struct mount *m, struct mw_fh *fh);
+
+/* ---- mount_write_attr.c */
 void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                    struct fuse_file_info *fi);
 

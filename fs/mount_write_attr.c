@@ -1,0 +1,111 @@
+/* mount_write_attr.c: setattr of the writable mount: truncate (copy-up), chmod, utimens. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mount_write.h"
+
+/* Truncate a head file (through @fh when given).  Lock not held. */
+static int truncate_file(struct mount *m, struct mount_node *n, struct mw_fh *fh, off_t size)
+{
+    struct staging_entry e;
+    int rc, fd = -1;
+
+    if (fh && fh->writable) {
+        mw_gate_enter(fh->mo->w);
+        pthread_mutex_lock(&fh->mu);
+        rc = mw_revalidate(m, fh);
+        if (rc == 0 && ftruncate(fh->fd, size) < 0)
+            rc = -errno;
+        if (rc == 0 && fh->h && (uint64_t)size != fh->seq_off) {
+            ocfl_hasher_free(fh->h);
+            fh->h = NULL;
+        }
+        pthread_mutex_unlock(&fh->mu);
+        mw_gate_leave(fh->mo->w);
+        return rc;
+    }
+    pthread_mutex_lock(&m->lock);
+    if (!mw_wobj(n->obj)) {
+        pthread_mutex_unlock(&m->lock);
+        return -ENOMEM;
+    }
+    n->obj->w->staged = 1;
+    rc = mw_make_writable(m, n->obj, n->path, size, -1, &fd, &e);
+    if (rc == 0) {
+        close(fd);
+        for (struct mw_fh *o = n->obj->w->fhs; o; o = o->next)
+            if (o->path && !strcmp(o->path, n->path))
+                o->broken = 1; /* its writer drops the hash (under its own lock) */
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                   struct fuse_file_info *fi)
+{
+    struct mount *m = mount_req(req);
+    struct mount_node *n;
+    struct stat st;
+    int rc = 0;
+
+    pthread_mutex_lock(&m->lock);
+    n = mount_node_by_ino(&m->nodes, ino);
+    if (!n)
+        rc = -ESTALE;
+    else if (!mw_is_head(n) || n->kind == MK_OBJ)
+        rc = n->kind == MK_OBJ && !(to_set & FUSE_SET_ATTR_SIZE) ? 1 : -EROFS;
+    else if (!mw_wobj(n->obj))
+        rc = -ENOMEM;
+    pthread_mutex_unlock(&m->lock);
+    if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE)) {
+        if (n->kind != MK_FILE)
+            rc = -EISDIR;
+        else
+            rc = truncate_file(m, n, fi ? mw_fh_of(fi) : NULL, attr->st_size);
+    }
+    if (rc == 0 &&
+        (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
+        int64_t mode = (to_set & FUSE_SET_ATTR_MODE) ? (int64_t)(attr->st_mode & 07777) : -1;
+        int64_t mt = -1;
+        const struct ocfl_inventory *inv;
+        struct staging_entry e;
+        struct ocfl_err err = {0};
+        if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+            mt = mw_now_ns();
+        else if (to_set & FUSE_SET_ATTR_MTIME)
+            mt = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
+        pthread_mutex_lock(&m->lock);
+        n->obj->w->staged = 1;
+        rc = mw_inv(m, n->obj, &inv);
+        if (rc == 0)
+            rc = staging_set_attr(m->journal, n->obj->id, inv, n->path, mode, mt, &err);
+        if (rc < 0)
+            mw_fail(m, n->obj, rc, &err);
+        /* a scratch file's own mtime is what stat shows */
+        if (rc == 0 && mt >= 0 &&
+            staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL) == 0 && e.scratch[0]) {
+            struct timespec ts[2] = {
+                {.tv_nsec = UTIME_OMIT},
+                {.tv_sec = (time_t)(mt / 1000000000), .tv_nsec = (long)(mt % 1000000000)}};
+            if (utimensat(journal_state_fd(m->journal), e.scratch, ts, AT_SYMLINK_NOFOLLOW) < 0)
+                rc = -errno;
+        }
+        pthread_mutex_unlock(&m->lock);
+    }
+    if (rc == 1)
+        rc = 0; /* the object's top: times and modes are not kept */
+    if (rc == 0) {
+        pthread_mutex_lock(&m->lock);
+        rc = mw_node_stat(m, n, &st);
+        pthread_mutex_unlock(&m->lock);
+    }
+    if (rc < 0)
+        fuse_reply_err(req, -rc);
+    else
+        fuse_reply_attr(req, &st, mw_staged(n->obj) ? 1.0 : m->ttl_head);
+}
