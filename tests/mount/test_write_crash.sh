@@ -151,6 +151,8 @@ t0=$(date +%s.%N)
 echo after >&7
 echo new >"$D/during.txt"
 t1=$(date +%s.%N)
+progress=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); c=s["commit"]; print(s["committing"], c["steps_total"] > 0, c["steps_done"] < c["steps_total"])' "$D/.ocfl/status" 2>&1)
+check_eq ".ocfl/status shows the running commit's steps" "True True True" "$progress"
 running=$(kill -0 $cpid 2>/dev/null && echo running || echo finished)
 check_eq "the commit is still running after the writes" running "$running"
 check_true "writes during the commit did not wait for it ($(echo "$t1 - $t0" | bc) s)" \
