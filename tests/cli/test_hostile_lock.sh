@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# test_hostile_lock.sh: misuse of one storage root by several processes: a second mount, put and
+# resume while mounted, a killed daemon, a put killed while staging and while copying a big file.
+# Each gets a clear error or is recovered; the first mount, the root and staged edits stay intact.
+set -uo pipefail
+. "$SOURCE_ROOT/tests/common/tap.sh"
+. "$SOURCE_ROOT/tests/cli/hostile_lib.sh"
+need_root_mounts
+
+ID="urn:hostile:lock"
+R=$HT/root
+STATE=$R/extensions/ocflfs
+mkdir -p "$HT/d" "$HT/d2" "$HT/big"
+echo a >"$HT/d/a.txt"
+echo b >"$HT/d2/b.txt"
+echo a >"$HT/big/a.txt"
+head -c 150M /dev/urandom >"$HT/big/big.bin"
+"$OCFLFS" init "$R" >/dev/null && "$OCFLFS" put "$R" "$ID" "$HT/d" -m one >/dev/null || exit 1
+OBJ=$(objdir_of "$R")
+
+# --- one daemon per root
+M1=$HT/m1
+M2=$HT/m2
+fuse_mount "$R" "$M1" || { tap_result 0 "first mount" "$(cat "$M1.log")"; done_testing; }
+FIRST=$FUSE_PID
+D1=$M1/$ID
+echo staged >"$D1/staged.txt"
+snapshot "$R" extensions/ocflfs >"$HT/before"
+mkdir -p "$M2"
+timeout 20 "$OCFLFS" mount "$R" "$M2" -f >/dev/null 2>"$HT/err"
+check_eq "second mount of the same root exits 1" 1 $?
+check_grep "second mount names the state dir" "$STATE" "$HT/err"
+check_grep "second mount says in use" "in use by another ocflfs process" "$HT/err"
+check_true "second mount point is not mounted" test ! "$(mountpoint -q "$M2" && echo y)"
+check_eq "first mount still serves committed files" a "$(cat "$D1/a.txt")"
+check_eq "first mount still has the staged edit" staged "$(cat "$D1/staged.txt")"
+
+timeout 20 "$OCFLFS" mount "$R" "$M2" -f --state "$HT/other-state" >/dev/null 2>"$HT/err" &
+other=$!
+H_PIDS+=("$other")
+sleep 1
+if mountpoint -q "$M2"; then
+    fusermount3 -u "$M2"
+    wait $other
+    rc=0
+else
+    wait $other
+    rc=$?
+fi
+check_todo "second mount of the same root with another --state refused" \
+    "fs/cmd_mount.c: the lock is on the state dir, so a second --state mounts the same root twice" \
+    test "$rc" != 0
+
+"$OCFLFS" put "$R" "$ID" "$HT/d2" -m two >/dev/null 2>"$HT/err"
+check_eq "put while mounted exits 1" 1 $?
+check_grep "put while mounted names the state dir" "$STATE" "$HT/err"
+check_grep "put while mounted says in use" "in use by another ocflfs process" "$HT/err"
+"$OCFLFS" resume "$R" >/dev/null 2>"$HT/err"
+check_eq "resume while mounted exits 1" 1 $?
+check_grep "resume while mounted says in use" "in use by another ocflfs process" "$HT/err"
+"$OCFLFS" plans "$R" --all >/dev/null 2>"$HT/err"
+check_eq "plans (read-only) works while mounted" 0 $?
+check_same "root unchanged by the refused second writers" "$HT/before" "$R" extensions/ocflfs
+
+echo two >"$D1/.ocfl/commit"
+check_eq "first mount still commits" 0 $?
+check_eq "object at v2" v2 "$(head_of "$R" "$OBJ")"
+check_eq "committed staged file" staged "$(cat "$R/$OBJ/v2/content/staged.txt")"
+
+# --- a killed daemon: the lock goes with it, staged edits survive, the next mount sees them
+echo again >"$D1/again.txt"
+kill -9 "$FIRST"
+wait "$FIRST" 2>/dev/null
+fusermount3 -u -z "$M1" 2>/dev/null
+fuse_mount "$R" "$M1"
+check_eq "remount after a killed daemon" 0 $?
+check_eq "staged edit survived the killed daemon" again "$(cat "$D1/again.txt" 2>/dev/null)"
+fuse_umount "$M1"
+check_eq "daemon exits 0" 0 $?
+"$OCFLFS" validate "$R/$OBJ" >/dev/null 2>&1
+check_eq "object valid after the killed daemon" 0 $?
+
+# --- put killed while staging a big file: nothing in the root changed, the lock is gone
+snapshot "$R" extensions/ocflfs >"$HT/before"
+"$OCFLFS" put "$R" "$ID" "$HT/big" -m three >/dev/null 2>&1 &
+pid=$!
+for ((i = 0; i < 500; i++)); do
+    [[ -n $(find "$STATE/scratch" -type f -size +1M -print -quit) ]] && break
+    sleep 0.01
+done
+kill -9 $pid
+{ wait $pid; } 2>/dev/null
+check_eq "put killed while staging" 137 $?
+check_same "root unchanged by the killed put" "$HT/before" "$R" extensions/ocflfs
+"$OCFLFS" put "$R" "$ID" "$HT/d2" -m three >/dev/null 2>"$HT/err"
+check_eq "the next put is not blocked by the lock" 0 $?
+check_eq "object at v3" v3 "$(head_of "$R" "$OBJ")"
+check_eq "the killed put's scratch collected" "" "$(find "$STATE/scratch" -path '*put-*' -type f)"
+
+# --- put killed while copying a big file into the object (state on another filesystem):
+# resume finishes it; no temp file stays in the object
+tmpfs_mount "$HT/sfs" 200m || exit 1
+S=$HT/sfs/state
+R2=$HT/root2
+"$OCFLFS" init "$R2" >/dev/null && "$OCFLFS" put "$R2" "$ID" "$HT/d" -m one --state "$S" >/dev/null || exit 1
+O2=$(objdir_of "$R2")
+"$OCFLFS" put "$R2" "$ID" "$HT/big" -m two --state "$S" >/dev/null 2>&1 &
+pid=$!
+for ((i = 0; i < 1000; i++)); do
+    [[ -n $(find "$R2/$O2/v2" -type f -print -quit 2>/dev/null) ]] && break
+    sleep 0.01
+done
+kill -9 $pid
+{ wait $pid; } 2>/dev/null
+check_eq "put killed while copying" 137 $?
+"$OCFLFS" put "$R2" "$ID" "$HT/d2" -m x --state "$S" >/dev/null 2>"$HT/err"
+check_eq "a put with an unfinished plan is refused" 1 $?
+check_grep "the refusal names resume" "resume" "$HT/err"
+"$OCFLFS" resume "$R2" --state "$S" >/dev/null 2>"$HT/err"
+check_eq "resume finishes the killed put" 0 $?
+check_eq "object at v2 after resume" v2 "$(head_of "$R2" "$O2")"
+check_eq "big file complete" "$(sha256sum <"$HT/big/big.bin")" "$(sha256sum <"$R2/$O2/v2/content/big.bin")"
+check_true "no temp file left in the object" no_temps "$R2"
+"$OCFLFS" validate "$R2/$O2" >"$HT/v.out" 2>&1
+check_eq "object valid after resume" 0 $?
+"$OCFLFS" put "$R2" "$ID" "$HT/d2" -m three --state "$S" >/dev/null 2>"$HT/err"
+check_eq "the next put after resume succeeds" 0 $?
+
+done_testing
