@@ -123,8 +123,13 @@ fuse_mount() {
     wait_mounted "$mnt"
 }
 
-# fuse_umount MNT: unmount and wait for the daemon started last; returns its exit status.
+# fuse_umount MNT: unmount and wait for the daemon started last; returns its exit status,
+# or 1 when a sanitizer reported anything in its log.
 fuse_umount() {
+    local rc
     fusermount3 -u "$1" || return 1
     wait "$FUSE_PID"
+    rc=$?
+    grep -qE 'Sanitizer|runtime error' "$1.log" && return 1
+    return $rc
 }
