@@ -119,6 +119,7 @@ for id in 'a%b' '.hidden'; do
 done
 
 # --- the mount shows odd ids under their encoded names and gives the exact id back
+"$OCFLFS" put "$R" base "$HT/d" -m back >/dev/null # head: a.txt only
 M=$HT/mnt
 if fuse_mount "$R" "$M"; then
     for pair in 'a/b=a%2Fb' 'a%b=a%25b' '.hidden=%2Ehidden' '../escape=%2E.%2Fescape'; do
@@ -132,6 +133,37 @@ if fuse_mount "$R" "$M"; then
     check_eq "mount: the 300-byte id's truncated name gives the id back" "$long" \
         "$(getfattr --only-values -n user.ocfl.id "$M/$lname" 2>/dev/null)"
     check_eq "mount: a file of the 300-byte id reads" a "$(cat "$M/$lname/a.txt")"
+    # hostile names through the mount: refused with an errno, nothing staged
+    python3 - "$M" >"$HT/errnos" <<'PY'
+import errno, os, sys
+os.chdir(sys.argv[1])
+def t(f):
+    try:
+        f()
+        return "OK"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+print(t(lambda: os.close(os.open(b"base/b\xff", os.O_CREAT | os.O_WRONLY))))
+print(t(lambda: os.mkdir(b"base/d\xff")))
+print(t(lambda: os.rename("base/a.txt", b"base/a\xff")))
+print(t(lambda: os.symlink("/etc/passwd", "base/link")))
+print(t(lambda: os.link("base/a.txt", "base/a2")))
+print(t(lambda: os.mkfifo("base/fifo")))
+print(t(lambda: os.mkdir(b"new\xff")))
+print(t(lambda: os.mkdir("%2E%2E")))
+PY
+    mapfile -t got <"$HT/errnos"
+    i=0
+    for what in "create a file named not UTF-8" "mkdir named not UTF-8" "rename to a name not UTF-8" \
+        "symlink" "hard link" "mkfifo" "mkdir of an object whose id is not UTF-8" \
+        "mkdir of an object whose id is '..'"; do
+        check_true "mount: $what refused (${got[$i]:-none})" test -n "${got[$i]:-}" -a "${got[$i]:-OK}" != OK
+        i=$((i + 1))
+    done
+    check_eq "mount: the object's files unchanged" "a.txt" "$(ls "$M/base" | tr '\n' ' ' | sed 's/ $//')"
+    check_eq "mount: nothing staged" "0 0 0" \
+        "$(json "$M/base/.ocfl/status" '"%d %d %d" % (len(d["added"]), len(d["modified"]), len(d["removed"]))')"
+    check_eq "mount: no new object" 0 "$(ls "$M" | grep -c '^new')"
     fuse_umount "$M"
     check_eq "mount: daemon exits 0" 0 $?
 else
