@@ -126,4 +126,35 @@ check_eq "object valid after resume" 0 $?
 "$OCFLFS" put "$R2" "$ID" "$HT/d2" -m three --state "$S" >/dev/null 2>"$HT/err"
 check_eq "the next put after resume succeeds" 0 $?
 
+# --- a damaged state database: refused with the database named, the root untouched
+R3=$HT/root3
+"$OCFLFS" init "$R3" >/dev/null && "$OCFLFS" put "$R3" "$ID" "$HT/d" -m one >/dev/null || exit 1
+DB=$R3/extensions/ocflfs/ocflfs.db
+head -c 8192 /dev/urandom >"$DB"
+rm -f "$DB-wal" "$DB-shm"
+snapshot "$R3" >"$HT/before"
+"$OCFLFS" put "$R3" "$ID" "$HT/d2" -m two >/dev/null 2>"$HT/err"
+check_eq "put with a garbage state database exits 1" 1 $?
+check_grep "garbage database: says so" "not a database" "$HT/err"
+check_todo "garbage database: the error names the database" \
+    "journal/: 'journal: cannot run statement: file is not a database' names no path" \
+    grep -qF "$R3/extensions/ocflfs" "$HT/err"
+check_same "garbage database: root and state dir unchanged" "$HT/before" "$R3"
+mkdir -p "$HT/m3"
+timeout 20 "$OCFLFS" mount "$R3" "$HT/m3" -f >/dev/null 2>"$HT/err"
+check_eq "mount with a garbage state database exits 1" 1 $?
+check_true "garbage database: nothing mounted" test ! "$(mountpoint -q "$HT/m3" && echo y)"
+# another application's SQLite database where ocflfs.db should be (journal.h: -EMEDIUMTYPE)
+python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("create table theirs(x)"); c.execute("insert into theirs values (42)"); c.commit()' "$HT/theirs.db"
+cp "$HT/theirs.db" "$DB"
+snapshot "$R3" >"$HT/before"
+"$OCFLFS" put "$R3" "$ID" "$HT/d2" -m two >/dev/null 2>"$HT/err"
+rc=$?
+check_todo "another application's database refused" \
+    "journal/journal_db.c: a database with application_id 0 and tables of its own is migrated, not refused" \
+    test "$rc" = 1
+check_todo "another application's database left as it was" \
+    "journal/journal_db.c: ocflfs tables are added to the foreign database" \
+    cmp -s "$HT/theirs.db" "$DB"
+
 done_testing
