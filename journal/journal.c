@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,21 +143,110 @@ uint64_t journal_now_ns(const struct journal *j)
     return j->clock.now_ns(j->clock.ctx);
 }
 
+/* What an extended SQLITE_IOERR code says the VFS was doing. */
+static const char *ioerr_what(int ext)
+{
+    switch (ext) {
+    case SQLITE_IOERR_READ:
+    case SQLITE_IOERR_SHORT_READ:
+        return "read";
+    case SQLITE_IOERR_WRITE:
+        return "write";
+    case SQLITE_IOERR_FSYNC:
+    case SQLITE_IOERR_DIR_FSYNC:
+        return "fsync";
+    case SQLITE_IOERR_TRUNCATE:
+        return "truncate";
+    case SQLITE_IOERR_FSTAT:
+        return "fstat";
+    case SQLITE_IOERR_LOCK:
+    case SQLITE_IOERR_RDLOCK:
+    case SQLITE_IOERR_UNLOCK:
+    case SQLITE_IOERR_CHECKRESERVEDLOCK:
+        return "lock";
+    case SQLITE_IOERR_DELETE:
+    case SQLITE_IOERR_DELETE_NOENT:
+        return "delete";
+    case SQLITE_IOERR_NOMEM:
+        return "out of memory";
+    case SQLITE_IOERR_ACCESS:
+        return "access";
+    case SQLITE_IOERR_CLOSE:
+        return "close";
+    case SQLITE_IOERR_SHMOPEN:
+    case SQLITE_IOERR_SHMSIZE:
+    case SQLITE_IOERR_SHMLOCK:
+    case SQLITE_IOERR_SHMMAP:
+        return "shared memory file";
+    case SQLITE_IOERR_SEEK:
+        return "seek";
+    case SQLITE_IOERR_MMAP:
+        return "mmap";
+    case SQLITE_IOERR_CORRUPTFS:
+        return "file system corrupt";
+    default:
+        return NULL;
+    }
+}
+
+int jdb_errno(sqlite3 *db, int rc)
+{
+    int ext = db ? sqlite3_extended_errcode(db) : rc;
+    int sys = db ? sqlite3_system_errno(db) : 0;
+
+    if ((ext & 0xff) != (rc & 0xff))
+        ext = rc; /* the connection's last error is not this one */
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_READONLY:
+        return -EROFS;
+    case SQLITE_NOTADB:
+        return -EMEDIUMTYPE;
+    case SQLITE_CORRUPT:
+        return -EBADMSG;
+    case SQLITE_CANTOPEN:
+        return sys > 0 ? -sys : -ENOENT;
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        return -EACCES;
+    case SQLITE_TOOBIG:
+        return -EFBIG;
+    case SQLITE_CONSTRAINT:
+        return -EEXIST;
+    case SQLITE_IOERR:
+        if (ext == SQLITE_IOERR_NOMEM)
+            return -ENOMEM;
+        /* the OS said why: a write into a full disk is ENOSPC, not just "I/O error" */
+        return sys > 0 ? -sys : -EIO;
+    default:
+        return -EIO;
+    }
+}
+
 int jdb_fail(sqlite3 *db, int rc, const char *what, struct ocfl_err *err)
 {
-    int code = -EIO;
+    int code = jdb_errno(db, rc);
+    int ext = db ? sqlite3_extended_errcode(db) : rc;
+    const char *file = db ? sqlite3_db_filename(db, "main") : NULL;
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    const char *op =
+        (rc & 0xff) == SQLITE_IOERR && (ext & 0xff) == SQLITE_IOERR ? ioerr_what(ext) : NULL;
+    char name[PATH_MAX + 16];
 
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-        code = -EBUSY;
-    else if (rc == SQLITE_NOMEM)
-        code = -ENOMEM;
-    else if (rc == SQLITE_FULL)
-        code = -ENOSPC;
-    else if (rc == SQLITE_READONLY)
-        code = -EROFS;
-    else if (rc == SQLITE_NOTADB)
-        code = -EMEDIUMTYPE;
-    return ocfl_err_set(err, code, "journal: %s: %s", what, db ? sqlite3_errmsg(db) : "error");
+    if (file && *file)
+        snprintf(name, sizeof(name), "journal '%s'", file);
+    else
+        snprintf(name, sizeof(name), "journal");
+    if ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_CANTOPEN)
+        return ocfl_err_sys(err, code, "%s: %s: %s%s%s%s", name, what, msg, op ? " (" : "",
+                            op ? op : "", op ? ")" : "");
+    return ocfl_err_set(err, code, "%s: %s: %s", name, what, msg);
 }
 
 int jdb_exec(sqlite3 *db, const char *sql, struct ocfl_err *err)
@@ -201,10 +291,18 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *ret, struct ocfl_er
     return 0;
 }
 
-/* Check application_id and user_version; *ret_version gets the latter. */
+static const char *db_name(sqlite3 *db)
+{
+    const char *f = sqlite3_db_filename(db, "main");
+
+    return f && *f ? f : "ocflfs.db";
+}
+
+/* Check application_id and user_version; *ret_version gets the latter.  A
+ * database without our application_id is ours only while it is empty. */
 static int check_schema(sqlite3 *db, int64_t *ret_version, struct ocfl_err *err)
 {
-    int64_t app, ver;
+    int64_t app, ver, n = 0;
     int r;
 
     r = pragma_int(db, "PRAGMA application_id", &app, err);
@@ -213,14 +311,25 @@ static int check_schema(sqlite3 *db, int64_t *ret_version, struct ocfl_err *err)
     r = pragma_int(db, "PRAGMA user_version", &ver, err);
     if (r < 0)
         return r;
+    if (app == 0)
+        r = pragma_int(db, "SELECT count(*) FROM sqlite_master", &n, err);
+    if (r < 0)
+        return r;
     if (app != 0 && app != JOURNAL_APPLICATION_ID)
         return ocfl_err_set(err, -EMEDIUMTYPE,
-                            "journal: not an ocflfs database (application_id %lld)",
-                            (long long)app);
+                            "journal '%s': not an ocflfs database (application_id %lld)",
+                            db_name(db), (long long)app);
+    if (app == 0 && (n > 0 || ver != 0))
+        return ocfl_err_set(err, -EMEDIUMTYPE,
+                            "journal '%s': not an ocflfs database (another application's "
+                            "database: %lld schema objects, user_version %lld); "
+                            "refusing to change it",
+                            db_name(db), (long long)n, (long long)ver);
     if (ver > JOURNAL_SCHEMA_VERSION)
         return ocfl_err_set(err, -EPROTO,
-                            "journal: schema version %lld is newer than this ocflfs knows (%d)",
-                            (long long)ver, JOURNAL_SCHEMA_VERSION);
+                            "journal '%s': schema version %lld is newer than this ocflfs knows "
+                            "(%d)",
+                            db_name(db), (long long)ver, JOURNAL_SCHEMA_VERSION);
     *ret_version = ver;
     return 0;
 }
@@ -293,6 +402,24 @@ static int open_lock(struct journal *j, struct ocfl_err *err)
     return 0;
 }
 
+/* One writer per storage root, whatever the state dir: flock its directory. */
+static int lock_root(struct journal *j, const char *root, struct ocfl_err *err)
+{
+    j->root_lock_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (j->root_lock_fd < 0)
+        return ocfl_err_sys(err, -errno, "cannot open storage root '%s'", root);
+    if (flock(j->root_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            return ocfl_err_set(err, -EBUSY,
+                                "storage root '%s' is in use by another ocflfs process "
+                                "(one writer per root, whatever its state directory)",
+                                root);
+        return ocfl_err_sys(err, -e, "cannot lock storage root '%s'", root);
+    }
+    return 0;
+}
+
 static int open_db(struct journal *j, struct ocfl_err *err)
 {
     char *path;
@@ -311,13 +438,18 @@ static int open_db(struct journal *j, struct ocfl_err *err)
     }
     rc = sqlite3_open_v2(path, &j->db, flags, NULL);
     if (rc != SQLITE_OK) {
-        r = jdb_fail(j->db, rc, "cannot open the database", err);
-        ocfl_err_prefix(err, "'%s'", path);
+        r = jdb_errno(j->db, rc);
+        ocfl_err_sys(err, r, "journal '%s': cannot open the database: %s", path,
+                     j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
         free(path);
         return r;
     }
     free(path);
     sqlite3_busy_timeout(j->db, 10000);
+    /* before anything writes: another application's database stays as it was */
+    r = check_schema(j->db, &ver, err);
+    if (r < 0)
+        return r;
     if (!ro) {
         r = jdb_exec(j->db,
                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
@@ -327,9 +459,6 @@ static int open_db(struct journal *j, struct ocfl_err *err)
             return r;
         return journal_migrate(j->db, err);
     }
-    r = check_schema(j->db, &ver, err);
-    if (r < 0)
-        return r;
     if (ver != JOURNAL_SCHEMA_VERSION)
         return ocfl_err_set(err, -EPROTO,
                             "journal in '%s' has schema version %lld; open it for writing "
@@ -347,7 +476,7 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
 
     if (!j)
         return ocfl_err_set(err, -ENOMEM, "cannot open the journal: out of memory");
-    j->state_fd = j->lock_fd = -1;
+    j->state_fd = j->lock_fd = j->root_lock_fd = -1;
     pthread_mutex_init(&j->mu, NULL);
     j->flags = opts ? opts->flags : 0;
     j->clock.now_ns = real_now_ns;
@@ -387,6 +516,9 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
         r = open_lock(j, err);
         if (r < 0)
             goto fail;
+        r = opts && opts->root ? lock_root(j, opts->root, err) : 0;
+        if (r < 0)
+            goto fail;
         if (mkdirat(j->state_fd, "scratch", 0755) < 0 && errno != EEXIST) {
             r = ocfl_err_sys(err, -errno, "cannot create '%s/scratch'", state_dir);
             goto fail;
@@ -410,6 +542,8 @@ void journal_close(struct journal *j)
         sqlite3_close_v2(j->db);
     if (j->lock_fd >= 0)
         close(j->lock_fd); /* releases the flock */
+    if (j->root_lock_fd >= 0)
+        close(j->root_lock_fd);
     if (j->state_fd >= 0)
         close(j->state_fd);
     pthread_mutex_destroy(&j->mu);

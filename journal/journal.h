@@ -81,16 +81,23 @@ struct journal_options {
     const struct journal_clock *clock; /* NULL = the real clock */
     const struct journal_retry *retry; /* NULL = journal_retry_default() */
     unsigned threads;                  /* content step workers; 0 = number of cores */
+    /* The storage root this writer changes (NULL = none).  Unless
+     * JOURNAL_READONLY, its directory is flock()ed too (an O_RDONLY fd,
+     * nothing written into the root), so that one root has one writer
+     * whatever the state dir: -EBUSY naming the root when another process
+     * holds it.  Released by journal_close() or the death of the process. */
+    const char *root;
 };
 
 /*
  * Open the journal of @state_dir: create the directory (and scratch/) if
  * needed, take the lock (-EBUSY, message naming the state dir, when another
  * process holds it), open ocflfs.db and migrate it to JOURNAL_SCHEMA_VERSION
- * in one transaction.  @opts may be NULL.  With JOURNAL_READONLY no lock
- * is taken; a missing database is -ENOENT, an older schema -EPROTO.
- * -EMEDIUMTYPE when the file is a database of another application, -EPROTO
- * for a newer schema than this build knows.  *ret is owned by the caller
+ * in one transaction (a database of another application, even one without
+ * an application_id, is never changed).  Then the lock on opts->root, if
+ * given.  @opts may be NULL.  With JOURNAL_READONLY no lock is taken; a missing database is
+ * -ENOENT, an older schema -EPROTO. -EMEDIUMTYPE when the file is a database of another
+ * application, -EPROTO for a newer schema than this build knows.  *ret is owned by the caller
  * (journal_close).  Do not keep a journal open across fork().
  */
 int journal_open(const char *state_dir, const struct journal_options *opts, struct journal **ret,

@@ -9,7 +9,8 @@
 struct journal {
     char *state_dir;
     int state_fd;
-    int lock_fd; /* -1 when read-only */
+    int lock_fd;      /* -1 when read-only */
+    int root_lock_fd; /* flock()ed storage root directory, -1 when none */
     unsigned flags;
     sqlite3 *db;
     pthread_mutex_t mu; /* serializes use of db */
@@ -34,6 +35,9 @@ int jdb_commit(struct journal *j, struct ocfl_err *err);
 void jdb_rollback(struct journal *j);
 /* A negative errno for a sqlite result code, with the message in @err. */
 int jdb_fail(sqlite3 *db, int rc, const char *what, struct ocfl_err *err);
+/* The negative errno for sqlite result @rc on @db (the OS errno behind an
+ * SQLITE_IOERR when there is one, e.g. -ENOSPC), without a message. */
+int jdb_errno(sqlite3 *db, int rc);
 
 /* Step and plan state updates, each its own short transaction. */
 int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
