@@ -56,7 +56,7 @@ double mount_now(void)
 /* Take ctl=NAME, refresh=SECONDS and cache=OBJECTS out of a -o list; the rest goes
  * to FUSE.  Returns 0 or -EINVAL. */
 static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double *ret_refresh,
-                      long *ret_cache)
+                      long *ret_cache, int *ret_nopt)
 {
     char *copy = strdup(opts), *save = NULL, *tok, *out = calloc(1, strlen(opts) + 1);
     int rc = 0;
@@ -66,6 +66,10 @@ static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double 
         goto out;
     }
     for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(tok, "nopassthrough")) {
+            *ret_nopt = 1;
+            continue;
+        }
         if (!strncmp(tok, "cache=", 6)) {
             char *end;
             long v = strtol(tok + 6, &end, 10);
@@ -171,6 +175,7 @@ struct mount_args {
     char *fuse_opts, *ctl;
     double refresh;             /* -o refresh=SECONDS, or -1 for REFRESH_AGE */
     long cache;                 /* -o cache=OBJECTS, or 0 for CACHE_OBJECTS */
+    int nopassthrough;          /* -o nopassthrough: no kernel passthrough reads */
     const char *user, *address; /* the default committer */
 };
 
@@ -199,7 +204,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
             a->address = optarg;
             break;
         case 'o':
-            if (split_opts(optarg, &a->fuse_opts, &a->ctl, &a->refresh, &a->cache) < 0)
+            if (split_opts(optarg, &a->fuse_opts, &a->ctl, &a->refresh, &a->cache,
+                           &a->nopassthrough) < 0)
                 return cli_usage(synopsis,
                                  "-o %s: bad option list (ctl=NAME must be a name, "
                                  "refresh=SECONDS and cache=OBJECTS numbers)",
@@ -231,6 +237,7 @@ static int run(struct mount_args *a, int *notify_fd)
     char *state = NULL, *opts = NULL, *root_abs = NULL;
     int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0;
 
+    m.passthrough_off = a->nopassthrough;
     m.user_name = a->user;
     m.user_address = a->address;
     m.uid = getuid();
@@ -282,7 +289,7 @@ static int run(struct mount_args *a, int *notify_fd)
         goto out;
     }
     /* after the fork (SQLite must not cross it): the lock refuses a second daemon */
-    rc = journal_open(state, NULL, &m.journal, &err);
+    rc = journal_open(state, &(struct journal_options){.root = root_abs}, &m.journal, &err);
     if (rc < 0) {
         cli_error("mount '%s': %s", a->root, err.msg);
         goto out;

@@ -58,7 +58,7 @@ static int parse(int argc, char **argv, const char *synopsis, int min, int max, 
 static int open_journal(const struct args *a, unsigned flags, struct journal **ret,
                         struct ocfl_err *err)
 {
-    struct journal_options o = {.flags = flags};
+    struct journal_options o = {.flags = flags, .root = a->root}; /* writers lock the root */
     char *dflt = NULL;
     int r;
 

@@ -440,7 +440,7 @@ static int parse(int argc, char **argv, struct put_args *a)
 static int put_open_journal(const char *root, const char *state, unsigned flags,
                             struct journal **ret, struct ocfl_err *err)
 {
-    struct journal_options o = {.flags = flags};
+    struct journal_options o = {.flags = flags, .root = root}; /* one writer per root */
     char *dflt = NULL;
     int r;
 
@@ -471,6 +471,28 @@ static int refuse_unfinished(struct journal *j, const char *id, struct ocfl_err 
     return r;
 }
 
+/* The object where the layout puts @id, opened, when it is @id's: 1, or 0
+ * (anything else: then the caller searches the slow way, which also reports
+ * damage).  Saves reading the inventory twice (to find, then to open). */
+static int open_by_layout(struct ocfl_root *root, const char *id, char **ret_path,
+                          struct ocfl_object **ret_obj)
+{
+    char *mapped = NULL;
+
+    if (!root->layout || ocfl_layout_map(root->layout, id, &mapped, NULL) < 0)
+        return 0;
+    if (ocfl_object_open(root->fd, mapped, ret_obj, NULL) >= 0) {
+        if (!strcmp((*ret_obj)->inv->id, id)) {
+            *ret_path = mapped;
+            return 1;
+        }
+        ocfl_object_close(*ret_obj);
+        *ret_obj = NULL;
+    }
+    free(mapped);
+    return 0;
+}
+
 static int do_put(struct put_args *a, struct ocfl_err *err)
 {
     struct ocfl_root *root = NULL;
@@ -495,8 +517,14 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
         r = journal_scratch_gc(j, "put-", err);
     if (r < 0)
         goto out;
-    r = ocfl_root_find_object(root, a->id, &opath, err);
-    if (r == -ENOENT) {
+    r = open_by_layout(root, a->id, &opath, &obj);
+    if (r > 0)
+        p.base = obj->inv;
+    else
+        r = ocfl_root_find_object(root, a->id, &opath, err);
+    if (r > 0) {
+        r = 0;
+    } else if (r == -ENOENT) {
         ocfl_err_clear(err);
         r = ocfl_root_object_path(root, a->id, &opath, err);
     } else if (r >= 0) {

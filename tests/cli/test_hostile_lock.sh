@@ -47,9 +47,22 @@ else
     wait $other
     rc=$?
 fi
-check_todo "second mount of the same root with another --state refused" \
-    "fs/cmd_mount.c: the lock is on the state dir, so a second --state mounts the same root twice" \
-    test "$rc" != 0
+check_eq "second mount of the same root with another --state exits 1" 1 "$rc"
+check_grep "second mount (another --state) names the root" "storage root '$R'" "$HT/err"
+check_grep "second mount (another --state) says in use" "in use by another ocflfs process" "$HT/err"
+check_true "second mount (another --state) is not mounted" test ! "$(mountpoint -q "$M2" && echo y)"
+for cmd in put resume cancel; do
+    case $cmd in
+    put) args=("$ID" "$HT/d2" -m two) ;;
+    resume) args=() ;;
+    cancel) args=(1) ;;
+    esac
+    "$OCFLFS" "$cmd" "$R" "${args[@]}" --state "$HT/other-state" >/dev/null 2>"$HT/err"
+    check_eq "$cmd with another --state while mounted exits 1" 1 $?
+    check_grep "$cmd with another --state names the root" "storage root '$R'" "$HT/err"
+done
+check_true "refused writers created no database in the other state dir" \
+    test ! -e "$HT/other-state/ocflfs.db"
 
 "$OCFLFS" put "$R" "$ID" "$HT/d2" -m two >/dev/null 2>"$HT/err"
 check_eq "put while mounted exits 1" 1 $?
@@ -136,9 +149,7 @@ snapshot "$R3" >"$HT/before"
 "$OCFLFS" put "$R3" "$ID" "$HT/d2" -m two >/dev/null 2>"$HT/err"
 check_eq "put with a garbage state database exits 1" 1 $?
 check_grep "garbage database: says so" "not a database" "$HT/err"
-check_todo "garbage database: the error names the database" \
-    "journal/: 'journal: cannot run statement: file is not a database' names no path" \
-    grep -qF "$R3/extensions/ocflfs" "$HT/err"
+check_grep "garbage database: the error names the database" "$DB" "$HT/err"
 check_same "garbage database: root and state dir unchanged" "$HT/before" "$R3"
 mkdir -p "$HT/m3"
 timeout 20 "$OCFLFS" mount "$R3" "$HT/m3" -f >/dev/null 2>"$HT/err"
@@ -150,11 +161,19 @@ cp "$HT/theirs.db" "$DB"
 snapshot "$R3" >"$HT/before"
 "$OCFLFS" put "$R3" "$ID" "$HT/d2" -m two >/dev/null 2>"$HT/err"
 rc=$?
-check_todo "another application's database refused" \
-    "journal/journal_db.c: a database with application_id 0 and tables of its own is migrated, not refused" \
-    test "$rc" = 1
-check_todo "another application's database left as it was" \
-    "journal/journal_db.c: ocflfs tables are added to the foreign database" \
-    cmp -s "$HT/theirs.db" "$DB"
+check_eq "another application's database refused" 1 "$rc"
+check_grep "another application's database: the error names it" "$DB" "$HT/err"
+check_grep "another application's database: says so" "not an ocflfs database" "$HT/err"
+check_true "another application's database left as it was" cmp -s "$HT/theirs.db" "$DB"
+check_same "another application's database: root unchanged" "$HT/before" "$R3"
+"$OCFLFS" plans "$R3" >/dev/null 2>"$HT/err"
+check_eq "plans (read-only) refuses another application's database too" 1 $?
+check_true "another application's database still as it was after plans" cmp -s "$HT/theirs.db" "$DB"
+# a truly empty database (no tables, user_version 0) is ours to initialise
+rm -f "$DB" "$DB-wal" "$DB-shm"
+python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("vacuum"); c.close()' "$DB"
+"$OCFLFS" put "$R3" "$ID" "$HT/d2" -m two >/dev/null 2>"$HT/err"
+check_eq "an empty database file is initialised" 0 $?
+check_eq "object at v2 after the empty database" v2 "$(head_of "$R3" "$(objdir_of "$R3")")"
 
 done_testing
