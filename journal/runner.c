@@ -90,7 +90,8 @@ static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct o
             p->inventory_len = (size_t)sqlite3_column_bytes(st, 1);
             p->inventory = malloc(p->inventory_len + 1);
             if (p->inventory) {
-                memcpy(p->inventory, sqlite3_column_blob(st, 1), p->inventory_len);
+                if (p->inventory_len) /* a dropped inventory is NULL */
+                    memcpy(p->inventory, sqlite3_column_blob(st, 1), p->inventory_len);
                 p->inventory[p->inventory_len] = 0;
             } else {
                 ok = 0;

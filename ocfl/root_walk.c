@@ -118,7 +118,8 @@ static int visit(struct walk *w, int fd, int depth)
         goto out;
     }
     /* a stable order, whatever the file system returns */
-    qsort(subdirs.v, subdirs.n, sizeof(*subdirs.v), by_name);
+    if (subdirs.n)
+        qsort(subdirs.v, subdirs.n, sizeof(*subdirs.v), by_name);
     for (size_t i = 0; i < subdirs.n && r == 0; i++) {
         const char *name = subdirs.v[i];
         int n = snprintf(w->path + len, sizeof(w->path) - len, "%s%s", len ? "/" : "", name);
