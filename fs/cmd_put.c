@@ -532,6 +532,8 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
         if (r >= 0)
             p.base = obj->inv;
     }
+    if (r >= 0 && obj) /* no new version over missing or symlinked content */
+        r = ocfl_object_check_content(obj, err);
     if (r < 0)
         goto out;
     p.alg = ocfl_digest_alg_from_name(

@@ -9,8 +9,8 @@
 #include "inventory.h"
 
 struct ocfl_object {
-    int fd;       /* O_DIRECTORY fd of the object root (owned) */
-    char *path;   /* relative to the storage root, or as given */
+    int fd;     /* O_DIRECTORY fd of the object root (owned) */
+    char *path; /* relative to the storage root, or as given */
     struct ocfl_inventory *inv;
     /* digest of the root inventory.json bytes, in inv->digest_algorithm,
      * as checked against inventory.json.ALG */
@@ -48,5 +48,17 @@ int ocfl_object_open_content(const struct ocfl_object *obj, const char *content_
  */
 int ocfl_object_read_sidecar(int objfd, const char *dir, const char *alg,
                              char hex[OCFL_DIGEST_HEX_MAX], struct ocfl_err *err);
+
+/*
+ * Check cheaply, without reading any bytes, that every content path of
+ * @obj's manifest exists beneath the object as a regular file reached
+ * without any symbolic link (one openat2 per directory, one fstatat with
+ * AT_SYMLINK_NOFOLLOW per file).  Run before planning a new version on an
+ * existing object.  0 when all are; -EBADMSG naming the object and the
+ * first bad path (missing, a symlink, not a regular file, or under a
+ * symlinked or missing directory); another negative errno (-ENOMEM, -EACCES,
+ * -EIO...) when the check itself could not be done.
+ */
+int ocfl_object_check_content(const struct ocfl_object *obj, struct ocfl_err *err);
 
 #endif

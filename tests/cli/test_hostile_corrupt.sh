@@ -56,12 +56,36 @@ for id in $CONTENT_BAD; do
     check_eq "log $id works (it reads only the inventory)" 0 $?
     "$OCFLFS" put "$HT/copy" "$id" "$HT/d2" -m two >/dev/null 2>"$HT/err"
     rc=$?
-    check_todo "put onto $id (content symlinked out of the object) refused" \
-        "fs/cmd_put.c: put checks the inventory only, not that content paths are files in the object" \
-        test $rc = 1
+    check_eq "put onto $id (content symlinked out of the object) refused" 1 $rc
+    check_grep "put onto $id: the refusal names the object" "object '$id'" "$HT/err"
+    check_grep "put onto $id: the refusal names the content path" "v1/content" "$HT/err"
+    check_grep "put onto $id: the refusal says symbolic link" "symbolic link" "$HT/err"
     check_true "put onto $id wrote nothing outside the object" diff -q "$HT/outside.before" \
         <(snapshot "$HT/outside")
 done
+
+# content missing, or a directory where a file should be: refused, no plan journaled
+count_plans() {
+    "$OCFLFS" plans "$HT/copy" --all --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["plans"]))'
+}
+nplans=$(count_plans)
+cp -a "$HT/copy/good" "$HT/copy/good.orig"
+rm "$HT/copy/good/v1/content/a.txt"
+"$OCFLFS" put "$HT/copy" good "$HT/d2" -m two >/dev/null 2>"$HT/err"
+check_eq "put onto an object with a missing content file refused" 1 $?
+check_grep "missing content: the refusal names the path" "'v1/content/a.txt' is missing" "$HT/err"
+mkdir "$HT/copy/good/v1/content/a.txt"
+"$OCFLFS" put "$HT/copy" good "$HT/d2" -m two >/dev/null 2>"$HT/err"
+check_eq "put onto an object with a directory for a content file refused" 1 $?
+check_grep "directory content: the refusal says so" "not a regular file" "$HT/err"
+rm -rf "$HT/copy/good/v1/content"
+"$OCFLFS" put "$HT/copy" good "$HT/d2" -m two >/dev/null 2>"$HT/err"
+check_eq "put onto an object with no content directory refused" 1 $?
+check_grep "missing content directory: the refusal names the path" "v1/content/a.txt" "$HT/err"
+check_eq "no plan journaled for the broken copies" "$nplans" "$(count_plans)"
+rm -rf "$HT/copy/good" && mv "$HT/copy/good.orig" "$HT/copy/good"
+"$OCFLFS" put "$HT/copy" good "$HT/d2" -m two >/dev/null 2>"$HT/err"
+check_eq "put onto the intact object works" 0 $?
 
 "$OCFLFS" ls "$R" >"$HT/ls.out" 2>"$HT/ls.err"
 check_eq "ls of a root with damaged objects exits 1" 1 $?
