@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 
 #include "mount_write.h"
+#include "path.h"
 
 #define XA_COMMIT  "user.ocfl.commit"
 #define XA_DISCARD "user.ocfl.discard"
@@ -74,6 +75,10 @@ static int new_object(struct mount *m, const char *name, struct mount_node **ret
         return -EEXIST;
     if (mount_name_decode(name, &id) < 0)
         return -EINVAL;
+    if (!ocfl_utf8_valid(id, strlen(id))) {
+        free(id);
+        return -EILSEQ; /* as for a file name that is not UTF-8 */
+    }
     rc = ocfl_root_object_path(m->root, id, &path, &err);
     if (rc < 0) {
         mount_log(m, "mkdir '%s': %s", name, err.msg[0] ? err.msg : strerror(-rc));

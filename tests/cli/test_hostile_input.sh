@@ -160,6 +160,8 @@ PY
         check_true "mount: $what refused (${got[$i]:-none})" test -n "${got[$i]:-}" -a "${got[$i]:-OK}" != OK
         i=$((i + 1))
     done
+    check_eq "mount: names not UTF-8 (create, mkdir, rename, object mkdir) all give EILSEQ" \
+        "EILSEQ EILSEQ EILSEQ EILSEQ" "${got[0]:-} ${got[1]:-} ${got[2]:-} ${got[6]:-}"
     check_eq "mount: the object's files unchanged" "a.txt" "$(ls "$M/base" | tr '\n' ' ' | sed 's/ $//')"
     check_eq "mount: nothing staged" "0 0 0" \
         "$(json "$M/base/.ocfl/status" '"%d %d %d" % (len(d["added"]), len(d["modified"]), len(d["removed"]))')"
