@@ -97,6 +97,15 @@ struct mount_node {
     uint64_t size;
     unsigned nlink;
     struct timespec mtime;
+    /* how the kernel has this file open (mount_io.c): it refuses to mix a
+     * passthrough open with one in its caching mode on the same inode */
+    int backing_id;    /* kernel passthrough backing file, 0 when none */
+    dev_t backing_dev; /* ... and the content file it stands for */
+    ino_t backing_ino;
+    unsigned pt_opens;     /* open handles reading through the backing file */
+    unsigned cached_opens; /* open handles in the kernel's caching mode */
+    int detached;          /* a head file read through passthrough: lookups of its path
+                            * make a new node meanwhile, so a writer can open that one */
 };
 
 struct mount_nodes {
@@ -132,6 +141,11 @@ struct mount {
     /* the write side: the FUSE session (for invalidations), the default committer */
     struct fuse_session *session;
     const char *user_name, *user_address;
+    /* kernel passthrough of committed content (mount_io.c) */
+    int passthrough_off; /* -o nopassthrough */
+    int passthrough;     /* negotiated at init: committed reads bypass the daemon */
+    uint64_t n_reads;    /* FUSE read requests served (atomic builtins) */
+    uint64_t n_pt_opens; /* opens handed to the kernel's passthrough */
 };
 
 /* ---- mount_log.c-less logging: to stderr in the foreground, syslog otherwise */
@@ -220,6 +234,10 @@ struct mount_node *mount_node_get(struct mount_nodes *ns, enum mount_kind kind,
  */
 int mount_node_rekey(struct mount_nodes *ns, struct mount_node *n, const char *path);
 
+/* Reattach a node detached by mount_io (lookups find it again) unless another node took
+ * its key meanwhile. */
+void mount_node_reattach(struct mount_nodes *ns, struct mount_node *n);
+
 /* The node of @ino, or NULL. */
 struct mount_node *mount_node_by_ino(const struct mount_nodes *ns, uint64_t ino);
 
@@ -267,6 +285,18 @@ double mount_node_ttl(const struct mount *m, const struct mount_node *n);
 /* Build the bytes of a control file (MK_ROOT_STATUS, MK_CTL_LOG, MK_CTL_STATUS,
  * MK_CTL_INVENTORY).  Called with m->lock held.  *ret is malloc'd. */
 int mount_ctl_content(struct mount *m, struct mount_node *n, char **ret, size_t *ret_len);
+
+/* ---- mount_io.c: the kernel's io mode of open files */
+
+/* How an open file handle is served (the kernel refuses to mix passthrough and cached opens). */
+enum mount_iomode {
+    MOUNT_IO_NONE = 0, /* not a tree file (control files), or direct io */
+    MOUNT_IO_CACHED,   /* the kernel's page cache, reads through the daemon */
+    MOUNT_IO_PT,       /* kernel passthrough to a backing file */
+};
+
+/* Count one FUSE read request (for status). */
+void mount_io_count_read(struct mount *m);
 
 /* ---- mount_ops.c: the FUSE low-level operations */
 struct fuse_lowlevel_ops;

@@ -57,6 +57,11 @@ static int root_status(struct mount *m, char **ret, size_t *ret_len)
     json_object_set_new(j, "objects", json_integer((json_int_t)n));
     json_object_set_new(j, "loaded", json_integer((json_int_t)m->objs.n_loaded));
     json_object_set_new(j, "failed", failed);
+    /* kernel passthrough: a read of committed content through it costs no FUSE read */
+    json_object_set_new(j, "passthrough", json_boolean(m->passthrough));
+    json_object_set_new(j, "passthrough_opens", json_integer((json_int_t)m->n_pt_opens));
+    json_object_set_new(j, "fuse_reads",
+                        json_integer((json_int_t)__atomic_load_n(&m->n_reads, __ATOMIC_RELAXED)));
     json_object_set_new(j, "staged", json_array());
     json_object_set_new(j, "plans", json_array());
     return json_out(j, ret, ret_len);

@@ -65,7 +65,7 @@ struct mount_node *mount_node_get(struct mount_nodes *ns, enum mount_kind kind,
 
     for (n = ns->buckets[h & (ns->n_buckets - 1)]; n; n = n->key_next)
         if (n->hash == h && n->kind == kind && n->obj == obj && n->version == version &&
-            !strcmp(n->path, path))
+            !n->detached && !strcmp(n->path, path))
             return n;
     if (ns->n == ns->alloc) {
         size_t na = ns->alloc ? ns->alloc * 2 : 1024;
@@ -91,6 +91,15 @@ struct mount_node *mount_node_get(struct mount_nodes *ns, enum mount_kind kind,
     if (ns->n > ns->n_buckets)
         grow(ns);
     return n;
+}
+
+void mount_node_reattach(struct mount_nodes *ns, struct mount_node *n)
+{
+    for (struct mount_node *o = ns->buckets[n->hash & (ns->n_buckets - 1)]; o; o = o->key_next)
+        if (o != n && o->hash == n->hash && o->kind == n->kind && o->obj == n->obj &&
+            o->version == n->version && !o->detached && !strcmp(o->path, n->path))
+            return;
+    n->detached = 0;
 }
 
 struct mount_node *mount_node_by_ino(const struct mount_nodes *ns, uint64_t ino)

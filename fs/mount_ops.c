@@ -15,6 +15,9 @@ struct mount_fh {
     int fd;    /* -1 for control files */
     char *buf; /* control file bytes */
     size_t len;
+    struct mount_node *node; /* the tree file, NULL for control files */
+    enum mount_iomode io;    /* how the kernel has it open (mount_io.c) */
+    int detached;            /* the open detached its node: forget the kernel's entry */
 };
 
 static int is_ctl_file(enum mount_kind k)
@@ -233,8 +236,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 /* ---- files */
 
-static int open_node(struct mount *m, struct mount_node *n, struct fuse_file_info *fi,
-                     struct mount_fh *fh)
+static int open_node(struct mount *m, fuse_req_t req, struct mount_node *n,
+                     struct fuse_file_info *fi, struct mount_fh *fh)
 {
     struct ocfl_object *o = NULL;
     const struct ocfl_version *v;
@@ -266,6 +269,9 @@ static int open_node(struct mount *m, struct mount_node *n, struct fuse_file_inf
     /* committed bytes never change; a head path whose content changes gets a
      * new mtime/size, which invalidates the cache (FUSE_CAP_AUTO_INVAL_DATA) */
     fi->keep_cache = 1;
+    /* best: the kernel reads the content file itself (passthrough) */
+    fh->node = n;
+    fh->io = mount_io_open_committed(m, req, n, fh->fd, fi, &fh->detached);
     return 0;
 }
 
@@ -288,7 +294,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fh->fd = -1;
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
-    rc = n ? open_node(m, n, fi, fh) : -ESTALE;
+    rc = n ? open_node(m, req, n, fi, fh) : -ESTALE;
     pthread_mutex_unlock(&m->lock);
     if (rc < 0) {
         free(fh->buf);
@@ -297,7 +303,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)fh;
+    if (fh->detached)
+        mount_io_forget_entry(m, fh->node);
     if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted: nobody will release it */
+        pthread_mutex_lock(&m->lock);
+        mount_io_release(m, NULL, fh->node, fh->io);
+        pthread_mutex_unlock(&m->lock);
         if (fh->fd >= 0)
             close(fh->fd);
         free(fh->buf);
@@ -329,6 +340,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         free(copy);
         return;
     }
+    mount_io_count_read(mount_req(req)); /* file bytes only: control files are not counted */
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
     bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
     bv.buf[0].fd = fh->fd;
@@ -342,6 +354,10 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
     (void)ino;
     if (fh) {
+        struct mount *m = mount_req(req);
+        pthread_mutex_lock(&m->lock);
+        mount_io_release(m, req, fh->node, fh->io);
+        pthread_mutex_unlock(&m->lock);
         if (fh->fd >= 0)
             close(fh->fd);
         free(fh->buf);
@@ -439,7 +455,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-    (void)userdata;
+    mount_io_init(userdata, conn);
     if (conn->capable & FUSE_CAP_SPLICE_WRITE)
         conn->want |= FUSE_CAP_SPLICE_WRITE;
     if (conn->capable & FUSE_CAP_SPLICE_MOVE)

@@ -39,6 +39,27 @@ void mount_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void mount_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                           struct fuse_file_info *fi);
 
+/* mount_io.c: the io mode of open files (all with m->lock held) */
+
+/* At FUSE init: ask for kernel passthrough when offered and not turned off (m->passthrough). */
+void mount_io_init(struct mount *m, struct fuse_conn_info *conn);
+/*
+ * Open tree file @n whose committed content is on @fd (the caller keeps
+ * @fd): through a kernel passthrough backing file when negotiated and the
+ * inode has no cached open (sets fi->backing_id, clears keep_cache), else as
+ * mount_io_open.  Returns the mode to pass to mount_io_release.
+ */
+enum mount_iomode mount_io_open_committed(struct mount *m, fuse_req_t req, struct mount_node *n,
+                                          int fd, struct fuse_file_info *fi, int *ret_detached);
+/* After *ret_detached was set (lock not held, before replying to the open): drop the kernel's
+ * entry for @n's path, so the next open looks it up again. */
+void mount_io_forget_entry(struct mount *m, struct mount_node *n);
+/* Any other open of tree file @n: cached, or direct io while it has passthrough opens. */
+enum mount_iomode mount_io_open(struct mount_node *n, struct fuse_file_info *fi);
+/* A handle of @n opened in @mode is released (@req NULL when its open reply failed). */
+void mount_io_release(struct mount *m, fuse_req_t req, struct mount_node *n,
+                      enum mount_iomode mode);
+
 /* mount_xattr.c */
 void mount_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void mount_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);

@@ -40,6 +40,8 @@ struct mw_fh {
     char *buf;
     size_t len;
     struct mw_fh *next, *prev; /* the object's write handles */
+    struct mount_node *node;   /* the tree file opened, NULL for control files */
+    enum mount_iomode io;      /* how the kernel has it open (mount_io.c) */
 };
 
 /* File handles of the write side are tagged with bit 0 in fi->fh (the read side's are not). */

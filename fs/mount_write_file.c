@@ -191,6 +191,7 @@ static void reply_open(fuse_req_t req, struct mount *m, struct fuse_file_info *f
     fi->fh = (uint64_t)(uintptr_t)fh | 1;
     if (fuse_reply_open(req, fi) == -ENOENT) {
         pthread_mutex_lock(&m->lock);
+        mount_io_release(m, NULL, fh->node, fh->io);
         mw_fh_free(fh);
         pthread_mutex_unlock(&m->lock);
     }
@@ -237,6 +238,9 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
     if (rc == 0) {
         fd = -1;
         fh->cleared = fh->report = 1;
+        fi->keep_cache = 0;
+        fh->node = n;
+        fh->io = mount_io_open(n, fi);
         n->nlookup++;
         mount_fill_entry(m, n, &st, &ep);
         ep.attr_timeout = 1.0;
@@ -249,9 +253,9 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)fh | 1;
-    fi->keep_cache = 0;
     if (fuse_reply_create(req, &ep, fi) == -ENOENT) {
         pthread_mutex_lock(&m->lock);
+        mount_io_release(m, NULL, fh->node, fh->io);
         mw_fh_free(fh);
         pthread_mutex_unlock(&m->lock);
     }
@@ -291,9 +295,13 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             rc = mw_make_writable(m, n->obj, n->path, (fi->flags & O_TRUNC) ? 0 : -1, -1, &fd, &e);
             if (rc == 0 && !(fh = fh_new(m, n->obj, n->path, fd, e.scratch, 1)))
                 rc = -ENOMEM;
-            if (rc == 0)
+            if (rc == 0) {
                 fd = -1;
-            fi->keep_cache = 0;
+                fi->keep_cache = 0;
+                fh->node = n;
+                /* a cached open fails while a passthrough reader is open: then direct io */
+                fh->io = mount_io_open(n, fi);
+            }
         }
     } else if (mw_is_head(n) && n->kind == MK_FILE && mw_staged(n->obj)) {
         const struct ocfl_inventory *inv;
@@ -309,9 +317,12 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             rc = fd < 0 ? fd : 0;
             if (rc == 0 && !(fh = fh_new(m, n->obj, NULL, fd, NULL, 0)))
                 rc = -ENOMEM;
-            if (rc == 0)
+            if (rc == 0) {
                 fd = -1;
-            fi->keep_cache = 0;
+                fi->keep_cache = 0;
+                fh->node = n;
+                fh->io = mount_io_open(n, fi);
+            }
         }
     }
     pthread_mutex_unlock(&m->lock);
@@ -355,6 +366,7 @@ void mw_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
         free(copy);
         return;
     }
+    mount_io_count_read(mount_req(req)); /* file bytes only: control files are not counted */
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
     bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
     bv.buf[0].fd = fh->fd;
@@ -492,6 +504,7 @@ void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     pthread_mutex_lock(&m->lock);
     if (fh->writable)
         report(m, fh);
+    mount_io_release(m, req, fh->node, fh->io);
     mw_fh_free(fh);
     pthread_mutex_unlock(&m->lock);
     fuse_reply_err(req, 0);
