@@ -56,7 +56,12 @@ want=$(cat "$root/a/v1/content/d0000/f000000.txt"; printf ' more')
 exec 3<"$f"
 check_true "append to a file a reader holds open" sh -c "printf ' more' >>'$f'"
 check_eq "the written file reads back (while the reader is open)" "$want" "$(cat "$f")"
-check_eq "the reader opened before sees the committed bytes" "file 0" "$(cat <&3)"
+old=$(cat <&3)
+if [[ $pt == true ]]; then
+    check_eq "the reader opened before sees the committed bytes" "file 0" "$old"
+else # the same inode's page cache: the writer's bytes may show
+    check_true "the reader opened before still reads" test "$old" == "file 0" -o "$old" == "$want"
+fi
 exec 3<&-
 check_eq "after the reader closed: still the staged bytes" "$want" "$(cat "$f")"
 
