@@ -1,0 +1,93 @@
+/* test_object_check.c: ocfl_object_check_content on a fixture copy: intact, then missing,
+ * symlinked, a directory, a symlinked directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "object.h"
+
+static char tmp[256], obj_dir[512];
+
+static int run(const char *cmd)
+{
+    char buf[2048];
+    int n = snprintf(buf, sizeof(buf), "cd '%s' && %s", obj_dir, cmd);
+
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return -1;
+    return system(buf);
+}
+
+/* Open the copy and check it; the code, with the message in @err. */
+static int check(struct ocfl_err *err)
+{
+    struct ocfl_object *o = NULL;
+    int r;
+
+    int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    ocfl_err_clear(err);
+    r = ocfl_object_open(dfd, "obj", &o, err);
+    close(dfd);
+    if (r < 0)
+        return -1000 + r; /* never one of the codes checked for */
+    r = ocfl_object_check_content(o, err);
+    ocfl_object_close(o);
+    return r;
+}
+
+int main(void)
+{
+    const char *shared = getenv("OCFL_SHARED");
+    struct ocfl_err err = {0};
+    char cmd[1024];
+    int n;
+
+    if (!shared) {
+        printf("1..0 # OCFL_SHARED is not set\n");
+        return 1;
+    }
+    snprintf(tmp, sizeof(tmp), "/tmp/test_object_check.XXXXXX");
+    if (!mkdtemp(tmp))
+        return 1;
+    snprintf(obj_dir, sizeof(obj_dir), "%s/obj", tmp);
+    n = snprintf(cmd, sizeof(cmd), "cp -a '%s/ocfl/fixtures/1.1/good-objects/spec-ex-full' '%s'",
+                 shared, obj_dir);
+    CHECK(n > 0 && (size_t)n < sizeof(cmd));
+    CHECK_INT(system(cmd), 0);
+
+    CHECK_OK(check(&err));
+
+    CHECK_INT(run("mv v1/content/image.tiff ../image.tiff"), 0);
+    CHECK_INT(check(&err), -EBADMSG);
+    CHECK(strstr(err.msg, "'v1/content/image.tiff' is missing") != NULL);
+    CHECK(strstr(err.msg, "ark:/12345/bcd987") != NULL); /* the object's id */
+
+    CHECK_INT(run("ln -s ../../../image.tiff v1/content/image.tiff"), 0);
+    CHECK_INT(check(&err), -EBADMSG);
+    CHECK(strstr(err.msg, "'v1/content/image.tiff' is a symbolic link") != NULL);
+
+    CHECK_INT(run("rm v1/content/image.tiff && mkdir v1/content/image.tiff"), 0);
+    CHECK_INT(check(&err), -EBADMSG);
+    CHECK(strstr(err.msg, "not a regular file") != NULL);
+
+    CHECK_INT(run("rmdir v1/content/image.tiff && mv ../image.tiff v1/content/"), 0);
+    CHECK_OK(check(&err));
+
+    CHECK_INT(run("mv v2/content/foo ../foo && ln -s ../../../foo v2/content/foo"), 0);
+    CHECK_INT(check(&err), -EBADMSG);
+    CHECK(strstr(err.msg, "'v2/content/foo/bar.xml' passes through a symbolic link") != NULL);
+
+    CHECK_INT(run("rm v2/content/foo && rm -r ../foo"), 0);
+    CHECK_INT(check(&err), -EBADMSG);
+    CHECK(strstr(err.msg, "'v2/content/foo/bar.xml' is missing") != NULL);
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
+    CHECK_INT(system(cmd), 0);
+    return check_done();
+}
