@@ -467,6 +467,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     if (conn->capable & FUSE_CAP_ASYNC_READ)
         conn->want |= FUSE_CAP_ASYNC_READ;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    /* no write_buf: a spliced write request would be copied out of a pipe once more */
+    conn->want &= ~FUSE_CAP_SPLICE_READ;
     conn->max_write = 1u << 20;
     conn->max_readahead = 1u << 20;
     conn->max_read = 1u << 20; /* must equal -o max_read */
