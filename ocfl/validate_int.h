@@ -61,6 +61,22 @@ struct vdent {
 int val_list_dir(int dirfd, const char *path, struct vdent **ret);
 void val_free_dents(struct vdent *d, size_t n);
 
+/* ---- conformance declarations (validate_decl.c) ---- */
+
+/* The codes a declaration check reports, for objects or for storage roots. */
+struct val_decl {
+    const char *prefix; /* "0=ocfl_object_" or "0=ocfl_" */
+    const char *what;   /* "object" or "storage root" */
+    const char *bad_t, *bad_name, *not_file, *bad_content, *missing, *multiple;
+};
+extern const struct val_decl val_decl_object, val_decl_root;
+
+/* Check the "0=..." entries among @d (the directory's listing): exactly one
+ * regular file naming a known spec, holding its name's value and a newline.
+ * Sets c->spec from it; c->oom when memory ran out. */
+void val_check_declaration(struct vctx *c, const struct vdent *d, size_t n,
+                           const struct val_decl *k);
+
 /* ---- content files and their digests (validate_content.c) ---- */
 
 struct vfile {

@@ -183,54 +183,6 @@ unsigned val_path_version(const char *path)
     return version_dir_num(name);
 }
 
-/* The object declaration: E003 E005 E006 E007; sets c->spec. */
-static void check_declaration(struct vctx *c, const struct vdent *d, size_t n)
-{
-    int found = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        const char *name = d[i].name;
-        enum ocfl_spec spec = OCFL_SPEC_UNKNOWN;
-        size_t digits = strspn(name, "0123456789");
-        char *buf = NULL;
-        size_t len = 0;
-
-        if (!digits || name[digits] != '=')
-            continue;
-        if (digits != 1 || name[0] != '0') {
-            vreport(c, "E005", name, "declaration '%s': T must be 0", name);
-            continue;
-        }
-        if (!strcmp(name, "0=ocfl_object_1.0"))
-            spec = OCFL_SPEC_1_0;
-        else if (!strcmp(name, "0=ocfl_object_1.1"))
-            spec = OCFL_SPEC_1_1;
-        if (!spec) {
-            vreport(c, "E006", name, "'%s' is not an object declaration (0=ocfl_object_1.0 or 1.1)",
-                    name);
-            continue;
-        }
-        if (d[i].type != VT_REG) {
-            vreport(c, "E003", name, "declaration '%s' is not a regular file", name);
-            continue;
-        }
-        found++;
-        if (found == 1)
-            c->spec = spec;
-        int rc = ocfl_io_read_file(c->fd, name, VAL_SMALL_FILE_MAX, &buf, &len, NULL);
-        if (rc == -ENOMEM)
-            c->oom = 1;
-        else if (rc < 0 || len != strlen(name + 2) + 1 || memcmp(buf, name + 2, len - 1) ||
-                 buf[len - 1] != '\n')
-            vreport(c, "E007", name, "declaration must contain '%s' and a newline", name + 2);
-        free(buf);
-    }
-    if (!found)
-        vreport(c, "E003", NULL, "no object declaration (0=ocfl_object_1.x)");
-    else if (found > 1)
-        vreport(c, "E003", NULL, "more than one object declaration");
-}
-
 /* Read and check @dir's inventory ("" = root) into @vi; 0 or -ENOMEM. */
 static int read_inventory(struct vctx *c, const char *dir, struct vinv *vi)
 {
@@ -508,7 +460,7 @@ int val_object_at(struct vctx *c, struct vobj_info *ret_info)
     /* git cannot store an empty directory: a lone .keep stands for one. */
     if (n == 1 && !strcmp(d[0].name, ".keep") && d[0].type == VT_REG)
         n = 0;
-    check_declaration(c, d, (size_t)n);
+    val_check_declaration(c, d, (size_t)n, &val_decl_object);
     if (find_dent(d, (size_t)n, "inventory.json")) {
         rc = read_inventory(c, "", &o.root);
         if (rc < 0)

@@ -51,49 +51,6 @@ int ocfl_validate_detect(int dirfd, const char *path, struct ocfl_err *err)
     return kind;
 }
 
-/* The root declaration: E069 E076 E078 E079 E080; sets c->spec. */
-static void check_root_declaration(struct vctx *c, const struct vdent *d, size_t n)
-{
-    int found = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        const char *name = d[i].name;
-        size_t digits = strspn(name, "0123456789");
-        enum ocfl_spec spec = OCFL_SPEC_UNKNOWN;
-        char *buf = NULL;
-        size_t len = 0;
-
-        if (!digits || name[digits] != '=')
-            continue;
-        if (digits != 1 || name[0] != '0') {
-            vreport(c, "E078", name, "declaration '%s': T must be 0", name);
-            continue;
-        }
-        if (!strcmp(name, "0=ocfl_1.0"))
-            spec = OCFL_SPEC_1_0;
-        else if (!strcmp(name, "0=ocfl_1.1"))
-            spec = OCFL_SPEC_1_1;
-        if (!spec) {
-            vreport(c, "E079", name, "'%s' is not a storage root declaration", name);
-            continue;
-        }
-        if (d[i].type != VT_REG) {
-            vreport(c, "E076", name, "declaration '%s' is not a regular file", name);
-            continue;
-        }
-        if (++found == 1)
-            c->spec = spec;
-        if (ocfl_io_read_file(c->fd, name, VAL_SMALL_FILE_MAX, &buf, &len, NULL) < 0 ||
-            len != strlen(name + 2) + 1 || memcmp(buf, name + 2, len - 1) || buf[len - 1] != '\n')
-            vreport(c, "E080", name, "declaration must contain '%s' and a newline", name + 2);
-        free(buf);
-    }
-    if (!found)
-        vreport(c, "E069", NULL, "no storage root declaration (0=ocfl_1.x)");
-    else if (found > 1)
-        vreport(c, "E076", NULL, "more than one storage root declaration");
-}
-
 /* ocfl_layout.json: E070 E071; loads the layout for the placement check. */
 static void check_layout(struct rctx *r)
 {
@@ -327,7 +284,7 @@ int ocfl_validate_root(int dirfd, const char *path, const struct ocfl_validate_o
         rc = ocfl_err_sys(err, n, "cannot list '%s'", path);
         goto out;
     }
-    check_root_declaration(&r.c, d, (size_t)n);
+    val_check_declaration(&r.c, d, (size_t)n, &val_decl_root);
     for (int i = 0; i < n && rc == 0; i++) {
         const char *name = d[i].name;
         if (strspn(name, "0123456789") && strchr(name, '='))
