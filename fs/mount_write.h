@@ -2,6 +2,7 @@
 #ifndef OCFLFS_MOUNT_WRITE_H
 #define OCFLFS_MOUNT_WRITE_H
 
+#include "mount_hash.h"
 #include "mount_ops.h"
 #include "staging.h"
 
@@ -27,13 +28,13 @@ struct mw_fh {
     int cleared;           /* the row's digest was cleared by the first write */
     int report;            /* record size and digest at release */
     pthread_mutex_t mu;    /* writes through this handle (hash order) */
-    pthread_cond_t cv;     /* signalled when a replied write has been hashed */
-    unsigned inflight;     /* writes replied to but not hashed yet */
+    pthread_cond_t cv;     /* signalled when a replied write has been accounted */
+    unsigned inflight;     /* writes replied to but not accounted for hashing yet */
     int shared;            /* another write handle has the same scratch: no digest */
     _Atomic int broken;    /* truncated by path meanwhile: the sequential hash is void */
     uint64_t epoch;        /* the object's epoch when scratch was last checked */
-    struct ocfl_hasher *h; /* sequential hash from offset 0, NULL when broken */
-    uint64_t seq_off;      /* bytes hashed so far */
+    struct mw_hash *hj;    /* background hash from offset 0 (mount_hash.h), NULL when broken */
+    uint64_t seq_off;      /* bytes written in order from 0 (handed to the hasher) */
     int alg;               /* enum ocfl_digest_alg of the object */
     /* control files */
     enum mount_kind kind;

@@ -20,9 +20,10 @@ static int truncate_file(struct mount *m, struct mount_node *n, struct mw_fh *fh
         rc = mw_revalidate(m, fh);
         if (rc == 0 && ftruncate(fh->fd, size) < 0)
             rc = -errno;
-        if (rc == 0 && fh->h && (uint64_t)size != fh->seq_off) {
-            ocfl_hasher_free(fh->h);
-            fh->h = NULL;
+        if (rc == 0 && fh->hj && (uint64_t)size != fh->seq_off) {
+            mw_hash_invalidate(fh->hj);
+            mw_hash_put(fh->hj);
+            fh->hj = NULL;
         }
         pthread_mutex_unlock(&fh->mu);
         mw_gate_leave(fh->mo->w);

@@ -1,5 +1,5 @@
-/* mount_write_file.c: file data of the writable mount: create, open with copy-up, write with
- * hashing, truncate, release, fsync. */
+/* mount_write_file.c: file data of the writable mount: create, open with copy-up, write (hashed
+ * in the background, mount_hash.c), release, fsync. */
 #include <errno.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -35,7 +35,7 @@ void mw_fh_free(struct mw_fh *fh)
     }
     if (fh->fd >= 0)
         close(fh->fd);
-    ocfl_hasher_free(fh->h);
+    mw_hash_put(fh->hj);
     pthread_mutex_destroy(&fh->mu);
     pthread_cond_destroy(&fh->cv);
     free(fh->path);
@@ -70,11 +70,12 @@ static struct mw_fh *fh_new(struct mount *m, struct mount_obj *mo, const char *p
                : m->root->digest_algorithm ? m->root->digest_algorithm
                                            : "sha512";
     fh->alg = ocfl_digest_alg_from_name(alg_name);
-    if (ocfl_digest_alg_is_content(fh->alg) && ocfl_hasher_new(1u << fh->alg, &fh->h, NULL) < 0)
-        fh->h = NULL;
+    fh->hj = mw_hash_new(m, mo, fd, scratch, path, fh->alg);
     for (struct mw_fh *o = mo->w->fhs; o; o = o->next)
         if (!strcmp(o->scratch, fh->scratch))
             o->shared = fh->shared = 1;
+    if (fh->shared) /* two writers on one file: neither hash describes it */
+        mw_hash_invalidate_scratch(fh->scratch, NULL);
     fh->next = mo->w->fhs;
     if (fh->next)
         fh->next->prev = fh;
@@ -129,6 +130,8 @@ int mw_make_writable(struct mount *m, struct mount_obj *mo, const char *path, in
             close(fd);
             return mw_fail(m, mo, rc, &err);
         }
+        if (trunc >= 0) /* a background hash of its bytes is void */
+            mw_hash_invalidate_scratch(ret->scratch, NULL);
         *ret_fd = fd;
         return 0;
     }
@@ -161,6 +164,10 @@ int mw_revalidate(struct mount *m, struct mw_fh *fh)
         if (rc == 0 && !(staging_entry_writable(&e) && !strcmp(e.scratch, fh->scratch))) {
             rc = mw_make_writable(m, fh->mo, fh->path, -1, fh->fd, &fd, &e);
             if (rc == 0) {
+                /* the job reads the frozen file: the commit hashes both */
+                mw_hash_invalidate(fh->hj);
+                mw_hash_put(fh->hj);
+                fh->hj = NULL;
                 close(fh->fd);
                 fh->fd = fd;
                 snprintf(fh->scratch, sizeof(fh->scratch), "%s", e.scratch);
@@ -179,6 +186,8 @@ int mw_revalidate(struct mount *m, struct mw_fh *fh)
                                       NULL, &err)) < 0)
             mw_fail(m, fh->mo, rc, &err);
         rc = 0;
+        /* a hash of these bytes by another (closed) handle is void from now on */
+        mw_hash_invalidate_scratch(fh->scratch, fh->hj);
         fh->cleared = 1;
         fh->report = 1;
     }
@@ -415,10 +424,11 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
         fuse_reply_write(req, (size_t)k);
     if (!counted)
         return;
-    /* hash after replying: the next write is on its way meanwhile (buf lives until we return) */
+    /* account after replying: the next write is on its way meanwhile (buf lives until we
+     * return); the hasher threads read the bytes back from the page cache */
     pthread_mutex_lock(&fh->mu);
-    if (k > 0 && fh->h && (uint64_t)off > fh->seq_off) {
-        /* an earlier write may still be hashing: wait for it a little */
+    if (k > 0 && fh->hj && (uint64_t)off > fh->seq_off) {
+        /* an earlier write may still be in flight: wait for it a little */
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 100 * 1000000L;
@@ -426,27 +436,29 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        while (fh->h && fh->inflight > 1 && (uint64_t)off > fh->seq_off &&
+        while (fh->hj && fh->inflight > 1 && (uint64_t)off > fh->seq_off &&
                pthread_cond_timedwait(&fh->cv, &fh->mu, &until) == 0)
             ;
     }
-    if (fh->broken && fh->h) {
-        ocfl_hasher_free(fh->h);
-        fh->h = NULL;
+    if (fh->broken && fh->hj) {
+        mw_hash_invalidate(fh->hj);
+        mw_hash_put(fh->hj);
+        fh->hj = NULL;
     }
-    if (k > 0 && fh->h && (uint64_t)off == fh->seq_off) {
-        ocfl_hasher_update(fh->h, buf, (size_t)k);
+    if (k > 0 && fh->hj && (uint64_t)off == fh->seq_off) {
         fh->seq_off += (uint64_t)k;
-    } else if (k > 0 && fh->h) {
-        ocfl_hasher_free(fh->h); /* not sequential from 0: hashed at commit */
-        fh->h = NULL;
+        mw_hash_extend(fh->hj, fh->seq_off);
+    } else if (k > 0 && fh->hj) {
+        mw_hash_invalidate(fh->hj); /* not sequential from 0: hashed at commit */
+        mw_hash_put(fh->hj);
+        fh->hj = NULL;
     }
     fh->inflight--;
     pthread_cond_broadcast(&fh->cv);
     pthread_mutex_unlock(&fh->mu);
 }
 
-/* Wait until every replied write of @fh is hashed. */
+/* Wait until every replied write of @fh is accounted (handed to the hasher). */
 static void drain(struct mw_fh *fh)
 {
     pthread_mutex_lock(&fh->mu);
@@ -455,7 +467,8 @@ static void drain(struct mw_fh *fh)
     pthread_mutex_unlock(&fh->mu);
 }
 
-/* Record @fh's size (and digest when it was written sequentially) on its row.  Lock held. */
+/* Record @fh's size (and digest when written sequentially and already hashed) on its row.
+ * Lock held. */
 static void report(struct mount *m, struct mw_fh *fh)
 {
     const struct ocfl_inventory *inv;
@@ -476,11 +489,17 @@ static void report(struct mount *m, struct mw_fh *fh)
         staging_lookup(m->journal, fh->mo->id, inv, fh->path, &e, NULL) < 0 ||
         !staging_entry_writable(&e) || strcmp(e.scratch, fh->scratch))
         return;
-    if (fh->h && !fh->shared && !fh->broken && fh->seq_off == (uint64_t)st.st_size &&
-        ocfl_hasher_final(fh->h, fh->alg, hex) == 0)
+    if (fh->hj && (fh->shared || fh->broken || fh->seq_off != (uint64_t)st.st_size)) {
+        mw_hash_invalidate(fh->hj);
+        mw_hash_put(fh->hj);
+        fh->hj = NULL;
+    }
+    /* when the hasher caught up already; else it records the digest after release */
+    if (fh->hj && mw_hash_digest_now(fh->hj, (uint64_t)st.st_size, hex)) {
         digest = hex;
-    ocfl_hasher_free(fh->h);
-    fh->h = NULL;
+        mw_hash_put(fh->hj);
+        fh->hj = NULL;
+    }
     rc = staging_set_written(m->journal, fh->mo->id, fh->path, st.st_size,
                              (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, digest,
                              &err);
@@ -504,6 +523,13 @@ void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     pthread_mutex_lock(&m->lock);
     if (fh->writable)
         report(m, fh);
+    if (fh->hj) {
+        /* small files are hashed at commit faster than a transaction per close */
+        if (fh->shared || fh->broken || fh->seq_off < REPORT_MIN_BYTES)
+            mw_hash_invalidate(fh->hj);
+        mw_hash_release(fh->hj, fh->path);
+        fh->hj = NULL;
+    }
     mount_io_release(m, req, fh->node, fh->io);
     mw_fh_free(fh);
     pthread_mutex_unlock(&m->lock);

@@ -33,6 +33,7 @@ struct mount_wobj *mw_wobj(struct mount_obj *mo)
 
 void mw_release_all(struct mount *m)
 {
+    mw_hash_shutdown(); /* its threads use the objects' state */
     for (size_t i = 0; i < m->objs.n; i++) {
         struct mount_obj *mo = m->objs.all[i];
         if (!mo->w)

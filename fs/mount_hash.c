@@ -1,0 +1,373 @@
+/* mount_hash.c: a small pool of threads hashing sequentially written scratch files behind the
+ * writers, and recording the digest once a released file is fully hashed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mount_hash.h"
+#include "mount_write.h"
+
+#define CHUNK       (1u << 20) /* bytes per pread */
+#define MAX_THREADS 4
+
+struct mw_hash {
+    struct mount *m;
+    struct mount_obj *mo;
+    int fd;                /* dup of the writer's descriptor */
+    char scratch[32];      /* the scratch file hashed */
+    char *path;            /* logical path, updated at release */
+    int alg;               /* enum ocfl_digest_alg */
+    struct ocfl_hasher *h; /* touched only by the one who set busy */
+    /* below: under pool.mu */
+    unsigned refs;
+    int valid;                   /* 0: never record */
+    int busy;                    /* a thread (or a digest_now) works on h */
+    int queued;                  /* in the queue (holds a reference) */
+    int released;                /* the handle is gone: record when caught up */
+    uint64_t written;            /* bytes the writer accounted, in order from 0 */
+    uint64_t hashed;             /* bytes fed to h */
+    struct mw_hash *qnext;       /* queue */
+    struct mw_hash *prev, *next; /* every live job (for invalidation by scratch name) */
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* the queue has work, or stop */
+    struct mw_hash *qhead, *qtail;
+    struct mw_hash *all;
+    pthread_t threads[MAX_THREADS];
+    int n_threads;
+    int started, stopping;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* Free @j when its last reference goes.  pool.mu held; returns the job to free (outside). */
+static struct mw_hash *unref_locked(struct mw_hash *j)
+{
+    if (--j->refs)
+        return NULL;
+    if (j->prev)
+        j->prev->next = j->next;
+    else if (pool.all == j)
+        pool.all = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    return j;
+}
+
+static void job_free(struct mw_hash *j)
+{
+    if (!j)
+        return;
+    if (j->fd >= 0)
+        close(j->fd);
+    ocfl_hasher_free(j->h);
+    free(j->path);
+    free(j);
+}
+
+void mw_hash_put(struct mw_hash *j)
+{
+    struct mw_hash *f;
+
+    if (!j)
+        return;
+    pthread_mutex_lock(&pool.mu);
+    f = unref_locked(j);
+    pthread_mutex_unlock(&pool.mu);
+    job_free(f);
+}
+
+/* Put @j on the queue unless it is there or being worked on.  pool.mu held. */
+static void enqueue_locked(struct mw_hash *j)
+{
+    if (j->queued || pool.stopping)
+        return;
+    j->queued = 1;
+    j->refs++;
+    j->qnext = NULL;
+    if (pool.qtail)
+        pool.qtail->qnext = j;
+    else
+        pool.qhead = j;
+    pool.qtail = j;
+    pthread_cond_signal(&pool.cv);
+}
+
+/* Record the digest of a released, caught-up job.  No lock held. */
+static void record(struct mw_hash *j)
+{
+    struct mount *m = j->m;
+    const struct ocfl_inventory *inv;
+    struct staging_entry e;
+    struct ocfl_err err = {0};
+    char hex[OCFL_DIGEST_HEX_MAX];
+    struct stat st;
+    uint64_t size;
+    int ok, rc;
+
+    pthread_mutex_lock(&m->lock);
+    pthread_mutex_lock(&pool.mu);
+    ok = j->valid && !j->busy && j->hashed == j->written && j->path;
+    if (ok) {
+        j->valid = 0; /* consumed: recorded at most once */
+        j->busy = 1;
+    }
+    size = j->written;
+    pthread_mutex_unlock(&pool.mu);
+    if (!ok) {
+        pthread_mutex_unlock(&m->lock);
+        return;
+    }
+    /* every change to the scratch file by another handle passes m->lock and invalidates us,
+     * so under m->lock the bytes are the ones hashed if the size still matches */
+    ok = fstat(j->fd, &st) == 0 && (uint64_t)st.st_size == size &&
+         ocfl_hasher_final(j->h, j->alg, hex) == 0 && mw_inv(m, j->mo, &inv) == 0 &&
+         staging_lookup(m->journal, j->mo->id, inv, j->path, &e, NULL) == 0 &&
+         staging_entry_writable(&e) && !strcmp(e.scratch, j->scratch);
+    if (ok) {
+        rc = staging_set_written(m->journal, j->mo->id, j->path, st.st_size,
+                                 (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, hex,
+                                 &err);
+        if (rc < 0 && rc != -EROFS && rc != -ENOENT)
+            mw_fail(m, j->mo, rc, &err);
+    }
+    pthread_mutex_lock(&pool.mu);
+    j->busy = 0;
+    pthread_mutex_unlock(&pool.mu);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* Hash what @j has pending; record when released.  Called with pool.mu held, returns with it. */
+static void work(struct mw_hash *j, char *buf)
+{
+    while (j->valid && !j->busy && j->hashed < j->written && !pool.stopping) {
+        uint64_t off = j->hashed, want = j->written - j->hashed;
+        size_t n = want > CHUNK ? CHUNK : (size_t)want, got = 0;
+        j->busy = 1;
+        pthread_mutex_unlock(&pool.mu);
+        while (got < n) {
+            ssize_t k = pread(j->fd, buf + got, n - got, (off_t)(off + got));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                break;
+            got += (size_t)k;
+        }
+        if (got == n)
+            ocfl_hasher_update(j->h, buf, n);
+        pthread_mutex_lock(&pool.mu);
+        j->busy = 0;
+        if (got == n)
+            j->hashed += n;
+        else
+            j->valid = 0; /* shorter than written: truncated meanwhile */
+    }
+    if (j->valid && j->released && j->hashed == j->written && !pool.stopping) {
+        pthread_mutex_unlock(&pool.mu);
+        record(j);
+        pthread_mutex_lock(&pool.mu);
+    }
+}
+
+static void *hasher_main(void *arg)
+{
+    char *buf = malloc(CHUNK);
+    struct mw_hash *j, *f;
+
+    (void)arg;
+    pthread_mutex_lock(&pool.mu);
+    for (;;) {
+        while (!pool.stopping && !pool.qhead)
+            pthread_cond_wait(&pool.cv, &pool.mu);
+        if (pool.stopping)
+            break;
+        j = pool.qhead;
+        pool.qhead = j->qnext;
+        if (!pool.qhead)
+            pool.qtail = NULL;
+        j->queued = 0;
+        if (buf)
+            work(j, buf);
+        else
+            j->valid = 0;
+        f = unref_locked(j);
+        if (f) {
+            pthread_mutex_unlock(&pool.mu);
+            job_free(f);
+            pthread_mutex_lock(&pool.mu);
+        }
+    }
+    pthread_mutex_unlock(&pool.mu);
+    free(buf);
+    return NULL;
+}
+
+/* Start the threads once.  pool.mu held.  0 or -errno. */
+static int start_locked(void)
+{
+    long cores;
+    int want;
+
+    if (pool.started)
+        return pool.n_threads ? 0 : -EAGAIN;
+    pool.started = 1;
+    cores = sysconf(_SC_NPROCESSORS_ONLN);
+    want = cores > 2 ? (int)(cores - 1) : 1;
+    if (want > MAX_THREADS)
+        want = MAX_THREADS;
+    while (pool.n_threads < want &&
+           pthread_create(&pool.threads[pool.n_threads], NULL, hasher_main, NULL) == 0)
+        pool.n_threads++;
+    return pool.n_threads ? 0 : -EAGAIN;
+}
+
+struct mw_hash *mw_hash_new(struct mount *m, struct mount_obj *mo, int fd, const char *scratch,
+                            const char *path, int alg)
+{
+    struct mw_hash *j;
+
+    if (!ocfl_digest_alg_is_content(alg) || fd < 0 || !scratch || !path)
+        return NULL;
+    if (!(j = calloc(1, sizeof(*j))))
+        return NULL;
+    j->m = m;
+    j->mo = mo;
+    j->alg = alg;
+    j->refs = 1;
+    j->valid = 1;
+    snprintf(j->scratch, sizeof(j->scratch), "%s", scratch);
+    j->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (j->fd < 0 || !(j->path = strdup(path)) || ocfl_hasher_new(1u << alg, &j->h, NULL) < 0) {
+        job_free(j);
+        return NULL;
+    }
+    pthread_mutex_lock(&pool.mu);
+    if (pool.stopping || start_locked() < 0) {
+        pthread_mutex_unlock(&pool.mu);
+        job_free(j);
+        return NULL;
+    }
+    j->next = pool.all;
+    if (j->next)
+        j->next->prev = j;
+    pool.all = j;
+    pthread_mutex_unlock(&pool.mu);
+    return j;
+}
+
+void mw_hash_extend(struct mw_hash *j, uint64_t written)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&pool.mu);
+    if (j->valid && written > j->written) {
+        j->written = written;
+        enqueue_locked(j);
+    }
+    pthread_mutex_unlock(&pool.mu);
+}
+
+void mw_hash_invalidate(struct mw_hash *j)
+{
+    if (!j)
+        return;
+    pthread_mutex_lock(&pool.mu);
+    j->valid = 0;
+    pthread_mutex_unlock(&pool.mu);
+}
+
+void mw_hash_invalidate_scratch(const char *scratch, const struct mw_hash *keep)
+{
+    if (!scratch || !scratch[0])
+        return;
+    pthread_mutex_lock(&pool.mu);
+    for (struct mw_hash *j = pool.all; j; j = j->next)
+        if (j != keep && !strcmp(j->scratch, scratch))
+            j->valid = 0;
+    pthread_mutex_unlock(&pool.mu);
+}
+
+int mw_hash_digest_now(struct mw_hash *j, uint64_t size, char *hex)
+{
+    int ok;
+
+    if (!j)
+        return 0;
+    pthread_mutex_lock(&pool.mu);
+    ok = j->valid && !j->busy && j->hashed == j->written && j->written == size;
+    if (ok) {
+        j->valid = 0;
+        j->busy = 1;
+    }
+    pthread_mutex_unlock(&pool.mu);
+    if (!ok)
+        return 0;
+    ok = ocfl_hasher_final(j->h, j->alg, hex) == 0;
+    pthread_mutex_lock(&pool.mu);
+    j->busy = 0;
+    pthread_mutex_unlock(&pool.mu);
+    return ok;
+}
+
+void mw_hash_release(struct mw_hash *j, const char *path)
+{
+    struct mw_hash *f;
+    char *p = path ? strdup(path) : NULL;
+
+    if (!j) {
+        free(p);
+        return;
+    }
+    pthread_mutex_lock(&pool.mu);
+    free(j->path);
+    j->path = p; /* NULL (orphaned, or ENOMEM): never recorded */
+    j->released = 1;
+    if (j->valid && p)
+        enqueue_locked(j); /* the thread records once caught up */
+    f = unref_locked(j);
+    pthread_mutex_unlock(&pool.mu);
+    job_free(f);
+}
+
+int mw_hash_pending(const char *scratch)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&pool.mu);
+    for (struct mw_hash *j = pool.all; j; j = j->next)
+        if (!strcmp(j->scratch, scratch) && j->valid && (j->queued || j->busy))
+            n = 1;
+    pthread_mutex_unlock(&pool.mu);
+    return n;
+}
+
+void mw_hash_shutdown(void)
+{
+    struct mw_hash *j, *f;
+
+    pthread_mutex_lock(&pool.mu);
+    pool.stopping = 1;
+    pthread_cond_broadcast(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+    for (int i = 0; i < pool.n_threads; i++)
+        pthread_join(pool.threads[i], NULL);
+    pthread_mutex_lock(&pool.mu);
+    pool.n_threads = 0;
+    while ((j = pool.qhead)) {
+        pool.qhead = j->qnext;
+        j->queued = 0;
+        f = unref_locked(j);
+        if (f) {
+            pthread_mutex_unlock(&pool.mu);
+            job_free(f);
+            pthread_mutex_lock(&pool.mu);
+        }
+    }
+    pool.qtail = NULL;
+    pthread_mutex_unlock(&pool.mu);
+}

@@ -1,0 +1,73 @@
+/* mount_hash.h: background hashing of files written sequentially through the mount. */
+#ifndef OCFLFS_MOUNT_HASH_H
+#define OCFLFS_MOUNT_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "digest.h"
+
+struct mount;
+struct mount_obj;
+
+/*
+ * One write handle's background hash: the bytes [0, written) of its scratch
+ * file, written in order from offset 0, are hashed by a small pool of
+ * threads with pread (from the page cache) while the writer continues.  The
+ * digest is recorded on the staged row once the handle is released and the
+ * hasher caught up, and only while the job is valid: any non-sequential
+ * write, truncate, copy-up or write through another handle invalidates it
+ * (for good), so a stale digest is never recorded.  A file whose digest is
+ * not recorded is hashed by the commit.
+ *
+ * Lock order: gate, fh->mu, m->lock, the pool's mutex (innermost; these
+ * functions take it themselves and never take the others while holding it).
+ */
+struct mw_hash;
+
+/*
+ * A job for the scratch file @scratch (state-dir relative name) of @path in
+ * @mo, reading through a dup of @fd, hashing with @alg.  The caller gets one
+ * reference (drop it with mw_hash_put or hand it over with mw_hash_release).
+ * NULL when @alg is not a content algorithm, on ENOMEM, or when no hasher
+ * thread could be started (the commit then hashes).
+ */
+struct mw_hash *mw_hash_new(struct mount *m, struct mount_obj *mo, int fd, const char *scratch,
+                            const char *path, int alg);
+
+/* Drop a reference (NULL is fine). */
+void mw_hash_put(struct mw_hash *j);
+
+/* The writer accounted bytes up to @written (in order): queue them for hashing. */
+void mw_hash_extend(struct mw_hash *j, uint64_t written);
+
+/* The bytes no longer are what the job hashes: never record its digest. */
+void mw_hash_invalidate(struct mw_hash *j);
+
+/* Invalidate every job on scratch file @scratch except @keep (NULL: all).  Call on any
+ * change to a scratch file that does not go through the job's own handle. */
+void mw_hash_invalidate_scratch(const char *scratch, const struct mw_hash *keep);
+
+/*
+ * When the job is valid, caught up, idle and has hashed exactly @size bytes:
+ * write the digest into @hex (OCFL_DIGEST_HEX_MAX bytes), consume the job
+ * (it becomes invalid) and return 1.  Else 0 (the hasher still runs, or the
+ * digest is unknown).
+ */
+int mw_hash_digest_now(struct mw_hash *j, uint64_t size, char *hex);
+
+/*
+ * The handle is released: the hasher records the digest when it caught up
+ * (if the job is still valid, the file's size is what was hashed and @path,
+ * the handle's current logical path, still is backed by the job's scratch
+ * file).  Consumes the caller's reference.  m->lock may be held.
+ */
+void mw_hash_release(struct mw_hash *j, const char *path);
+
+/* Whether a job on @scratch is still hashing or waiting to record (for tests and status). */
+int mw_hash_pending(const char *scratch);
+
+/* Stop the hasher threads (queued digests are not recorded; the commit hashes). */
+void mw_hash_shutdown(void);
+
+#endif
