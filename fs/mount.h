@@ -21,7 +21,11 @@ struct fuse_session;
  * Locking: one mutex (struct mount.lock) guards the object list, the object
  * cache and the inode table.  FUSE handlers take it for the short time they
  * consult an inventory (bsearch over sorted state); reads of file data run
- * without it, on the descriptor of their file handle.
+ * without it, on the descriptor of their file handle.  Reading an object's
+ * inventory (which may take a second for a large one) runs without it too:
+ * handlers call mount_node_preload() first, which marks the object loading,
+ * releases the lock while it reads, and publishes the result under it;
+ * other threads wanting the same object wait on its condition variable.
  */
 
 /* One object of the storage root, known from the index or a walk. */
@@ -38,9 +42,11 @@ struct mount_obj {
     uint64_t gen;  /* bumped on every (re)load: cached attributes check it */
     size_t weight; /* state entries of the loaded inventory, for the cache bound */
     struct mount_obj *lru_prev, *lru_next;
-    int load_err;       /* last failure (negative errno) or 0 */
-    char *load_msg;     /* its message, for status and logs */
-    double load_err_at; /* monotonic seconds, to retry now and then */
+    int load_err;             /* last failure (negative errno) or 0 */
+    char *load_msg;           /* its message, for status and logs */
+    double load_err_at;       /* monotonic seconds, to retry now and then */
+    int loading;              /* a thread reads the inventory without m->lock */
+    pthread_cond_t loaded_cv; /* broadcast (with m->lock) when that load ends */
     /* the root inventory sidecar as seen at load, to notice outside changes */
     struct timespec sidecar_mtime;
     ino_t sidecar_ino;
@@ -212,10 +218,30 @@ struct mount_obj *mount_objects_discover(struct mount *m, const char *name);
  * The loaded object of @mo, loading it (and evicting the least recently
  * used beyond the bounds) when needed; notices an outside change of the
  * root inventory at most once a second and reloads.  Called with m->lock
- * held; the result is valid until it is released.  A failure is logged
- * once per attempt and returned as -EIO.
+ * held, which it never releases (it reads the inventory under it when the
+ * object was not preloaded, see mount_obj_load); the result is valid until
+ * the lock is released.  A failure is logged once per attempt and returned
+ * as -EIO.
  */
 int mount_obj_get(struct mount *m, struct mount_obj *mo, struct ocfl_object **ret);
+
+/*
+ * Load @mo as mount_obj_get does, but read the inventory with m->lock
+ * released (called with it held; held again on return), or wait (lock
+ * released) for another thread that reads it.  Callers must expect any
+ * other state to have changed meanwhile, so they call it before anything
+ * else.  Returns 0, -EIO (the failure is kept in mo->load_err, so a
+ * mount_obj_get within 2 s answers -EIO too) or -ENOMEM.
+ */
+int mount_obj_load(struct mount *m, struct mount_obj *mo);
+
+/*
+ * Preload the object a handler is about to use: @n's object, or with @name
+ * and @n the root, the object of that name (a lookup).  Lock held; it may be
+ * released meanwhile (see mount_obj_load).  Nodes and objects are never
+ * freed, so @n stays valid; a failure is left for mount_obj_get to report.
+ */
+void mount_node_preload(struct mount *m, const struct mount_node *n, const char *name);
 
 /* ---- mount_nodes.c: the inode table */
 

@@ -14,6 +14,7 @@ void mount_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
+    mount_node_preload(m, n, NULL);
     rc = n ? mount_node_stat(m, n, &st) : -ESTALE;
     if (rc == 0 && !S_ISDIR(st.st_mode))
         rc = -ENOTDIR;
@@ -180,6 +181,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
     }
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
+    mount_node_preload(m, n, NULL);
     rc = n ? list_dir(m, n, &d, off) : -ESTALE;
     pthread_mutex_unlock(&m->lock);
     if (rc < 0 && d.used == 0)

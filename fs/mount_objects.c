@@ -48,6 +48,7 @@ void mount_objects_release(struct mount_objects *os)
         free(mo->name);
         free(mo->path);
         free(mo->load_msg);
+        pthread_cond_destroy(&mo->loaded_cv);
         free(mo);
     }
     free(os->all);
@@ -107,6 +108,12 @@ struct mount_obj *mount_objects_add(struct mount_objects *os, const char *id, co
     mo->id = strdup(id);
     mo->path = strdup(path);
     if (!mo->id || !mo->path) {
+        free(mo->id);
+        free(mo->path);
+        free(mo);
+        goto fail;
+    }
+    if (pthread_cond_init(&mo->loaded_cv, NULL) != 0) {
         free(mo->id);
         free(mo->path);
         free(mo);
@@ -183,50 +190,54 @@ static void load_failed(struct mount *m, struct mount_obj *mo, int code, const c
     mo->load_err_at = mount_now();
 }
 
-int mount_obj_get(struct mount *m, struct mount_obj *mo, struct ocfl_object **ret)
-{
-    struct mount_objects *os = &m->objs;
-    struct ocfl_err err = {0};
-    struct ocfl_object *o = NULL;
-    double now = mount_now();
-    struct stat st;
+/* What one load produced: the object and its sidecar, or a failure and its message. */
+struct loaded {
+    struct ocfl_object *o;
     int rc;
+    int have_sidecar;
+    struct stat sidecar;
+    char msg[sizeof(((struct ocfl_err *)0)->msg)];
+};
 
-    if (mo->o && now - mo->checked_at >= 1.0) {
-        mo->checked_at = now;
-        if (stat_sidecar(mo->o, &st) < 0 || st.st_ino != mo->sidecar_ino ||
-            st.st_size != mo->sidecar_size || st.st_mtim.tv_sec != mo->sidecar_mtime.tv_sec ||
-            st.st_mtim.tv_nsec != mo->sidecar_mtime.tv_nsec)
-            unload(os, mo); /* changed outside: read it again */
-    }
-    if (mo->o) {
-        if (os->lru_head != mo) {
-            lru_unlink(os, mo);
-            lru_push(os, mo);
-        }
-        *ret = mo->o;
-        return 0;
-    }
-    if (mo->load_err && now - mo->load_err_at < 2.0)
-        return -EIO;
-    rc = ocfl_object_open(m->root->fd, mo->path, &o, &err);
+/* Open the object at @path and check that it is @id.  Touches no mount state: runs
+ * with or without m->lock. */
+static void load(int root_fd, const char *path, const char *id, struct loaded *l)
+{
+    struct ocfl_err err = {0};
+
+    memset(l, 0, sizeof(*l));
+    l->rc = ocfl_object_open(root_fd, path, &l->o, &err);
     /* parsing a large inventory leaves much freed memory behind: give it back */
     malloc_trim(0);
-    if (rc < 0) {
-        load_failed(m, mo, rc, err.msg[0] ? err.msg : strerror(-rc));
+    if (l->rc < 0) {
+        snprintf(l->msg, sizeof(l->msg), "%s", err.msg[0] ? err.msg : strerror(-l->rc));
+        l->o = NULL;
+        return;
+    }
+    if (strcmp(l->o->inv->id, id)) {
+        snprintf(l->msg, sizeof(l->msg), "its inventory's id is '%.200s'", l->o->inv->id);
+        ocfl_object_close(l->o);
+        l->o = NULL;
+        l->rc = -EIO;
+        return;
+    }
+    l->have_sidecar = stat_sidecar(l->o, &l->sidecar) == 0;
+}
+
+/* Make @l the loaded object of @mo (lock held), evicting beyond the bounds.  -EIO on failure. */
+static int publish(struct mount *m, struct mount_obj *mo, struct loaded *l, double now)
+{
+    struct mount_objects *os = &m->objs;
+    struct ocfl_object *o = l->o;
+
+    if (!o) {
+        load_failed(m, mo, l->rc, l->msg);
         return -EIO;
     }
-    if (strcmp(o->inv->id, mo->id)) {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "its inventory's id is '%.200s'", o->inv->id);
-        load_failed(m, mo, -EIO, msg);
-        ocfl_object_close(o);
-        return -EIO;
-    }
-    if (stat_sidecar(o, &st) == 0) {
-        mo->sidecar_ino = st.st_ino;
-        mo->sidecar_size = st.st_size;
-        mo->sidecar_mtime = st.st_mtim;
+    if (l->have_sidecar) {
+        mo->sidecar_ino = l->sidecar.st_ino;
+        mo->sidecar_size = l->sidecar.st_size;
+        mo->sidecar_mtime = l->sidecar.st_mtim;
     }
     mo->checked_at = now;
     mo->o = o;
@@ -243,7 +254,102 @@ int mount_obj_get(struct mount *m, struct mount_obj *mo, struct ocfl_object **re
     while (os->lru_tail && os->lru_tail != mo &&
            (os->n_loaded > os->max_loaded || os->weight_loaded > os->max_weight))
         unload(os, os->lru_tail);
-    *ret = o;
+    return 0;
+}
+
+/* Drop @mo's loaded object when its root inventory changed outside (checked at most once
+ * a second).  Lock held. */
+static void check_changed(struct mount *m, struct mount_obj *mo, double now)
+{
+    struct stat st;
+
+    if (!mo->o || now - mo->checked_at < 1.0)
+        return;
+    mo->checked_at = now;
+    if (stat_sidecar(mo->o, &st) < 0 || st.st_ino != mo->sidecar_ino ||
+        st.st_size != mo->sidecar_size || st.st_mtim.tv_sec != mo->sidecar_mtime.tv_sec ||
+        st.st_mtim.tv_nsec != mo->sidecar_mtime.tv_nsec)
+        unload(&m->objs, mo); /* changed outside: read it again */
+}
+
+static void touch(struct mount_objects *os, struct mount_obj *mo)
+{
+    if (os->lru_head != mo) {
+        lru_unlink(os, mo);
+        lru_push(os, mo);
+    }
+}
+
+int mount_obj_load(struct mount *m, struct mount_obj *mo)
+{
+    for (;;) {
+        double now = mount_now(), started;
+        struct loaded l;
+        char *path;
+
+        check_changed(m, mo, now);
+        if (mo->o) {
+            touch(&m->objs, mo);
+            return 0;
+        }
+        if (mo->loading) { /* another thread reads it: wait for its outcome */
+            pthread_cond_wait(&mo->loaded_cv, &m->lock);
+            continue;
+        }
+        if (mo->load_err && now - mo->load_err_at < 2.0)
+            return -EIO;
+        /* the path may be replaced by a refresh meanwhile; the id never changes */
+        if (!(path = strdup(mo->path)))
+            return -ENOMEM;
+        /* a commit marks the object stale by moving checked_at: noticed below */
+        started = mo->checked_at = now;
+        mo->loading = 1;
+        pthread_mutex_unlock(&m->lock);
+        load(m->root->fd, path, mo->id, &l);
+        free(path);
+        pthread_mutex_lock(&m->lock);
+        mo->loading = 0;
+        pthread_cond_broadcast(&mo->loaded_cv);
+        if (mo->o || mo->checked_at != started) {
+            /* loaded under the lock meanwhile (mount_obj_get), or made stale by a
+             * commit while this load read the old inventory: look again */
+            ocfl_object_close(l.o);
+            continue;
+        }
+        return publish(m, mo, &l, mount_now());
+    }
+}
+
+void mount_node_preload(struct mount *m, const struct mount_node *n, const char *name)
+{
+    struct mount_obj *mo = n ? n->obj : NULL;
+
+    if (n && n->kind == MK_ROOT && name && strcmp(name, m->ctl_name))
+        mo = mount_objects_find(&m->objs, name);
+    if (mo && !mo->staged_new)
+        (void)mount_obj_load(m, mo); /* a failure is kept in mo->load_err for the caller */
+}
+
+int mount_obj_get(struct mount *m, struct mount_obj *mo, struct ocfl_object **ret)
+{
+    double now = mount_now();
+    struct loaded l;
+    int rc;
+
+    check_changed(m, mo, now);
+    if (mo->o) {
+        touch(&m->objs, mo);
+        *ret = mo->o;
+        return 0;
+    }
+    if (mo->load_err && now - mo->load_err_at < 2.0)
+        return -EIO;
+    /* not preloaded (or evicted since): read it here, under the lock; a load running
+     * outside meanwhile notices and drops its result */
+    load(m->root->fd, mo->path, mo->id, &l);
+    if ((rc = publish(m, mo, &l, now)) < 0)
+        return rc;
+    *ret = mo->o;
     return 0;
 }
 

@@ -160,6 +160,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (!p) {
         rc = -ESTALE;
     } else {
+        mount_node_preload(m, p, name);
         neg_ttl = p->kind == MK_ROOT ? 1.0 : mount_node_ttl(m, p);
         rc = mount_child_node(m, p, name, &n);
         if (rc == 0)
@@ -224,6 +225,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     (void)fi;
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
+    mount_node_preload(m, n, NULL);
     rc = n ? mount_node_stat(m, n, &st) : -ESTALE;
     if (n)
         ttl = mount_node_ttl(m, n);
@@ -294,6 +296,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fh->fd = -1;
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
+    mount_node_preload(m, n, NULL);
     rc = n ? open_node(m, req, n, fi, fh) : -ESTALE;
     pthread_mutex_unlock(&m->lock);
     if (rc < 0) {

@@ -65,6 +65,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (!p) {
         rc = -ESTALE;
     } else {
+        mount_node_preload(m, p, name);
         neg_ttl = p->kind == MK_ROOT ? 1.0 : mount_node_ttl(m, p);
         rc = child(m, p, name, &n);
         if (rc == 0)
@@ -102,6 +103,7 @@ void mw_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     (void)fi;
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
+    mount_node_preload(m, n, NULL);
     rc = n ? mw_node_stat(m, n, &st) : -ESTALE;
     if (n)
         ttl = mw_is_head(n) && mw_staged(n->obj) ? 1.0 : mount_node_ttl(m, n);
@@ -235,6 +237,7 @@ void mw_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
+    mount_node_preload(m, n, NULL);
     rc = n ? mw_node_stat(m, n, &st) : -ESTALE;
     if (rc == 0 && !S_ISDIR(st.st_mode))
         rc = -ENOTDIR;
@@ -380,6 +383,7 @@ void mw_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
     }
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
+    mount_node_preload(m, n, NULL);
     if (!n) {
         rc = -ESTALE;
     } else if (n->kind == MK_OBJ && !strcmp(name, XA_STATUS)) {

@@ -158,6 +158,7 @@ void mount_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
     }
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
+    mount_node_preload(m, n, NULL);
     rc = n ? xattrs(m, n, name, &val, &len) : -ESTALE;
     pthread_mutex_unlock(&m->lock);
     reply_xattr(req, rc, val, len, size);
@@ -173,6 +174,7 @@ void mount_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
+    mount_node_preload(m, n, NULL);
     rc = n ? xattrs(m, n, NULL, &val, &len) : -ESTALE;
     pthread_mutex_unlock(&m->lock);
     reply_xattr(req, rc, val, len, size);
