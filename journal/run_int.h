@@ -33,7 +33,8 @@ struct run {
     void *ctx;
     pthread_mutex_t pmu; /* guards the progress totals */
     uint64_t bytes_total, bytes_done;
-    int revert_failed; /* set when a revert could not complete */
+    int revert_failed;    /* set when a revert could not complete */
+    int root_inv_written; /* this process wrote the plan's root inventory.json */
 };
 
 /* Open the object directory if it exists (run->objfd); 0, or -ENOENT. */

@@ -62,11 +62,8 @@ static int conflict(struct run *run, struct ocfl_err *err, const char *why)
 }
 
 /* The object must still be at the plan's base (or absent, for a new object). */
-static int check_base(struct run *run, struct ocfl_err *err)
+static int check_base_digest(struct run *run, int r, const char *hex, struct ocfl_err *err)
 {
-    char hex[OCFL_DIGEST_HEX_MAX];
-    int r = run_digest_file(run, "inventory.json", hex, err);
-
     if (r == -ENOENT)
         return run->p->new_object ? 0 : conflict(run, err, "has no inventory.json any more");
     if (r < 0)
@@ -76,6 +73,14 @@ static int check_base(struct run *run, struct ocfl_err *err)
     if (!ocfl_digest_equal(hex, run->p->base_digest))
         return conflict(run, err, "was updated by someone else since the plan was made");
     return 0;
+}
+
+static int check_base(struct run *run, struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX];
+    int r = run_digest_file(run, "inventory.json", hex, err);
+
+    return check_base_digest(run, r, hex, err);
 }
 
 static int write_sidecar(int dirfd, const char *dir, const char *alg, const char *digest,
@@ -236,7 +241,9 @@ static int exec_root_inv(struct run *run, struct ocfl_err *err)
         return 0; /* switched before */
     if (r < 0 && r != -ENOENT)
         return r;
-    r = check_base(run, err);
+    if (r == -ENOENT)
+        ocfl_err_clear(err);
+    r = check_base_digest(run, r, hex, err); /* the same bytes: no second digest */
     if (r < 0)
         return r;
     if (!run->p->new_object) {
@@ -245,8 +252,10 @@ static int exec_root_inv(struct run *run, struct ocfl_err *err)
         if (r < 0 || !ocfl_digest_equal(side, run->p->base_digest))
             return conflict(run, err, "has a root sidecar that is not the plan's base");
     }
-    return ocfl_io_write_file_durable(run->objfd, "inventory.json", run->p->inventory,
-                                      run->p->inventory_len, err);
+    r = ocfl_io_write_file_durable(run->objfd, "inventory.json", run->p->inventory,
+                                   run->p->inventory_len, err);
+    run->root_inv_written = r >= 0;
+    return r;
 }
 
 static int exec_release(struct run *run, struct rstep *s, struct ocfl_err *err)
@@ -295,6 +304,9 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
         return r < 0 ? r : exec_root_inv(run, err);
     case OCFL_STEP_ROOT_SIDECAR: {
         char hex[OCFL_DIGEST_HEX_MAX];
+        /* Written (durably) by this process a step ago: no need to read it back. */
+        if (run->root_inv_written)
+            return write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
         r = run_digest_file(run, "inventory.json", hex, err);
         if (r < 0)
             return r;

@@ -94,6 +94,55 @@ int ocfl_cmp_str_ptr(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void ocfl_sort_if_needed(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    const char *p = base;
+
+    for (size_t i = 1; i < n; i++)
+        if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+            qsort(base, n, size, cmp);
+            return;
+        }
+}
+
+int ocfl_sorted_paths_conflict(const char *const *paths, size_t n, size_t *ret_a, size_t *ret_b)
+{
+    size_t *stack, depth = 0;
+
+    if (n < 2)
+        return 0;
+    stack = malloc(n * sizeof(*stack));
+    if (!stack)
+        return -ENOMEM;
+    /*
+     * The paths having one path as a prefix are contiguous in strcmp order,
+     * right after it; the stack holds the earlier paths that are prefixes of
+     * the current one (each a prefix of the next).  Only the innermost can
+     * be followed by '/' in the current path without having conflicted with
+     * the others already.
+     */
+    for (size_t i = 0; i < n; i++) {
+        const char *p = paths[i];
+        while (depth) {
+            const char *t = paths[stack[depth - 1]];
+            size_t lt = strlen(t);
+            if (!strncmp(t, p, lt)) {
+                if (p[lt] == '/' || !p[lt]) {
+                    *ret_a = stack[depth - 1];
+                    *ret_b = i;
+                    free(stack);
+                    return 1;
+                }
+                break;
+            }
+            depth--;
+        }
+        stack[depth++] = i;
+    }
+    free(stack);
+    return 0;
+}
+
 static int cmp_fixity_block(const void *a, const void *b)
 {
     const struct ocfl_fixity_block *x = a, *y = b;

@@ -170,7 +170,7 @@ static void read_blocks(struct inv_ck *c, json_t *obj, int manifest, const char 
                 continue;
             if (manifest) {
                 content_path_place(c, s, cdir);
-                if (json_object_set_new(cpaths, s, json_true()) < 0)
+                if (cpaths && json_object_set_new(cpaths, s, json_true()) < 0)
                     c->oom = 1;
             } else if (cpaths && !json_object_get(cpaths, s)) {
                 ocfl_ck_find(c, "E057", "%s: content path '%.200s' is not in the manifest", block,
@@ -191,8 +191,7 @@ static void read_blocks(struct inv_ck *c, json_t *obj, int manifest, const char 
         return;
     }
     /* Duplicate digests regardless of case: sorted by lower case, they are neighbours. */
-    if (n > 1)
-        qsort(e, n, sizeof(*e), ocfl_cmp_manifest_entry);
+    ocfl_sort_if_needed(e, n, sizeof(*e), ocfl_cmp_manifest_entry);
     for (size_t i = 0; i + 1 < n; i++) {
         if (ocfl_ascii_casecmp(e[i].digest, e[i + 1].digest))
             continue;
@@ -237,7 +236,8 @@ static void check_manifest(struct inv_ck *c, json_t *manifest, json_t *cpaths, c
     }
     read_blocks(c, manifest, 1, "manifest", cdir, cpaths, &inv->manifest, &inv->n_manifest, &all,
                 &np);
-    r = ocfl_paths_find_conflict(all, np, &a, &b);
+    ocfl_sort_if_needed(all, np, sizeof(*all), ocfl_cmp_str_ptr);
+    r = ocfl_sorted_paths_conflict(all, np, &a, &b);
     if (r < 0)
         c->oom = 1;
     else if (r > 0)
@@ -404,8 +404,9 @@ static void check_top(struct inv_ck *c, json_t *root, json_t *cpaths)
         ocfl_ck_versions(c, versions, head);
     }
 
+    /* Content paths are collected only for the fixity block to check against. */
     if (manifest)
-        check_manifest(c, manifest, cpaths, cdir);
+        check_manifest(c, manifest, fixity ? cpaths : NULL, cdir);
     if (fixity)
         check_fixity(c, fixity, cpaths);
 }

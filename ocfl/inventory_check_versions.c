@@ -199,13 +199,16 @@ static void check_state(struct inv_ck *c, const char *vk, json_t *state, struct 
     v->n_state = n;
     if (n > 1) {
         size_t a, b;
-        int r = ocfl_paths_find_conflict(lp, n, &a, &b);
+        int r;
+        ocfl_sort_if_needed(v->state, n, sizeof(*v->state), ocfl_cmp_state_entry);
+        for (size_t i = 0; i < n; i++)
+            lp[i] = v->state[i].logical_path;
+        r = ocfl_sorted_paths_conflict(lp, n, &a, &b);
         if (r < 0)
             c->oom = 1;
         else if (r > 0)
             ocfl_ck_find(c, "E095", "logical paths '%.200s' and '%.200s' of version '%s' conflict",
                          lp[a], lp[b], vk);
-        qsort(v->state, n, sizeof(*v->state), ocfl_cmp_state_entry);
     }
     free(lp);
 }

@@ -14,6 +14,13 @@ int ocfl_cmp_manifest_entry(const void *a, const void *b); /* by digest, ignorin
 int ocfl_cmp_state_entry(const void *a, const void *b);    /* by logical path */
 int ocfl_cmp_str_ptr(const void *a, const void *b);        /* char ** by strcmp */
 
+/* qsort() unless the array is already in order (one pass to find out). */
+void ocfl_sort_if_needed(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+/* Like ocfl_paths_find_conflict() (equal, or one a directory prefix of the
+ * other), in O(n) for @paths already sorted by strcmp.  1 with the indexes
+ * of a conflicting pair, 0, or -ENOMEM. */
+int ocfl_sorted_paths_conflict(const char *const *paths, size_t n, size_t *ret_a, size_t *ret_b);
+
 void ocfl_manifest_entries_free(struct ocfl_manifest_entry *e, size_t n);
 void ocfl_version_release(struct ocfl_version *v);
 
