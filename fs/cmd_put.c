@@ -97,6 +97,128 @@ static int is_new(struct put *p, const char *hex)
     return !(p->base && ocfl_inventory_manifest_lookup(p->base, hex));
 }
 
+/*
+ * A big file in a pipeline of two threads: a helper reads each chunk and
+ * writes it to the stage (starting writeback as it goes) while this thread
+ * hashes the same buffer, so hashing overlaps the copy on another core.
+ * The bytes staged are the bytes hashed.
+ */
+#define PIPE_BUFS 4
+#define PIPE_MIN  (64u << 20) /* files from this size on */
+
+struct pipeline {
+    int in, out;
+    char *buf[PIPE_BUFS];
+    ssize_t len[PIPE_BUFS];
+    uint64_t filled, hashed; /* buffers read by the helper, hashed by the caller */
+    int rerr, werr, stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static void pipe_post(struct pipeline *q, uint64_t *field, uint64_t v, int *errp, int e)
+{
+    pthread_mutex_lock(&q->mu);
+    if (field)
+        *field = v;
+    if (errp)
+        *errp = e;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static void *pipe_io(void *arg)
+{
+    struct pipeline *q = arg;
+    uint64_t off = 0;
+
+    for (uint64_t k = 0;; k++) {
+        char *b = q->buf[k % PIPE_BUFS];
+        ssize_t n;
+        int e = 0;
+
+        pthread_mutex_lock(&q->mu);
+        while (k - q->hashed >= PIPE_BUFS && !q->stop)
+            pthread_cond_wait(&q->cv, &q->mu);
+        int stop = q->stop;
+        pthread_mutex_unlock(&q->mu);
+        if (stop)
+            return NULL;
+        do
+            n = read(q->in, b, CHUNK);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            e = -errno;
+        q->len[k % PIPE_BUFS] = n < 0 ? 0 : n;
+        pipe_post(q, &q->filled, k + 1, &q->rerr, e);
+        if (n <= 0)
+            return NULL;
+        e = write_all(q->out, b, (size_t)n);
+        if (e < 0) {
+            pipe_post(q, NULL, 0, &q->werr, e);
+            return NULL;
+        }
+        sync_file_range(q->out, (off_t)off, n, SYNC_FILE_RANGE_WRITE);
+        off += (uint64_t)n;
+    }
+}
+
+/* Hash and stage @in to @out in the pipeline; *ret_total gets the size.  0 or -errno
+ * (*ret_write tells whether writing failed rather than reading). */
+static int pipe_file(struct stager *w, int in, int out, uint64_t *ret_total, int *ret_write)
+{
+    struct pipeline q = {.in = in, .out = out};
+    pthread_t th;
+    uint64_t total = 0;
+    int r = 0, k;
+
+    *ret_write = 0;
+    for (k = 0; k < PIPE_BUFS; k++)
+        if (!(q.buf[k] = malloc(CHUNK)))
+            break;
+    if (k < PIPE_BUFS || pthread_mutex_init(&q.mu, NULL)) {
+        while (k--)
+            free(q.buf[k]);
+        return -ENOMEM;
+    }
+    pthread_cond_init(&q.cv, NULL);
+    if (pthread_create(&th, NULL, pipe_io, &q)) {
+        r = -EAGAIN;
+        goto out;
+    }
+    for (uint64_t i = 0;; i++) {
+        pthread_mutex_lock(&q.mu);
+        while (q.filled <= i && !q.werr)
+            pthread_cond_wait(&q.cv, &q.mu);
+        ssize_t n = q.werr ? -1 : q.len[i % PIPE_BUFS];
+        r = q.werr ? q.werr : q.rerr;
+        pthread_mutex_unlock(&q.mu);
+        if (r < 0 || n <= 0) {
+            *ret_write = q.werr < 0;
+            break;
+        }
+        ocfl_hasher_update(w->h, q.buf[i % PIPE_BUFS], (size_t)n);
+        total += (uint64_t)n;
+        uint64_t done = __atomic_add_fetch(&w->p->bytes, (uint64_t)n, __ATOMIC_RELAXED);
+        if (w->num == 0)
+            cli_progress_update(&w->p->prog, "put: reading", done, 0);
+        pipe_post(&q, &q.hashed, i + 1, NULL, 0);
+    }
+    pipe_post(&q, NULL, 0, &q.stop, 1);
+    pthread_join(th, NULL);
+    if (r == 0 && q.werr) {
+        r = q.werr;
+        *ret_write = 1;
+    }
+    *ret_total = total;
+out:
+    pthread_cond_destroy(&q.cv);
+    pthread_mutex_destroy(&q.mu);
+    for (k = 0; k < PIPE_BUFS; k++)
+        free(q.buf[k]);
+    return r;
+}
+
 /* Hash the file on @fd and copy it to the stage in the same pass. */
 static int stage_file(struct stager *w, int fd, const char *shown, struct entry *e, size_t idx,
                       struct ocfl_err *err)
@@ -109,6 +231,22 @@ static int stage_file(struct stager *w, int fd, const char *shown, struct entry 
 
     ocfl_hasher_reset(w->h);
     snprintf(name, sizeof(name), "%zu", idx);
+    if (e->size >= PIPE_MIN) {
+        char path[700];
+        int wr;
+        snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+        out = openat(p->state_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (out < 0) {
+            r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
+            goto out;
+        }
+        r = pipe_file(w, fd, out, &total, &wr);
+        if (r < 0) {
+            r = ocfl_err_sys(err, r, wr ? "cannot stage '%s'" : "cannot read '%s'", shown);
+            goto out;
+        }
+        goto hashed;
+    }
     for (;;) {
         ssize_t n = read(fd, w->buf, small ? SMALL_FILE + 1 : CHUNK);
         if (n < 0) {
@@ -170,6 +308,7 @@ static int stage_file(struct stager *w, int fd, const char *shown, struct entry 
         if (w->num == 0)
             cli_progress_update(&p->prog, "put: reading", done, 0);
     }
+hashed:
     ocfl_hasher_final(w->h, p->alg, e->digest);
     e->size = total;
     if (!is_new(p, e->digest)) {
