@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,10 @@ static void *hasher_main(void *arg)
     struct mw_hash *j, *f;
 
     (void)arg;
+    /* only idle CPU: the writers (and FUSE) go first; the hasher catches up meanwhile, e.g.
+     * while a writer waits for fsync, and a commit that comes too early hashes itself */
+    struct sched_param sp = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
     pthread_mutex_lock(&pool.mu);
     for (;;) {
         while (!pool.stopping && !pool.qhead)
