@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -120,4 +121,35 @@ out:
     free(buf);
     close(fd);
     return rc;
+}
+
+int cli_json_option(int argc, char **argv, const char *synopsis, int *ret_json)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    int c;
+
+    *ret_json = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'j') {
+            *ret_json = 1;
+        } else if (c == 'h') {
+            printf("usage: ocflfs %s\n", synopsis);
+            return EXIT_OK;
+        } else {
+            return cli_usage(synopsis, "%s: bad option", argv[0]);
+        }
+    }
+    return -1;
+}
+
+void cli_print_json(json_t *doc)
+{
+    json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    fputc('\n', stdout);
+    json_decref(doc);
 }

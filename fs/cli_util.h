@@ -3,12 +3,13 @@
 #define OCFLFS_CLI_UTIL_H
 
 #include <stdint.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include "err.h"
 
-#define EXIT_OK 0
-#define EXIT_FAIL 1
+#define EXIT_OK    0
+#define EXIT_FAIL  1
 #define EXIT_USAGE 2
 
 /* Print "ocflfs: " + message + "\n" to stderr. */
@@ -19,6 +20,16 @@ int cli_fail(const struct ocfl_err *err);
 
 /* Print a usage error and the subcommand's synopsis; returns EXIT_USAGE. */
 int cli_usage(const char *synopsis, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Parse the options of a subcommand whose only option is --json (and -h):
+ * sets *ret_json and returns -1 to go on, or the exit status to return
+ * (usage printed).  optind is left at the first operand.
+ */
+int cli_json_option(int argc, char **argv, const char *synopsis, int *ret_json);
+
+/* Print @doc to stdout as indented JSON (ASCII, newline-terminated); takes the reference. */
+void cli_print_json(json_t *doc);
 
 /*
  * Read a file the user named on the command line (not part of a storage

@@ -1,6 +1,6 @@
 /* cmd_log.c: `ocflfs log`: the versions of one object, newest first. */
-#include <getopt.h>
 #include <jansson.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include "cli_util.h"
@@ -51,26 +51,14 @@ static void print_text(const struct ocfl_inventory *inv)
 
 int cmd_log(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
     struct ocfl_root *root = NULL;
     struct ocfl_object *obj = NULL;
     struct ocfl_err err = {0};
     char *path = NULL;
-    int c, json = 0, status = EXIT_OK;
+    int c, json, status = EXIT_OK;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else if (c == 'h')
-            return printf("usage: ocflfs %s\n", synopsis), EXIT_OK;
-        else
-            return cli_usage(synopsis, "log: bad option");
-    }
+    if ((c = cli_json_option(argc, argv, synopsis, &json)) >= 0)
+        return c;
     if (argc - optind != 2)
         return cli_usage(synopsis, "log: expected ROOT and ID");
     if (ocfl_root_open(argv[optind], &root, &err) < 0)
@@ -88,9 +76,7 @@ int cmd_log(int argc, char **argv)
         for (size_t i = obj->inv->n_versions; i-- > 0;)
             json_array_append_new(arr, version_json(obj->inv, &obj->inv->versions[i]));
         json_object_set_new(doc, "versions", arr);
-        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-        fputc('\n', stdout);
-        json_decref(doc);
+        cli_print_json(doc);
     } else {
         print_text(obj->inv);
     }

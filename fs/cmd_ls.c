@@ -1,7 +1,7 @@
 /* cmd_ls.c: `ocflfs ls`: the objects of a storage root, their ids and heads. */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,31 +84,17 @@ static void print_json(const struct listing *l, const char *root_path)
         json_array_append_new(arr, o);
     }
     json_object_set_new(doc, "objects", arr);
-    json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-    fputc('\n', stdout);
-    json_decref(doc);
+    cli_print_json(doc);
 }
 
 int cmd_ls(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
     struct listing l = {0};
     struct ocfl_err err = {0};
-    int c, json = 0, rc, status = EXIT_OK;
+    int c, json, rc, status = EXIT_OK;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else if (c == 'h')
-            return printf("usage: ocflfs %s\n", synopsis), EXIT_OK;
-        else
-            return cli_usage(synopsis, "ls: bad option");
-    }
+    if ((c = cli_json_option(argc, argv, synopsis, &json)) >= 0)
+        return c;
     if (argc - optind != 1)
         return cli_usage(synopsis, "ls: expected exactly one ROOT");
     if (ocfl_root_open(argv[optind], &l.root, &err) < 0)
