@@ -1,0 +1,484 @@
+/* put_stage.c: read DIR for `put`: walk, check, hash and stage its files in scratch. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_util.h"
+#include "digest.h"
+#include "inventory.h"
+#include "io.h"
+#include "path.h"
+#include "put_stage.h"
+
+#define CHUNK      (4u << 20) /* read size of big files */
+#define SMALL_FILE (1u << 20) /* files up to this size are read whole before staging */
+
+/* One staging worker: its own hasher, buffer and scratch subdirectory (so
+ * that file creations do not queue on one directory's lock). */
+struct stager {
+    struct put_stage *p;
+    int num;
+    struct ocfl_hasher *h;
+    char *buf;
+    char dir[600];
+    size_t staged, staged_small;
+    int r;
+    struct ocfl_err err;
+};
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Whether content with @hex needs storing (not in the object yet).  Equal
+ * new files are all staged; the plan stores the first and releases the
+ * others, so the result does not depend on which worker came first. */
+static int is_new(struct put_stage *p, const char *hex)
+{
+    return !(p->base && ocfl_inventory_manifest_lookup(p->base, hex));
+}
+
+/*
+ * A big file in a pipeline of two threads: a helper reads each chunk and
+ * writes it to the stage (starting writeback as it goes) while this thread
+ * hashes the same buffer, so hashing overlaps the copy on another core.
+ * The bytes staged are the bytes hashed.
+ */
+#define PIPE_BUFS 4
+#define PIPE_MIN  (64u << 20) /* files from this size on */
+
+struct pipeline {
+    int in, out;
+    char *buf[PIPE_BUFS];
+    ssize_t len[PIPE_BUFS];
+    uint64_t filled, hashed; /* buffers read by the helper, hashed by the caller */
+    int rerr, werr, stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static void pipe_post(struct pipeline *q, uint64_t *field, uint64_t v, int *errp, int e)
+{
+    pthread_mutex_lock(&q->mu);
+    if (field)
+        *field = v;
+    if (errp)
+        *errp = e;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static void *pipe_io(void *arg)
+{
+    struct pipeline *q = arg;
+    uint64_t off = 0;
+
+    for (uint64_t k = 0;; k++) {
+        char *b = q->buf[k % PIPE_BUFS];
+        ssize_t n;
+        int e = 0;
+
+        pthread_mutex_lock(&q->mu);
+        while (k - q->hashed >= PIPE_BUFS && !q->stop)
+            pthread_cond_wait(&q->cv, &q->mu);
+        int stop = q->stop;
+        pthread_mutex_unlock(&q->mu);
+        if (stop)
+            return NULL;
+        do
+            n = read(q->in, b, CHUNK);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            e = -errno;
+        q->len[k % PIPE_BUFS] = n < 0 ? 0 : n;
+        pipe_post(q, &q->filled, k + 1, &q->rerr, e);
+        if (n <= 0)
+            return NULL;
+        e = write_all(q->out, b, (size_t)n);
+        if (e < 0) {
+            pipe_post(q, NULL, 0, &q->werr, e);
+            return NULL;
+        }
+        sync_file_range(q->out, (off_t)off, n, SYNC_FILE_RANGE_WRITE);
+        off += (uint64_t)n;
+    }
+}
+
+/* Hash and stage @in to @out in the pipeline; *ret_total gets the size.  0 or -errno
+ * (*ret_write tells whether writing failed rather than reading). */
+static int pipe_file(struct stager *w, int in, int out, uint64_t *ret_total, int *ret_write)
+{
+    struct pipeline q = {.in = in, .out = out};
+    pthread_t th;
+    uint64_t total = 0;
+    int r = 0, k;
+
+    *ret_write = 0;
+    for (k = 0; k < PIPE_BUFS; k++)
+        if (!(q.buf[k] = malloc(CHUNK)))
+            break;
+    if (k < PIPE_BUFS || pthread_mutex_init(&q.mu, NULL)) {
+        while (k--)
+            free(q.buf[k]);
+        return -ENOMEM;
+    }
+    pthread_cond_init(&q.cv, NULL);
+    if (pthread_create(&th, NULL, pipe_io, &q)) {
+        r = -EAGAIN;
+        goto out;
+    }
+    for (uint64_t i = 0;; i++) {
+        pthread_mutex_lock(&q.mu);
+        while (q.filled <= i && !q.werr)
+            pthread_cond_wait(&q.cv, &q.mu);
+        ssize_t n = q.werr ? -1 : q.len[i % PIPE_BUFS];
+        r = q.werr ? q.werr : q.rerr;
+        pthread_mutex_unlock(&q.mu);
+        if (r < 0 || n <= 0) {
+            *ret_write = q.werr < 0;
+            break;
+        }
+        ocfl_hasher_update(w->h, q.buf[i % PIPE_BUFS], (size_t)n);
+        total += (uint64_t)n;
+        uint64_t done = __atomic_add_fetch(&w->p->bytes, (uint64_t)n, __ATOMIC_RELAXED);
+        if (w->num == 0)
+            cli_progress_update(&w->p->prog, "put: reading", done, 0);
+        pipe_post(&q, &q.hashed, i + 1, NULL, 0);
+    }
+    pipe_post(&q, NULL, 0, &q.stop, 1);
+    pthread_join(th, NULL);
+    if (r == 0 && q.werr) {
+        r = q.werr;
+        *ret_write = 1;
+    }
+    *ret_total = total;
+out:
+    pthread_cond_destroy(&q.cv);
+    pthread_mutex_destroy(&q.mu);
+    for (k = 0; k < PIPE_BUFS; k++)
+        free(q.buf[k]);
+    return r;
+}
+
+/* Hash the file on @fd and copy it to the stage in the same pass. */
+static int stage_file(struct stager *w, int fd, const char *shown, struct put_entry *e, size_t idx,
+                      struct ocfl_err *err)
+{
+    struct put_stage *p = w->p;
+    char name[64];
+    int out = -1, r = 0;
+    uint64_t total = 0;
+    int small = e->size <= SMALL_FILE;
+
+    ocfl_hasher_reset(w->h);
+    snprintf(name, sizeof(name), "%zu", idx);
+    if (e->size >= PIPE_MIN) {
+        char path[700];
+        int wr;
+        snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+        out = openat(p->state_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (out < 0) {
+            r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
+            goto out;
+        }
+        r = pipe_file(w, fd, out, &total, &wr);
+        if (r < 0) {
+            r = ocfl_err_sys(err, r, wr ? "cannot stage '%s'" : "cannot read '%s'", shown);
+            goto out;
+        }
+        goto hashed;
+    }
+    for (;;) {
+        ssize_t n = read(fd, w->buf, small ? SMALL_FILE + 1 : CHUNK);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r = ocfl_err_sys(err, -errno, "cannot read '%s'", shown);
+            goto out;
+        }
+        if (n == 0)
+            break;
+        ocfl_hasher_update(w->h, w->buf, (size_t)n);
+        total += (uint64_t)n;
+        if (small && total <= SMALL_FILE) {
+            /* Whole file in the buffer: decide before writing anything. */
+            char hex[OCFL_DIGEST_HEX_MAX];
+            ssize_t more = read(fd, w->buf + n, 1);
+            if (more == 0) {
+                ocfl_hasher_final(w->h, p->alg, hex);
+                memcpy(e->digest, hex, sizeof(hex));
+                e->size = total;
+                if (!is_new(p, hex))
+                    return 0;
+                out = openat(p->state_fd, w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                int sfd = out;
+                out = sfd >= 0 ? openat(sfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
+                               : -1;
+                if (sfd >= 0)
+                    close(sfd);
+                if (out < 0 || (r = write_all(out, w->buf, (size_t)n)) < 0) {
+                    r = ocfl_err_sys(err, out < 0 ? -errno : r, "cannot stage '%s'", shown);
+                    goto out;
+                }
+                goto staged;
+            }
+            small = 0; /* it grew: stream it */
+            if (more > 0) {
+                ocfl_hasher_update(w->h, w->buf + n, 1);
+                total++;
+                n++;
+            }
+        }
+        if (out < 0) {
+            char path[700];
+            snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+            out = openat(p->state_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+            if (out < 0) {
+                r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
+                goto out;
+            }
+        }
+        r = write_all(out, w->buf, (size_t)n);
+        if (r < 0) {
+            r = ocfl_err_sys(err, r, "cannot stage '%s'", shown);
+            goto out;
+        }
+        /* Start writing back now, so the final fdatasync has little left to wait for. */
+        sync_file_range(out, (off_t)(total - (uint64_t)n), n, SYNC_FILE_RANGE_WRITE);
+        uint64_t done = __atomic_add_fetch(&p->bytes, (uint64_t)n, __ATOMIC_RELAXED);
+        if (w->num == 0)
+            cli_progress_update(&p->prog, "put: reading", done, 0);
+    }
+hashed:
+    ocfl_hasher_final(w->h, p->alg, e->digest);
+    e->size = total;
+    if (!is_new(p, e->digest)) {
+        char path[700];
+        snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+        if (out >= 0)
+            close(out);
+        out = -1;
+        unlinkat(p->state_fd, path, 0);
+        return 0;
+    }
+    if (out < 0) { /* an empty file */
+        char path[700];
+        snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+        out = openat(p->state_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (out < 0) {
+            r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
+            goto out;
+        }
+    }
+    /* A big file is flushed by itself; small ones by one syncfs at the end
+     * (a syncfs would also flush whatever else is dirty on the filesystem). */
+    if (fdatasync(out) < 0) {
+        r = ocfl_err_sys(err, -errno, "cannot flush the staged copy of '%s'", shown);
+        goto out;
+    }
+    goto closeit;
+staged:
+    w->staged_small++;
+closeit:
+    if (close(out) < 0) {
+        out = -1;
+        r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
+        goto out;
+    }
+    out = -1;
+    if (asprintf(&e->source, "%s/%s", w->dir, name) < 0) {
+        e->source = NULL;
+        r = -ENOMEM;
+        goto out;
+    }
+    w->staged++;
+out:
+    if (out >= 0)
+        close(out);
+    return r;
+}
+
+static int walk(struct put_stage *p, int fd0, const char *rel, struct ocfl_err *err)
+{
+    DIR *d = fdopendir(fd0);
+    struct dirent *de;
+    int r = 0;
+
+    if (!d) {
+        close(fd0);
+        return ocfl_err_sys(err, -errno, "cannot read '%s/%s'", p->dir, rel);
+    }
+    while (r == 0 && (errno = 0, de = readdir(d))) {
+        struct stat st;
+        char *lp;
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (asprintf(&lp, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0)
+            return -ENOMEM;
+        if (!ocfl_utf8_valid(de->d_name, strlen(de->d_name))) {
+            r = ocfl_err_set(err, -EINVAL, "'%s/%s': file name is not UTF-8", p->dir, lp);
+        } else if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            r = ocfl_err_sys(err, -errno, "cannot stat '%s/%s'", p->dir, lp);
+        } else if (S_ISDIR(st.st_mode)) {
+            int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            r = fd < 0 ? ocfl_err_sys(err, -errno, "cannot open '%s/%s'", p->dir, lp)
+                       : walk(p, fd, lp, err);
+        } else if (S_ISLNK(st.st_mode)) {
+            r = ocfl_err_set(err, -EINVAL,
+                             "'%s/%s': is a symbolic link (OCFL stores regular files only)", p->dir,
+                             lp);
+        } else if (!S_ISREG(st.st_mode)) {
+            r = ocfl_err_set(err, -EINVAL, "'%s/%s': not a regular file", p->dir, lp);
+        } else {
+            if (p->n == p->alloc) {
+                size_t na = p->alloc ? 2 * p->alloc : 256;
+                struct put_entry *t = realloc(p->e, na * sizeof(*t));
+                if (!t) {
+                    free(lp);
+                    r = -ENOMEM;
+                    break;
+                }
+                p->e = t;
+                p->alloc = na;
+            }
+            struct put_entry *e = &p->e[p->n];
+            memset(e, 0, sizeof(*e));
+            e->size = (uint64_t)st.st_size;
+            e->logical_path = lp;
+            lp = NULL;
+            p->n++;
+        }
+        free(lp);
+    }
+    if (r == 0 && errno)
+        r = ocfl_err_sys(err, -errno, "cannot read '%s/%s'", p->dir, rel);
+    closedir(d);
+    return r;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const struct put_entry *)a)->logical_path,
+                  ((const struct put_entry *)b)->logical_path);
+}
+
+static void *stage_worker(void *arg)
+{
+    struct stager *w = arg;
+    struct put_stage *p = w->p;
+    char shown[4096];
+
+    for (;;) {
+        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (i >= p->n || __atomic_load_n(&p->failed, __ATOMIC_RELAXED))
+            return NULL;
+        snprintf(shown, sizeof(shown), "%s/%s", p->dir, p->e[i].logical_path);
+        int fd = ocfl_io_open(p->dirfd, p->e[i].logical_path, O_RDONLY | O_CLOEXEC, 0);
+        w->r = fd < 0 ? ocfl_err_sys(&w->err, fd, "cannot open '%s'", shown)
+                      : stage_file(w, fd, shown, &p->e[i], i, &w->err);
+        if (fd >= 0)
+            close(fd);
+        if (w->r < 0) {
+            __atomic_store_n(&p->failed, 1, __ATOMIC_RELAXED);
+            return NULL;
+        }
+    }
+}
+
+/* Hash and stage every file, on a few threads. */
+static int stage_all(struct put_stage *p, struct ocfl_err *err)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int nw = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores, started = 0, r = 0;
+    struct stager *w = calloc((size_t)nw, sizeof(*w));
+    pthread_t *th = calloc((size_t)nw, sizeof(*th));
+
+    if ((size_t)nw > p->n / 64 + 1)
+        nw = (int)(p->n / 64 + 1);
+    for (int k = 0; w && th && k < nw; k++) {
+        w[k].p = p;
+        w[k].num = k;
+        snprintf(w[k].dir, sizeof(w[k].dir), "%s/w%d", p->stage, k);
+        w[k].buf = malloc(CHUNK + 1 > SMALL_FILE + 2 ? CHUNK + 1 : SMALL_FILE + 2);
+        if (!w[k].buf || ocfl_hasher_new(1u << p->alg, &w[k].h, err) < 0) {
+            r = -ENOMEM;
+            break;
+        }
+        if (mkdirat(p->state_fd, w[k].dir, 0755) < 0) {
+            r = ocfl_err_sys(err, -errno, "cannot create '%s'", w[k].dir);
+            break;
+        }
+    }
+    if (!w || !th)
+        r = -ENOMEM;
+    for (int k = 1; r == 0 && k < nw; k++)
+        if (pthread_create(&th[k], NULL, stage_worker, &w[k]) == 0)
+            started = k;
+    if (r == 0)
+        stage_worker(&w[0]);
+    for (int k = 1; k <= started; k++)
+        pthread_join(th[k], NULL);
+    for (int k = 0; w && k < nw; k++) {
+        if (r == 0 && w[k].r < 0) {
+            r = w[k].r;
+            if (err)
+                *err = w[k].err;
+        }
+        p->staged += w[k].staged;
+        p->staged_small += w[k].staged_small;
+        ocfl_hasher_free(w[k].h);
+        free(w[k].buf);
+    }
+    /* The entries of flushed big files: fsync each worker's directory. */
+    for (int k = 0; r == 0 && w && k < nw && !p->staged_small; k++)
+        r = ocfl_io_fsync_dir(p->state_fd, w[k].dir, err);
+    if (r == -ENOMEM && (!err || !err->code))
+        ocfl_err_set(err, r, "cannot stage: out of memory");
+    free(w);
+    free(th);
+    return r;
+}
+
+void put_stage_release(struct put_stage *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        free(p->e[i].logical_path);
+        free(p->e[i].source);
+    }
+    free(p->e);
+    free(p->stage);
+}
+
+int put_stage_read(struct put_stage *p, struct ocfl_err *err)
+{
+    int dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int r = dfd < 0 ? ocfl_err_sys(err, -errno, "cannot open '%s'", p->dir)
+                    : walk(p, dup(dfd), "", err);
+
+    p->dirfd = dfd;
+    if (r >= 0) {
+        qsort(p->e, p->n, sizeof(*p->e), cmp_entry);
+        r = stage_all(p, err);
+    }
+    if (dfd >= 0)
+        close(dfd);
+    p->dirfd = -1;
+    return r;
+}
