@@ -146,7 +146,8 @@ void mount_fill_entry(struct mount *m, struct mount_node *n, const struct stat *
     e->attr_timeout = e->entry_timeout = mount_node_ttl(m, n);
 }
 
-static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+void mount_lookup_reply(fuse_req_t req, fuse_ino_t parent, const char *name,
+                        const struct mount_lookup_view *v)
 {
     struct mount *m = mount_req(req);
     struct fuse_entry_param e;
@@ -162,12 +163,12 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     } else {
         mount_node_preload(m, p, name);
         neg_ttl = p->kind == MK_ROOT ? 1.0 : mount_node_ttl(m, p);
-        rc = mount_child_node(m, p, name, &n);
+        rc = v->child(m, p, name, &n);
         if (rc == 0)
-            rc = mount_node_stat(m, n, &st);
+            rc = v->stat(m, n, &st);
         if (rc == 0) {
             n->nlookup++;
-            mount_fill_entry(m, n, &st, &e);
+            v->fill(m, n, &st, &e);
         }
     }
     pthread_mutex_unlock(&m->lock);
@@ -181,6 +182,17 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_err(req, -rc);
     else
         fuse_reply_entry(req, &e);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+    static const struct mount_lookup_view committed = {
+        .child = mount_child_node,
+        .stat = mount_node_stat,
+        .fill = mount_fill_entry,
+    };
+
+    mount_lookup_reply(req, parent, name, &committed);
 }
 
 static void forget_one(struct mount *m, fuse_ino_t ino, uint64_t nlookup)

@@ -32,6 +32,23 @@ int mount_child_node(struct mount *m, struct mount_node *p, const char *name,
 void mount_fill_entry(struct mount *m, struct mount_node *n, const struct stat *st,
                       struct fuse_entry_param *e);
 
+/*
+ * How a lookup sees the tree: find @name under @p, stat it, fill the entry.
+ * The committed view (mount_ops.c) and the staged view (mount_write_dir.c)
+ * differ only there.
+ */
+struct mount_lookup_view {
+    int (*child)(struct mount *m, struct mount_node *p, const char *name, struct mount_node **ret);
+    int (*stat)(struct mount *m, struct mount_node *n, struct stat *st);
+    void (*fill)(struct mount *m, struct mount_node *n, const struct stat *st,
+                 struct fuse_entry_param *e);
+};
+
+/* Answer a FUSE lookup through @v: an entry, a negative entry for a missing
+ * name (cached briefly), or the error. */
+void mount_lookup_reply(fuse_req_t req, fuse_ino_t parent, const char *name,
+                        const struct mount_lookup_view *v);
+
 /* mount_dir.c */
 void mount_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mount_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -51,45 +51,15 @@ static void fill_entry(struct mount *m, struct mount_node *n, const struct stat 
         e->attr_timeout = 1.0; /* files being written by others change size */
 }
 
-static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-    struct mount *m = mount_req(req);
-    struct fuse_entry_param e;
-    struct mount_node *p, *n = NULL;
-    struct stat st;
-    double neg_ttl = 0;
-    int rc;
-
-    pthread_mutex_lock(&m->lock);
-    p = mount_node_by_ino(&m->nodes, parent);
-    if (!p) {
-        rc = -ESTALE;
-    } else {
-        mount_node_preload(m, p, name);
-        neg_ttl = p->kind == MK_ROOT ? 1.0 : mount_node_ttl(m, p);
-        rc = child(m, p, name, &n);
-        if (rc == 0)
-            rc = mw_node_stat(m, n, &st);
-        if (rc == 0) {
-            n->nlookup++;
-            fill_entry(m, n, &st, &e);
-        }
-    }
-    pthread_mutex_unlock(&m->lock);
-    if (rc == -ENOENT && neg_ttl > 0) {
-        memset(&e, 0, sizeof(e));
-        e.entry_timeout = neg_ttl;
-        fuse_reply_entry(req, &e);
-    } else if (rc < 0) {
-        fuse_reply_err(req, -rc);
-    } else {
-        fuse_reply_entry(req, &e);
-    }
-}
-
 void mw_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    op_lookup(req, parent, name);
+    static const struct mount_lookup_view staged = {
+        .child = child,
+        .stat = mw_node_stat,
+        .fill = fill_entry,
+    };
+
+    mount_lookup_reply(req, parent, name, &staged);
 }
 
 void mw_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
