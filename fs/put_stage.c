@@ -57,15 +57,24 @@ static int is_new(struct put_stage *p, const char *hex)
 
 /*
  * A big file in a pipeline of two threads: a helper reads each chunk and
- * writes it to the stage (starting writeback as it goes) while this thread
- * hashes the same buffer, so hashing overlaps the copy on another core.
- * The bytes staged are the bytes hashed.
+ * writes it to the stage while this thread hashes the same buffer, so
+ * hashing overlaps the copy on another core.  The bytes staged are the
+ * bytes hashed.  The staged copy is written with O_DIRECT while the pieces
+ * stay aligned: the device reads the buffer itself, so no CPU time goes to
+ * copying into the page cache and the final fdatasync has only metadata
+ * left to flush.  Where the file system refuses O_DIRECT, from the first
+ * unaligned piece on (the tail) and when $OCFLFS_TEST_NO_DIRECT is set, the
+ * writes are buffered; writeback is then started chunk by chunk and older
+ * ranges are waited for, so dirty pages do not pile up for the final flush.
  */
 #define PIPE_BUFS 4
 #define PIPE_MIN  (64u << 20) /* files from this size on */
+#define DIO_ALIGN 4096u       /* offsets, lengths and buffers of O_DIRECT writes */
+#define WB_LAG    (16u << 20) /* buffered: wait for the writeback of data this far behind */
 
 struct pipeline {
     int in, out;
+    int direct; /* out is O_DIRECT (only the helper changes it once started) */
     char *buf[PIPE_BUFS];
     ssize_t len[PIPE_BUFS];
     uint64_t filled, hashed; /* buffers read by the helper, hashed by the caller */
@@ -83,6 +92,70 @@ static void pipe_post(struct pipeline *q, uint64_t *field, uint64_t v, int *errp
         *errp = e;
     pthread_cond_broadcast(&q->cv);
     pthread_mutex_unlock(&q->mu);
+}
+
+/* Turn O_DIRECT on or off on @fd: 0 or -errno (-EINVAL: not supported). */
+static int set_direct(int fd, int on)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0 || fcntl(fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT) < 0)
+        return -errno;
+    return 0;
+}
+
+static int pwrite_all(int fd, const char *buf, size_t len, uint64_t off)
+{
+    while (len) {
+        ssize_t w = pwrite(fd, buf, len, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        buf += w;
+        off += (uint64_t)w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Write @n bytes of @b at @off of the staged copy (see above): 0 or -errno. */
+static int stage_write(struct pipeline *q, const char *b, size_t n, uint64_t off)
+{
+    int r;
+
+    if (q->direct && ((off | n) & (DIO_ALIGN - 1))) {
+        if ((r = set_direct(q->out, 0)) < 0)
+            return r;
+        q->direct = 0;
+    }
+    if (q->direct) {
+        ssize_t w;
+        do
+            w = pwrite(q->out, b, n, (off_t)off);
+        while (w < 0 && errno == EINTR);
+        if (w == (ssize_t)n)
+            return 0;
+        if (w < 0 && errno != EINVAL)
+            return -errno;
+        /* Refused (the file system wants another alignment) or short: go on buffered. */
+        if (w > 0) {
+            b += w;
+            n -= (size_t)w;
+            off += (uint64_t)w;
+        }
+        if ((r = set_direct(q->out, 0)) < 0)
+            return r;
+        q->direct = 0;
+    }
+    if ((r = pwrite_all(q->out, b, n, off)) < 0)
+        return r;
+    /* Start writing back now; bound what is in flight by waiting for older ranges. */
+    sync_file_range(q->out, (off_t)off, (off_t)n, SYNC_FILE_RANGE_WRITE);
+    if (off > WB_LAG)
+        sync_file_range(q->out, 0, (off_t)(off - WB_LAG), SYNC_FILE_RANGE_WAIT_BEFORE);
+    return 0;
 }
 
 static void *pipe_io(void *arg)
@@ -111,12 +184,11 @@ static void *pipe_io(void *arg)
         pipe_post(q, &q->filled, k + 1, &q->rerr, e);
         if (n <= 0)
             return NULL;
-        e = write_all(q->out, b, (size_t)n);
+        e = stage_write(q, b, (size_t)n, off);
         if (e < 0) {
             pipe_post(q, NULL, 0, &q->werr, e);
             return NULL;
         }
-        sync_file_range(q->out, (off_t)off, n, SYNC_FILE_RANGE_WRITE);
         off += (uint64_t)n;
     }
 }
@@ -132,14 +204,17 @@ static int pipe_file(struct stager *w, int in, int out, uint64_t *ret_total, int
 
     *ret_write = 0;
     for (k = 0; k < PIPE_BUFS; k++)
-        if (!(q.buf[k] = malloc(CHUNK)))
+        if (posix_memalign((void **)&q.buf[k], DIO_ALIGN, CHUNK)) {
+            q.buf[k] = NULL;
             break;
+        }
     if (k < PIPE_BUFS || pthread_mutex_init(&q.mu, NULL)) {
         while (k--)
             free(q.buf[k]);
         return -ENOMEM;
     }
     pthread_cond_init(&q.cv, NULL);
+    q.direct = !w->p->no_direct && set_direct(out, 1) == 0;
     if (pthread_create(&th, NULL, pipe_io, &q)) {
         r = -EAGAIN;
         goto out;
@@ -412,6 +487,7 @@ static int stage_all(struct put_stage *p, struct ocfl_err *err)
 
     if ((size_t)nw > p->n / 64 + 1)
         nw = (int)(p->n / 64 + 1);
+    p->no_direct = getenv("OCFLFS_TEST_NO_DIRECT") && *getenv("OCFLFS_TEST_NO_DIRECT");
     for (int k = 0; w && th && k < nw; k++) {
         w[k].p = p;
         w[k].num = k;

@@ -44,6 +44,7 @@ struct put_stage {
     uint64_t bytes; /* read so far (atomic) */
     size_t next;    /* next entry to stage (atomic) */
     int failed;     /* a worker failed: stop (atomic) */
+    int no_direct;  /* never O_DIRECT ($OCFLFS_TEST_NO_DIRECT: tests of the buffered path) */
 };
 
 /*
@@ -51,7 +52,8 @@ struct put_stage {
  * of @p->e (sorted); each is read once, hashed with @p->alg and, when its
  * digest is not in @p->base's manifest, copied to a file under
  * @p->stage/wK/ in the state directory (on up to 8 threads; files of 64 MiB
- * and more on a reader/hasher pipeline of two).  Big staged files are
+ * and more on a reader/hasher pipeline of two, written with O_DIRECT where
+ * the file system allows it).  Big staged files are
  * fdatasync()ed and, when no small file was staged, the worker directories
  * fsync()ed; small staged files are NOT flushed: when @p->staged_small is
  * nonzero the caller must syncfs() the state directory before the plan
