@@ -226,18 +226,15 @@ static int table_build(struct path_table *t, const struct ocfl_manifest_entry *e
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < e[i].n_paths; k++)
             t->refs[t->n++] = (struct path_ref){e[i].paths[k], e[i].digest};
-    if (t->n)
-        qsort(t->refs, t->n, sizeof(*t->refs), cmp_path_ref);
+    ocfl_sort_if_needed(t->refs, t->n, sizeof(*t->refs), cmp_path_ref);
     return 0;
 }
 
 static void sort_entries(struct ocfl_manifest_entry *e, size_t n)
 {
-    if (n)
-        qsort(e, n, sizeof(*e), ocfl_cmp_manifest_entry);
+    ocfl_sort_if_needed(e, n, sizeof(*e), ocfl_cmp_manifest_entry);
     for (size_t i = 0; i < n; i++)
-        if (e[i].n_paths > 1)
-            qsort(e[i].paths, e[i].n_paths, sizeof(char *), ocfl_cmp_str_ptr);
+        ocfl_sort_if_needed(e[i].paths, e[i].n_paths, sizeof(char *), ocfl_cmp_str_ptr);
 }
 
 int ocfl_inventory_reindex(struct ocfl_inventory *inv)
@@ -248,11 +245,9 @@ int ocfl_inventory_reindex(struct ocfl_inventory *inv)
     inv->index = NULL;
     sort_entries(inv->manifest, inv->n_manifest);
     for (size_t i = 0; i < inv->n_versions; i++)
-        if (inv->versions[i].n_state > 1)
-            qsort(inv->versions[i].state, inv->versions[i].n_state, sizeof(struct ocfl_state_entry),
-                  ocfl_cmp_state_entry);
-    if (inv->n_fixity > 1)
-        qsort(inv->fixity, inv->n_fixity, sizeof(*inv->fixity), cmp_fixity_block);
+        ocfl_sort_if_needed(inv->versions[i].state, inv->versions[i].n_state,
+                            sizeof(struct ocfl_state_entry), ocfl_cmp_state_entry);
+    ocfl_sort_if_needed(inv->fixity, inv->n_fixity, sizeof(*inv->fixity), cmp_fixity_block);
     for (size_t i = 0; i < inv->n_fixity; i++)
         sort_entries(inv->fixity[i].entries, inv->fixity[i].n_entries);
 

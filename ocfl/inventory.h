@@ -99,7 +99,7 @@ int ocfl_inventory_parse(const char *buf, size_t len, struct ocfl_inventory **re
  * Codes reported (everything decidable from the inventory bytes alone; the
  * same numbering serves 1.0 and 1.1 inventories):
  *   E033  not parsable: bad JSON, invalid UTF-8, \u0000, duplicate keys,
- *         over OCFL_INVENTORY_MAX_BYTES, nesting beyond jansson's limit
+ *         over OCFL_INVENTORY_MAX_BYTES, nesting deeper than 2048
  *   E034  the top level is not a JSON object
  *   E036  id, type, digestAlgorithm or head missing
  *   E037  id not a non-empty string

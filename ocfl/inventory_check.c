@@ -1,7 +1,6 @@
 /* inventory_check.c: the inventory checker, used strictly (parse) or as the validator (check). */
 #include "inventory_priv.h"
 #include "digest.h"
-#include "json_priv.h"
 #include "path.h"
 
 #include <errno.h>
@@ -81,7 +80,7 @@ static void content_path_place(struct inv_ck *c, const char *s, const char *cdir
     char vname[64];
     size_t n;
 
-    if (!json_object_size(c->vnames))
+    if (!c->vnames.n)
         return;
     n = slash ? (size_t)(slash - s) : strlen(s);
     if (!slash || n >= sizeof(vname)) {
@@ -90,7 +89,7 @@ static void content_path_place(struct inv_ck *c, const char *s, const char *cdir
     }
     memcpy(vname, s, n);
     vname[n] = '\0';
-    if (!json_object_get(c->vnames, vname)) {
+    if (!ocfl_strset_has(&c->vnames, vname, NULL)) {
         ocfl_ck_find(c, "E042", "content path '%.200s' is not inside a version directory", s);
         return;
     }
@@ -112,29 +111,30 @@ static void content_path_place(struct inv_ck *c, const char *s, const char *cdir
  * @manifest selects the manifest rules (E092/E096, placement); otherwise
  * fixity rules (E057/E097, paths must be in the manifest).
  */
-static void read_blocks(struct inv_ck *c, json_t *obj, int manifest, const char *block,
-                        const char *cdir, json_t *cpaths, struct ocfl_manifest_entry **ret,
-                        size_t *ret_n, const char ***ret_paths, size_t *ret_npaths)
+static void read_blocks(struct inv_ck *c, json_ref obj, int manifest, const char *block,
+                        const char *cdir, struct ocfl_strset *cpaths,
+                        struct ocfl_manifest_entry **ret, size_t *ret_n, const char ***ret_paths,
+                        size_t *ret_npaths)
 {
+    const struct json_doc *d = c->d;
     const char *bad_shape = manifest ? "E092" : "E057";
     size_t n = 0, np = 0, total = 0;
     struct ocfl_manifest_entry *e;
     const char **all = NULL;
     const char *digest;
-    json_t *paths;
+    json_ref paths;
 
     *ret = NULL;
     *ret_n = 0;
     *ret_paths = NULL;
     *ret_npaths = 0;
-    json_object_foreach(obj, digest, paths)
+    JSON_DOC_FOREACH_MEMBER(d, obj, k, digest, paths)
     {
-        if (json_is_array(paths))
-            total += json_array_size(paths);
+        total += json_doc_size(d, paths) * json_doc_is(d, paths, JSON_K_ARRAY);
     }
-    if (!json_object_size(obj))
+    if (!json_doc_size(d, obj))
         return;
-    e = calloc(json_object_size(obj), sizeof(*e));
+    e = calloc(json_doc_size(d, obj), sizeof(*e));
     all = total ? calloc(total, sizeof(*all)) : NULL;
     if (!e || (total && !all)) {
         free(e);
@@ -142,25 +142,24 @@ static void read_blocks(struct inv_ck *c, json_t *obj, int manifest, const char 
         c->oom = 1;
         return;
     }
-    json_object_foreach(obj, digest, paths)
+    JSON_DOC_FOREACH_MEMBER(d, obj, k, digest, paths)
     {
-        size_t i;
-        json_t *p;
+        size_t np_here = json_doc_size(d, paths);
 
-        if (!json_is_array(paths)) {
+        if (!json_doc_is(d, paths, JSON_K_ARRAY)) {
             ocfl_ck_find(c, bad_shape, "%s: value of '%.140s' is not an array", block, digest);
             continue;
         }
         e[n].digest = ocfl_ck_strdup(c, digest);
-        e[n].paths = json_array_size(paths) ? calloc(json_array_size(paths), sizeof(char *)) : NULL;
+        e[n].paths = np_here ? calloc(np_here, sizeof(char *)) : NULL;
         n++;
-        if (!e[n - 1].digest || (json_array_size(paths) && !e[n - 1].paths)) {
+        if (!e[n - 1].digest || (np_here && !e[n - 1].paths)) {
             c->oom = 1;
             break;
         }
-        json_array_foreach(paths, i, p)
+        JSON_DOC_FOREACH_ELEMENT(d, paths, p)
         {
-            const char *s = json_string_value(p);
+            const char *s = json_doc_str(d, p);
             if (!s) {
                 ocfl_ck_find(c, bad_shape, "%s: a content path of '%.140s' is not a string", block,
                              digest);
@@ -170,9 +169,9 @@ static void read_blocks(struct inv_ck *c, json_t *obj, int manifest, const char 
                 continue;
             if (manifest) {
                 content_path_place(c, s, cdir);
-                if (cpaths && json_object_set_new(cpaths, s, json_true()) < 0)
+                if (cpaths && ocfl_strset_add(cpaths, s, 0) < 0)
                     c->oom = 1;
-            } else if (cpaths && !json_object_get(cpaths, s)) {
+            } else if (cpaths && !ocfl_strset_has(cpaths, s, NULL)) {
                 ocfl_ck_find(c, "E057", "%s: content path '%.200s' is not in the manifest", block,
                              s);
             }
@@ -211,27 +210,28 @@ static void read_blocks(struct inv_ck *c, json_t *obj, int manifest, const char 
     *ret_npaths = np;
 }
 
-static void check_manifest(struct inv_ck *c, json_t *manifest, json_t *cpaths, const char *cdir)
+static void check_manifest(struct inv_ck *c, json_ref manifest, struct ocfl_strset *cpaths,
+                           const char *cdir)
 {
     struct ocfl_inventory *inv = c->inv;
     enum ocfl_digest_alg alg = ocfl_digest_alg_from_name(inv->digest_algorithm);
     const char **all = NULL;
     size_t np = 0, a, b;
     const char *digest;
-    json_t *paths;
+    json_ref paths;
     int r;
 
-    if (!json_is_object(manifest)) {
+    if (!json_doc_is(c->d, manifest, JSON_K_OBJECT)) {
         ocfl_ck_find(c, "E106", "manifest is not an object");
         return;
     }
-    c->manifest = manifest;
-    json_object_foreach(manifest, digest, paths)
+    JSON_DOC_FOREACH_MEMBER(c->d, manifest, k, digest, paths)
     {
+        (void)paths; /* keys only */
         if (ocfl_digest_alg_is_content(alg) && !is_hex_of(digest, ocfl_digest_hex_len(alg)))
             ocfl_ck_find(c, "E039", "manifest digest '%.140s' is not a %s digest", digest,
                          inv->digest_algorithm);
-        if (c->used && !json_object_get(c->used, digest))
+        if (c->has_used && !ocfl_strset_has(&c->used, digest, NULL))
             ocfl_ck_find(c, "E107", "manifest digest '%.140s' is not used by any version", digest);
     }
     read_blocks(c, manifest, 1, "manifest", cdir, cpaths, &inv->manifest, &inv->n_manifest, &all,
@@ -245,32 +245,33 @@ static void check_manifest(struct inv_ck *c, json_t *manifest, json_t *cpaths, c
     free(all);
 }
 
-static void check_fixity(struct inv_ck *c, json_t *fixity, json_t *cpaths)
+static void check_fixity(struct inv_ck *c, json_ref fixity, struct ocfl_strset *cpaths)
 {
+    const struct json_doc *d = c->d;
     struct ocfl_inventory *inv = c->inv;
     const char *alg;
-    json_t *block;
+    json_ref block;
     size_t n = 0;
 
     inv->has_fixity_key = 1;
-    if (!json_is_object(fixity)) {
+    if (!json_doc_is(d, fixity, JSON_K_OBJECT)) {
         ocfl_ck_find(c, "E111", "fixity is not an object");
         return;
     }
-    if (!json_object_size(fixity))
+    if (!json_doc_size(d, fixity))
         return;
-    inv->fixity = calloc(json_object_size(fixity), sizeof(*inv->fixity));
+    inv->fixity = calloc(json_doc_size(d, fixity), sizeof(*inv->fixity));
     if (!inv->fixity) {
         c->oom = 1;
         return;
     }
-    json_object_foreach(fixity, alg, block)
+    JSON_DOC_FOREACH_MEMBER(d, fixity, k, alg, block)
     {
         char what[160];
         const char **all = NULL;
         size_t np = 0;
 
-        if (!json_is_object(block)) {
+        if (!json_doc_is(d, block, JSON_K_OBJECT)) {
             ocfl_ck_find(c, "E057", "fixity block '%.100s' is not an object", alg);
             continue;
         }
@@ -278,8 +279,8 @@ static void check_fixity(struct inv_ck *c, json_t *fixity, json_t *cpaths)
         inv->fixity[n].algorithm = ocfl_ck_strdup(c, alg);
         if (!inv->fixity[n].algorithm)
             break;
-        read_blocks(c, block, 0, what, NULL, c->manifest ? cpaths : NULL, &inv->fixity[n].entries,
-                    &inv->fixity[n].n_entries, &all, &np);
+        read_blocks(c, block, 0, what, NULL, c->has_manifest ? cpaths : NULL,
+                    &inv->fixity[n].entries, &inv->fixity[n].n_entries, &all, &np);
         free(all);
         n++;
         inv->n_fixity = n;
@@ -290,13 +291,13 @@ static const char *const top_keys[] = {
     "id", "type", "digestAlgorithm", "head", "contentDirectory", "manifest", "versions", "fixity"};
 
 /* Returns the content directory to check paths against, or NULL when it is broken. */
-static const char *check_content_dir(struct inv_ck *c, json_t *cd)
+static const char *check_content_dir(struct inv_ck *c, json_ref cd)
 {
     const char *s;
 
-    if (!cd)
+    if (cd == JSON_NONE)
         return "content";
-    s = json_string_value(cd);
+    s = json_doc_str(c->d, cd);
     if (!s) {
         ocfl_ck_find(c, "E017", "contentDirectory is not a string");
         ocfl_ck_find(c, "E108", "contentDirectory is not a directory name");
@@ -320,14 +321,35 @@ static const char *check_content_dir(struct inv_ck *c, json_t *cd)
     return s;
 }
 
-static void check_top(struct inv_ck *c, json_t *root, json_t *cpaths)
+/* The manifest's digests as a set, for the states to check theirs against (E050). */
+static void index_manifest(struct inv_ck *c, json_ref manifest)
 {
-    struct ocfl_inventory *inv = c->inv;
-    json_t *id, *type, *alg, *head, *manifest, *versions, *fixity, *val;
-    const char *key, *cdir;
+    const char *digest;
+    json_ref paths;
 
-    json_object_foreach(root, key, val)
+    c->has_manifest = 1;
+    if (ocfl_strset_reserve(&c->manifest_keys, json_doc_size(c->d, manifest)) < 0) {
+        c->oom = 1;
+        return;
+    }
+    JSON_DOC_FOREACH_MEMBER(c->d, manifest, k, digest, paths)
     {
+        (void)paths; /* keys only */
+        if (ocfl_strset_add(&c->manifest_keys, digest, 0) < 0)
+            c->oom = 1;
+    }
+}
+
+static void check_top(struct inv_ck *c, json_ref root, struct ocfl_strset *cpaths)
+{
+    const struct json_doc *d = c->d;
+    struct ocfl_inventory *inv = c->inv;
+    json_ref id, type, alg, head, manifest, versions, fixity, val;
+    const char *key, *cdir, *s;
+
+    JSON_DOC_FOREACH_MEMBER(d, root, k, key, val)
+    {
+        (void)val; /* keys only */
         size_t i;
         for (i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++)
             if (!strcmp(key, top_keys[i]))
@@ -335,79 +357,76 @@ static void check_top(struct inv_ck *c, json_t *root, json_t *cpaths)
         if (i == sizeof(top_keys) / sizeof(top_keys[0]))
             ocfl_ck_find(c, "E102", "unknown key '%.100s'", key);
     }
-    id = json_object_get(root, "id");
-    type = json_object_get(root, "type");
-    alg = json_object_get(root, "digestAlgorithm");
-    head = json_object_get(root, "head");
-    manifest = json_object_get(root, "manifest");
-    versions = json_object_get(root, "versions");
-    fixity = json_object_get(root, "fixity");
+    id = json_doc_get(d, root, "id");
+    type = json_doc_get(d, root, "type");
+    alg = json_doc_get(d, root, "digestAlgorithm");
+    head = json_doc_get(d, root, "head");
+    manifest = json_doc_get(d, root, "manifest");
+    versions = json_doc_get(d, root, "versions");
+    fixity = json_doc_get(d, root, "fixity");
 
-    if (!id) {
+    s = json_doc_str(d, id);
+    if (id == JSON_NONE) {
         ocfl_ck_find(c, "E036", "id is missing");
-    } else if (!json_is_string(id) || !*json_string_value(id)) {
+    } else if (!s || !*s) {
         ocfl_ck_find(c, "E037", "id is not a non-empty string");
     } else {
-        if (!ocfl_ck_is_uri(json_string_value(id)))
-            ocfl_ck_find(c, "W005", "id '%.100s' is not a URI", json_string_value(id));
-        inv->id = ocfl_ck_strdup(c, json_string_value(id));
+        if (!ocfl_ck_is_uri(s))
+            ocfl_ck_find(c, "W005", "id '%.100s' is not a URI", s);
+        inv->id = ocfl_ck_strdup(c, s);
     }
 
-    if (!type) {
+    s = json_doc_str(d, type);
+    if (type == JSON_NONE) {
         ocfl_ck_find(c, "E036", "type is missing");
-    } else if (!json_is_string(type)) {
+    } else if (!s) {
         ocfl_ck_find(c, "E038", "type is not a string");
     } else {
-        inv->spec = ocfl_spec_from_inventory_type(json_string_value(type));
+        inv->spec = ocfl_spec_from_inventory_type(s);
         if (inv->spec == OCFL_SPEC_UNKNOWN)
-            ocfl_ck_find(c, "E038", "type '%.100s' is not an OCFL inventory type",
-                         json_string_value(type));
+            ocfl_ck_find(c, "E038", "type '%.100s' is not an OCFL inventory type", s);
     }
 
-    if (!alg) {
+    s = json_doc_str(d, alg);
+    if (alg == JSON_NONE) {
         ocfl_ck_find(c, "E036", "digestAlgorithm is missing");
-    } else if (!json_is_string(alg)) {
+    } else if (!s) {
         ocfl_ck_find(c, "E025", "digestAlgorithm is not a string");
     } else {
-        const char *a = json_string_value(alg);
-        if (!strcmp(a, "sha256"))
+        if (!strcmp(s, "sha256"))
             ocfl_ck_find(c, "W004", "digestAlgorithm is sha256 rather than sha512");
-        else if (strcmp(a, "sha512"))
-            ocfl_ck_find(c, "E025", "digestAlgorithm '%.100s' is not sha512 or sha256", a);
-        inv->digest_algorithm = ocfl_ck_strdup(c, a);
+        else if (strcmp(s, "sha512"))
+            ocfl_ck_find(c, "E025", "digestAlgorithm '%.100s' is not sha512 or sha256", s);
+        inv->digest_algorithm = ocfl_ck_strdup(c, s);
     }
 
-    if (!head) {
+    s = json_doc_str(d, head);
+    if (head == JSON_NONE)
         ocfl_ck_find(c, "E036", "head is missing");
-    } else if (!json_is_string(head)) {
+    else if (!s)
         ocfl_ck_find(c, "E040", "head is not a string");
-    } else {
-        inv->head = ocfl_ck_strdup(c, json_string_value(head));
-    }
+    else
+        inv->head = ocfl_ck_strdup(c, s);
 
-    cdir = check_content_dir(c, json_object_get(root, "contentDirectory"));
+    cdir = check_content_dir(c, json_doc_get(d, root, "contentDirectory"));
 
-    if (!manifest)
+    if (manifest == JSON_NONE)
         ocfl_ck_find(c, "E041", "manifest is missing");
-    else if (json_is_object(manifest))
-        c->manifest = manifest; /* the states check their digests against it */
+    else if (json_doc_is(d, manifest, JSON_K_OBJECT))
+        index_manifest(c, manifest); /* the states check their digests against it */
 
-    if (!versions) {
+    if (versions == JSON_NONE) {
         ocfl_ck_find(c, "E043", "versions is missing");
         ocfl_ck_find(c, "E008", "the inventory has no versions");
     } else {
-        if (json_is_object(versions)) {
-            c->used = json_object();
-            if (!c->used)
-                c->oom = 1;
-        }
+        c->has_used = json_doc_is(d, versions, JSON_K_OBJECT);
         ocfl_ck_versions(c, versions, head);
     }
 
     /* Content paths are collected only for the fixity block to check against. */
-    if (manifest)
-        check_manifest(c, manifest, fixity ? cpaths : NULL, cdir);
-    if (fixity)
+    if (manifest != JSON_NONE)
+        check_manifest(c, manifest, fixity != JSON_NONE ? cpaths : NULL, cdir);
+    if (fixity != JSON_NONE)
         check_fixity(c, fixity, cpaths);
 }
 
@@ -416,9 +435,10 @@ static int check(const char *buf, size_t len, const char *where, struct ocfl_rep
                  struct ocfl_inventory **ret, int *ret_too_big)
 {
     struct inv_ck c = {.r = report, .where = where ? where : ""};
-    json_error_t jerr;
-    int oom = 0;
-    json_t *root, *cpaths;
+    struct ocfl_strset cpaths = {0};
+    struct json_doc *doc = NULL;
+    char msg[300];
+    int r;
 
     *ret = NULL;
     *ret_too_big = 0;
@@ -427,31 +447,29 @@ static int check(const char *buf, size_t len, const char *where, struct ocfl_rep
         ocfl_ck_find(&c, "E033", "inventory is larger than %u bytes", OCFL_INVENTORY_MAX_BYTES);
         return 0;
     }
-    /* Integers become reals so that huge numbers do not fail a JSON text that is valid. */
-    root = ocfl_json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr, &oom);
-    if (!root) {
-        if (oom || json_error_code(&jerr) == json_error_out_of_memory)
-            return -ENOMEM;
-        ocfl_ck_find(&c, "E033", "inventory is not parsable JSON (line %d): %s", jerr.line,
-                     jerr.text);
+    r = json_doc_parse(buf, len, &doc, msg, sizeof(msg));
+    if (r == -ENOMEM)
+        return -ENOMEM;
+    if (r < 0) {
+        ocfl_ck_find(&c, "E033", "inventory is not parsable JSON (%s)", msg);
         return 0;
     }
-    if (!json_is_object(root)) {
+    if (!json_doc_is(doc, json_doc_root(doc), JSON_K_OBJECT)) {
         ocfl_ck_find(&c, "E034", "inventory is not a JSON object");
-        json_decref(root);
+        json_doc_free(doc);
         return 0;
     }
+    c.d = doc;
     c.inv = calloc(1, sizeof(*c.inv));
-    c.vnames = json_object();
-    cpaths = json_object();
-    if (!c.inv || !c.vnames || !cpaths)
+    if (!c.inv)
         c.oom = 1;
     else
-        check_top(&c, root, cpaths);
-    json_decref(cpaths);
-    json_decref(c.vnames);
-    json_decref(c.used);
-    json_decref(root);
+        check_top(&c, json_doc_root(doc), &cpaths);
+    ocfl_strset_release(&cpaths);
+    ocfl_strset_release(&c.manifest_keys);
+    ocfl_strset_release(&c.used);
+    ocfl_strset_release(&c.vnames);
+    json_doc_free(doc);
     if (!c.oom && ocfl_inventory_reindex(c.inv) < 0)
         c.oom = 1;
     if (c.oom || report->oom) {

@@ -10,7 +10,7 @@ struct vkey {
     const char *key;
     unsigned long num;
     size_t digits;
-    json_t *value;
+    json_ref value;
 };
 
 /* 0 for "v" + digits; -1 when not of that form (E104); -2 for 0 or too large (E105). */
@@ -82,53 +82,54 @@ static int rfc3339_ok(const char *s)
     return 0;
 }
 
-static void check_user(struct inv_ck *c, const char *vk, json_t *user, struct ocfl_version *v)
+static void check_user(struct inv_ck *c, const char *vk, json_ref user, struct ocfl_version *v)
 {
-    const char *key;
-    json_t *val, *name, *addr;
+    const struct json_doc *d = c->d;
+    const char *key, *name, *addr;
+    json_ref val;
 
-    if (!json_is_object(user)) {
+    if (!json_doc_is(d, user, JSON_K_OBJECT)) {
         ocfl_ck_find(c, "E054", "user of version '%s' is not an object", vk);
         return;
     }
-    json_object_foreach(user, key, val)
+    JSON_DOC_FOREACH_MEMBER(d, user, k, key, val)
     {
         if (strcmp(key, "name") && strcmp(key, "address"))
             ocfl_ck_find(c, "E102", "user of version '%s' has an unknown key '%.100s'", vk, key);
     }
-    name = json_object_get(user, "name");
-    addr = json_object_get(user, "address");
-    if (!json_is_string(name))
+    name = json_doc_str(d, json_doc_get(d, user, "name"));
+    val = json_doc_get(d, user, "address");
+    addr = json_doc_str(d, val);
+    if (!name)
         ocfl_ck_find(c, "E054", "user of version '%s' has no name string", vk);
     else
-        v->user_name = ocfl_ck_strdup(c, json_string_value(name));
-    if (!addr) {
+        v->user_name = ocfl_ck_strdup(c, name);
+    if (val == JSON_NONE) {
         ocfl_ck_find(c, "W008", "user of version '%s' has no address", vk);
-    } else if (!json_is_string(addr)) {
+    } else if (!addr) {
         ocfl_ck_find(c, "E054", "address of version '%s' is not a string", vk);
     } else {
-        if (!ocfl_ck_is_uri(json_string_value(addr)))
-            ocfl_ck_find(c, "W009", "address '%.100s' of version '%s' is not a URI",
-                         json_string_value(addr), vk);
-        v->user_address = ocfl_ck_strdup(c, json_string_value(addr));
+        if (!ocfl_ck_is_uri(addr))
+            ocfl_ck_find(c, "W009", "address '%.100s' of version '%s' is not a URI", addr, vk);
+        v->user_address = ocfl_ck_strdup(c, addr);
     }
 }
 
-static void check_state(struct inv_ck *c, const char *vk, json_t *state, struct ocfl_version *v)
+static void check_state(struct inv_ck *c, const char *vk, json_ref state, struct ocfl_version *v)
 {
+    const struct json_doc *d = c->d;
     const char *digest;
-    json_t *paths;
+    json_ref paths;
     size_t total = 0, n = 0;
     const char **lp;
 
-    if (!json_is_object(state)) {
+    if (!json_doc_is(d, state, JSON_K_OBJECT)) {
         ocfl_ck_find(c, "E050", "state of version '%s' is not an object", vk);
         return;
     }
-    json_object_foreach(state, digest, paths)
+    JSON_DOC_FOREACH_MEMBER(d, state, k, digest, paths)
     {
-        if (json_is_array(paths))
-            total += json_array_size(paths);
+        total += json_doc_size(d, paths) * json_doc_is(d, paths, JSON_K_ARRAY);
     }
     v->state = total ? calloc(total, sizeof(*v->state)) : NULL;
     lp = total ? calloc(total, sizeof(*lp)) : NULL;
@@ -137,27 +138,26 @@ static void check_state(struct inv_ck *c, const char *vk, json_t *state, struct 
         free(lp);
         return;
     }
-    json_object_foreach(state, digest, paths)
+    JSON_DOC_FOREACH_MEMBER(d, state, k, digest, paths)
     {
-        size_t i;
-        json_t *p;
+        int is_array = json_doc_is(d, paths, JSON_K_ARRAY);
 
         /* a digest with no logical paths names no file, so it does not use the manifest entry */
-        if (c->used && json_array_size(paths) > 0 &&
-            json_object_set_new(c->used, digest, json_true()) < 0)
+        if (c->has_used && is_array && json_doc_size(d, paths) > 0 &&
+            ocfl_strset_add(&c->used, digest, 0) < 0)
             c->oom = 1;
-        if (c->manifest && !json_object_get(c->manifest, digest))
+        if (c->has_manifest && !ocfl_strset_has(&c->manifest_keys, digest, NULL))
             ocfl_ck_find(c, "E050",
                          "digest '%.140s' in state of version '%s' is not in the manifest", digest,
                          vk);
-        if (!json_is_array(paths)) {
+        if (!is_array) {
             ocfl_ck_find(c, "E050", "state of version '%s': value of '%.140s' is not an array", vk,
                          digest);
             continue;
         }
-        json_array_foreach(paths, i, p)
+        JSON_DOC_FOREACH_ELEMENT(d, paths, p)
         {
-            const char *s = json_string_value(p);
+            const char *s = json_doc_str(d, p);
             enum ocfl_path_problem pp;
 
             if (!s) {
@@ -214,48 +214,52 @@ static void check_state(struct inv_ck *c, const char *vk, json_t *state, struct 
 }
 
 /* Check one version object; returns 0 when usable in the partial inventory. */
-static int check_version(struct inv_ck *c, const char *vk, json_t *val, struct ocfl_version *v)
+static int check_version(struct inv_ck *c, const char *vk, json_ref val, struct ocfl_version *v)
 {
-    const char *key;
-    json_t *x, *created, *state, *message, *user;
+    const struct json_doc *d = c->d;
+    const char *key, *created_s;
+    json_ref x, created, state, message, user;
 
-    if (!json_is_object(val)) {
+    if (!json_doc_is(d, val, JSON_K_OBJECT)) {
         ocfl_ck_find(c, "E047", "version '%s' is not an object", vk);
         return -1;
     }
-    json_object_foreach(val, key, x)
+    JSON_DOC_FOREACH_MEMBER(d, val, k, key, x)
     {
+        (void)x; /* keys only */
         if (strcmp(key, "created") && strcmp(key, "state") && strcmp(key, "message") &&
             strcmp(key, "user"))
             ocfl_ck_find(c, "E102", "version '%s' has an unknown key '%.100s'", vk, key);
     }
-    created = json_object_get(val, "created");
-    state = json_object_get(val, "state");
-    message = json_object_get(val, "message");
-    user = json_object_get(val, "user");
-    if (!created)
+    created = json_doc_get(d, val, "created");
+    state = json_doc_get(d, val, "state");
+    message = json_doc_get(d, val, "message");
+    user = json_doc_get(d, val, "user");
+    created_s = json_doc_str(d, created);
+    if (created == JSON_NONE)
         ocfl_ck_find(c, "E048", "version '%s' has no created time", vk);
-    else if (!json_is_string(created))
+    else if (!created_s)
         ocfl_ck_find(c, "E049", "created of version '%s' is not a string", vk);
-    else if (!rfc3339_ok(json_string_value(created)))
+    else if (!rfc3339_ok(created_s))
         ocfl_ck_find(
             c, "E049",
             "created '%.100s' of version '%s' is not an RFC 3339 time with seconds and time zone",
-            json_string_value(created), vk);
-    if (json_is_string(created))
-        v->created = ocfl_ck_strdup(c, json_string_value(created));
-    if (!state)
+            created_s, vk);
+    if (created_s)
+        v->created = ocfl_ck_strdup(c, created_s);
+    if (state == JSON_NONE)
         ocfl_ck_find(c, "E048", "version '%s' has no state", vk);
     else
         check_state(c, vk, state, v);
-    if (message && !json_is_string(message))
+    if (message != JSON_NONE && !json_doc_str(d, message))
         ocfl_ck_find(c, "E094", "message of version '%s' is not a string", vk);
-    else if (message)
-        v->message = ocfl_ck_strdup(c, json_string_value(message));
-    if (user)
+    else if (message != JSON_NONE)
+        v->message = ocfl_ck_strdup(c, json_doc_str(d, message));
+    if (user != JSON_NONE)
         check_user(c, vk, user, v);
-    if (!message || !user)
-        ocfl_ck_find(c, "W007", "version '%s' has no %s", vk, !message ? "message" : "user");
+    if (message == JSON_NONE || user == JSON_NONE)
+        ocfl_ck_find(c, "W007", "version '%s' has no %s", vk,
+                     message == JSON_NONE ? "message" : "user");
     return 0;
 }
 
@@ -283,29 +287,30 @@ static void check_naming(struct inv_ck *c, struct vkey *k, size_t n)
     }
 }
 
-void ocfl_ck_versions(struct inv_ck *c, json_t *versions, json_t *head)
+void ocfl_ck_versions(struct inv_ck *c, json_ref versions, json_ref head)
 {
+    const struct json_doc *d = c->d;
+    const char *key, *head_s = json_doc_str(d, head);
     struct vkey *k = NULL;
     size_t n = 0, good = 0;
-    const char *key;
-    json_t *val;
+    json_ref val;
 
-    if (!json_is_object(versions)) {
+    if (!json_doc_is(d, versions, JSON_K_OBJECT)) {
         ocfl_ck_find(c, "E044", "versions is not an object");
         return;
     }
-    if (json_object_size(versions) == 0) {
+    if (json_doc_size(d, versions) == 0) {
         ocfl_ck_find(c, "E008", "the inventory has no versions");
-        if (head && json_is_string(head))
-            ocfl_ck_find(c, "E040", "head '%.100s' names no version", json_string_value(head));
+        if (head_s)
+            ocfl_ck_find(c, "E040", "head '%.100s' names no version", head_s);
         return;
     }
-    k = calloc(json_object_size(versions), sizeof(*k));
+    k = calloc(json_doc_size(d, versions), sizeof(*k));
     if (!k) {
         c->oom = 1;
         return;
     }
-    json_object_foreach(versions, key, val)
+    JSON_DOC_FOREACH_MEMBER(d, versions, kr, key, val)
     {
         int r = parse_vname(key, &k[n].num, &k[n].digits);
         if (r == -1) {
@@ -324,7 +329,7 @@ void ocfl_ck_versions(struct inv_ck *c, json_t *versions, json_t *head)
         goto out;
     qsort(k, n, sizeof(*k), cmp_vkey);
     for (size_t i = 0; i < n; i++)
-        if (json_object_set_new(c->vnames, k[i].key, json_integer((json_int_t)k[i].num)) < 0)
+        if (ocfl_strset_add(&c->vnames, k[i].key, (unsigned)k[i].num) < 0)
             c->oom = 1;
     check_naming(c, k, n);
     if (k[0].num != 1)
@@ -337,9 +342,9 @@ void ocfl_ck_versions(struct inv_ck *c, json_t *versions, json_t *head)
             ocfl_ck_find(c, "E010", "versions between '%s' and '%s' are missing", k[i - 1].key,
                          k[i].key);
     }
-    if (head && json_is_string(head) && strcmp(json_string_value(head), k[n - 1].key))
-        ocfl_ck_find(c, "E040", "head '%.100s' is not the highest version '%s'",
-                     json_string_value(head), k[n - 1].key);
+    if (head_s && strcmp(head_s, k[n - 1].key))
+        ocfl_ck_find(c, "E040", "head '%.100s' is not the highest version '%s'", head_s,
+                     k[n - 1].key);
 
     c->inv->versions = calloc(n, sizeof(*c->inv->versions));
     if (!c->inv->versions) {

@@ -2,9 +2,9 @@
 #ifndef OCFL_INVENTORY_PRIV_H
 #define OCFL_INVENTORY_PRIV_H
 
-#include <jansson.h>
-
 #include "inventory.h"
+#include "json_doc.h"
+#include "strset.h"
 
 /* ASCII case-insensitive comparison (locale-independent), as digests compare. */
 int ocfl_ascii_casecmp(const char *a, const char *b);
@@ -30,9 +30,12 @@ struct inv_ck {
     const char *where;
     struct ocfl_inventory *inv; /* the best-effort result being built */
     int oom;
-    json_t *manifest; /* borrowed; NULL unless the manifest is an object */
-    json_t *used;     /* digests named by any state (a hash set), NULL if no versions */
-    json_t *vnames;   /* valid version directory names -> number */
+    const struct json_doc *d;
+    int has_manifest;                 /* the manifest is an object: manifest_keys is filled */
+    struct ocfl_strset manifest_keys; /* its digests, exactly as written */
+    int has_used;                     /* versions is an object: used is filled */
+    struct ocfl_strset used;          /* digests named by any state */
+    struct ocfl_strset vnames;        /* valid version directory names -> number */
 };
 
 /* Record finding @code at c->where; untrusted text must be bounded by the caller (%.100s). */
@@ -41,7 +44,7 @@ void ocfl_ck_find(struct inv_ck *c, const char *code, const char *fmt, ...)
 /* strdup() that marks c->oom on failure. */
 char *ocfl_ck_strdup(struct inv_ck *c, const char *s);
 /* Check the versions block (and head against it), filling c->inv->versions. */
-void ocfl_ck_versions(struct inv_ck *c, json_t *versions, json_t *head);
+void ocfl_ck_versions(struct inv_ck *c, json_ref versions, json_ref head);
 /* Whether @s starts with a URI scheme ("mailto:", "ark:"). */
 int ocfl_ck_is_uri(const char *s);
 
