@@ -18,6 +18,7 @@ struct path_table {
 };
 
 struct ocfl_inventory_index {
+    struct ocfl_strset digests; /* manifest digests as written -> entry (the exact-case fast path) */
     struct path_table manifest;
     struct path_table *fixity; /* parallel to inv->fixity */
     size_t n_fixity;
@@ -185,6 +186,7 @@ static void index_free(struct ocfl_inventory_index *ix)
 {
     if (!ix)
         return;
+    ocfl_strset_release(&ix->digests);
     free(ix->manifest.refs);
     for (size_t i = 0; i < ix->n_fixity; i++)
         free(ix->fixity[i].refs);
@@ -260,8 +262,12 @@ int ocfl_inventory_reindex(struct ocfl_inventory *inv)
             goto oom;
         ix->n_fixity = inv->n_fixity;
     }
-    if (table_build(&ix->manifest, inv->manifest, inv->n_manifest) < 0)
+    if (table_build(&ix->manifest, inv->manifest, inv->n_manifest) < 0 ||
+        ocfl_strset_reserve(&ix->digests, inv->n_manifest) < 0)
         goto oom;
+    for (size_t i = 0; i < inv->n_manifest; i++)
+        if (ocfl_strset_add(&ix->digests, inv->manifest[i].digest, (unsigned)i) < 0)
+            goto oom;
     for (size_t i = 0; i < inv->n_fixity; i++)
         if (table_build(&ix->fixity[i], inv->fixity[i].entries, inv->fixity[i].n_entries) < 0)
             goto oom;
@@ -449,8 +455,13 @@ static const struct ocfl_manifest_entry *entries_lookup(const struct ocfl_manife
 const struct ocfl_manifest_entry *ocfl_inventory_manifest_lookup(const struct ocfl_inventory *inv,
                                                                  const char *digest)
 {
+    unsigned i;
+
     if (!inv)
         return NULL;
+    /* states name manifest digests exactly (E050), so the hash almost always answers */
+    if (digest && inv->index && ocfl_strset_has(&inv->index->digests, digest, &i))
+        return &inv->manifest[i];
     return entries_lookup(inv->manifest, inv->n_manifest, digest, inv->index != NULL);
 }
 
