@@ -64,13 +64,12 @@ static int is_new(struct put_stage *p, const char *hex)
  * copying into the page cache and the final fdatasync has only metadata
  * left to flush.  Where the file system refuses O_DIRECT, from the first
  * unaligned piece on (the tail) and when $OCFLFS_TEST_NO_DIRECT is set, the
- * writes are buffered; writeback is then started chunk by chunk and older
- * ranges are waited for, so dirty pages do not pile up for the final flush.
+ * writes are buffered, and writeback is started chunk by chunk so that the
+ * final fdatasync has little left to wait for.
  */
 #define PIPE_BUFS 4
 #define PIPE_MIN  (64u << 20) /* files from this size on */
 #define DIO_ALIGN 4096u       /* offsets, lengths and buffers of O_DIRECT writes */
-#define WB_LAG    (16u << 20) /* buffered: wait for the writeback of data this far behind */
 
 struct pipeline {
     int in, out;
@@ -151,10 +150,8 @@ static int stage_write(struct pipeline *q, const char *b, size_t n, uint64_t off
     }
     if ((r = pwrite_all(q->out, b, n, off)) < 0)
         return r;
-    /* Start writing back now; bound what is in flight by waiting for older ranges. */
+    /* Start writing back now, so the final fdatasync has little left to wait for. */
     sync_file_range(q->out, (off_t)off, (off_t)n, SYNC_FILE_RANGE_WRITE);
-    if (off > WB_LAG)
-        sync_file_range(q->out, 0, (off_t)(off - WB_LAG), SYNC_FILE_RANGE_WAIT_BEFORE);
     return 0;
 }
 
