@@ -20,6 +20,7 @@
 #include "journal.h"
 #include "mount.h"
 #include "mount_write.h"
+#include "staging.h"
 
 static const char synopsis[] =
     "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME] [--address URI] [-o FUSE_OPTS]";
@@ -350,6 +351,9 @@ static int run(struct mount_args *a, int *notify_fd)
     rc = fuse_session_loop_mt(se, cfg);
     status = rc >= 0 ? EXIT_OK : EXIT_FAIL; /* a signal ends the loop with its number */
 out:
+    /* staged changes are fsynced at unmount (between, a crash of the daemon keeps them) */
+    if (m.journal && staging_sync_all(m.journal, &err) < 0)
+        mount_log(&m, "unmount: %s", err.msg);
     mount_objects_stop_refresh(&m);
     if (se) {
         if (mounted)

@@ -301,10 +301,16 @@ void mw_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void mw_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
     struct mount *m = mount_req(req);
+    struct ocfl_err err = {0};
+    int rc;
 
-    /* every change of a listing is in the staging index, committed durably by SQLite */
-    (void)ino, (void)datasync, (void)fi, (void)m;
-    fuse_reply_err(req, 0);
+    /* every change of a listing is in the staging index, whose commits survive a crash of the
+     * daemon but are fsynced only here, at a file's fsync, a commit and unmount */
+    (void)ino, (void)datasync, (void)fi;
+    rc = staging_sync_all(m->journal, &err);
+    if (rc < 0)
+        mount_log(m, "fsyncdir: %s", err.msg);
+    fuse_reply_err(req, -rc);
 }
 
 void mw_op_access(fuse_req_t req, fuse_ino_t ino, int mask)

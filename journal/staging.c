@@ -63,29 +63,43 @@ int sx_attach(struct sctx *c, struct journal *j, const char *oid, struct ocfl_er
     return read_gens(c);
 }
 
-int sx_begin(struct sctx *c, struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-             struct ocfl_err *err)
+static int begin(struct sctx *c, struct journal *j, const char *oid,
+                 const struct ocfl_inventory *inv, int write, struct ocfl_err *err)
 {
-    int r;
+    sqlite3 *db = journal_sqlite(j);
+    int relaxed = 0, r;
 
     if (!oid || !*oid)
         return ocfl_err_set(err, -EINVAL, "no object id");
     journal_lock(j);
-    memset(c, 0, sizeof(*c));
-    c->db = journal_sqlite(j);
-    c->err = err;
-    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        r = sx_sql_fail(c, SQLITE_ERROR, "cannot begin");
+    /* the level cannot change inside a transaction: set before BEGIN, reset after COMMIT */
+    if (write && sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) == SQLITE_OK)
+        relaxed = 1;
+    if (sqlite3_exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        r = ocfl_err_set(err, -EBUSY, "staging: cannot begin: %s", sqlite3_errmsg(db));
+    else if ((r = sx_attach(c, j, oid, err)) < 0)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (r < 0) {
+        if (relaxed)
+            sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
         journal_unlock(j);
         return r;
     }
-    r = sx_attach(c, j, oid, err);
+    c->relaxed = relaxed;
     c->head = inv ? ocfl_inventory_head(inv) : NULL;
-    if (r < 0) {
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-        journal_unlock(j);
-    }
-    return r;
+    return 0;
+}
+
+int sx_begin(struct sctx *c, struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+             struct ocfl_err *err)
+{
+    return begin(c, j, oid, inv, 1, err);
+}
+
+int sx_begin_read(struct sctx *c, struct journal *j, const char *oid,
+                  const struct ocfl_inventory *inv, struct ocfl_err *err)
+{
+    return begin(c, j, oid, inv, 0, err);
 }
 
 /* Scratch files queued for deletion that a row still uses (moved by a rename) stay. */
@@ -115,6 +129,11 @@ int sx_end(struct sctx *c, int r)
         r = sx_sql_fail(c, SQLITE_ERROR, "cannot commit");
     if (r < 0 && !sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    /* the journal's own transactions on this connection stay FULL */
+    if (c->relaxed &&
+        sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
+        r = r < 0 ? r : sx_sql_fail(c, SQLITE_ERROR, "cannot reset the sync level");
+    c->relaxed = 0;
     journal_unlock(c->j);
     for (size_t i = 0; i < c->n_unlink; i++) {
         if (r >= 0)
@@ -454,7 +473,7 @@ int staging_lookup(struct journal *j, const char *oid, const struct ocfl_invento
     memset(ret, 0, sizeof(*ret));
     if (r < 0)
         return r;
-    r = sx_begin(&c, j, oid, inv, err);
+    r = sx_begin_read(&c, j, oid, inv, err);
     if (r < 0)
         return r;
     return sx_end(&c, sx_lookup(&c, path, ret));
@@ -597,7 +616,7 @@ int staging_list(struct journal *j, const char *oid, const struct ocfl_inventory
 
     if (r < 0)
         return r;
-    r = sx_begin(&c, j, oid, inv, err);
+    r = sx_begin_read(&c, j, oid, inv, err);
     if (r < 0)
         return r;
     r = sx_end(&c, list_locked(&c, dir, &out));

@@ -28,8 +28,9 @@
  * `frozen` before writing through a handle and copies up (staging_copy_up,
  * from its still-open descriptor) into a fresh scratch file.
  *
- * Every function below runs in one short BEGIN IMMEDIATE transaction under
- * journal_lock(); do not call them with the lock held.  @inv is the
+ * Every function below runs in one short transaction under journal_lock()
+ * (BEGIN IMMEDIATE for changes, BEGIN for reads; see staging_sync for what
+ * is durable when); do not call them with the lock held.  @inv is the
  * object's current inventory (its head is the base of the view), NULL for a
  * new object.  Paths are logical paths ("a/b.txt"; "" is the object's top
  * directory); a name that is not UTF-8 or not a valid logical path gives
@@ -114,8 +115,21 @@ int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_invent
 int staging_set_written(struct journal *j, const char *oid, const char *path, int64_t size,
                         int64_t mtime_ns, const char *digest, struct ocfl_err *err);
 
-/* fsync(2) through the mount: make @path's scratch entry durable (fsyncs scratch/). */
+/*
+ * Durability.  The staging transactions commit with synchronous=NORMAL
+ * (WAL): once a function above returns, its change survives a crash of the
+ * process (SIGKILL: the WAL is in the page cache) but not necessarily a
+ * power loss.  These two are the points where the user asks for more.
+ *
+ * staging_sync: fsync(2) through the mount of @path: makes the staging
+ * index durable (one FULL commit, which fsyncs the WAL with every earlier
+ * commit in it) and, for a scratch-backed file, scratch/ (its directory
+ * entry).  The file's bytes are the glue's fdatasync.  0 for an unstaged
+ * path; -ENOENT, -EIO.
+ */
 int staging_sync(struct journal *j, const char *oid, const char *path, struct ocfl_err *err);
+/* staging_sync for everything staged (fsyncdir, unmount): scratch/ and the index.  -EIO. */
+int staging_sync_all(struct journal *j, struct ocfl_err *err);
 
 /* Truncate a writable scratch-backed file (the glue copies up first). */
 int staging_truncate(struct journal *j, const char *oid, const char *path, int64_t size,

@@ -24,12 +24,24 @@ struct sctx {
     int64_t gen, frozen;             /* current and frozen (0) generations */
     char **unlink_after;             /* scratch files to delete once committed */
     size_t n_unlink;
+    int relaxed; /* began with synchronous=NORMAL: sx_end sets FULL again */
     struct ocfl_err *err;
 };
 
-/* Lock, BEGIN IMMEDIATE, read the object's generations (@oid must be valid). */
+/*
+ * Lock, BEGIN IMMEDIATE, read the object's generations (@oid must be valid).
+ * The transaction commits with synchronous=NORMAL: in WAL mode a commit is
+ * then written to the WAL (the page cache) but not fsynced, which survives
+ * a crash of the process (SIGKILL) but not a power loss; staging_sync and
+ * staging_sync_all (the user's fsync) and every FULL commit of the journal
+ * on the same connection (a commit's freeze, the runner) fsync the WAL and
+ * so make it durable.
+ */
 int sx_begin(struct sctx *c, struct journal *j, const char *oid, const struct ocfl_inventory *inv,
              struct ocfl_err *err);
+/* Like sx_begin for a read-only transaction (BEGIN DEFERRED: no write lock, nothing to sync). */
+int sx_begin_read(struct sctx *c, struct journal *j, const char *oid,
+                  const struct ocfl_inventory *inv, struct ocfl_err *err);
 /* COMMIT when @r >= 0 (then delete unlink_after), else ROLLBACK; unlock.  Returns @r or the
  * commit's error. */
 int sx_end(struct sctx *c, int r);

@@ -134,7 +134,7 @@ int staging_state_compute(struct journal *j, const char *oid, const struct ocfl_
     int r;
 
     memset(ret, 0, sizeof(*ret));
-    r = sx_begin(&c, j, oid, inv, err);
+    r = sx_begin_read(&c, j, oid, inv, err);
     if (r < 0)
         return r;
     r = sx_end(&c, sx_compute(&c, max_gen, ret));
@@ -267,7 +267,7 @@ int staging_status_json(struct journal *j, const char *oid, const struct ocfl_in
 
     if (!root)
         return ocfl_err_set(err, -ENOMEM, "out of memory");
-    r = sx_begin(&c, j, oid, inv, err);
+    r = sx_begin_read(&c, j, oid, inv, err);
     if (r < 0) {
         json_decref(root);
         return r;

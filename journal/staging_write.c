@@ -230,22 +230,58 @@ int staging_set_written(struct journal *j, const char *oid, const char *path, in
     return sx_end(&c, r);
 }
 
-int staging_sync(struct journal *j, const char *oid, const char *path, struct ocfl_err *err)
+/* Make every staging commit so far durable: one FULL commit that changes a page fsyncs the WAL,
+ * and with it the frames of the NORMAL commits before it (fsync covers the whole file). */
+static int sync_wal(struct journal *j, struct ocfl_err *err)
 {
-    struct staging_entry e;
-    int r = staging_lookup(j, oid, NULL, path, &e, err), fd;
+    sqlite3 *db = journal_sqlite(j);
+    int r = 0;
 
-    if (r < 0)
-        return r;
-    if (!e.staged || !e.scratch[0])
-        return 0;
-    fd = openat(journal_state_fd(j), "scratch", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    journal_lock(j);
+    if (sqlite3_exec(db,
+                     "BEGIN IMMEDIATE; INSERT INTO staging_seq DEFAULT VALUES;"
+                     " DELETE FROM staging_seq; COMMIT",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        r = ocfl_err_set(err, -EIO, "staging: cannot flush the index: %s", sqlite3_errmsg(db));
+        if (!sqlite3_get_autocommit(db))
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    journal_unlock(j);
+    return r;
+}
+
+/* fsync scratch/: the directory entries of new scratch files. */
+static int sync_scratch_dir(struct journal *j, struct ocfl_err *err)
+{
+    int fd = openat(journal_state_fd(j), "scratch", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
     if (fd < 0)
         return ocfl_err_sys(err, -errno, "cannot open '%s/scratch'", journal_state_dir(j));
     r = fsync(fd) < 0 ? ocfl_err_sys(err, -errno, "cannot flush '%s/scratch'", journal_state_dir(j))
                       : 0;
     close(fd);
     return r;
+}
+
+int staging_sync(struct journal *j, const char *oid, const char *path, struct ocfl_err *err)
+{
+    struct staging_entry e;
+    int r = staging_lookup(j, oid, NULL, path, &e, err);
+
+    if (r < 0)
+        return r;
+    if (!e.staged)
+        return 0; /* committed content: durable already */
+    if (e.scratch[0] && (r = sync_scratch_dir(j, err)) < 0)
+        return r;
+    return sync_wal(j, err);
+}
+
+int staging_sync_all(struct journal *j, struct ocfl_err *err)
+{
+    int r = sync_scratch_dir(j, err);
+
+    return r < 0 ? r : sync_wal(j, err);
 }
 
 int staging_truncate(struct journal *j, const char *oid, const char *path, int64_t size,
