@@ -2,7 +2,8 @@
 # test_put_big.sh: `ocflfs put` of files big enough for the staging pipeline (>= 64 MiB), written
 # with O_DIRECT and, with $OCFLFS_TEST_NO_DIRECT, buffered: stored bytes and digests equal the
 # source's, an unaligned tail, content already in the object not stored again, the plan reads no
-# staged file again, and a full disk under the pipeline fails cleanly.
+# staged file again, a full disk under the pipeline fails cleanly, and staged files on another
+# file system are copied into the object.
 set -uo pipefail
 . "$SOURCE_ROOT/tests/common/tap.sh"
 
@@ -117,8 +118,27 @@ if [[ $(id -u) == 0 ]] && mkdir -p "$tmp/fs" && mount -t tmpfs -o size=40m tmpfs
         rm -rf "$r"
     done
     unset OCFLFS_TEST_NO_DIRECT
+    umount "$tmp/fs"
+    # --- 5. the state dir on another file system: staged files are copied into the object
+    # (ocfl_io_copy_fd_durable, written behind), not renamed
+    mount -t tmpfs -o size=300m tmpfs "$tmp/fs" || exit 1
+    "$OCFLFS" init "$tmp/r5" >/dev/null || exit 1
+    "$OCFLFS" put "$tmp/r5" "$ID" "$tmp/d1" -m one --state "$tmp/fs/state" >"$tmp/out" 2>"$tmp/err"
+    check_eq "state elsewhere: put exits 0" 0 $?
+    o5=$(objdir "$tmp/r5")
+    # copy.bin and sub/big.bin are equal: stored once, under the first path
+    check_true "state elsewhere: stored big file equals the source" cmp -s "$tmp/d1/sub/big.bin" \
+        "$o5/v1/content/copy.bin"
+    check_true "state elsewhere: equal content stored once" test ! -e "$o5/v1/content/sub/big.bin"
+    check_true "state elsewhere: stored changed file equals the source" cmp -s \
+        "$tmp/d1/aligned.bin" "$o5/v1/content/aligned.bin"
+    check_eq "state elsewhere: manifest digest of the big file" "$big_sum" \
+        "$(manifest_digest "$tmp/r5" v1/content/copy.bin)"
+    check_eq "state elsewhere: no staged file left" "" "$(find "$tmp/fs/state/scratch" -type f)"
+    "$OCFLFS" validate "$tmp/r5" >/dev/null 2>"$tmp/err"
+    check_eq "state elsewhere: storage root validates" 0 $?
 else
-    echo "# not root: the full-disk cases need a small tmpfs mount and were not run"
+    echo "# not root: the full-disk and other-file-system cases need a tmpfs mount; not run"
 fi
 
 done_testing
