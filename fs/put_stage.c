@@ -74,6 +74,7 @@ static int is_new(struct put_stage *p, const char *hex)
 struct pipeline {
     int in, out;
     int direct; /* out is O_DIRECT (only the helper changes it once started) */
+    int refuse; /* tests: fail the first O_DIRECT write with EINVAL */
     char *buf[PIPE_BUFS];
     ssize_t len[PIPE_BUFS];
     uint64_t filled, hashed; /* buffers read by the helper, hashed by the caller */
@@ -130,10 +131,13 @@ static int stage_write(struct pipeline *q, const char *b, size_t n, uint64_t off
         q->direct = 0;
     }
     if (q->direct) {
-        ssize_t w;
-        do
-            w = pwrite(q->out, b, n, (off_t)off);
-        while (w < 0 && errno == EINTR);
+        ssize_t w = -1;
+        if (q->refuse)
+            errno = EINVAL;
+        else
+            do
+                w = pwrite(q->out, b, n, (off_t)off);
+            while (w < 0 && errno == EINTR);
         if (w == (ssize_t)n)
             return 0;
         if (w < 0 && errno != EINVAL)
@@ -211,7 +215,8 @@ static int pipe_file(struct stager *w, int in, int out, uint64_t *ret_total, int
         return -ENOMEM;
     }
     pthread_cond_init(&q.cv, NULL);
-    q.direct = !w->p->no_direct && set_direct(out, 1) == 0;
+    q.direct = w->p->no_direct != 1 && set_direct(out, 1) == 0;
+    q.refuse = w->p->no_direct == 2;
     if (pthread_create(&th, NULL, pipe_io, &q)) {
         r = -EAGAIN;
         goto out;
@@ -484,7 +489,8 @@ static int stage_all(struct put_stage *p, struct ocfl_err *err)
 
     if ((size_t)nw > p->n / 64 + 1)
         nw = (int)(p->n / 64 + 1);
-    p->no_direct = getenv("OCFLFS_TEST_NO_DIRECT") && *getenv("OCFLFS_TEST_NO_DIRECT");
+    const char *nd = getenv("OCFLFS_TEST_NO_DIRECT");
+    p->no_direct = !nd || !*nd ? 0 : strcmp(nd, "refuse") ? 1 : 2;
     for (int k = 0; w && th && k < nw; k++) {
         w[k].p = p;
         w[k].num = k;

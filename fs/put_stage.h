@@ -44,7 +44,8 @@ struct put_stage {
     uint64_t bytes; /* read so far (atomic) */
     size_t next;    /* next entry to stage (atomic) */
     int failed;     /* a worker failed: stop (atomic) */
-    int no_direct;  /* never O_DIRECT ($OCFLFS_TEST_NO_DIRECT: tests of the buffered path) */
+    int no_direct;  /* $OCFLFS_TEST_NO_DIRECT, for tests of the fallbacks: 1 ("1") never
+                       O_DIRECT; 2 ("refuse") the first O_DIRECT write fails with EINVAL */
 };
 
 /*

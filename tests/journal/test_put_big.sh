@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_put_big.sh: `ocflfs put` of files big enough for the staging pipeline (>= 64 MiB), written
-# with O_DIRECT and, with $OCFLFS_TEST_NO_DIRECT, buffered: stored bytes and digests equal the
+# with O_DIRECT and, with $OCFLFS_TEST_NO_DIRECT, buffered or after a refused O_DIRECT write: stored bytes and digests equal the
 # source's, an unaligned tail, content already in the object not stored again, the plan reads no
 # staged file again, a full disk under the pipeline fails cleanly, and staged files on another
 # file system are copied into the object.
@@ -81,6 +81,14 @@ check_eq "buffered: storage root validates" 0 $?
 check_true "direct and buffered inventories have the same manifest" test \
     "$(json "$o1/inventory.json" 'sorted(d["manifest"].items())')" = \
     "$(json "$o2/inventory.json" 'sorted(d["manifest"].items())')"
+
+# --- 2b. O_DIRECT accepted at open but the first write refused (EINVAL, as by a file system
+# that wants another alignment): the same chunk and the rest are written buffered
+OCFLFS_TEST_NO_DIRECT=refuse put_and_check refused "$tmp/r2b"
+check_true "refused: the copy went through the page cache ($res_aligned pages resident)" \
+    test "$res_aligned" -gt $((36 * MIB / 4096))
+"$OCFLFS" validate "$tmp/r2b" >/dev/null 2>"$tmp/err"
+check_eq "refused: storage root validates" 0 $?
 
 # --- 3. v2: the big file under a second name (already in the object: staged, then dropped)
 # and a changed aligned file (stored)
