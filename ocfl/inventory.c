@@ -7,18 +7,14 @@
 #include <string.h>
 
 /* Content path -> digest, sorted by path. */
-struct path_ref {
-    const char *path;
-    const char *digest;
-};
-
 struct path_table {
-    struct path_ref *refs;
+    struct ocfl_path_ref *refs;
     size_t n;
 };
 
 struct ocfl_inventory_index {
-    struct ocfl_strset digests; /* manifest digests as written -> entry (the exact-case fast path) */
+    struct ocfl_strset
+        digests; /* manifest digests as written -> entry (the exact-case fast path) */
     struct path_table manifest;
     struct path_table *fixity; /* parallel to inv->fixity */
     size_t n_fixity;
@@ -150,9 +146,9 @@ static int cmp_fixity_block(const void *a, const void *b)
     return strcmp(x->algorithm, y->algorithm);
 }
 
-static int cmp_path_ref(const void *a, const void *b)
+int ocfl_cmp_path_ref(const void *a, const void *b)
 {
-    const struct path_ref *x = a, *y = b;
+    const struct ocfl_path_ref *x = a, *y = b;
     return strcmp(x->path, y->path);
 }
 
@@ -227,8 +223,8 @@ static int table_build(struct path_table *t, const struct ocfl_manifest_entry *e
         return -ENOMEM;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < e[i].n_paths; k++)
-            t->refs[t->n++] = (struct path_ref){e[i].paths[k], e[i].digest};
-    ocfl_sort_if_needed(t->refs, t->n, sizeof(*t->refs), cmp_path_ref);
+            t->refs[t->n++] = (struct ocfl_path_ref){e[i].paths[k], e[i].digest};
+    ocfl_sort_if_needed(t->refs, t->n, sizeof(*t->refs), ocfl_cmp_path_ref);
     return 0;
 }
 
@@ -240,6 +236,11 @@ static void sort_entries(struct ocfl_manifest_entry *e, size_t n)
 }
 
 int ocfl_inventory_reindex(struct ocfl_inventory *inv)
+{
+    return ocfl_inventory_reindex_with(inv, NULL, 0);
+}
+
+int ocfl_inventory_reindex_with(struct ocfl_inventory *inv, struct ocfl_path_ref *refs, size_t n)
 {
     struct ocfl_inventory_index *ix;
 
@@ -254,15 +255,19 @@ int ocfl_inventory_reindex(struct ocfl_inventory *inv)
         sort_entries(inv->fixity[i].entries, inv->fixity[i].n_entries);
 
     ix = calloc(1, sizeof(*ix));
-    if (!ix)
+    if (!ix) {
+        free(refs);
         return -ENOMEM;
+    }
+    ix->manifest.refs = refs;
+    ix->manifest.n = n;
     if (inv->n_fixity) {
         ix->fixity = calloc(inv->n_fixity, sizeof(*ix->fixity));
         if (!ix->fixity)
             goto oom;
         ix->n_fixity = inv->n_fixity;
     }
-    if (table_build(&ix->manifest, inv->manifest, inv->n_manifest) < 0 ||
+    if ((!refs && table_build(&ix->manifest, inv->manifest, inv->n_manifest) < 0) ||
         ocfl_strset_reserve(&ix->digests, inv->n_manifest) < 0)
         goto oom;
     for (size_t i = 0; i < inv->n_manifest; i++)
@@ -478,8 +483,8 @@ const char *ocfl_inventory_content_dir(const struct ocfl_inventory *inv)
 
 static const char *table_lookup(const struct path_table *t, const char *path)
 {
-    struct path_ref key = {path, NULL};
-    const struct path_ref *r = bsearch(&key, t->refs, t->n, sizeof(key), cmp_path_ref);
+    struct ocfl_path_ref key = {path, NULL};
+    const struct ocfl_path_ref *r = bsearch(&key, t->refs, t->n, sizeof(key), ocfl_cmp_path_ref);
     return r ? r->digest : NULL;
 }
 

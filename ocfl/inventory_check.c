@@ -216,7 +216,8 @@ static void check_manifest(struct inv_ck *c, json_ref manifest, struct ocfl_strs
     struct ocfl_inventory *inv = c->inv;
     enum ocfl_digest_alg alg = ocfl_digest_alg_from_name(inv->digest_algorithm);
     const char **all = NULL;
-    size_t np = 0, a, b;
+    size_t np = 0, np2 = 0, a, b;
+    struct ocfl_path_ref *refs;
     const char *digest;
     json_ref paths;
     int r;
@@ -236,13 +237,37 @@ static void check_manifest(struct inv_ck *c, json_ref manifest, struct ocfl_strs
     }
     read_blocks(c, manifest, 1, "manifest", cdir, cpaths, &inv->manifest, &inv->n_manifest, &all,
                 &np);
-    ocfl_sort_if_needed(all, np, sizeof(*all), ocfl_cmp_str_ptr);
-    r = ocfl_sorted_paths_conflict(all, np, &a, &b);
+    free(all);
+    if (c->oom)
+        return;
+    /* The paths that stayed (a duplicate digest's are dropped), sorted once: for the
+     * conflict check here and as the index's table later. */
+    for (size_t i = 0; i < inv->n_manifest; i++)
+        np2 += inv->manifest[i].n_paths;
+    refs = np2 ? malloc(np2 * sizeof(*refs)) : NULL;
+    all = np2 ? malloc(np2 * sizeof(*all)) : NULL;
+    if (np2 && (!refs || !all)) {
+        free(refs);
+        free(all);
+        c->oom = 1;
+        return;
+    }
+    np2 = 0;
+    for (size_t i = 0; i < inv->n_manifest; i++)
+        for (size_t k = 0; k < inv->manifest[i].n_paths; k++)
+            refs[np2++] =
+                (struct ocfl_path_ref){inv->manifest[i].paths[k], inv->manifest[i].digest};
+    ocfl_sort_if_needed(refs, np2, sizeof(*refs), ocfl_cmp_path_ref);
+    for (size_t i = 0; i < np2; i++)
+        all[i] = refs[i].path;
+    r = ocfl_sorted_paths_conflict(all, np2, &a, &b);
     if (r < 0)
         c->oom = 1;
     else if (r > 0)
         ocfl_ck_find(c, "E101", "content paths '%.200s' and '%.200s' conflict", all[a], all[b]);
     free(all);
+    c->manifest_refs = refs;
+    c->n_manifest_refs = np2;
 }
 
 static void check_fixity(struct inv_ck *c, json_ref fixity, struct ocfl_strset *cpaths)
@@ -470,7 +495,9 @@ static int check(const char *buf, size_t len, const char *where, struct ocfl_rep
     ocfl_strset_release(&c.used);
     ocfl_strset_release(&c.vnames);
     json_doc_free(doc);
-    if (!c.oom && ocfl_inventory_reindex(c.inv) < 0)
+    if (c.oom)
+        free(c.manifest_refs);
+    else if (ocfl_inventory_reindex_with(c.inv, c.manifest_refs, c.n_manifest_refs) < 0)
         c.oom = 1;
     if (c.oom || report->oom) {
         ocfl_inventory_free(c.inv);

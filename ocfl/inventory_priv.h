@@ -22,6 +22,21 @@ void ocfl_sort_if_needed(void *base, size_t n, size_t size, int (*cmp)(const voi
 int ocfl_sorted_paths_conflict(const char *const *paths, size_t n, size_t *ret_a, size_t *ret_b);
 
 void ocfl_manifest_entries_free(struct ocfl_manifest_entry *e, size_t n);
+
+/* A content path and its digest, as the index keeps them (both borrowed from the inventory). */
+struct ocfl_path_ref {
+    const char *path;
+    const char *digest;
+};
+int ocfl_cmp_path_ref(const void *a, const void *b); /* by path (strcmp) */
+
+/*
+ * ocfl_inventory_reindex() with the manifest's path table already made:
+ * @refs (malloc'd, taken over even on failure) holds every content path of
+ * the manifest, sorted by path, pointing into inv->manifest.  Spares the
+ * checker sorting the same paths twice.  0 or -ENOMEM.
+ */
+int ocfl_inventory_reindex_with(struct ocfl_inventory *inv, struct ocfl_path_ref *refs, size_t n);
 void ocfl_version_release(struct ocfl_version *v);
 
 /* The state of one inventory check (inventory_check.c, inventory_check_versions.c). */
@@ -31,11 +46,13 @@ struct inv_ck {
     struct ocfl_inventory *inv; /* the best-effort result being built */
     int oom;
     const struct json_doc *d;
-    int has_manifest;                 /* the manifest is an object: manifest_keys is filled */
-    struct ocfl_strset manifest_keys; /* its digests, exactly as written */
-    int has_used;                     /* versions is an object: used is filled */
-    struct ocfl_strset used;          /* digests named by any state */
-    struct ocfl_strset vnames;        /* valid version directory names -> number */
+    int has_manifest;                    /* the manifest is an object: manifest_keys is filled */
+    struct ocfl_strset manifest_keys;    /* its digests, exactly as written */
+    int has_used;                        /* versions is an object: used is filled */
+    struct ocfl_strset used;             /* digests named by any state */
+    struct ocfl_strset vnames;           /* valid version directory names -> number */
+    struct ocfl_path_ref *manifest_refs; /* the manifest's paths sorted, for the index */
+    size_t n_manifest_refs;
 };
 
 /* Record finding @code at c->where; untrusted text must be bounded by the caller (%.100s). */
