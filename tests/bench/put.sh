@@ -19,6 +19,13 @@ trap 'rm -rf "$tmp"' EXIT
 
 secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
+# cpu CMD...: "WALL CPU" seconds (CPU = user + system, all threads), less noisy on a busy machine
+cpu() {
+    local TIMEFORMAT='%R %U %S' t
+    t=$({ time "$@" >/dev/null 2>&1; } 2>&1)
+    set -- $t
+    echo "$1 $(echo "$2 + $3" | bc)"
+}
 
 mkdir -p "$tmp/js"
 if [[ $only == *[bc]* ]]; then
@@ -52,10 +59,10 @@ for ((run = 1; run <= runs; run++)); do
     sync # start clean: neither tool should pay for flushing its input (or the last run's output)
     sha512sum "$tmp/a/big.bin" >/dev/null # warm the cache for both
     "$ocflfs" init "$tmp/ra" >/dev/null
-    t_sum=$(secs sha512sum "$tmp/a/big.bin")
-    t_put=$(secs "$ocflfs" put "$tmp/ra" big "$tmp/a" -m big)
-    printf '(a) sha512sum %.2f s, ocflfs put %.2f s: ratio %s (target <= 1.3)\n' "$t_sum" "$t_put" \
-        "$(ratio "$t_put" "$t_sum")"
+    read -r t_sum c_sum < <(cpu sha512sum "$tmp/a/big.bin")
+    read -r t_put c_put < <(cpu "$ocflfs" put "$tmp/ra" big "$tmp/a" -m big)
+    printf '(a) sha512sum %.2f s, ocflfs put %.2f s: ratio %s (target <= 1.3); cpu %.2f s, %.2f s\n' \
+        "$t_sum" "$t_put" "$(ratio "$t_put" "$t_sum")" "$c_sum" "$c_put"
     stored=$(find "$tmp/ra" -path '*/v1/content/big.bin')
     [[ -n $stored ]] && cmp "$tmp/a/big.bin" "$stored" ||
         echo "(a) warning: the stored content differs from the source"
