@@ -5,6 +5,7 @@
 
 #include "digest.h"
 #include "mount.h"
+#include "path.h"
 
 #define NAME_MAX_BYTES 255
 #define LONG_PREFIX    200
@@ -55,17 +56,6 @@ int mount_name_encode(const char *id, char **ret)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int mount_name_decode(const char *name, char **ret)
 {
     size_t len = strlen(name), o = 0;
@@ -80,8 +70,8 @@ int mount_name_decode(const char *name, char **ret)
             out[o++] = name[i];
             continue;
         }
-        /* a NUL after '%' fails hexval, so no read passes the end */
-        int hi = hexval(name[i + 1]), lo = hi < 0 ? -1 : hexval(name[i + 2]);
+        /* a NUL after '%' is no hex digit, so no read passes the end */
+        int hi = ocfl_hex_value(name[i + 1]), lo = hi < 0 ? -1 : ocfl_hex_value(name[i + 2]);
         if (hi < 0 || lo < 0)
             goto bad;
         char c = (char)(hi << 4 | lo);

@@ -1,5 +1,6 @@
 /* json_doc.c: a strict one-pass JSON parser into a flat node array (for large inventories). */
 #include "json_doc.h"
+#include "path.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -89,23 +90,12 @@ static void skip_ws(struct parser *ps)
         ps->p++;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Four hex digits at @p (bounds checked by the caller); -1 when not. */
 static long hex4(const char *p)
 {
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval((unsigned char)p[i]);
+        int h = ocfl_hex_value((unsigned char)p[i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;
@@ -131,38 +121,6 @@ static char *put_utf8(char *o, unsigned long cp)
         *o++ = (char)(0x80 | (cp & 0x3F));
     }
     return o;
-}
-
-/* Length of the valid UTF-8 sequence at @p (lead byte >= 0x80), or 0 (overlong, surrogate...). */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    size_t n;
-    unsigned long cp;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if ((size_t)(end - p) < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
 }
 
 /* A "\u" escape at ps->p (just after the backslash and 'u'); appends its UTF-8. */
@@ -226,7 +184,7 @@ static json_ref parse_string(struct parser *ps)
             return JSON_NONE;
         }
         if (c >= 0x80) {
-            size_t n = utf8_seq((const unsigned char *)q, (const unsigned char *)ps->end);
+            size_t n = ocfl_utf8_char_len(q, (size_t)(ps->end - q));
             if (!n) {
                 fail_at(ps, q, "invalid UTF-8 in a string");
                 return JSON_NONE;

@@ -1,5 +1,6 @@
 /* object.c: open an OCFL object for reading: declaration, sidecar-checked inventory, content. */
 #include "object.h"
+#include "path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,11 +27,6 @@ void ocfl_object_close(struct ocfl_object *obj)
     free(obj);
 }
 
-static int is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 int ocfl_object_read_sidecar(int objfd, const char *dir, const char *alg,
                              char hex[OCFL_DIGEST_HEX_MAX], struct ocfl_err *err)
 {
@@ -48,7 +44,7 @@ int ocfl_object_read_sidecar(int objfd, const char *dir, const char *alg,
     if (r < 0)
         return r;
     /* "HEX<spaces or tabs>inventory.json", an optional final newline */
-    for (n = 0; n < len && is_hex(buf[n]); n++)
+    for (n = 0; n < len && ocfl_hex_value((unsigned char)buf[n]) >= 0; n++)
         ;
     p = buf + n;
     want = ocfl_digest_hex_len(ocfl_digest_alg_from_name(alg));

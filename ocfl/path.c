@@ -5,50 +5,66 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ocfl_utf8_valid(const char *str, size_t len)
+size_t ocfl_utf8_char_len(const char *str, size_t avail)
 {
     const unsigned char *s = (const unsigned char *)str;
+    unsigned int cp;
+    size_t n;
+
+    if (!avail || s[0] == 0)
+        return 0;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0; /* continuation byte, overlong 2-byte lead, or beyond U+10FFFF */
+    }
+    if (avail < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000)) /* overlong */
+        return 0;
+    if (cp >= 0xd800 && cp <= 0xdfff) /* UTF-16 surrogate */
+        return 0;
+    if (cp > 0x10ffff)
+        return 0;
+    return n;
+}
+
+int ocfl_utf8_valid(const char *s, size_t len)
+{
     size_t i = 0;
 
     while (i < len) {
-        unsigned char c = s[i];
-        unsigned int cp;
-        size_t n;
-
-        if (c == 0)
+        size_t n = ocfl_utf8_char_len(s + i, len - i);
+        if (!n)
             return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return 0; /* continuation byte, overlong 2-byte lead, or beyond U+10FFFF */
-        }
-        if (len - i <= n)
-            return 0;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)) /* overlong */
-            return 0;
-        if (cp >= 0xd800 && cp <= 0xdfff) /* UTF-16 surrogate */
-            return 0;
-        if (cp > 0x10ffff)
-            return 0;
-        i += n + 1;
+        i += n;
     }
     return 1;
+}
+
+int ocfl_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 enum ocfl_path_problem ocfl_path_check(const char *path)

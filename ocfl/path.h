@@ -33,6 +33,16 @@ enum ocfl_path_problem ocfl_path_check(const char *path);
 int ocfl_utf8_valid(const char *s, size_t len);
 
 /*
+ * Bytes of the well-formed UTF-8 character at @s, of which @avail bytes are
+ * readable: 1 to 4, or 0 for NUL, a malformed, overlong or surrogate
+ * sequence, one beyond U+10FFFF, or one cut off by @avail.
+ */
+size_t ocfl_utf8_char_len(const char *s, size_t avail);
+
+/* The value of hex digit @c (either case), or -1. */
+int ocfl_hex_value(int c);
+
+/*
  * Look for two paths in @paths (any order) where one equals the other or is
  * a directory prefix of it ("a/b" and "a/b/c"; not "a/b" and "a/bc").
  * O(n log n); @paths is not modified.  When several conflicts exist, which
