@@ -27,6 +27,7 @@
 #include "object.h"
 #include "plan.h"
 #include "put_stage.h"
+#include "staging.h"
 #include "root.h"
 
 static const char synopsis[] = "put ROOT ID DIR -m MSG [--user NAME --address URI] [--state DIR]";
@@ -134,6 +135,24 @@ static int refuse_unfinished(struct journal *j, const char *id, struct ocfl_err 
     return r;
 }
 
+/* A put over changes staged in a mount would leave them staged on a stale head: refuse. */
+static int refuse_staged(struct journal *j, const char *id, struct ocfl_err *err)
+{
+    struct staging_object_info *v;
+    size_t n;
+    int r = staging_objects(j, &v, &n, err);
+
+    for (size_t i = 0; r == 0 && i < n; i++)
+        if (!strcmp(v[i].object_id, id))
+            r = ocfl_err_set(err, -EBUSY,
+                             "object '%s' has changes staged through a mount (%zu paths); commit "
+                             "or discard them there first",
+                             id, v[i].n_rows);
+    if (r >= 0)
+        staging_object_infos_free(v, n);
+    return r;
+}
+
 /* The object where the layout puts @id, opened, when it is @id's: 1, or 0
  * (anything else: then the caller searches the slow way, which also reports
  * damage).  Saves reading the inventory twice (to find, then to open). */
@@ -176,6 +195,8 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     if (r < 0)
         goto out;
     r = refuse_unfinished(j, a->id, err);
+    if (r >= 0)
+        r = refuse_staged(j, a->id, err);
     if (r >= 0)
         r = journal_scratch_gc(j, "put-", err);
     if (r < 0)
