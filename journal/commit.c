@@ -16,7 +16,8 @@
 #include "plan.h"
 #include "staging_int.h"
 
-/* Hash and fsync a frozen scratch file whose digest is not known; record the digest. */
+/* Hash a frozen scratch file whose digest is not known; record the digest.  (Its data is
+ * made durable with all the others by one syncfs before the plan is recorded.) */
 static int hash_scratch(struct sctx *c, enum ocfl_digest_alg alg, struct staging_file *f)
 {
     char hex[OCFL_DIGEST_COUNT_][OCFL_DIGEST_HEX_MAX];
@@ -27,8 +28,6 @@ static int hash_scratch(struct sctx *c, enum ocfl_digest_alg alg, struct staging
     if (fd < 0)
         return ocfl_err_sys(c->err, -errno, "cannot open staged file '%s'", f->scratch);
     r = ocfl_digest_fd(fd, 1u << alg, hex, &size, c->err);
-    if (r == 0 && fsync(fd) < 0)
-        r = ocfl_err_sys(c->err, -errno, "cannot flush '%s'", f->scratch);
     close(fd);
     if (r < 0)
         return r;
@@ -91,6 +90,14 @@ static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct
     for (size_t i = 0; r == 0 && i < s->n_files; i++)
         if (s->files[i].scratch && (!s->files[i].digest || s->files[i].size < 0))
             r = hash_scratch(&c, alg, &s->files[i]);
+    /* The plan's sources must be durable before it is recorded: one flush of the
+     * file system for all of them (written through the mount, never fsynced). */
+    for (size_t i = 0; r == 0 && i < s->n_files; i++)
+        if (s->files[i].scratch) {
+            if (syncfs(journal_state_fd(j)) < 0)
+                r = ocfl_err_sys(err, -errno, "cannot flush '%s'", journal_state_dir(j));
+            break;
+        }
     if (r == 0 && !(files = calloc(s->n_files ? s->n_files : 1, sizeof(*files))))
         r = ocfl_err_set(err, -ENOMEM, "out of memory");
     for (size_t i = 0; r == 0 && i < s->n_files; i++) {

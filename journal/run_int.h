@@ -57,6 +57,27 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
                   struct ocfl_err *err);
 
 /*
+ * Content step @idx through directories the caller opened beneath the
+ * object and the state directory: @srcdir holds the step's source, @dstdir
+ * its dest (their last elements).  One renameat when all is well; anything
+ * else (source gone because moved before, another filesystem, an injected
+ * fault) goes the careful way of run_exec_step.  0 once the file is at its
+ * dest; durable once the caller has fsynced both directories.
+ */
+int run_exec_content_at(struct run *run, size_t idx, unsigned attempt, unsigned before, int srcdir,
+                        int dstdir, struct ocfl_err *err);
+
+/*
+ * Run the content steps in [@from, @to) that are not done, on the journal's
+ * threads; make them durable (each directory involved fsynced once) and
+ * record them done in one transaction.  0, or the first step's error.
+ */
+int run_content_batch(struct run *run, size_t from, size_t to, struct ocfl_err *err);
+
+/* Add @add bytes to the plan's progress and report it. */
+void run_report_progress(struct run *run, uint64_t add);
+
+/*
  * Compensate the plan's effects: root inventory and sidecar back to the
  * base, content back to its sources, the version directory (or the new
  * object) removed when it is this plan's.  0, or the first error.

@@ -1,5 +1,4 @@
-/* runner.c: run a journaled plan step by step: retries, parallel content, recovery, revert, cancel.
- */
+/* runner.c: run a journaled plan step by step: retries, recovery, revert, cancel. */
 #include "run_int.h"
 
 #include <errno.h>
@@ -11,9 +10,10 @@
 
 #include "io.h"
 
-/* Content steps are run and recorded done in batches of at most this many. */
-#define BATCH_STEPS 1024
-#define BATCH_BYTES (256ull << 20)
+/* Content steps are run and recorded done in batches of at most this many (each batch
+ * costs a round of directory fsyncs and a journal transaction). */
+#define BATCH_STEPS 4096
+#define BATCH_BYTES (1ull << 30)
 
 static void rplan_free(struct rplan *p)
 {
@@ -118,7 +118,7 @@ out:
     return 0;
 }
 
-static void report_progress(struct run *run, uint64_t add)
+void run_report_progress(struct run *run, uint64_t add)
 {
     pthread_mutex_lock(&run->pmu);
     run->bytes_done += add;
@@ -164,145 +164,6 @@ static int run_one(struct run *run, size_t idx, struct ocfl_err *err)
             return r;
         j->clock.sleep_ns(j->clock.ctx, journal_retry_delay_ms(&j->retry, attempts) * 1000000u);
     }
-}
-
-struct batch {
-    struct run *run;
-    size_t *idx;
-    unsigned *attempts;
-    uint64_t *bytes;
-    int *result;
-    size_t n;
-    size_t next;  /* next item to take (guarded by mu) */
-    int stop;     /* a step failed for good: take no more */
-    int failed_r; /* its error */
-    struct ocfl_err failed_err;
-    pthread_mutex_t mu;
-};
-
-static void *batch_worker(void *arg)
-{
-    struct batch *b = arg;
-    struct run *run = b->run;
-    struct journal *j = run->j;
-
-    for (;;) {
-        struct ocfl_err err = {0};
-        size_t k;
-        int r;
-
-        pthread_mutex_lock(&b->mu);
-        k = b->next++;
-        if (b->stop || k >= b->n) {
-            pthread_mutex_unlock(&b->mu);
-            return NULL;
-        }
-        pthread_mutex_unlock(&b->mu);
-        size_t idx = b->idx[k];
-        struct rstep *s = &run->p->steps[idx];
-        unsigned attempts = s->attempts;
-        for (;;) {
-            attempts++;
-            if ((long)idx == j->kill_before_step)
-                raise(SIGKILL);
-            r = run_exec_step(run, idx, attempts, attempts - 1, &err);
-            if (r >= 0) {
-                if ((long)idx == j->kill_after_step)
-                    raise(SIGKILL);
-                break;
-            }
-            jdb_step_fail(j, run->p->id, idx, attempts, err.msg);
-            if (!journal_retry_allowed(&j->retry, r) || attempts >= j->retry.max_attempts)
-                break;
-            j->clock.sleep_ns(j->clock.ctx, journal_retry_delay_ms(&j->retry, attempts) * 1000000u);
-        }
-        s->attempts = attempts;
-        b->attempts[k] = attempts;
-        b->bytes[k] = s->size;
-        b->result[k] = r;
-        if (r < 0) {
-            s->state = JOURNAL_STEP_FAILED;
-            pthread_mutex_lock(&b->mu);
-            if (!b->stop) {
-                b->stop = 1;
-                b->failed_r = r;
-                b->failed_err = err;
-            }
-            pthread_mutex_unlock(&b->mu);
-        } else {
-            report_progress(run, s->size);
-        }
-    }
-}
-
-/* Run content steps [from, to) that are not done, in parallel; record them done. */
-static int run_batch(struct run *run, size_t from, size_t to, struct ocfl_err *err)
-{
-    struct batch b = {.run = run};
-    unsigned nt = run->j->threads;
-    pthread_t *th = NULL;
-    size_t started = 0, n_ok = 0;
-    int r = 0;
-
-    b.idx = calloc(to - from, sizeof(*b.idx));
-    b.attempts = calloc(to - from, sizeof(*b.attempts));
-    b.bytes = calloc(to - from, sizeof(*b.bytes));
-    b.result = calloc(to - from, sizeof(*b.result));
-    pthread_mutex_init(&b.mu, NULL);
-    if (!b.idx || !b.attempts || !b.bytes || !b.result) {
-        r = ocfl_err_set(err, -ENOMEM, "cannot run plan %lld: out of memory",
-                         (long long)run->p->id);
-        goto out;
-    }
-    for (size_t i = from; i < to; i++)
-        if (run->p->steps[i].state != JOURNAL_STEP_DONE)
-            b.idx[b.n++] = i;
-    if (!b.n)
-        goto out;
-    if (nt > b.n)
-        nt = (unsigned)b.n;
-    if (nt > 1)
-        th = calloc(nt - 1, sizeof(*th));
-    for (unsigned t = 0; th && t + 1 < nt; t++)
-        if (pthread_create(&th[t], NULL, batch_worker, &b) == 0)
-            started++;
-    batch_worker(&b);
-    for (size_t t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
-    /* One flush makes every rename of the batch durable before it is recorded. */
-    if (syncfs(run->objfd) < 0 && !b.stop) {
-        b.stop = 1;
-        b.failed_r = ocfl_err_sys(&b.failed_err, -errno, "cannot flush '%s'", run->p->object_path);
-    }
-    for (size_t k = 0; k < b.n; k++)
-        if (b.attempts[k] && b.result[k] == 0) {
-            b.idx[n_ok] = b.idx[k];
-            b.attempts[n_ok] = b.attempts[k];
-            b.bytes[n_ok] = b.bytes[k];
-            n_ok++;
-        }
-    {
-        int w = jdb_steps_done(run->j, run->p->id, b.idx, b.attempts, b.bytes, n_ok);
-        if (w < 0 && !b.stop) {
-            b.stop = 1;
-            b.failed_r = ocfl_err_set(&b.failed_err, w, "journal: cannot record steps done");
-        }
-        for (size_t k = 0; w >= 0 && k < n_ok; k++)
-            run->p->steps[b.idx[k]].state = JOURNAL_STEP_DONE;
-    }
-    if (b.stop) {
-        r = b.failed_r;
-        if (err)
-            *err = b.failed_err;
-    }
-out:
-    free(th);
-    free(b.idx);
-    free(b.attempts);
-    free(b.bytes);
-    free(b.result);
-    pthread_mutex_destroy(&b.mu);
-    return r;
 }
 
 static int revert(struct run *run, int cause, struct ocfl_err *err)
@@ -446,7 +307,7 @@ static int run_steps(struct run *run, struct ocfl_err *err)
             while (e < p->n_steps && p->steps[e].kind == OCFL_STEP_CONTENT && e - i < BATCH_STEPS &&
                    bytes < BATCH_BYTES)
                 bytes += p->steps[e++].size;
-            r = run_batch(run, i, e, err);
+            r = run_content_batch(run, i, e, err);
             if (r < 0)
                 return revert(run, r, err);
             i = e;

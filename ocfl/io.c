@@ -419,6 +419,19 @@ int ocfl_io_mkdirs(int dirfd, const char *path, mode_t mode, struct ocfl_err *er
     return r;
 }
 
+int ocfl_io_mkdir_nosync(int dirfd, const char *name, mode_t mode, struct ocfl_err *err)
+{
+    int r = ocfl_io_check_path(name);
+
+    if (r == 0 && strchr(name, '/'))
+        r = -EINVAL;
+    if (r < 0)
+        return ocfl_err_sys(err, r, "refusing directory name '%s'", name ? name : "");
+    if ((r = io_fault(OCFL_IO_MKDIR, name)) < 0 || (mkdirat(dirfd, name, mode) < 0 && (r = -errno)))
+        return r == -EEXIST ? 0 : ocfl_err_sys(err, r, "cannot create directory '%s'", name);
+    return 1;
+}
+
 int ocfl_io_rename(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
                    struct ocfl_err *err)
 {

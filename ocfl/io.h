@@ -97,6 +97,12 @@ int ocfl_io_write_file_durable(int dirfd, const char *path, const void *buf, siz
  * An existing directory is success. */
 int ocfl_io_mkdirs(int dirfd, const char *path, mode_t mode, struct ocfl_err *err);
 
+/* mkdir of the single element @name in @dirfd, without fsync: the caller makes
+ * the new entry durable (fsync of @dirfd).  1 when made, 0 when a directory
+ * (or anything) is already there; -EINVAL for a name with a '/' or that
+ * ocfl_io_check_path refuses.  Hook: MKDIR. */
+int ocfl_io_mkdir_nosync(int dirfd, const char *name, mode_t mode, struct ocfl_err *err);
+
 /* renameat beneath two directory fds (no symlinks followed in either). */
 int ocfl_io_rename(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
                    struct ocfl_err *err);
