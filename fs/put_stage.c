@@ -409,9 +409,15 @@ static int walk(struct put_stage *p, int fd0, const char *rel, struct ocfl_err *
             continue;
         if (asprintf(&lp, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0)
             return -ENOMEM;
+        /* The entry's type from the directory spares a stat per file (the size comes from
+         * fstat once the file is open); only file systems without d_type are asked. */
+        st.st_mode = de->d_type == DT_REG   ? S_IFREG
+                     : de->d_type == DT_DIR ? S_IFDIR
+                     : de->d_type == DT_LNK ? S_IFLNK
+                                            : 0;
         if (!ocfl_utf8_valid(de->d_name, strlen(de->d_name))) {
             r = ocfl_err_set(err, -EINVAL, "'%s/%s': file name is not UTF-8", p->dir, lp);
-        } else if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        } else if (!st.st_mode && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             r = ocfl_err_sys(err, -errno, "cannot stat '%s/%s'", p->dir, lp);
         } else if (S_ISDIR(st.st_mode)) {
             int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -437,7 +443,6 @@ static int walk(struct put_stage *p, int fd0, const char *rel, struct ocfl_err *
             }
             struct put_entry *e = &p->e[p->n];
             memset(e, 0, sizeof(*e));
-            e->size = (uint64_t)st.st_size;
             e->logical_path = lp;
             lp = NULL;
             p->n++;
@@ -467,9 +472,19 @@ static void *stage_worker(void *arg)
         if (i >= p->n || __atomic_load_n(&p->failed, __ATOMIC_RELAXED))
             return NULL;
         snprintf(shown, sizeof(shown), "%s/%s", p->dir, p->e[i].logical_path);
-        int fd = ocfl_io_open(p->dirfd, p->e[i].logical_path, O_RDONLY | O_CLOEXEC, 0);
-        w->r = fd < 0 ? ocfl_err_sys(&w->err, fd, "cannot open '%s'", shown)
-                      : stage_file(w, fd, shown, &p->e[i], i, &w->err);
+        /* O_NONBLOCK: should the file have become a fifo since the walk, do not wait on it */
+        int fd = ocfl_io_open(p->dirfd, p->e[i].logical_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+        struct stat st;
+        if (fd < 0)
+            w->r = ocfl_err_sys(&w->err, fd, "cannot open '%s'", shown);
+        else if (fstat(fd, &st) < 0)
+            w->r = ocfl_err_sys(&w->err, -errno, "cannot stat '%s'", shown);
+        else if (!S_ISREG(st.st_mode))
+            w->r = ocfl_err_set(&w->err, -EINVAL, "'%s': not a regular file", shown);
+        else {
+            p->e[i].size = (uint64_t)st.st_size;
+            w->r = stage_file(w, fd, shown, &p->e[i], i, &w->err);
+        }
         if (fd >= 0)
             close(fd);
         if (w->r < 0) {

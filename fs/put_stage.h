@@ -17,7 +17,7 @@ struct put_entry {
     char digest[OCFL_DIGEST_HEX_MAX]; /* hex, in the object's algorithm */
     char *source;                     /* staged copy, relative to the state dir; owned; NULL
                                          when not staged (content already in the object) */
-    uint64_t size;
+    uint64_t size;                    /* bytes read (fstat's size until the file is read) */
 };
 
 /*
