@@ -476,6 +476,13 @@ const char *ocfl_inventory_content_path(const struct ocfl_inventory *inv, const 
     return e && e->n_paths ? e->paths[0] : NULL;
 }
 
+const char *ocfl_inventory_sorted_content_path(const struct ocfl_inventory *inv, size_t i)
+{
+    if (!inv || !inv->index || i >= inv->index->manifest.n)
+        return NULL;
+    return inv->index->manifest.refs[i].path;
+}
+
 const char *ocfl_inventory_content_dir(const struct ocfl_inventory *inv)
 {
     return inv && inv->content_directory ? inv->content_directory : "content";

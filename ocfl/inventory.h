@@ -200,6 +200,12 @@ const struct ocfl_manifest_entry *ocfl_inventory_manifest_lookup(const struct oc
  */
 const char *ocfl_inventory_content_path(const struct ocfl_inventory *inv, const char *digest);
 
+/*
+ * The @i-th content path of the manifest in strcmp order, for walking them
+ * directory by directory; NULL past the end or on an unindexed inventory.
+ */
+const char *ocfl_inventory_sorted_content_path(const struct ocfl_inventory *inv, size_t i);
+
 /* contentDirectory or "content". */
 const char *ocfl_inventory_content_dir(const struct ocfl_inventory *inv);
 

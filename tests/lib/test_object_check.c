@@ -1,5 +1,6 @@
 /* test_object_check.c: ocfl_object_check_content on a fixture copy: intact, then missing,
- * symlinked, a directory, a symlinked directory. */
+ * symlinked, a directory, a symlinked directory; the same in a directory of many files (which the
+ * check lists instead of stat'ing file by file). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -86,6 +87,36 @@ int main(void)
     CHECK_INT(run("rm v2/content/foo && rm -r ../foo"), 0);
     CHECK_INT(check(&err), -EBADMSG);
     CHECK(strstr(err.msg, "'v2/content/foo/bar.xml' is missing") != NULL);
+
+    /* a directory of 20 content files: listed once, each file checked by its entry's type */
+    const char *src = getenv("SOURCE_ROOT");
+    CHECK(src != NULL);
+    n = snprintf(cmd, sizeof(cmd),
+                 "rm -rf '%s' && python3 '%s/tests/mount/make_object.py' '%s' urn:x --files 20 "
+                 ">/dev/null",
+                 obj_dir, src ? src : ".", obj_dir);
+    CHECK(n > 0 && (size_t)n < sizeof(cmd));
+    CHECK_INT(system(cmd), 0);
+    CHECK_OK(check(&err));
+    const char *f = "v1/content/d0000/f000007.txt";
+    CHECK_INT(run("mv v1/content/d0000/f000007.txt ../f7"), 0);
+    CHECK_INT(check(&err), -EBADMSG);
+    CHECK(strstr(err.msg, f) && strstr(err.msg, "is missing"));
+    CHECK_INT(run("ln -s ../../../../f7 v1/content/d0000/f000007.txt"), 0);
+    CHECK_INT(check(&err), -EBADMSG);
+    CHECK(strstr(err.msg, f) && strstr(err.msg, "is a symbolic link"));
+    CHECK_INT(run("rm v1/content/d0000/f000007.txt && mkfifo v1/content/d0000/f000007.txt"), 0);
+    CHECK_INT(check(&err), -EBADMSG);
+    CHECK(strstr(err.msg, f) && strstr(err.msg, "not a regular file"));
+    CHECK_INT(run("rm v1/content/d0000/f000007.txt && mkdir v1/content/d0000/f000007.txt"), 0);
+    CHECK_INT(check(&err), -EBADMSG);
+    CHECK(strstr(err.msg, f) && strstr(err.msg, "not a regular file"));
+    CHECK_INT(run("rmdir v1/content/d0000/f000007.txt && mv ../f7 v1/content/d0000/f000007.txt"),
+              0);
+    CHECK_OK(check(&err));
+    /* other names in the directory do not matter */
+    CHECK_INT(run("touch v1/content/d0000/stray && ln -s nowhere v1/content/d0000/dangling"), 0);
+    CHECK_OK(check(&err));
 
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     CHECK_INT(system(cmd), 0);
