@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mount_hash.h"
@@ -38,13 +39,16 @@ struct mw_hash {
 
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* the queue has work, or stop */
+    pthread_cond_t cv;   /* the queue has work, or stop */
+    pthread_cond_t done; /* a job finished a chunk or a record (mw_hash_finish waits) */
     struct mw_hash *qhead, *qtail;
     struct mw_hash *all;
     pthread_t threads[MAX_THREADS];
     int n_threads;
     int started, stopping;
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
+          .cv = PTHREAD_COND_INITIALIZER,
+          .done = PTHREAD_COND_INITIALIZER};
 
 /* Free @j when its last reference goes.  pool.mu held; returns the job to free (outside). */
 static struct mw_hash *unref_locked(struct mw_hash *j)
@@ -139,14 +143,16 @@ static void record(struct mw_hash *j)
     }
     pthread_mutex_lock(&pool.mu);
     j->busy = 0;
+    pthread_cond_broadcast(&pool.done);
     pthread_mutex_unlock(&pool.mu);
     pthread_mutex_unlock(&m->lock);
 }
 
-/* Hash what @j has pending; record when released.  Called with pool.mu held, returns with it. */
-static void work(struct mw_hash *j, char *buf)
+/* Hash what @j has pending, up to @limit bytes of the file; record when released and caught
+ * up.  Called with pool.mu held, returns with it. */
+static void work(struct mw_hash *j, char *buf, uint64_t limit)
 {
-    while (j->valid && !j->busy && j->hashed < j->written && !pool.stopping) {
+    while (j->valid && !j->busy && j->hashed < j->written && j->hashed < limit && !pool.stopping) {
         uint64_t off = j->hashed, want = j->written - j->hashed;
         size_t n = want > CHUNK ? CHUNK : (size_t)want, got = 0;
         j->busy = 1;
@@ -167,6 +173,7 @@ static void work(struct mw_hash *j, char *buf)
             j->hashed += n;
         else
             j->valid = 0; /* shorter than written: truncated meanwhile */
+        pthread_cond_broadcast(&pool.done);
     }
     if (j->valid && j->released && j->hashed == j->written && !pool.stopping) {
         pthread_mutex_unlock(&pool.mu);
@@ -179,6 +186,9 @@ static void *hasher_main(void *arg)
 {
     char *buf = malloc(CHUNK);
     struct mw_hash *j, *f;
+    /* tests: the pool stops hashing a file at this many bytes (a hasher that fell behind) */
+    const char *lim = getenv("OCFLFS_TEST_HASHER_LIMIT");
+    uint64_t limit = lim && *lim ? strtoull(lim, NULL, 10) : UINT64_MAX;
 
     (void)arg;
     /* only idle CPU: the writers (and FUSE) go first; the hasher catches up meanwhile, e.g.
@@ -197,9 +207,13 @@ static void *hasher_main(void *arg)
             pool.qtail = NULL;
         j->queued = 0;
         if (buf)
-            work(j, buf);
+            work(j, buf, limit);
         else
             j->valid = 0;
+        /* tests: a thread that fell behind keeps its job (until someone else hashes it) */
+        while (limit != UINT64_MAX && !pool.stopping && j->valid && j->hashed >= limit &&
+               j->hashed < j->written)
+            pthread_cond_wait(&pool.done, &pool.mu);
         f = unref_locked(j);
         if (f) {
             pthread_mutex_unlock(&pool.mu);
@@ -333,10 +347,73 @@ void mw_hash_release(struct mw_hash *j, const char *path)
     j->path = p; /* NULL (orphaned, or ENOMEM): never recorded */
     j->released = 1;
     if (j->valid && p)
-        enqueue_locked(j); /* the thread records once caught up */
+        enqueue_locked(j);              /* the thread records once caught up */
+    pthread_cond_broadcast(&pool.done); /* a commit may be waiting for this release */
     f = unref_locked(j);
     pthread_mutex_unlock(&pool.mu);
     job_free(f);
+}
+
+/* A job of @w the caller can advance: valid, idle, with bytes to hash or a digest to record.
+ * *ret_busy: a pool thread works on one; *ret_open: one is caught up but not released yet. */
+static struct mw_hash *helpable_locked(const struct mount_wobj *w, int *ret_busy, int *ret_open)
+{
+    *ret_busy = *ret_open = 0;
+    for (struct mw_hash *j = pool.all; j; j = j->next) {
+        if (!j->mo || j->mo->w != w || (j->released && !j->path))
+            continue; /* another object's, or orphaned: never recorded */
+        if (j->busy) {
+            *ret_busy = 1;
+            continue;
+        }
+        if (j->valid && (j->hashed < j->written || j->released))
+            return j;
+        if (j->valid && !j->released)
+            *ret_open = 1;
+    }
+    return NULL;
+}
+
+/* How long a commit waits for the release of a caught-up handle (close(2) returns after FLUSH;
+ * RELEASE follows asynchronously, usually within microseconds). */
+#define RELEASE_WAIT_NS (20 * 1000000L)
+
+void mw_hash_finish(const struct mount_wobj *w)
+{
+    char *buf = malloc(CHUNK);
+    struct mw_hash *j, *f;
+    struct timespec until;
+    int busy, open;
+
+    if (!buf || !w)
+        goto out;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += RELEASE_WAIT_NS;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pool.mu);
+    while (!pool.stopping) {
+        j = helpable_locked(w, &busy, &open);
+        if (j) {
+            j->refs++;
+            work(j, buf, UINT64_MAX); /* records it when released */
+            f = unref_locked(j);
+            if (f) {
+                pthread_mutex_unlock(&pool.mu);
+                job_free(f);
+                pthread_mutex_lock(&pool.mu);
+            }
+        } else if (busy) {
+            pthread_cond_wait(&pool.done, &pool.mu); /* a hasher thread is inside a chunk */
+        } else if (!open || pthread_cond_timedwait(&pool.done, &pool.mu, &until) != 0) {
+            break; /* handles still open after the wait: their files are hashed by the commit */
+        }
+    }
+    pthread_mutex_unlock(&pool.mu);
+out:
+    free(buf);
 }
 
 int mw_hash_pending(const char *scratch)
@@ -358,6 +435,7 @@ void mw_hash_shutdown(void)
     pthread_mutex_lock(&pool.mu);
     pool.stopping = 1;
     pthread_cond_broadcast(&pool.cv);
+    pthread_cond_broadcast(&pool.done);
     pthread_mutex_unlock(&pool.mu);
     for (int i = 0; i < pool.n_threads; i++)
         pthread_join(pool.threads[i], NULL);

@@ -64,6 +64,18 @@ int mw_hash_digest_now(struct mw_hash *j, uint64_t size, char *hex);
  */
 void mw_hash_release(struct mw_hash *j, const char *path);
 
+/*
+ * A commit of the object whose write state is @w is about to freeze it (its
+ * gate is closed: no write lands meanwhile).  Finish the object's jobs in the
+ * calling thread, at its priority rather than the pool's idle one: hash what
+ * is pending and record the digests of released files, so the commit need
+ * not read them again.  Waits for a pool thread inside a chunk of such a
+ * job.  Jobs of handles still open are hashed up to what was written (their
+ * digest is recorded at release).  m->lock must NOT be held.
+ */
+struct mount_wobj;
+void mw_hash_finish(const struct mount_wobj *w);
+
 /* Whether a job on @scratch is still hashing or waiting to record (for tests and status). */
 int mw_hash_pending(const char *scratch);
 

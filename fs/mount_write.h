@@ -20,22 +20,22 @@
 
 /* One open file of the write side (or a control file it owns). */
 struct mw_fh {
-    int fd;                /* scratch / content descriptor, -1 for control files */
-    struct mount_obj *mo;  /* NULL for root control files */
-    char *path;            /* logical path, kept up to date by rename; NULL when orphaned */
-    char scratch[32];      /* the scratch file written, "" for read-only handles */
-    int writable;          /* opened for writing */
-    int cleared;           /* the row's digest was cleared by the first write */
-    int report;            /* record size and digest at release */
-    pthread_mutex_t mu;    /* writes through this handle (hash order) */
-    pthread_cond_t cv;     /* signalled when a replied write has been accounted */
-    unsigned inflight;     /* writes replied to but not accounted for hashing yet */
-    int shared;            /* another write handle has the same scratch: no digest */
-    _Atomic int broken;    /* truncated by path meanwhile: the sequential hash is void */
-    uint64_t epoch;        /* the object's epoch when scratch was last checked */
-    struct mw_hash *hj;    /* background hash from offset 0 (mount_hash.h), NULL when broken */
-    uint64_t seq_off;      /* bytes written in order from 0 (handed to the hasher) */
-    int alg;               /* enum ocfl_digest_alg of the object */
+    int fd;               /* scratch / content descriptor, -1 for control files */
+    struct mount_obj *mo; /* NULL for root control files */
+    char *path;           /* logical path, kept up to date by rename; NULL when orphaned */
+    char scratch[32];     /* the scratch file written, "" for read-only handles */
+    int writable;         /* opened for writing */
+    int cleared;          /* the row's digest was cleared by the first write */
+    int report;           /* record size and digest at release */
+    pthread_mutex_t mu;   /* writes through this handle (hash order) */
+    pthread_cond_t cv;    /* signalled when a replied write has been accounted */
+    unsigned inflight;    /* writes replied to but not accounted for hashing yet */
+    int shared;           /* another write handle has the same scratch: no digest */
+    _Atomic int broken;   /* truncated by path meanwhile: the sequential hash is void */
+    uint64_t epoch;       /* the object's epoch when scratch was last checked */
+    struct mw_hash *hj;   /* background hash from offset 0 (mount_hash.h), NULL when broken */
+    uint64_t seq_off;     /* bytes written in order from 0 (handed to the hasher) */
+    int alg;              /* enum ocfl_digest_alg of the object */
     /* control files */
     enum mount_kind kind;
     char *buf;
@@ -73,7 +73,8 @@ struct mount_wobj *mw_wobj(struct mount_obj *mo);
 /* Writes through a handle of @w's object pass the gate (waiting while a commit freezes). */
 void mw_gate_enter(struct mount_wobj *w);
 void mw_gate_leave(struct mount_wobj *w);
-/* A commit closes the gate once the writers inside have left; mw_gate_open reopens it. */
+/* A commit closes the gate once the writers inside have left and finishes the object's
+ * background hashes (mw_hash_finish, m->lock not held); mw_gate_open reopens it. */
 void mw_gate_close(struct mount_wobj *w);
 void mw_gate_open(struct mount_wobj *w);
 

@@ -72,6 +72,9 @@ void mw_gate_close(struct mount_wobj *w)
     while (w->writers)
         pthread_cond_wait(&w->gate_cv, &w->gate_mu);
     pthread_mutex_unlock(&w->gate_mu);
+    /* what the idle hashers have not done yet is done now, at the committer's priority: the
+     * commit then reads none of it again */
+    mw_hash_finish(w);
 }
 
 void mw_gate_open(struct mount_wobj *w)
