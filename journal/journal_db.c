@@ -240,10 +240,13 @@ int jdb_step_progress(struct journal *j, int64_t id, size_t idx, uint64_t bytes)
 int jdb_steps_done(struct journal *j, int64_t id, const size_t *idx, const unsigned *attempts,
                    const uint64_t *bytes, size_t n)
 {
+    /* One statement per run of consecutive steps with the same attempts (a batch of
+     * content steps is usually one run). */
     static const char sql[] =
-        "UPDATE steps SET state = 'done', attempts = MAX(attempts, ?3), bytes_done = ?4,"
+        "UPDATE steps SET state = 'done', attempts = MAX(attempts, ?3),"
+        " bytes_done = CASE WHEN ?6 THEN size ELSE ?4 END,"
         " started_ns = COALESCE(started_ns, ?5), finished_ns = ?5, last_error = NULL"
-        " WHERE plan_id = ?1 AND idx = ?2";
+        " WHERE plan_id = ?1 AND idx BETWEEN ?2 AND ?7";
     sqlite3_stmt *st = NULL;
     int64_t now = (int64_t)journal_now_ns(j);
     int rc = SQLITE_DONE, r;
@@ -255,13 +258,18 @@ int jdb_steps_done(struct journal *j, int64_t id, const size_t *idx, const unsig
     if (r < 0)
         goto out;
     rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
-    for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+    for (size_t i = 0, e; rc == SQLITE_OK && i < n; i = e) {
+        unsigned a = attempts ? attempts[i] : 1;
+        for (e = i + 1; e < n && idx[e] == idx[e - 1] + 1 && (attempts ? attempts[e] : 1) == a;)
+            e++;
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, (int64_t)idx[i]);
-        sqlite3_bind_int64(st, 3, attempts ? attempts[i] : 1);
-        sqlite3_bind_int64(st, 4, bytes ? (int64_t)bytes[i] : 0);
+        sqlite3_bind_int64(st, 3, a);
+        sqlite3_bind_int64(st, 4, 0);
         sqlite3_bind_int64(st, 5, now);
+        sqlite3_bind_int(st, 6, bytes != NULL);
+        sqlite3_bind_int64(st, 7, (int64_t)idx[e - 1]);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
             rc = SQLITE_OK;

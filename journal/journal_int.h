@@ -44,7 +44,9 @@ int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
                        const char *last_error, struct ocfl_err *err);
 int jdb_step_begin(struct journal *j, int64_t id, size_t idx, unsigned attempts);
 int jdb_step_fail(struct journal *j, int64_t id, size_t idx, unsigned attempts, const char *msg);
-/* Mark @n steps done (one transaction), with their attempt counts. */
+/* Mark @n steps done (one transaction), with their attempt counts (NULL: 1 each).
+ * @idx ascending.  @bytes, when not NULL, holds each step's size (its bytes_done
+ * becomes its size); NULL records 0. */
 int jdb_steps_done(struct journal *j, int64_t id, const size_t *idx, const unsigned *attempts,
                    const uint64_t *bytes, size_t n);
 int jdb_step_set_state(struct journal *j, int64_t id, size_t idx, enum journal_step_state s);
