@@ -13,6 +13,9 @@
 
 #include "io.h"
 
+/* A batch takes no new step after this long: the recorded progress moves at least that often. */
+#define BATCH_NS 1000000000ull
+
 /* A directory a batch moves files out of (state side) or into (object side). */
 struct bdir {
     int state; /* 1: beneath the state directory, 0: beneath the object */
@@ -30,9 +33,10 @@ struct batch {
     size_t n;
     struct bdir *dirs;
     size_t n_dirs, dirs_alloc;
-    size_t next;  /* next item to take (guarded by mu) */
-    int stop;     /* a step failed for good: take no more */
-    int failed_r; /* its error */
+    size_t next;          /* next item to take (guarded by mu) */
+    uint64_t deadline_ns; /* take no more after this (journal clock) */
+    int stop;             /* a step failed for good: take no more */
+    int failed_r;         /* its error */
     struct ocfl_err failed_err;
     pthread_mutex_t mu;
 };
@@ -193,7 +197,7 @@ static void *batch_worker(void *arg)
 
         pthread_mutex_lock(&b->mu);
         k = b->next++;
-        if (b->stop || k >= b->n) {
+        if (b->stop || k >= b->n || (k && journal_now_ns(j) > b->deadline_ns)) {
             pthread_mutex_unlock(&b->mu);
             return NULL;
         }
@@ -284,6 +288,7 @@ int run_content_batch(struct run *run, size_t from, size_t to, struct ocfl_err *
         r = open_dirs(&b, err);
     if (r < 0)
         goto out;
+    b.deadline_ns = journal_now_ns(run->j) + BATCH_NS;
     if (nt > b.n)
         nt = (unsigned)b.n;
     if (nt > 1)

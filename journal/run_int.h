@@ -70,7 +70,9 @@ int run_exec_content_at(struct run *run, size_t idx, unsigned attempt, unsigned 
 /*
  * Run the content steps in [@from, @to) that are not done, on the journal's
  * threads; make them durable (each directory involved fsynced once) and
- * record them done in one transaction.  0, or the first step's error.
+ * record them done in one transaction.  A batch stops taking steps after
+ * about a second: 0 can leave later steps of the range undone (the caller
+ * goes on from the first step not done).  Else the first step's error.
  */
 int run_content_batch(struct run *run, size_t from, size_t to, struct ocfl_err *err);
 

@@ -11,8 +11,9 @@
 #include "io.h"
 
 /* Content steps are run and recorded done in batches of at most this many (each batch
- * costs a round of directory fsyncs and a journal transaction). */
-#define BATCH_STEPS 4096
+ * costs a round of directory fsyncs and a journal transaction; a batch also ends after
+ * about a second, see content_batch.c, so the recorded progress moves at least that often). */
+#define BATCH_STEPS 16384
 #define BATCH_BYTES (1ull << 30)
 
 static void rplan_free(struct rplan *p)
@@ -310,8 +311,7 @@ static int run_steps(struct run *run, struct ocfl_err *err)
             r = run_content_batch(run, i, e, err);
             if (r < 0)
                 return revert(run, r, err);
-            i = e;
-            continue;
+            continue; /* from the first step the batch left undone, if it ended early */
         }
         r = run_one(run, i, err);
         if (r < 0) {

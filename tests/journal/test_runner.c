@@ -1,5 +1,6 @@
 /* test_runner.c: batches of content steps: nested new directories, a batch resumed half
- * done, per-step attempts recorded among runs of done steps, a failed mkdir reverted. */
+ * done, per-step attempts recorded among runs of done steps, batches cut short by time, a
+ * failed mkdir reverted. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -250,6 +251,36 @@ static void test_attempts(void)
     fx_free(f);
 }
 
+/* A clock that moves 0.3 s each time it is read: every batch ends after a step or two. */
+static uint64_t fast_now(void *ctx)
+{
+    uint64_t *t = ctx;
+
+    return *t += 300000000ull;
+}
+
+static void no_sleep(void *ctx, uint64_t ns)
+{
+    (void)ctx;
+    (void)ns;
+}
+
+static void test_short_batches(void)
+{
+    struct ocfl_err err = {0};
+    struct fx *f = fx_make("short", 2);
+    uint64_t t = 0;
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    f->j->clock = (struct journal_clock){fast_now, no_sleep, &t};
+    CHECK_OK(journal_plan_run(f->j, f->root, f->id, NULL, NULL, &err));
+    check_finished(f, 1);
+    CHECK(t > 300000000ull * NFILES / 2); /* many batches, each reading the clock */
+    fx_free(f);
+}
+
 static int fail_mkdir_e1(void *ctx, enum ocfl_io_op op, const char *path)
 {
     (void)ctx;
@@ -324,6 +355,7 @@ int main(void)
     test_nested();
     test_half_done();
     test_attempts();
+    test_short_batches();
     test_mkdir_fails();
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (system(cmd) != 0)
