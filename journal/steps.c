@@ -457,9 +457,13 @@ int run_compensate(struct run *run, struct ocfl_err *err)
     r = restore_root_inventory(run, err);
     if (r < 0)
         return r;
+    /* Content steps run in batches record no start: a killed batch moved files of steps that
+     * still say 0 attempts.  In a version directory that is ours, every dest is ours. */
+    ours = vdirs < p->n_steps && p->steps[vdirs].attempts > 0;
     for (size_t i = p->n_steps; i-- > 0;) {
         struct rstep *s = &p->steps[i];
-        if (s->kind != OCFL_STEP_CONTENT || (!s->attempts && s->state != JOURNAL_STEP_DONE))
+        if (s->kind != OCFL_STEP_CONTENT ||
+            (!ours && !s->attempts && s->state != JOURNAL_STEP_DONE))
             continue;
         r = move_back(run, s, err);
         if (r < 0 && !first)
@@ -467,7 +471,6 @@ int run_compensate(struct run *run, struct ocfl_err *err)
     }
     if (first)
         return first;
-    ours = vdirs < p->n_steps && p->steps[vdirs].attempts > 0;
     if (ours) {
         char path[64];
         snprintf(path, sizeof(path), "%s/inventory.json", p->version);

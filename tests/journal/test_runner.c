@@ -220,6 +220,56 @@ static void test_half_done(void)
     fx_free(f);
 }
 
+/* A cancel after a run killed in the middle of a batch (files moved, no step recorded):
+ * every moved file goes back to its source, the new object is removed. */
+static void test_cancel_half_done(void)
+{
+    struct ocfl_err err = {0};
+    struct fx *f = fx_make("cancel", 1);
+    struct journal_plan_info info;
+    struct stat st;
+    size_t first, missing = 0;
+    int objfd = -1, sfd;
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    sfd = journal_state_fd(f->j);
+    CHECK_OK(ocfl_io_mkdirs(f->root->fd, f->opath, 0755, &err));
+    objfd = ocfl_io_open(f->root->fd, f->opath, O_RDONLY | O_DIRECTORY, 0);
+    CHECK(objfd >= 0);
+    ocfl_io_write_file_durable(objfd, "0=ocfl_object_1.1", "ocfl_object_1.1\n", 16, NULL);
+    first = ocfl_plan_find_step(f->plan, OCFL_STEP_CONTENT);
+    for (size_t i = first; i < f->plan->n_steps && i < first + NFILES / 2; i++) {
+        const struct ocfl_plan_step *s = &f->plan->steps[i];
+        char dir[256], *slash;
+        snprintf(dir, sizeof(dir), "%s", s->dest);
+        if ((slash = strrchr(dir, '/')))
+            *slash = 0;
+        ocfl_io_mkdirs(objfd, dir, 0755, NULL);
+        CHECK_OK(ocfl_io_rename(sfd, s->source, objfd, s->dest, &err));
+    }
+    {
+        size_t idx[2] = {0, 1};
+        CHECK_OK(jdb_steps_done(f->j, f->id, idx, NULL, NULL, 2));
+    }
+    CHECK_OK(journal_plan_cancel(f->j, f->root, f->id, &err));
+    CHECK_OK(journal_plan_get(f->j, f->id, &info, NULL, NULL, &err));
+    CHECK_INT(info.state, JOURNAL_PLAN_CANCELLED);
+    journal_plan_info_release(&info);
+    CHECK(fstatat(f->root->fd, f->opath, &st, 0) < 0);
+    for (int i = 0; i < NFILES; i++) {
+        char *t = read_at(sfd, f->source[i]);
+        if (!t || strcmp(t, f->text[i]))
+            missing++;
+        free(t);
+    }
+    CHECK_INT(missing, 0);
+    if (objfd >= 0)
+        close(objfd);
+    fx_free(f);
+}
+
 /* Attempts are recorded per step even when runs of steps are recorded done together. */
 static void test_attempts(void)
 {
@@ -354,6 +404,7 @@ int main(void)
     test_mkdir_nosync();
     test_nested();
     test_half_done();
+    test_cancel_half_done();
     test_attempts();
     test_short_batches();
     test_mkdir_fails();
