@@ -1,10 +1,10 @@
 /* object.c: open an OCFL object for reading: declaration, sidecar-checked inventory, content. */
 #include "object.h"
-#include "path.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "path.h"
 
 /* A sidecar is one digest, spaces and a file name: small. */
 #define SIDECAR_MAX 4096
@@ -97,15 +98,43 @@ static int check_declaration(int fd, const char *path, struct ocfl_err *err)
     return ocfl_err_set(err, -ENOENT, "no OCFL object at '%s'", path);
 }
 
+/* The digest of an inventory's bytes, computed on another core while they are parsed. */
+struct inv_digest {
+    const char *buf;
+    size_t len;
+    enum ocfl_digest_alg alg;
+    char hex[OCFL_DIGEST_HEX_MAX];
+    int r;
+};
+
+static void *digest_run(void *arg)
+{
+    struct inv_digest *d = arg;
+    struct ocfl_hasher *h = NULL;
+
+    d->r = ocfl_hasher_new(1u << d->alg, &h, NULL);
+    if (d->r == 0) {
+        ocfl_hasher_update(h, d->buf, d->len);
+        d->r = ocfl_hasher_final(h, d->alg, d->hex);
+    }
+    ocfl_hasher_free(h);
+    return NULL;
+}
+
+/* Inventories from this size on are hashed in a thread of their own while they are parsed. */
+#define PARALLEL_DIGEST_BYTES (4u << 20)
+
 int ocfl_object_open(int dirfd, const char *path, struct ocfl_object **ret, struct ocfl_err *err)
 {
     static const char *const algs[] = {"sha512", "sha256"};
     struct ocfl_object *obj = calloc(1, sizeof(*obj));
-    char sidecar[OCFL_DIGEST_HEX_MAX], actual[OCFL_DIGEST_HEX_MAX], *buf = NULL;
+    char sidecar[OCFL_DIGEST_HEX_MAX], *actual, *buf = NULL;
     const char *alg = NULL;
-    struct ocfl_hasher *h = NULL;
+    struct inv_digest d = {0};
+    struct ocfl_err perr = {0};
+    pthread_t th;
+    int r, threaded = 0, parsed;
     size_t len;
-    int r;
 
     if (!obj)
         return ocfl_err_set(err, -ENOMEM, "out of memory");
@@ -141,13 +170,20 @@ int ocfl_object_open(int dirfd, const char *path, struct ocfl_object **ret, stru
         r = ocfl_err_set(err, -EBADMSG, "object '%s': no inventory.json.sha512 or .sha256", path);
         goto fail;
     }
-    if ((r = ocfl_hasher_new(1u << ocfl_digest_alg_from_name(alg), &h, err)) < 0)
-        goto fail;
-    ocfl_hasher_update(h, buf, len);
-    r = ocfl_hasher_final(h, ocfl_digest_alg_from_name(alg), actual);
-    ocfl_hasher_free(h);
-    if (r < 0) {
-        r = ocfl_err_set(err, r, "cannot digest '%s/inventory.json'", path);
+    d.buf = buf;
+    d.len = len;
+    d.alg = ocfl_digest_alg_from_name(alg);
+    actual = d.hex;
+    if (len >= PARALLEL_DIGEST_BYTES)
+        threaded = pthread_create(&th, NULL, digest_run, &d) == 0;
+    if (!threaded)
+        digest_run(&d);
+    parsed = ocfl_inventory_parse(buf, len, &obj->inv, &perr);
+    if (threaded)
+        pthread_join(th, NULL);
+    /* the digest first: a damaged inventory is damaged, whatever its parse said */
+    if (d.r < 0) {
+        r = ocfl_err_set(err, d.r, "cannot digest '%s/inventory.json'", path);
         goto fail;
     }
     if (!ocfl_digest_equal(actual, sidecar)) {
@@ -156,8 +192,11 @@ int ocfl_object_open(int dirfd, const char *path, struct ocfl_object **ret, stru
                          alg, actual, sidecar);
         goto fail;
     }
-    if ((r = ocfl_inventory_parse(buf, len, &obj->inv, err)) < 0)
+    if ((r = parsed) < 0) {
+        if (err)
+            *err = perr;
         goto prefixed;
+    }
     if (strcmp(obj->inv->digest_algorithm, alg)) {
         r = ocfl_err_set(err, -EBADMSG,
                          "'%s/inventory.json': digestAlgorithm is %s but the sidecar is .%s", path,
@@ -167,7 +206,7 @@ int ocfl_object_open(int dirfd, const char *path, struct ocfl_object **ret, stru
     for (char *p = actual; *p; p++)
         if (*p >= 'A' && *p <= 'F')
             *p = (char)(*p - 'A' + 'a');
-    memcpy(obj->inventory_digest, actual, sizeof(actual));
+    memcpy(obj->inventory_digest, d.hex, sizeof(d.hex));
     free(buf);
     *ret = obj;
     return 0;
