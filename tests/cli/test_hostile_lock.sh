@@ -88,6 +88,7 @@ fusermount3 -u -z "$M1" 2>/dev/null
 fuse_mount "$R" "$M1"
 check_eq "remount after a killed daemon" 0 $?
 check_eq "staged edit survived the killed daemon" again "$(cat "$D1/again.txt" 2>/dev/null)"
+echo x >"$D1/.ocfl/discard" # a put refuses an object with staged changes
 fuse_umount "$M1"
 check_eq "daemon exits 0" 0 $?
 "$OCFLFS" validate "$R/$OBJ" >/dev/null 2>&1
