@@ -2,6 +2,7 @@
 #include "run_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,6 +168,74 @@ static int run_one(struct run *run, size_t idx, struct ocfl_err *err)
     }
 }
 
+/*
+ * Release steps from @from on (at most BATCH_STEPS): each once, stopping at the first that
+ * fails; the directories they removed from fsynced once each; recorded done in one
+ * transaction.  Returns how many it recorded done (0: let run_one retry the step at @from).
+ */
+static int run_releases(struct run *run, size_t from, struct ocfl_err *err)
+{
+    struct journal *j = run->j;
+    struct rplan *p = run->p;
+    size_t *idx, n = 0, end = from;
+    unsigned *att;
+    int r = 0;
+
+    while (end < p->n_steps && p->steps[end].kind == OCFL_STEP_RELEASE && end - from < BATCH_STEPS)
+        end++;
+    idx = calloc(end - from, sizeof(*idx));
+    att = calloc(end - from, sizeof(*att));
+    if (!idx || !att) {
+        free(idx);
+        free(att);
+        return 0;
+    }
+    for (size_t i = from; i < end; i++) {
+        struct rstep *s = &p->steps[i];
+        unsigned a = s->attempts + 1;
+        if (s->state == JOURNAL_STEP_DONE)
+            continue;
+        if ((long)i == j->kill_before_step)
+            raise(SIGKILL);
+        r = run_exec_step(run, i, a, a - 1, err);
+        s->attempts = a;
+        if (r < 0) {
+            jdb_step_fail(j, p->id, i, a, err ? err->msg : "failed");
+            r = 0; /* record the ones before it */
+            break;
+        }
+        if ((long)i == j->kill_after_step)
+            raise(SIGKILL);
+        idx[n] = i;
+        att[n++] = a;
+    }
+    /* The removals durable before they are recorded: each directory once. */
+    for (size_t k = 0; r >= 0 && k < n; k++) {
+        const char *src = p->steps[idx[k]].source, *slash = strrchr(src, '/');
+        char dir[PATH_MAX];
+        int len = slash ? (int)(slash - src) : 0;
+        if (k) {
+            const char *prev = p->steps[idx[k - 1]].source, *ps = strrchr(prev, '/');
+            if ((ps ? ps - prev : 0) == len && !strncmp(prev, src, (size_t)len))
+                continue;
+        }
+        snprintf(dir, sizeof(dir), "%.*s", len, src);
+        r = ocfl_io_fsync_dir(journal_state_fd(j), dir, err);
+        if (r == -ENOENT)
+            r = 0; /* removed itself (the staging directory, released last): its parent is
+                      fsynced for it */
+    }
+    if (r >= 0 && jdb_steps_done(j, p->id, idx, att, NULL, n) >= 0)
+        for (size_t k = 0; k < n; k++)
+            p->steps[idx[k]].state = JOURNAL_STEP_DONE;
+    else
+        n = 0;
+    free(idx);
+    free(att);
+    ocfl_err_clear(err);
+    return (int)n;
+}
+
 static int revert(struct run *run, int cause, struct ocfl_err *err)
 {
     struct journal *j = run->j;
@@ -313,6 +382,8 @@ static int run_steps(struct run *run, struct ocfl_err *err)
                 return revert(run, r, err);
             continue; /* from the first step the batch left undone, if it ended early */
         }
+        if (s->kind == OCFL_STEP_RELEASE && run_releases(run, i, err) > 0)
+            continue;
         r = run_one(run, i, err);
         if (r < 0) {
             if (s->kind == OCFL_STEP_RELEASE) {

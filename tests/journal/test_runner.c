@@ -1,6 +1,6 @@
 /* test_runner.c: batches of content steps: nested new directories, a batch resumed half
- * done, per-step attempts recorded among runs of done steps, batches cut short by time, a
- * failed mkdir reverted. */
+ * done, per-step attempts recorded among runs of done steps, batches cut short by time,
+ * releases, a failed mkdir reverted. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -55,7 +55,7 @@ static void fx_free(struct fx *f)
 
 /* A root and a journaled plan for new object "obj": NFILES files, top-level ones and ones in
  * nested directories (d3/e1/f0.txt ...), sources spread over three scratch directories. */
-static struct fx *fx_make(const char *name, unsigned threads)
+static struct fx *fx_make_dups(const char *name, unsigned threads, int dups)
 {
     struct ocfl_err err = {0};
     struct journal_options o = {.threads = threads};
@@ -84,7 +84,7 @@ static struct fx *fx_make(const char *name, unsigned threads)
         else
             snprintf(f->logical[i], sizeof(f->logical[i]), "d%d/e%d/f%03d.txt", i % 7, i % 3, i);
         snprintf(f->source[i], sizeof(f->source[i]), "scratch/s/w%d/%d", i % 3, i);
-        snprintf(f->text[i], sizeof(f->text[i]), "file %d\n", i);
+        snprintf(f->text[i], sizeof(f->text[i]), "file %d\n", dups ? i / 2 : i);
         digest_text(f->text[i], f->digest[i]);
         /* no fsync: durability is not what this test is about, and 1,200 fsyncs are slow */
         int fd = openat(sfd, f->source[i], O_WRONLY | O_CREAT | O_EXCL, 0644);
@@ -112,6 +112,11 @@ fail:
     printf("# fixture %s: %s\n", name, err.msg);
     fx_free(f);
     return NULL;
+}
+
+static struct fx *fx_make(const char *name, unsigned threads)
+{
+    return fx_make_dups(name, threads, 0);
 }
 
 static char *read_at(int dirfd, const char *path)
@@ -301,6 +306,45 @@ static void test_attempts(void)
     fx_free(f);
 }
 
+/* Pairs of equal files: one of each stored, the other's source released; the releases are
+ * recorded done, each once. */
+static void test_releases(void)
+{
+    struct ocfl_err err = {0};
+    struct ocfl_report rep = {0};
+    struct fx *f = fx_make_dups("releases", 2, 1);
+    struct journal_step_info *steps = NULL;
+    struct journal_plan_info info;
+    size_t n = 0, releases = 0, bad = 0;
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK_OK(journal_plan_run(f->j, f->root, f->id, NULL, NULL, &err));
+    CHECK_OK(ocfl_validate_object(f->root->fd, f->opath, NULL, &rep, &err));
+    CHECK_INT(rep.n_errors, 0);
+    ocfl_report_release(&rep);
+    CHECK(faccessat(journal_state_fd(f->j), "scratch/s", F_OK, 0) < 0);
+    CHECK_OK(journal_plan_get(f->j, f->id, &info, &steps, &n, &err));
+    CHECK_INT(info.state, JOURNAL_PLAN_DONE);
+    CHECK(info.last_error == NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (steps[i].kind == OCFL_STEP_RELEASE)
+            releases++;
+        if (steps[i].state != JOURNAL_STEP_DONE || steps[i].attempts != 1) {
+            if (!bad)
+                printf("# step %zu (%s): %s, %u attempts\n", i, ocfl_step_kind_name(steps[i].kind),
+                       journal_step_state_name(steps[i].state), steps[i].attempts);
+            bad++;
+        }
+    }
+    CHECK_INT(releases, NFILES / 2 + 1); /* one per duplicate, and the staging directory */
+    CHECK_INT(bad, 0);
+    journal_plan_info_release(&info);
+    journal_step_infos_free(steps, n);
+    fx_free(f);
+}
+
 /* A clock that moves 0.3 s each time it is read: every batch ends after a step or two. */
 static uint64_t fast_now(void *ctx)
 {
@@ -407,6 +451,7 @@ int main(void)
     test_cancel_half_done();
     test_attempts();
     test_short_batches();
+    test_releases();
     test_mkdir_fails();
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (system(cmd) != 0)
