@@ -6,12 +6,16 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
+
+/* At most this many directory fds open at once (the rest are opened when needed). */
+#define DIR_FDS 256
 
 /* A batch takes no new step after this long: the recorded progress moves at least that often. */
 #define BATCH_NS 1000000000ull
@@ -139,48 +143,72 @@ static int collect_dirs(struct batch *b, struct ocfl_err *err)
     return 0;
 }
 
-/* Open every directory of the table, making the missing ones beneath the object (no fsync
- * here: sync_dirs makes them durable with the moves). */
+/* Open directories of the table, making the missing ones beneath the object (no fsync
+ * here: sync_dirs makes them durable with the moves).  At most DIR_FDS stay open, sources
+ * first; steps whose directory has none go the careful way. */
 static int open_dirs(struct batch *b, struct ocfl_err *err)
 {
     struct run *run = b->run;
     const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    size_t n_open = 0;
 
-    for (size_t i = 0; i < b->n_dirs; i++) {
-        struct bdir *d = &b->dirs[i];
-        int base = d->state ? journal_state_fd(run->j) : run->objfd;
-        d->fd = ocfl_io_open(base, d->path, flags, 0);
-        if (d->fd == -ENOENT && !d->state) {
-            size_t pl = parent_len(d->path);
-            long pi = find_dir(b, 0, d->path, pl);
-            const char *name = d->path + (pl ? pl + 1 : 0);
-            if (pi < 0 || b->dirs[pi].fd < 0)
-                return ocfl_err_set(err, -ENOENT, "cannot create directory '%s'", d->path);
-            int r = ocfl_io_mkdir_nosync(b->dirs[pi].fd, name, 0755, err);
-            if (r < 0)
-                return r;
-            d->fd = ocfl_io_open(b->dirs[pi].fd, name, flags, 0);
+    for (int pass = 1; pass >= 0; pass--)
+        for (size_t i = 0; i < b->n_dirs; i++) {
+            struct bdir *d = &b->dirs[i];
+            int base = d->state ? journal_state_fd(run->j) : run->objfd, fd, r;
+            if (d->state != pass)
+                continue;
+            fd = ocfl_io_open(base, d->path, flags, 0);
+            if (fd == -ENOENT && !d->state) {
+                size_t pl = parent_len(d->path);
+                long pi = find_dir(b, 0, d->path, pl);
+                const char *name = d->path + (pl ? pl + 1 : 0);
+                char parent[PATH_MAX];
+                int pfd = pl ? -1 : run->objfd, tmp = -1;
+                if (pi >= 0 && b->dirs[pi].fd >= 0) {
+                    pfd = b->dirs[pi].fd;
+                } else if (pl) {
+                    snprintf(parent, sizeof(parent), "%.*s", (int)pl, d->path);
+                    pfd = tmp = ocfl_io_open(base, parent, flags, 0);
+                }
+                r = pfd < 0 ? pfd : ocfl_io_mkdir_nosync(pfd, name, 0755, err);
+                fd = r < 0 ? r : ocfl_io_open(pfd, name, flags, 0);
+                if (tmp >= 0)
+                    close(tmp);
+                if (r < 0 && pfd >= 0)
+                    return r; /* err set by ocfl_io_mkdir_nosync */
+            }
+            if (fd < 0) {
+                if (d->state && fd == -ENOENT)
+                    continue; /* a source directory moved before: its steps go the careful way */
+                return ocfl_err_sys(err, fd, "cannot open directory '%s'", d->path);
+            }
+            if (n_open >= DIR_FDS) {
+                close(fd);
+                continue;
+            }
+            d->fd = fd;
+            n_open++;
         }
-        if (d->fd < 0) {
-            int r = d->fd;
-            d->fd = -1;
-            if (d->state && r == -ENOENT)
-                continue; /* a source directory moved before: those steps go the careful way */
-            return ocfl_err_sys(err, r, "cannot open directory '%s'", d->path);
-        }
-    }
     return 0;
 }
 
 /* One fsync per directory: the moves, and the directories made, are then durable. */
 static int sync_dirs(struct batch *b, struct ocfl_err *err)
 {
-    for (size_t i = 0; i < b->n_dirs; i++)
-        if (b->dirs[i].fd >= 0) {
-            int r = ocfl_io_fsync(b->dirs[i].fd, b->dirs[i].path, err);
-            if (r < 0)
-                return r;
-        }
+    for (size_t i = 0; i < b->n_dirs; i++) {
+        struct bdir *d = &b->dirs[i];
+        int r;
+        if (d->fd >= 0)
+            r = ocfl_io_fsync(d->fd, d->path, err);
+        else
+            r = ocfl_io_fsync_dir(d->state ? journal_state_fd(b->run->j) : b->run->objfd, d->path,
+                                  err);
+        if (r == -ENOENT && d->state)
+            r = 0; /* a source directory moved before */
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /* test_runner.c: batches of content steps: nested new directories, a batch resumed half
  * done, per-step attempts recorded among runs of done steps, batches cut short by time,
- * releases, a failed mkdir reverted. */
+ * releases, more directories than fds kept open, a failed mkdir reverted. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -79,12 +79,14 @@ static struct fx *fx_make_dups(const char *name, unsigned threads, int dups)
         mkdirat(sfd, d, 0755);
     }
     for (int i = 0; i < NFILES; i++) {
-        if (i % 5 == 0)
+        if (dups == 2) /* a directory per file: more directories than a batch keeps open */
+            snprintf(f->logical[i], sizeof(f->logical[i]), "own/d%03d/f.txt", i);
+        else if (i % 5 == 0)
             snprintf(f->logical[i], sizeof(f->logical[i]), "top%03d.txt", i);
         else
             snprintf(f->logical[i], sizeof(f->logical[i]), "d%d/e%d/f%03d.txt", i % 7, i % 3, i);
         snprintf(f->source[i], sizeof(f->source[i]), "scratch/s/w%d/%d", i % 3, i);
-        snprintf(f->text[i], sizeof(f->text[i]), "file %d\n", dups ? i / 2 : i);
+        snprintf(f->text[i], sizeof(f->text[i]), "file %d\n", dups == 1 ? i / 2 : i);
         digest_text(f->text[i], f->digest[i]);
         /* no fsync: durability is not what this test is about, and 1,200 fsyncs are slow */
         int fd = openat(sfd, f->source[i], O_WRONLY | O_CREAT | O_EXCL, 0644);
@@ -172,6 +174,19 @@ static void test_nested(void)
 {
     struct ocfl_err err = {0};
     struct fx *f = fx_make("nested", 2);
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK_OK(journal_plan_run(f->j, f->root, f->id, NULL, NULL, &err));
+    check_finished(f, 1);
+    fx_free(f);
+}
+
+static void test_many_dirs(void)
+{
+    struct ocfl_err err = {0};
+    struct fx *f = fx_make_dups("manydirs", 2, 2);
 
     CHECK(f != NULL);
     if (!f)
@@ -447,6 +462,7 @@ int main(void)
     }
     test_mkdir_nosync();
     test_nested();
+    test_many_dirs();
     test_half_done();
     test_cancel_half_done();
     test_attempts();
