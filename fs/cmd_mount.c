@@ -295,6 +295,7 @@ static int run(struct mount_args *a, int *notify_fd)
         cli_error("mount '%s': %s", a->root, err.msg);
         goto out;
     }
+    staging_cache_open(m.journal); /* the index's statements are prepared once */
     rc = mount_objects_populate(&m, &err);
     if (rc < 0) {
         cli_error("mount '%s': %s", a->root, err.msg);
@@ -369,6 +370,7 @@ out:
     if (m.cdir_fd >= 0)
         close(m.cdir_fd);
     free(m.cdir_path);
+    staging_cache_close(m.journal); /* no staging call runs any more (hashers joined) */
     journal_close(m.journal);
     ocfl_root_close(m.root);
     free(state);

@@ -37,8 +37,8 @@ int sx_sql_fail(struct sctx *c, int rc, const char *what)
 static int read_gens(struct sctx *c)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(
-        c->db, "SELECT gen, frozen_gen FROM staged_objects WHERE object_id=?", -1, &st, NULL);
+    int rc = sx_prepare(c->db, "SELECT gen, frozen_gen FROM staged_objects WHERE object_id=?", -1,
+                        &st, NULL);
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot read the object");
     sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
@@ -49,7 +49,7 @@ static int read_gens(struct sctx *c)
         c->gen = sqlite3_column_int64(st, 0);
         c->frozen = sqlite3_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    sx_finalize(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot read the object");
 }
 
@@ -73,15 +73,15 @@ static int begin(struct sctx *c, struct journal *j, const char *oid,
         return ocfl_err_set(err, -EINVAL, "no object id");
     journal_lock(j);
     /* the level cannot change inside a transaction: set before BEGIN, reset after COMMIT */
-    if (write && sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) == SQLITE_OK)
+    if (write && sx_exec(db, "PRAGMA synchronous = NORMAL") == SQLITE_OK)
         relaxed = 1;
-    if (sqlite3_exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    if (sx_exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN") != SQLITE_OK)
         r = ocfl_err_set(err, -EBUSY, "staging: cannot begin: %s", sqlite3_errmsg(db));
     else if ((r = sx_attach(c, j, oid, err)) < 0)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     if (r < 0) {
         if (relaxed)
-            sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+            sx_exec(db, "PRAGMA synchronous = FULL");
         journal_unlock(j);
         return r;
     }
@@ -107,7 +107,7 @@ static void keep_referenced(struct sctx *c)
 {
     sqlite3_stmt *st;
 
-    if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM staged WHERE scratch=? LIMIT 1", -1, &st, NULL) !=
+    if (sx_prepare(c->db, "SELECT 1 FROM staged WHERE scratch=? LIMIT 1", -1, &st, NULL) !=
         SQLITE_OK)
         return;
     for (size_t i = 0; i < c->n_unlink; i++) {
@@ -118,20 +118,19 @@ static void keep_referenced(struct sctx *c)
             c->unlink_after[i--] = c->unlink_after[--c->n_unlink];
         }
     }
-    sqlite3_finalize(st);
+    sx_finalize(st);
 }
 
 int sx_end(struct sctx *c, int r)
 {
     if (r >= 0)
         keep_referenced(c);
-    if (r >= 0 && sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (r >= 0 && sx_exec(c->db, "COMMIT") != SQLITE_OK)
         r = sx_sql_fail(c, SQLITE_ERROR, "cannot commit");
     if (r < 0 && !sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     /* the journal's own transactions on this connection stay FULL */
-    if (c->relaxed &&
-        sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
+    if (c->relaxed && sx_exec(c->db, "PRAGMA synchronous = FULL") != SQLITE_OK)
         r = r < 0 ? r : sx_sql_fail(c, SQLITE_ERROR, "cannot reset the sync level");
     c->relaxed = 0;
     journal_unlock(c->j);
@@ -162,14 +161,14 @@ int sx_unlink_later(struct sctx *c, const char *scratch)
 int sx_ensure_object(struct sctx *c)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(
-        c->db, "INSERT OR IGNORE INTO staged_objects (object_id, gen) VALUES (?,?)", -1, &st, NULL);
+    int rc = sx_prepare(c->db, "INSERT OR IGNORE INTO staged_objects (object_id, gen) VALUES (?,?)",
+                        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot add the object");
     sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, c->gen);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sx_finalize(st);
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot add the object");
 }
 
@@ -181,7 +180,7 @@ static void copy_text(char *dst, size_t size, const unsigned char *s)
 static int row_query(struct sctx *c, const char *sql, const char *path, struct srow *ret)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    int rc = sx_prepare(c->db, sql, -1, &st, NULL);
 
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot read a row");
@@ -198,7 +197,7 @@ static int row_query(struct sctx *c, const char *sql, const char *path, struct s
         ret->mode = sqlite3_column_int64(st, 5);
         ret->mtime_ns = sqlite3_column_int64(st, 6);
     }
-    sqlite3_finalize(st);
+    sx_finalize(st);
     if (rc == SQLITE_ROW)
         return 1;
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot read a row");
@@ -250,10 +249,10 @@ int sx_row_put(struct sctx *c, const char *path, const struct srow *row)
         if (r < 0)
             return r;
     }
-    rc = sqlite3_prepare_v2(c->db,
-                            "INSERT OR REPLACE INTO staged (object_id, path, gen, parent, kind,"
-                            " digest, scratch, size, mode, mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                            -1, &st, NULL);
+    rc = sx_prepare(c->db,
+                    "INSERT OR REPLACE INTO staged (object_id, path, gen, parent, kind,"
+                    " digest, scratch, size, mode, mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot write a row");
     sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
@@ -270,7 +269,7 @@ int sx_row_put(struct sctx *c, const char *path, const struct srow *row)
     sqlite3_bind_int64(st, 9, row->mode);
     sqlite3_bind_int64(st, 10, row->mtime_ns);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sx_finalize(st);
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot write a row");
 }
 
@@ -288,15 +287,15 @@ int sx_row_del(struct sctx *c, const char *path)
         return r;
     if (old.scratch[0] && (r = sx_unlink_later(c, old.scratch)) < 0)
         return r;
-    rc = sqlite3_prepare_v2(c->db, "DELETE FROM staged WHERE object_id=? AND path=? AND gen=?", -1,
-                            &st, NULL);
+    rc = sx_prepare(c->db, "DELETE FROM staged WHERE object_id=? AND path=? AND gen=?", -1, &st,
+                    NULL);
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot delete a row");
     sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, c->gen);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sx_finalize(st);
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot delete a row");
 }
 
@@ -366,18 +365,18 @@ int sx_dir_has_content(struct sctx *c, const char *path)
     }
     memcpy(a, path, n), memcpy(b, path, n);
     a[n] = '/', b[n] = '0', a[n + 1] = b[n + 1] = 0;
-    rc = sqlite3_prepare_v2(c->db,
-                            "SELECT 1 FROM staged s WHERE object_id=?1 AND path>?2 AND path<?3"
-                            " AND kind!=2 AND gen=(SELECT max(gen) FROM staged t"
-                            " WHERE t.object_id=?1 AND t.path=s.path) LIMIT 1",
-                            -1, &st, NULL);
+    rc = sx_prepare(c->db,
+                    "SELECT 1 FROM staged s WHERE object_id=?1 AND path>?2 AND path<?3"
+                    " AND kind!=2 AND gen=(SELECT max(gen) FROM staged t"
+                    " WHERE t.object_id=?1 AND t.path=s.path) LIMIT 1",
+                    -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, a, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, b, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         found = rc == SQLITE_ROW;
-        sqlite3_finalize(st);
+        sx_finalize(st);
     }
     free(a), free(b);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -511,11 +510,11 @@ static int staged_children(struct sctx *c, const char *dir, struct dlist *staged
 {
     sqlite3_stmt *st;
     size_t skip = *dir ? strlen(dir) + 1 : 0;
-    int rc = sqlite3_prepare_v2(c->db,
-                                "SELECT path, kind FROM staged s WHERE object_id=?1 AND parent=?2"
-                                " AND gen=(SELECT max(gen) FROM staged t WHERE t.object_id=?1"
-                                " AND t.path=s.path) ORDER BY path",
-                                -1, &st, NULL);
+    int rc = sx_prepare(c->db,
+                        "SELECT path, kind FROM staged s WHERE object_id=?1 AND parent=?2"
+                        " AND gen=(SELECT max(gen) FROM staged t WHERE t.object_id=?1"
+                        " AND t.path=s.path) ORDER BY path",
+                        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot list");
     sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
@@ -528,11 +527,11 @@ static int staged_children(struct sctx *c, const char *dir, struct dlist *staged
                       kind == ROW_DIR    ? STAGING_DIR
                       : kind == ROW_FILE ? STAGING_FILE
                                          : STAGING_NONE) < 0) {
-            sqlite3_finalize(st);
+            sx_finalize(st);
             return ocfl_err_set(c->err, -ENOMEM, "out of memory");
         }
     }
-    sqlite3_finalize(st);
+    sx_finalize(st);
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot list");
 }
 

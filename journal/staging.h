@@ -222,6 +222,16 @@ int staging_state_compute(struct journal *j, const char *oid, const struct ocfl_
 int staging_status_json(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
                         char **ret, struct ocfl_err *err);
 
+/*
+ * Keep the staging index's prepared statements between transactions on
+ * @j's connection (the mount: thousands of small transactions).  One
+ * journal per process at a time.  staging_cache_close finalizes them: call
+ * it before journal_close, once no staging call runs (else the connection
+ * stays open as a zombie).  Both accept NULL.
+ */
+void staging_cache_open(struct journal *j);
+void staging_cache_close(struct journal *j);
+
 /* ---- used by commit.c and recovery */
 
 /* Freeze the current generation: returns it (> 0), -ENODATA when it has no

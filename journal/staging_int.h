@@ -15,6 +15,17 @@ struct srow {
     int64_t size, mode, mtime_ns;     /* -1 / 0 / 0 when unknown */
 };
 
+/*
+ * Statements (staging_cache.c): like sqlite3_prepare_v2 / sqlite3_finalize,
+ * but on the connection given to staging_cache_open the statement of a
+ * literal @sql is prepared once and kept (sx_finalize resets it).  @sql
+ * must be a string literal (matched by address).  sx_exec runs one
+ * statement without rows: SQLITE_OK or the error code.
+ */
+int sx_prepare(sqlite3 *db, const char *sql, int nbyte, sqlite3_stmt **ret, const char **tail);
+void sx_finalize(sqlite3_stmt *st);
+int sx_exec(sqlite3 *db, const char *sql);
+
 /* One operation's transaction on one object. */
 struct sctx {
     struct journal *j;

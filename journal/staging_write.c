@@ -16,11 +16,10 @@ int sx_new_scratch(struct sctx *c, char name[32])
     int64_t seq;
     int fd, n;
 
-    if (sqlite3_exec(c->db, "INSERT INTO staging_seq DEFAULT VALUES", NULL, NULL, NULL) !=
-        SQLITE_OK)
+    if (sx_exec(c->db, "INSERT INTO staging_seq DEFAULT VALUES") != SQLITE_OK)
         return sx_sql_fail(c, SQLITE_ERROR, "cannot number a scratch file");
     seq = sqlite3_last_insert_rowid(c->db);
-    sqlite3_exec(c->db, "DELETE FROM staging_seq", NULL, NULL, NULL);
+    sx_exec(c->db, "DELETE FROM staging_seq");
     n = snprintf(name, 32, "scratch/f%lld", (long long)seq);
     if (n < 0 || n >= 32)
         return ocfl_err_set(c->err, -ENAMETOOLONG, "scratch name too long");
