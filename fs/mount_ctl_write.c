@@ -301,6 +301,7 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t le
     json_t *j = NULL;
     int64_t plan = 0;
     struct mount_wobj *w;
+    unsigned flags = 0;
     int rc;
 
     if (!copy)
@@ -318,6 +319,9 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t le
         }
         msg = json_string_value(json_object_get(j, "message"));
         u = json_object_get(j, "user");
+        /* changes staged on a head another tool has replaced meanwhile: only when asked */
+        if (json_is_true(json_object_get(j, "rebase")))
+            flags |= JOURNAL_COMMIT_REBASE;
         if (json_is_object(u)) {
             if (json_string_value(json_object_get(u, "name")))
                 user = json_string_value(json_object_get(u, "name"));
@@ -339,7 +343,7 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t le
     pthread_mutex_unlock(&m->lock);
     watching = pthread_create(&watcher, NULL, watch, &wt) == 0;
     rc = journal_commit_object(m->journal, m->root, mo->id, msg && *msg ? msg : NULL, user, addr,
-                               NULL, &plan, &result, &err);
+                               NULL, flags, &plan, &result, &err);
     wt.done = 1;
     if (watching)
         pthread_join(watcher, NULL);

@@ -60,7 +60,27 @@ struct commit_in {
     struct ocfl_object *obj; /* NULL: new object */
     const char *opath, *oid, *message, *user_name, *user_address, *created;
     struct ocfl_root *root;
+    unsigned flags;
 };
+
+/* Refuse changes staged on another head than the object has now (inside the transaction). */
+static int check_base(struct journal *j, const struct commit_in *in, struct ocfl_err *err)
+{
+    char base[OCFL_DIGEST_HEX_MAX];
+    int r;
+
+    if (!in->obj || (in->flags & JOURNAL_COMMIT_REBASE))
+        return 0;
+    r = staging_base_locked(j, in->oid, base, err);
+    if (r <= 0 || ocfl_digest_equal(base, in->obj->inventory_digest))
+        return r;
+    return ocfl_err_set(err, -ESTALE,
+                        "conflict: object '%s' changed outside the mount since its changes were "
+                        "staged (it is now at %s); nothing committed, the staged changes are "
+                        "kept: discard them, or commit with {\"rebase\": true} to apply them "
+                        "over %s",
+                        in->oid, in->obj->inv->head, in->obj->inv->head);
+}
 
 /* Step 1: one transaction from freeze to the recorded plan. */
 static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct staging_state *s,
@@ -81,7 +101,8 @@ static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct
         journal_unlock(j);
         return ocfl_err_set(err, -EBUSY, "cannot begin: %s", sqlite3_errmsg(journal_sqlite(j)));
     }
-    gen = staging_freeze_locked(j, in->oid, err);
+    r = check_base(j, in, err);
+    gen = r < 0 ? r : staging_freeze_locked(j, in->oid, err);
     r = gen < 0 ? (int)gen : sx_attach(&c, j, in->oid, err);
     if (r == 0) {
         c.head = inv ? ocfl_inventory_head(inv) : NULL;
@@ -168,14 +189,15 @@ out:
 
 int journal_commit_object(struct journal *j, struct ocfl_root *root, const char *object_id,
                           const char *message, const char *user_name, const char *user_address,
-                          const char *created, int64_t *ret_plan_id, char **ret_result,
-                          struct ocfl_err *err)
+                          const char *created, unsigned flags, int64_t *ret_plan_id,
+                          char **ret_result, struct ocfl_err *err)
 {
     struct commit_in in = {.oid = object_id,
                            .message = message,
                            .user_name = user_name,
                            .user_address = user_address,
-                           .root = root};
+                           .root = root,
+                           .flags = flags};
     struct staging_state s = {0};
     struct ocfl_plan *plan = NULL;
     struct ocfl_err local = {0};
@@ -204,6 +226,9 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root, const char 
         r = journal_plan_run(j, root, id, NULL, NULL, err);
         if (r >= 0) {
             r = staging_finish(j, object_id, err);
+            /* what was staged during the commit now sits on the new version */
+            if (r >= 0)
+                r = staging_set_base(j, object_id, plan->inventory_digest, err);
         } else {
             struct journal_plan_info p;
             if (journal_plan_get(j, id, &p, NULL, NULL, NULL) == 0) {

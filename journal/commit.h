@@ -27,10 +27,15 @@
  * "version","plan","added","modified","removed","dropped_empty_dirs"} or
  * {"object","error","code"}.  Nothing staged: -ENODATA ("nothing to
  * commit", no version).  -EBUSY while another commit of the object runs.
+ * -ESTALE (a conflict) when the changes were staged on another head than
+ * the object's inventory now (another tool made a version meanwhile; see
+ * staging_note_head): nothing is frozen, the staged changes stay, unless
+ * @flags has JOURNAL_COMMIT_REBASE, which commits them over the new head.
  */
+#define JOURNAL_COMMIT_REBASE 1u
 int journal_commit_object(struct journal *j, struct ocfl_root *root, const char *object_id,
                           const char *message, const char *user_name, const char *user_address,
-                          const char *created, int64_t *ret_plan_id, char **ret_result,
-                          struct ocfl_err *err);
+                          const char *created, unsigned flags, int64_t *ret_plan_id,
+                          char **ret_result, struct ocfl_err *err);
 
 #endif

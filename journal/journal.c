@@ -82,6 +82,8 @@ static const char *const migrations[] = {
     "CREATE INDEX staged_parent ON staged(object_id, parent, path);"
     "CREATE INDEX staged_scratch ON staged(scratch) WHERE scratch IS NOT NULL;"
     "CREATE TABLE staging_seq (id INTEGER PRIMARY KEY AUTOINCREMENT);",
+    /* 2 -> 3: the inventory digest each object's staged changes were made on */
+    "ALTER TABLE staged_objects ADD COLUMN base_digest TEXT;",
 };
 
 static const int default_non_retryable[] = {
@@ -460,7 +462,15 @@ static int open_db(struct journal *j, struct ocfl_err *err)
                      err);
         if (r < 0)
             return r;
-        return journal_migrate(j->db, err);
+        r = journal_migrate(j->db, err);
+        if (r < 0)
+            return r;
+        /* this process's view of each object's head, for the base of new staged changes
+         * (staging_note_head); a temporary table: it dies with the connection */
+        return jdb_exec(j->db,
+                        "CREATE TEMP TABLE staging_heads (object_id TEXT PRIMARY KEY,"
+                        " digest TEXT NOT NULL) WITHOUT ROWID",
+                        err);
     }
     if (ver != JOURNAL_SCHEMA_VERSION)
         return ocfl_err_set(err, -EPROTO,

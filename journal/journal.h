@@ -32,7 +32,7 @@
  * (see staging.h).
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
-#define JOURNAL_SCHEMA_VERSION 2          /* 2: the staging index (staging.h) */
+#define JOURNAL_SCHEMA_VERSION 3          /* 2: the staging index, 3: its base digests */
 
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)

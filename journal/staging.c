@@ -161,8 +161,11 @@ int sx_unlink_later(struct sctx *c, const char *scratch)
 int sx_ensure_object(struct sctx *c)
 {
     sqlite3_stmt *st;
-    int rc = sx_prepare(c->db, "INSERT OR IGNORE INTO staged_objects (object_id, gen) VALUES (?,?)",
-                        -1, &st, NULL);
+    int rc = sx_prepare(
+        c->db,
+        "INSERT OR IGNORE INTO staged_objects (object_id, gen, base_digest) VALUES (?1, ?2,"
+        " (SELECT digest FROM temp.staging_heads WHERE object_id=?1))",
+        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot add the object");
     sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);

@@ -177,6 +177,26 @@ int staging_object_new(struct journal *j, const char *oid, struct ocfl_err *err)
 /* rmdir of an uncommitted new object: -ENOENT (not a new object), -ENOTEMPTY, -EBUSY (frozen). */
 int staging_object_remove(struct journal *j, const char *oid, struct ocfl_err *err);
 
+/*
+ * Bases.  Staged changes are made on the head the glue shows; if another
+ * tool writes a new version meanwhile, committing them would silently undo
+ * or mix with its changes.  So the first staged change of an object records
+ * the inventory digest the glue last noted for it (staging_note_head, at
+ * every load of the object), and a commit refuses to go on when the object's
+ * inventory is no longer that one (journal_commit_object).
+ */
+/* Note @digest as the inventory digest of @oid's head as the glue sees it now (not persisted). */
+int staging_note_head(struct journal *j, const char *oid, const char *digest, struct ocfl_err *err);
+/* The base of @oid's staged changes into @digest: 1, or 0 when there is none (no staged
+ * changes, a new object, or changes staged before ocflfs recorded bases); < 0 on error. */
+int staging_base(struct journal *j, const char *oid, char digest[OCFL_DIGEST_HEX_MAX],
+                 struct ocfl_err *err);
+/* The same, for a caller that holds journal_lock() (and maybe a transaction). */
+int staging_base_locked(struct journal *j, const char *oid, char digest[OCFL_DIGEST_HEX_MAX],
+                        struct ocfl_err *err);
+/* Make @digest the base of @oid's staged changes (after a commit, or to rebase them). */
+int staging_set_base(struct journal *j, const char *oid, const char *digest, struct ocfl_err *err);
+
 /* One object with staged state. */
 struct staging_object_info {
     char *object_id;
