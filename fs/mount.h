@@ -40,6 +40,7 @@ struct mount_obj {
     /* the loaded object (NULL when not loaded), in the LRU when loaded */
     struct ocfl_object *o;
     uint64_t gen;  /* bumped on every (re)load: cached attributes check it */
+    uint64_t head_noted_gen; /* the load whose inventory digest the staging index knows */
     size_t weight; /* state entries of the loaded inventory, for the cache bound */
     struct mount_obj *lru_prev, *lru_next;
     int load_err;             /* last failure (negative errno) or 0 */

@@ -116,6 +116,14 @@ int mw_inv(struct mount *m, struct mount_obj *mo, const struct ocfl_inventory **
         return 0;
     if ((rc = mount_obj_get(m, mo, &o)) < 0)
         return rc;
+    /* changes staged from now on are made on this inventory: the staging index records it as
+     * their base, and a commit after another tool's version is a conflict */
+    if (mo->head_noted_gen != mo->gen) {
+        struct ocfl_err err = {0};
+        if ((rc = staging_note_head(m->journal, mo->id, o->inventory_digest, &err)) < 0)
+            return mw_fail(m, mo, rc, &err);
+        mo->head_noted_gen = mo->gen;
+    }
     *ret = o->inv;
     return 0;
 }
