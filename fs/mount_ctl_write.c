@@ -135,7 +135,7 @@ static int object_status(struct mount *m, struct mount_obj *mo, char **ret, size
 {
     const struct ocfl_inventory *inv;
     struct ocfl_err err = {0};
-    char *s = NULL;
+    char *s = NULL, base[OCFL_DIGEST_HEX_MAX];
     json_t *j;
     int64_t plan;
     int rc;
@@ -150,6 +150,12 @@ static int object_status(struct mount *m, struct mount_obj *mo, char **ret, size
     if (!j)
         return -EIO;
     json_object_set_new(j, "committing", json_boolean(mo->w && mo->w->committing));
+    /* staged on another head than the one loaded now: a commit would be refused */
+    if (mo->o && staging_base(m->journal, mo->id, base, NULL) == 1)
+        json_object_set_new(j, "conflict",
+                            json_boolean(!ocfl_digest_equal(base, mo->o->inventory_digest)));
+    else
+        json_object_set_new(j, "conflict", json_false());
     plan = frozen_plan(m, mo->id);
     json_object_set_new(j, "commit", plan ? plan_json(m, plan, 0) : json_null());
     json_object_set_new(j, "last_result",

@@ -64,6 +64,8 @@ outside_version a "while unmounted"
 check_eq "the other tool wrote v3" v3 "$(head_of "$root/a")"
 sums=$(tree_sums "$root")
 start_mount "$root" "$mnt" --state "$state" || tap_result 0 "remount (2)" "$(cat "$mnt.log")"
+status_conflict() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["conflict"])' "$1/.ocfl/status"; }
+check_eq "status says the staged changes conflict" True "$(status_conflict "$A")"
 setfattr -n user.ocfl.commit -v "stale" "$A" 2>"$WORK/err"
 check_eq "a commit over the other version fails" 1 $?
 check_true "with ESTALE" grep -q "Stale file handle" "$WORK/err"
@@ -74,6 +76,7 @@ check_eq "the staged file is kept" staged2 "$(cat "$A/staged2.txt" 2>&1)"
 check_eq "the other version's file shows" "while unmounted" "$(cat "$A/other.txt" 2>&1)"
 echo '{"message": "rebased", "rebase": true}' >"$A/.ocfl/commit"
 check_eq "a commit asking to rebase succeeds" 0 $?
+check_eq "no conflict after it" False "$(status_conflict "$A")"
 check_eq "and writes v4" v4 "$(head_of "$root/a")"
 check_eq "v4 has the staged change" "$(printf 'from put\nchanged')" "$(cat "$A/put.txt")"
 check_eq "and the other version's file" "while unmounted" "$(cat "$A/other.txt")"
