@@ -39,9 +39,9 @@ struct mount_obj {
 
     /* the loaded object (NULL when not loaded), in the LRU when loaded */
     struct ocfl_object *o;
-    uint64_t gen;  /* bumped on every (re)load: cached attributes check it */
+    uint64_t gen;            /* bumped on every (re)load: cached attributes check it */
     uint64_t head_noted_gen; /* the load whose inventory digest the staging index knows */
-    size_t weight; /* state entries of the loaded inventory, for the cache bound */
+    size_t weight;           /* state entries of the loaded inventory, for the cache bound */
     struct mount_obj *lru_prev, *lru_next;
     int load_err;             /* last failure (negative errno) or 0 */
     char *load_msg;           /* its message, for status and logs */
@@ -53,6 +53,11 @@ struct mount_obj {
     ino_t sidecar_ino;
     off_t sidecar_size;
     double checked_at;
+    /* the head view's listings: head_gen is bumped when a (re)load finds a root inventory
+     * whose digest differs from the last one loaded (inv_digest), i.e. changed outside */
+    uint64_t head_gen;
+    char inv_digest[OCFL_DIGEST_HEX_MAX];
+    uint64_t inval_stamp; /* the view stamp last invalidated explicitly (mount_write_dir.c) */
     /* the write side (mount_write*.c): NULL until the object is written to */
     struct mount_wobj *w;
     int staged_new; /* a new object staged by mkdir, not yet in the root */
@@ -113,6 +118,9 @@ struct mount_node {
     unsigned cached_opens; /* open handles in the kernel's caching mode */
     int detached;          /* a head file read through passthrough: lookups of its path
                             * make a new node meanwhile, so a writer can open that one */
+    /* a head directory: 1 + the object's view stamp when its listing was last served
+     * (mount_write_dir.c), 0 when never; the kernel may keep the listing while it matches */
+    uint64_t list_stamp;
 };
 
 struct mount_nodes {
@@ -153,6 +161,7 @@ struct mount {
     int passthrough;     /* negotiated at init: committed reads bypass the daemon */
     uint64_t n_reads;    /* FUSE read requests served (atomic builtins) */
     uint64_t n_pt_opens; /* opens handed to the kernel's passthrough */
+    uint64_t n_readdirs; /* FUSE readdir/readdirplus requests served (atomic builtins) */
 };
 
 /* ---- mount_log.c-less logging: to stderr in the foreground, syslog otherwise */

@@ -174,6 +174,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
     struct mount_node *n;
     int rc;
 
+    __atomic_fetch_add(&m->n_readdirs, 1, __ATOMIC_RELAXED);
     d.buf = malloc(size ? size : 1);
     if (!d.buf) {
         fuse_reply_err(req, ENOMEM);

@@ -242,6 +242,11 @@ static int publish(struct mount *m, struct mount_obj *mo, struct loaded *l, doub
     mo->checked_at = now;
     mo->o = o;
     mo->gen++;
+    /* loaded again with another root inventory (changed outside, or committed): the head's
+     * listings the kernel keeps are stale (see mount_node.list_stamp) */
+    if (mo->inv_digest[0] && strcmp(mo->inv_digest, o->inventory_digest))
+        mo->head_gen++;
+    snprintf(mo->inv_digest, sizeof(mo->inv_digest), "%s", o->inventory_digest);
     mo->load_err = 0;
     free(mo->load_msg);
     mo->load_msg = NULL;
@@ -428,7 +433,8 @@ int mount_objects_refresh(struct mount *m, struct ocfl_err *err)
     rc = ocfl_root_walk(m->root, walk_one, &w, err);
     if (rc < 0)
         goto out;
-    qsort(w.paths, w.n, sizeof(*w.paths), cmp_path);
+    if (w.n) /* an empty root has no array (qsort and bsearch want one) */
+        qsort(w.paths, w.n, sizeof(*w.paths), cmp_path);
 
     /* which walked paths are already known (their id need not be read) */
     pthread_mutex_lock(&m->lock);
@@ -440,7 +446,7 @@ int mount_objects_refresh(struct mount *m, struct ocfl_err *err)
     }
     for (size_t i = 0; i < m->objs.n; i++) {
         struct mount_obj *mo = m->objs.all[i];
-        char **hit = bsearch(&mo->path, w.paths, w.n, sizeof(*w.paths), cmp_path);
+        char **hit = w.n ? bsearch(&mo->path, w.paths, w.n, sizeof(*w.paths), cmp_path) : NULL;
         if (hit && !ids[hit - w.paths])
             ids[hit - w.paths] = strdup(mo->id); /* NULL on ENOMEM: read it again */
     }

@@ -97,8 +97,26 @@ int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st);
 /* Log a staging failure and pass the code through. */
 int mw_fail(struct mount *m, struct mount_obj *mo, int rc, const struct ocfl_err *err);
 
-/* Invalidate the kernel's view of every head node of @mo (lock NOT held; after replying). */
+/* Invalidate the kernel's view of every head node of @mo (lock NOT held; after replying):
+ * the entries and inodes of its files and directories, and the listing of its top. */
 void mw_invalidate_object(struct mount *m, struct mount_obj *mo);
+/* mw_invalidate_object in a detached thread (from a request handler, lock held or not: the
+ * kernel may hold a lock of the inode the request is about).  Does nothing without a session
+ * or on ENOMEM. */
+void mw_invalidate_object_async(struct mount *m, struct mount_obj *mo);
+/* Wait until the threads of mw_invalidate_object_async have ended (before the session goes). */
+void mw_invalidations_wait(void);
+
+/*
+ * The view stamp of @mo: it changes whenever the head view may have changed other than
+ * through the kernel (a reload that found another inventory, a commit, its revert, a
+ * discard).  A head directory whose listing was served at the current stamp
+ * (mount_node.list_stamp) may be kept by the kernel (lock held).
+ */
+uint64_t mw_view_stamp(const struct mount_obj *mo);
+/* 1 when @mo's view stamp moved since the last explicit invalidation (and note it as done):
+ * the caller then calls mw_invalidate_object_async.  0 otherwise, and for NULL.  Lock held. */
+int mw_check_view(struct mount *m, struct mount_obj *mo);
 
 /* ---- mount_ctl_write.c: commit, discard, status, plans */
 

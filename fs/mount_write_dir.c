@@ -68,7 +68,7 @@ void mw_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct mount_node *n;
     struct stat st;
     double ttl = 0;
-    int rc;
+    int rc, stale;
 
     (void)fi;
     pthread_mutex_lock(&m->lock);
@@ -77,20 +77,26 @@ void mw_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     rc = n ? mw_node_stat(m, n, &st) : -ESTALE;
     if (n)
         ttl = mw_is_head(n) && mw_staged(n->obj) ? 1.0 : mount_node_ttl(m, n);
+    stale = mw_is_head(n) && mw_check_view(m, n->obj);
     pthread_mutex_unlock(&m->lock);
+    if (stale)
+        mw_invalidate_object_async(m, n->obj);
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else
         fuse_reply_attr(req, &st, ttl);
 }
 
-/* ---- listings: a snapshot of names taken at offset 0, kept in the directory handle */
+/* ---- listings: a snapshot of names, kept in the directory handle.  A head directory's is
+ * taken at its first readdir, not at opendir: the kernel keeps head listings
+ * (cache_readdir) while their view stamp holds, and then asks only for the opendir. */
 
 struct mw_dir {
     char **names;
     mode_t *types;
     struct mount_node **nodes; /* for inode numbers and readdirplus attributes */
     size_t n;
+    int lazy; /* a head directory whose snapshot is not taken yet */
 };
 
 static void dir_free(struct mw_dir *d)
@@ -203,7 +209,7 @@ void mw_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     struct mount_node *n;
     struct mw_dir *d = NULL;
     struct stat st;
-    int rc;
+    int rc, stale = 0;
 
     pthread_mutex_lock(&m->lock);
     n = mount_node_by_ino(&m->nodes, ino);
@@ -211,12 +217,24 @@ void mw_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     rc = n ? mw_node_stat(m, n, &st) : -ESTALE;
     if (rc == 0 && !S_ISDIR(st.st_mode))
         rc = -ENOTDIR;
-    if (rc == 0 && (rc = snapshot(m, n, &d)) == 1) {
+    if (rc == 0 && mw_is_head(n)) {
+        /* the kernel keeps the listing it read at this stamp; changes through it (create,
+         * unlink, rename...) drop it there, the others move the stamp */
+        stale = mw_check_view(m, n->obj);
+        fi->cache_readdir = 1;
+        fi->keep_cache = n->list_stamp == mw_view_stamp(n->obj) + 1;
+        if (!(d = calloc(1, sizeof(*d))))
+            rc = -ENOMEM;
+        else
+            d->lazy = 1;
+    } else if (rc == 0 && (rc = snapshot(m, n, &d)) == 1) {
         pthread_mutex_unlock(&m->lock);
         mount_op_opendir(req, ino, fi);
         return;
     }
     pthread_mutex_unlock(&m->lock);
+    if (stale) /* the object's entries and attributes the kernel holds too */
+        mw_invalidate_object_async(m, n->obj);
     if (rc < 0) {
         fuse_reply_err(req, -rc);
         return;
@@ -226,6 +244,27 @@ void mw_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         dir_free(d);
 }
 
+/* Take the snapshot of head directory @ino into @d (lock held). */
+static int lazy_snapshot(struct mount *m, fuse_ino_t ino, struct mw_dir *d)
+{
+    struct mount_node *n = mount_node_by_ino(&m->nodes, ino);
+    struct mw_dir *s = NULL;
+    uint64_t stamp;
+    int rc;
+
+    mount_node_preload(m, n, NULL);
+    if (!n || !mw_is_head(n))
+        return -ESTALE;
+    stamp = mw_view_stamp(n->obj);
+    if ((rc = snapshot(m, n, &s)) < 0)
+        return rc;
+    *d = *s;
+    d->lazy = 0;
+    free(s);
+    n->list_stamp = stamp + 1;
+    return 0;
+}
+
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi, int plus)
 {
@@ -233,6 +272,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     struct mw_dir *d = (struct mw_dir *)(uintptr_t)fi->fh;
     char *buf;
     size_t used = 0;
+    int rc;
 
     if (!d) {
         if (plus)
@@ -241,11 +281,18 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             mount_op_readdir(req, ino, size, off, fi);
         return;
     }
+    __atomic_fetch_add(&m->n_readdirs, 1, __ATOMIC_RELAXED);
     if (!(buf = malloc(size ? size : 1))) {
         fuse_reply_err(req, ENOMEM);
         return;
     }
     pthread_mutex_lock(&m->lock);
+    if (d->lazy && (rc = lazy_snapshot(m, ino, d)) < 0) {
+        pthread_mutex_unlock(&m->lock);
+        free(buf);
+        fuse_reply_err(req, -rc);
+        return;
+    }
     for (size_t i = off < 0 ? 0 : (size_t)off; i < d->n + 2; i++) {
         const char *name = i == 0 ? "." : i == 1 ? ".." : d->names[i - 2];
         mode_t type = i < 2 ? S_IFDIR : d->types[i - 2];

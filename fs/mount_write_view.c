@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -34,6 +35,7 @@ struct mount_wobj *mw_wobj(struct mount_obj *mo)
 void mw_release_all(struct mount *m)
 {
     mw_hash_shutdown(); /* its threads use the objects' state */
+    mw_invalidations_wait();
     for (size_t i = 0; i < m->objs.n; i++) {
         struct mount_obj *mo = m->objs.all[i];
         if (!mo->w)
@@ -298,7 +300,9 @@ void mw_invalidate_object(struct mount *m, struct mount_obj *mo)
     for (size_t i = 0; i < m->nodes.n; i++) {
         struct mount_node *c = m->nodes.by_ino[i], *p = NULL;
         const char *slash, *name;
-        if (!c || c->obj != mo || !mw_is_head(c) || c->kind == MK_OBJ)
+        if (!c || c->obj != mo || !mw_is_head(c))
+            continue;
+        if (c->kind == MK_OBJ && !c->nlookup)
             continue;
         if (n == alloc) {
             size_t na = alloc ? alloc * 2 : 64;
@@ -307,6 +311,13 @@ void mw_invalidate_object(struct mount *m, struct mount_obj *mo)
                 break;
             iv = t;
             alloc = na;
+        }
+        if (c->kind == MK_OBJ) { /* its listing; its name in the root stays */
+            iv[n].ino = c->ino;
+            iv[n].parent = 0;
+            iv[n].name = NULL;
+            n++;
+            continue;
         }
         slash = strrchr(c->path, '/');
         name = slash ? slash + 1 : c->path;
@@ -333,4 +344,70 @@ void mw_invalidate_object(struct mount *m, struct mount_obj *mo)
         free(iv[i].name);
     }
     free(iv);
+}
+
+uint64_t mw_view_stamp(const struct mount_obj *mo)
+{
+    /* both only grow, so their sum changes whenever one does */
+    return mo->head_gen + (mo->w ? mo->w->epoch : 0);
+}
+
+/* Invalidation threads still running (mw_invalidations_wait). */
+static _Atomic unsigned inval_running;
+
+struct inval_job {
+    struct mount *m;
+    struct mount_obj *mo;
+};
+
+static void *inval_thread(void *arg)
+{
+    struct inval_job *job = arg;
+
+    mw_invalidate_object(job->m, job->mo);
+    free(job);
+    inval_running--;
+    return NULL;
+}
+
+void mw_invalidate_object_async(struct mount *m, struct mount_obj *mo)
+{
+    struct inval_job *job;
+    pthread_attr_t attr;
+    pthread_t t;
+
+    if (!m->session || !(job = malloc(sizeof(*job))))
+        return;
+    job->m = m;
+    job->mo = mo;
+    inval_running++;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &attr, inval_thread, job) != 0) {
+        inval_running--;
+        free(job);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+void mw_invalidations_wait(void)
+{
+    while (inval_running) {
+        struct timespec ts = {.tv_nsec = 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int mw_check_view(struct mount *m, struct mount_obj *mo)
+{
+    uint64_t stamp;
+
+    (void)m;
+    if (!mo)
+        return 0;
+    stamp = mw_view_stamp(mo);
+    if (mo->inval_stamp == stamp)
+        return 0;
+    mo->inval_stamp = stamp;
+    return 1;
 }
