@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "inventory_priv.h"
 #include "path.h"
 
 static const char *const kind_names[OCFL_STEP_KIND_COUNT_] = {
@@ -227,7 +228,7 @@ static int check_input(struct build *b, const char *alg, struct ocfl_err *err)
         return -ENOMEM;
     for (size_t i = 0; i < in->n_files; i++)
         paths[i] = b->sorted[i]->logical_path;
-    r = ocfl_paths_find_conflict(paths, in->n_files, &ia, &ib);
+    r = ocfl_sorted_paths_conflict(paths, in->n_files, &ia, &ib);
     if (r > 0)
         r = ocfl_err_set(err, -EINVAL, "logical paths '%s' and '%s' conflict", paths[ia],
                          paths[ib]);
@@ -310,22 +311,29 @@ static int build_state(struct build *b, struct ocfl_version *v, const char *cont
     return 0;
 }
 
-/* Count added / modified / removed logical paths against the base head. */
+/* Count added / modified / removed logical paths against the base head (both states are sorted
+ * by logical path: one walk over the two). */
 static void diff_head(struct build *b, const struct ocfl_version *v)
 {
     const struct ocfl_version *h = b->in->base ? ocfl_inventory_head(b->in->base) : NULL;
+    size_t i = 0, k = 0, nh = h ? h->n_state : 0;
 
-    for (size_t i = 0; i < v->n_state; i++) {
-        const struct ocfl_state_entry *e =
-            h ? ocfl_version_lookup(h, v->state[i].logical_path) : NULL;
-        if (!e)
+    while (i < v->n_state || k < nh) {
+        int c = i == v->n_state ? 1
+                : k == nh       ? -1
+                                : strcmp(v->state[i].logical_path, h->state[k].logical_path);
+        if (c < 0) {
             b->p->n_added++;
-        else if (strcasecmp(e->digest, v->state[i].digest))
-            b->p->n_modified++;
-    }
-    for (size_t i = 0; h && i < h->n_state; i++)
-        if (!ocfl_version_lookup(v, h->state[i].logical_path))
+            i++;
+        } else if (c > 0) {
             b->p->n_removed++;
+            k++;
+        } else {
+            b->p->n_modified += strcasecmp(h->state[k].digest, v->state[i].digest) != 0;
+            i++;
+            k++;
+        }
+    }
 }
 
 /* Merge the added entries into the manifest, keeping it sorted. */
@@ -339,13 +347,19 @@ static int merge_manifest(struct build *b)
     m = realloc(inv->manifest, (inv->n_manifest + b->n_added) * sizeof(*m));
     if (!m)
         return -ENOMEM;
-    memcpy(m + inv->n_manifest, b->added, b->n_added * sizeof(*m));
     inv->manifest = m;
+    /* the manifest is sorted already: sort the (usually few) new entries and merge from the end */
+    qsort(b->added, b->n_added, sizeof(*m), cmp_manifest);
+    for (size_t i = inv->n_manifest, k = b->n_added, out = i + k; k > 0;) {
+        if (i > 0 && cmp_manifest(&m[i - 1], &b->added[k - 1]) > 0)
+            m[--out] = m[--i];
+        else
+            m[--out] = b->added[--k];
+    }
     inv->n_manifest += b->n_added;
     free(b->added);
     b->added = NULL;
     b->n_added = 0;
-    qsort(inv->manifest, inv->n_manifest, sizeof(*m), cmp_manifest);
     return 0;
 }
 
@@ -527,7 +541,7 @@ int ocfl_plan_build(const struct ocfl_plan_input *in, struct ocfl_plan **ret, st
     }
     for (size_t i = 0; i < in->n_files; i++)
         b.sorted[i] = &in->files[i];
-    qsort(b.sorted, in->n_files, sizeof(*b.sorted), cmp_file);
+    ocfl_sort_if_needed(b.sorted, in->n_files, sizeof(*b.sorted), cmp_file); /* put sorts */
     r = check_input(&b, alg, err);
     if (r < 0)
         goto fail;
