@@ -2,6 +2,8 @@
 #ifndef OCFLFS_RUN_INT_H
 #define OCFLFS_RUN_INT_H
 
+#include <sys/stat.h>
+
 #include "journal_int.h"
 
 struct rstep {
@@ -35,6 +37,11 @@ struct run {
     uint64_t bytes_total, bytes_done;
     int revert_failed;    /* set when a revert could not complete */
     int root_inv_written; /* this process wrote the plan's root inventory.json */
+    /* the last digest of the root inventory.json and the file it was of (run_digest_file):
+     * the same inode, size and times mean the same bytes, so a second check reads nothing */
+    int root_hex_valid;
+    struct stat root_st;
+    char root_hex[OCFL_DIGEST_HEX_MAX];
 };
 
 /* Open the object directory if it exists (run->objfd); 0, or -ENOENT. */
