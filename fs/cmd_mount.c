@@ -351,6 +351,7 @@ static int run(struct mount_args *a, int *notify_fd)
     fuse_loop_cfg_set_idle_threads(cfg, 4);
     rc = fuse_session_loop_mt(se, cfg);
     status = rc >= 0 ? EXIT_OK : EXIT_FAIL; /* a signal ends the loop with its number */
+    mw_invalidations_wait();                /* they use the session */
 out:
     /* staged changes are fsynced at unmount (between, a crash of the daemon keeps them) */
     if (m.journal && staging_sync_all(m.journal, &err) < 0)

@@ -224,38 +224,6 @@ int mw_ctl_content(struct mount *m, struct mount_node *n, char **ret, size_t *re
     }
 }
 
-/* Invalidate in another thread: the request that asked may hold a lock the kernel needs. */
-struct inval_job {
-    struct mount *m;
-    struct mount_obj *mo;
-};
-
-static void *inval_thread(void *arg)
-{
-    struct inval_job *job = arg;
-
-    mw_invalidate_object(job->m, job->mo);
-    free(job);
-    return NULL;
-}
-
-static void invalidate_later(struct mount *m, struct mount_obj *mo)
-{
-    struct inval_job *job = malloc(sizeof(*job));
-    pthread_attr_t attr;
-    pthread_t t;
-
-    if (!job)
-        return;
-    job->m = m;
-    job->mo = mo;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&t, &attr, inval_thread, job) != 0)
-        free(job);
-    pthread_attr_destroy(&attr);
-}
-
 /* Reopens an object's gate once its commit has frozen the generation (or ended). */
 struct watcher {
     struct mount *m;
@@ -404,7 +372,8 @@ int mw_discard(struct mount *m, struct mount_obj *mo)
     }
     pthread_mutex_unlock(&m->lock);
     if (rc == 0)
-        invalidate_later(m, mo);
+        mw_invalidate_object_async(
+            m, mo); /* another thread: this request may hold a lock the kernel needs */
     return rc;
 }
 
