@@ -15,8 +15,10 @@
 /*
  * One journal per state directory (default ROOT/extensions/ocflfs): the
  * SQLite database ocflfs.db (WAL, synchronous=FULL, every write in BEGIN
- * IMMEDIATE), the lock file ocflfs.lock (flock, held while the journal is
- * open for writing) and scratch/ (staged file data).
+ * IMMEDIATE; only the staging index's own commits run with
+ * synchronous=NORMAL, made durable by the user's fsync, a commit's freeze
+ * or unmount: see staging.h), the lock file ocflfs.lock (flock, held while
+ * the journal is open for writing) and scratch/ (staged file data).
  *
  * Schema v1 (user_version 1, application_id JOURNAL_APPLICATION_ID):
  *   plans(id, object_id, object_path, base_digest, inventory BLOB,
@@ -29,7 +31,8 @@
  *           inventory_digest TEXT, mtime_ns INTEGER)   -- the mount's index
  * Times are nanoseconds since the epoch (from the journal's clock).
  * Schema v2 adds the staging index: staged_objects, staged, staging_seq
- * (see staging.h).
+ * (see staging.h); v3 the base digest of each object's staged changes
+ * (staged_objects.base_digest).
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
 #define JOURNAL_SCHEMA_VERSION 3          /* 2: the staging index, 3: its base digests */
