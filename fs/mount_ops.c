@@ -331,26 +331,22 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     }
 }
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                    struct fuse_file_info *fi)
+void mount_reply_read(fuse_req_t req, int fd, const char *buf, size_t len, size_t size, off_t off)
 {
-    struct mount_fh *fh = (struct mount_fh *)(uintptr_t)fi->fh;
-
-    (void)ino;
-    if (fh->fd < 0) {
-        size_t n = off < 0 || (size_t)off >= fh->len ? 0 : fh->len - (size_t)off;
+    if (fd < 0) {
+        size_t n = off < 0 || (size_t)off >= len ? 0 : len - (size_t)off;
         char *copy;
         if (n > size)
             n = size;
         /* reply from a private copy: once the kernel has the bytes, the
-         * file may be released (and fh->buf freed) while writev returns */
+         * file may be released (and its buffer freed) while writev returns */
         copy = malloc(n ? n : 1);
         if (!copy) {
             fuse_reply_err(req, ENOMEM);
             return;
         }
         if (n)
-            memcpy(copy, fh->buf + off, n);
+            memcpy(copy, buf + off, n);
         fuse_reply_buf(req, copy, n);
         free(copy);
         return;
@@ -358,9 +354,18 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     mount_io_count_read(mount_req(req)); /* file bytes only: control files are not counted */
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
     bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-    bv.buf[0].fd = fh->fd;
+    bv.buf[0].fd = fd;
     bv.buf[0].pos = off;
     fuse_reply_data(req, &bv, 0);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    struct mount_fh *fh = (struct mount_fh *)(uintptr_t)fi->fh;
+
+    (void)ino;
+    mount_reply_read(req, fh->fd, fh->buf, fh->len, size, off);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -44,6 +44,13 @@ struct mount_lookup_view {
                  struct fuse_entry_param *e);
 };
 
+/*
+ * Reply to a read of @size bytes at @off from an open handle: from its file
+ * @fd (>= 0; libfuse reads or splices it, counted in the read statistics)
+ * or, for control files, from its in-memory bytes @buf of @len.
+ */
+void mount_reply_read(fuse_req_t req, int fd, const char *buf, size_t len, size_t size, off_t off);
+
 /* Answer a FUSE lookup through @v: an entry, a negative entry for a missing
  * name (cached briefly), or the error. */
 void mount_lookup_reply(fuse_req_t req, fuse_ino_t parent, const char *name,

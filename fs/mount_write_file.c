@@ -359,28 +359,7 @@ void mw_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
         mount_ops.read(req, ino, size, off, fi);
         return;
     }
-    if (fh->fd < 0) {
-        size_t n = off < 0 || (size_t)off >= fh->len ? 0 : fh->len - (size_t)off;
-        char *copy;
-        if (n > size)
-            n = size;
-        /* from a private copy: the handle may be released while the reply is written */
-        if (!(copy = malloc(n ? n : 1))) {
-            fuse_reply_err(req, ENOMEM);
-            return;
-        }
-        if (n)
-            memcpy(copy, fh->buf + off, n);
-        fuse_reply_buf(req, copy, n);
-        free(copy);
-        return;
-    }
-    mount_io_count_read(mount_req(req)); /* file bytes only: control files are not counted */
-    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
-    bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-    bv.buf[0].fd = fh->fd;
-    bv.buf[0].pos = off;
-    fuse_reply_data(req, &bv, 0);
+    mount_reply_read(req, fh->fd, fh->buf, fh->len, size, off);
 }
 
 void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
