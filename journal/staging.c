@@ -466,6 +466,18 @@ int sx_check_parent(struct sctx *c, const char *path)
     return r;
 }
 
+int sx_check_new(struct sctx *c, const char *path)
+{
+    struct staging_entry e;
+    int r = sx_check_parent(c, path);
+
+    if (r == 0)
+        r = sx_lookup(c, path, &e);
+    if (r == 0 && e.kind != STAGING_NONE)
+        r = ocfl_err_set(c->err, -EEXIST, "'%s' exists", path);
+    return r;
+}
+
 int staging_lookup(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
                    const char *path, struct staging_entry *ret, struct ocfl_err *err)
 {

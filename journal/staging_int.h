@@ -83,6 +83,8 @@ int sx_lookup(struct sctx *c, const char *path, struct staging_entry *ret);
 int sx_dir_has_content(struct sctx *c, const char *path);
 /* The parent must be a directory of the view: 0, -ENOENT, -ENOTDIR. */
 int sx_check_parent(struct sctx *c, const char *path);
+/* Room for a new @path: its parent a directory, nothing there yet (-EEXIST). */
+int sx_check_new(struct sctx *c, const char *path);
 /* Check a logical path given by the glue: -EILSEQ (not UTF-8), -EINVAL. */
 int sx_check_path(const char *path, struct ocfl_err *err);
 

@@ -55,7 +55,6 @@ int staging_unlink(struct journal *j, const char *oid, const struct ocfl_invento
 int staging_mkdir(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
                   const char *path, uint32_t mode, struct ocfl_err *err)
 {
-    struct staging_entry e;
     struct srow row = {.kind = ROW_DIR, .size = -1};
     struct sctx c;
     int r = sx_check_path(path, err);
@@ -67,11 +66,7 @@ int staging_mkdir(struct journal *j, const char *oid, const struct ocfl_inventor
     r = sx_begin(&c, j, oid, inv, err);
     if (r < 0)
         return r;
-    r = sx_check_parent(&c, path);
-    if (r == 0)
-        r = sx_lookup(&c, path, &e);
-    if (r == 0 && e.kind != STAGING_NONE)
-        r = ocfl_err_set(err, -EEXIST, "'%s' exists", path);
+    r = sx_check_new(&c, path);
     if (r == 0) {
         row.mode = mode & 07777;
         row.mtime_ns = (int64_t)journal_now_ns(j);

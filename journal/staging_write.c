@@ -35,11 +35,38 @@ static int64_t now_ns(struct sctx *c)
     return (int64_t)journal_now_ns(c->j);
 }
 
+/*
+ * End a change that wrote @row with a new scratch file @fd (or -1): commit when @r >= 0 and
+ * hand the entry and the descriptor over (*ret_fd, else closed); else, or when the commit
+ * fails, the scratch file goes.  Returns 0 or the error.
+ */
+static int finish_scratch_row(struct sctx *c, int r, struct srow *row, int fd,
+                              struct staging_entry *ret, int *ret_fd)
+{
+    if (r >= 0) {
+        row->gen = c->gen;
+        if (ret)
+            sx_entry_from_row(c, row, ret);
+    }
+    r = sx_end(c, r < 0 ? r : 0);
+    if (r < 0) {
+        if (fd >= 0) {
+            close(fd);
+            unlinkat(journal_state_fd(c->j), row->scratch, 0);
+        }
+        return r;
+    }
+    if (ret_fd)
+        *ret_fd = fd;
+    else if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 int staging_create(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
                    const char *path, uint32_t mode, int *ret_fd, struct staging_entry *ret,
                    struct ocfl_err *err)
 {
-    struct staging_entry e;
     struct srow row = {.kind = ROW_FILE, .size = 0};
     struct sctx c;
     int r = sx_check_path(path, err), fd = -1;
@@ -51,11 +78,7 @@ int staging_create(struct journal *j, const char *oid, const struct ocfl_invento
     r = sx_begin(&c, j, oid, inv, err);
     if (r < 0)
         return r;
-    r = sx_check_parent(&c, path);
-    if (r == 0)
-        r = sx_lookup(&c, path, &e);
-    if (r == 0 && e.kind != STAGING_NONE)
-        r = ocfl_err_set(err, -EEXIST, "'%s' exists", path);
+    r = sx_check_new(&c, path);
     if (r == 0)
         r = fd = sx_new_scratch(&c, row.scratch);
     if (r >= 0) {
@@ -63,29 +86,7 @@ int staging_create(struct journal *j, const char *oid, const struct ocfl_invento
         row.mtime_ns = now_ns(&c);
         r = sx_row_put(&c, path, &row);
     }
-    if (r < 0 && fd >= 0) {
-        close(fd);
-        unlinkat(journal_state_fd(j), row.scratch, 0);
-        fd = -1;
-    }
-    if (r >= 0) {
-        row.gen = c.gen;
-        if (ret)
-            sx_entry_from_row(&c, &row, ret);
-    }
-    r = sx_end(&c, r < 0 ? r : 0);
-    if (r < 0) {
-        if (fd >= 0) {
-            close(fd);
-            unlinkat(journal_state_fd(j), row.scratch, 0);
-        }
-        return r;
-    }
-    if (ret_fd)
-        *ret_fd = fd;
-    else
-        close(fd);
-    return 0;
+    return finish_scratch_row(&c, r, &row, fd, ret, ret_fd);
 }
 
 /* Copy all of @in into @out: a reflink when the filesystem can, else copy_file_range, else
@@ -171,24 +172,7 @@ int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_invent
         row.mtime_ns = e.mtime_ns;
         r = sx_row_put(&c, path, &row);
     }
-    if (r >= 0) {
-        row.gen = c.gen;
-        if (ret)
-            sx_entry_from_row(&c, &row, ret);
-    }
-    r = sx_end(&c, r < 0 ? r : 0);
-    if (r < 0) {
-        if (fd >= 0) {
-            close(fd);
-            unlinkat(journal_state_fd(j), row.scratch, 0);
-        }
-        return r;
-    }
-    if (ret_fd)
-        *ret_fd = fd;
-    else
-        close(fd);
-    return 0;
+    return finish_scratch_row(&c, r, &row, fd, ret, ret_fd);
 }
 
 /* The current generation's writable row at @path (-ENOENT, -EROFS when frozen or not scratch). */
