@@ -11,11 +11,13 @@
  * second for 100,000 files; this document is a flat array of nodes and one
  * buffer of decoded strings, built in a single pass.
  *
- * It accepts exactly what jansson's json_loadb() accepts with
+ * It accepts what jansson's json_loadb() accepts with
  * JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL (the differential fuzz
  * target checks that): RFC 8259 text whose top level is an object or an
  * array, strict UTF-8, no "\u0000", no duplicate keys in an object, nesting
- * no deeper than 2048, numbers that fit a double.
+ * no deeper than 2048, numbers that fit a double.  One difference: a NUL
+ * byte right after a number or a keyword is an error here, while jansson
+ * 2.14 drops it.
  *
  * Nodes are named by their index (a json_ref).  An object's members are
  * (key, value) pairs: the key is a string node, its value the next node.

@@ -136,6 +136,11 @@ int main(void)
     /* a NUL byte inside the text, in a string and between tokens */
     CHECK(json_diff("[\"a\0b\"]", 7, &why) == 0);
     CHECK(json_diff("[1,\0 2]", 7, &why) == 0);
+    /* a NUL right after a number or a keyword: jansson drops it, json_doc refuses it */
+    CHECK_INT(json_doc_parse("[1\0]", 4, &d, msg, sizeof(msg)), -EBADMSG);
+    CHECK_INT(json_doc_parse("{\"a\":true\0}", 11, &d, msg, sizeof(msg)), -EBADMSG);
+    CHECK(json_diff("[1\0]", 4, &why) == 0);
+    CHECK(json_diff("{\"hmm\":456789\0}", 15, &why) == 0);
 
     /* nesting: jansson allows 2048 levels, values included */
     for (size_t n = 2046; n <= 2049; n++) {
