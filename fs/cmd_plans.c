@@ -267,6 +267,8 @@ int cmd_resume(int argc, char **argv)
             /* what puts killed while staging left behind (never journaled) */
             if (r >= 0)
                 r = journal_scratch_gc(j, "put-", &err);
+            if (r >= 0) /* and inventory files of plans never recorded */
+                r = journal_scratch_gc(j, "inventory-", &err);
         }
     }
     cli_progress_done(&prog);

@@ -199,6 +199,8 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
         r = refuse_staged(j, a->id, err);
     if (r >= 0)
         r = journal_scratch_gc(j, "put-", err);
+    if (r >= 0)
+        r = journal_scratch_gc(j, "inventory-", err);
     if (r < 0)
         goto out;
     r = open_by_layout(root, a->id, &opath, &obj);

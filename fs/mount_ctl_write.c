@@ -386,6 +386,9 @@ int mw_startup(struct mount *m, struct ocfl_err *err)
     rc = journal_recover(m->journal, m->root, NULL, NULL, &failed, err);
     if (rc < 0)
         mount_log(m, "recovery: %zu plan(s) could not finish: %s", failed, err->msg);
+    /* inventory files of plans whose rows a killed process never committed */
+    if (journal_scratch_gc(m->journal, "inventory-", err) < 0)
+        mount_log(m, "recovery: %s", err->msg);
     rc = staging_recover(m->journal, err);
     if (rc < 0)
         return rc;

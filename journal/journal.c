@@ -84,6 +84,8 @@ static const char *const migrations[] = {
     "CREATE TABLE staging_seq (id INTEGER PRIMARY KEY AUTOINCREMENT);",
     /* 2 -> 3: the inventory digest each object's staged changes were made on */
     "ALTER TABLE staged_objects ADD COLUMN base_digest TEXT;",
+    /* 3 -> 4: a plan's inventory bytes in a scratch file rather than in the row */
+    "ALTER TABLE plans ADD COLUMN inventory_file TEXT;",
 };
 
 static const int default_non_retryable[] = {

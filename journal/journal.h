@@ -32,10 +32,15 @@
  * Times are nanoseconds since the epoch (from the journal's clock).
  * Schema v2 adds the staging index: staged_objects, staged, staging_seq
  * (see staging.h); v3 the base digest of each object's staged changes
- * (staged_objects.base_digest).
+ * (staged_objects.base_digest); v4 plans.inventory_file: the new inventory's
+ * bytes live in STATE/scratch/inventory-DIGEST.json (written durably before
+ * the plan's row; the row's blob stays empty), read back and checked against
+ * inventory_digest when a plan resumes, deleted when it ends.  Large
+ * objects' inventories are tens of megabytes: in the row they were written
+ * twice (WAL, checkpoint) and read back once more.
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
-#define JOURNAL_SCHEMA_VERSION 3          /* 2: the staging index, 3: its base digests */
+#define JOURNAL_SCHEMA_VERSION 4 /* 2: staging index, 3: its bases, 4: inventory files */
 
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)

@@ -2,8 +2,12 @@
 #include "journal_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "io.h"
 
 static const char *const plan_states[] = {
     [JOURNAL_PLAN_PENDING] = "pending",     [JOURNAL_PLAN_RUNNING] = "running",
@@ -79,13 +83,22 @@ static int plan_insert(struct journal *j, const struct ocfl_plan *plan, const ch
     static const char plan_sql[] =
         "INSERT INTO plans (object_id, object_path, new_object, spec, base_digest, inventory,"
         " inventory_digest, version, digest_algorithm, created, message, user_name,"
-        " user_address, state, created_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'pending',?)";
+        " user_address, state, created_ns, inventory_file)"
+        " VALUES (?,?,?,?,?,x'',?,?,?,?,?,?,?,'pending',?,?)";
     static const char step_sql[] = "INSERT INTO steps (plan_id, idx, kind, source, dest, digest,"
                                    " size) VALUES (?,?,?,?,?,?,?)";
     sqlite3_stmt *st = NULL;
+    char inv_file[64 + OCFL_DIGEST_HEX_MAX];
     int64_t id;
     int rc, r;
 
+    /* the inventory's bytes first, durably, so that a recorded plan always finds them */
+    r = jdb_inventory_file_name(plan->inventory_digest, inv_file, sizeof(inv_file));
+    if (r == 0)
+        r = ocfl_io_write_file_durable(j->state_fd, inv_file, plan->inventory, plan->inventory_len,
+                                       err);
+    if (r < 0)
+        return r == -ENAMETOOLONG ? ocfl_err_set(err, r, "journal: bad inventory digest") : r;
     if (own_tx) {
         pthread_mutex_lock(&j->mu);
         r = jdb_begin(j, err);
@@ -100,15 +113,15 @@ static int plan_insert(struct journal *j, const struct ocfl_plan *plan, const ch
     sqlite3_bind_int(st, 3, plan->new_object);
     sqlite3_bind_int(st, 4, (int)plan->spec);
     bind_text(st, 5, plan->base_digest);
-    sqlite3_bind_blob64(st, 6, plan->inventory, plan->inventory_len, SQLITE_STATIC);
-    bind_text(st, 7, plan->inventory_digest);
-    bind_text(st, 8, plan->version_name);
-    bind_text(st, 9, plan->digest_algorithm);
-    bind_text(st, 10, plan->created);
-    bind_text(st, 11, plan->message);
-    bind_text(st, 12, plan->user_name);
-    bind_text(st, 13, plan->user_address);
-    sqlite3_bind_int64(st, 14, (int64_t)journal_now_ns(j));
+    bind_text(st, 6, plan->inventory_digest);
+    bind_text(st, 7, plan->version_name);
+    bind_text(st, 8, plan->digest_algorithm);
+    bind_text(st, 9, plan->created);
+    bind_text(st, 10, plan->message);
+    bind_text(st, 11, plan->user_name);
+    bind_text(st, 12, plan->user_address);
+    sqlite3_bind_int64(st, 13, (int64_t)journal_now_ns(j));
+    bind_text(st, 14, inv_file);
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
         goto sqlfail;
@@ -181,6 +194,57 @@ out:
     return r;
 }
 
+int jdb_inventory_file_name(const char *digest, char *buf, size_t size)
+{
+    size_t n = digest ? strlen(digest) : 0;
+    int k;
+
+    if (!n || n >= OCFL_DIGEST_HEX_MAX || strspn(digest, "0123456789abcdefABCDEF") != n)
+        return -ENAMETOOLONG;
+    k = snprintf(buf, size, "scratch/inventory-%s.json", digest);
+    return k < 0 || (size_t)k >= size ? -ENAMETOOLONG : 0;
+}
+
+/* The plan's inventory file goes once the plan has ended (the row keeps its name). */
+static void drop_inventory_file(struct journal *j, int64_t id)
+{
+    sqlite3_stmt *st;
+    char *name = NULL;
+
+    pthread_mutex_lock(&j->mu);
+    if (sqlite3_prepare_v2(j->db, "SELECT inventory_file FROM plans WHERE id = ?", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            name = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&j->mu);
+    /* another unfinished plan with the very same bytes would have the same file: keep it */
+    if (name && !jdb_inventory_file_in_use(j, name, id))
+        unlinkat(j->state_fd, name, 0);
+    free(name);
+}
+
+int jdb_inventory_file_in_use(struct journal *j, const char *name, int64_t except_id)
+{
+    sqlite3_stmt *st;
+    int used = 1;
+
+    pthread_mutex_lock(&j->mu);
+    if (sqlite3_prepare_v2(j->db,
+                           "SELECT 1 FROM plans WHERE inventory_file = ?1 AND id != ?2"
+                           " AND state IN ('pending', 'running', 'reverting') LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, except_id);
+        used = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return used;
+}
+
 int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
                        const char *last_error, struct ocfl_err *err)
 {
@@ -191,6 +255,8 @@ int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
     /* ?3 = now, ?4 = finished?, ?5 = state name; last_error kept unless given */
     /* A finished plan no longer needs its inventory bytes (the object has
      * them, or they were never written): drop them to keep the journal small. */
+    if (fin)
+        drop_inventory_file(j, id);
     r = update(j,
                "UPDATE plans SET state = ?5,"
                " started_ns = COALESCE(started_ns, ?3),"

@@ -40,6 +40,10 @@ int jdb_fail(sqlite3 *db, int rc, const char *what, struct ocfl_err *err);
 int jdb_errno(sqlite3 *db, int rc);
 
 /* Step and plan state updates, each its own short transaction. */
+/* "scratch/inventory-DIGEST.json" (relative to the state dir) into @buf; 0, -ENAMETOOLONG. */
+int jdb_inventory_file_name(const char *digest, char *buf, size_t size);
+/* Whether an unfinished plan other than @except_id uses the inventory file @name. */
+int jdb_inventory_file_in_use(struct journal *j, const char *name, int64_t except_id);
 int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
                        const char *last_error, struct ocfl_err *err);
 int jdb_step_begin(struct journal *j, int64_t id, size_t idx, unsigned attempts);

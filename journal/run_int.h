@@ -21,6 +21,9 @@ struct rplan {
     enum journal_plan_state state;
     char *inventory;
     size_t inventory_len;
+    /* the inventory file could not be read or does not hold the recorded bytes: the steps
+     * that write the inventory fail with this (and the plan is reverted), the others run */
+    struct ocfl_err inventory_lost;
     struct rstep *steps;
     size_t n_steps;
 };

@@ -37,6 +37,43 @@ static void rplan_free(struct rplan *p)
     free(p);
 }
 
+/* Read @name (a plan's inventory file) into p->inventory and check it against the digest the
+ * plan recorded: a plan never writes bytes other than those it was made with. */
+static int read_inventory_file(struct journal *j, struct rplan *p, const char *name,
+                               struct ocfl_err *err)
+{
+    enum ocfl_digest_alg alg = ocfl_digest_alg_from_name(p->alg);
+    char hex[OCFL_DIGEST_HEX_MAX], *buf = NULL;
+    struct ocfl_hasher *h = NULL;
+    size_t len = 0;
+    int r;
+
+    r = ocfl_io_read_file(j->state_fd, name, OCFL_INVENTORY_MAX_BYTES, &buf, &len, err);
+    if (r < 0) {
+        ocfl_err_prefix(err, "plan %lld: its inventory", (long long)p->id);
+        return r;
+    }
+    r = ocfl_hasher_new(1u << alg, &h, err);
+    if (r == 0) {
+        ocfl_hasher_update(h, buf, len);
+        r = ocfl_hasher_final(h, alg, hex);
+        ocfl_hasher_free(h);
+        if (r < 0)
+            ocfl_err_set(err, r, "plan %lld: cannot digest its inventory", (long long)p->id);
+    }
+    if (r == 0 && !ocfl_digest_equal(hex, p->inventory_digest))
+        r = ocfl_err_set(err, -EIO, "plan %lld: '%s/%s' does not hold the plan's inventory",
+                         (long long)p->id, j->state_dir, name);
+    if (r < 0) {
+        free(buf);
+        return r;
+    }
+    free(p->inventory);
+    p->inventory = buf;
+    p->inventory_len = len;
+    return 0;
+}
+
 static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct ocfl_err *err)
 {
     struct journal_plan_info info;
@@ -44,6 +81,7 @@ static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct o
     size_t n = 0;
     struct rplan *p;
     sqlite3_stmt *st;
+    char *inv_file = NULL;
     int ok = 1, r, rc;
 
     r = journal_plan_get(j, id, &info, &steps, &n, err);
@@ -82,8 +120,9 @@ static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct o
     }
     p->n_steps = n;
     pthread_mutex_lock(&j->mu);
-    rc = sqlite3_prepare_v2(j->db, "SELECT new_object, inventory FROM plans WHERE id = ?", -1, &st,
-                            NULL);
+    rc = sqlite3_prepare_v2(j->db,
+                            "SELECT new_object, inventory, inventory_file FROM plans WHERE id = ?",
+                            -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, id);
         rc = sqlite3_step(st);
@@ -98,6 +137,9 @@ static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct o
             } else {
                 ok = 0;
             }
+            if (sqlite3_column_text(st, 2) &&
+                !(inv_file = strdup((const char *)sqlite3_column_text(st, 2))))
+                ok = 0;
             rc = SQLITE_OK;
         }
     }
@@ -107,6 +149,16 @@ static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct o
         r = jdb_fail(j->db, rc, "cannot read the plan", err);
     else if (!ok)
         r = -ENOMEM;
+    /* an unfinished plan's bytes from its file (an ended plan needs none); without them only
+     * the inventory steps cannot run, so a revert (or the cleanup after a switch) still can */
+    if (r >= 0 && inv_file && journal_plan_state_unfinished(p->state)) {
+        r = read_inventory_file(j, p, inv_file, &p->inventory_lost);
+        if (r == -ENOMEM)
+            *err = p->inventory_lost;
+        else
+            r = 0;
+    }
+    free(inv_file);
 out:
     journal_plan_info_release(&info);
     journal_step_infos_free(steps, n);

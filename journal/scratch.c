@@ -11,13 +11,16 @@
 
 #include "io.h"
 
-/* Whether an unfinished plan has a step whose source is scratch/NAME or below it. */
+/* Whether an unfinished plan has a step whose source is scratch/NAME or below it, or has
+ * scratch/NAME as its inventory file. */
 static int referenced(struct journal *j, const char *name, int *ret)
 {
     static const char sql[] =
         "SELECT 1 FROM steps s JOIN plans p ON p.id = s.plan_id"
         " WHERE p.state IN ('pending', 'running', 'reverting')"
-        " AND (s.source = ?1 OR substr(s.source, 1, length(?1) + 1) = ?1 || '/') LIMIT 1";
+        " AND (s.source = ?1 OR substr(s.source, 1, length(?1) + 1) = ?1 || '/')"
+        " UNION ALL SELECT 1 FROM plans WHERE inventory_file = ?1"
+        " AND state IN ('pending', 'running', 'reverting') LIMIT 1";
     sqlite3_stmt *st;
     char path[600];
     int rc;

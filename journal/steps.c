@@ -333,6 +333,18 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
     case OCFL_STEP_CONTENT:
         return exec_content(run, idx, s, err);
     case OCFL_STEP_VERSION_INV:
+    case OCFL_STEP_ROOT_INV:
+        if (run->p->inventory_lost.code) {
+            if (err)
+                *err = run->p->inventory_lost;
+            return run->p->inventory_lost.code;
+        }
+        break;
+    default:
+        break;
+    }
+    switch (s->kind) {
+    case OCFL_STEP_VERSION_INV:
         r = run_open_object(run, err);
         if (r < 0)
             return r;

@@ -130,6 +130,35 @@ check_grep "cancel refusal explains" "switch point" "$tmp/err"
 "$OCFLFS" resume "$tmp/r6" 2 >/dev/null; check_eq "resume of that plan" 0 $?
 check_eq "head v2" v2 "$(head_of "$tmp/r6")"
 
+# --- the new inventory's bytes wait in the state dir's scratch while the plan is unfinished,
+# are checked against the recorded digest when it resumes, and go when it ends
+invfiles() { find "$1/extensions/ocflfs/scratch" -name 'inventory-*.json' | sort; }
+check_eq "a finished plan leaves no inventory file" "" "$(invfiles "$tmp/r6")"
+cp -a "$tmp/template" "$tmp/r7"
+OCFLFS_TEST_KILL_AT_STEP=0 "$OCFLFS" put "$tmp/r7" "$ID" "$tmp/d2" -m two >/dev/null 2>&1
+f=$(invfiles "$tmp/r7")
+check_true "a killed plan's inventory file waits in scratch" test -s "$f"
+check_eq "it holds the recorded inventory" \
+    "$(json <("$OCFLFS" plan "$tmp/r7" 2 --json) 'd["inventory_digest"]')" \
+    "$(sha512sum "$f" | cut -d' ' -f1)"
+cp -a "$tmp/r7" "$tmp/r8"
+"$OCFLFS" resume "$tmp/r7" >/dev/null; check_eq "resume from the file" 0 $?
+check_eq "to v2" v2 "$(head_of "$tmp/r7")"
+check_eq "and the file is gone" "" "$(invfiles "$tmp/r7")"
+check_true "valid" "$OCFLFS" validate "$tmp/r7/$objpath"
+f=$(invfiles "$tmp/r8")
+sed -i 's/"message": "two"/"message": "TWO"/' "$f" # other bytes, same length
+"$OCFLFS" resume "$tmp/r8" >/dev/null 2>"$tmp/err"
+check_eq "resume with altered inventory bytes fails" 1 $?
+check_grep "and says so" "does not hold the plan's inventory" "$tmp/err"
+check_eq "reverted: the object stays at v1" v1 "$(head_of "$tmp/r8")"
+check_eq "no v2 directory is left" "" "$(ls -d "$tmp/r8/$objpath/v2" 2>/dev/null)"
+check_true "valid at v1" "$OCFLFS" validate "$tmp/r8/$objpath"
+stray="$tmp/r8/extensions/ocflfs/scratch/inventory-$(printf '%0128d' 0).json"
+echo '{}' >"$stray"
+"$OCFLFS" put "$tmp/r8" "$ID" "$tmp/d2" -m two >/dev/null; check_eq "put after that" 0 $?
+check_true "an inventory file no plan refers to is collected" test ! -e "$stray"
+
 # --- bad DIR content
 mkdir -p "$tmp/bad1" "$tmp/bad2"
 echo x >"$tmp/bad1/$(printf 'bad\xffname')"
