@@ -255,8 +255,6 @@ int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
     /* ?3 = now, ?4 = finished?, ?5 = state name; last_error kept unless given */
     /* A finished plan no longer needs its inventory bytes (the object has
      * them, or they were never written): drop them to keep the journal small. */
-    if (fin)
-        drop_inventory_file(j, id);
     r = update(j,
                "UPDATE plans SET state = ?5,"
                " started_ns = COALESCE(started_ns, ?3),"
@@ -264,6 +262,8 @@ int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
                " inventory = CASE WHEN ?4 THEN x'' ELSE inventory END"
                " WHERE id = ?1 AND ?2 = ?2",
                id, 0, now, fin, journal_plan_state_name(s));
+    if (r >= 0 && fin)
+        drop_inventory_file(j, id);
     if (r >= 0 && last_error)
         r = update(j, "UPDATE plans SET last_error = ?5 WHERE id = ?1 AND ?2 = ?2 AND ?3 = ?4", id,
                    0, 0, 0, last_error);
