@@ -196,26 +196,22 @@ static void test_many_dirs(void)
     fx_free(f);
 }
 
-/* Half of the content moved before (a killed run), one dest left with wrong bytes while its
- * source is still there, one new directory already made: the run finishes it all. */
-static void test_half_done(void)
+/*
+ * What a run killed in the middle of its first content batch leaves: the object declared, the
+ * first half of the content steps moved by hand (none recorded), with a wrong file at the
+ * second one's destination when @junk; steps 0 and 1 recorded done.  Returns the object fd.
+ */
+static int simulate_killed_batch(struct fx *f, int junk)
 {
     struct ocfl_err err = {0};
-    struct fx *f = fx_make("half", 1);
-    size_t first = 0;
-    int objfd = -1, sfd;
+    int sfd = journal_state_fd(f->j), objfd;
+    size_t first = ocfl_plan_find_step(f->plan, OCFL_STEP_CONTENT);
+    size_t idx[2] = {0, 1};
 
-    CHECK(f != NULL);
-    if (!f)
-        return;
-    sfd = journal_state_fd(f->j);
-    /* declare and version dirs as a run would */
     CHECK_OK(ocfl_io_mkdirs(f->root->fd, f->opath, 0755, &err));
     objfd = ocfl_io_open(f->root->fd, f->opath, O_RDONLY | O_DIRECTORY, 0);
     CHECK(objfd >= 0);
     ocfl_io_write_file_durable(objfd, "0=ocfl_object_1.1", "ocfl_object_1.1\n", 16, NULL);
-    CHECK_OK(ocfl_io_mkdirs(objfd, "v1/content/d1/e1", 0755, &err));
-    first = ocfl_plan_find_step(f->plan, OCFL_STEP_CONTENT);
     for (size_t i = first; i < f->plan->n_steps && i < first + NFILES / 2; i++) {
         const struct ocfl_plan_step *s = &f->plan->steps[i];
         char dir[256], *slash;
@@ -223,16 +219,29 @@ static void test_half_done(void)
         if ((slash = strrchr(dir, '/')))
             *slash = 0;
         ocfl_io_mkdirs(objfd, dir, 0755, NULL);
-        if (i == first + 1) /* a wrong file at the dest, the source still there */
+        if (junk && i == first + 1) /* a wrong file at the dest, the source still there */
             ocfl_io_write_file_durable(objfd, s->dest, "junk", 4, NULL);
         else
             CHECK_OK(ocfl_io_rename(sfd, s->source, objfd, s->dest, &err));
     }
-    {
-        /* steps 0 and 1 (declare, version dirs) were recorded done by the killed run */
-        size_t idx[2] = {0, 1};
-        CHECK_OK(jdb_steps_done(f->j, f->id, idx, NULL, NULL, 2));
-    }
+    CHECK_OK(jdb_steps_done(f->j, f->id, idx, NULL, NULL, 2));
+    return objfd;
+}
+
+/* Half of the content moved before (a killed run), one dest left with wrong bytes while its
+ * source is still there, one new directory already made: the run finishes it all. */
+static void test_half_done(void)
+{
+    struct ocfl_err err = {0};
+    struct fx *f = fx_make("half", 1);
+    int objfd;
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    objfd = simulate_killed_batch(f, 1);
+    /* one new directory already made beyond those */
+    CHECK_OK(ocfl_io_mkdirs(objfd, "v1/content/d1/e1", 0755, &err));
     CHECK_OK(journal_plan_run(f->j, f->root, f->id, NULL, NULL, &err));
     check_finished(f, 1);
     if (objfd >= 0)
@@ -248,31 +257,14 @@ static void test_cancel_half_done(void)
     struct fx *f = fx_make("cancel", 1);
     struct journal_plan_info info;
     struct stat st;
-    size_t first, missing = 0;
-    int objfd = -1, sfd;
+    size_t missing = 0;
+    int objfd, sfd;
 
     CHECK(f != NULL);
     if (!f)
         return;
     sfd = journal_state_fd(f->j);
-    CHECK_OK(ocfl_io_mkdirs(f->root->fd, f->opath, 0755, &err));
-    objfd = ocfl_io_open(f->root->fd, f->opath, O_RDONLY | O_DIRECTORY, 0);
-    CHECK(objfd >= 0);
-    ocfl_io_write_file_durable(objfd, "0=ocfl_object_1.1", "ocfl_object_1.1\n", 16, NULL);
-    first = ocfl_plan_find_step(f->plan, OCFL_STEP_CONTENT);
-    for (size_t i = first; i < f->plan->n_steps && i < first + NFILES / 2; i++) {
-        const struct ocfl_plan_step *s = &f->plan->steps[i];
-        char dir[256], *slash;
-        snprintf(dir, sizeof(dir), "%s", s->dest);
-        if ((slash = strrchr(dir, '/')))
-            *slash = 0;
-        ocfl_io_mkdirs(objfd, dir, 0755, NULL);
-        CHECK_OK(ocfl_io_rename(sfd, s->source, objfd, s->dest, &err));
-    }
-    {
-        size_t idx[2] = {0, 1};
-        CHECK_OK(jdb_steps_done(f->j, f->id, idx, NULL, NULL, 2));
-    }
+    objfd = simulate_killed_batch(f, 0);
     CHECK_OK(journal_plan_cancel(f->j, f->root, f->id, &err));
     CHECK_OK(journal_plan_get(f->j, f->id, &info, NULL, NULL, &err));
     CHECK_INT(info.state, JOURNAL_PLAN_CANCELLED);
