@@ -3,6 +3,8 @@
 #define OCFLFS_CHECK_H
 
 #include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,7 @@ static int check_n_, check_failed_;
             printf("ok %d - %s\n", check_n_, text);                                                \
         } else {                                                                                   \
             check_failed_++;                                                                       \
-            printf("not ok %d - %s (%s:%d)\n", check_n_, text, __FILE__, __LINE__);               \
+            printf("not ok %d - %s (%s:%d)\n", check_n_, text, __FILE__, __LINE__);                \
             printf("#   " __VA_ARGS__);                                                            \
             printf("\n");                                                                          \
         }                                                                                          \
@@ -39,7 +41,7 @@ static int check_n_, check_failed_;
 #define CHECK_STR(a, b)                                                                            \
     do {                                                                                           \
         const char *a_ = (a), *b_ = (b);                                                           \
-        CHECK_AT_(a_ && b_ && !strcmp(a_, b_), #a " == " #b, "got '%s', want '%s'",                \
+        CHECK_AT_(a_ &&b_ && !strcmp(a_, b_), #a " == " #b, "got '%s', want '%s'",                 \
                   a_ ? a_ : "(null)", b_ ? b_ : "(null)");                                         \
     } while (0)
 
@@ -55,6 +57,22 @@ static inline int check_done(void)
     if (check_failed_)
         printf("# %d of %d checks failed\n", check_failed_, check_n_);
     return check_failed_ ? 1 : 0;
+}
+
+/* Run a shell command made from @fmt; a failure ends the test (exit 2: the setup broke). */
+static inline void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void sh(const char *fmt, ...)
+{
+    char cmd[4 * PATH_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    if (system(cmd) != 0) {
+        printf("# command failed: %s\n", cmd);
+        exit(2);
+    }
 }
 
 #endif

@@ -45,21 +45,6 @@ struct op {
 static char fixtures[1024], tmp[64];
 static int slow; /* under valgrind: fewer N for the big operations */
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[4 * PATH_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    if (system(cmd) != 0) {
-        printf("# command failed: %s\n", cmd);
-        exit(2);
-    }
-}
-
 static void fp_add(char *fp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fp_add(char *fp, const char *fmt, ...)
 {

@@ -13,17 +13,6 @@
 
 static char base[PATH_MAX];
 
-static void sh(const char *fmt, const char *arg)
-{
-    char cmd[PATH_MAX * 2];
-
-    snprintf(cmd, sizeof(cmd), fmt, arg);
-    if (system(cmd) != 0) {
-        printf("# command failed: %s\n", cmd);
-        exit(2);
-    }
-}
-
 static void put(int dirfd, const char *path, const char *text)
 {
     int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC, 0644);

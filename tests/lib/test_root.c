@@ -15,21 +15,6 @@
 
 static char tmp[64], fixtures[1024];
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-    char cmd[4 * PATH_MAX];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    if (system(cmd) != 0) {
-        printf("# command failed: %s\n", cmd);
-        exit(2);
-    }
-}
-
 static char *file_text(const char *root, const char *path)
 {
     char *buf = NULL;
