@@ -149,6 +149,9 @@ int ocfl_object_open(int dirfd, const char *path, struct ocfl_object **ret, stru
     }
     if ((r = check_declaration(obj->fd, path, err)) < 0)
         goto fail;
+    /* stat'ed before the read: if it changes later, the inode or ctime will tell */
+    if (fstatat(obj->fd, "inventory.json", &obj->inventory_st, AT_SYMLINK_NOFOLLOW) < 0)
+        memset(&obj->inventory_st, 0, sizeof(obj->inventory_st));
     r = ocfl_io_read_file(obj->fd, "inventory.json", OCFL_INVENTORY_MAX_BYTES, &buf, &len, err);
     if (r < 0) {
         if (r == -ENOENT || r == -EFBIG || r == -EINVAL)

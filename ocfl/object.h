@@ -3,6 +3,7 @@
 #define OCFL_OBJECT_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "digest.h"
 #include "err.h"
@@ -15,6 +16,10 @@ struct ocfl_object {
     /* digest of the root inventory.json bytes, in inv->digest_algorithm,
      * as checked against inventory.json.ALG */
     char inventory_digest[OCFL_DIGEST_HEX_MAX];
+    /* inventory.json as fstatat() saw it just before it was read (all zero if
+     * that failed): lets a later reader tell, by inode, size and times, that
+     * the file is still the one inventory_digest describes */
+    struct stat inventory_st;
 };
 
 /*
