@@ -2,6 +2,7 @@
 #ifndef OCFL_INVENTORY_PRIV_H
 #define OCFL_INVENTORY_PRIV_H
 
+#include "digest.h"
 #include "inventory.h"
 #include "json_doc.h"
 #include "strset.h"
@@ -20,6 +21,17 @@ void ocfl_sort_if_needed(void *base, size_t n, size_t size, int (*cmp)(const voi
  * other), in O(n) for @paths already sorted by strcmp.  1 with the indexes
  * of a conflicting pair, 0, or -ENOMEM. */
 int ocfl_sorted_paths_conflict(const char *const *paths, size_t n, size_t *ret_a, size_t *ret_b);
+
+/*
+ * ocfl_inventory_serialize() that also digests the bytes with @alg (a content
+ * algorithm), on a second thread while they are made (on this one when no
+ * thread can be started): the lower-case hex goes to @ret_hex (room for
+ * OCFL_DIGEST_HEX_MAX).  Same bytes, same errors; all out parameters are
+ * untouched on failure.
+ */
+int ocfl_inventory_serialize_digest(const struct ocfl_inventory *inv, enum ocfl_digest_alg alg,
+                                    char **ret_buf, size_t *ret_len, char *ret_hex,
+                                    struct ocfl_err *err);
 
 void ocfl_manifest_entries_free(struct ocfl_manifest_entry *e, size_t n);
 

@@ -1,10 +1,12 @@
-/* inventory_serialize.c: an inventory as deterministic JSON bytes. */
+/* inventory_serialize.c: an inventory as deterministic JSON bytes (optionally digested meanwhile).
+ */
 #include "inventory_priv.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdint.h>
 #include <string.h>
 
 /*
@@ -13,38 +15,82 @@
  * JSON_SORT_KEYS gives), and building a jansson tree first would double the
  * memory of an inventory with 100,000 files.  Strings are escaped here:
  * '"', '\\' and control characters; other UTF-8 passes through unchanged.
+ *
+ * Speed matters: a commit to an object of 100,000 files writes ~50 MB of
+ * JSON, and its digest (one core, no SHA-512 instructions) costs as much as
+ * making it.  So ocfl_inventory_serialize_digest() digests the bytes on a
+ * second thread as they are produced (struct feed), writes go straight into
+ * a buffer grown ahead of need, and nothing is sorted that is already in
+ * order (a parsed inventory is).
  */
+
+/* Bytes handed to the digest thread at a time. */
+#define FEED_STEP (256u * 1024)
+
+/* What the digest thread shares with the serializer (all under @lock). */
+struct feed {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;        /* new bytes, the end, or the thread left the buffer */
+    const char *buf;            /* moves only while !busy (the serializer waits) */
+    size_t ready, done;         /* bytes published / digested */
+    int busy;                   /* the thread is reading buf[done..] outside the lock */
+    int end;                    /* no more bytes will come */
+    struct ocfl_hasher *hasher; /* used by the thread only until it is joined */
+};
+
 struct sbuf {
     char *buf;
     size_t len, alloc;
     int oom;
+    struct feed *feed; /* NULL: no digest thread */
 };
 
-static void put(struct sbuf *b, const char *s, size_t n)
+/* Grow so that @n more bytes (and a NUL) fit; a moving buffer waits until the thread is out. */
+static __attribute__((noinline)) int grow(struct sbuf *b, size_t n)
 {
+    size_t alloc = b->alloc ? b->alloc : 64 * 1024;
+    char *nb;
+
     if (b->oom)
-        return;
-    if (b->len + n + 1 > b->alloc) {
-        size_t alloc = b->alloc ? b->alloc : 4096;
-        char *nb;
-        while (alloc < b->len + n + 1) {
-            if (alloc > SIZE_MAX / 2) {
-                b->oom = 1;
-                return;
-            }
-            alloc *= 2;
-        }
-        nb = realloc(b->buf, alloc);
-        if (!nb) {
+        return 0;
+    while (alloc < b->len + n + 1) {
+        if (alloc > SIZE_MAX / 2 || b->len + n + 1 < b->len) {
             b->oom = 1;
-            return;
+            return 0;
         }
+        alloc *= 2;
+    }
+    if (b->feed) {
+        pthread_mutex_lock(&b->feed->lock);
+        while (b->feed->busy)
+            pthread_cond_wait(&b->feed->cond, &b->feed->lock);
+    }
+    nb = realloc(b->buf, alloc);
+    if (nb) {
         b->buf = nb;
         b->alloc = alloc;
+    } else {
+        b->oom = 1;
     }
+    if (b->feed) {
+        b->feed->buf = b->buf;
+        pthread_mutex_unlock(&b->feed->lock);
+    }
+    return nb != NULL;
+}
+
+/* Room for @n more bytes: 1, or 0 after an allocation failure. */
+static inline int room(struct sbuf *b, size_t n)
+{
+    return b->len + n < b->alloc || grow(b, n);
+}
+
+static inline void put(struct sbuf *b, const char *s, size_t n)
+{
+    if (!room(b, n))
+        return;
     memcpy(b->buf + b->len, s, n);
     b->len += n;
-    b->buf[b->len] = '\0';
 }
 
 static void puts_(struct sbuf *b, const char *s)
@@ -52,53 +98,119 @@ static void puts_(struct sbuf *b, const char *s)
     put(b, s, strlen(s));
 }
 
+/* Hand the bytes made so far to the digest thread once there are enough of them. */
+static void publish(struct sbuf *b, int force)
+{
+    struct feed *f = b->feed;
+
+    if (!f || (!force && b->len - f->ready < FEED_STEP))
+        return;
+    pthread_mutex_lock(&f->lock);
+    f->ready = b->len;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+}
+
 static void indent(struct sbuf *b, int level)
 {
-    static const char spaces[] = "                                ";
-    put(b, "\n", 1);
-    put(b, spaces, (size_t)level * 2 < sizeof(spaces) - 1 ? (size_t)level * 2 : sizeof(spaces) - 1);
+    static const char nl_spaces[] = "\n                                ";
+    size_t n =
+        (size_t)level * 2 < sizeof(nl_spaces) - 2 ? (size_t)level * 2 : sizeof(nl_spaces) - 2;
+    put(b, nl_spaces, n + 1);
+}
+
+/* Whether any of the 8 bytes in @w needs escaping: below 0x20, '"' or '\\' (SWAR). */
+static inline int word_needs_escape(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+    uint64_t low = (w - ones * 0x20) & ~w;
+    uint64_t q = (quote - ones) & ~quote, s = (bslash - ones) & ~bslash;
+    return ((low | q | s) & highs) != 0;
+}
+
+static inline int byte_needs_escape(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+/* Length of the prefix of @s (of @n bytes) that needs no escaping. */
+static size_t clean_prefix(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (word_needs_escape(w))
+            break;
+    }
+    while (i < n && !byte_needs_escape((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
+/* The escaped rest of a string, from its first byte needing escape. */
+static __attribute__((noinline)) void put_escaped(struct sbuf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    while (n) {
+        size_t k = clean_prefix(s, n);
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t len = 2;
+        unsigned char ch;
+
+        put(b, s, k);
+        s += k;
+        n -= k;
+        if (!n)
+            break;
+        ch = (unsigned char)*s;
+        switch (ch) {
+        case '"':
+        case '\\':
+            esc[1] = (char)ch;
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[ch >> 4];
+            esc[5] = hex[ch & 15];
+            len = 6;
+        }
+        put(b, esc, len);
+        s++;
+        n--;
+    }
 }
 
 static void put_str(struct sbuf *b, const char *s)
 {
-    const char *run = s;
+    size_t n = strlen(s), k;
 
-    put(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        char esc[8];
-        if (ch >= 0x20 && ch != '"' && ch != '\\')
-            continue;
-        put(b, run, (size_t)(s - run));
-        switch (ch) {
-        case '"':
-            puts_(b, "\\\"");
-            break;
-        case '\\':
-            puts_(b, "\\\\");
-            break;
-        case '\n':
-            puts_(b, "\\n");
-            break;
-        case '\t':
-            puts_(b, "\\t");
-            break;
-        case '\r':
-            puts_(b, "\\r");
-            break;
-        case '\b':
-            puts_(b, "\\b");
-            break;
-        case '\f':
-            puts_(b, "\\f");
-            break;
-        default:
-            snprintf(esc, sizeof(esc), "\\u%04x", ch);
-            puts_(b, esc);
-        }
-        run = s + 1;
-    }
-    put(b, run, (size_t)(s - run));
+    if (!room(b, n + 2))
+        return;
+    k = clean_prefix(s, n);
+    b->buf[b->len++] = '"';
+    memcpy(b->buf + b->len, s, k);
+    b->len += k;
+    if (k < n)
+        put_escaped(b, s + k, n - k);
     put(b, "\"", 1);
 }
 
@@ -108,24 +220,35 @@ static void put_key(struct sbuf *b, int level, const char *key, int first)
         put(b, ",", 1);
     indent(b, level);
     put_str(b, key);
-    puts_(b, ": ");
+    put(b, ": ", 2);
+}
+
+/* Whether @items is in strcmp order already (a parsed or reindexed inventory is). */
+static int strs_sorted(char *const *items, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(items[i - 1], items[i]) > 0)
+            return 0;
+    return 1;
 }
 
 static void put_str_array(struct sbuf *b, int level, char **items, size_t n)
 {
-    char **sorted;
+    char **sorted = items;
 
     if (!n) {
         puts_(b, "[]");
         return;
     }
-    sorted = malloc(n * sizeof(*sorted));
-    if (!sorted) {
-        b->oom = 1;
-        return;
+    if (!strs_sorted(items, n)) {
+        sorted = malloc(n * sizeof(*sorted));
+        if (!sorted) {
+            b->oom = 1;
+            return;
+        }
+        memcpy(sorted, items, n * sizeof(*sorted));
+        qsort(sorted, n, sizeof(*sorted), ocfl_cmp_str_ptr);
     }
-    memcpy(sorted, items, n * sizeof(*sorted));
-    qsort(sorted, n, sizeof(*sorted), ocfl_cmp_str_ptr);
     put(b, "[", 1);
     for (size_t i = 0; i < n; i++) {
         if (i)
@@ -135,7 +258,8 @@ static void put_str_array(struct sbuf *b, int level, char **items, size_t n)
     }
     indent(b, level);
     put(b, "]", 1);
-    free(sorted);
+    if (sorted != items)
+        free(sorted);
 }
 
 static int cmp_entry_ptr(const void *a, const void *b)
@@ -148,69 +272,100 @@ static int cmp_entry_ptr(const void *a, const void *b)
 /* A manifest or fixity block: digests sorted (strcmp), then their sorted paths. */
 static void put_entries(struct sbuf *b, int level, const struct ocfl_manifest_entry *e, size_t n)
 {
-    const struct ocfl_manifest_entry **order;
+    const struct ocfl_manifest_entry **order = NULL;
+    size_t i;
 
     if (!n) {
         puts_(b, "{}");
         return;
     }
-    order = malloc(n * sizeof(*order));
-    if (!order) {
-        b->oom = 1;
-        return;
+    for (i = 1; i < n && strcmp(e[i - 1].digest, e[i].digest) <= 0; i++)
+        ;
+    if (i < n) { /* not in order (lower-case digests of a sorted manifest are) */
+        order = malloc(n * sizeof(*order));
+        if (!order) {
+            b->oom = 1;
+            return;
+        }
+        for (i = 0; i < n; i++)
+            order[i] = &e[i];
+        qsort(order, n, sizeof(*order), cmp_entry_ptr);
     }
-    for (size_t i = 0; i < n; i++)
-        order[i] = &e[i];
-    qsort(order, n, sizeof(*order), cmp_entry_ptr);
     put(b, "{", 1);
-    for (size_t i = 0; i < n; i++) {
-        put_key(b, level + 1, order[i]->digest, i == 0);
-        put_str_array(b, level + 1, order[i]->paths, order[i]->n_paths);
+    for (i = 0; i < n; i++) {
+        const struct ocfl_manifest_entry *x = order ? order[i] : &e[i];
+        put_key(b, level + 1, x->digest, i == 0);
+        put_str_array(b, level + 1, x->paths, x->n_paths);
+        publish(b, 0);
     }
     indent(b, level);
     put(b, "}", 1);
     free(order);
 }
 
-static int cmp_state_by_digest(const void *a, const void *b)
+/* A state entry with the first 8 bytes of its digest as a number ordering like strcmp. */
+struct state_key {
+    uint64_t prefix;
+    const struct ocfl_state_entry *e;
+};
+
+static uint64_t prefix_of(const char *s)
 {
-    const struct ocfl_state_entry *x = *(const struct ocfl_state_entry *const *)a;
-    const struct ocfl_state_entry *y = *(const struct ocfl_state_entry *const *)b;
-    int c = strcmp(x->digest, y->digest);
-    return c ? c : strcmp(x->logical_path, y->logical_path);
+    uint64_t k = 0;
+    size_t i = 0;
+
+    for (; i < 8 && s[i]; i++)
+        k = k << 8 | (unsigned char)s[i];
+    return k << (8 * (8 - i)); /* a shorter string is smaller, as with strcmp */
+}
+
+static int cmp_state_key(const void *a, const void *b)
+{
+    const struct state_key *x = a, *y = b;
+    int c;
+
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
+    c = strcmp(x->e->digest, y->e->digest);
+    return c ? c : strcmp(x->e->logical_path, y->e->logical_path);
 }
 
 /* A state: grouped by digest, digests and paths sorted. */
 static void put_state(struct sbuf *b, int level, const struct ocfl_version *v)
 {
-    const struct ocfl_state_entry **order;
+    struct state_key *order;
     size_t i = 0;
 
     if (!v->n_state) {
         puts_(b, "{}");
         return;
     }
+    /* sorting by (digest, path) keys compares numbers, rarely strings */
     order = malloc(v->n_state * sizeof(*order));
     if (!order) {
         b->oom = 1;
         return;
     }
     for (size_t k = 0; k < v->n_state; k++)
-        order[k] = &v->state[k];
-    qsort(order, v->n_state, sizeof(*order), cmp_state_by_digest);
+        order[k] = (struct state_key){prefix_of(v->state[k].digest), &v->state[k]};
+    qsort(order, v->n_state, sizeof(*order), cmp_state_key);
     put(b, "{", 1);
     while (i < v->n_state) {
+        const char *digest = order[i].e->digest;
         size_t j = i;
-        put_key(b, level + 1, order[i]->digest, i == 0);
+        put_key(b, level + 1, digest, i == 0);
         put(b, "[", 1);
-        for (; j < v->n_state && !strcmp(order[j]->digest, order[i]->digest); j++) {
+        for (; j < v->n_state && order[j].prefix == order[i].prefix &&
+               !strcmp(order[j].e->digest, digest);
+             j++) {
             if (j > i)
                 put(b, ",", 1);
             indent(b, level + 2);
-            put_str(b, order[j]->logical_path);
+            put_str(b, order[j].e->logical_path);
         }
         indent(b, level + 1);
         put(b, "]", 1);
+        publish(b, 0);
         i = j;
     }
     indent(b, level);
@@ -286,13 +441,56 @@ static void put_fixity(struct sbuf *b, const struct ocfl_inventory *inv)
     free(order);
 }
 
-int ocfl_inventory_serialize(const struct ocfl_inventory *inv, char **ret_buf, size_t *ret_len,
-                             struct ocfl_err *err)
+/* The whole document into @b; 0 or a negative errno (with @err set). */
+static int put_inventory(struct sbuf *b, const struct ocfl_inventory *inv, struct ocfl_err *err)
 {
-    struct sbuf b = {0};
     const char *type = ocfl_spec_inventory_type(inv->spec);
 
-    if (!inv->id || !type || !inv->digest_algorithm || !inv->head)
+    put(b, "{", 1);
+    put_key(b, 1, "id", 1);
+    put_str(b, inv->id);
+    put_key(b, 1, "type", 0);
+    put_str(b, type);
+    put_key(b, 1, "digestAlgorithm", 0);
+    put_str(b, inv->digest_algorithm);
+    put_key(b, 1, "head", 0);
+    put_str(b, inv->head);
+    if (inv->content_directory) {
+        put_key(b, 1, "contentDirectory", 0);
+        put_str(b, inv->content_directory);
+    }
+    put_key(b, 1, "manifest", 0);
+    put_entries(b, 1, inv->manifest, inv->n_manifest);
+    put_key(b, 1, "versions", 0);
+    if (!inv->n_versions)
+        puts_(b, "{}");
+    else
+        put(b, "{", 1);
+    for (size_t i = 0; i < inv->n_versions; i++) {
+        int r = put_version(b, inv, &inv->versions[i], i == 0);
+        if (r < 0)
+            return ocfl_err_set(err, r, "cannot name version %u of inventory '%s'",
+                                inv->versions[i].num, inv->id);
+    }
+    if (inv->n_versions) {
+        indent(b, 1);
+        put(b, "}", 1);
+    }
+    if (inv->has_fixity_key || inv->n_fixity) {
+        put_key(b, 1, "fixity", 0);
+        put_fixity(b, inv);
+    }
+    puts_(b, "\n}\n");
+    if (b->oom)
+        return ocfl_err_set(err, -ENOMEM, "cannot serialize inventory '%s': out of memory",
+                            inv->id);
+    b->buf[b->len] = '\0'; /* room() always leaves a byte for it */
+    return 0;
+}
+
+static int check_serializable(const struct ocfl_inventory *inv, struct ocfl_err *err)
+{
+    if (!inv->id || !ocfl_spec_inventory_type(inv->spec) || !inv->digest_algorithm || !inv->head)
         return ocfl_err_set(err, -EINVAL,
                             "cannot serialize inventory: id, type, digestAlgorithm or head unset");
     for (size_t i = 0; i < inv->n_versions; i++)
@@ -301,48 +499,115 @@ int ocfl_inventory_serialize(const struct ocfl_inventory *inv, char **ret_buf, s
                                 "cannot serialize inventory '%s': version %zu is "
                                 "numbered %u",
                                 inv->id, i + 1, inv->versions[i].num);
-    put(&b, "{", 1);
-    put_key(&b, 1, "id", 1);
-    put_str(&b, inv->id);
-    put_key(&b, 1, "type", 0);
-    put_str(&b, type);
-    put_key(&b, 1, "digestAlgorithm", 0);
-    put_str(&b, inv->digest_algorithm);
-    put_key(&b, 1, "head", 0);
-    put_str(&b, inv->head);
-    if (inv->content_directory) {
-        put_key(&b, 1, "contentDirectory", 0);
-        put_str(&b, inv->content_directory);
-    }
-    put_key(&b, 1, "manifest", 0);
-    put_entries(&b, 1, inv->manifest, inv->n_manifest);
-    put_key(&b, 1, "versions", 0);
-    if (!inv->n_versions)
-        puts_(&b, "{}");
-    else
-        put(&b, "{", 1);
-    for (size_t i = 0; i < inv->n_versions; i++) {
-        int r = put_version(&b, inv, &inv->versions[i], i == 0);
-        if (r < 0) {
-            free(b.buf);
-            return ocfl_err_set(err, r, "cannot name version %u of inventory '%s'",
-                                inv->versions[i].num, inv->id);
-        }
-    }
-    if (inv->n_versions) {
-        indent(&b, 1);
-        put(&b, "}", 1);
-    }
-    if (inv->has_fixity_key || inv->n_fixity) {
-        put_key(&b, 1, "fixity", 0);
-        put_fixity(&b, inv);
-    }
-    puts_(&b, "\n}\n");
-    if (b.oom) {
+    return 0;
+}
+
+int ocfl_inventory_serialize(const struct ocfl_inventory *inv, char **ret_buf, size_t *ret_len,
+                             struct ocfl_err *err)
+{
+    struct sbuf b = {0};
+    int r = check_serializable(inv, err);
+
+    if (r < 0)
+        return r;
+    r = put_inventory(&b, inv, err);
+    if (r < 0) {
         free(b.buf);
-        return ocfl_err_set(err, -ENOMEM, "cannot serialize inventory '%s': out of memory",
-                            inv->id);
+        return r;
     }
+    *ret_buf = b.buf;
+    *ret_len = b.len;
+    return 0;
+}
+
+/* The digest thread: digest published bytes in order until the end. */
+static void *feed_main(void *arg)
+{
+    struct feed *f = arg;
+
+    pthread_mutex_lock(&f->lock);
+    for (;;) {
+        size_t from = f->done, to = f->ready;
+        const char *buf = f->buf;
+        if (from == to) {
+            if (f->end)
+                break;
+            pthread_cond_wait(&f->cond, &f->lock);
+            continue;
+        }
+        if (to - from > FEED_STEP) /* let a growing buffer move soon */
+            to = from + FEED_STEP;
+        f->busy = 1;
+        pthread_mutex_unlock(&f->lock);
+        ocfl_hasher_update(f->hasher, buf + from, to - from);
+        pthread_mutex_lock(&f->lock);
+        f->busy = 0;
+        f->done = to;
+        pthread_cond_broadcast(&f->cond);
+    }
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+}
+
+/* Tell the thread that nothing more comes (all of @b when !@b->oom) and wait for it. */
+static void feed_finish(struct sbuf *b, pthread_t thread)
+{
+    struct feed *f = b->feed;
+
+    pthread_mutex_lock(&f->lock);
+    f->ready = b->oom ? f->ready : b->len;
+    f->end = 1;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->lock);
+    pthread_join(thread, NULL);
+    pthread_cond_destroy(&f->cond);
+    pthread_mutex_destroy(&f->lock);
+    b->feed = NULL;
+}
+
+int ocfl_inventory_serialize_digest(const struct ocfl_inventory *inv, enum ocfl_digest_alg alg,
+                                    char **ret_buf, size_t *ret_len, char *ret_hex,
+                                    struct ocfl_err *err)
+{
+    struct feed f = {.ready = 0};
+    struct sbuf b = {0};
+    struct ocfl_hasher *h = NULL;
+    pthread_t thread;
+    char hex[OCFL_DIGEST_HEX_MAX];
+    int r = check_serializable(inv, err);
+
+    if (r < 0)
+        return r;
+    r = ocfl_hasher_new(1u << alg, &h, err);
+    if (r < 0)
+        return r;
+    f.hasher = h;
+    if (!pthread_mutex_init(&f.lock, NULL)) {
+        if (!pthread_cond_init(&f.cond, NULL)) {
+            if (!pthread_create(&thread, NULL, feed_main, &f))
+                b.feed = &f;
+            else
+                pthread_cond_destroy(&f.cond);
+        }
+        if (!b.feed)
+            pthread_mutex_destroy(&f.lock);
+    }
+    r = put_inventory(&b, inv, err);
+    if (b.feed)
+        feed_finish(&b, thread);
+    else if (r >= 0) /* no thread to be had: digest afterwards */
+        ocfl_hasher_update(h, b.buf, b.len);
+    if (r >= 0) {
+        r = ocfl_hasher_final(h, alg, hex);
+        if (r < 0)
+            ocfl_err_set(err, r, "cannot digest inventory '%s'", inv->id);
+    }
+    ocfl_hasher_free(h);
+    if (r < 0) {
+        free(b.buf);
+        return r;
+    }
+    memcpy(ret_hex, hex, sizeof(hex));
     *ret_buf = b.buf;
     *ret_len = b.len;
     return 0;

@@ -141,23 +141,6 @@ static char *lower_dup(const char *s)
     return d;
 }
 
-/* A new, empty inventory for a new object. */
-static struct ocfl_inventory *new_inventory(const struct ocfl_plan_input *in, const char *alg)
-{
-    struct ocfl_inventory *inv = calloc(1, sizeof(*inv));
-
-    if (!inv)
-        return NULL;
-    inv->id = strdup(in->id);
-    inv->digest_algorithm = strdup(alg);
-    inv->spec = in->spec ? in->spec : OCFL_SPEC_1_1;
-    if (!inv->id || !inv->digest_algorithm) {
-        ocfl_inventory_free(inv);
-        return NULL;
-    }
-    return inv;
-}
-
 /* FNV-1a over the lower-cased digest (any digest text hashes well). */
 static uint64_t digest_key(const char *d)
 {
@@ -168,17 +151,74 @@ static uint64_t digest_key(const char *d)
     return k;
 }
 
+/*
+ * The new inventory is a view: it borrows the base's strings, entries and
+ * versions, the input's logical paths and texts, and the new entries in
+ * @added; it owns only its arrays (manifest, versions, the new state).  It is
+ * never indexed and never given to ocfl_inventory_free(): it exists to be
+ * serialized.  Copying a base of 100,000 files (as a deep copy would) cost
+ * more than the rest of the plan.
+ */
 struct build {
     const struct ocfl_plan_input *in;
     struct ocfl_plan *p;
-    struct ocfl_inventory *inv;
+    struct ocfl_inventory inv;
+    size_t n_base_versions;
     const struct ocfl_plan_file **sorted;
-    struct ocfl_manifest_entry *added; /* new manifest entries */
+    struct ocfl_manifest_entry *added; /* new manifest entries (owned here) */
     size_t n_added;
     size_t steps_alloc;
     size_t *index; /* open addressing over added[]: slot -> index + 1, 0 = empty */
     size_t index_mask;
 };
+
+/* The view of the base (or of an empty new object) with room for one more version. */
+static int view_init(struct build *b, const char *alg)
+{
+    const struct ocfl_inventory *base = b->in->base;
+    struct ocfl_inventory *inv = &b->inv;
+
+    if (base) {
+        inv->id = base->id;
+        inv->spec = base->spec;
+        inv->digest_algorithm = base->digest_algorithm;
+        inv->padding = base->padding;
+        inv->content_directory = base->content_directory;
+        inv->fixity = base->fixity;
+        inv->n_fixity = base->n_fixity;
+        inv->has_fixity_key = base->has_fixity_key;
+        b->n_base_versions = base->n_versions;
+    } else {
+        inv->id = (char *)b->in->id;
+        inv->spec = b->in->spec ? b->in->spec : OCFL_SPEC_1_1;
+        inv->digest_algorithm = (char *)alg;
+    }
+    inv->versions = malloc((b->n_base_versions + 1) * sizeof(*inv->versions));
+    if (!inv->versions)
+        return -ENOMEM;
+    if (b->n_base_versions)
+        memcpy(inv->versions, base->versions, b->n_base_versions * sizeof(*inv->versions));
+    inv->n_versions = b->n_base_versions;
+    return 0;
+}
+
+/* Free what the view and the build own (the view's strings are borrowed). */
+static void build_release(struct build *b)
+{
+    if (b->inv.n_versions > b->n_base_versions)
+        free(b->inv.versions[b->n_base_versions].state);
+    free(b->inv.versions);
+    free(b->inv.manifest);
+    for (size_t i = 0; b->added && i < b->n_added; i++) {
+        free(b->added[i].digest);
+        for (size_t k = 0; k < b->added[i].n_paths; k++)
+            free(b->added[i].paths[k]);
+        free(b->added[i].paths);
+    }
+    free(b->added);
+    free(b->index);
+    free(b->sorted);
+}
 
 /* The added entry with @digest, or NULL. */
 static struct ocfl_manifest_entry *find_new(struct build *b, const char *digest)
@@ -236,26 +276,22 @@ static int check_input(struct build *b, const char *alg, struct ocfl_err *err)
     return r < 0 ? r : 0;
 }
 
-/* The new version's state, and new manifest entries for content not stored yet. */
-static int build_state(struct build *b, struct ocfl_version *v, const char *content_dir,
-                       struct ocfl_err *err)
+/* Pass 1: new content, stored once, from the first file (in logical path
+ * order) that brings it; every other source is released. */
+static int add_content(struct build *b, const char *content_dir)
 {
     const struct ocfl_plan_input *in = b->in;
     struct ocfl_plan *p = b->p;
-    int r;
-
     size_t slots = 16;
+    int r;
 
     while (slots < 2 * in->n_files)
         slots *= 2;
     b->index_mask = slots - 1;
     b->index = calloc(slots, sizeof(*b->index));
-    v->state = calloc(in->n_files ? in->n_files : 1, sizeof(*v->state));
     b->added = calloc(in->n_files ? in->n_files : 1, sizeof(*b->added));
-    if (!v->state || !b->added || !b->index)
+    if (!b->added || !b->index)
         return -ENOMEM;
-    /* Pass 1: new content, stored once, from the first file (in logical
-     * path order) that brings it; every other source is released. */
     for (size_t i = 0; i < in->n_files; i++) {
         const struct ocfl_plan_file *f = b->sorted[i];
         struct ocfl_manifest_entry *e = &b->added[b->n_added];
@@ -263,8 +299,7 @@ static int build_state(struct build *b, struct ocfl_version *v, const char *cont
 
         if (!f->source)
             continue;
-        if ((b->in->base && ocfl_inventory_manifest_lookup(b->inv, f->digest)) ||
-            find_new(b, f->digest)) {
+        if (ocfl_inventory_manifest_lookup(in->base, f->digest) || find_new(b, f->digest)) {
             r = add_step(p, &b->steps_alloc, OCFL_STEP_RELEASE, f->source, NULL, NULL, 0);
             if (r < 0)
                 return r;
@@ -291,86 +326,88 @@ static int build_state(struct build *b, struct ocfl_version *v, const char *cont
             return r;
         p->content_bytes += f->size;
     }
-    /* Pass 2: the state, with each digest spelled as in the manifest. */
-    for (size_t i = 0; i < in->n_files; i++) {
-        const struct ocfl_plan_file *f = b->sorted[i];
-        const struct ocfl_manifest_entry *m =
-            b->in->base ? ocfl_inventory_manifest_lookup(b->inv, f->digest) : NULL;
-
-        if (!m)
-            m = find_new(b, f->digest);
-        if (!m)
-            return ocfl_err_set(err, -EINVAL, "'%s': content %s is not in the object",
-                                f->logical_path, f->digest);
-        v->state[i].logical_path = strdup(f->logical_path);
-        v->state[i].digest = strdup(m->digest);
-        v->n_state = i + 1;
-        if (!v->state[i].logical_path || !v->state[i].digest)
-            return -ENOMEM;
-    }
     return 0;
 }
 
-/* Count added / modified / removed logical paths against the base head (both states are sorted
- * by logical path: one walk over the two). */
-static void diff_head(struct build *b, const struct ocfl_version *v)
+/*
+ * Pass 2: the state, with each digest spelled as in the manifest, walking
+ * the base head alongside (both in logical path order) to count added,
+ * modified and removed paths.  A path whose digest is the head's, spelled
+ * alike, takes the head's string: in an indexed (parsed) base the head
+ * names manifest digests exactly (E050), so no lookup is needed for the
+ * unchanged files, which are nearly all of them.
+ */
+static int build_state(struct build *b, struct ocfl_version *v, struct ocfl_err *err)
 {
-    const struct ocfl_version *h = b->in->base ? ocfl_inventory_head(b->in->base) : NULL;
-    size_t i = 0, k = 0, nh = h ? h->n_state : 0;
+    const struct ocfl_inventory *base = b->in->base;
+    const struct ocfl_version *h = ocfl_inventory_head(base);
+    size_t n = b->in->n_files, k = 0, nh = h ? h->n_state : 0;
+    int trust_head = base && base->index;
 
-    while (i < v->n_state || k < nh) {
-        int c = i == v->n_state ? 1
-                : k == nh       ? -1
-                                : strcmp(v->state[i].logical_path, h->state[k].logical_path);
-        if (c < 0) {
-            b->p->n_added++;
-            i++;
-        } else if (c > 0) {
+    v->state = calloc(n ? n : 1, sizeof(*v->state));
+    if (!v->state)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const struct ocfl_plan_file *f = b->sorted[i];
+        const struct ocfl_state_entry *old = NULL;
+        const char *d = NULL;
+        int c = 1;
+
+        while (k < nh && (c = strcmp(h->state[k].logical_path, f->logical_path)) < 0) {
             b->p->n_removed++;
             k++;
-        } else {
-            b->p->n_modified += strcasecmp(h->state[k].digest, v->state[i].digest) != 0;
-            i++;
-            k++;
         }
-    }
-}
-
-/* Merge the added entries into the manifest, keeping it sorted. */
-static int merge_manifest(struct build *b)
-{
-    struct ocfl_inventory *inv = b->inv;
-    struct ocfl_manifest_entry *m;
-
-    if (!b->n_added)
-        return 0;
-    m = realloc(inv->manifest, (inv->n_manifest + b->n_added) * sizeof(*m));
-    if (!m)
-        return -ENOMEM;
-    inv->manifest = m;
-    /* the manifest is sorted already: sort the (usually few) new entries and merge from the end */
-    qsort(b->added, b->n_added, sizeof(*m), cmp_manifest);
-    for (size_t i = inv->n_manifest, k = b->n_added, out = i + k; k > 0;) {
-        if (i > 0 && cmp_manifest(&m[i - 1], &b->added[k - 1]) > 0)
-            m[--out] = m[--i];
+        if (k < nh && c == 0)
+            old = &h->state[k++];
+        if (old && trust_head && !strcmp(old->digest, f->digest)) {
+            d = old->digest;
+        } else {
+            const struct ocfl_manifest_entry *m = ocfl_inventory_manifest_lookup(base, f->digest);
+            if (!m)
+                m = find_new(b, f->digest);
+            if (!m)
+                return ocfl_err_set(err, -EINVAL, "'%s': content %s is not in the object",
+                                    f->logical_path, f->digest);
+            d = m->digest;
+        }
+        v->state[i] = (struct ocfl_state_entry){(char *)f->logical_path, (char *)d};
+        v->n_state = i + 1;
+        if (!old)
+            b->p->n_added++;
         else
-            m[--out] = b->added[--k];
+            b->p->n_modified += strcasecmp(old->digest, d) != 0;
     }
-    inv->n_manifest += b->n_added;
-    free(b->added);
-    b->added = NULL;
-    b->n_added = 0;
+    b->p->n_removed += nh - k;
     return 0;
 }
 
-static int add_version(struct build *b, struct ocfl_err *err)
+/* The manifest: the base's entries and the added ones, merged in order. */
+static int merge_manifest(struct build *b)
 {
-    const struct ocfl_plan_input *in = b->in;
-    struct ocfl_inventory *inv = b->inv;
+    const struct ocfl_inventory *base = b->in->base;
+    size_t nb = base ? base->n_manifest : 0, n = nb + b->n_added, i = 0, k = 0;
+    struct ocfl_manifest_entry *m = malloc((n ? n : 1) * sizeof(*m));
+
+    if (!m)
+        return -ENOMEM;
+    /* the base's manifest is sorted already: sort the (usually few) new entries */
+    qsort(b->added, b->n_added, sizeof(*m), cmp_manifest);
+    for (size_t out = 0; out < n; out++)
+        if (k == b->n_added || (i < nb && cmp_manifest(&base->manifest[i], &b->added[k]) <= 0))
+            m[out] = base->manifest[i++];
+        else
+            m[out] = b->added[k++];
+    b->inv.manifest = m;
+    b->inv.n_manifest = n;
+    return 0;
+}
+
+/* The version name ("v3", "v003") into p->version_name. */
+static int name_version(struct build *b, struct ocfl_err *err)
+{
+    const struct ocfl_inventory *inv = &b->inv;
     struct ocfl_plan *p = b->p;
-    struct ocfl_version *vs, *v;
-    const char *cd = ocfl_inventory_content_dir(inv);
-    int ok = 1, r;
+    int r;
 
     if (inv->n_versions >= OCFL_MAX_VERSIONS)
         return ocfl_err_set(err, -EOVERFLOW, "'%s': too many versions", p->object_id);
@@ -390,22 +427,30 @@ static int add_version(struct build *b, struct ocfl_err *err)
         p->version_name = NULL;
         return -ENOMEM;
     }
-    vs = realloc(inv->versions, (inv->n_versions + 1) * sizeof(*vs));
-    if (!vs)
-        return -ENOMEM;
-    inv->versions = vs;
-    v = &vs[inv->n_versions];
+    return 0;
+}
+
+static int add_version(struct build *b, struct ocfl_err *err)
+{
+    const struct ocfl_plan_input *in = b->in;
+    struct ocfl_inventory *inv = &b->inv;
+    struct ocfl_plan *p = b->p;
+    struct ocfl_version *v;
+    const char *cd = ocfl_inventory_content_dir(inv);
+    int r;
+
+    r = name_version(b, err);
+    if (r < 0)
+        return r;
+    v = &inv->versions[inv->n_versions]; /* view_init made room */
     memset(v, 0, sizeof(*v));
-    inv->n_versions++; /* from here the inventory owns v */
+    inv->n_versions++; /* from here build_release frees its state */
     v->num = p->version_num;
-    v->created = dup_opt(in->created, &ok);
-    v->message = dup_opt(in->message, &ok);
-    v->user_name = dup_opt(in->user_name, &ok);
-    v->user_address = in->user_name ? dup_opt(in->user_address, &ok) : NULL;
-    free(inv->head);
-    inv->head = strdup(p->version_name);
-    if (!ok || !inv->head)
-        return -ENOMEM;
+    v->created = (char *)in->created;
+    v->message = (char *)in->message;
+    v->user_name = (char *)in->user_name;
+    v->user_address = in->user_name ? (char *)in->user_address : NULL;
+    inv->head = p->version_name;
 
     if (p->new_object) {
         r = add_step(p, &b->steps_alloc, OCFL_STEP_DECLARE, NULL,
@@ -419,10 +464,12 @@ static int add_version(struct build *b, struct ocfl_err *err)
     if (r < 0)
         return r;
     size_t vd = p->n_steps - 1;
-    r = build_state(b, v, cd, err);
+    r = add_content(b, cd);
     if (r < 0)
         return r;
-    diff_head(b, v);
+    r = build_state(b, v, err);
+    if (r < 0)
+        return r;
     if (b->n_added)
         r = asprintf(&p->steps[vd].dest, "%s/%s", p->version_name, cd);
     else
@@ -455,23 +502,15 @@ static int order_steps(struct build *b)
 static int finish(struct build *b, struct ocfl_err *err)
 {
     struct ocfl_plan *p = b->p;
-    struct ocfl_hasher *h = NULL;
     enum ocfl_digest_alg alg = ocfl_digest_alg_from_name(p->digest_algorithm);
     size_t release_from;
     char *sidecar = NULL;
     int r;
 
-    r = ocfl_inventory_serialize(b->inv, &p->inventory, &p->inventory_len, err);
+    r = ocfl_inventory_serialize_digest(&b->inv, alg, &p->inventory, &p->inventory_len,
+                                        p->inventory_digest, err);
     if (r < 0)
         return r;
-    r = ocfl_hasher_new(1u << alg, &h, err);
-    if (r < 0)
-        return r;
-    ocfl_hasher_update(h, p->inventory, p->inventory_len);
-    r = ocfl_hasher_final(h, alg, p->inventory_digest);
-    ocfl_hasher_free(h);
-    if (r < 0)
-        return ocfl_err_set(err, r, "cannot digest the inventory of '%s'", p->object_id);
 
     r = order_steps(b);
     if (r < 0)
@@ -545,35 +584,21 @@ int ocfl_plan_build(const struct ocfl_plan_input *in, struct ocfl_plan **ret, st
     r = check_input(&b, alg, err);
     if (r < 0)
         goto fail;
-    b.inv = in->base ? ocfl_inventory_dup(in->base) : new_inventory(in, alg);
-    if (!b.inv) {
-        r = -ENOMEM;
+    r = view_init(&b, alg);
+    if (r < 0)
         goto fail;
-    }
-    p->spec = b.inv->spec;
+    p->spec = b.inv.spec;
     r = add_version(&b, err);
     if (r < 0)
         goto fail;
     r = finish(&b, err);
     if (r < 0)
         goto fail;
-    ocfl_inventory_free(b.inv);
-    free(b.sorted);
-    free(b.index);
-    free(b.added); /* empty unless nothing was merged */
+    build_release(&b);
     *ret = p;
     return 0;
 fail:
-    for (size_t i = 0; b.added && i < b.n_added; i++) {
-        free(b.added[i].digest);
-        for (size_t k = 0; k < b.added[i].n_paths; k++)
-            free(b.added[i].paths[k]);
-        free(b.added[i].paths);
-    }
-    free(b.added);
-    free(b.index);
-    ocfl_inventory_free(b.inv);
-    free(b.sorted);
+    build_release(&b);
     ocfl_plan_free(p);
     if (r == -ENOMEM && (!err || !err->code))
         ocfl_err_set(err, r, "cannot build the plan: out of memory");
