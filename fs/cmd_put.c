@@ -6,12 +6,18 @@
  * one worker per core; see put_stage.c).  Then the plan is built, journaled
  * and run; staged files are moved into the version by rename.
  *
+ * Files unchanged since the last put of the same object (same inode, size,
+ * mtime and ctime; see put_cache.h) are not read again unless --rehash is
+ * given.  DIR is walked on a second thread while the object's inventory is
+ * read and checked.
+ *
  * When DIR equals the head state there is nothing to commit: no version is
  * written, "nothing to commit" is printed and the exit status is 0 (a script
  * that puts the same tree twice has not failed; `ocflfs log` shows nothing new).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +36,8 @@
 #include "staging.h"
 #include "root.h"
 
-static const char synopsis[] = "put ROOT ID DIR -m MSG [--user NAME --address URI] [--state DIR]";
+static const char synopsis[] =
+    "put ROOT ID DIR -m MSG [--user NAME --address URI] [--state DIR] [--rehash]";
 
 static void on_progress(void *ctx, int64_t id, uint64_t done, uint64_t total)
 {
@@ -55,14 +62,19 @@ static void created_now(char *buf, size_t size)
 
 struct put_args {
     const char *root, *id, *dir, *message, *user, *address, *state;
+    int rehash;
 };
 
 static int parse(int argc, char **argv, struct put_args *a)
 {
     static const struct option longopts[] = {
-        {"message", required_argument, NULL, 'm'}, {"user", required_argument, NULL, 'u'},
-        {"address", required_argument, NULL, 'a'}, {"state", required_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},          {0},
+        {"message", required_argument, NULL, 'm'},
+        {"user", required_argument, NULL, 'u'},
+        {"address", required_argument, NULL, 'a'},
+        {"state", required_argument, NULL, 's'},
+        {"rehash", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
     };
     int c;
 
@@ -80,6 +92,9 @@ static int parse(int argc, char **argv, struct put_args *a)
             break;
         case 's':
             a->state = optarg;
+            break;
+        case 'r':
+            a->rehash = 1;
             break;
         case 'h':
             printf("usage: ocflfs %s\n", synopsis);
@@ -175,6 +190,53 @@ static int open_by_layout(struct ocfl_root *root, const char *id, char **ret_pat
     return 0;
 }
 
+/* The digests of DIR's files, saved for the next put on a thread while the version is
+ * planned and written (they hold whether or not it is).  A cache that cannot be saved costs
+ * only the next put's time. */
+static void *save_cache(void *arg)
+{
+    struct ocfl_err e = {0};
+
+    if (put_stage_save_cache(arg, &e) < 0)
+        fprintf(stderr, "ocflfs: warning: %s (the next put reads every file)\n", e.msg);
+    return NULL;
+}
+
+/* The walk of DIR, on its own thread. */
+struct scan {
+    struct put_stage *p;
+    struct ocfl_err err;
+    int r;
+};
+
+static void *scan_main(void *arg)
+{
+    struct scan *sc = arg;
+
+    sc->r = put_stage_scan(sc->p, &sc->err);
+    return NULL;
+}
+
+/* Open the object @a->id of @root (NULL in *ret_obj for a new one, with its path to be) and
+ * check its content is all there. */
+static int open_object(struct ocfl_root *root, const char *id, char **ret_path,
+                       struct ocfl_object **ret_obj, struct ocfl_err *err)
+{
+    int r = open_by_layout(root, id, ret_path, ret_obj);
+
+    if (r == 0)
+        r = ocfl_root_find_object(root, id, ret_path, err);
+    if (r == -ENOENT) {
+        ocfl_err_clear(err);
+        return ocfl_root_object_path(root, id, ret_path, err);
+    }
+    if (r == 0)
+        r = ocfl_object_open(root->fd, *ret_path, ret_obj, err);
+    if (r >= 0) /* no new version over missing or symlinked content */
+        r = ocfl_object_check_content(*ret_obj, err);
+    return r;
+}
+
 static int do_put(struct put_args *a, struct ocfl_err *err)
 {
     struct ocfl_root *root = NULL;
@@ -182,7 +244,10 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     struct journal *j = NULL;
     struct ocfl_plan *plan = NULL;
     struct ocfl_plan_file *files = NULL;
-    struct put_stage p = {.dir = a->dir};
+    struct put_stage p = {.dir = a->dir, .id = a->id, .rehash = a->rehash};
+    struct scan sc = {.p = &p};
+    pthread_t scanner, saver;
+    int scanning = 0, saving = 0;
     char *opath = NULL, created[64];
     int64_t id;
     int r;
@@ -203,29 +268,25 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
         r = journal_scratch_gc(j, "inventory-", err);
     if (r < 0)
         goto out;
-    r = open_by_layout(root, a->id, &opath, &obj);
-    if (r > 0)
-        p.base = obj->inv;
-    else
-        r = ocfl_root_find_object(root, a->id, &opath, err);
-    if (r > 0) {
-        r = 0;
-    } else if (r == -ENOENT) {
-        ocfl_err_clear(err);
-        r = ocfl_root_object_path(root, a->id, &opath, err);
-    } else if (r >= 0) {
-        r = ocfl_object_open(root->fd, opath, &obj, err);
-        if (r >= 0)
-            p.base = obj->inv;
+    /* Walk DIR (and stat it for the put cache) while the inventory is parsed. */
+    p.state_fd = journal_state_fd(j);
+    scanning = pthread_create(&scanner, NULL, scan_main, &sc) == 0;
+    if (!scanning)
+        scan_main(&sc);
+    r = open_object(root, a->id, &opath, &obj, err);
+    if (scanning)
+        pthread_join(scanner, NULL);
+    if (r >= 0 && sc.r < 0) {
+        r = sc.r;
+        if (err)
+            *err = sc.err;
     }
-    if (r >= 0 && obj) /* no new version over missing or symlinked content */
-        r = ocfl_object_check_content(obj, err);
     if (r < 0)
         goto out;
+    p.base = obj ? obj->inv : NULL;
     p.alg = ocfl_digest_alg_from_name(
         obj ? obj->inv->digest_algorithm
             : (root->digest_algorithm ? root->digest_algorithm : "sha512"));
-    p.state_fd = journal_state_fd(j);
     if (asprintf(&p.stage, "scratch/put-%ld-%lld", (long)getpid(), (long long)journal_now_ns(j)) <
         0) {
         p.stage = NULL;
@@ -244,6 +305,9 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
         r = ocfl_io_fsync_dir(p.state_fd, p.stage, err);
     if (r < 0)
         goto unstage;
+    saving = pthread_create(&saver, NULL, save_cache, &p) == 0;
+    if (!saving)
+        save_cache(&p);
 
     files = calloc(p.n ? p.n : 1, sizeof(*files));
     if (!files) {
@@ -283,15 +347,21 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
         goto unstage;
     r = journal_plan_run(j, root, id, on_progress, &p.prog, err);
     cli_progress_done(&p.prog);
-    if (r >= 0)
-        printf("%s: %s written (plan %lld; %zu added, %zu modified, %zu removed)\n", a->id,
+    if (r >= 0) {
+        printf("%s: %s written (plan %lld; %zu added, %zu modified, %zu removed", a->id,
                plan->version_name, (long long)id, plan->n_added, plan->n_modified, plan->n_removed);
+        if (p.cached)
+            printf("; %zu files unchanged since the last put, not read", p.cached);
+        printf(")\n");
+    }
     goto out;
 unstage:
     cli_progress_done(&p.prog);
     if (p.stage)
         ocfl_io_remove_tree(p.state_fd, p.stage, NULL);
 out:
+    if (saving)
+        pthread_join(saver, NULL);
     free(files);
     ocfl_plan_free(plan);
     put_stage_release(&p);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_util.h"
@@ -392,6 +393,15 @@ out:
     return r;
 }
 
+static void note_stat(struct put_entry *e, const struct stat *st)
+{
+    e->dev = (uint64_t)st->st_dev;
+    e->ino = (uint64_t)st->st_ino;
+    e->size = (uint64_t)st->st_size;
+    e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+    e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
+}
+
 static int walk(struct put_stage *p, int fd0, const char *rel, struct ocfl_err *err)
 {
     DIR *d = fdopendir(fd0);
@@ -410,11 +420,15 @@ static int walk(struct put_stage *p, int fd0, const char *rel, struct ocfl_err *
         if (asprintf(&lp, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0)
             return -ENOMEM;
         /* The entry's type from the directory spares a stat per file (the size comes from
-         * fstat once the file is open); only file systems without d_type are asked. */
+         * fstat once the file is open); only file systems without d_type are asked, and
+         * every file when the put cache may spare reading it. */
+        st.st_ino = 0;
         st.st_mode = de->d_type == DT_REG   ? S_IFREG
                      : de->d_type == DT_DIR ? S_IFDIR
                      : de->d_type == DT_LNK ? S_IFLNK
                                             : 0;
+        if (p->cache.n && st.st_mode == S_IFREG)
+            st.st_mode = 0;
         if (!ocfl_utf8_valid(de->d_name, strlen(de->d_name))) {
             r = ocfl_err_set(err, -EINVAL, "'%s/%s': file name is not UTF-8", p->dir, lp);
         } else if (!st.st_mode && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -443,6 +457,8 @@ static int walk(struct put_stage *p, int fd0, const char *rel, struct ocfl_err *
             }
             struct put_entry *e = &p->e[p->n];
             memset(e, 0, sizeof(*e));
+            if (st.st_ino)
+                note_stat(e, &st);
             e->logical_path = lp;
             lp = NULL;
             p->n++;
@@ -468,9 +484,10 @@ static void *stage_worker(void *arg)
     char shown[4096];
 
     for (;;) {
-        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
-        if (i >= p->n || __atomic_load_n(&p->failed, __ATOMIC_RELAXED))
+        size_t k = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (k >= p->n_todo || __atomic_load_n(&p->failed, __ATOMIC_RELAXED))
             return NULL;
+        size_t i = p->todo[k];
         snprintf(shown, sizeof(shown), "%s/%s", p->dir, p->e[i].logical_path);
         /* O_NONBLOCK: should the file have become a fifo since the walk, do not wait on it */
         int fd = ocfl_io_open(p->dirfd, p->e[i].logical_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
@@ -482,7 +499,7 @@ static void *stage_worker(void *arg)
         else if (!S_ISREG(st.st_mode))
             w->r = ocfl_err_set(&w->err, -EINVAL, "'%s': not a regular file", shown);
         else {
-            p->e[i].size = (uint64_t)st.st_size;
+            note_stat(&p->e[i], &st); /* before the read: a change while reading moves ctime */
             w->r = stage_file(w, fd, shown, &p->e[i], i, &w->err);
         }
         if (fd >= 0)
@@ -502,8 +519,8 @@ static int stage_all(struct put_stage *p, struct ocfl_err *err)
     struct stager *w = calloc((size_t)nw, sizeof(*w));
     pthread_t *th = calloc((size_t)nw, sizeof(*th));
 
-    if ((size_t)nw > p->n / 64 + 1)
-        nw = (int)(p->n / 64 + 1);
+    if ((size_t)nw > p->n_todo / 64 + 1)
+        nw = (int)(p->n_todo / 64 + 1);
     const char *nd = getenv("OCFLFS_TEST_NO_DIRECT");
     p->no_direct = !nd || !*nd ? 0 : strcmp(nd, "refuse") ? 1 : 2;
     for (int k = 0; w && th && k < nw; k++) {
@@ -558,21 +575,85 @@ void put_stage_release(struct put_stage *p)
     }
     free(p->e);
     free(p->stage);
+    free(p->todo);
+    put_cache_release(&p->cache);
+    if (p->dir_open)
+        close(p->dirfd);
+    p->dir_open = 0;
+}
+
+int put_stage_scan(struct put_stage *p, struct ocfl_err *err)
+{
+    struct timespec now;
+    int r = 0;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    p->started_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+    if (!p->rehash)
+        r = put_cache_load(p->state_fd, p->id, &p->cache, err);
+    if (r < 0)
+        return r;
+    p->dirfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (p->dirfd < 0)
+        return ocfl_err_sys(err, -errno, "cannot open '%s'", p->dir);
+    p->dir_open = 1;
+    int fd = dup(p->dirfd);
+    r = fd < 0 ? ocfl_err_sys(err, -errno, "cannot open '%s'", p->dir) : walk(p, fd, "", err);
+    if (r >= 0)
+        qsort(p->e, p->n, sizeof(*p->e), cmp_entry);
+    return r;
+}
+
+/* Take the digests of files unchanged since the last put from its cache (both lists are sorted
+ * by path); list the entries that must be read in p->todo. */
+static int use_cache(struct put_stage *p)
+{
+    size_t k = 0;
+
+    p->todo = malloc((p->n ? p->n : 1) * sizeof(*p->todo));
+    if (!p->todo)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->n; i++) {
+        struct put_entry *e = &p->e[i];
+        int c = 1;
+        while (p->cache.alg == p->alg && e->ino && k < p->cache.n &&
+               (c = strcmp(p->cache.rec[k].path, e->logical_path)) < 0)
+            k++;
+        if (c == 0) {
+            struct stat st = {0};
+            st.st_dev = (dev_t)e->dev;
+            st.st_ino = (ino_t)e->ino;
+            st.st_size = (off_t)e->size;
+            st.st_mtim.tv_sec = (time_t)(e->mtime_ns / 1000000000LL);
+            st.st_mtim.tv_nsec = (long)(e->mtime_ns % 1000000000LL);
+            st.st_ctim.tv_sec = (time_t)(e->ctime_ns / 1000000000LL);
+            st.st_ctim.tv_nsec = (long)(e->ctime_ns % 1000000000LL);
+            /* Known, and its content already in the object: nothing to read or store.  New
+             * content must be copied, so the file is read (and hashed again) anyway. */
+            if (put_cache_match(&p->cache, &p->cache.rec[k], &st, e->digest) &&
+                !is_new(p, e->digest)) {
+                e->cached = 1;
+                p->cached++;
+                continue;
+            }
+        }
+        p->todo[p->n_todo++] = i;
+    }
+    put_cache_release(&p->cache); /* the digests are copied: free its memory before staging */
+    return 0;
 }
 
 int put_stage_read(struct put_stage *p, struct ocfl_err *err)
 {
-    int dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = dfd < 0 ? ocfl_err_sys(err, -errno, "cannot open '%s'", p->dir)
-                    : walk(p, dup(dfd), "", err);
+    int r = use_cache(p);
 
-    p->dirfd = dfd;
-    if (r >= 0) {
-        qsort(p->e, p->n, sizeof(*p->e), cmp_entry);
-        r = stage_all(p, err);
-    }
-    if (dfd >= 0)
-        close(dfd);
-    p->dirfd = -1;
-    return r;
+    if (r < 0)
+        return ocfl_err_set(err, r, "cannot stage: out of memory");
+    return stage_all(p, err);
+}
+
+int put_stage_save_cache(struct put_stage *p, struct ocfl_err *err)
+{
+    return put_cache_save(p->state_fd, p->id, p->alg, p->e, p->n,
+                          p->started_ns - PUT_CACHE_SETTLE_NS, err);
 }
