@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -37,10 +38,13 @@
  * the plan's row; the row's blob stays empty), read back and checked against
  * inventory_digest when a plan resumes, deleted when it ends.  Large
  * objects' inventories are tens of megabytes: in the row they were written
- * twice (WAL, checkpoint) and read back once more.
+ * twice (WAL, checkpoint) and read back once more.  When the state dir and the storage
+ * root are on one filesystem, a second durable copy, scratch/inventory-DIGEST.root.json, is
+ * written beside it (on another thread): the root inventory step renames it into place, the
+ * version inventory step hard-links the record; either falls back to writing the bytes.
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
-#define JOURNAL_SCHEMA_VERSION 4 /* 2: staging index, 3: its bases, 4: inventory files */
+#define JOURNAL_SCHEMA_VERSION 4          /* 2: staging index, 3: its bases, 4: inventory files */
 
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)
@@ -197,6 +201,21 @@ typedef void (*journal_progress_fn)(void *ctx, int64_t plan_id, uint64_t bytes_d
  */
 int journal_plan_run(struct journal *j, struct ocfl_root *root, int64_t id,
                      journal_progress_fn progress, void *ctx, struct ocfl_err *err);
+
+/*
+ * What the caller knows of the root inventory of the object at @object_path (relative to
+ * the storage root, as given to journal_plan_add): @st, an fstatat() of its inventory.json
+ * taken just before the bytes whose digest is @digest (lower-case hex, in the object's
+ * digest algorithm) were read (struct ocfl_object's inventory_st and inventory_digest), and
+ * @stat_ns, a moment (journal_now_ns()) no later than that fstatat, e.g. read before
+ * ocfl_object_open().  A later run of a plan for that object takes the digest from here
+ * instead of reading the file, while the file still has that inode, size and times and
+ * those times are at least 2 s older than @stat_ns (racy-git's rule: a change within the
+ * clock's granularity could otherwise keep them).  Replaces the previous hint; a NULL
+ * @object_path clears it.  0, or -EINVAL (bad digest, path too long: no hint kept).
+ */
+int journal_hint_root_inventory(struct journal *j, const char *object_path, const struct stat *st,
+                                uint64_t stat_ns, const char *digest);
 
 /*
  * Run every unfinished plan, oldest first (what mount and `resume` do on

@@ -2,9 +2,11 @@
 #include "journal_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -88,17 +90,17 @@ static int plan_insert(struct journal *j, const struct ocfl_plan *plan, const ch
     static const char step_sql[] = "INSERT INTO steps (plan_id, idx, kind, source, dest, digest,"
                                    " size) VALUES (?,?,?,?,?,?,?)";
     sqlite3_stmt *st = NULL;
-    char inv_file[64 + OCFL_DIGEST_HEX_MAX];
+    char inv_file[JDB_INV_NAME_MAX];
     int64_t id;
     int rc, r;
 
     /* the inventory's bytes first, durably, so that a recorded plan always finds them */
     r = jdb_inventory_file_name(plan->inventory_digest, inv_file, sizeof(inv_file));
-    if (r == 0)
-        r = ocfl_io_write_file_durable(j->state_fd, inv_file, plan->inventory, plan->inventory_len,
-                                       err);
     if (r < 0)
-        return r == -ENAMETOOLONG ? ocfl_err_set(err, r, "journal: bad inventory digest") : r;
+        return ocfl_err_set(err, r, "journal: bad inventory digest");
+    r = jdb_write_inventory_files(j, plan, inv_file, !own_tx, err);
+    if (r < 0)
+        return r;
     if (own_tx) {
         pthread_mutex_lock(&j->mu);
         r = jdb_begin(j, err);
@@ -157,6 +159,10 @@ sqlfail:
     if (own_tx)
         jdb_rollback(j);
 out:
+    /* (j->mu is held either way; when the caller's transaction fails after this, the
+     * orphan collection, journal_scratch_gc, takes the files) */
+    if (r < 0)
+        jdb_drop_unrecorded(j, inv_file, 1);
     if (own_tx)
         pthread_mutex_unlock(&j->mu);
     return r;
@@ -194,57 +200,6 @@ out:
     return r;
 }
 
-int jdb_inventory_file_name(const char *digest, char *buf, size_t size)
-{
-    size_t n = digest ? strlen(digest) : 0;
-    int k;
-
-    if (!n || n >= OCFL_DIGEST_HEX_MAX || strspn(digest, "0123456789abcdefABCDEF") != n)
-        return -ENAMETOOLONG;
-    k = snprintf(buf, size, "scratch/inventory-%s.json", digest);
-    return k < 0 || (size_t)k >= size ? -ENAMETOOLONG : 0;
-}
-
-/* The plan's inventory file goes once the plan has ended (the row keeps its name). */
-static void drop_inventory_file(struct journal *j, int64_t id)
-{
-    sqlite3_stmt *st;
-    char *name = NULL;
-
-    pthread_mutex_lock(&j->mu);
-    if (sqlite3_prepare_v2(j->db, "SELECT inventory_file FROM plans WHERE id = ?", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-            name = strdup((const char *)sqlite3_column_text(st, 0));
-        sqlite3_finalize(st);
-    }
-    pthread_mutex_unlock(&j->mu);
-    /* another unfinished plan with the very same bytes would have the same file: keep it */
-    if (name && !jdb_inventory_file_in_use(j, name, id))
-        unlinkat(j->state_fd, name, 0);
-    free(name);
-}
-
-int jdb_inventory_file_in_use(struct journal *j, const char *name, int64_t except_id)
-{
-    sqlite3_stmt *st;
-    int used = 1;
-
-    pthread_mutex_lock(&j->mu);
-    if (sqlite3_prepare_v2(j->db,
-                           "SELECT 1 FROM plans WHERE inventory_file = ?1 AND id != ?2"
-                           " AND state IN ('pending', 'running', 'reverting') LIMIT 1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, except_id);
-        used = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-    }
-    pthread_mutex_unlock(&j->mu);
-    return used;
-}
-
 int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
                        const char *last_error, struct ocfl_err *err)
 {
@@ -263,7 +218,7 @@ int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
                " WHERE id = ?1 AND ?2 = ?2",
                id, 0, now, fin, journal_plan_state_name(s));
     if (r >= 0 && fin)
-        drop_inventory_file(j, id);
+        jdb_drop_inventory_files(j, id);
     if (r >= 0 && last_error)
         r = update(j, "UPDATE plans SET last_error = ?5 WHERE id = ?1 AND ?2 = ?2 AND ?3 = ?4", id,
                    0, 0, 0, last_error);

@@ -2,9 +2,21 @@
 #ifndef OCFLFS_JOURNAL_INT_H
 #define OCFLFS_JOURNAL_INT_H
 
+#include <limits.h>
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include "journal.h"
+
+/* Room for "scratch/inventory-DIGEST.root.json". */
+#define JDB_INV_NAME_MAX (64 + OCFL_DIGEST_HEX_MAX)
+
+/* A file this journal handle wrote durably, as fstatat() saw it right after: the same inode,
+ * size and times later mean the same bytes (the state directory is ours, locked). */
+struct jdb_written {
+    char name[JDB_INV_NAME_MAX]; /* relative to the state dir; "" when none */
+    struct stat st;
+};
 
 struct journal {
     char *state_dir;
@@ -25,6 +37,13 @@ struct journal {
     /* the plan running in this process and whether cancel was asked */
     int64_t running_id;
     volatile int cancel_requested;
+    /* the last plan inventory files written by plan_insert: the record and the root copy */
+    struct jdb_written inv_record, inv_root;
+    /* journal_hint_root_inventory(): what the caller knows of an object's inventory.json */
+    char hint_path[PATH_MAX]; /* "" when none */
+    struct stat hint_st;
+    uint64_t hint_stat_ns;
+    char hint_digest[OCFL_DIGEST_HEX_MAX];
 };
 
 /* Run SQL without results; -EIO with sqlite's message on failure. */
@@ -42,8 +61,31 @@ int jdb_errno(sqlite3 *db, int rc);
 /* Step and plan state updates, each its own short transaction. */
 /* "scratch/inventory-DIGEST.json" (relative to the state dir) into @buf; 0, -ENAMETOOLONG. */
 int jdb_inventory_file_name(const char *digest, char *buf, size_t size);
-/* Whether an unfinished plan other than @except_id uses the inventory file @name. */
+/* The root copy beside the record @record ("scratch/inventory-D.json" ->
+ * "scratch/inventory-D.root.json") into @buf; 0, -ENAMETOOLONG. */
+int jdb_inventory_root_name(const char *record, char *buf, size_t size);
+/* Whether @a and @b are the same file with the same size, mtime and ctime. */
+int jdb_same_file(const struct stat *a, const struct stat *b);
+/* Whether @w is the file @name of the state dir as this handle wrote it (fstatat now). */
+int jdb_written_matches(struct journal *j, const struct jdb_written *w, const char *name);
+/* Whether an unfinished plan other than @except_id uses the inventory file @name
+ * (_locked: the caller holds j->mu). */
 int jdb_inventory_file_in_use(struct journal *j, const char *name, int64_t except_id);
+int jdb_inventory_file_in_use_locked(struct journal *j, const char *name, int64_t except_id);
+/*
+ * Write @plan's inventory bytes durably to the record @inv_file and, when the state dir is
+ * on the storage root's filesystem, to its root copy too, the two on two threads; remember
+ * both in j->inv_record / j->inv_root.  The copy is optional: failing to write it removes
+ * it.  0, or the record's error.  @locked: the caller holds j->mu.
+ */
+int jdb_write_inventory_files(struct journal *j, const struct ocfl_plan *plan, const char *inv_file,
+                              int locked, struct ocfl_err *err);
+/* After a plan could not be recorded: remove @inv_file and its root copy unless an
+ * unfinished plan uses them. */
+void jdb_drop_unrecorded(struct journal *j, const char *inv_file, int locked);
+/* Plan @id has ended: remove its record and root copy unless another unfinished plan has
+ * the same (the row keeps the record's name). */
+void jdb_drop_inventory_files(struct journal *j, int64_t id);
 int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
                        const char *last_error, struct ocfl_err *err);
 int jdb_step_begin(struct journal *j, int64_t id, size_t idx, unsigned attempts);

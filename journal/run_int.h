@@ -19,8 +19,16 @@ struct rplan {
     char *object_id, *object_path, *base_digest, *inventory_digest, *version, *alg;
     int new_object;
     enum journal_plan_state state;
+    /* the new inventory's bytes; NULL while not needed: a plan whose record was written by
+     * this journal handle reads it only when a step must write the bytes (run_inventory) */
     char *inventory;
     size_t inventory_len;
+    /* the record, "scratch/inventory-D.json" (NULL for plans from before schema v4, and in
+     * tests that build a plan by hand), and whether it is known to hold the plan's bytes
+     * (written by this handle, or digested): then inv_st is it as it was checked */
+    char *inv_file;
+    int inv_checked;
+    struct stat inv_st;
     /* the inventory file could not be read or does not hold the recorded bytes: the steps
      * that write the inventory fail with this (and the plan is reverted), the others run */
     struct ocfl_err inventory_lost;
@@ -40,12 +48,30 @@ struct run {
     uint64_t bytes_total, bytes_done;
     int revert_failed;    /* set when a revert could not complete */
     int root_inv_written; /* this process wrote the plan's root inventory.json */
-    /* the last digest of the root inventory.json and the file it was of (run_digest_file):
-     * the same inode, size and times mean the same bytes, so a second check reads nothing */
+    /* the last digest of the root inventory.json and the file it was of (run_digest_file),
+     * or the caller's hint (journal_hint_root_inventory): the same inode, size and times mean
+     * the same bytes, so a second check reads nothing, when those times were at least 2 s
+     * older than root_stat_ns (CLOCK_REALTIME when the stat was taken) */
     int root_hex_valid;
     struct stat root_st;
+    uint64_t root_stat_ns;
     char root_hex[OCFL_DIGEST_HEX_MAX];
 };
+
+/*
+ * Read @name (the plan's record, relative to the state dir) into p->inventory and check it
+ * against the plan's digest: a plan never writes bytes other than those it was made with.
+ * Marks the record checked (p->inv_checked, p->inv_st) when it did not change while read.
+ * 0, or an error naming the plan (-EIO for other bytes, -ENOMEM).
+ */
+int run_read_inventory(struct journal *j, struct rplan *p, const char *name, struct ocfl_err *err);
+
+/*
+ * The plan's inventory bytes in p->inventory: 0 when there, else read from the record and
+ * checked against the plan's digest (also marks the record checked).  The error of a lost
+ * inventory, or of that read.
+ */
+int run_inventory(struct run *run, struct ocfl_err *err);
 
 /* Open the object directory if it exists (run->objfd); 0, or -ENOENT. */
 int run_open_object(struct run *run, struct ocfl_err *err);
@@ -56,6 +82,27 @@ int run_open_object(struct run *run, struct ocfl_err *err);
  */
 int run_digest_file(struct run *run, const char *file, char hex[OCFL_DIGEST_HEX_MAX],
                     struct ocfl_err *err);
+
+/* Digest of FILE beneath @dirfd in @alg: 0, -ENOENT when absent, else an error. */
+int run_digest_at(int dirfd, const char *file, enum ocfl_digest_alg alg,
+                  char hex[OCFL_DIGEST_HEX_MAX], struct ocfl_err *err);
+
+/*
+ * The version inventory step's short way: the plan's record (when checked and unchanged)
+ * hard-linked as @vfd's inventory.json, @vfd fsynced.  1 when done (or done before a
+ * crash: the same inode, or the right bytes, already there), 0 when the caller must write
+ * the bytes instead (no checked record, another filesystem, a refused link, a wrong file
+ * there), or an error.
+ */
+int run_link_record(struct run *run, int vfd, struct ocfl_err *err);
+
+/*
+ * The root inventory step's short way, after its conflict checks: the root copy renamed
+ * over the object's inventory.json, the object directory fsynced.  A copy this journal
+ * handle did not write (same inode, size, times) is digested first; one with other bytes is
+ * removed.  1 when done, 0 when the caller must write the bytes, or an error.
+ */
+int run_rename_root_copy(struct run *run, struct ocfl_err *err);
 
 /*
  * Do step @idx once.  @attempt is this attempt's number (1-based) and

@@ -2,11 +2,13 @@
 #include "run_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -34,44 +36,8 @@ static void rplan_free(struct rplan *p)
     free(p->version);
     free(p->alg);
     free(p->inventory);
+    free(p->inv_file);
     free(p);
-}
-
-/* Read @name (a plan's inventory file) into p->inventory and check it against the digest the
- * plan recorded: a plan never writes bytes other than those it was made with. */
-static int read_inventory_file(struct journal *j, struct rplan *p, const char *name,
-                               struct ocfl_err *err)
-{
-    enum ocfl_digest_alg alg = ocfl_digest_alg_from_name(p->alg);
-    char hex[OCFL_DIGEST_HEX_MAX], *buf = NULL;
-    struct ocfl_hasher *h = NULL;
-    size_t len = 0;
-    int r;
-
-    r = ocfl_io_read_file(j->state_fd, name, OCFL_INVENTORY_MAX_BYTES, &buf, &len, err);
-    if (r < 0) {
-        ocfl_err_prefix(err, "plan %lld: its inventory", (long long)p->id);
-        return r;
-    }
-    r = ocfl_hasher_new(1u << alg, &h, err);
-    if (r == 0) {
-        ocfl_hasher_update(h, buf, len);
-        r = ocfl_hasher_final(h, alg, hex);
-        ocfl_hasher_free(h);
-        if (r < 0)
-            ocfl_err_set(err, r, "plan %lld: cannot digest its inventory", (long long)p->id);
-    }
-    if (r == 0 && !ocfl_digest_equal(hex, p->inventory_digest))
-        r = ocfl_err_set(err, -EIO, "plan %lld: '%s/%s' does not hold the plan's inventory",
-                         (long long)p->id, j->state_dir, name);
-    if (r < 0) {
-        free(buf);
-        return r;
-    }
-    free(p->inventory);
-    p->inventory = buf;
-    p->inventory_len = len;
-    return 0;
 }
 
 static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct ocfl_err *err)
@@ -150,13 +116,25 @@ static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct o
     else if (!ok)
         r = -ENOMEM;
     /* an unfinished plan's bytes from its file (an ended plan needs none); without them only
-     * the inventory steps cannot run, so a revert (or the cleanup after a switch) still can */
+     * the inventory steps cannot run, so a revert (or the cleanup after a switch) still can.
+     * The file this handle has just written (same inode, size and times) needs no second
+     * read: its bytes are read only if a step has to write them (run_inventory). */
     if (r >= 0 && inv_file && journal_plan_state_unfinished(p->state)) {
-        r = read_inventory_file(j, p, inv_file, &p->inventory_lost);
-        if (r == -ENOMEM)
-            *err = p->inventory_lost;
-        else
-            r = 0;
+        free(p->inventory);
+        p->inventory = NULL;
+        p->inventory_len = 0;
+        if (jdb_written_matches(j, &j->inv_record, inv_file)) {
+            p->inv_checked = 1;
+            p->inv_st = j->inv_record.st;
+        } else {
+            r = run_read_inventory(j, p, inv_file, &p->inventory_lost);
+            if (r == -ENOMEM)
+                *err = p->inventory_lost;
+            else
+                r = 0;
+        }
+        p->inv_file = inv_file;
+        inv_file = NULL;
     }
     free(inv_file);
 out:
@@ -342,6 +320,14 @@ static void run_init(struct run *run, struct journal *j, struct ocfl_root *root,
     run->objfd = -1;
     run->alg = ocfl_digest_alg_from_name(p->alg);
     pthread_mutex_init(&run->pmu, NULL);
+    /* what the caller knew of this object's root inventory (run_digest_file checks it) */
+    if (j->hint_path[0] && p->object_path && !strcmp(j->hint_path, p->object_path) &&
+        strlen(j->hint_digest) == ocfl_digest_hex_len(run->alg)) {
+        run->root_st = j->hint_st;
+        run->root_stat_ns = j->hint_stat_ns;
+        memcpy(run->root_hex, j->hint_digest, sizeof(run->root_hex));
+        run->root_hex_valid = 1;
+    }
     for (size_t i = 0; i < p->n_steps; i++)
         if (p->steps[i].kind == OCFL_STEP_CONTENT) {
             run->bytes_total += p->steps[i].size;

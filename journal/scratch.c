@@ -12,25 +12,33 @@
 #include "io.h"
 
 /* Whether an unfinished plan has a step whose source is scratch/NAME or below it, or has
- * scratch/NAME as its inventory file. */
+ * scratch/NAME as its inventory file (or, for a root copy "inventory-D.root.json", has
+ * "inventory-D.json"). */
 static int referenced(struct journal *j, const char *name, int *ret)
 {
     static const char sql[] =
         "SELECT 1 FROM steps s JOIN plans p ON p.id = s.plan_id"
         " WHERE p.state IN ('pending', 'running', 'reverting')"
         " AND (s.source = ?1 OR substr(s.source, 1, length(?1) + 1) = ?1 || '/')"
-        " UNION ALL SELECT 1 FROM plans WHERE inventory_file = ?1"
+        " UNION ALL SELECT 1 FROM plans WHERE inventory_file = ?2"
         " AND state IN ('pending', 'running', 'reverting') LIMIT 1";
+    static const char root_suffix[] = ".root.json";
+    size_t n = strlen(name), k = sizeof(root_suffix) - 1;
     sqlite3_stmt *st;
-    char path[600];
+    char path[600], record[600];
     int rc;
 
     if (snprintf(path, sizeof(path), "scratch/%s", name) >= (int)sizeof(path))
         return -ENAMETOOLONG;
+    if (n > k && !strcmp(name + n - k, root_suffix))
+        snprintf(record, sizeof(record), "scratch/%.*s.json", (int)(n - k), name);
+    else
+        memcpy(record, path, sizeof(record));
     pthread_mutex_lock(&j->mu);
     rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, path, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, record, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(st);
         *ret = rc == SQLITE_ROW;
         if (rc == SQLITE_ROW)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "digest.h"
@@ -29,8 +30,8 @@ int run_open_object(struct run *run, struct ocfl_err *err)
     return 0;
 }
 
-static int digest_at(int dirfd, const char *file, enum ocfl_digest_alg alg,
-                     char hex[OCFL_DIGEST_HEX_MAX], struct ocfl_err *err)
+int run_digest_at(int dirfd, const char *file, enum ocfl_digest_alg alg,
+                  char hex[OCFL_DIGEST_HEX_MAX], struct ocfl_err *err)
 {
     char all[OCFL_DIGEST_COUNT_][OCFL_DIGEST_HEX_MAX];
     int fd, r;
@@ -48,17 +49,33 @@ static int digest_at(int dirfd, const char *file, enum ocfl_digest_alg alg,
     return 0;
 }
 
-static int same_file(const struct stat *a, const struct stat *b)
+static uint64_t realtime_ns(void)
 {
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+    return ts->tv_sec < 0 ? 0 : (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+/* Racy-git's rule: a file whose times are within 2 s of the moment it was stat'ed could be
+ * changed again without changing them (timestamp granularity, clock skew): never trust it. */
+static int settled(const struct stat *st, uint64_t stat_ns)
+{
+    const uint64_t margin = 2000000000u;
+
+    return ts_ns(&st->st_mtim) + margin <= stat_ns && ts_ns(&st->st_ctim) + margin <= stat_ns;
 }
 
 int run_digest_file(struct run *run, const char *file, char hex[OCFL_DIGEST_HEX_MAX],
                     struct ocfl_err *err)
 {
     struct stat st;
+    uint64_t now = realtime_ns(); /* before the stat */
     int root = !strcmp(file, "inventory.json"), r;
 
     if (run->objfd < 0)
@@ -67,16 +84,18 @@ int run_digest_file(struct run *run, const char *file, char hex[OCFL_DIGEST_HEX_
      * large object.  Unchanged since the last digest (its inode, size and times), it needs no
      * second read. */
     if (root && fstatat(run->objfd, file, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        if (run->root_hex_valid && same_file(&st, &run->root_st)) {
+        if (run->root_hex_valid && jdb_same_file(&st, &run->root_st) &&
+            settled(&run->root_st, run->root_stat_ns)) {
             memcpy(hex, run->root_hex, OCFL_DIGEST_HEX_MAX);
             return 0;
         }
     } else {
         root = 0;
     }
-    r = digest_at(run->objfd, file, run->alg, hex, err);
+    r = run_digest_at(run->objfd, file, run->alg, hex, err);
     if (r == 0 && root) {
         run->root_st = st;
+        run->root_stat_ns = now;
         memcpy(run->root_hex, hex, OCFL_DIGEST_HEX_MAX);
         run->root_hex_valid = 1;
     }
@@ -220,7 +239,7 @@ static int exec_content(struct run *run, size_t idx, struct rstep *s, struct ocf
     r = run_open_object(run, err);
     if (r < 0)
         return r;
-    r = digest_at(run->objfd, s->dest, run->alg, hex, err);
+    r = run_digest_at(run->objfd, s->dest, run->alg, hex, err);
     if (r == 0) {
         if (ocfl_digest_equal(hex, s->digest))
             return ocfl_io_unlink(run->j->state_fd, s->source, err); /* done before */
@@ -248,7 +267,7 @@ static int exec_content(struct run *run, size_t idx, struct rstep *s, struct ocf
     close(in);
     if (r < 0)
         return r;
-    r = digest_at(run->objfd, s->dest, run->alg, hex, err);
+    r = run_digest_at(run->objfd, s->dest, run->alg, hex, err);
     if (r < 0)
         return r;
     if (!ocfl_digest_equal(hex, s->digest)) {
@@ -277,6 +296,29 @@ int run_exec_content_at(struct run *run, size_t idx, unsigned attempt, unsigned 
     return run_exec_step(run, idx, attempt, before, err);
 }
 
+static int exec_version_inv(struct run *run, struct rstep *s, struct ocfl_err *err)
+{
+    int r = run_open_object(run, err), vfd;
+
+    if (r < 0)
+        return r;
+    vfd = ocfl_io_open(run->objfd, s->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (vfd < 0)
+        return ocfl_err_sys(err, vfd, "cannot open '%s'", s->dest);
+    /* The record's inode becomes the version inventory (the record's name goes when the
+     * plan ends); else the bytes are written again. */
+    r = run_link_record(run, vfd, err);
+    if (r == 0)
+        r = run_inventory(run, err);
+    if (r == 0)
+        r = ocfl_io_write_file_durable(vfd, "inventory.json", run->p->inventory,
+                                       run->p->inventory_len, err);
+    close(vfd);
+    if (r < 0)
+        return r;
+    return write_sidecar(run->objfd, s->dest, run->p->alg, run->p->inventory_digest, err);
+}
+
 static int exec_root_inv(struct run *run, struct ocfl_err *err)
 {
     char hex[OCFL_DIGEST_HEX_MAX], side[OCFL_DIGEST_HEX_MAX];
@@ -297,10 +339,14 @@ static int exec_root_inv(struct run *run, struct ocfl_err *err)
         if (r < 0 || !ocfl_digest_equal(side, run->p->base_digest))
             return conflict(run, err, "has a root sidecar that is not the plan's base");
     }
-    r = ocfl_io_write_file_durable(run->objfd, "inventory.json", run->p->inventory,
-                                   run->p->inventory_len, err);
+    r = run_rename_root_copy(run, err);
+    if (r == 0)
+        r = run_inventory(run, err);
+    if (r == 0)
+        r = ocfl_io_write_file_durable(run->objfd, "inventory.json", run->p->inventory,
+                                       run->p->inventory_len, err);
     run->root_inv_written = r >= 0;
-    return r;
+    return r < 0 ? r : 0;
 }
 
 static int exec_release(struct run *run, struct rstep *s, struct ocfl_err *err)
@@ -319,8 +365,7 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
 {
     struct journal *j = run->j;
     struct rstep *s = &run->p->steps[idx];
-    char path[512];
-    int r, n;
+    int r;
 
     if ((long)idx == j->fail_step && attempt <= j->fail_times)
         return ocfl_err_sys(err, j->fail_code, "injected fault at step %zu (attempt %u)", idx,
@@ -345,17 +390,7 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
     }
     switch (s->kind) {
     case OCFL_STEP_VERSION_INV:
-        r = run_open_object(run, err);
-        if (r < 0)
-            return r;
-        n = snprintf(path, sizeof(path), "%s/inventory.json", s->dest);
-        if (n < 0 || (size_t)n >= sizeof(path))
-            return -ENAMETOOLONG;
-        r = ocfl_io_write_file_durable(run->objfd, path, run->p->inventory, run->p->inventory_len,
-                                       err);
-        if (r < 0)
-            return r;
-        return write_sidecar(run->objfd, s->dest, run->p->alg, run->p->inventory_digest, err);
+        return exec_version_inv(run, s, err);
     case OCFL_STEP_ROOT_INV:
         r = run_open_object(run, err);
         return r < 0 ? r : exec_root_inv(run, err);
@@ -513,7 +548,7 @@ int run_compensate(struct run *run, struct ocfl_err *err)
     if (ours) {
         char path[64];
         snprintf(path, sizeof(path), "%s/inventory.json", p->version);
-        r = digest_at(run->objfd, path, run->alg, hex, NULL);
+        r = run_digest_at(run->objfd, path, run->alg, hex, NULL);
         if (r == -ENOENT || (r == 0 && ocfl_digest_equal(hex, p->inventory_digest))) {
             r = ocfl_io_remove_tree(run->objfd, p->version, err);
             if (r < 0)
