@@ -130,34 +130,81 @@ check_grep "cancel refusal explains" "switch point" "$tmp/err"
 "$OCFLFS" resume "$tmp/r6" 2 >/dev/null; check_eq "resume of that plan" 0 $?
 check_eq "head v2" v2 "$(head_of "$tmp/r6")"
 
-# --- the new inventory's bytes wait in the state dir's scratch while the plan is unfinished,
-# are checked against the recorded digest when it resumes, and go when it ends
-invfiles() { find "$1/extensions/ocflfs/scratch" -name 'inventory-*.json' | sort; }
-check_eq "a finished plan leaves no inventory file" "" "$(invfiles "$tmp/r6")"
+# --- the new inventory's bytes wait in the state dir's scratch while the plan is unfinished
+# (the record, and the root copy beside it), are checked against the recorded digest when it
+# resumes, and go when it ends
+invfiles() { find "$1/extensions/ocflfs/scratch" -name 'inventory-*' | sort; }
+record() { find "$1/extensions/ocflfs/scratch" -name 'inventory-*.json' ! -name '*.root.json'; }
+rootcopy() { find "$1/extensions/ocflfs/scratch" -name 'inventory-*.root.json'; }
+ino() { stat -c %i "$1"; }
+# check_inventories ROOT VERSION WHAT: the root and version inventories byte-identical, two
+# inodes, both sidecars naming their digest, no inventory file left in scratch
+check_inventories() {
+    local o="$1/$objpath" d
+    d=$(sha512sum "$o/inventory.json" | cut -d' ' -f1)
+    check_true "$3: version and root inventories identical" cmp -s "$o/inventory.json" "$o/$2/inventory.json"
+    check_true "$3: ... in two inodes" test "$(ino "$o/inventory.json")" != "$(ino "$o/$2/inventory.json")"
+    check_eq "$3: root sidecar" "$d  inventory.json" "$(cat "$o/inventory.json.sha512")"
+    check_eq "$3: version sidecar" "$d  inventory.json" "$(cat "$o/$2/inventory.json.sha512")"
+    check_eq "$3: no inventory file left in scratch" "" "$(invfiles "$1")"
+}
+check_inventories "$tmp/r1" v2 "a put"
+check_inventories "$tmp/r6" v2 "a resume after the switch"
+check_eq "a reverted plan leaves no inventory file" "" "$(invfiles "$tmp/r2")"
+check_eq "a cancelled plan leaves no inventory file" "" "$(invfiles "$tmp/r5")"
 cp -a "$tmp/template" "$tmp/r7"
 OCFLFS_TEST_KILL_AT_STEP=0 "$OCFLFS" put "$tmp/r7" "$ID" "$tmp/d2" -m two >/dev/null 2>&1
-f=$(invfiles "$tmp/r7")
+f=$(record "$tmp/r7")
+want=$(json <("$OCFLFS" plan "$tmp/r7" 2 --json) 'd["inventory_digest"]')
 check_true "a killed plan's inventory file waits in scratch" test -s "$f"
-check_eq "it holds the recorded inventory" \
-    "$(json <("$OCFLFS" plan "$tmp/r7" 2 --json) 'd["inventory_digest"]')" \
-    "$(sha512sum "$f" | cut -d' ' -f1)"
+check_eq "it holds the recorded inventory" "$want" "$(sha512sum "$f" | cut -d' ' -f1)"
+check_eq "so does the root copy beside it" "$want" "$(sha512sum "$(rootcopy "$tmp/r7")" | cut -d' ' -f1)"
+check_true "two files" test "$(ino "$f")" != "$(ino "$(rootcopy "$tmp/r7")")"
+cp "$f" "$tmp/want.json"
 cp -a "$tmp/r7" "$tmp/r8"
+cp -a "$tmp/r7" "$tmp/r9"
+cp -a "$tmp/r7" "$tmp/r10"
 "$OCFLFS" resume "$tmp/r7" >/dev/null; check_eq "resume from the file" 0 $?
 check_eq "to v2" v2 "$(head_of "$tmp/r7")"
-check_eq "and the file is gone" "" "$(invfiles "$tmp/r7")"
+check_true "with the recorded bytes" cmp -s "$tmp/want.json" "$(inv "$tmp/r7")"
+check_inventories "$tmp/r7" v2 "resume"
 check_true "valid" "$OCFLFS" validate "$tmp/r7/$objpath"
-f=$(invfiles "$tmp/r8")
+# the root copy altered in place (same size, same inode) before resume: not renamed into place
+c=$(rootcopy "$tmp/r9")
+python3 -c 'import sys; f=open(sys.argv[1], "r+b"); f.seek(20); f.write(b"X")' "$c"
+"$OCFLFS" resume "$tmp/r9" >/dev/null; check_eq "resume with an altered root copy" 0 $?
+check_true "the recorded bytes are switched in, not the copy's" cmp -s "$tmp/want.json" "$(inv "$tmp/r9")"
+check_inventories "$tmp/r9" v2 "altered root copy"
+check_true "valid after an altered root copy" "$OCFLFS" validate "$tmp/r9/$objpath"
+# killed after the version inventory (the record linked there), before the switch
+cp -a "$tmp/template" "$tmp/r11"
+OCFLFS_TEST_KILL_BEFORE_STEP=4 "$OCFLFS" put "$tmp/r11" "$ID" "$tmp/d2" -m two >/dev/null 2>&1
+check_eq "killed before the switch" 137 $?
+check_true "the version inventory waits" test -s "$tmp/r11/$objpath/v2/inventory.json"
+check_eq "the root is still v1" v1 "$(head_of "$tmp/r11")"
+"$OCFLFS" resume "$tmp/r11" >/dev/null; check_eq "resume at the switch" 0 $?
+check_eq "switched to v2" v2 "$(head_of "$tmp/r11")"
+check_inventories "$tmp/r11" v2 "resume at the switch"
+# the root copy gone before resume: the bytes are written
+rm -f "$(rootcopy "$tmp/r10")"
+"$OCFLFS" resume "$tmp/r10" >/dev/null; check_eq "resume without the root copy" 0 $?
+check_true "the recorded bytes written" cmp -s "$tmp/want.json" "$(inv "$tmp/r10")"
+check_inventories "$tmp/r10" v2 "no root copy"
+f=$(record "$tmp/r8")
 sed -i 's/"message": "two"/"message": "TWO"/' "$f" # other bytes, same length
 "$OCFLFS" resume "$tmp/r8" >/dev/null 2>"$tmp/err"
 check_eq "resume with altered inventory bytes fails" 1 $?
 check_grep "and says so" "does not hold the plan's inventory" "$tmp/err"
 check_eq "reverted: the object stays at v1" v1 "$(head_of "$tmp/r8")"
 check_eq "no v2 directory is left" "" "$(ls -d "$tmp/r8/$objpath/v2" 2>/dev/null)"
+check_eq "the revert removes both inventory files" "" "$(invfiles "$tmp/r8")"
 check_true "valid at v1" "$OCFLFS" validate "$tmp/r8/$objpath"
 stray="$tmp/r8/extensions/ocflfs/scratch/inventory-$(printf '%0128d' 0).json"
 echo '{}' >"$stray"
+echo '{}' >"${stray%.json}.root.json"
 "$OCFLFS" put "$tmp/r8" "$ID" "$tmp/d2" -m two >/dev/null; check_eq "put after that" 0 $?
 check_true "an inventory file no plan refers to is collected" test ! -e "$stray"
+check_true "and a root copy too" test ! -e "${stray%.json}.root.json"
 
 # --- bad DIR content
 mkdir -p "$tmp/bad1" "$tmp/bad2"
