@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -482,6 +484,30 @@ static int open_db(struct journal *j, struct ocfl_err *err)
     return 0;
 }
 
+/*
+ * Mark scratch/ as the top of a directory hierarchy (chattr +T), so that ext4's
+ * Orlov allocator places each staging directory made in it, and the inodes of the
+ * files staged there, in a block group of its own choosing rather than next to
+ * scratch/.  On ext4 without a journal, a new inode is never taken from those
+ * deleted in the last 30 s, and the allocator skips them one by one, for every
+ * file: after a large tree near the state directory was deleted, staging 10,000
+ * files took 3 to 6 s instead of 0.8 s.  Other file systems ignore or refuse the
+ * flag; either is fine.
+ */
+static void spread_scratch(int state_fd)
+{
+    int fd = openat(state_fd, "scratch", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int flags;
+
+    if (fd < 0)
+        return;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && !(flags & FS_TOPDIR_FL)) {
+        flags |= FS_TOPDIR_FL;
+        (void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
+    }
+    close(fd);
+}
+
 int journal_open(const char *state_dir, const struct journal_options *opts, struct journal **ret,
                  struct ocfl_err *err)
 {
@@ -538,6 +564,7 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
             r = ocfl_err_sys(err, -errno, "cannot create '%s/scratch'", state_dir);
             goto fail;
         }
+        spread_scratch(j->state_fd);
     }
     r = open_db(j, err);
     if (r < 0)

@@ -137,4 +137,10 @@ check_eq "a symlink in DIR is refused" 1 $?
 check_grep "and named" "b.txt" "$tmp/err"
 check_eq "the head stays v9" v9 "$(head_of)"
 
+# --- (not the cache, but also staging) scratch/ is the top of a hierarchy for ext4's Orlov
+# allocator (chattr +T), where the file system has such flags at all
+if flags=$(lsattr -d "$R/extensions/ocflfs/scratch" 2>/dev/null); then
+    check_true "scratch/ has the T flag" grep -q T <<<"${flags%% *}"
+fi
+
 done_testing
