@@ -2,7 +2,8 @@
  */
 /*
  * File format (native byte order: the cache never leaves this machine):
- *   header   "ocflfsPC" | u32 format (1) | u32 digest algorithm | u64 records | u64 names bytes
+ *   header   "ocflfsPC" | u32 format (1) | u32 0 | char[16] digest algorithm's name, NUL-padded |
+ *            u64 records | u64 names bytes
  *   records  u64 dev, ino, size | i64 mtime_ns, ctime_ns | u32 name offset, name length |
  *            64 bytes of binary digest (the first hexlen/2 used)
  *   names    the logical paths, each followed by a NUL, in record order (sorted by strcmp)
@@ -29,7 +30,8 @@
 
 struct header {
     char magic[8];
-    uint32_t format, alg;
+    uint32_t format, pad;
+    char alg[16]; /* the algorithm's OCFL name, NUL-padded (not an enum value: those may move) */
     uint64_t n, names_len;
 };
 
@@ -84,7 +86,10 @@ static int parse(char *buf, size_t len, struct put_cache *c)
     if (len < sizeof(hd) + SUM_LEN)
         return -EBADMSG;
     memcpy(&hd, buf, sizeof(hd));
-    hexlen = ocfl_digest_hex_len((enum ocfl_digest_alg)hd.alg);
+    if (memchr(hd.alg, 0, sizeof(hd.alg)) == NULL)
+        return -EBADMSG;
+    enum ocfl_digest_alg alg = ocfl_digest_alg_from_name(hd.alg);
+    hexlen = ocfl_digest_alg_is_content(alg) ? ocfl_digest_hex_len(alg) : 0;
     if (memcmp(hd.magic, MAGIC, 8) || hd.format != FORMAT || !hexlen || hexlen / 2 > DIGEST_SLOT ||
         hd.n > (len - sizeof(hd) - SUM_LEN) / sizeof(struct disk_rec) ||
         hd.names_len != len - sizeof(hd) - SUM_LEN - hd.n * sizeof(struct disk_rec))
@@ -114,7 +119,7 @@ static int parse(char *buf, size_t len, struct put_cache *c)
         r->digest = at + offsetof(struct disk_rec, digest);
     }
     c->n = hd.n;
-    c->alg = (enum ocfl_digest_alg)hd.alg;
+    c->alg = alg;
     return 0;
 }
 
@@ -174,14 +179,16 @@ int put_cache_save(int state_fd, const char *id, enum ocfl_digest_alg alg,
 {
     size_t hexlen = ocfl_digest_hex_len(alg), kept = 0, names_len = 0, len, at;
     char name[192], tmp[224];
-    struct header hd = {.format = FORMAT, .alg = (uint32_t)alg};
+    struct header hd = {.format = FORMAT};
     char *buf;
     int r = cache_name(id, name, sizeof(name), err);
 
     if (r < 0)
         return r;
-    if (!hexlen || hexlen / 2 > DIGEST_SLOT)
+    if (!hexlen || hexlen / 2 > DIGEST_SLOT || !ocfl_digest_alg_is_content(alg) ||
+        strlen(ocfl_digest_alg_name(alg)) >= sizeof(hd.alg))
         return ocfl_err_set(err, -EINVAL, "put cache: unsupported digest algorithm");
+    strncpy(hd.alg, ocfl_digest_alg_name(alg), sizeof(hd.alg) - 1);
     for (size_t i = 0; i < n; i++)
         if (settled(&e[i], settled_before_ns)) {
             kept++;
