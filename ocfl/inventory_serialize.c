@@ -214,13 +214,42 @@ static void put_str(struct sbuf *b, const char *s)
     put(b, "\"", 1);
 }
 
+/*
+ * One line of a block: "," when @comma, a newline, indentation for @level,
+ * @s quoted, then @after (": ", ": [" or nothing).  The hot path of a large
+ * inventory (three per manifest entry), so it reserves room once and copies
+ * a string that needs no escaping (all digests and most paths) in one go.
+ */
+static void put_item(struct sbuf *b, int comma, int level, const char *s, const char *after,
+                     size_t after_len)
+{
+    static const char nl_spaces[] = "\n                                ";
+    size_t n = strlen(s), ind = (size_t)level * 2, k;
+    char *o;
+
+    if (ind > sizeof(nl_spaces) - 2)
+        ind = sizeof(nl_spaces) - 2;
+    if (!room(b, n + ind + after_len + 4))
+        return;
+    k = clean_prefix(s, n);
+    o = b->buf + b->len;
+    if (comma)
+        *o++ = ',';
+    memcpy(o, nl_spaces, ind + 1);
+    o += ind + 1;
+    *o++ = '"';
+    memcpy(o, s, k);
+    o += k;
+    b->len = (size_t)(o - b->buf);
+    if (k < n)
+        put_escaped(b, s + k, n - k);
+    put(b, "\"", 1);
+    put(b, after, after_len);
+}
+
 static void put_key(struct sbuf *b, int level, const char *key, int first)
 {
-    if (!first)
-        put(b, ",", 1);
-    indent(b, level);
-    put_str(b, key);
-    put(b, ": ", 2);
+    put_item(b, !first, level, key, ": ", 2);
 }
 
 /* Whether @items is in strcmp order already (a parsed or reindexed inventory is). */
@@ -250,12 +279,8 @@ static void put_str_array(struct sbuf *b, int level, char **items, size_t n)
         qsort(sorted, n, sizeof(*sorted), ocfl_cmp_str_ptr);
     }
     put(b, "[", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            put(b, ",", 1);
-        indent(b, level + 1);
-        put_str(b, sorted[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        put_item(b, i > 0, level + 1, sorted[i], "", 0);
     indent(b, level);
     put(b, "]", 1);
     if (sorted != items)
@@ -412,16 +437,11 @@ static void put_state(struct sbuf *b, int level, const struct ocfl_version *v)
             __builtin_prefetch(order[ahead].e->digest);
             __builtin_prefetch(order[ahead].e->logical_path);
         }
-        put_key(b, level + 1, digest, i == 0);
-        put(b, "[", 1);
+        put_item(b, i > 0, level + 1, digest, ": [", 3);
         for (; j < v->n_state && order[j].prefix == order[i].prefix &&
                !strcmp(order[j].e->digest, digest);
-             j++) {
-            if (j > i)
-                put(b, ",", 1);
-            indent(b, level + 2);
-            put_str(b, order[j].e->logical_path);
-        }
+             j++)
+            put_item(b, j > i, level + 2, order[j].e->logical_path, "", 0);
         indent(b, level + 1);
         put(b, "]", 1);
         publish(b, 0);
