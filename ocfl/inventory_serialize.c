@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /*
  * Written by hand rather than with json_dumps(): the key order is fixed by
@@ -33,7 +34,9 @@ struct feed {
     pthread_cond_t cond;        /* new bytes, the end, or the thread left the buffer */
     const char *buf;            /* moves only while !busy (the serializer waits) */
     size_t ready, done;         /* bytes published / digested */
-    int busy;                   /* the thread is reading buf[done..] outside the lock */
+    size_t alloc, populated;    /* the buffer's size; the thread faulted pages in up to here */
+    int busy;                   /* the thread is using buf outside the lock */
+    int no_prefault;            /* the kernel cannot populate pages ahead */
     int end;                    /* no more bytes will come */
     struct ocfl_hasher *hasher; /* used by the thread only until it is joined */
 };
@@ -74,6 +77,7 @@ static __attribute__((noinline)) int grow(struct sbuf *b, size_t n)
     }
     if (b->feed) {
         b->feed->buf = b->buf;
+        b->feed->alloc = b->alloc;
         pthread_mutex_unlock(&b->feed->lock);
     }
     return nb != NULL;
@@ -599,6 +603,42 @@ int ocfl_inventory_serialize(const struct ocfl_inventory *inv, char **ret_buf, s
     return 0;
 }
 
+/*
+ * With the lock held and nothing to digest: fault in some pages of the
+ * buffer just ahead of the serializer, which then writes without taking
+ * page faults (a tenth of its time on a fresh 50 MB buffer).  Contents are
+ * unchanged (MADV_POPULATE_WRITE only maps the pages), so the serializer
+ * may be writing there meanwhile.  1 when it worked outside the lock.
+ */
+static int prefault(struct feed *f)
+{
+#ifdef MADV_POPULATE_WRITE
+    const uintptr_t page = 4096, step = 1024 * 1024, ahead = 8 * step;
+    size_t from = f->populated > f->ready ? f->populated : f->ready;
+    size_t to = f->alloc < f->ready + ahead ? f->alloc : f->ready + ahead;
+    uintptr_t a, z;
+    int r;
+
+    if (f->no_prefault || from + step > to)
+        return 0;
+    to = from + step;
+    a = ((uintptr_t)f->buf + from + page - 1) & ~(page - 1);
+    z = ((uintptr_t)f->buf + to) & ~(page - 1);
+    f->busy = 1;
+    pthread_mutex_unlock(&f->lock);
+    r = madvise((void *)a, z - a, MADV_POPULATE_WRITE);
+    pthread_mutex_lock(&f->lock);
+    f->busy = 0;
+    f->populated = to;
+    f->no_prefault = r < 0;
+    pthread_cond_broadcast(&f->cond);
+    return 1;
+#else
+    (void)f;
+    return 0;
+#endif
+}
+
 /* The digest thread: digest published bytes in order until the end. */
 static void *feed_main(void *arg)
 {
@@ -611,7 +651,8 @@ static void *feed_main(void *arg)
         if (from == to) {
             if (f->end)
                 break;
-            pthread_cond_wait(&f->cond, &f->lock);
+            if (!prefault(f))
+                pthread_cond_wait(&f->cond, &f->lock);
             continue;
         }
         if (to - from > FEED_STEP) /* let a growing buffer move soon */

@@ -120,16 +120,19 @@ static int cmp_manifest(const void *a, const void *b)
     return strcasecmp(x->digest, y->digest);
 }
 
+/* Whether @d is @want hex digits (a table, not isxdigit(): no locale lookup per byte). */
 static int digest_ok(const char *d, size_t want)
 {
-    size_t n = strlen(d);
+    static const unsigned char hex[256] = {
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+        ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+        ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    };
+    size_t i = 0;
 
-    if (n != want)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)d[i]))
-            return 0;
-    return 1;
+    while (i < want && hex[(unsigned char)d[i]])
+        i++;
+    return i == want && !d[i];
 }
 
 static char *lower_dup(const char *s)
