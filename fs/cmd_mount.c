@@ -30,6 +30,7 @@ static const char synopsis[] =
 #define REFRESH_AGE   30.0       /* listing the root walks it again after this many seconds */
 #define CACHE_OBJECTS 256        /* loaded inventories kept */
 #define CACHE_WEIGHT  (4u << 20) /* ... and at most this many state + manifest entries */
+#define IDLE_NODES    1024       /* inodes kept after the kernel forgot them (or never had) */
 
 void mount_log(const struct mount *m, const char *fmt, ...)
 {
@@ -254,7 +255,7 @@ static int run(struct mount_args *a, int *notify_fd)
     lock_ok = 1;
     if (mount_objects_init(&m.objs, a->cache ? (size_t)a->cache : CACHE_OBJECTS, CACHE_WEIGHT) <
             0 ||
-        mount_nodes_init(&m.nodes) < 0) {
+        mount_nodes_init(&m.nodes, IDLE_NODES) < 0) {
         cli_error("mount: out of memory");
         goto out;
     }

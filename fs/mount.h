@@ -93,16 +93,30 @@ enum mount_kind {
     MK_ROOT_PLAN,   /* MOUNT/.ocfl/plans/ID.json (version = plan id) */
 };
 
-/* An inode.  Keyed by (kind, object, version, path); never freed while mounted. */
+/*
+ * An inode.  Keyed by (kind, object, version, path).  A node lives while the
+ * kernel holds it (nlookup > 0) or something of ours holds it beyond one
+ * locked section (pins > 0: open handles, directory snapshots, a handler that
+ * drops m->lock); otherwise it is idle, and the least recently idle are freed
+ * beyond a small number (mount_nodes_trim), except the root and objects' tops.
+ * Inode numbers are never reused while mounted: a path looked up again after
+ * its node was freed gets a new number.  A pointer to a node is valid while
+ * m->lock is held, and beyond that only while the holder has it pinned.
+ */
 struct mount_node {
     uint64_t ino;
     uint64_t nlookup; /* the kernel's references (lookup minus forget) */
+    unsigned pins;    /* our references that outlive a locked section */
     enum mount_kind kind;
     struct mount_obj *obj; /* NULL for MK_ROOT* */
     unsigned version;      /* 0 = head view, N = versions/vN */
     char *path;            /* logical path ("" at a tree's top) */
     uint32_t hash;
-    struct mount_node *key_next;
+    struct mount_node *key_next;              /* hash chain by key */
+    struct mount_node *ino_next;              /* hash chain by number */
+    struct mount_node *all_prev, *all_next;   /* every node, newest first */
+    struct mount_node *idle_prev, *idle_next; /* the idle list (mount_nodes_trim) */
+    int idle;                                 /* on that list (lazily: rechecked there) */
     /* attributes cached for obj->gen (committed content does not change) */
     uint64_t attr_gen;
     unsigned attr_version; /* the version the attributes describe (head resolved) */
@@ -124,10 +138,16 @@ struct mount_node {
 };
 
 struct mount_nodes {
-    struct mount_node **by_ino; /* index ino - 1 */
-    size_t n, alloc;
-    struct mount_node **buckets;
+    struct mount_node **buckets;     /* by key */
+    struct mount_node **ino_buckets; /* by number */
     size_t n_buckets;
+    size_t n;          /* nodes alive */
+    uint64_t last_ino; /* the last number handed out */
+    uint64_t n_freed;  /* nodes freed so far */
+    struct mount_node *all;
+    struct mount_node *idle_head, *idle_tail; /* least recently idle first */
+    size_t n_idle;
+    size_t idle_keep; /* idle nodes kept for a later lookup (trim frees the older ones) */
 };
 
 struct mount {
@@ -248,19 +268,28 @@ int mount_obj_load(struct mount *m, struct mount_obj *mo);
 /*
  * Preload the object a handler is about to use: @n's object, or with @name
  * and @n the root, the object of that name (a lookup).  Lock held; it may be
- * released meanwhile (see mount_obj_load).  Nodes and objects are never
- * freed, so @n stays valid; a failure is left for mount_obj_get to report.
+ * released meanwhile (see mount_obj_load); @n is pinned meanwhile, and objects
+ * are never freed, so both stay valid; a failure is left for mount_obj_get to
+ * report.
  */
-void mount_node_preload(struct mount *m, const struct mount_node *n, const char *name);
+void mount_node_preload(struct mount *m, struct mount_node *n, const char *name);
 
-/* ---- mount_nodes.c: the inode table */
+/* ---- mount_nodes.c: the inode table (all with m->lock held) */
 
-int mount_nodes_init(struct mount_nodes *ns);
+/* An empty table that keeps @idle_keep idle nodes for later lookups.  0 or -ENOMEM. */
+int mount_nodes_init(struct mount_nodes *ns, size_t idle_keep);
+/* Free every node (pinned or not) and the table.  NULL is fine. */
 void mount_nodes_release(struct mount_nodes *ns);
 
-/* The node of a key, created when missing (NULL on ENOMEM).  @path is copied. */
+/* The node of a key, created when missing (NULL on ENOMEM).  @path is copied.  A new node
+ * is idle: it stays valid until the lock is released, then until mount_nodes_trim, unless
+ * the caller counts a lookup on it (nlookup) or pins it. */
 struct mount_node *mount_node_get(struct mount_nodes *ns, enum mount_kind kind,
                                   struct mount_obj *obj, unsigned version, const char *path);
+
+/* The node of a key when there is one (not a detached one), else NULL; creates nothing. */
+struct mount_node *mount_node_find(const struct mount_nodes *ns, enum mount_kind kind,
+                                   const struct mount_obj *obj, unsigned version, const char *path);
 
 /*
  * Give @n (same kind, object, version, number) the path @path: the write
@@ -274,8 +303,27 @@ int mount_node_rekey(struct mount_nodes *ns, struct mount_node *n, const char *p
  * its key meanwhile. */
 void mount_node_reattach(struct mount_nodes *ns, struct mount_node *n);
 
-/* The node of @ino, or NULL. */
+/* The node of @ino, or NULL (never made, or freed). */
 struct mount_node *mount_node_by_ino(const struct mount_nodes *ns, uint64_t ino);
+
+/* Keep @n alive beyond this locked section (an open handle, a listing's snapshot, a handler
+ * that releases the lock); every pin is matched by one mount_node_unpin.  NULL is fine. */
+void mount_node_pin(struct mount_node *n);
+void mount_node_unpin(struct mount_nodes *ns, struct mount_node *n);
+
+/* The kernel forgets @count lookups of @n (clamped at 0); an unreferenced node turns idle. */
+void mount_node_forget(struct mount_nodes *ns, struct mount_node *n, uint64_t count);
+
+/* Whether @n has no references: nlookup, pins, or a passthrough backing file to close first
+ * (mount_io.c); the root and objects' tops never are. */
+int mount_node_unused(const struct mount_node *n);
+
+/*
+ * Free idle nodes (unused ones, oldest first) until at most ns->idle_keep remain idle.
+ * Call it where the calling thread holds no unpinned node pointer it will use again (the
+ * end of a handler's locked section, a forget).  Returns the number freed.
+ */
+size_t mount_nodes_trim(struct mount_nodes *ns);
 
 /* ---- mount_tree.c: version trees from sorted state */
 

@@ -66,6 +66,10 @@ static int root_status(struct mount *m, char **ret, size_t *ret_len)
     json_object_set_new(
         j, "fuse_readdirs",
         json_integer((json_int_t)__atomic_load_n(&m->n_readdirs, __ATOMIC_RELAXED)));
+    /* the inode table: nodes alive now (the kernel's, open handles', idle ones) and freed */
+    json_object_set_new(j, "nodes", json_integer((json_int_t)m->nodes.n));
+    json_object_set_new(j, "nodes_idle", json_integer((json_int_t)m->nodes.n_idle));
+    json_object_set_new(j, "nodes_freed", json_integer((json_int_t)m->nodes.n_freed));
     json_object_set_new(j, "staged", json_array());
     json_object_set_new(j, "plans", json_array());
     return json_out(j, ret, ret_len);

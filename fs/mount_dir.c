@@ -184,6 +184,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, i
     n = mount_node_by_ino(&m->nodes, ino);
     mount_node_preload(m, n, NULL);
     rc = n ? list_dir(m, n, &d, off) : -ESTALE;
+    mount_nodes_trim(&m->nodes); /* plain readdir makes nodes the kernel does not hold */
     pthread_mutex_unlock(&m->lock);
     if (rc < 0 && d.used == 0)
         fuse_reply_err(req, -rc);

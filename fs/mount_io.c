@@ -56,6 +56,7 @@ void mount_io_init(struct mount *m, struct fuse_conn_info *conn)
 
 enum mount_iomode mount_io_open(struct mount_node *n, struct fuse_file_info *fi)
 {
+    mount_node_pin(n); /* the handle holds the node until mount_io_release */
     if (n->pt_opens) {
         fi->direct_io = 1;
         fi->keep_cache = 0;
@@ -91,6 +92,7 @@ enum mount_iomode mount_io_open_committed(struct mount *m, fuse_req_t req, struc
     }
     fi->backing_id = n->backing_id;
     fi->keep_cache = 0; /* the kernel drops the page cache of a passthrough open */
+    mount_node_pin(n);
     n->pt_opens++;
     m->n_pt_opens++;
     if (n->version == 0 && !n->detached)
@@ -105,23 +107,24 @@ enum mount_iomode mount_io_open_committed(struct mount *m, fuse_req_t req, struc
 
 void mount_io_release(struct mount *m, fuse_req_t req, struct mount_node *n, enum mount_iomode mode)
 {
-    (void)m;
     if (!n)
         return;
     if (mode == MOUNT_IO_CACHED && n->cached_opens)
         n->cached_opens--;
-    if (mode != MOUNT_IO_PT || !n->pt_opens)
-        return;
-    /* the last reader closes the backing file; without a request (an open
-     * whose reply failed) it stays for the next open of the same bytes */
-    if (--n->pt_opens == 0 && req && n->backing_id) {
+    if (mode == MOUNT_IO_PT && n->pt_opens) {
+        /* the last reader closes the backing file; without a request (an open
+         * whose reply failed) it stays for the next open of the same bytes, or
+         * until the kernel forgets the inode (mount_ops.c) */
+        if (--n->pt_opens == 0 && req && n->backing_id) {
 #ifdef OCFLFS_FUSE_PASSTHROUGH
-        fuse_passthrough_close(req, n->backing_id);
+            fuse_passthrough_close(req, n->backing_id);
 #endif
-        n->backing_id = 0;
+            n->backing_id = 0;
+        }
+        if (n->pt_opens == 0 && n->detached)
+            mount_node_reattach(&m->nodes, n);
     }
-    if (n->pt_opens == 0 && n->detached)
-        mount_node_reattach(&m->nodes, n);
+    mount_node_unpin(&m->nodes, n); /* may leave it idle: the caller holds the lock */
 }
 
 void mount_io_forget_entry(struct mount *m, struct mount_node *n)
@@ -142,9 +145,10 @@ void mount_io_forget_entry(struct mount *m, struct mount_node *n)
         }
         memcpy(dir, n->path, len);
         dir[len] = '\0';
-        p = mount_node_get(&m->nodes, MK_DIR, n->obj, 0, dir);
+        /* the kernel holds the parent of an entry it has: a missing node has none */
+        p = mount_node_find(&m->nodes, MK_DIR, n->obj, 0, dir);
     } else {
-        p = mount_node_get(&m->nodes, MK_OBJ, n->obj, 0, "");
+        p = mount_node_find(&m->nodes, MK_OBJ, n->obj, 0, "");
     }
     parent = p ? p->ino : 0;
     char *copy = parent ? strdup(name) : NULL;

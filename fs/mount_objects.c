@@ -325,14 +325,18 @@ int mount_obj_load(struct mount *m, struct mount_obj *mo)
     }
 }
 
-void mount_node_preload(struct mount *m, const struct mount_node *n, const char *name)
+void mount_node_preload(struct mount *m, struct mount_node *n, const char *name)
 {
     struct mount_obj *mo = n ? n->obj : NULL;
 
     if (n && n->kind == MK_ROOT && name && strcmp(name, m->ctl_name))
         mo = mount_objects_find(&m->objs, name);
-    if (mo && !mo->staged_new)
+    if (mo && !mo->staged_new) {
+        /* the lock may be released: a forget meanwhile must not free the caller's node */
+        mount_node_pin(n);
         (void)mount_obj_load(m, mo); /* a failure is kept in mo->load_err for the caller */
+        mount_node_unpin(&m->nodes, n);
+    }
 }
 
 int mount_obj_get(struct mount *m, struct mount_obj *mo, struct ocfl_object **ret)

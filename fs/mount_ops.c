@@ -171,6 +171,8 @@ void mount_lookup_reply(fuse_req_t req, fuse_ino_t parent, const char *name,
             v->fill(m, n, &st, &e);
         }
     }
+    /* a lookup of a missing name may have left a node nobody holds */
+    mount_nodes_trim(&m->nodes);
     pthread_mutex_unlock(&m->lock);
     if (rc == -ENOENT && neg_ttl > 0) {
         memset(&e, 0, sizeof(e));
@@ -195,14 +197,22 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     mount_lookup_reply(req, parent, name, &committed);
 }
 
-static void forget_one(struct mount *m, fuse_ino_t ino, uint64_t nlookup)
+static void forget_one(struct mount *m, fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
     struct mount_node *n = mount_node_by_ino(&m->nodes, ino);
 
-    /* nodes stay (their numbers are stable for the mount's life); only the
-     * count moves, which a later write side uses to drop removed paths */
-    if (n)
-        n->nlookup = n->nlookup > nlookup ? n->nlookup - nlookup : 0;
+    if (!n)
+        return;
+    mount_node_forget(&m->nodes, n, nlookup);
+    /* a backing file kept for the next open (its open's reply failed) goes with the inode */
+    if (!n->nlookup && !n->pins && n->backing_id && !n->pt_opens) {
+#ifdef OCFLFS_FUSE_PASSTHROUGH
+        fuse_passthrough_close(req, n->backing_id);
+#endif
+        n->backing_id = 0;
+        mount_node_forget(&m->nodes, n, 0);
+    }
+    (void)req;
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -210,7 +220,8 @@ static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
     struct mount *m = mount_req(req);
 
     pthread_mutex_lock(&m->lock);
-    forget_one(m, ino, nlookup);
+    forget_one(m, req, ino, nlookup);
+    mount_nodes_trim(&m->nodes);
     pthread_mutex_unlock(&m->lock);
     fuse_reply_none(req);
 }
@@ -221,7 +232,8 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < count; i++)
-        forget_one(m, forgets[i].ino, forgets[i].nlookup);
+        forget_one(m, req, forgets[i].ino, forgets[i].nlookup);
+    mount_nodes_trim(&m->nodes);
     pthread_mutex_unlock(&m->lock);
     fuse_reply_none(req);
 }

@@ -52,6 +52,7 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     struct mount *m = mount_req(req);
     struct mount_node *n;
     struct stat st;
+    double ttl;
     int rc = 0;
 
     pthread_mutex_lock(&m->lock);
@@ -62,6 +63,7 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         rc = n->kind == MK_OBJ && !(to_set & FUSE_SET_ATTR_SIZE) ? 1 : -EROFS;
     else if (!mw_wobj(n->obj))
         rc = -ENOMEM;
+    mount_node_pin(n); /* used across the unlocked steps below */
     pthread_mutex_unlock(&m->lock);
     if (rc == 0 && (to_set & FUSE_SET_ATTR_SIZE)) {
         if (n->kind != MK_FILE)
@@ -100,13 +102,14 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     }
     if (rc == 1)
         rc = 0; /* the object's top: times and modes are not kept */
-    if (rc == 0) {
-        pthread_mutex_lock(&m->lock);
+    pthread_mutex_lock(&m->lock);
+    if (rc == 0)
         rc = mw_node_stat(m, n, &st);
-        pthread_mutex_unlock(&m->lock);
-    }
+    ttl = n && mw_staged(n->obj) ? 1.0 : m->ttl_head;
+    mount_node_unpin(&m->nodes, n);
+    pthread_mutex_unlock(&m->lock);
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else
-        fuse_reply_attr(req, &st, mw_staged(n->obj) ? 1.0 : m->ttl_head);
+        fuse_reply_attr(req, &st, ttl);
 }

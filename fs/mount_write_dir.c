@@ -66,6 +66,7 @@ void mw_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct mount *m = mount_req(req);
     struct mount_node *n;
+    struct mount_obj *mo;
     struct stat st;
     double ttl = 0;
     int rc, stale;
@@ -78,9 +79,10 @@ void mw_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (n)
         ttl = mw_is_head(n) && mw_staged(n->obj) ? 1.0 : mount_node_ttl(m, n);
     stale = mw_is_head(n) && mw_check_view(m, n->obj);
+    mo = n ? n->obj : NULL; /* objects stay; the node is not ours after the unlock */
     pthread_mutex_unlock(&m->lock);
     if (stale)
-        mw_invalidate_object_async(m, n->obj);
+        mw_invalidate_object_async(m, mo);
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else
@@ -94,17 +96,20 @@ void mw_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 struct mw_dir {
     char **names;
     mode_t *types;
-    struct mount_node **nodes; /* for inode numbers and readdirplus attributes */
+    struct mount_node **nodes; /* for inode numbers and readdirplus attributes (pinned) */
     size_t n;
     int lazy; /* a head directory whose snapshot is not taken yet */
 };
 
-static void dir_free(struct mw_dir *d)
+/* Free @d and unpin its nodes (lock held). */
+static void dir_free(struct mount *m, struct mw_dir *d)
 {
     if (!d)
         return;
-    for (size_t i = 0; i < d->n; i++)
+    for (size_t i = 0; i < d->n; i++) {
         free(d->names[i]);
+        mount_node_unpin(&m->nodes, d->nodes[i]);
+    }
     free(d->names);
     free(d->types);
     free(d->nodes);
@@ -131,9 +136,10 @@ static int dir_add(struct mw_dir *d, const char *name, mode_t type, struct mount
     if (!nd)
         return -ENOMEM;
     d->nodes = nd;
-    d->nodes[d->n] = node;
     if (!(d->names[d->n] = strdup(name)))
         return -ENOMEM;
+    d->nodes[d->n] = node;
+    mount_node_pin(node); /* until the handle is released */
     d->types[d->n++] = type;
     return 0;
 }
@@ -196,7 +202,7 @@ static int snapshot(struct mount *m, struct mount_node *n, struct mw_dir **ret)
         return 1;
     }
     if (rc < 0) {
-        dir_free(d);
+        dir_free(m, d);
         return rc;
     }
     *ret = d;
@@ -207,6 +213,7 @@ void mw_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct mount *m = mount_req(req);
     struct mount_node *n;
+    struct mount_obj *mo = NULL;
     struct mw_dir *d = NULL;
     struct stat st;
     int rc, stale = 0;
@@ -221,6 +228,7 @@ void mw_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         /* the kernel keeps the listing it read at this stamp; changes through it (create,
          * unlink, rename...) drop it there, the others move the stamp */
         stale = mw_check_view(m, n->obj);
+        mo = n->obj;
         fi->cache_readdir = 1;
         fi->keep_cache = n->list_stamp == mw_view_stamp(n->obj) + 1;
         if (!(d = calloc(1, sizeof(*d))))
@@ -234,14 +242,17 @@ void mw_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     }
     pthread_mutex_unlock(&m->lock);
     if (stale) /* the object's entries and attributes the kernel holds too */
-        mw_invalidate_object_async(m, n->obj);
+        mw_invalidate_object_async(m, mo);
     if (rc < 0) {
         fuse_reply_err(req, -rc);
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)d;
-    if (fuse_reply_open(req, fi) == -ENOENT)
-        dir_free(d);
+    if (fuse_reply_open(req, fi) == -ENOENT) {
+        pthread_mutex_lock(&m->lock);
+        dir_free(m, d);
+        pthread_mutex_unlock(&m->lock);
+    }
 }
 
 /* Take the snapshot of head directory @ino into @d (lock held). */
@@ -321,6 +332,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             break;
         used += need;
     }
+    mount_nodes_trim(&m->nodes);
     pthread_mutex_unlock(&m->lock);
     fuse_reply_buf(req, buf, used);
     free(buf);
@@ -340,8 +352,16 @@ void mw_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void mw_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    struct mount *m = mount_req(req);
+    struct mw_dir *d = (struct mw_dir *)(uintptr_t)fi->fh;
+
     (void)ino;
-    dir_free((struct mw_dir *)(uintptr_t)fi->fh);
+    if (d) {
+        pthread_mutex_lock(&m->lock);
+        dir_free(m, d);
+        mount_nodes_trim(&m->nodes);
+        pthread_mutex_unlock(&m->lock);
+    }
     fuse_reply_err(req, 0);
 }
 

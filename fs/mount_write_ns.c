@@ -215,8 +215,7 @@ static void follow(struct mount *m, struct mount_obj *mo, const char *from, cons
     orphan(mo, to);
     bury(m, mo, MK_FILE, to);
     bury(m, mo, MK_DIR, to);
-    for (size_t i = 0; i < m->nodes.n; i++) {
-        struct mount_node *n = m->nodes.by_ino[i];
+    for (struct mount_node *n = m->nodes.all; n; n = n->all_next) {
         if (n->obj != mo || n->version || (n->kind != MK_FILE && n->kind != MK_DIR) ||
             strncmp(n->path, from, flen) || (n->path[flen] && n->path[flen] != '/'))
             continue;

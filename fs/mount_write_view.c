@@ -297,10 +297,10 @@ void mw_invalidate_object(struct mount *m, struct mount_obj *mo)
     if (!m->session)
         return;
     pthread_mutex_lock(&m->lock);
-    for (size_t i = 0; i < m->nodes.n; i++) {
-        struct mount_node *c = m->nodes.by_ino[i], *p = NULL;
+    for (struct mount_node *c = m->nodes.all; c; c = c->all_next) {
+        struct mount_node *p = NULL;
         const char *slash, *name;
-        if (!c || c->obj != mo || !mw_is_head(c))
+        if (c->obj != mo || !mw_is_head(c))
             continue;
         if (c->kind == MK_OBJ && !c->nlookup)
             continue;
@@ -323,11 +323,12 @@ void mw_invalidate_object(struct mount *m, struct mount_obj *mo)
         name = slash ? slash + 1 : c->path;
         if (slash) {
             char *dir = strndup(c->path, (size_t)(slash - c->path));
+            /* no node: the kernel has no entry below that directory */
             if (dir)
-                p = mount_node_get(&m->nodes, MK_DIR, mo, 0, dir);
+                p = mount_node_find(&m->nodes, MK_DIR, mo, 0, dir);
             free(dir);
         } else {
-            p = mount_node_get(&m->nodes, MK_OBJ, mo, 0, "");
+            p = mount_node_find(&m->nodes, MK_OBJ, mo, 0, "");
         }
         iv[n].ino = c->nlookup ? c->ino : 0;
         iv[n].parent = p ? p->ino : 0;
