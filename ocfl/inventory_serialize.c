@@ -1,14 +1,13 @@
 /* inventory_serialize.c: an inventory as deterministic JSON bytes (optionally digested meanwhile).
  */
 #include "inventory_priv.h"
+#include "jsonbuf.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /*
  * Written by hand rather than with json_dumps(): the key order is fixed by
@@ -18,242 +17,14 @@
  * '"', '\\' and control characters; other UTF-8 passes through unchanged.
  *
  * Speed matters: a commit to an object of 100,000 files writes ~50 MB of
- * JSON, and its digest (one core, no SHA-512 instructions) costs as much as
- * making it.  So ocfl_inventory_serialize_digest() digests the bytes on a
- * second thread as they are produced (struct feed), writes go straight into
- * a buffer grown ahead of need, and nothing is sorted that is already in
- * order (a parsed inventory is).
+ * JSON.  ocfl_inventory_serialize_digest() digests it on a second thread as
+ * it is written (jsonbuf.c), and nothing is sorted that is already in order
+ * (a parsed inventory is).
  */
 
-/* Bytes handed to the digest thread at a time. */
-#define FEED_STEP (256u * 1024)
-
-/* What the digest thread shares with the serializer (all under @lock). */
-struct feed {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;        /* new bytes, the end, or the thread left the buffer */
-    const char *buf;            /* moves only while !busy (the serializer waits) */
-    size_t ready, done;         /* bytes published / digested */
-    size_t alloc, populated;    /* the buffer's size; the thread faulted pages in up to here */
-    int busy;                   /* the thread is using buf outside the lock */
-    int no_prefault;            /* the kernel cannot populate pages ahead */
-    int end;                    /* no more bytes will come */
-    struct ocfl_hasher *hasher; /* used by the thread only until it is joined */
-};
-
-struct sbuf {
-    char *buf;
-    size_t len, alloc;
-    int oom;
-    struct feed *feed; /* NULL: no digest thread */
-};
-
-/* Grow so that @n more bytes (and a NUL) fit; a moving buffer waits until the thread is out. */
-static __attribute__((noinline)) int grow(struct sbuf *b, size_t n)
+static void put_key(struct ocfl_jbuf *b, int level, const char *key, int first)
 {
-    size_t alloc = b->alloc ? b->alloc : 64 * 1024;
-    char *nb;
-
-    if (b->oom)
-        return 0;
-    while (alloc < b->len + n + 1) {
-        if (alloc > SIZE_MAX / 2 || b->len + n + 1 < b->len) {
-            b->oom = 1;
-            return 0;
-        }
-        alloc *= 2;
-    }
-    if (b->feed) {
-        pthread_mutex_lock(&b->feed->lock);
-        while (b->feed->busy)
-            pthread_cond_wait(&b->feed->cond, &b->feed->lock);
-    }
-    nb = realloc(b->buf, alloc);
-    if (nb) {
-        b->buf = nb;
-        b->alloc = alloc;
-    } else {
-        b->oom = 1;
-    }
-    if (b->feed) {
-        b->feed->buf = b->buf;
-        b->feed->alloc = b->alloc;
-        pthread_mutex_unlock(&b->feed->lock);
-    }
-    return nb != NULL;
-}
-
-/* Room for @n more bytes: 1, or 0 after an allocation failure. */
-static inline int room(struct sbuf *b, size_t n)
-{
-    return b->len + n < b->alloc || grow(b, n);
-}
-
-static inline void put(struct sbuf *b, const char *s, size_t n)
-{
-    if (!room(b, n))
-        return;
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-}
-
-static void puts_(struct sbuf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-/* Hand the bytes made so far to the digest thread once there are enough of them. */
-static void publish(struct sbuf *b, int force)
-{
-    struct feed *f = b->feed;
-
-    if (!f || (!force && b->len - f->ready < FEED_STEP))
-        return;
-    pthread_mutex_lock(&f->lock);
-    f->ready = b->len;
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->lock);
-}
-
-static void indent(struct sbuf *b, int level)
-{
-    static const char nl_spaces[] = "\n                                ";
-    size_t n =
-        (size_t)level * 2 < sizeof(nl_spaces) - 2 ? (size_t)level * 2 : sizeof(nl_spaces) - 2;
-    put(b, nl_spaces, n + 1);
-}
-
-/* Whether any of the 8 bytes in @w needs escaping: below 0x20, '"' or '\\' (SWAR). */
-static inline int word_needs_escape(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
-    uint64_t low = (w - ones * 0x20) & ~w;
-    uint64_t q = (quote - ones) & ~quote, s = (bslash - ones) & ~bslash;
-    return ((low | q | s) & highs) != 0;
-}
-
-static inline int byte_needs_escape(unsigned char c)
-{
-    return c < 0x20 || c == '"' || c == '\\';
-}
-
-/* Length of the prefix of @s (of @n bytes) that needs no escaping. */
-static size_t clean_prefix(const char *s, size_t n)
-{
-    size_t i = 0;
-
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        if (word_needs_escape(w))
-            break;
-    }
-    while (i < n && !byte_needs_escape((unsigned char)s[i]))
-        i++;
-    return i;
-}
-
-/* The escaped rest of a string, from its first byte needing escape. */
-static __attribute__((noinline)) void put_escaped(struct sbuf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    while (n) {
-        size_t k = clean_prefix(s, n);
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t len = 2;
-        unsigned char ch;
-
-        put(b, s, k);
-        s += k;
-        n -= k;
-        if (!n)
-            break;
-        ch = (unsigned char)*s;
-        switch (ch) {
-        case '"':
-        case '\\':
-            esc[1] = (char)ch;
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        default:
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[ch >> 4];
-            esc[5] = hex[ch & 15];
-            len = 6;
-        }
-        put(b, esc, len);
-        s++;
-        n--;
-    }
-}
-
-static void put_str(struct sbuf *b, const char *s)
-{
-    size_t n = strlen(s), k;
-
-    if (!room(b, n + 2))
-        return;
-    k = clean_prefix(s, n);
-    b->buf[b->len++] = '"';
-    memcpy(b->buf + b->len, s, k);
-    b->len += k;
-    if (k < n)
-        put_escaped(b, s + k, n - k);
-    put(b, "\"", 1);
-}
-
-/*
- * One line of a block: "," when @comma, a newline, indentation for @level,
- * @s quoted, then @after (": ", ": [" or nothing).  The hot path of a large
- * inventory (three per manifest entry), so it reserves room once and copies
- * a string that needs no escaping (all digests and most paths) in one go.
- */
-static void put_item(struct sbuf *b, int comma, int level, const char *s, const char *after,
-                     size_t after_len)
-{
-    static const char nl_spaces[] = "\n                                ";
-    size_t n = strlen(s), ind = (size_t)level * 2, k;
-    char *o;
-
-    if (ind > sizeof(nl_spaces) - 2)
-        ind = sizeof(nl_spaces) - 2;
-    if (!room(b, n + ind + after_len + 4))
-        return;
-    k = clean_prefix(s, n);
-    o = b->buf + b->len;
-    if (comma)
-        *o++ = ',';
-    memcpy(o, nl_spaces, ind + 1);
-    o += ind + 1;
-    *o++ = '"';
-    memcpy(o, s, k);
-    o += k;
-    b->len = (size_t)(o - b->buf);
-    if (k < n)
-        put_escaped(b, s + k, n - k);
-    put(b, "\"", 1);
-    put(b, after, after_len);
-}
-
-static void put_key(struct sbuf *b, int level, const char *key, int first)
-{
-    put_item(b, !first, level, key, ": ", 2);
+    ocfl_jbuf_item(b, !first, level, key, ": ", 2);
 }
 
 /* Whether @items is in strcmp order already (a parsed or reindexed inventory is). */
@@ -265,12 +36,12 @@ static int strs_sorted(char *const *items, size_t n)
     return 1;
 }
 
-static void put_str_array(struct sbuf *b, int level, char **items, size_t n)
+static void put_str_array(struct ocfl_jbuf *b, int level, char **items, size_t n)
 {
     char **sorted = items;
 
     if (!n) {
-        puts_(b, "[]");
+        ocfl_jbuf_puts(b, "[]");
         return;
     }
     if (!strs_sorted(items, n)) {
@@ -282,11 +53,11 @@ static void put_str_array(struct sbuf *b, int level, char **items, size_t n)
         memcpy(sorted, items, n * sizeof(*sorted));
         qsort(sorted, n, sizeof(*sorted), ocfl_cmp_str_ptr);
     }
-    put(b, "[", 1);
+    ocfl_jbuf_put(b, "[", 1);
     for (size_t i = 0; i < n; i++)
-        put_item(b, i > 0, level + 1, sorted[i], "", 0);
-    indent(b, level);
-    put(b, "]", 1);
+        ocfl_jbuf_item(b, i > 0, level + 1, sorted[i], "", 0);
+    ocfl_jbuf_indent(b, level);
+    ocfl_jbuf_put(b, "]", 1);
     if (sorted != items)
         free(sorted);
 }
@@ -299,13 +70,14 @@ static int cmp_entry_ptr(const void *a, const void *b)
 }
 
 /* A manifest or fixity block: digests sorted (strcmp), then their sorted paths. */
-static void put_entries(struct sbuf *b, int level, const struct ocfl_manifest_entry *e, size_t n)
+static void put_entries(struct ocfl_jbuf *b, int level, const struct ocfl_manifest_entry *e,
+                        size_t n)
 {
     const struct ocfl_manifest_entry **order = NULL;
     size_t i;
 
     if (!n) {
-        puts_(b, "{}");
+        ocfl_jbuf_puts(b, "{}");
         return;
     }
     for (i = 1; i < n && strcmp(e[i - 1].digest, e[i].digest) <= 0; i++)
@@ -320,15 +92,15 @@ static void put_entries(struct sbuf *b, int level, const struct ocfl_manifest_en
             order[i] = &e[i];
         qsort(order, n, sizeof(*order), cmp_entry_ptr);
     }
-    put(b, "{", 1);
+    ocfl_jbuf_put(b, "{", 1);
     for (i = 0; i < n; i++) {
         const struct ocfl_manifest_entry *x = order ? order[i] : &e[i];
         put_key(b, level + 1, x->digest, i == 0);
         put_str_array(b, level + 1, x->paths, x->n_paths);
-        publish(b, 0);
+        ocfl_jbuf_publish(b);
     }
-    indent(b, level);
-    put(b, "}", 1);
+    ocfl_jbuf_indent(b, level);
+    ocfl_jbuf_put(b, "}", 1);
     free(order);
 }
 
@@ -408,13 +180,13 @@ static int sort_state_keys(struct state_key *k, size_t n)
 }
 
 /* A state: grouped by digest, digests and paths sorted. */
-static void put_state(struct sbuf *b, int level, const struct ocfl_version *v)
+static void put_state(struct ocfl_jbuf *b, int level, const struct ocfl_version *v)
 {
     struct state_key *order;
     size_t i = 0, ahead = 0;
 
     if (!v->n_state) {
-        puts_(b, "{}");
+        ocfl_jbuf_puts(b, "{}");
         return;
     }
     order = malloc(v->n_state * sizeof(*order));
@@ -432,7 +204,7 @@ static void put_state(struct sbuf *b, int level, const struct ocfl_version *v)
         b->oom = 1;
         return;
     }
-    put(b, "{", 1);
+    ocfl_jbuf_put(b, "{", 1);
     while (i < v->n_state) {
         const char *digest = order[i].e->digest;
         size_t j = i;
@@ -441,22 +213,22 @@ static void put_state(struct sbuf *b, int level, const struct ocfl_version *v)
             __builtin_prefetch(order[ahead].e->digest);
             __builtin_prefetch(order[ahead].e->logical_path);
         }
-        put_item(b, i > 0, level + 1, digest, ": [", 3);
+        ocfl_jbuf_item(b, i > 0, level + 1, digest, ": [", 3);
         for (; j < v->n_state && order[j].prefix == order[i].prefix &&
                !strcmp(order[j].e->digest, digest);
              j++)
-            put_item(b, j > i, level + 2, order[j].e->logical_path, "", 0);
-        indent(b, level + 1);
-        put(b, "]", 1);
-        publish(b, 0);
+            ocfl_jbuf_item(b, j > i, level + 2, order[j].e->logical_path, "", 0);
+        ocfl_jbuf_indent(b, level + 1);
+        ocfl_jbuf_put(b, "]", 1);
+        ocfl_jbuf_publish(b);
         i = j;
     }
-    indent(b, level);
-    put(b, "}", 1);
+    ocfl_jbuf_indent(b, level);
+    ocfl_jbuf_put(b, "}", 1);
     free(order);
 }
 
-static int put_version(struct sbuf *b, const struct ocfl_inventory *inv,
+static int put_version(struct ocfl_jbuf *b, const struct ocfl_inventory *inv,
                        const struct ocfl_version *v, int first)
 {
     char name[32];
@@ -465,29 +237,29 @@ static int put_version(struct sbuf *b, const struct ocfl_inventory *inv,
     if (r < 0)
         return r;
     put_key(b, 2, name, first);
-    put(b, "{", 1);
+    ocfl_jbuf_put(b, "{", 1);
     put_key(b, 3, "created", 1);
-    put_str(b, v->created ? v->created : "");
+    ocfl_jbuf_str(b, v->created ? v->created : "");
     if (v->message) {
         put_key(b, 3, "message", 0);
-        put_str(b, v->message);
+        ocfl_jbuf_str(b, v->message);
     }
     put_key(b, 3, "state", 0);
     put_state(b, 3, v);
     if (v->user_name) {
         put_key(b, 3, "user", 0);
-        put(b, "{", 1);
+        ocfl_jbuf_put(b, "{", 1);
         put_key(b, 4, "name", 1);
-        put_str(b, v->user_name);
+        ocfl_jbuf_str(b, v->user_name);
         if (v->user_address) {
             put_key(b, 4, "address", 0);
-            put_str(b, v->user_address);
+            ocfl_jbuf_str(b, v->user_address);
         }
-        indent(b, 3);
-        put(b, "}", 1);
+        ocfl_jbuf_indent(b, 3);
+        ocfl_jbuf_put(b, "}", 1);
     }
-    indent(b, 2);
-    put(b, "}", 1);
+    ocfl_jbuf_indent(b, 2);
+    ocfl_jbuf_put(b, "}", 1);
     return 0;
 }
 
@@ -498,12 +270,12 @@ static int cmp_fixity_ptr(const void *a, const void *b)
     return strcmp(x->algorithm, y->algorithm);
 }
 
-static void put_fixity(struct sbuf *b, const struct ocfl_inventory *inv)
+static void put_fixity(struct ocfl_jbuf *b, const struct ocfl_inventory *inv)
 {
     const struct ocfl_fixity_block **order;
 
     if (!inv->n_fixity) {
-        puts_(b, "{}");
+        ocfl_jbuf_puts(b, "{}");
         return;
     }
     order = malloc(inv->n_fixity * sizeof(*order));
@@ -514,41 +286,42 @@ static void put_fixity(struct sbuf *b, const struct ocfl_inventory *inv)
     for (size_t i = 0; i < inv->n_fixity; i++)
         order[i] = &inv->fixity[i];
     qsort(order, inv->n_fixity, sizeof(*order), cmp_fixity_ptr);
-    put(b, "{", 1);
+    ocfl_jbuf_put(b, "{", 1);
     for (size_t i = 0; i < inv->n_fixity; i++) {
         put_key(b, 2, order[i]->algorithm, i == 0);
         put_entries(b, 2, order[i]->entries, order[i]->n_entries);
     }
-    indent(b, 1);
-    put(b, "}", 1);
+    ocfl_jbuf_indent(b, 1);
+    ocfl_jbuf_put(b, "}", 1);
     free(order);
 }
 
 /* The whole document into @b; 0 or a negative errno (with @err set). */
-static int put_inventory(struct sbuf *b, const struct ocfl_inventory *inv, struct ocfl_err *err)
+static int put_inventory(struct ocfl_jbuf *b, const struct ocfl_inventory *inv,
+                         struct ocfl_err *err)
 {
     const char *type = ocfl_spec_inventory_type(inv->spec);
 
-    put(b, "{", 1);
+    ocfl_jbuf_put(b, "{", 1);
     put_key(b, 1, "id", 1);
-    put_str(b, inv->id);
+    ocfl_jbuf_str(b, inv->id);
     put_key(b, 1, "type", 0);
-    put_str(b, type);
+    ocfl_jbuf_str(b, type);
     put_key(b, 1, "digestAlgorithm", 0);
-    put_str(b, inv->digest_algorithm);
+    ocfl_jbuf_str(b, inv->digest_algorithm);
     put_key(b, 1, "head", 0);
-    put_str(b, inv->head);
+    ocfl_jbuf_str(b, inv->head);
     if (inv->content_directory) {
         put_key(b, 1, "contentDirectory", 0);
-        put_str(b, inv->content_directory);
+        ocfl_jbuf_str(b, inv->content_directory);
     }
     put_key(b, 1, "manifest", 0);
     put_entries(b, 1, inv->manifest, inv->n_manifest);
     put_key(b, 1, "versions", 0);
     if (!inv->n_versions)
-        puts_(b, "{}");
+        ocfl_jbuf_puts(b, "{}");
     else
-        put(b, "{", 1);
+        ocfl_jbuf_put(b, "{", 1);
     for (size_t i = 0; i < inv->n_versions; i++) {
         int r = put_version(b, inv, &inv->versions[i], i == 0);
         if (r < 0)
@@ -556,14 +329,14 @@ static int put_inventory(struct sbuf *b, const struct ocfl_inventory *inv, struc
                                 inv->versions[i].num, inv->id);
     }
     if (inv->n_versions) {
-        indent(b, 1);
-        put(b, "}", 1);
+        ocfl_jbuf_indent(b, 1);
+        ocfl_jbuf_put(b, "}", 1);
     }
     if (inv->has_fixity_key || inv->n_fixity) {
         put_key(b, 1, "fixity", 0);
         put_fixity(b, inv);
     }
-    puts_(b, "\n}\n");
+    ocfl_jbuf_puts(b, "\n}\n");
     if (b->oom)
         return ocfl_err_set(err, -ENOMEM, "cannot serialize inventory '%s': out of memory",
                             inv->id);
@@ -588,7 +361,7 @@ static int check_serializable(const struct ocfl_inventory *inv, struct ocfl_err 
 int ocfl_inventory_serialize(const struct ocfl_inventory *inv, char **ret_buf, size_t *ret_len,
                              struct ocfl_err *err)
 {
-    struct sbuf b = {0};
+    struct ocfl_jbuf b = {0};
     int r = check_serializable(inv, err);
 
     if (r < 0)
@@ -603,119 +376,24 @@ int ocfl_inventory_serialize(const struct ocfl_inventory *inv, char **ret_buf, s
     return 0;
 }
 
-/*
- * With the lock held and nothing to digest: fault in some pages of the
- * buffer just ahead of the serializer, which then writes without taking
- * page faults (a tenth of its time on a fresh 50 MB buffer).  Contents are
- * unchanged (MADV_POPULATE_WRITE only maps the pages), so the serializer
- * may be writing there meanwhile.  1 when it worked outside the lock.
- */
-static int prefault(struct feed *f)
-{
-#ifdef MADV_POPULATE_WRITE
-    const uintptr_t page = 4096, step = 1024 * 1024, ahead = 8 * step;
-    size_t from = f->populated > f->ready ? f->populated : f->ready;
-    size_t to = f->alloc < f->ready + ahead ? f->alloc : f->ready + ahead;
-    uintptr_t a, z;
-    int r;
-
-    if (f->no_prefault || from + step > to)
-        return 0;
-    to = from + step;
-    a = ((uintptr_t)f->buf + from + page - 1) & ~(page - 1);
-    z = ((uintptr_t)f->buf + to) & ~(page - 1);
-    f->busy = 1;
-    pthread_mutex_unlock(&f->lock);
-    r = madvise((void *)a, z - a, MADV_POPULATE_WRITE);
-    pthread_mutex_lock(&f->lock);
-    f->busy = 0;
-    f->populated = to;
-    f->no_prefault = r < 0;
-    pthread_cond_broadcast(&f->cond);
-    return 1;
-#else
-    (void)f;
-    return 0;
-#endif
-}
-
-/* The digest thread: digest published bytes in order until the end. */
-static void *feed_main(void *arg)
-{
-    struct feed *f = arg;
-
-    pthread_mutex_lock(&f->lock);
-    for (;;) {
-        size_t from = f->done, to = f->ready;
-        const char *buf = f->buf;
-        if (from == to) {
-            if (f->end)
-                break;
-            if (!prefault(f))
-                pthread_cond_wait(&f->cond, &f->lock);
-            continue;
-        }
-        if (to - from > FEED_STEP) /* let a growing buffer move soon */
-            to = from + FEED_STEP;
-        f->busy = 1;
-        pthread_mutex_unlock(&f->lock);
-        ocfl_hasher_update(f->hasher, buf + from, to - from);
-        pthread_mutex_lock(&f->lock);
-        f->busy = 0;
-        f->done = to;
-        pthread_cond_broadcast(&f->cond);
-    }
-    pthread_mutex_unlock(&f->lock);
-    return NULL;
-}
-
-/* Tell the thread that nothing more comes (all of @b when !@b->oom) and wait for it. */
-static void feed_finish(struct sbuf *b, pthread_t thread)
-{
-    struct feed *f = b->feed;
-
-    pthread_mutex_lock(&f->lock);
-    f->ready = b->oom ? f->ready : b->len;
-    f->end = 1;
-    pthread_cond_broadcast(&f->cond);
-    pthread_mutex_unlock(&f->lock);
-    pthread_join(thread, NULL);
-    pthread_cond_destroy(&f->cond);
-    pthread_mutex_destroy(&f->lock);
-    b->feed = NULL;
-}
-
 int ocfl_inventory_serialize_digest(const struct ocfl_inventory *inv, enum ocfl_digest_alg alg,
                                     char **ret_buf, size_t *ret_len, char *ret_hex,
                                     struct ocfl_err *err)
 {
-    struct feed f = {.ready = 0};
-    struct sbuf b = {0};
+    struct ocfl_jbuf b = {0};
     struct ocfl_hasher *h = NULL;
-    pthread_t thread;
     char hex[OCFL_DIGEST_HEX_MAX];
-    int r = check_serializable(inv, err);
+    int threaded, r = check_serializable(inv, err);
 
     if (r < 0)
         return r;
     r = ocfl_hasher_new(1u << alg, &h, err);
     if (r < 0)
         return r;
-    f.hasher = h;
-    if (!pthread_mutex_init(&f.lock, NULL)) {
-        if (!pthread_cond_init(&f.cond, NULL)) {
-            if (!pthread_create(&thread, NULL, feed_main, &f))
-                b.feed = &f;
-            else
-                pthread_cond_destroy(&f.cond);
-        }
-        if (!b.feed)
-            pthread_mutex_destroy(&f.lock);
-    }
+    threaded = ocfl_jbuf_digest_start(&b, h) == 0;
     r = put_inventory(&b, inv, err);
-    if (b.feed)
-        feed_finish(&b, thread);
-    else if (r >= 0) /* no thread to be had: digest afterwards */
+    ocfl_jbuf_digest_finish(&b);
+    if (r >= 0 && !threaded) /* no thread to be had: digest afterwards */
         ocfl_hasher_update(h, b.buf, b.len);
     if (r >= 0) {
         r = ocfl_hasher_final(h, alg, hex);
