@@ -37,7 +37,8 @@ struct journal {
     /* the plan running in this process and whether cancel was asked */
     int64_t running_id;
     volatile int cancel_requested;
-    /* the last plan inventory files written by plan_insert: the record and the root copy */
+    /* the last plan inventory files written by plan_insert: the record and the root copy
+     * (under plan_inventory.c's lock, as the hint) */
     struct jdb_written inv_record, inv_root;
     /* journal_hint_root_inventory(): what the caller knows of an object's inventory.json */
     char hint_path[PATH_MAX]; /* "" when none */
@@ -66,8 +67,17 @@ int jdb_inventory_file_name(const char *digest, char *buf, size_t size);
 int jdb_inventory_root_name(const char *record, char *buf, size_t size);
 /* Whether @a and @b are the same file with the same size, mtime and ctime. */
 int jdb_same_file(const struct stat *a, const struct stat *b);
-/* Whether @w is the file @name of the state dir as this handle wrote it (fstatat now). */
-int jdb_written_matches(struct journal *j, const struct jdb_written *w, const char *name);
+/* Whether @w is the file @name of the state dir as this handle wrote it (fstatat now; that
+ * stat into *ret_st when not NULL).  The jdb_written of a journal are read and changed only
+ * through these functions (one lock for them all). */
+int jdb_written_matches(struct journal *j, const struct jdb_written *w, const char *name,
+                        struct stat *ret_st);
+/* Forget @w (its file was renamed away, or is being rewritten). */
+void jdb_written_forget(struct jdb_written *w);
+/* The hint of journal_hint_root_inventory() when it is about @object_path: 1 and its stat,
+ * moment and digest; else 0. */
+int jdb_hint_get(struct journal *j, const char *object_path, struct stat *st, uint64_t *stat_ns,
+                 char hex[OCFL_DIGEST_HEX_MAX]);
 /* Whether an unfinished plan other than @except_id uses the inventory file @name
  * (_locked: the caller holds j->mu). */
 int jdb_inventory_file_in_use(struct journal *j, const char *name, int64_t except_id);

@@ -12,6 +12,17 @@
 
 #include "io.h"
 
+/* Guards every journal's inv_record, inv_root and hint_* (plans of a mount may be added and
+ * run on several threads; the journal's own mutex may be held by a caller already). */
+static pthread_mutex_t written_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void jdb_written_forget(struct jdb_written *w)
+{
+    pthread_mutex_lock(&written_mu);
+    w->name[0] = 0;
+    pthread_mutex_unlock(&written_mu);
+}
+
 /* Whether an unfinished plan other than @except_id has @name as its inventory file
  * (the caller holds j->mu). */
 int jdb_inventory_file_in_use_locked(struct journal *j, const char *name, int64_t except_id)
@@ -49,8 +60,10 @@ static void *inv_write_run(void *arg)
     a->r = ocfl_io_write_file_durable(a->j->state_fd, a->name, a->plan->inventory,
                                       a->plan->inventory_len, &a->err);
     if (a->r == 0 && fstatat(a->j->state_fd, a->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        pthread_mutex_lock(&written_mu);
         a->w->st = st;
         snprintf(a->w->name, sizeof(a->w->name), "%s", a->name);
+        pthread_mutex_unlock(&written_mu);
     }
     return NULL;
 }
@@ -81,7 +94,8 @@ int jdb_write_inventory_files(struct journal *j, const struct ocfl_plan *plan, c
     pthread_t t;
     int threaded = 0;
 
-    j->inv_record.name[0] = j->inv_root.name[0] = 0;
+    jdb_written_forget(&j->inv_record);
+    jdb_written_forget(&j->inv_root);
     if (two)
         threaded = pthread_create(&t, NULL, inv_write_run, &cp) == 0;
     inv_write_run(&rec);
@@ -93,12 +107,12 @@ int jdb_write_inventory_files(struct journal *j, const struct ocfl_plan *plan, c
         !(locked ? jdb_inventory_file_in_use_locked(j, inv_file, 0)
                  : jdb_inventory_file_in_use(j, inv_file, 0))) {
         unlinkat(j->state_fd, root_file, 0);
-        j->inv_root.name[0] = 0;
+        jdb_written_forget(&j->inv_root);
     }
     if (rec.r < 0) {
         if (err)
             *err = rec.err;
-        j->inv_record.name[0] = 0;
+        jdb_written_forget(&j->inv_record);
         return rec.r;
     }
     return 0;
@@ -115,7 +129,8 @@ void jdb_drop_unrecorded(struct journal *j, const char *inv_file, int locked)
     unlinkat(j->state_fd, inv_file, 0);
     if (jdb_inventory_root_name(inv_file, root_file, sizeof(root_file)) == 0)
         unlinkat(j->state_fd, root_file, 0);
-    j->inv_record.name[0] = j->inv_root.name[0] = 0;
+    jdb_written_forget(&j->inv_record);
+    jdb_written_forget(&j->inv_root);
 }
 
 int jdb_inventory_file_name(const char *digest, char *buf, size_t size)
@@ -147,13 +162,22 @@ int jdb_same_file(const struct stat *a, const struct stat *b)
            a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-int jdb_written_matches(struct journal *j, const struct jdb_written *w, const char *name)
+int jdb_written_matches(struct journal *j, const struct jdb_written *w, const char *name,
+                        struct stat *ret_st)
 {
-    struct stat st;
+    struct stat st, was;
+    int named;
 
-    return w->name[0] && !strcmp(w->name, name) &&
-           fstatat(j->state_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-           jdb_same_file(&st, &w->st);
+    pthread_mutex_lock(&written_mu);
+    named = w->name[0] && !strcmp(w->name, name);
+    was = w->st;
+    pthread_mutex_unlock(&written_mu);
+    if (!named || fstatat(j->state_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        !S_ISREG(st.st_mode) || !jdb_same_file(&st, &was))
+        return 0;
+    if (ret_st)
+        *ret_st = st;
+    return 1;
 }
 
 /* The plan's inventory files go once the plan has ended (the row keeps the record's name). */
@@ -195,18 +219,39 @@ int jdb_inventory_file_in_use(struct journal *j, const char *name, int64_t excep
 int journal_hint_root_inventory(struct journal *j, const char *object_path, const struct stat *st,
                                 uint64_t stat_ns, const char *digest)
 {
-    size_t n;
+    size_t n = digest ? strlen(digest) : 0;
+    int r = 0;
 
+    pthread_mutex_lock(&written_mu);
     j->hint_path[0] = 0;
     if (!object_path)
-        return 0;
-    n = digest ? strlen(digest) : 0;
+        goto out;
     if (!st || !n || n >= sizeof(j->hint_digest) || strspn(digest, "0123456789abcdef") != n ||
-        strlen(object_path) >= sizeof(j->hint_path) || !S_ISREG(st->st_mode))
-        return -EINVAL;
+        strlen(object_path) >= sizeof(j->hint_path) || !S_ISREG(st->st_mode)) {
+        r = -EINVAL;
+        goto out;
+    }
     memcpy(j->hint_digest, digest, n + 1);
     j->hint_st = *st;
     j->hint_stat_ns = stat_ns;
     memcpy(j->hint_path, object_path, strlen(object_path) + 1);
-    return 0;
+out:
+    pthread_mutex_unlock(&written_mu);
+    return r;
+}
+
+int jdb_hint_get(struct journal *j, const char *object_path, struct stat *st, uint64_t *stat_ns,
+                 char hex[OCFL_DIGEST_HEX_MAX])
+{
+    int found;
+
+    pthread_mutex_lock(&written_mu);
+    found = j->hint_path[0] && object_path && !strcmp(j->hint_path, object_path);
+    if (found) {
+        *st = j->hint_st;
+        *stat_ns = j->hint_stat_ns;
+        memcpy(hex, j->hint_digest, OCFL_DIGEST_HEX_MAX);
+    }
+    pthread_mutex_unlock(&written_mu);
+    return found;
 }

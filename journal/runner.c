@@ -123,9 +123,8 @@ static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct o
         free(p->inventory);
         p->inventory = NULL;
         p->inventory_len = 0;
-        if (jdb_written_matches(j, &j->inv_record, inv_file)) {
+        if (jdb_written_matches(j, &j->inv_record, inv_file, &p->inv_st)) {
             p->inv_checked = 1;
-            p->inv_st = j->inv_record.st;
         } else {
             r = run_read_inventory(j, p, inv_file, &p->inventory_lost);
             if (r == -ENOMEM)
@@ -321,13 +320,8 @@ static void run_init(struct run *run, struct journal *j, struct ocfl_root *root,
     run->alg = ocfl_digest_alg_from_name(p->alg);
     pthread_mutex_init(&run->pmu, NULL);
     /* what the caller knew of this object's root inventory (run_digest_file checks it) */
-    if (j->hint_path[0] && p->object_path && !strcmp(j->hint_path, p->object_path) &&
-        strlen(j->hint_digest) == ocfl_digest_hex_len(run->alg)) {
-        run->root_st = j->hint_st;
-        run->root_stat_ns = j->hint_stat_ns;
-        memcpy(run->root_hex, j->hint_digest, sizeof(run->root_hex));
-        run->root_hex_valid = 1;
-    }
+    if (jdb_hint_get(j, p->object_path, &run->root_st, &run->root_stat_ns, run->root_hex))
+        run->root_hex_valid = strlen(run->root_hex) == ocfl_digest_hex_len(run->alg);
     for (size_t i = 0; i < p->n_steps; i++)
         if (p->steps[i].kind == OCFL_STEP_CONTENT) {
             run->bytes_total += p->steps[i].size;

@@ -125,7 +125,7 @@ int run_rename_root_copy(struct run *run, struct ocfl_err *err)
     if (!run->p->inv_file || jdb_inventory_root_name(run->p->inv_file, name, sizeof(name)) < 0 ||
         fstatat(j->state_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
         return 0;
-    if (!jdb_written_matches(j, &j->inv_root, name)) {
+    if (!jdb_written_matches(j, &j->inv_root, name, NULL)) {
         r = run_digest_at(j->state_fd, name, run->alg, hex, NULL);
         if (r < 0 || !ocfl_digest_equal(hex, run->p->inventory_digest)) {
             ocfl_io_unlink(j->state_fd, name, NULL);
@@ -134,7 +134,7 @@ int run_rename_root_copy(struct run *run, struct ocfl_err *err)
     }
     if (ocfl_io_rename(j->state_fd, name, run->objfd, "inventory.json", NULL) < 0)
         return 0;
-    j->inv_root.name[0] = 0;
+    jdb_written_forget(&j->inv_root);
     r = ocfl_io_fsync_dir(run->objfd, "", err);
     return r < 0 ? r : 1;
 }
