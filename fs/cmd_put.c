@@ -273,6 +273,7 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     scanning = pthread_create(&scanner, NULL, scan_main, &sc) == 0;
     if (!scanning)
         scan_main(&sc);
+    uint64_t opened_ns = journal_now_ns(j);
     r = open_object(root, a->id, &opath, &obj, err);
     if (scanning)
         pthread_join(scanner, NULL);
@@ -284,6 +285,9 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     if (r < 0)
         goto out;
     p.base = obj ? obj->inv : NULL;
+    /* The run checks the root inventory is still the base: it need not digest it again. */
+    if (obj && obj->inventory_st.st_ino)
+        journal_hint_root_inventory(j, opath, &obj->inventory_st, opened_ns, obj->inventory_digest);
     p.alg = ocfl_digest_alg_from_name(
         obj ? obj->inv->digest_algorithm
             : (root->digest_algorithm ? root->digest_algorithm : "sha512"));
