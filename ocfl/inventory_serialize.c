@@ -114,7 +114,7 @@ static void put_entries(struct ocfl_jbuf *b, int level, const struct ocfl_manife
 /* A state entry with the first 8 bytes of its digest as a number ordering like strcmp. */
 struct state_key {
     uint64_t prefix;
-    const struct ocfl_state_entry *e;
+    const char *digest, *path; /* copied here: no hop through the state array */
 };
 
 static uint64_t prefix_of(const char *s)
@@ -134,8 +134,8 @@ static int cmp_state_key(const void *a, const void *b)
 
     if (x->prefix != y->prefix)
         return x->prefix < y->prefix ? -1 : 1;
-    c = strcmp(x->e->digest, y->e->digest);
-    return c ? c : strcmp(x->e->logical_path, y->e->logical_path);
+    c = strcmp(x->digest, y->digest);
+    return c ? c : strcmp(x->path, y->path);
 }
 
 /*
@@ -197,7 +197,8 @@ static void put_state(struct ocfl_jbuf *b, int level, const struct ocfl_version 
     for (size_t k = 0; k < v->n_state; k++) {
         if (k + PREFETCH_AHEAD < v->n_state)
             __builtin_prefetch(v->state[k + PREFETCH_AHEAD].digest);
-        order[k] = (struct state_key){prefix_of(v->state[k].digest), &v->state[k]};
+        order[k] = (struct state_key){prefix_of(v->state[k].digest), v->state[k].digest,
+                                      v->state[k].logical_path};
     }
     if (sort_state_keys(order, v->n_state) < 0) {
         free(order);
@@ -206,18 +207,18 @@ static void put_state(struct ocfl_jbuf *b, int level, const struct ocfl_version 
     }
     ocfl_jbuf_put(b, "{", 1);
     while (i < v->n_state) {
-        const char *digest = order[i].e->digest;
+        const char *digest = order[i].digest;
         size_t j = i;
 
         for (; ahead < v->n_state && ahead < i + PREFETCH_AHEAD; ahead++) {
-            __builtin_prefetch(order[ahead].e->digest);
-            __builtin_prefetch(order[ahead].e->logical_path);
+            __builtin_prefetch(order[ahead].digest);
+            __builtin_prefetch(order[ahead].path);
         }
         ocfl_jbuf_item(b, i > 0, level + 1, digest, ": [", 3);
         for (; j < v->n_state && order[j].prefix == order[i].prefix &&
-               !strcmp(order[j].e->digest, digest);
+               !strcmp(order[j].digest, digest);
              j++)
-            ocfl_jbuf_item(b, j > i, level + 2, order[j].e->logical_path, "", 0);
+            ocfl_jbuf_item(b, j > i, level + 2, order[j].path, "", 0);
         ocfl_jbuf_indent(b, level + 1);
         ocfl_jbuf_put(b, "]", 1);
         ocfl_jbuf_publish(b);

@@ -243,6 +243,23 @@ static void index_add(struct build *b, size_t i)
     b->index[s] = i + 1;
 }
 
+/*
+ * The loops over the new state visit files in logical path order, not in
+ * the caller's (allocation) order: fetch what they read a few files ahead,
+ * or each file costs cache misses (prefetching NULL is harmless).
+ */
+static inline void prefetch_file(const struct build *b, size_t i)
+{
+    size_t n = b->in->n_files;
+
+    if (i + 16 < n)
+        __builtin_prefetch(b->sorted[i + 16]);
+    if (i + 8 < n) {
+        __builtin_prefetch(b->sorted[i + 8]->logical_path);
+        __builtin_prefetch(b->sorted[i + 8]->digest);
+    }
+}
+
 static int check_input(struct build *b, const char *alg, struct ocfl_err *err)
 {
     const struct ocfl_plan_input *in = b->in;
@@ -258,6 +275,7 @@ static int check_input(struct build *b, const char *alg, struct ocfl_err *err)
                             b->p->object_id, alg);
     for (size_t i = 0; i < in->n_files; i++) {
         const struct ocfl_plan_file *f = b->sorted[i];
+        prefetch_file(b, i);
         if (!f->logical_path || ocfl_path_check(f->logical_path) != OCFL_PATH_OK)
             return ocfl_err_set(err, -EINVAL, "'%s': not a valid logical path",
                                 f->logical_path ? f->logical_path : "(null)");
@@ -355,6 +373,12 @@ static int build_state(struct build *b, struct ocfl_version *v, struct ocfl_err 
         const struct ocfl_state_entry *old = NULL;
         const char *d = NULL;
         int c = 1;
+
+        prefetch_file(b, i);
+        if (k + 8 < nh) {
+            __builtin_prefetch(h->state[k + 8].logical_path);
+            __builtin_prefetch(h->state[k + 8].digest);
+        }
 
         while (k < nh && (c = strcmp(h->state[k].logical_path, f->logical_path)) < 0) {
             b->p->n_removed++;
