@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -281,7 +282,12 @@ int ocfl_jbuf_digest_start(struct ocfl_jbuf *b, struct ocfl_hasher *h)
     if (!r) {
         r = -pthread_cond_init(&f->cond, NULL);
         if (!r) {
+            sigset_t all, old;
+            /* signals stay with the caller's threads: the digest thread blocks them all */
+            sigfillset(&all);
+            pthread_sigmask(SIG_SETMASK, &all, &old);
             r = -pthread_create(&f->thread, NULL, feed_main, f);
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
             if (!r) {
                 b->feed = f;
                 return 0;

@@ -108,6 +108,10 @@ struct ocfl_plan {
  * digest is not in the base manifest), -ENOTSUP for a spec change,
  * -EOVERFLOW past OCFL_MAX_VERSIONS or the padding's range, -ENOMEM.
  * *ret is owned by the caller (ocfl_plan_free).
+ * The inventory bytes are digested on a second thread while they are
+ * written (all signals blocked in it; joined before this returns; without
+ * a thread to be had, on this one).  @in and its base are only read, and
+ * must stay unchanged until this returns.
  */
 int ocfl_plan_build(const struct ocfl_plan_input *in, struct ocfl_plan **ret, struct ocfl_err *err);
 
