@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "inventory.h"
+#include "inventory_priv.h"
 #include "plan.h"
 #include "test_plan_gen.h"
 
@@ -110,6 +111,27 @@ static void next_state(struct gen_files *g, const struct ocfl_inventory *base, u
                 OCFL_DIGEST_SHA512);
 }
 
+/* Serializing while digesting on a second thread gives the bytes and digest of doing one after the
+ * other. */
+static void check_serialize_digest(const struct ocfl_inventory *inv, enum ocfl_digest_alg alg)
+{
+    char *plain = NULL, *both = NULL, hex[OCFL_DIGEST_HEX_MAX] = "", want[OCFL_DIGEST_HEX_MAX] = "";
+    size_t plain_len = 0, both_len = 0;
+    struct ocfl_hasher *h = NULL;
+
+    CHECK_OK(ocfl_inventory_serialize(inv, &plain, &plain_len, NULL));
+    CHECK_OK(ocfl_inventory_serialize_digest(inv, alg, &both, &both_len, hex, NULL));
+    CHECK(plain && both && plain_len == both_len && !memcmp(plain, both, plain_len + 1));
+    CHECK_OK(ocfl_hasher_new(1u << alg, &h, NULL));
+    if (plain)
+        ocfl_hasher_update(h, plain, plain_len);
+    CHECK_OK(ocfl_hasher_final(h, alg, want));
+    ocfl_hasher_free(h);
+    CHECK_STR(hex, want);
+    free(plain);
+    free(both);
+}
+
 /* Replace every @from in @s by @to (a new string). */
 static char *replace_all(const char *s, const char *from, const char *to)
 {
@@ -207,6 +229,10 @@ int main(void)
             break;
     }
     CHECK(v3 && v3->n_versions == 3 && v3->n_manifest > N_FILES);
+    if (v3) {
+        check_serialize_digest(v3, OCFL_DIGEST_SHA256);
+        check_serialize_digest(v3, OCFL_DIGEST_SHA512);
+    }
     if (p2 && p3)
         printf("# v2: +%zu ~%zu -%zu, v3: +%zu ~%zu -%zu\n", p2->n_added, p2->n_modified,
                p2->n_removed, p3->n_added, p3->n_modified, p3->n_removed);
