@@ -105,46 +105,45 @@ enum mount_kind {
  */
 struct mount_node {
     uint64_t ino;
-    uint64_t nlookup; /* the kernel's references (lookup minus forget) */
-    unsigned pins;    /* our references that outlive a locked section */
-    enum mount_kind kind;
-    struct mount_obj *obj; /* NULL for MK_ROOT* */
-    unsigned version;      /* 0 = head view, N = versions/vN */
-    char *path;            /* logical path ("" at a tree's top) */
-    uint32_t hash;
+    uint64_t nlookup;                         /* the kernel's references (lookup minus forget) */
+    struct mount_obj *obj;                    /* NULL for MK_ROOT* */
+    char *path;                               /* logical path ("" at a tree's top) */
     struct mount_node *key_next;              /* hash chain by key */
     struct mount_node *ino_next;              /* hash chain by number */
-    struct mount_node *all_prev, *all_next;   /* every node, newest first */
     struct mount_node *idle_prev, *idle_next; /* the idle list (mount_nodes_trim) */
-    int idle;                                 /* on that list (lazily: rechecked there) */
     /* attributes cached for obj->gen (committed content does not change) */
     uint64_t attr_gen;
-    unsigned attr_version; /* the version the attributes describe (head resolved) */
     uint64_t size;
-    unsigned nlink;
     struct timespec mtime;
     /* how the kernel has this file open (mount_io.c): it refuses to mix a
      * passthrough open with one in its caching mode on the same inode */
-    int backing_id;    /* kernel passthrough backing file, 0 when none */
-    dev_t backing_dev; /* ... and the content file it stands for */
+    dev_t backing_dev; /* the content file the backing file stands for */
     ino_t backing_ino;
-    unsigned pt_opens;     /* open handles reading through the backing file */
-    unsigned cached_opens; /* open handles in the kernel's caching mode */
-    int detached;          /* a head file read through passthrough: lookups of its path
-                            * make a new node meanwhile, so a writer can open that one */
     /* a head directory: 1 + the object's view stamp when its listing was last served
      * (mount_write_dir.c), 0 when never; the kernel may keep the listing while it matches */
     uint64_t list_stamp;
+    unsigned pins; /* our references that outlive a locked section */
+    enum mount_kind kind;
+    unsigned version; /* 0 = head view, N = versions/vN */
+    uint32_t hash;
+    unsigned attr_version; /* the version the attributes describe (head resolved) */
+    unsigned nlink;
+    int backing_id;         /* kernel passthrough backing file, 0 when none */
+    unsigned pt_opens;      /* open handles reading through the backing file */
+    unsigned cached_opens;  /* open handles in the kernel's caching mode */
+    unsigned char idle;     /* on the idle list (lazily: rechecked there) */
+    unsigned char detached; /* a head file read through passthrough: lookups of its path
+                             * make a new node meanwhile, so a writer can open that one */
 };
 
 struct mount_nodes {
     struct mount_node **buckets;     /* by key */
     struct mount_node **ino_buckets; /* by number */
     size_t n_buckets;
-    size_t n;          /* nodes alive */
-    uint64_t last_ino; /* the last number handed out */
-    uint64_t n_freed;  /* nodes freed so far */
-    struct mount_node *all;
+    size_t n;                  /* nodes alive */
+    uint64_t last_ino;         /* the last number handed out */
+    uint64_t n_freed;          /* nodes freed so far */
+    uint64_t n_freed_returned; /* n_freed when memory was last given back (mount_ops.c) */
     struct mount_node *idle_head, *idle_tail; /* least recently idle first */
     size_t n_idle;
     size_t idle_keep; /* idle nodes kept for a later lookup (trim frees the older ones) */
@@ -302,6 +301,10 @@ int mount_node_rekey(struct mount_nodes *ns, struct mount_node *n, const char *p
 /* Reattach a node detached by mount_io (lookups find it again) unless another node took
  * its key meanwhile. */
 void mount_node_reattach(struct mount_nodes *ns, struct mount_node *n);
+
+/* Every node, in no particular order: the first with @n NULL, then the one after @n, NULL at
+ * the end.  Nodes must not be made or freed meanwhile (rekeying is fine). */
+struct mount_node *mount_nodes_next(const struct mount_nodes *ns, const struct mount_node *n);
 
 /* The node of @ino, or NULL (never made, or freed). */
 struct mount_node *mount_node_by_ino(const struct mount_nodes *ns, uint64_t ino);

@@ -28,11 +28,12 @@ void mount_nodes_release(struct mount_nodes *ns)
 {
     if (!ns)
         return;
-    for (struct mount_node *n = ns->all, *next; n; n = next) {
-        next = n->all_next;
-        free(n->path);
-        free(n);
-    }
+    for (size_t b = 0; ns->ino_buckets && b < ns->n_buckets; b++)
+        for (struct mount_node *n = ns->ino_buckets[b], *next; n; n = next) {
+            next = n->ino_next;
+            free(n->path);
+            free(n);
+        }
     free(ns->buckets);
     free(ns->ino_buckets);
     memset(ns, 0, sizeof(*ns));
@@ -67,17 +68,31 @@ static void resize(struct mount_nodes *ns, size_t nb)
         free(ib);
         return; /* keep working with longer (or sparser) chains */
     }
+    for (size_t i = 0; i < ns->n_buckets; i++)
+        for (struct mount_node *n = ns->ino_buckets[i], *next; n; n = next) {
+            next = n->ino_next;
+            n->key_next = b[n->hash & (nb - 1)];
+            b[n->hash & (nb - 1)] = n;
+            n->ino_next = ib[n->ino & (nb - 1)];
+            ib[n->ino & (nb - 1)] = n;
+        }
     free(ns->buckets);
     free(ns->ino_buckets);
     ns->buckets = b;
     ns->ino_buckets = ib;
     ns->n_buckets = nb;
-    for (struct mount_node *n = ns->all; n; n = n->all_next) {
-        n->key_next = b[n->hash & (nb - 1)];
-        b[n->hash & (nb - 1)] = n;
-        n->ino_next = ib[ino_slot(ns, n->ino)];
-        ib[ino_slot(ns, n->ino)] = n;
-    }
+}
+
+struct mount_node *mount_nodes_next(const struct mount_nodes *ns, const struct mount_node *n)
+{
+    size_t b = n ? ino_slot(ns, n->ino) + 1 : 0;
+
+    if (n && n->ino_next)
+        return n->ino_next;
+    for (; b < ns->n_buckets; b++)
+        if (ns->ino_buckets[b])
+            return ns->ino_buckets[b];
+    return NULL;
 }
 
 static int same_key(const struct mount_node *n, uint32_t h, enum mount_kind kind,
@@ -159,10 +174,6 @@ struct mount_node *mount_node_get(struct mount_nodes *ns, enum mount_kind kind,
     slot = ino_slot(ns, n->ino);
     n->ino_next = ns->ino_buckets[slot];
     ns->ino_buckets[slot] = n;
-    n->all_next = ns->all;
-    if (ns->all)
-        ns->all->all_prev = n;
-    ns->all = n;
     ns->n++;
     if (mount_node_unused(n))
         idle_push(ns, n);
@@ -185,12 +196,6 @@ static void node_free(struct mount_nodes *ns, struct mount_node *n)
     idle_unlink(ns, n);
     unchain(&ns->buckets[n->hash & (ns->n_buckets - 1)], n, 0);
     unchain(&ns->ino_buckets[ino_slot(ns, n->ino)], n, 1);
-    if (n->all_prev)
-        n->all_prev->all_next = n->all_next;
-    else
-        ns->all = n->all_next;
-    if (n->all_next)
-        n->all_next->all_prev = n->all_prev;
     free(n->path);
     free(n);
     ns->n--;

@@ -2,6 +2,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +12,9 @@
 #include <unistd.h>
 
 #include "mount_ops.h"
+
+/* Nodes freed between two returns of memory to the system (about 4 MiB of nodes). */
+#define RETURN_MEMORY_NODES 16384
 
 /* An open file: a content file's descriptor, or a control file's bytes. */
 struct mount_fh {
@@ -215,27 +221,54 @@ static void forget_one(struct mount *m, fuse_req_t req, fuse_ino_t ino, uint64_t
     (void)req;
 }
 
+/*
+ * After forgets (lock held): free idle nodes; 1 when so many were freed since the last time
+ * that the caller should give the memory back (malloc keeps freed pages of its arenas, so a
+ * daemon that walked a large tree once would keep its peak size).
+ */
+static int forgets_done(struct mount *m)
+{
+    mount_nodes_trim(&m->nodes);
+    if (m->nodes.n_freed - m->nodes.n_freed_returned < RETURN_MEMORY_NODES)
+        return 0;
+    m->nodes.n_freed_returned = m->nodes.n_freed;
+    return 1;
+}
+
+static void return_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
     struct mount *m = mount_req(req);
+    int give_back;
 
     pthread_mutex_lock(&m->lock);
     forget_one(m, req, ino, nlookup);
-    mount_nodes_trim(&m->nodes);
+    give_back = forgets_done(m);
     pthread_mutex_unlock(&m->lock);
     fuse_reply_none(req);
+    if (give_back)
+        return_memory();
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
     struct mount *m = mount_req(req);
+    int give_back;
 
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < count; i++)
         forget_one(m, req, forgets[i].ino, forgets[i].nlookup);
-    mount_nodes_trim(&m->nodes);
+    give_back = forgets_done(m);
     pthread_mutex_unlock(&m->lock);
     fuse_reply_none(req);
+    if (give_back)
+        return_memory();
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -215,7 +215,8 @@ static void follow(struct mount *m, struct mount_obj *mo, const char *from, cons
     orphan(mo, to);
     bury(m, mo, MK_FILE, to);
     bury(m, mo, MK_DIR, to);
-    for (struct mount_node *n = m->nodes.all; n; n = n->all_next) {
+    for (struct mount_node *n = mount_nodes_next(&m->nodes, NULL); n;
+         n = mount_nodes_next(&m->nodes, n)) {
         if (n->obj != mo || n->version || (n->kind != MK_FILE && n->kind != MK_DIR) ||
             strncmp(n->path, from, flen) || (n->path[flen] && n->path[flen] != '/'))
             continue;

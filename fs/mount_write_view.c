@@ -297,7 +297,8 @@ void mw_invalidate_object(struct mount *m, struct mount_obj *mo)
     if (!m->session)
         return;
     pthread_mutex_lock(&m->lock);
-    for (struct mount_node *c = m->nodes.all; c; c = c->all_next) {
+    for (struct mount_node *c = mount_nodes_next(&m->nodes, NULL); c;
+         c = mount_nodes_next(&m->nodes, c)) {
         struct mount_node *p = NULL;
         const char *slash, *name;
         if (c->obj != mo || !mw_is_head(c))
