@@ -207,11 +207,12 @@ int journal_plan_run(struct journal *j, struct ocfl_root *root, int64_t id,
  * the storage root, as given to journal_plan_add): @st, an fstatat() of its inventory.json
  * taken just before the bytes whose digest is @digest (lower-case hex, in the object's
  * digest algorithm) were read (struct ocfl_object's inventory_st and inventory_digest), and
- * @stat_ns, a moment (journal_now_ns()) no later than that fstatat, e.g. read before
- * ocfl_object_open().  A later run of a plan for that object takes the digest from here
- * instead of reading the file, while the file still has that inode, size and times and
- * those times are at least 2 s older than @stat_ns (racy-git's rule: a change within the
- * clock's granularity could otherwise keep them).  Replaces the previous hint; a NULL
+ * @stat_ns, a wall-clock moment (ns since the epoch: journal_now_ns() with the default clock)
+ * no later than that fstatat, e.g. read before ocfl_object_open().  A later run of a plan for that
+ * object takes the digest from here instead of reading the file, while the file still has that
+ * inode, size and times and those times are at least 2 s older than @stat_ns (racy-git's rule: a
+ * change within the clock's granularity could otherwise keep them).  Replaces the previous hint; a
+ * NULL
  * @object_path clears it.  0, or -EINVAL (bad digest, path too long: no hint kept).
  */
 int journal_hint_root_inventory(struct journal *j, const char *object_path, const struct stat *st,
