@@ -314,6 +314,9 @@ struct mount_node *mount_node_by_ino(const struct mount_nodes *ns, uint64_t ino)
 void mount_node_pin(struct mount_node *n);
 void mount_node_unpin(struct mount_nodes *ns, struct mount_node *n);
 
+/* The kernel got @n in a reply (lookup, create, mkdir, readdirplus): count it (nlookup). */
+void mount_node_lookup(struct mount_nodes *ns, struct mount_node *n);
+
 /* The kernel forgets @count lookups of @n (clamped at 0); an unreferenced node turns idle. */
 void mount_node_forget(struct mount_nodes *ns, struct mount_node *n, uint64_t count);
 

@@ -58,7 +58,7 @@ static int emit(struct mount *m, struct dirbuf *d, const char *name, struct moun
         if (need > d->size - d->used)
             return 1;
         if (e.ino)
-            n->nlookup++;
+            mount_node_lookup(&m->nodes, n);
     } else {
         struct stat st;
         memset(&st, 0, sizeof(st));

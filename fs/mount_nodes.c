@@ -235,6 +235,12 @@ void mount_node_unpin(struct mount_nodes *ns, struct mount_node *n)
         idle_push(ns, n);
 }
 
+void mount_node_lookup(struct mount_nodes *ns, struct mount_node *n)
+{
+    n->nlookup++;
+    idle_unlink(ns, n); /* so the idle list counts what trim may free */
+}
+
 void mount_node_forget(struct mount_nodes *ns, struct mount_node *n, uint64_t count)
 {
     n->nlookup = n->nlookup > count ? n->nlookup - count : 0;

@@ -173,7 +173,7 @@ void mount_lookup_reply(fuse_req_t req, fuse_ino_t parent, const char *name,
         if (rc == 0)
             rc = v->stat(m, n, &st);
         if (rc == 0) {
-            n->nlookup++;
+            mount_node_lookup(&m->nodes, n);
             v->fill(m, n, &st, &e);
         }
     }

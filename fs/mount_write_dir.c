@@ -320,7 +320,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 fill_entry(m, c, &st, &e);
             need = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1);
             if (need <= size - used && e.ino)
-                c->nlookup++;
+                mount_node_lookup(&m->nodes, c);
         } else {
             struct stat st;
             memset(&st, 0, sizeof(st));

@@ -250,7 +250,7 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         fi->keep_cache = 0;
         fh->node = n;
         fh->io = mount_io_open(n, fi);
-        n->nlookup++;
+        mount_node_lookup(&m->nodes, n);
         mount_fill_entry(m, n, &st, &ep);
         ep.attr_timeout = 1.0;
     }

@@ -52,7 +52,7 @@ static void reply_new(fuse_req_t req, struct mount *m, struct mount_node *n, int
     if (rc == 0)
         rc = mw_node_stat(m, n, &st);
     if (rc == 0) {
-        n->nlookup++;
+        mount_node_lookup(&m->nodes, n);
         mount_fill_entry(m, n, &st, &e);
         e.attr_timeout = 1.0;
     }

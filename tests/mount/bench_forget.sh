@@ -15,7 +15,10 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$MNT"
-rss() { echo $(($(awk '/VmRSS/ {print $2}' "/proc/$PID/status") / 1024)); }
+rss() { # VmRSS (its anonymous part) and the peak so far, MiB
+    awk '/^VmRSS/ {r = $2} /^RssAnon/ {a = $2} /^VmHWM/ {h = $2}
+         END {printf "%d (anon %d, peak %d)", r / 1024, a / 1024, h / 1024}' "/proc/$PID/status"
+}
 nodes() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("nodes", "-"))' \
     "$MNT/.ocfl/status"; }
 drop() {
