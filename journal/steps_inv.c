@@ -98,8 +98,9 @@ int run_link_record(struct run *run, int vfd, struct ocfl_err *err)
         if (errno != EEXIST)
             return 0; /* EXDEV, EPERM, EMLINK...: write the bytes */
         /* linked before a crash, or written by a fallback: right when it holds the bytes */
-        if (fstatat(vfd, "inventory.json", &cur, AT_SYMLINK_NOFOLLOW) == 0 &&
-            (cur.st_dev != st.st_dev || cur.st_ino != st.st_ino)) {
+        if (fstatat(vfd, "inventory.json", &cur, AT_SYMLINK_NOFOLLOW) < 0)
+            return 0;
+        if (cur.st_dev != st.st_dev || cur.st_ino != st.st_ino) {
             r = run_digest_at(vfd, "inventory.json", run->alg, hex, NULL);
             if (r < 0 || !ocfl_digest_equal(hex, p->inventory_digest))
                 return 0; /* a wrong or partial file: the write replaces it */
