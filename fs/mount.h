@@ -321,7 +321,7 @@ void mount_node_lookup(struct mount_nodes *ns, struct mount_node *n);
 void mount_node_forget(struct mount_nodes *ns, struct mount_node *n, uint64_t count);
 
 /* Whether @n has no references: nlookup, pins, or a passthrough backing file to close first
- * (mount_io.c); the root and objects' tops never are. */
+ * (mount_io.c); the root and objects' tops never are (but for a removed new object's). */
 int mount_node_unused(const struct mount_node *n);
 
 /*

@@ -148,7 +148,9 @@ static void idle_push(struct mount_nodes *ns, struct mount_node *n)
 
 int mount_node_unused(const struct mount_node *n)
 {
-    return !n->nlookup && !n->pins && !n->backing_id && n->kind != MK_ROOT && n->kind != MK_OBJ;
+    /* objects' tops stay (the root lists them all), unless removed (rekeyed "\x01...") */
+    return !n->nlookup && !n->pins && !n->backing_id && n->kind != MK_ROOT &&
+           (n->kind != MK_OBJ || n->path[0] == '\x01');
 }
 
 struct mount_node *mount_node_get(struct mount_nodes *ns, enum mount_kind kind,
@@ -274,6 +276,8 @@ int mount_node_rekey(struct mount_nodes *ns, struct mount_node *n, const char *p
     n->path = copy;
     n->hash = key_hash(n->kind, n->obj, n->version, copy);
     n->attr_gen = 0; /* attributes are those of another path now */
+    if (mount_node_unused(n))
+        idle_push(ns, n); /* a removed object's top may go now */
     n->key_next = ns->buckets[n->hash & (ns->n_buckets - 1)];
     ns->buckets[n->hash & (ns->n_buckets - 1)] = n;
     return 0;

@@ -17,7 +17,7 @@ struct fuse_lowlevel_ops mount_write_ops;
 /* Give the node of @path (if any) a key no lookup makes: a removed name.  Lock held. */
 static void bury(struct mount *m, struct mount_obj *mo, enum mount_kind kind, const char *path)
 {
-    struct mount_node *n = mount_node_get(&m->nodes, kind, mo, 0, path);
+    struct mount_node *n = mount_node_find(&m->nodes, kind, mo, 0, path);
     char dead[64];
 
     if (!n)
