@@ -217,9 +217,13 @@ size_t mount_nodes_trim(struct mount_nodes *ns)
             idle_unlink(ns, n); /* looked up or pinned since: it comes back when unused */
         }
     }
-    /* a table emptied after a large walk gives its buckets back */
-    if (freed && ns->n_buckets > MIN_BUCKETS && ns->n < ns->n_buckets / 8)
-        resize(ns, ns->n_buckets / 2);
+    /* a table emptied after a large walk gives its buckets back (down to twice its nodes) */
+    if (freed && ns->n_buckets > MIN_BUCKETS && ns->n < ns->n_buckets / 8) {
+        size_t nb = ns->n_buckets;
+        while (nb > MIN_BUCKETS && ns->n < nb / 4)
+            nb /= 2;
+        resize(ns, nb);
+    }
     return freed;
 }
 
