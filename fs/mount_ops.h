@@ -63,7 +63,8 @@ void mount_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void mount_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                           struct fuse_file_info *fi);
 
-/* mount_io.c: the io mode of open files (all with m->lock held) */
+/* mount_io.c: the io mode of open files (all with m->lock held).  Every open pins its node
+ * (mount_node_pin) and mount_io_release unpins it: a handle's node outlives its forget. */
 
 /* At FUSE init: ask for kernel passthrough when offered and not turned off (m->passthrough). */
 void mount_io_init(struct mount *m, struct fuse_conn_info *conn);
