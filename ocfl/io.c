@@ -343,6 +343,68 @@ int io_commit_temp(int pfd, int fd, const char *tmp, const char *name, const cha
     return 0;
 }
 
+/*
+ * Write @buf to the new, empty file @fd, its whole 4 KiB blocks with O_DIRECT
+ * through an aligned bounce buffer and the tail buffered.  The device then
+ * reads the bounce buffer itself: nothing is copied into the page cache, whose
+ * pages this machine's kind of VM makes expensive to fill (writing a 54 MB
+ * inventory cost 0.15 s of CPU buffered; the fsync that follows has to send
+ * the bytes to the device either way).  Where the file system refuses
+ * O_DIRECT (EINVAL), everything is written buffered.
+ */
+#define DIRECT_MIN    ((size_t)8 << 20) /* smaller files: buffered */
+#define DIRECT_ALIGN  ((size_t)4096)
+#define DIRECT_BOUNCE ((size_t)4 << 20)
+
+static int io_pwrite_all(int fd, const char *buf, size_t len, off_t off)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, buf, len, off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        buf += n;
+        off += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int io_write_big(int fd, const char *buf, size_t len)
+{
+    size_t bulk = len & ~(DIRECT_ALIGN - 1), off = 0;
+    int fl = fcntl(fd, F_GETFL), r = 0;
+    void *bounce = NULL;
+
+    if (fl < 0 || posix_memalign(&bounce, DIRECT_ALIGN, DIRECT_BOUNCE))
+        return io_write_all(fd, buf, len);
+    if (fcntl(fd, F_SETFL, fl | O_DIRECT) < 0)
+        bulk = 0;
+    while (off < bulk) {
+        size_t n = bulk - off < DIRECT_BOUNCE ? bulk - off : DIRECT_BOUNCE;
+        ssize_t w;
+        memcpy(bounce, buf + off, n);
+        do
+            w = pwrite(fd, bounce, n, (off_t)off);
+        while (w < 0 && errno == EINTR);
+        if (w < 0 && errno != EINVAL) {
+            r = -errno;
+            break;
+        }
+        if (w <= 0)
+            break; /* refused: the rest buffered */
+        off += (size_t)w;
+        if ((size_t)w & (DIRECT_ALIGN - 1))
+            break; /* a short write off the alignment: the rest buffered */
+    }
+    free(bounce);
+    if (bulk && fcntl(fd, F_SETFL, fl) < 0 && r == 0)
+        r = -errno;
+    return r < 0 ? r : io_pwrite_all(fd, buf + off, len - off, (off_t)off);
+}
+
 int ocfl_io_write_file_durable(int dirfd, const char *path, const void *buf, size_t len,
                                struct ocfl_err *err)
 {
@@ -357,7 +419,8 @@ int ocfl_io_write_file_durable(int dirfd, const char *path, const void *buf, siz
         ocfl_err_sys(err, r, "cannot create a temporary file for '%s'", path);
         goto out;
     }
-    if ((r = io_fault(OCFL_IO_WRITE, path)) < 0 || (r = io_write_all(fd, buf, len)) < 0) {
+    if ((r = io_fault(OCFL_IO_WRITE, path)) < 0 ||
+        (r = len >= DIRECT_MIN ? io_write_big(fd, buf, len) : io_write_all(fd, buf, len)) < 0) {
         close(fd);
         unlinkat(pfd, tmp, 0);
         ocfl_err_sys(err, r, "cannot write '%s'", path);
