@@ -21,7 +21,7 @@ struct mw_hash {
     struct mount *m;
     struct mount_obj *mo;
     int fd;                /* dup of the writer's descriptor */
-    char scratch[32];      /* the scratch file hashed */
+    char scratch[64];      /* the scratch file hashed */
     char *path;            /* logical path, updated at release */
     int alg;               /* enum ocfl_digest_alg */
     struct ocfl_hasher *h; /* touched only by the one who set busy */

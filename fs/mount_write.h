@@ -23,7 +23,7 @@ struct mw_fh {
     int fd;               /* scratch / content descriptor, -1 for control files */
     struct mount_obj *mo; /* NULL for root control files */
     char *path;           /* logical path, kept up to date by rename; NULL when orphaned */
-    char scratch[32];     /* the scratch file written, "" for read-only handles */
+    char scratch[64];     /* the scratch file written, "" for read-only handles */
     int writable;         /* opened for writing */
     int cleared;          /* the row's digest was cleared by the first write */
     int report;           /* record size and digest at release */

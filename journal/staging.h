@@ -52,7 +52,8 @@ struct staging_entry {
     int frozen;  /* 1: the row belongs to a frozen generation (do not write its scratch) */
     int64_t gen; /* the row's generation (0 for the head) */
     char digest[OCFL_DIGEST_HEX_MAX]; /* "" when not known (a scratch file being written) */
-    char scratch[32];                 /* "scratch/fN" relative to the state dir, or "" */
+    char scratch[64];                 /* "scratch/sK/fN" (or, made before, "scratch/fN")
+                                         relative to the state dir, or "" */
     int64_t size;                     /* -1 when not known (digest-backed: stat the content) */
     uint32_t mode;                    /* permission bits kept by chmod, 0 = default */
     int64_t mtime_ns;                 /* kept by utimens / writes, 0 = unknown */

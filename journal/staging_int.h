@@ -11,7 +11,7 @@ struct srow {
     int kind;
     int64_t gen;
     char digest[OCFL_DIGEST_HEX_MAX]; /* "" = none */
-    char scratch[32];                 /* "" = none */
+    char scratch[64];                 /* "" = none */
     int64_t size, mode, mtime_ns;     /* -1 / 0 / 0 when unknown */
 };
 
@@ -92,7 +92,7 @@ int sx_check_path(const char *path, struct ocfl_err *err);
 void sx_head_range(const struct ocfl_version *head, const char *dir, size_t *lo, size_t *hi);
 
 /* A new scratch file: name into @name (32 bytes), O_RDWR fd returned. */
-int sx_new_scratch(struct sctx *c, char name[32]);
+int sx_new_scratch(struct sctx *c, char name[64]);
 
 /* Fill a public entry from a row. */
 void sx_entry_from_row(const struct sctx *c, const struct srow *row, struct staging_entry *e);

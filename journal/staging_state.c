@@ -2,6 +2,7 @@
  * recover. */
 #include "staging_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -461,6 +462,14 @@ static void recreate_missing_scratch(struct journal *j)
             if (faccessat(journal_state_fd(j), s, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
                 errno == ENOENT) {
                 int fd = openat(journal_state_fd(j), s, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                const char *slash = strrchr(s, '/');
+                if (fd < 0 && errno == ENOENT && slash && slash - s < 64) {
+                    char dir[64]; /* its directory went too (scratch/sK/fN) */
+                    memcpy(dir, s, (size_t)(slash - s));
+                    dir[slash - s] = 0;
+                    if (mkdirat(journal_state_fd(j), dir, 0700) == 0 || errno == EEXIST)
+                        fd = openat(journal_state_fd(j), s, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+                }
                 if (fd >= 0)
                     close(fd);
             }
@@ -468,6 +477,25 @@ static void recreate_missing_scratch(struct journal *j)
         sqlite3_finalize(st);
     }
     journal_unlock(j);
+}
+
+/* Scratch directories sK/ left empty by commits and discards go (others fail rmdir). */
+static void remove_empty_scratch_dirs(struct journal *j)
+{
+    int fd = openat(journal_state_fd(j), "scratch", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct dirent *e;
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    while ((e = readdir(d)))
+        if (e->d_name[0] == 's' && e->d_name[1] >= '0' && e->d_name[1] <= '9' &&
+            e->d_type == DT_DIR)
+            unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
+    closedir(d);
 }
 
 int staging_recover(struct journal *j, struct ocfl_err *err)
@@ -503,7 +531,9 @@ int staging_recover(struct journal *j, struct ocfl_err *err)
         journal_plan_info_release(&p);
     }
     staging_object_infos_free(objs, n);
-    if (r >= 0)
+    if (r >= 0) {
         recreate_missing_scratch(j);
+        remove_empty_scratch_dirs(j);
+    }
     return r < 0 ? r : left;
 }

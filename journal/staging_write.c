@@ -1,6 +1,7 @@
 /* staging_write.c: staged file data: create, copy-up into scratch, sizes, digests, attributes. */
 #include "staging_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -11,7 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int sx_new_scratch(struct sctx *c, char name[32])
+/*
+ * Scratch files go 4,096 to a directory, scratch/sK/fN with K = N / 4096.  scratch/ is the
+ * top of a directory hierarchy (journal.c), so ext4 places each new sK, and the inodes of
+ * its files, in a block group of its own choosing: files created right after many others
+ * were deleted (a discard, an rm -rf through the mount) do not queue behind the inodes
+ * those left, which ext4 without a journal will not reuse for 30 s and skips one by one.
+ */
+#define SCRATCH_PER_DIR_SHIFT 12
+
+int sx_new_scratch(struct sctx *c, char name[64])
 {
     int64_t seq;
     int fd, n;
@@ -20,11 +30,23 @@ int sx_new_scratch(struct sctx *c, char name[32])
         return sx_sql_fail(c, SQLITE_ERROR, "cannot number a scratch file");
     seq = sqlite3_last_insert_rowid(c->db);
     sx_exec(c->db, "DELETE FROM staging_seq");
-    n = snprintf(name, 32, "scratch/f%lld", (long long)seq);
-    if (n < 0 || n >= 32)
+    n = snprintf(name, 64, "scratch/s%lld/f%lld", (long long)(seq >> SCRATCH_PER_DIR_SHIFT),
+                 (long long)seq);
+    if (n < 0 || n >= 64)
         return ocfl_err_set(c->err, -ENAMETOOLONG, "scratch name too long");
-    fd = openat(journal_state_fd(c->j), name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                0600);
+    for (int tries = 0;; tries++) {
+        fd = openat(journal_state_fd(c->j), name,
+                    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0 || errno != ENOENT || tries)
+            break;
+        /* the first file of its directory: make it (made durable by the next sync) */
+        char *slash = strrchr(name, '/');
+        *slash = 0;
+        int m = mkdirat(journal_state_fd(c->j), name, 0700);
+        *slash = '/';
+        if (m < 0 && errno != EEXIST)
+            break;
+    }
     if (fd < 0)
         return ocfl_err_sys(c->err, -errno, "cannot create '%s/%s'", journal_state_dir(c->j), name);
     return fd;
@@ -233,16 +255,63 @@ static int sync_wal(struct journal *j, struct ocfl_err *err)
     return r;
 }
 
-/* fsync scratch/: the directory entries of new scratch files. */
-static int sync_scratch_dir(struct journal *j, struct ocfl_err *err)
+/* fsync the directory @dir of the state dir. */
+static int sync_dir(struct journal *j, const char *dir, struct ocfl_err *err)
 {
-    int fd = openat(journal_state_fd(j), "scratch", O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+    int fd = openat(journal_state_fd(j), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), r;
+
+    if (fd < 0)
+        return ocfl_err_sys(err, -errno, "cannot open '%s/%s'", journal_state_dir(j), dir);
+    r = fsync(fd) < 0 ? ocfl_err_sys(err, -errno, "cannot flush '%s/%s'", journal_state_dir(j), dir)
+                      : 0;
+    close(fd);
+    return r;
+}
+
+/* The directory entry of the scratch file @scratch: its directory, and scratch/ (which holds
+ * that directory's entry). */
+static int sync_scratch_entry(struct journal *j, const char *scratch, struct ocfl_err *err)
+{
+    char dir[64];
+    const char *slash = strrchr(scratch, '/');
+    int r = 0;
+
+    if (slash && (size_t)(slash - scratch) < sizeof(dir)) {
+        memcpy(dir, scratch, (size_t)(slash - scratch));
+        dir[slash - scratch] = 0;
+        if (strcmp(dir, "scratch"))
+            r = sync_dir(j, dir, err);
+    }
+    return r < 0 ? r : sync_dir(j, "scratch", err);
+}
+
+/* fsync scratch/ and each of its sK/ directories: the entries of all new scratch files. */
+static int sync_scratch_dirs(struct journal *j, struct ocfl_err *err)
+{
+    int fd = openat(journal_state_fd(j), "scratch", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct dirent *e;
+    DIR *d;
+    int r = 0;
 
     if (fd < 0)
         return ocfl_err_sys(err, -errno, "cannot open '%s/scratch'", journal_state_dir(j));
-    r = fsync(fd) < 0 ? ocfl_err_sys(err, -errno, "cannot flush '%s/scratch'", journal_state_dir(j))
-                      : 0;
-    close(fd);
+    d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return ocfl_err_sys(err, -errno, "cannot read '%s/scratch'", journal_state_dir(j));
+    }
+    while (r == 0 && (e = readdir(d)))
+        if (e->d_name[0] == 's' && e->d_type == DT_DIR) {
+            int sfd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+            if (sfd < 0 || fsync(sfd) < 0)
+                r = ocfl_err_sys(err, -errno, "cannot flush '%s/scratch/%s'", journal_state_dir(j),
+                                 e->d_name);
+            if (sfd >= 0)
+                close(sfd);
+        }
+    if (r == 0 && fsync(dirfd(d)) < 0)
+        r = ocfl_err_sys(err, -errno, "cannot flush '%s/scratch'", journal_state_dir(j));
+    closedir(d);
     return r;
 }
 
@@ -255,14 +324,14 @@ int staging_sync(struct journal *j, const char *oid, const char *path, struct oc
         return r;
     if (!e.staged)
         return 0; /* committed content: durable already */
-    if (e.scratch[0] && (r = sync_scratch_dir(j, err)) < 0)
+    if (e.scratch[0] && (r = sync_scratch_entry(j, e.scratch, err)) < 0)
         return r;
     return sync_wal(j, err);
 }
 
 int staging_sync_all(struct journal *j, struct ocfl_err *err)
 {
-    int r = sync_scratch_dir(j, err);
+    int r = sync_scratch_dirs(j, err);
 
     return r < 0 ? r : sync_wal(j, err);
 }
