@@ -145,9 +145,14 @@ int put_cache_load(int state_fd, const char *id, struct put_cache *c, struct ocf
     return 0;
 }
 
-static int64_t ns(const struct timespec *t)
+int64_t put_cache_time_ns(const struct timespec *t)
 {
-    return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+    int64_t v;
+
+    if (__builtin_mul_overflow((int64_t)t->tv_sec, 1000000000LL, &v) ||
+        __builtin_add_overflow(v, (int64_t)t->tv_nsec, &v))
+        return t->tv_sec < 0 ? INT64_MIN : INT64_MAX;
+    return v;
 }
 
 int put_cache_match(const struct put_cache *c, const struct put_cache_rec *rec,
@@ -157,8 +162,8 @@ int put_cache_match(const struct put_cache *c, const struct put_cache_rec *rec,
     size_t bytes = ocfl_digest_hex_len(c->alg) / 2;
 
     if (rec->dev != (uint64_t)st->st_dev || rec->ino != (uint64_t)st->st_ino ||
-        rec->size != (uint64_t)st->st_size || rec->mtime_ns != ns(&st->st_mtim) ||
-        rec->ctime_ns != ns(&st->st_ctim))
+        rec->size != (uint64_t)st->st_size || rec->mtime_ns != put_cache_time_ns(&st->st_mtim) ||
+        rec->ctime_ns != put_cache_time_ns(&st->st_ctim))
         return 0;
     for (size_t i = 0; i < bytes; i++) {
         hex[2 * i] = digits[rec->digest[i] >> 4];

@@ -74,6 +74,13 @@ int put_cache_save(int state_fd, const char *id, enum ocfl_digest_alg alg,
                    const struct put_entry *e, size_t n, int64_t settled_before_ns,
                    struct ocfl_err *err);
 
+/*
+ * @t in nanoseconds since the epoch, saturated at INT64_MIN / INT64_MAX for times before
+ * 1677 or after 2262 (a file may carry any mtime).  A saturated ctime is never older than
+ * a put's start, so such a file is never cached; a saturated mtime leaves the ctime to tell.
+ */
+int64_t put_cache_time_ns(const struct timespec *t);
+
 /* Free what put_cache_load() allocated; @c may be zeroed or half loaded. */
 void put_cache_release(struct put_cache *c);
 

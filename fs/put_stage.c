@@ -212,8 +212,8 @@ static void note_stat(struct put_entry *e, const struct stat *st)
     e->dev = (uint64_t)st->st_dev;
     e->ino = (uint64_t)st->st_ino;
     e->size = (uint64_t)st->st_size;
-    e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
-    e->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
+    e->mtime_ns = put_cache_time_ns(&st->st_mtim);
+    e->ctime_ns = put_cache_time_ns(&st->st_ctim);
 }
 
 static int walk(struct put_stage *p, int fd0, const char *rel, struct ocfl_err *err)
