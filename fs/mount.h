@@ -132,8 +132,9 @@ struct mount_node {
     unsigned pt_opens;      /* open handles reading through the backing file */
     unsigned cached_opens;  /* open handles in the kernel's caching mode */
     unsigned char idle;     /* on the idle list (lazily: rechecked there) */
-    unsigned char detached; /* a head file read through passthrough: lookups of its path
-                             * make a new node meanwhile, so a writer can open that one */
+    unsigned char detached; /* 1: a head file read through passthrough: lookups of its path
+                             * make a new node meanwhile, so a writer can open that one;
+                             * 2: a removed name (mount_write_ns.c), never found again */
 };
 
 struct mount_nodes {

@@ -256,7 +256,7 @@ void mount_node_forget(struct mount_nodes *ns, struct mount_node *n, uint64_t co
 
 void mount_node_reattach(struct mount_nodes *ns, struct mount_node *n)
 {
-    if (mount_node_find(ns, n->kind, n->obj, n->version, n->path))
+    if (n->detached != 1 || mount_node_find(ns, n->kind, n->obj, n->version, n->path))
         return;
     n->detached = 0;
 }
