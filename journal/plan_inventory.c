@@ -195,13 +195,15 @@ void jdb_drop_inventory_files(struct journal *j, int64_t id)
         sqlite3_finalize(st);
     }
     pthread_mutex_unlock(&j->mu);
-    /* another unfinished plan with the very same bytes would have the same file: keep it */
+    /* another unfinished plan with the very same bytes would have the same file: keep it.
+     * The name comes from the journal (in the storage root by default): removed beneath the
+     * state dir only, never along a ".." or a symlink. */
     if (name && !jdb_inventory_file_in_use(j, name, id)) {
         char root_file[JDB_INV_NAME_MAX];
-        unlinkat(j->state_fd, name, 0);
+        ocfl_io_unlink(j->state_fd, name, NULL);
         /* the root copy, when the switch did not take it (a revert, a fallback) */
         if (jdb_inventory_root_name(name, root_file, sizeof(root_file)) == 0)
-            unlinkat(j->state_fd, root_file, 0);
+            ocfl_io_unlink(j->state_fd, root_file, NULL);
     }
     free(name);
 }
