@@ -115,7 +115,8 @@ static json_t *plan_json(struct mount *m, int64_t id, int with_steps)
     return j;
 }
 
-int64_t mw_frozen_plan(struct mount *m, const char *oid)
+/* The plan of @oid's frozen generation, 0 when none. */
+static int64_t frozen_plan(struct mount *m, const char *oid)
 {
     struct staging_object_info *oi = NULL;
     size_t n = 0;
@@ -155,7 +156,7 @@ static int object_status(struct mount *m, struct mount_obj *mo, char **ret, size
                             json_boolean(!ocfl_digest_equal(base, mo->o->inventory_digest)));
     else
         json_object_set_new(j, "conflict", json_false());
-    plan = mw_frozen_plan(m, mo->id);
+    plan = frozen_plan(m, mo->id);
     json_object_set_new(j, "commit", plan ? plan_json(m, plan, 0) : json_null());
     json_object_set_new(j, "last_result",
                         mo->w && mo->w->last_result ? json_loads(mo->w->last_result, 0, NULL)

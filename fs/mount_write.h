@@ -130,10 +130,6 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t le
 /* Drop @mo's staged changes (lock not held).  0 or a negative errno. */
 int mw_discard(struct mount *m, struct mount_obj *mo);
 
-/* The plan of @oid's frozen generation (a commit in progress, or one a crash interrupted), 0
- * when none. */
-int64_t mw_frozen_plan(struct mount *m, const char *oid);
-
 /* Bytes of a write-side control file or a status that includes staged changes (lock held). */
 int mw_ctl_content(struct mount *m, struct mount_node *n, char **ret, size_t *ret_len);
 

@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "io.h"
 #include "mount_write.h"
 
 /* Files smaller than this get no size/digest record at release (the commit hashes them). */
@@ -85,50 +84,14 @@ static struct mw_fh *fh_new(struct mount *m, struct mount_obj *mo, const char *p
 }
 
 /* A descriptor on the current bytes of @e (scratch or committed content).  Lock held. */
-/*
- * A frozen staged file whose scratch file is gone: the running commit's content step has
- * moved it into the object.  Open it there (beneath the storage root, never through a
- * symlink); -ENOENT when the plan has not put it there (or moved it back, reverting).
- */
-static int open_moved(struct mount *m, struct mount_obj *mo, const struct staging_entry *e)
-{
-    int64_t plan = mw_frozen_plan(m, mo->id);
-    char *opath = NULL, *dest = NULL, *path = NULL;
-    int fd;
-
-    if (!plan)
-        return -ENOENT;
-    fd = journal_step_moved_to(m->journal, plan, e->scratch, &opath, &dest, NULL);
-    if (fd == 0 && asprintf(&path, "%s/%s", opath, dest) < 0) {
-        path = NULL;
-        fd = -ENOMEM;
-    }
-    if (fd == 0)
-        fd = ocfl_io_open(m->root->fd, path, O_RDONLY | O_CLOEXEC, 0);
-    free(path);
-    free(opath);
-    free(dest);
-    return fd;
-}
-
 static int open_source(struct mount *m, struct mount_obj *mo, const struct staging_entry *e)
 {
     const char *cp;
     int fd;
 
     if (e->scratch[0]) {
-        /* A commit may move a frozen file between our two tries (or a revert move it back):
-         * each move is one rename, so one of the two places has it. */
-        for (int tries = 0; tries < 3; tries++) {
-            fd =
-                openat(journal_state_fd(m->journal), e->scratch, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            if (fd >= 0 || errno != ENOENT || !e->frozen)
-                return fd < 0 ? -errno : fd;
-            fd = open_moved(m, mo, e);
-            if (fd != -ENOENT)
-                return fd;
-        }
-        return -ENOENT;
+        fd = openat(journal_state_fd(m->journal), e->scratch, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        return fd < 0 ? -errno : fd;
     }
     if (!mo->o || !(cp = ocfl_inventory_content_path(mo->o->inv, e->digest)))
         return -EIO;

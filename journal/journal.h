@@ -219,16 +219,6 @@ int journal_hint_root_inventory(struct journal *j, const char *object_path, cons
                                 uint64_t stat_ns, const char *digest);
 
 /*
- * Where plan @plan_id's content step moves the staged file @source (a path in the state
- * directory, as the step records it): *ret_object_path (the object, relative to the storage
- * root) and *ret_dest (relative to the object), both malloc'd.  For readers of a staged file
- * whose scratch file a running commit has just moved into the object.  0, -ENOENT when the
- * plan has no such step, or another negative errno with @err.
- */
-int journal_step_moved_to(struct journal *j, int64_t plan_id, const char *source,
-                          char **ret_object_path, char **ret_dest, struct ocfl_err *err);
-
-/*
  * Run every unfinished plan, oldest first (what mount and `resume` do on
  * start).  Returns the number of plans that finished done, or the first
  * error (after trying them all); *ret_failed (optional) counts failures.
