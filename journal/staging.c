@@ -201,6 +201,10 @@ static int row_query(struct sctx *c, const char *sql, const char *path, struct s
         ret->mtime_ns = sqlite3_column_int64(st, 6);
     }
     sx_finalize(st);
+    if (rc == SQLITE_ROW && ret->scratch[0] && !sx_scratch_name_ok(ret->scratch))
+        return ocfl_err_set(c->err, -EBADMSG,
+                            "staging: the row of '%s' names '%.80s', not a scratch file", path,
+                            ret->scratch);
     if (rc == SQLITE_ROW)
         return 1;
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot read a row");

@@ -94,6 +94,10 @@ void sx_head_range(const struct ocfl_version *head, const char *dir, size_t *lo,
 /* A new scratch file: name into @name (32 bytes), O_RDWR fd returned. */
 int sx_new_scratch(struct sctx *c, char name[64]);
 
+/* Whether @s is a name sx_new_scratch() makes ("scratch/sK/fN", or the older "scratch/fN"):
+ * names read back from the index are checked, so that no row leads outside scratch/. */
+int sx_scratch_name_ok(const char *s);
+
 /* Fill a public entry from a row. */
 void sx_entry_from_row(const struct sctx *c, const struct srow *row, struct staging_entry *e);
 

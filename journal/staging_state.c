@@ -37,6 +37,8 @@ static int add_file(struct staging_state *s, size_t *alloc, const char *path, co
             return -ENOMEM;
         s->files = v, *alloc = na;
     }
+    if (scratch && *scratch && !sx_scratch_name_ok(scratch))
+        return -EBADMSG; /* a damaged index: never a path outside scratch/ */
     struct staging_file *f = &s->files[s->n_files];
     f->path = strdup(path);
     f->digest = digest && *digest ? strdup(digest) : NULL;
@@ -125,6 +127,8 @@ int sx_compute(struct sctx *c, int64_t max_gen, struct staging_state *out)
     free(dirs);
     if (r == -ENOMEM)
         ocfl_err_set(c->err, r, "out of memory");
+    else if (r == -EBADMSG)
+        ocfl_err_set(c->err, r, "staging: a row of '%s' names no scratch file", c->oid);
     return r;
 }
 
@@ -459,6 +463,8 @@ static void recreate_missing_scratch(struct journal *j)
                            NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *s = (const char *)sqlite3_column_text(st, 0);
+            if (!s || !sx_scratch_name_ok(s))
+                continue;
             if (faccessat(journal_state_fd(j), s, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
                 errno == ENOENT) {
                 int fd = openat(journal_state_fd(j), s, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -493,7 +499,7 @@ static void remove_empty_scratch_dirs(struct journal *j)
     }
     while ((e = readdir(d)))
         if (e->d_name[0] == 's' && e->d_name[1] >= '0' && e->d_name[1] <= '9' &&
-            e->d_type == DT_DIR)
+            (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN))
             unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR);
     closedir(d);
 }

@@ -107,6 +107,16 @@ int run_link_record(struct run *run, int vfd, struct ocfl_err *err)
         }
     }
     r = ocfl_io_fsync_dir(vfd, "", err);
+    /* and the inode's new link count: on a file system without a journal, a directory's
+     * fsync does not write it, and a later unlink of the record would then free the
+     * inode the version still names */
+    if (r == 0) {
+        int fd = openat(vfd, "inventory.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || fsync(fd) < 0)
+            r = ocfl_err_sys(err, -errno, "cannot flush '%s/inventory.json'", run->p->version);
+        if (fd >= 0)
+            close(fd);
+    }
     return r < 0 ? r : 1;
 }
 
@@ -137,5 +147,9 @@ int run_rename_root_copy(struct run *run, struct ocfl_err *err)
         return 0;
     jdb_written_forget(&j->inv_root);
     r = ocfl_io_fsync_dir(run->objfd, "", err);
+    /* the name gone from scratch/ too: without a journal, a stale second name would let
+     * a later collection of scratch/ unlink the root inventory's inode */
+    if (r == 0)
+        r = ocfl_io_fsync_dir(j->state_fd, "scratch", err);
     return r < 0 ? r : 1;
 }
