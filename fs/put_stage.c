@@ -231,8 +231,10 @@ static int walk(struct put_stage *p, int fd0, const char *rel, struct ocfl_err *
         char *lp;
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        if (asprintf(&lp, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0)
-            return -ENOMEM;
+        if (asprintf(&lp, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0) {
+            r = -ENOMEM;
+            break;
+        }
         /* The entry's type from the directory spares a stat per file (the size comes from
          * fstat once the file is open); only file systems without d_type are asked, and
          * every file when the put cache may spare reading it. */
