@@ -13,25 +13,7 @@ N=40 # files in DIR
 R=$tmp/root
 D=$tmp/dir
 
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
-inv() { echo "$R/$objpath/inventory.json"; }
-head_of() { json "$(inv)" 'd["head"]'; }
-# stored LOGICAL: the object's file for LOGICAL_PATH at the head
-stored() {
-    python3 - "$(inv)" "$1" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-state = d["versions"][d["head"]]["state"]
-for digest, paths in state.items():
-    if sys.argv[2] in paths:
-        print(d["manifest"][digest][0])
-PY
-}
-# same_bytes LOGICAL: the head's copy of LOGICAL has DIR's bytes
-same_bytes() { cmp -s "$D/$1" "$R/$objpath/$(stored "$1")"; }
-put() { "$OCFLFS" put "$R" "$ID" "$D" "$@" >"$tmp/out" 2>"$tmp/err"; }
-not_read() { sed -n 's/.*; \([0-9]*\) files unchanged since the last put, not read.*/\1/p' "$tmp/out"; }
-settle() { sleep 2.2; } # older than the cache's settling time (2 s): cacheable
+. "$SOURCE_ROOT/tests/journal/put_lib.sh"
 
 mkdir -p "$D/sub"
 for i in $(seq 1 $N); do printf 'file %03d\n' "$i" >"$D/sub/f$i.txt"; done
@@ -43,8 +25,7 @@ settle
 put -m one
 check_eq "first put succeeds" 0 $?
 check_eq "first put reads every file (no cache yet)" "" "$(not_read)"
-objpath=$(cd "$R" && dirname "$(find . -name '0=ocfl_object_1.1' | head -1)")
-objpath=${objpath#./}
+find_objpath
 cache="$R/extensions/ocflfs/cache/put-$(printf %s "$ID" | sha256sum | cut -d' ' -f1)"
 check_true "the cache is saved under the id's SHA-256" test -s "$cache"
 

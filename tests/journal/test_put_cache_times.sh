@@ -12,20 +12,7 @@ ID="urn:test:put-cache-times"
 R=$tmp/root
 D=$tmp/dir
 
-json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
-inv() { echo "$R/$objpath/inventory.json"; }
-stored() {
-    python3 - "$(inv)" "$1" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-state = d["versions"][d["head"]]["state"]
-for digest, paths in state.items():
-    if sys.argv[2] in paths:
-        print(d["manifest"][digest][0])
-PY
-}
-same_bytes() { cmp -s "$D/$1" "$R/$objpath/$(stored "$1")"; }
-put() { "$OCFLFS" put "$R" "$ID" "$D" "$@" >"$tmp/out" 2>"$tmp/err"; }
+. "$SOURCE_ROOT/tests/journal/put_lib.sh"
 
 mkdir -p "$D"
 printf 'future\n' >"$D/future.txt"
@@ -38,8 +25,7 @@ sleep 2.2 # older than the cache's settling time
 put -m one
 check_eq "put of files with far times succeeds" 0 $?
 check_true "without a sanitizer report" test ! -s "$tmp/err"
-objpath=$(cd "$R" && dirname "$(find . -name '0=ocfl_object_1.1' | head -1)")
-objpath=${objpath#./}
+find_objpath
 
 # the same bytes again: the cache is loaded, the files stat'ed and matched
 put -m two
