@@ -155,15 +155,14 @@ int64_t put_cache_time_ns(const struct timespec *t)
     return v;
 }
 
-int put_cache_match(const struct put_cache *c, const struct put_cache_rec *rec,
-                    const struct stat *st, char *hex)
+int put_cache_match(const struct put_cache *c, const struct put_cache_rec *rec, struct put_entry *e)
 {
     static const char digits[] = "0123456789abcdef";
     size_t bytes = ocfl_digest_hex_len(c->alg) / 2;
+    char *hex = e->digest;
 
-    if (rec->dev != (uint64_t)st->st_dev || rec->ino != (uint64_t)st->st_ino ||
-        rec->size != (uint64_t)st->st_size || rec->mtime_ns != put_cache_time_ns(&st->st_mtim) ||
-        rec->ctime_ns != put_cache_time_ns(&st->st_ctim))
+    if (rec->dev != e->dev || rec->ino != e->ino || rec->size != e->size ||
+        rec->mtime_ns != e->mtime_ns || rec->ctime_ns != e->ctime_ns)
         return 0;
     for (size_t i = 0; i < bytes; i++) {
         hex[2 * i] = digits[rec->digest[i] >> 4];

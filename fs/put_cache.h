@@ -57,12 +57,12 @@ struct put_cache {
 int put_cache_load(int state_fd, const char *id, struct put_cache *c, struct ocfl_err *err);
 
 /*
- * Whether @rec still describes the file stat'ed as @st (device, inode,
- * size, mtime and ctime all equal); if so, write its digest in hex to @hex
- * (OCFL_DIGEST_HEX_MAX bytes) and return 1, else 0.
+ * Whether @rec still describes the file of entry @e as the walk stat'ed it
+ * (device, inode, size, mtime and ctime all equal); if so, write its digest
+ * in hex to e->digest and return 1, else 0.
  */
 int put_cache_match(const struct put_cache *c, const struct put_cache_rec *rec,
-                    const struct stat *st, char *hex);
+                    struct put_entry *e);
 
 /*
  * Replace object @id's cache with the entries @e[0..n) (sorted by logical

@@ -436,18 +436,9 @@ static int use_cache(struct put_stage *p)
                (c = strcmp(p->cache.rec[k].path, e->logical_path)) < 0)
             k++;
         if (c == 0) {
-            struct stat st = {0};
-            st.st_dev = (dev_t)e->dev;
-            st.st_ino = (ino_t)e->ino;
-            st.st_size = (off_t)e->size;
-            st.st_mtim.tv_sec = (time_t)(e->mtime_ns / 1000000000LL);
-            st.st_mtim.tv_nsec = (long)(e->mtime_ns % 1000000000LL);
-            st.st_ctim.tv_sec = (time_t)(e->ctime_ns / 1000000000LL);
-            st.st_ctim.tv_nsec = (long)(e->ctime_ns % 1000000000LL);
             /* Known, and its content already in the object: nothing to read or store.  New
              * content must be copied, so the file is read (and hashed again) anyway. */
-            if (put_cache_match(&p->cache, &p->cache.rec[k], &st, e->digest) &&
-                !is_new(p, e->digest)) {
+            if (put_cache_match(&p->cache, &p->cache.rec[k], e) && !is_new(p, e->digest)) {
                 e->cached = 1;
                 p->cached++;
                 continue;
