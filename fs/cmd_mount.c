@@ -23,7 +23,8 @@
 #include "staging.h"
 
 static const char synopsis[] =
-    "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME] [--address URI] [-o FUSE_OPTS]";
+    "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME] [--address URI] [--fresh-state]"
+    " [-o FUSE_OPTS]";
 
 #define TTL_COMMITTED 86400.0    /* versions/ never change */
 #define TTL_HEAD      5.0        /* the head may be changed by another tool */
@@ -179,14 +180,19 @@ struct mount_args {
     long cache;                 /* -o cache=OBJECTS, or 0 for CACHE_OBJECTS */
     int nopassthrough;          /* -o nopassthrough: no kernel passthrough reads */
     const char *user, *address; /* the default committer */
+    int fresh_state;            /* --fresh-state: start a new journal beside orphaned scratch */
 };
 
 static int parse_args(int argc, char **argv, struct mount_args *a)
 {
     static const struct option longopts[] = {
-        {"state", required_argument, NULL, 's'},   {"user", required_argument, NULL, 'u'},
-        {"address", required_argument, NULL, 'a'}, {"foreground", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},          {0},
+        {"state", required_argument, NULL, 's'},
+        {"user", required_argument, NULL, 'u'},
+        {"address", required_argument, NULL, 'a'},
+        {"foreground", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {"fresh-state", no_argument, NULL, 'F'},
+        {0},
     };
     int c;
 
@@ -195,6 +201,9 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
         switch (c) {
         case 'f':
             a->foreground = 1;
+            break;
+        case 'F':
+            a->fresh_state = 1;
             break;
         case 's':
             a->state = optarg;
@@ -237,7 +246,7 @@ static int run(struct mount_args *a, int *notify_fd)
     struct fuse_loop_config *cfg = NULL;
     struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
     char *state = NULL, *opts = NULL, *root_abs = NULL;
-    int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0;
+    int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0, started = 0;
 
     m.passthrough_off = a->nopassthrough;
     m.user_name = a->user;
@@ -291,11 +300,19 @@ static int run(struct mount_args *a, int *notify_fd)
         goto out;
     }
     /* after the fork (SQLite must not cross it): the lock refuses a second daemon */
-    rc = journal_open(state, &(struct journal_options){.root = root_abs}, &m.journal, &err);
+    rc = journal_open(state,
+                      &(struct journal_options){.root = root_abs,
+                                                .flags = a->fresh_state ? JOURNAL_FRESH_STATE : 0},
+                      &m.journal, &err);
     if (rc < 0) {
         cli_error("mount '%s': %s", a->root, err.msg);
         goto out;
     }
+    if (journal_orphaned(m.journal))
+        mount_log(&m,
+                  "the journal was lost: staged files set aside in '%s/%s', a new journal "
+                  "started",
+                  state, journal_orphaned(m.journal));
     staging_cache_open(m.journal); /* the index's statements are prepared once */
     rc = mount_objects_populate(&m, &err);
     if (rc < 0) {
@@ -308,6 +325,7 @@ static int run(struct mount_args *a, int *notify_fd)
         cli_error("mount '%s': %s", a->root, err.msg);
         goto out;
     }
+    started = 1;
 
     if (asprintf(&opts, "fsname=ocflfs,subtype=ocflfs,max_read=1048576%s%s",
                  a->fuse_opts && *a->fuse_opts ? "," : "", a->fuse_opts ? a->fuse_opts : "") < 0) {
@@ -354,8 +372,9 @@ static int run(struct mount_args *a, int *notify_fd)
     status = rc >= 0 ? EXIT_OK : EXIT_FAIL; /* a signal ends the loop with its number */
     mw_invalidations_wait();                /* they use the session */
 out:
-    /* staged changes are fsynced at unmount (between, a crash of the daemon keeps them) */
-    if (m.journal && staging_sync_all(m.journal, &err) < 0)
+    /* Staged changes are flushed at unmount, and their sizes then trusted by the next mount;
+     * only after a start whose check of them ran (else its damage would be blessed). */
+    if (started && staging_close_clean(m.journal, &err) < 0)
         mount_log(&m, "unmount: %s", err.msg);
     mount_objects_stop_refresh(&m);
     if (se) {

@@ -415,6 +415,13 @@ int mw_startup(struct mount *m, struct ocfl_err *err)
         }
         if (mo && mw_wobj(mo))
             mo->w->staged = 1;
+        char *damaged = NULL;
+        if (staging_damaged(m->journal, oi[i].object_id, 0, &damaged, NULL) > 0)
+            mount_log(m,
+                      "object '%s': damaged staged files (reads give EIO, commits fail until "
+                      "they are rewritten or removed): %s",
+                      oi[i].object_id, damaged);
+        free(damaged);
         free(name);
         free(path);
     }

@@ -18,6 +18,12 @@ static int truncate_file(struct mount *m, struct mount_node *n, struct mw_fh *fh
         mw_gate_enter(fh->mo->w);
         pthread_mutex_lock(&fh->mu);
         rc = mw_revalidate(m, fh);
+        if (rc == 0) {
+            struct ocfl_err err = {0};
+            /* fewer bytes acknowledged, durably, before the cut */
+            if ((rc = staging_lower_synced(m->journal, fh->scratch, size, &err)) < 0)
+                mw_fail(m, fh->mo, rc, &err);
+        }
         if (rc == 0 && ftruncate(fh->fd, size) < 0)
             rc = -errno;
         if (rc == 0 && fh->hj && (uint64_t)size != fh->seq_off) {

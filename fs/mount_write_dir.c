@@ -454,6 +454,8 @@ void mw_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
                 what = "added";
             else if (e.scratch[0] || strcmp(e.digest, he->digest))
                 what = "modified";
+            if (e.damaged[0])
+                what = "damaged"; /* its staged data is not what was acknowledged */
             if (!strcmp(name, XA_STAGED)) {
                 if (what)
                     rc = (val = strdup(what)) ? 0 : -ENOMEM;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,6 +122,15 @@ int mw_make_writable(struct mount *m, struct mount_obj *mo, const char *path, in
         return -ENOENT;
     if (ret->kind == STAGING_DIR)
         return -EISDIR;
+    if (ret->damaged[0] && trunc != 0) {
+        ocfl_err_set(&err, -EIO, "'%s' is damaged: %s; rewrite it (O_TRUNC) or remove it", path,
+                     ret->damaged);
+        return mw_fail(m, mo, -EIO, &err);
+    }
+    if (ret->damaged[0]) { /* rewritten from nothing: the damaged bytes are not read */
+        rc = staging_copy_up(m->journal, mo->id, inv, path, -1, 0, ret_fd, ret, &err);
+        return rc < 0 ? mw_fail(m, mo, rc, &err) : 0;
+    }
     if (staging_entry_writable(ret) && from_fd < 0) {
         int fd =
             openat(journal_state_fd(m->journal), ret->scratch, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -321,6 +331,11 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             rc = -ENOENT;
         if (rc == 0 && !e.staged) {
             rc = 1; /* head content: the read side */
+        } else if (rc == 0 && e.damaged[0]) {
+            struct ocfl_err err = {0};
+            ocfl_err_set(&err, -EIO, "'%s' is damaged: %s; rewrite it (O_TRUNC) or remove it",
+                         n->path, e.damaged);
+            rc = mw_fail(m, n->obj, -EIO, &err);
         } else if (rc == 0) {
             fd = open_source(m, n->obj, &e);
             rc = fd < 0 ? fd : 0;
@@ -532,28 +547,92 @@ void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fuse_reply_err(req, 0);
 }
 
+/* A failed flush of staged bytes: the kernel reports a writeback error once per
+ * descriptor, so the file is marked damaged rather than trusted after a retry. */
+static int sync_failed(struct mount *m, struct mount_obj *mo, const char *scratch, int rc)
+{
+    struct ocfl_err err = {0};
+    char why[128];
+
+    snprintf(why, sizeof(why), "flushing its staged data '%s' failed: %s", scratch, strerror(-rc));
+    if (staging_mark_damaged(m->journal, scratch, why, &err) < 0)
+        mw_fail(m, mo, -EIO, &err);
+    ocfl_err_set(&err, rc, "%s", why);
+    return mw_fail(m, mo, rc, &err);
+}
+
+/* Flush the staged bytes of scratch file @scratch through @fd and record them as durable. */
+static int sync_scratch(struct mount *m, struct mount_obj *mo, int fd, const char *scratch,
+                        int datasync)
+{
+    struct ocfl_err err = {0};
+    struct stat st;
+    int rc;
+
+    /* the bytes below the size seen before the flush are on disk once it returns */
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
+        return sync_failed(m, mo, scratch, -errno);
+    rc = staging_sync_scratch(m->journal, scratch, st.st_size, &err);
+    return rc < 0 ? mw_fail(m, mo, rc, &err) : 0;
+}
+
+/*
+ * fsync through a handle that did not write (a reader, `sync FILE`, a handle of the read
+ * side opened before the file was staged): whatever the path's staged bytes are now, they
+ * are flushed as if its writer had asked.
+ */
+static int sync_node(struct mount *m, fuse_ino_t ino, int datasync)
+{
+    struct mount_node *n;
+    struct mount_obj *mo = NULL;
+    struct staging_entry e = {0};
+    struct ocfl_err err = {0};
+    char *path = NULL;
+    int rc = 0, fd;
+
+    pthread_mutex_lock(&m->lock);
+    n = mount_node_by_ino(&m->nodes, ino);
+    if (n && n->kind == MK_FILE && mw_is_head(n) && mw_staged(n->obj)) {
+        const struct ocfl_inventory *inv;
+        mo = n->obj;
+        rc = mw_inv(m, mo, &inv);
+        if (rc == 0)
+            rc = staging_lookup(m->journal, mo->id, inv, n->path, &e, &err);
+        if (rc < 0)
+            rc = mw_fail(m, mo, rc, &err);
+        else if (e.staged && !(path = strdup(n->path)))
+            rc = -ENOMEM;
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (rc < 0 || !path)
+        return rc; /* committed content (or no file): durable already */
+    if (e.scratch[0]) {
+        fd = openat(journal_state_fd(m->journal), e.scratch, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0) {
+            rc = sync_scratch(m, mo, fd, e.scratch, datasync);
+            close(fd);
+        } else if (errno != ENOENT) {
+            rc = -errno;
+        } /* else moved into the object by a commit: durable by it */
+    } else if ((rc = staging_sync(m->journal, mo->id, path, &err)) < 0) {
+        rc = rc == -ENOENT ? 0 : mw_fail(m, mo, rc, &err);
+    }
+    free(path);
+    return rc;
+}
+
 void mw_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
     struct mount *m = mount_req(req);
     struct mw_fh *fh = mw_fh_of(fi);
-    struct ocfl_err err = {0};
-    int rc = 0;
+    int rc;
 
-    (void)ino;
-    if (!fh || fh->fd < 0 || !fh->writable) {
-        fuse_reply_err(req, 0); /* committed content is durable already */
-        return;
-    }
-    if ((datasync ? fdatasync(fh->fd) : fsync(fh->fd)) < 0)
-        rc = -errno;
-    pthread_mutex_lock(&m->lock);
-    if (rc == 0 && fh->path) {
-        rc = staging_sync(m->journal, fh->mo->id, fh->path, &err);
-        if (rc == -EROFS || rc == -ENOENT)
-            rc = 0; /* frozen or committed meanwhile: durable by the commit */
-        else if (rc < 0)
-            mw_fail(m, fh->mo, rc, &err);
-    }
-    pthread_mutex_unlock(&m->lock);
+    if (fh && fh->fd >= 0 && fh->writable && fh->scratch[0])
+        /* the file this handle writes, even when a commit froze or took it meanwhile */
+        rc = sync_scratch(m, fh->mo, fh->fd, fh->scratch, datasync);
+    else
+        rc = sync_node(m, ino, datasync);
     fuse_reply_err(req, -rc);
 }

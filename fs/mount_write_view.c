@@ -212,7 +212,9 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
         uint64_t size = 0;
         st->st_mode = S_IFREG | (e.mode ? (e.mode & 07777) : 0644);
         st->st_nlink = 1;
-        if (e.scratch[0]) {
+        if (e.scratch[0] && e.damaged[0]) {
+            size = e.size > 0 ? (uint64_t)e.size : 0; /* as recorded: its data is gone */
+        } else if (e.scratch[0]) {
             struct stat s;
             if (fstatat(journal_state_fd(m->journal), e.scratch, &s, AT_SYMLINK_NOFOLLOW) < 0) {
                 mount_log(m, "object '%s': scratch '%s' of '%s': %s", mo->id, e.scratch, n->path,

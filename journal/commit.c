@@ -47,6 +47,23 @@ static int hash_scratch(struct sctx *c, enum ocfl_digest_alg alg, struct staging
     return r;
 }
 
+/* A staged file whose data was lost is never committed (as empty or short): name them all.
+ * Damage is found at mount (or by a failed flush) and cleared only by the user's rewrite or
+ * removal, so a check just before the freeze holds for it. */
+static int refuse_damaged(struct journal *j, const char *oid, struct ocfl_err *err)
+{
+    char *list = NULL;
+    int n = staging_damaged(j, oid, 0, &list, err), r = n;
+
+    if (n > 0)
+        r = ocfl_err_set(err, -EIO,
+                         "object '%s': %d staged file(s) are damaged, nothing committed: %s; "
+                         "rewrite or remove them, or discard",
+                         oid, n, list);
+    free(list);
+    return r < 0 ? r : 0;
+}
+
 static void now_rfc3339(char *buf, size_t size)
 {
     time_t t = time(NULL);
@@ -220,6 +237,8 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root, const char 
         r = ocfl_object_open(root->fd, opath, &in.obj, err);
     }
     in.opath = opath;
+    if (r >= 0)
+        r = refuse_damaged(j, object_id, err);
     if (r >= 0)
         r = freeze_and_plan(j, &in, &s, &plan, &id, err);
     if (r >= 0) {

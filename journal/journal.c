@@ -1,5 +1,6 @@
 /* journal.c: open the state directory: lock, SQLite connection, schema migrations, retry policy. */
 #include "journal_int.h"
+#include "staging.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +89,11 @@ static const char *const migrations[] = {
     "ALTER TABLE staged_objects ADD COLUMN base_digest TEXT;",
     /* 3 -> 4: a plan's inventory bytes in a scratch file rather than in the row */
     "ALTER TABLE plans ADD COLUMN inventory_file TEXT;",
+    /* 4 -> 5: what a power loss cannot take back (staging_durable.c): the bytes of each
+     * scratch file proven on disk, damage found at recovery, the clean-unmount flag */
+    "ALTER TABLE staged ADD COLUMN synced_size INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE staged ADD COLUMN damaged TEXT;"
+    "CREATE TABLE journal_flags (name TEXT PRIMARY KEY) WITHOUT ROWID;",
 };
 
 static const int default_non_retryable[] = {
@@ -508,6 +514,49 @@ static void spread_scratch(int state_fd)
     close(fd);
 }
 
+/*
+ * Staged data without its index: ocflfs.db missing or empty while scratch/ holds staged
+ * files.  SQLite would start a new, empty journal, every staged edit would vanish from the
+ * view and a commit would say "nothing to commit": refuse unless asked to start afresh,
+ * and then keep the files where the user can find them.
+ */
+static int check_lost_index(struct journal *j, struct ocfl_err *err)
+{
+    struct stat st;
+    int n, missing = fstatat(j->state_fd, "ocflfs.db", &st, 0) < 0;
+
+    if (!missing && st.st_size > 0)
+        return 0;
+    if ((n = staging_scratch_count(j->state_fd)) == 0)
+        return 0;
+    if (!(j->flags & JOURNAL_FRESH_STATE))
+        return ocfl_err_set(err, -EUCLEAN,
+                            "state directory '%s': the journal ocflfs.db is %s, but scratch/ "
+                            "holds %d staged file(s): the index of staged changes is lost. "
+                            "Restore ocflfs.db, or start afresh with --fresh-state (the "
+                            "staged files are then kept in '%s/scratch.orphaned-TIME')",
+                            j->state_dir, missing ? "missing" : "empty", n, j->state_dir);
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(j->orphaned, sizeof(j->orphaned), "scratch.orphaned-%s", stamp);
+    if (renameat(j->state_fd, "scratch", j->state_fd, j->orphaned) < 0 ||
+        mkdirat(j->state_fd, "scratch", 0755) < 0 || fsync(j->state_fd) < 0)
+        return ocfl_err_sys(err, -errno, "cannot set '%s/scratch' aside as '%s'", j->state_dir,
+                            j->orphaned);
+    /* a WAL beside a lost database belongs to no database any more */
+    unlinkat(j->state_fd, "ocflfs.db-wal", 0);
+    unlinkat(j->state_fd, "ocflfs.db-shm", 0);
+    return 0;
+}
+
+const char *journal_orphaned(const struct journal *j)
+{
+    return j && j->orphaned[0] ? j->orphaned : NULL;
+}
+
 int journal_open(const char *state_dir, const struct journal_options *opts, struct journal **ret,
                  struct ocfl_err *err)
 {
@@ -560,6 +609,9 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
         r = opts && opts->root ? lock_root(j, opts->root, err) : 0;
         if (r < 0)
             goto fail;
+        r = check_lost_index(j, err);
+        if (r < 0)
+            goto fail;
         if (mkdirat(j->state_fd, "scratch", 0755) < 0 && errno != EEXIST) {
             r = ocfl_err_sys(err, -errno, "cannot create '%s/scratch'", state_dir);
             goto fail;
@@ -589,6 +641,10 @@ void journal_close(struct journal *j)
     if (j->state_fd >= 0)
         close(j->state_fd);
     pthread_mutex_destroy(&j->mu);
+    /* never synced: the files stay (orphans) rather than go before their rows */
+    for (size_t i = 0; i < j->n_graveyard; i++)
+        free(j->graveyard[i]);
+    free(j->graveyard);
     free(j->state_dir);
     free(j);
 }

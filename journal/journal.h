@@ -44,7 +44,8 @@
  * version inventory step hard-links the record; either falls back to writing the bytes.
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
-#define JOURNAL_SCHEMA_VERSION 4          /* 2: staging index, 3: its bases, 4: inventory files */
+#define JOURNAL_SCHEMA_VERSION                                                                     \
+    5 /* 2: staging index, 3: its bases, 4: inventory files, 5: synced sizes */
 
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)
@@ -86,6 +87,11 @@ int journal_retry_allowed(const struct journal_retry *r, int code);
 enum journal_open_flags {
     JOURNAL_READONLY = 1, /* no lock, no migration, no writes: for plans/plan
                              listings while a writer runs (WAL readers) */
+    /* When ocflfs.db is missing or empty but scratch/ holds staged files (the index of
+     * staged changes was lost): without this flag journal_open refuses (-EUCLEAN, naming
+     * what it found); with it, scratch/ is set aside as scratch.orphaned-TIME/ (named in
+     * the message of journal_orphaned()) and a new journal starts. */
+    JOURNAL_FRESH_STATE = 2,
 };
 
 struct journal_options {
@@ -114,6 +120,10 @@ struct journal_options {
  */
 int journal_open(const char *state_dir, const struct journal_options *opts, struct journal **ret,
                  struct ocfl_err *err);
+
+/* Where JOURNAL_FRESH_STATE set the orphaned scratch files aside (relative to the state
+ * dir), NULL when it did not. */
+const char *journal_orphaned(const struct journal *j);
 
 /* Close the database and release the lock.  NULL is fine. */
 void journal_close(struct journal *j);

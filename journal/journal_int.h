@@ -45,6 +45,11 @@ struct journal {
     struct stat hint_st;
     uint64_t hint_stat_ns;
     char hint_digest[OCFL_DIGEST_HEX_MAX];
+    /* scratch files of removed rows that held acknowledged bytes: deleted only once the WAL
+     * that removed their rows is synced (staging_durable.c; under mu) */
+    char **graveyard;
+    size_t n_graveyard;
+    char orphaned[64]; /* scratch.orphaned-TIME when JOURNAL_FRESH_STATE set one aside */
 };
 
 /* Run SQL without results; -EIO with sqlite's message on failure. */

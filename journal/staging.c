@@ -12,7 +12,8 @@
 
 int staging_entry_writable(const struct staging_entry *e)
 {
-    return e && e->kind == STAGING_FILE && e->staged && e->scratch[0] && !e->frozen;
+    return e && e->kind == STAGING_FILE && e->staged && e->scratch[0] && !e->frozen &&
+           !e->damaged[0];
 }
 
 int sx_check_path(const char *path, struct ocfl_err *err)
@@ -115,7 +116,9 @@ static void keep_referenced(struct sctx *c)
         sqlite3_bind_text(st, 1, c->unlink_after[i], -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) {
             free(c->unlink_after[i]);
-            c->unlink_after[i--] = c->unlink_after[--c->n_unlink];
+            c->n_unlink--;
+            c->unlink_wait[i] = c->unlink_wait[c->n_unlink];
+            c->unlink_after[i--] = c->unlink_after[c->n_unlink];
         }
     }
     sx_finalize(st);
@@ -123,6 +126,8 @@ static void keep_referenced(struct sctx *c)
 
 int sx_end(struct sctx *c, int r)
 {
+    int full = 0;
+
     if (r >= 0)
         keep_referenced(c);
     if (r >= 0 && sx_exec(c->db, "COMMIT") != SQLITE_OK)
@@ -133,28 +138,40 @@ int sx_end(struct sctx *c, int r)
     if (c->relaxed && sx_exec(c->db, "PRAGMA synchronous = FULL") != SQLITE_OK)
         r = r < 0 ? r : sx_sql_fail(c, SQLITE_ERROR, "cannot reset the sync level");
     c->relaxed = 0;
-    journal_unlock(c->j);
     for (size_t i = 0; i < c->n_unlink; i++) {
+        if (r >= 0 && c->unlink_wait[i]) {
+            full |= sx_graveyard_add(c->j, c->unlink_after[i]);
+            continue;
+        }
         if (r >= 0)
             unlinkat(journal_state_fd(c->j), c->unlink_after[i], 0);
         free(c->unlink_after[i]);
     }
+    journal_unlock(c->j);
     free(c->unlink_after);
+    free(c->unlink_wait);
     c->unlink_after = NULL;
+    c->unlink_wait = NULL;
     c->n_unlink = 0;
+    if (full)
+        sx_graveyard_flush(c->j, 0);
     return r;
 }
 
 int sx_unlink_later(struct sctx *c, const char *scratch)
 {
     char **v = realloc(c->unlink_after, (c->n_unlink + 1) * sizeof(*v));
+    unsigned char *w;
 
     if (!v)
         return ocfl_err_set(c->err, -ENOMEM, "out of memory");
     c->unlink_after = v;
+    if (!(w = realloc(c->unlink_wait, c->n_unlink + 1)))
+        return ocfl_err_set(c->err, -ENOMEM, "out of memory");
+    c->unlink_wait = w;
     if (!(v[c->n_unlink] = strdup(scratch)))
         return ocfl_err_set(c->err, -ENOMEM, "out of memory");
-    c->n_unlink++;
+    w[c->n_unlink++] = (unsigned char)sx_scratch_synced(c, scratch);
     return 0;
 }
 
@@ -199,6 +216,8 @@ static int row_query(struct sctx *c, const char *sql, const char *path, struct s
         ret->size = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
         ret->mode = sqlite3_column_int64(st, 5);
         ret->mtime_ns = sqlite3_column_int64(st, 6);
+        ret->synced_size = sqlite3_column_int64(st, 7);
+        copy_text(ret->damaged, sizeof(ret->damaged), sqlite3_column_text(st, 8));
     }
     sx_finalize(st);
     if (rc == SQLITE_ROW && ret->scratch[0] && !sx_scratch_name_ok(ret->scratch))
@@ -213,7 +232,7 @@ static int row_query(struct sctx *c, const char *sql, const char *path, struct s
 int sx_row_top(struct sctx *c, const char *path, struct srow *ret)
 {
     return row_query(c,
-                     "SELECT kind, gen, digest, scratch, size, mode, mtime_ns FROM staged"
+                     "SELECT " SX_ROW_COLS " FROM staged"
                      " WHERE object_id=?1 AND path=?2 AND ?3 IS NOT NULL ORDER BY gen DESC LIMIT 1",
                      path, ret);
 }
@@ -221,7 +240,7 @@ int sx_row_top(struct sctx *c, const char *path, struct srow *ret)
 int sx_row_lower(struct sctx *c, const char *path, struct srow *ret)
 {
     return row_query(c,
-                     "SELECT kind, gen, digest, scratch, size, mode, mtime_ns FROM staged"
+                     "SELECT " SX_ROW_COLS " FROM staged"
                      " WHERE object_id=?1 AND path=?2 AND gen<?3 ORDER BY gen DESC LIMIT 1",
                      path, ret);
 }
@@ -246,7 +265,7 @@ int sx_row_put(struct sctx *c, const char *path, const struct srow *row)
         return r;
     /* A scratch file of this generation that the new row no longer uses goes. */
     r = row_query(c,
-                  "SELECT kind, gen, digest, scratch, size, mode, mtime_ns FROM staged"
+                  "SELECT " SX_ROW_COLS " FROM staged"
                   " WHERE object_id=?1 AND path=?2 AND gen=?3",
                   path, &old);
     if (r < 0)
@@ -258,7 +277,8 @@ int sx_row_put(struct sctx *c, const char *path, const struct srow *row)
     }
     rc = sx_prepare(c->db,
                     "INSERT OR REPLACE INTO staged (object_id, path, gen, parent, kind,"
-                    " digest, scratch, size, mode, mtime_ns) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    " digest, scratch, size, mode, mtime_ns, synced_size, damaged)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot write a row");
@@ -275,6 +295,9 @@ int sx_row_put(struct sctx *c, const char *path, const struct srow *row)
         sqlite3_bind_null(st, 8);
     sqlite3_bind_int64(st, 9, row->mode);
     sqlite3_bind_int64(st, 10, row->mtime_ns);
+    /* acknowledged bytes belong to a scratch file: a digest-backed row has none */
+    sqlite3_bind_int64(st, 11, row->scratch[0] ? row->synced_size : 0);
+    bind_opt_text(st, 12, row->damaged);
     rc = sqlite3_step(st);
     sx_finalize(st);
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot write a row");
@@ -287,7 +310,7 @@ int sx_row_del(struct sctx *c, const char *path)
     int rc, r;
 
     r = row_query(c,
-                  "SELECT kind, gen, digest, scratch, size, mode, mtime_ns FROM staged"
+                  "SELECT " SX_ROW_COLS " FROM staged"
                   " WHERE object_id=?1 AND path=?2 AND gen=?3",
                   path, &old);
     if (r <= 0)
@@ -414,6 +437,8 @@ void sx_entry_from_row(const struct sctx *c, const struct srow *row, struct stag
     e->size = row->size;
     e->mode = (uint32_t)row->mode;
     e->mtime_ns = row->mtime_ns;
+    e->synced_size = row->synced_size;
+    snprintf(e->damaged, sizeof(e->damaged), "%s", row->damaged);
 }
 
 int sx_lookup(struct sctx *c, const char *path, struct staging_entry *ret)

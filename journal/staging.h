@@ -57,9 +57,13 @@ struct staging_entry {
     int64_t size;                     /* -1 when not known (digest-backed: stat the content) */
     uint32_t mode;                    /* permission bits kept by chmod, 0 = default */
     int64_t mtime_ns;                 /* kept by utimens / writes, 0 = unknown */
+    int64_t synced_size;              /* scratch bytes proven on disk (an fsync returned) */
+    char damaged[160]; /* "" or why the scratch data is not what was acknowledged (reads give
+                          EIO, a commit fails, until the path is rewritten or removed) */
 };
 
-/* Whether the glue may write @e's scratch file in place (staged, scratch-backed, not frozen). */
+/* Whether the glue may write @e's scratch file in place (staged, scratch-backed, not frozen,
+ * not damaged). */
 int staging_entry_writable(const struct staging_entry *e);
 
 /*
@@ -131,6 +135,43 @@ int staging_set_written(struct journal *j, const char *oid, const char *path, in
 int staging_sync(struct journal *j, const char *oid, const char *path, struct ocfl_err *err);
 /* staging_sync for everything staged (fsyncdir, unmount): scratch/ and the index.  -EIO. */
 int staging_sync_all(struct journal *j, struct ocfl_err *err);
+
+/*
+ * What survives a power loss (staging_durable.c).  A row's size and digest are trusted after
+ * an unclean stop only as far as synced_size, the bytes of its scratch file proven on disk:
+ * it is written in a FULL transaction after the fdatasync that proved them, so the row is
+ * never durable before the bytes it vouches for.  At mount (staging_recover) every scratch
+ * file is checked: its size is taken from the disk and its digest dropped (the commit hashes
+ * it), unless the last stop was a clean unmount and the size still matches; a file missing
+ * or shorter than synced_size is marked damaged.
+ *
+ * staging_sync_scratch: the glue fdatasync'ed scratch file @scratch (stat'ed before:
+ * @synced_size bytes are on disk); make its directory entry durable, then record the size in
+ * every row naming it and make the whole index durable.  -EINVAL for a name not of scratch/.
+ */
+int staging_sync_scratch(struct journal *j, const char *scratch, int64_t synced_size,
+                         struct ocfl_err *err);
+/* Before the glue cuts scratch file @scratch to @size: lower its acknowledged size, durably
+ * (a power loss could keep the cut and lose a later row). */
+int staging_lower_synced(struct journal *j, const char *scratch, int64_t size,
+                         struct ocfl_err *err);
+/* Mark every row naming @scratch damaged, for reason @why (a failed flush). */
+int staging_mark_damaged(struct journal *j, const char *scratch, const char *why,
+                         struct ocfl_err *err);
+/*
+ * The damaged paths of @oid's view (generations <= @max_gen, 0 = all): their number, and in
+ * *ret (malloc'd, NULL when none) "'path' (why); ..." for a message.
+ */
+int staging_damaged(struct journal *j, const char *oid, int64_t max_gen, char **ret,
+                    struct ocfl_err *err);
+/*
+ * At a clean unmount, once nothing writes: fdatasync every scratch file the index names (not
+ * frozen), record their sizes as acknowledged, set the clean flag (the next mount keeps the
+ * digests), and delete the graveyard.  -EIO.
+ */
+int staging_close_clean(struct journal *j, struct ocfl_err *err);
+/* How many staged scratch files (scratch/fN, scratch/sK/fN) the state dir @state_fd holds. */
+int staging_scratch_count(int state_fd);
 
 /* Truncate a writable scratch-backed file (the glue copies up first). */
 int staging_truncate(struct journal *j, const char *oid, const char *path, int64_t size,
@@ -237,7 +278,8 @@ int staging_state_compute(struct journal *j, const char *oid, const struct ocfl_
 /*
  * Status as JSON text (malloc'd): {"object","new_object","head","generation",
  * "frozen_generation","plan","added":[{"path","size"}],"modified":[...],
- * "removed":[{"path"}],"renamed":[{"from","to","size"}],"empty_dirs":[...]}.
+ * "removed":[{"path"}],"renamed":[{"from","to","size"}],"empty_dirs":[...],
+ * "damaged":[{"path","reason"}]}.
  * Renamed = a removed head path whose digest reappears at an added path.
  */
 int staging_status_json(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
@@ -272,8 +314,10 @@ int staging_unfreeze(struct journal *j, const char *oid, struct ocfl_err *err);
 /*
  * After journal_recover: reconcile every frozen generation with its plan's
  * final state (done: finish; reverted, cancelled or no plan: unfreeze;
- * failed or unfinished: left frozen and counted), and recreate empty scratch
- * files whose rows outlived them (a crash before the glue's fsync).
+ * failed or unfinished: left frozen and counted), then check every other
+ * scratch file against its row (see staging_sync_scratch): an empty file is
+ * made for a row that outlived a file never acknowledged, damage is marked
+ * (staging_damaged tells where).
  * Returns the number of generations left frozen.
  */
 int staging_recover(struct journal *j, struct ocfl_err *err);

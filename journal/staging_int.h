@@ -13,7 +13,12 @@ struct srow {
     char digest[OCFL_DIGEST_HEX_MAX]; /* "" = none */
     char scratch[64];                 /* "" = none */
     int64_t size, mode, mtime_ns;     /* -1 / 0 / 0 when unknown */
+    int64_t synced_size;              /* bytes of the scratch file proven on disk (0: none) */
+    char damaged[160];                /* why the scratch data cannot be trusted, "" = sound */
 };
+
+/* The columns row_query reads into a struct srow, in order. */
+#define SX_ROW_COLS "kind, gen, digest, scratch, size, mode, mtime_ns, synced_size, damaged"
 
 /*
  * Statements (staging_cache.c): like sqlite3_prepare_v2 / sqlite3_finalize,
@@ -34,6 +39,7 @@ struct sctx {
     const struct ocfl_version *head; /* NULL for a new object */
     int64_t gen, frozen;             /* current and frozen (0) generations */
     char **unlink_after;             /* scratch files to delete once committed */
+    unsigned char *unlink_wait;      /* per file: held acknowledged bytes, wait for the WAL */
     size_t n_unlink;
     int relaxed; /* began with synchronous=NORMAL: sx_end sets FULL again */
     struct ocfl_err *err;
@@ -100,6 +106,34 @@ int sx_scratch_name_ok(const char *s);
 
 /* Fill a public entry from a row. */
 void sx_entry_from_row(const struct sctx *c, const struct srow *row, struct staging_entry *e);
+
+/*
+ * Durability (staging_durable.c).  sx_sync_wal: one FULL commit, which fsyncs the WAL and
+ * with it every NORMAL commit before it; then the graveyard goes.  sx_sync_entry: fsync the
+ * directory entry of scratch file @scratch (its sK/ and scratch/).  sx_sync_scratch_dirs:
+ * scratch/ and every sK/ in it.  sx_sync_scratch_fd: fstat then fdatasync @fd (the scratch
+ * file @scratch) and its entry; *ret_size gets the size now proven on disk.
+ */
+int sx_sync_wal(struct journal *j, struct ocfl_err *err);
+int sx_sync_entry(struct journal *j, const char *scratch, struct ocfl_err *err);
+int sx_sync_scratch_dirs(struct journal *j, struct ocfl_err *err);
+int sx_sync_scratch_fd(struct journal *j, int fd, const char *scratch, int64_t *ret_size,
+                       struct ocfl_err *err);
+/* Whether a row names @scratch with acknowledged bytes (its deletion must wait). */
+int sx_scratch_synced(struct sctx *c, const char *scratch);
+/* Lower the acknowledged size of @scratch's rows to @size (before a truncate). */
+int sx_lower_synced(struct sctx *c, const char *scratch, int64_t size);
+/*
+ * The graveyard: a scratch file whose row held acknowledged bytes is deleted only after the
+ * WAL that removed the row is durable (else a power loss brings back the row without its
+ * file: damage where the user only deleted).  sx_graveyard_add (lock held) takes @scratch
+ * (malloc'd) and returns 1 when the graveyard is full; sx_graveyard_flush (lock not held)
+ * deletes them, after a WAL sync unless @synced says one just happened.
+ */
+int sx_graveyard_add(struct journal *j, char *scratch);
+int sx_graveyard_flush(struct journal *j, int synced);
+/* The check of every scratch file at mount (staging_recover): returns how many are damaged. */
+int sx_verify_scratch(struct journal *j, struct ocfl_err *err);
 
 /* staging_state_compute inside the caller's transaction. */
 int sx_compute(struct sctx *c, int64_t max_gen, struct staging_state *out);

@@ -123,9 +123,11 @@ static int carried_row(struct sctx *c, const char *path, const struct staging_en
     row->mode = e->mode;
     row->mtime_ns = e->mtime_ns;
     memcpy(row->digest, e->digest, sizeof(row->digest));
-    if (e->scratch[0] && !e->frozen)
+    if (e->scratch[0] && !e->frozen) {
         memcpy(row->scratch, e->scratch, sizeof(row->scratch));
-    else if (e->scratch[0] && !e->digest[0])
+        row->synced_size = e->synced_size;
+        memcpy(row->damaged, e->damaged, sizeof(row->damaged));
+    } else if (e->scratch[0] && !e->digest[0])
         return ocfl_err_set(c->err, -EBUSY, "'%s' is being committed", path);
     return 0;
 }

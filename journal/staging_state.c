@@ -243,6 +243,33 @@ out:
     return r;
 }
 
+/* "damaged": [{"path", "reason"}]: staged files whose data is not what was acknowledged. */
+static int status_damaged(struct sctx *c, json_t *root)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st;
+    int rc;
+
+    if (!arr)
+        return -ENOMEM;
+    rc = sqlite3_prepare_v2(c->db,
+                            "SELECT path, damaged FROM staged s WHERE object_id=?1 AND damaged IS"
+                            " NOT NULL AND gen=(SELECT max(gen) FROM staged t WHERE"
+                            " t.object_id=?1 AND t.path=s.path) ORDER BY path",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        json_decref(arr);
+        return sx_sql_fail(c, rc, "cannot read the staging index");
+    }
+    sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(arr, json_pack("{s:s,s:s}", "path", sqlite3_column_text(st, 0),
+                                             "reason", sqlite3_column_text(st, 1)));
+    sqlite3_finalize(st);
+    json_object_set_new(root, "damaged", arr);
+    return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot read the staging index");
+}
+
 static int object_flags(struct sctx *c, int *ret_new, int64_t *ret_plan)
 {
     sqlite3_stmt *st;
@@ -285,6 +312,8 @@ int staging_status_json(struct journal *j, const char *oid, const struct ocfl_in
         json_object_set_new(root, "new_object", json_boolean(is_new || !inv));
         json_object_set_new(root, "plan", plan ? json_integer(plan) : json_null());
         r = status_build(&c, inv, &s, root);
+        if (r == 0)
+            r = status_damaged(&c, root);
         if (r == -ENOMEM)
             ocfl_err_set(err, r, "out of memory");
     }
@@ -452,39 +481,6 @@ int staging_unfreeze(struct journal *j, const char *oid, struct ocfl_err *err)
     return sx_end(&c, c.frozen ? unfreeze_locked(&c) : 0);
 }
 
-/* Rows whose scratch file is gone (created, never fsynced, then a crash) get an empty one. */
-static void recreate_missing_scratch(struct journal *j)
-{
-    sqlite3_stmt *st;
-
-    journal_lock(j);
-    if (sqlite3_prepare_v2(journal_sqlite(j),
-                           "SELECT scratch FROM staged WHERE scratch IS NOT NULL", -1, &st,
-                           NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *s = (const char *)sqlite3_column_text(st, 0);
-            if (!s || !sx_scratch_name_ok(s))
-                continue;
-            if (faccessat(journal_state_fd(j), s, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
-                errno == ENOENT) {
-                int fd = openat(journal_state_fd(j), s, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-                const char *slash = strrchr(s, '/');
-                if (fd < 0 && errno == ENOENT && slash && slash - s < 64) {
-                    char dir[64]; /* its directory went too (scratch/sK/fN) */
-                    memcpy(dir, s, (size_t)(slash - s));
-                    dir[slash - s] = 0;
-                    if (mkdirat(journal_state_fd(j), dir, 0700) == 0 || errno == EEXIST)
-                        fd = openat(journal_state_fd(j), s, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-                }
-                if (fd >= 0)
-                    close(fd);
-            }
-        }
-        sqlite3_finalize(st);
-    }
-    journal_unlock(j);
-}
-
 /* Scratch directories sK/ left empty by commits and discards go (others fail rmdir). */
 static void remove_empty_scratch_dirs(struct journal *j)
 {
@@ -537,9 +533,11 @@ int staging_recover(struct journal *j, struct ocfl_err *err)
         journal_plan_info_release(&p);
     }
     staging_object_infos_free(objs, n);
-    if (r >= 0) {
-        recreate_missing_scratch(j);
+    /* every scratch file against its row: sizes from the disk, damage found (before empty
+     * directories go: a missing file's directory is made again) */
+    if (r >= 0 && (r = sx_verify_scratch(j, err)) >= 0) {
         remove_empty_scratch_dirs(j);
+        r = 0;
     }
     return r < 0 ? r : left;
 }

@@ -210,6 +210,10 @@ int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_invent
         r = ocfl_err_sys(err, -errno, "cannot truncate '%s'", row.scratch);
     if (r >= 0 && fstat(fd, &st) < 0)
         r = ocfl_err_sys(err, -errno, "cannot stat '%s'", row.scratch);
+    /* The copy holds bytes the user has (committed, or acknowledged before a commit froze
+     * them): on disk before the row can be, or a power loss leaves a row over a short file. */
+    if (r >= 0 && st.st_size > 0)
+        r = sx_sync_scratch_fd(j, fd, row.scratch, &row.synced_size, err);
     if (r >= 0) {
         row.size = st.st_size;
         /* the digest stays valid when nothing was cut */
@@ -260,58 +264,8 @@ int staging_set_written(struct journal *j, const char *oid, const char *path, in
     return sx_end(&c, r);
 }
 
-/* Make every staging commit so far durable: one FULL commit that changes a page fsyncs the WAL,
- * and with it the frames of the NORMAL commits before it (fsync covers the whole file). */
-static int sync_wal(struct journal *j, struct ocfl_err *err)
-{
-    sqlite3 *db = journal_sqlite(j);
-    int r = 0;
-
-    journal_lock(j);
-    if (sqlite3_exec(db,
-                     "BEGIN IMMEDIATE; INSERT INTO staging_seq DEFAULT VALUES;"
-                     " DELETE FROM staging_seq; COMMIT",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        r = ocfl_err_set(err, -EIO, "staging: cannot flush the index: %s", sqlite3_errmsg(db));
-        if (!sqlite3_get_autocommit(db))
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    journal_unlock(j);
-    return r;
-}
-
-/* fsync the directory @dir of the state dir. */
-static int sync_dir(struct journal *j, const char *dir, struct ocfl_err *err)
-{
-    int fd = openat(journal_state_fd(j), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW), r;
-
-    if (fd < 0)
-        return ocfl_err_sys(err, -errno, "cannot open '%s/%s'", journal_state_dir(j), dir);
-    r = fsync(fd) < 0 ? ocfl_err_sys(err, -errno, "cannot flush '%s/%s'", journal_state_dir(j), dir)
-                      : 0;
-    close(fd);
-    return r;
-}
-
-/* The directory entry of the scratch file @scratch: its directory, and scratch/ (which holds
- * that directory's entry). */
-static int sync_scratch_entry(struct journal *j, const char *scratch, struct ocfl_err *err)
-{
-    char dir[64];
-    const char *slash = strrchr(scratch, '/');
-    int r = 0;
-
-    if (slash && (size_t)(slash - scratch) < sizeof(dir)) {
-        memcpy(dir, scratch, (size_t)(slash - scratch));
-        dir[slash - scratch] = 0;
-        if (strcmp(dir, "scratch"))
-            r = sync_dir(j, dir, err);
-    }
-    return r < 0 ? r : sync_dir(j, "scratch", err);
-}
-
 /* fsync scratch/ and each of its sK/ directories: the entries of all new scratch files. */
-static int sync_scratch_dirs(struct journal *j, struct ocfl_err *err)
+int sx_sync_scratch_dirs(struct journal *j, struct ocfl_err *err)
 {
     int fd = openat(journal_state_fd(j), "scratch", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct dirent *e;
@@ -351,16 +305,16 @@ int staging_sync(struct journal *j, const char *oid, const char *path, struct oc
         return r;
     if (!e.staged)
         return 0; /* committed content: durable already */
-    if (e.scratch[0] && (r = sync_scratch_entry(j, e.scratch, err)) < 0)
+    if (e.scratch[0] && (r = sx_sync_entry(j, e.scratch, err)) < 0)
         return r;
-    return sync_wal(j, err);
+    return sx_sync_wal(j, err);
 }
 
 int staging_sync_all(struct journal *j, struct ocfl_err *err)
 {
-    int r = sync_scratch_dirs(j, err);
+    int r = sx_sync_scratch_dirs(j, err);
 
-    return r < 0 ? r : sync_wal(j, err);
+    return r < 0 ? r : sx_sync_wal(j, err);
 }
 
 int staging_truncate(struct journal *j, const char *oid, const char *path, int64_t size,
@@ -378,6 +332,18 @@ int staging_truncate(struct journal *j, const char *oid, const char *path, int64
     if (r < 0)
         return r;
     r = writable_row(&c, path, &row);
+    if (r == 0 && size < row.synced_size) {
+        /* fewer bytes acknowledged, durably, before the file shrinks: else a power loss
+         * could keep the cut and lose this row, and the file would look damaged */
+        r = sx_end(&c, sx_lower_synced(&c, row.scratch, size));
+        if (r == 0)
+            r = sx_sync_wal(j, err);
+        if (r == 0)
+            r = sx_begin(&c, j, oid, NULL, err);
+        if (r < 0)
+            return r;
+        r = writable_row(&c, path, &row);
+    }
     if (r == 0) {
         int fd = openat(journal_state_fd(j), row.scratch, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0 || ftruncate(fd, size) < 0)
@@ -419,9 +385,11 @@ int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inven
         row.mode = mode >= 0 ? (mode & 07777) : e.mode;
         row.mtime_ns = mtime_ns >= 0 ? mtime_ns : e.mtime_ns;
         /* A frozen scratch file stays the plan's: the new row shares it until copy-up. */
-        if (e.staged && e.scratch[0] && !e.frozen)
+        if (e.staged && e.scratch[0] && !e.frozen) {
             memcpy(row.scratch, e.scratch, sizeof(row.scratch));
-        else if (e.staged && e.scratch[0] && !e.digest[0])
+            row.synced_size = e.synced_size;
+            memcpy(row.damaged, e.damaged, sizeof(row.damaged));
+        } else if (e.staged && e.scratch[0] && !e.digest[0])
             r = ocfl_err_set(err, -EBUSY, "'%s' is being committed", path);
         if (r == 0)
             r = sx_row_put(&c, path, &row);

@@ -49,15 +49,27 @@ start_mount "$root" "$mnt" --state "$state" || tap_result 0 "remount" "$(cat "$m
 check_eq "after the kill all $N files are listed" "$N" "$(find "$mnt/urn:test:many" -type f | wc -l)"
 check_eq "a file of the first directory keeps its bytes" "file 7" "$(cat "$mnt/urn:test:many/d7/f00007.txt")"
 check_true "the lost directory is made again" test -d "$state/scratch/s1"
-check_true "with an empty file for its last one ($last)" test -f "$state/scratch/s1/$last" -a ! -s "$state/scratch/s1/$last"
-check_eq "a file of the lost directory is staged empty" 0 "$(stat -c %s "$mnt/urn:test:many/d9/f04199.txt")"
+check_true "with an empty file for one never fsynced (f4199)" test -f "$state/scratch/s1/f4199" -a ! -s "$state/scratch/s1/f4199"
+check_eq "a file of the lost directory is staged empty" 0 "$(stat -c %s "$mnt/urn:test:many/d8/f04198.txt")"
+# the last one was fsynced: its loss is damage, not an empty file
+check_true "the fsynced one ($last) is not made again" test ! -e "$state/scratch/s1/$last"
+cat "$mnt/urn:test:many/d9/f04199.txt" >/dev/null 2>"$WORK/err"
+check_grep "reading the fsynced, lost file gives EIO" "Input/output error" "$WORK/err"
+check_eq "user.ocfl.staged says damaged" damaged \
+    "$(getfattr --only-values -n user.ocfl.staged "$mnt/urn:test:many/d9/f04199.txt" 2>/dev/null)"
+check_grep "status lists it as damaged" '"path": "d9/f04199.txt"' "$mnt/urn:test:many/.ocfl/status"
+echo "too early" >"$mnt/urn:test:many/.ocfl/commit" 2>/dev/null
+check_eq "a commit is refused while it is damaged" 0 \
+    "$(find "$root" -name '0=ocfl_object_1.1' -path '*many*' | wc -l)"
+check_grep "the refusal names it" "d9/f04199.txt" "$mnt/urn:test:many/.ocfl/commit"
+check_grep "the log names it" "d9/f04199.txt" "$mnt.log"
 # write the lost ones again, then commit
 python3 - "$mnt/urn:test:many" "$N" <<'PY'
 import os, sys
 d, n = sys.argv[1], int(sys.argv[2])
 for i in range(4095, n):
     p = os.path.join(d, "d%d" % (i % 10), "f%05d.txt" % i)
-    if os.path.getsize(p) == 0:
+    if os.path.getsize(p) == 0 or i == n - 1:  # the damaged one is rewritten (O_TRUNC)
         with open(p, "w") as f:
             f.write("file %d\n" % i)
 PY
