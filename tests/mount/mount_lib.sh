@@ -65,6 +65,14 @@ stop_mount() {
     return $rc
 }
 
+# kill_mount MNT: SIGKILL the daemon started last (MOUNT_PID) and detach its mount point.
+kill_mount() {
+    kill -9 "$MOUNT_PID" 2>/dev/null
+    wait "$MOUNT_PID" 2>/dev/null
+    fusermount3 -u -z "${1:-$mnt}" 2>/dev/null
+    wait_unmounted "${1:-$mnt}"
+}
+
 # make_root DIR: an empty storage root (flat layout) to copy objects into.
 make_root() {
     "$OCFLFS" init "$1" --layout 0002-flat-direct-storage-layout >/dev/null

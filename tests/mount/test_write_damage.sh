@@ -16,12 +16,6 @@ state="$WORK/state"
 make_root "$root"
 python3 "$SOURCE_ROOT/tests/mount/make_object.py" "$root/seed" "urn:test:seed" --files 1 >/dev/null
 
-kill_mount() {
-    kill -9 "$MOUNT_PID" 2>/dev/null
-    wait "$MOUNT_PID" 2>/dev/null
-    fusermount3 -u -z "$mnt" 2>/dev/null
-    wait_unmounted "$mnt"
-}
 
 # scratch_of OBJ PATH: the scratch file (relative to the state dir) of a staged path
 scratch_of() {

@@ -15,12 +15,6 @@ make_root "$root"
 # not an empty root: the walk of an empty one trips UBSan in mount_objects.c (qsort of NULL)
 python3 "$SOURCE_ROOT/tests/mount/make_object.py" "$root/seed" "urn:test:seed" --files 1 >/dev/null
 
-kill_mount() {
-    kill -9 "$MOUNT_PID" 2>/dev/null
-    wait "$MOUNT_PID" 2>/dev/null
-    fusermount3 -u -z "$mnt" 2>/dev/null
-    wait_unmounted "$mnt"
-}
 
 # mkfiles DIR N FSYNC_EVERY: N files of 1-9 KiB in 10 directories; every FSYNC_EVERY-th is
 # fsynced, and each directory once at the end (fsyncdir).  Prints "ok" when every call worked.
