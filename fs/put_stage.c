@@ -179,8 +179,7 @@ hashed:
             goto out;
         }
     }
-    /* A big file is flushed by itself; small ones by one syncfs at the end
-     * (a syncfs would also flush whatever else is dirty on the filesystem). */
+    /* A big file is flushed by itself; small ones all at once at the end (sync_small). */
     if (fdatasync(out) < 0) {
         r = ocfl_err_sys(err, -errno, "cannot flush the staged copy of '%s'", shown);
         goto out;
@@ -328,6 +327,23 @@ static void *stage_worker(void *arg)
 }
 
 /* Hash and stage every file, on a few threads. */
+/* fdatasync every staged file that is small (the big ones were flushed by their workers). */
+static int sync_small(struct put_stage *p, struct ocfl_err *err)
+{
+    const char **v = calloc(p->n ? p->n : 1, sizeof(*v));
+    size_t n = 0;
+    int r;
+
+    if (!v)
+        return ocfl_err_set(err, -ENOMEM, "cannot stage: out of memory");
+    for (size_t i = 0; i < p->n; i++)
+        if (p->e[i].source && p->e[i].size <= SMALL_FILE)
+            v[n++] = p->e[i].source;
+    r = ocfl_io_fsync_paths(p->state_fd, v, n, 1, 0, err);
+    free(v);
+    return r;
+}
+
 static int stage_all(struct put_stage *p, struct ocfl_err *err)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -373,9 +389,17 @@ static int stage_all(struct put_stage *p, struct ocfl_err *err)
         ocfl_hasher_free(w[k].h);
         free(w[k].buf);
     }
-    /* The entries of flushed big files: fsync each worker's directory. */
-    for (int k = 0; r == 0 && w && k < nw && !p->staged_small; k++)
+    /* Small files were only written (each fdatasync'ed by its worker, the reading would wait
+     * on the disk): flush them now, many at once. */
+    if (r == 0 && p->staged_small)
+        r = sync_small(p, err);
+    /* Then every staged file's entry: each worker's directory, the stage, scratch/. */
+    for (int k = 0; r == 0 && w && k < nw; k++)
         r = ocfl_io_fsync_dir(p->state_fd, w[k].dir, err);
+    if (r == 0)
+        r = ocfl_io_fsync_dir(p->state_fd, p->stage, err);
+    if (r == 0)
+        r = ocfl_io_fsync_dir(p->state_fd, "scratch", err);
     if (r == -ENOMEM && (!err || !err->code))
         ocfl_err_set(err, r, "cannot stage: out of memory");
     free(w);

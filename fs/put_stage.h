@@ -49,7 +49,7 @@ struct put_stage {
     struct put_entry *e; /* sorted by logical_path (strcmp) */
     size_t n, alloc;
     size_t staged;       /* entries with a source */
-    size_t staged_small; /* of which small files, not flushed yet (the caller syncfs()es) */
+    size_t staged_small; /* of which small files (flushed together at the end) */
     size_t cached;       /* entries whose digest came from the put cache (files not read) */
     /* private to put_stage.c */
     int dirfd; /* DIR, open from scan to release when dir_open */
@@ -84,10 +84,10 @@ int put_stage_scan(struct put_stage *p, struct ocfl_err *err);
  * @p->stage/wK/ in the state directory (on up to 8 threads; files of 64 MiB
  * and more on a reader/hasher pipeline of two, written with O_DIRECT where
  * the file system allows it).  Big staged files are
- * fdatasync()ed and, when no small file was staged, the worker directories
- * fsync()ed; small staged files are NOT flushed: when @p->staged_small is
- * nonzero the caller must syncfs() the state directory before the plan
- * refers to them.  The stage directory itself is not fsync()ed either.
+ * fdatasync()ed as they are written, small ones all together at the end (on
+ * threads); then the worker directories, @p->stage and scratch/ are fsync()ed:
+ * on success every staged file is durable, without syncfs (which FUSE and
+ * some network storage do not honour).
  *
  * Returns 0 or a negative errno with @err set (as put_stage_scan(); also
  * -EINVAL when a file stopped being a regular file).  On failure entries and staged

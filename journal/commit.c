@@ -12,12 +12,13 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "io.h"
 #include "object.h"
 #include "plan.h"
 #include "staging_int.h"
 
 /* Hash a frozen scratch file whose digest is not known; record the digest.  (Its data is
- * made durable with all the others by one syncfs before the plan is recorded.) */
+ * made durable with all the others by sync_sources before the plan is recorded.) */
 static int hash_scratch(struct sctx *c, enum ocfl_digest_alg alg, struct staging_file *f)
 {
     char hex[OCFL_DIGEST_COUNT_][OCFL_DIGEST_HEX_MAX];
@@ -44,6 +45,79 @@ static int hash_scratch(struct sctx *c, enum ocfl_digest_alg alg, struct staging
     r = sqlite3_step(st) == SQLITE_DONE ? 0
                                         : sx_sql_fail(c, SQLITE_ERROR, "cannot record a digest");
     sqlite3_finalize(st);
+    return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The plan's sources must be durable before it is recorded: each frozen scratch file's bytes
+ * (fdatasync, on threads: syncfs is not forwarded by FUSE storage and not honoured by some
+ * network file systems), then the directories that name them, then their sizes recorded as
+ * acknowledged in the transaction that records the plan (should the plan be reverted, the
+ * files come back as staged and stay trusted). */
+static int sync_sources(struct sctx *c, const struct staging_state *s)
+{
+    const char **v = calloc(2 * s->n_files + 1, sizeof(*v));
+    size_t n = 0, nd = 0;
+    char **dirs = NULL;
+    sqlite3_stmt *st = NULL;
+    int r = 0;
+
+    if (!v)
+        return ocfl_err_set(c->err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->n_files; i++)
+        if (s->files[i].scratch)
+            v[n++] = s->files[i].scratch;
+    if (n == 0)
+        goto out;
+    r = ocfl_io_fsync_paths(journal_state_fd(c->j), v, n, 1, 0, c->err);
+    /* the distinct parents (scratch/sK), then scratch/ itself */
+    if (r == 0 && !(dirs = calloc(n + 1, sizeof(*dirs))))
+        r = ocfl_err_set(c->err, -ENOMEM, "out of memory");
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        const char *slash = strrchr(v[i], '/');
+        if (!slash || (size_t)(slash - v[i]) == strlen("scratch"))
+            continue;
+        if (!(dirs[nd] = strndup(v[i], (size_t)(slash - v[i]))))
+            r = ocfl_err_set(c->err, -ENOMEM, "out of memory");
+        else
+            nd++;
+    }
+    if (r == 0) {
+        size_t u = 0;
+        qsort(dirs, nd, sizeof(*dirs), cmp_str);
+        for (size_t i = 0; i < nd; i++)
+            if (u == 0 || strcmp(dirs[u - 1], dirs[i]))
+                dirs[u++] = dirs[i];
+            else
+                free(dirs[i]);
+        nd = u;
+        r = ocfl_io_fsync_paths(journal_state_fd(c->j), (const char *const *)dirs, nd, 0, 0,
+                                c->err);
+    }
+    if (r == 0)
+        r = ocfl_io_fsync_dir(journal_state_fd(c->j), "scratch", c->err);
+    if (r == 0 && sqlite3_prepare_v2(c->db, "UPDATE staged SET synced_size=? WHERE scratch=?", -1,
+                                     &st, NULL) != SQLITE_OK)
+        r = sx_sql_fail(c, SQLITE_ERROR, "cannot record flushed sizes");
+    for (size_t i = 0; r == 0 && i < s->n_files; i++) {
+        if (!s->files[i].scratch)
+            continue;
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, s->files[i].size);
+        sqlite3_bind_text(st, 2, s->files[i].scratch, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = sx_sql_fail(c, SQLITE_ERROR, "cannot record flushed sizes");
+    }
+    sqlite3_finalize(st);
+out:
+    for (size_t i = 0; dirs && i < nd; i++)
+        free(dirs[i]);
+    free(dirs);
+    free(v);
     return r;
 }
 
@@ -128,14 +202,8 @@ static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct
     for (size_t i = 0; r == 0 && i < s->n_files; i++)
         if (s->files[i].scratch && (!s->files[i].digest || s->files[i].size < 0))
             r = hash_scratch(&c, alg, &s->files[i]);
-    /* The plan's sources must be durable before it is recorded: one flush of the
-     * file system for all of them (written through the mount, never fsynced). */
-    for (size_t i = 0; r == 0 && i < s->n_files; i++)
-        if (s->files[i].scratch) {
-            if (syncfs(journal_state_fd(j)) < 0)
-                r = ocfl_err_sys(err, -errno, "cannot flush '%s'", journal_state_dir(j));
-            break;
-        }
+    if (r == 0)
+        r = sync_sources(&c, s);
     if (r == 0 && !(files = calloc(s->n_files ? s->n_files : 1, sizeof(*files))))
         r = ocfl_err_set(err, -ENOMEM, "out of memory");
     for (size_t i = 0; r == 0 && i < s->n_files; i++) {

@@ -136,6 +136,12 @@ int run_content_batch(struct run *run, size_t from, size_t to, struct ocfl_err *
 /* Add @add bytes to the plan's progress and report it. */
 void run_report_progress(struct run *run, uint64_t add);
 
+/* Shared by steps.c and steps_revert.c: write the sidecar of @dir's inventory.json (durably);
+ * make the parent directories of @path beneath @dirfd. */
+int run_write_sidecar(int dirfd, const char *dir, const char *alg, const char *digest,
+                      struct ocfl_err *err);
+int run_parent_mkdirs(int dirfd, const char *path, struct ocfl_err *err);
+
 /*
  * Compensate the plan's effects: root inventory and sidecar back to the
  * base, content back to its sources, the version directory (or the new

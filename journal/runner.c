@@ -276,9 +276,7 @@ static int revert(struct run *run, int cause, struct ocfl_err *err)
 
     snprintf(why, sizeof(why), "%s", err && err->msg[0] ? err->msg : "failed");
     jdb_plan_set_state(j, run->p->id, JOURNAL_PLAN_REVERTING, why, NULL);
-    r = run_compensate(run, &cerr);
-    if (r == 0 && run->objfd >= 0 && syncfs(run->objfd) < 0)
-        r = ocfl_err_sys(&cerr, -errno, "cannot flush '%s'", run->p->object_path);
+    r = run_compensate(run, &cerr); /* fsyncs every file and directory it changes */
     if (r < 0) {
         char both[2 * sizeof(err->msg) + 64];
         snprintf(both, sizeof(both), "%s; revert failed: %s", why, cerr.msg);

@@ -1,4 +1,4 @@
-/* steps.c: each step kind's effect, idempotent, and the compensating actions of a revert. */
+/* steps.c: each step kind's effect, idempotent (a revert's compensations: steps_revert.c). */
 #include "run_int.h"
 
 #include <dirent.h>
@@ -129,8 +129,8 @@ static int check_base(struct run *run, struct ocfl_err *err)
     return check_base_digest(run, r, hex, err);
 }
 
-static int write_sidecar(int dirfd, const char *dir, const char *alg, const char *digest,
-                         struct ocfl_err *err)
+int run_write_sidecar(int dirfd, const char *dir, const char *alg, const char *digest,
+                      struct ocfl_err *err)
 {
     char path[64 + 256], text[OCFL_DIGEST_HEX_MAX + 32];
     int n = snprintf(path, sizeof(path), "%s%sinventory.json.%s", dir, *dir ? "/" : "", alg);
@@ -214,7 +214,7 @@ static int open_source(struct run *run, const char *src)
     return ocfl_io_open(run->j->state_fd, src, O_RDONLY | O_CLOEXEC, 0);
 }
 
-static int parent_mkdirs(int dirfd, const char *path, struct ocfl_err *err)
+int run_parent_mkdirs(int dirfd, const char *path, struct ocfl_err *err)
 {
     char *dir = strdup(path), *slash;
     int r = 0;
@@ -249,7 +249,7 @@ static int exec_content(struct run *run, size_t idx, struct rstep *s, struct ocf
     } else if (r != -ENOENT) {
         return r;
     }
-    r = parent_mkdirs(run->objfd, s->dest, err);
+    r = run_parent_mkdirs(run->objfd, s->dest, err);
     if (r < 0)
         return r;
     r = ocfl_io_rename(run->j->state_fd, s->source, run->objfd, s->dest, err);
@@ -316,7 +316,7 @@ static int exec_version_inv(struct run *run, struct rstep *s, struct ocfl_err *e
     close(vfd);
     if (r < 0)
         return r;
-    return write_sidecar(run->objfd, s->dest, run->p->alg, run->p->inventory_digest, err);
+    return run_write_sidecar(run->objfd, s->dest, run->p->alg, run->p->inventory_digest, err);
 }
 
 static int exec_root_inv(struct run *run, struct ocfl_err *err)
@@ -398,167 +398,17 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
         char hex[OCFL_DIGEST_HEX_MAX];
         /* Written (durably) by this process a step ago: no need to read it back. */
         if (run->root_inv_written)
-            return write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
+            return run_write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
         r = run_digest_file(run, "inventory.json", hex, err);
         if (r < 0)
             return r;
         if (!ocfl_digest_equal(hex, run->p->inventory_digest))
             return conflict(run, err, "has another root inventory than the plan's");
-        return write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
+        return run_write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
     }
     case OCFL_STEP_RELEASE:
         return exec_release(run, s, err);
     default:
         return ocfl_err_set(err, -EINVAL, "unknown step kind at step %zu", idx);
     }
-}
-
-/* The previous version's name, with the same zero padding as @v ("v003" -> "v002"). */
-static int prev_version(const char *v, char *buf, size_t size)
-{
-    unsigned long num = strtoul(v + 1, NULL, 10);
-    int width = v[1] == '0' ? (int)strlen(v + 1) : 0;
-    int n = snprintf(buf, size, "v%0*lu", width, num - 1);
-
-    return n < 0 || (size_t)n >= size || num < 2 ? -EINVAL : 0;
-}
-
-static int restore_root_inventory(struct run *run, struct ocfl_err *err)
-{
-    char hex[OCFL_DIGEST_HEX_MAX], prev[32], path[64];
-    char *buf = NULL;
-    size_t len;
-    int r;
-
-    r = run_digest_file(run, "inventory.json", hex, err);
-    if (r == -ENOENT || run->p->new_object)
-        return 0;
-    if (r < 0)
-        return r;
-    if (ocfl_digest_equal(hex, run->p->inventory_digest)) {
-        /* Switched: put the base back from the previous version's copy. */
-        if (prev_version(run->p->version, prev, sizeof(prev)) < 0)
-            return ocfl_err_set(err, -EINVAL, "bad version name '%s'", run->p->version);
-        snprintf(path, sizeof(path), "%s/inventory.json", prev);
-        r = ocfl_io_read_file(run->objfd, path, OCFL_INVENTORY_MAX_BYTES, &buf, &len, err);
-        if (r < 0)
-            return r;
-        struct ocfl_hasher *h;
-        r = ocfl_hasher_new(1u << run->alg, &h, err);
-        if (r == 0) {
-            ocfl_hasher_update(h, buf, len);
-            ocfl_hasher_final(h, run->alg, hex);
-            ocfl_hasher_free(h);
-            if (!ocfl_digest_equal(hex, run->p->base_digest))
-                r = ocfl_err_set(err, -EIO, "cannot restore '%s': '%s' is not the base",
-                                 "inventory.json", path);
-        }
-        if (r == 0)
-            r = ocfl_io_write_file_durable(run->objfd, "inventory.json", buf, len, err);
-        free(buf);
-        if (r < 0)
-            return r;
-    } else if (!ocfl_digest_equal(hex, run->p->base_digest)) {
-        return 0; /* someone else's inventory: never touch it */
-    }
-    /* inventory.json is the base: make the sidecar say so if we changed it. */
-    r = ocfl_object_read_sidecar(run->objfd, "", run->p->alg, hex, NULL);
-    if (r < 0 || !ocfl_digest_equal(hex, run->p->inventory_digest))
-        return 0; /* the base's, or someone else's: leave it */
-    return write_sidecar(run->objfd, "", run->p->alg, run->p->base_digest, err);
-}
-
-static int move_back(struct run *run, struct rstep *s, struct ocfl_err *err)
-{
-    struct stat st;
-    int r, in;
-
-    if (fstatat(run->objfd, s->dest, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return 0; /* never moved */
-    if (fstatat(run->j->state_fd, s->source, &st, AT_SYMLINK_NOFOLLOW) == 0)
-        return 0; /* the source is still there (a copy) */
-    r = parent_mkdirs(run->j->state_fd, s->source, err);
-    if (r < 0)
-        return r;
-    r = ocfl_io_rename(run->objfd, s->dest, run->j->state_fd, s->source, err);
-    if (r != -EXDEV)
-        return r;
-    in = ocfl_io_open(run->objfd, s->dest, O_RDONLY | O_CLOEXEC, 0);
-    if (in < 0)
-        return ocfl_err_sys(err, in, "cannot open '%s'", s->dest);
-    r = ocfl_io_copy_fd_durable(in, run->j->state_fd, s->source, NULL, NULL, err);
-    close(in);
-    return r;
-}
-
-/* Remove the new object's directory and the layout directories left empty. */
-static int remove_object(struct run *run, struct ocfl_err *err)
-{
-    char *p = strdup(run->p->object_path), *slash;
-    int r;
-
-    if (!p)
-        return -ENOMEM;
-    if (run->objfd >= 0) {
-        close(run->objfd);
-        run->objfd = -1;
-    }
-    r = ocfl_io_remove_tree(run->root->fd, p, err);
-    while (r == 0 && (slash = strrchr(p, '/'))) {
-        *slash = 0;
-        if (unlinkat(run->root->fd, p, AT_REMOVEDIR) < 0)
-            break; /* not empty: someone else's */
-    }
-    free(p);
-    return r;
-}
-
-int run_compensate(struct run *run, struct ocfl_err *err)
-{
-    struct rplan *p = run->p;
-    char hex[OCFL_DIGEST_HEX_MAX];
-    size_t decl = p->n_steps, vdirs = p->n_steps;
-    int r, first = 0, ours;
-
-    if (run_open_object(run, NULL) < 0)
-        return 0; /* nothing was made */
-    for (size_t i = 0; i < p->n_steps; i++) {
-        if (p->steps[i].kind == OCFL_STEP_DECLARE)
-            decl = i;
-        if (p->steps[i].kind == OCFL_STEP_VERSION_DIRS)
-            vdirs = i;
-    }
-    r = restore_root_inventory(run, err);
-    if (r < 0)
-        return r;
-    /* Content steps run in batches record no start: a killed batch moved files of steps that
-     * still say 0 attempts.  In a version directory that is ours, every dest is ours. */
-    ours = vdirs < p->n_steps && p->steps[vdirs].attempts > 0;
-    for (size_t i = p->n_steps; i-- > 0;) {
-        struct rstep *s = &p->steps[i];
-        if (s->kind != OCFL_STEP_CONTENT ||
-            (!ours && !s->attempts && s->state != JOURNAL_STEP_DONE))
-            continue;
-        r = move_back(run, s, err);
-        if (r < 0 && !first)
-            first = r;
-    }
-    if (first)
-        return first;
-    if (ours) {
-        char path[64];
-        snprintf(path, sizeof(path), "%s/inventory.json", p->version);
-        r = run_digest_at(run->objfd, path, run->alg, hex, NULL);
-        if (r == -ENOENT || (r == 0 && ocfl_digest_equal(hex, p->inventory_digest))) {
-            r = ocfl_io_remove_tree(run->objfd, p->version, err);
-            if (r < 0)
-                return r;
-        }
-    }
-    if (decl < p->n_steps && p->steps[decl].attempts > 0) {
-        r = run_digest_file(run, "inventory.json", hex, NULL);
-        if (r == -ENOENT || (r == 0 && ocfl_digest_equal(hex, p->inventory_digest)))
-            return remove_object(run, err);
-    }
-    return 0;
 }

@@ -113,6 +113,17 @@ int ocfl_io_fsync_dir(int dirfd, const char *path, struct ocfl_err *err);
 /* fsync an open file, reporting @what in the message. */
 int ocfl_io_fsync(int fd, const char *what, struct ocfl_err *err);
 
+/*
+ * fsync (fdatasync when @datasync) each of the @n files or directories @paths (beneath @dirfd;
+ * "" is not allowed: use ocfl_io_fsync_dir), on up to @threads threads (0: a default suited to
+ * waiting on a disk, not to the number of cores).  This, not syncfs(2), is how a caller makes a
+ * set of files durable: FUSE file systems and some network ones do not honour syncfs.  Stops at
+ * the first failure, whose message names the path.  Returns 0 or a negative errno.
+ * Hook: FSYNC (per path).
+ */
+int ocfl_io_fsync_paths(int dirfd, const char *const *paths, size_t n, int datasync,
+                        unsigned threads, struct ocfl_err *err);
+
 /* unlinkat / rmdir beneath @dirfd; a missing entry is success (-ENOENT is 0). */
 int ocfl_io_unlink(int dirfd, const char *path, struct ocfl_err *err);
 int ocfl_io_rmdir(int dirfd, const char *path, struct ocfl_err *err);
