@@ -39,9 +39,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 MAX_FILE = 256 << 10  # staging writers keep files below this
+HANG_SECS = 60  # a trial taking this long is stuck in LazyFS (see main)
 
 
 def data_for(seed, n):
@@ -91,6 +93,8 @@ def writer_stage(args):
         p = os.path.join(objdir, "f%d" % i)
         sizes[i] = os.path.getsize(p) if os.path.exists(p) else 0
     log.put(op="ready")
+    if mode == "seq":
+        return writer_seq(objdir, rng, log)
     while True:
         i = rng.randrange(nfiles)
         name = "f%d" % i
@@ -115,6 +119,37 @@ def writer_stage(args):
             os.fsync(fd)  # what coreutils `sync FILE` does
             os.close(fd)
             log.put(op="s", f=name)
+
+
+def writer_seq(objdir, rng, log):
+    """The case where an index row outruns its bytes: a new file written in order (the mount
+    hashes it as it goes and records size and digest at close), fsynced only part way; then a
+    small file fsynced, which makes the whole index durable."""
+    k = 0
+    while True:
+        name = "g%03d" % k
+        fd = os.open(os.path.join(objdir, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        off = 0
+        for step in range(rng.randint(4, 8)):
+            ws = rng.getrandbits(48)
+            n = 256 << 10
+            log.put(op="w", f=name, off=off, n=n, s=ws)
+            os.write(fd, data_for(ws, n))
+            off += n
+            if step == 1:
+                os.fsync(fd)
+                log.put(op="s", f=name)
+        os.close(fd)
+        tick = "t%03d" % k
+        ws = rng.getrandbits(48)
+        log.put(op="w", f=tick, off=0, n=100, s=ws)
+        fd = os.open(os.path.join(objdir, tick), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.write(fd, data_for(ws, 100))
+        os.fsync(fd)
+        os.close(fd)
+        log.put(op="s", f=tick)
+        k += 1
+        time.sleep(rng.uniform(0.02, 0.08))
 
 
 def fsync_tree(top):
@@ -491,6 +526,8 @@ class Trial:
         self.bad = []
         self.outcome = ""
         self.unsynced = 0
+        self.phase = "set-up"  # then "work" (until the cut), then "checks"
+        self.detail = ""
 
     def expect(self, ok, what):
         if not ok:
@@ -603,26 +640,31 @@ class Suite:
     # -- scenarios -------------------------------------------------------------------------
 
     def sc_stage(self, t, mode, fsync_mode):
-        """Staging writes; fsync on the writing fd / on a read-only fd / never."""
+        """Staging writes; fsync on the writing fd / on a read-only fd / never / part way through
+    files written in order."""
         disk = self.disk(mode)
         root = self.fresh_root(disk, [("s", ["stage"])])
         self.fs.mount(root)
         log = os.path.join(self.work, "acks.log")
         if os.path.exists(log):
             os.unlink(log)
+        t.phase = "work"
         w = subprocess.Popen([sys.executable, __file__, "--writer", "stage",
                               os.path.join(self.fs.mnt, "s"), fsync_mode, str(t.seed), log, "6"])
         wait_for(lambda: any(e["op"] == "ready" for e in read_log(log)), 20, "the writer")
         time.sleep(t.rng.uniform(0.05, 1.2))
         t.unsynced = self.report(disk)
         disk.cut([w])
+        t.phase = "checks"
         self.after_cut(t, disk, root)
         self.check_acks(t, os.path.join(self.fs.mnt, "s"), read_log(log),
                         os.path.join(self.src, "stage"))
         self.next_commit(t, root, "s")
         self.fs.unmount()
         self.validate(t, root, "after the next commit")
-        t.outcome = "%d acks" % sum(1 for e in read_log(log) if e["op"] == "s")
+        acks = sum(1 for e in read_log(log) if e["op"] == "s")
+        t.outcome = "%s fsyncs acknowledged" % ("some" if acks else "no")
+        t.detail = "%d fsyncs" % acks
 
     def check_acks(self, t, objdir, entries, basedir):
         """Per byte: the last acknowledged value or one written later (0 beyond the acked
@@ -693,6 +735,7 @@ class Suite:
         log = os.path.join(self.work, "acks.log")
         if os.path.exists(log):
             os.unlink(log)
+        t.phase = "work"
         w = subprocess.Popen([sys.executable, __file__, "--writer", "commit",
                               os.path.join(self.fs.mnt, oid), kind, how, str(t.seed), log])
         wait_for(lambda: any(e["op"] == "commit-start" for e in read_log(log)) or
@@ -703,6 +746,7 @@ class Suite:
             time.sleep(self.cut_delay(t))
         t.unsynced = self.report(disk)
         disk.cut([w])
+        t.phase = "checks"
         entries = read_log(log)
         view = next(e for e in entries if e["op"] == "view")
         done = [e for e in entries if e["op"] == "commit-done"]
@@ -740,6 +784,7 @@ class Suite:
                "--address", "mailto:power@example.org"]
         returned = False
         pending = False
+        t.phase = "work"
         if resume:
             p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(t.rng.uniform(0.1, 1.0))
@@ -758,6 +803,7 @@ class Suite:
             returned = p.poll() == 0
         t.unsynced = self.report(disk)
         disk.cut([p])
+        t.phase = "checks"
         disk.start()
         r = self.fs.cli("resume", root, check=False)
         t.expect(r.returncode == 0, "resume after the cut failed: " + r.stdout.strip()[-300:])
@@ -799,7 +845,7 @@ class Suite:
         S = []
         for mode in ("loop", "direct"):
             if mode == "loop":
-                for fm in ("fd", "ro", "none"):
+                for fm in ("fd", "ro", "none", "seq"):
                     S.append(("%s-stage-fsync-%s" % (mode, fm),
                               lambda t, m=mode, f=fm: self.sc_stage(t, m, f)))
                 for kind, how in (("big", "xattr"), ("small", "ctl"), ("mixed", "xattr"),
@@ -855,10 +901,26 @@ def main():
             t0 = time.monotonic()
             for attempt in range(3):
                 t = Trial(suite, name, seed * 1000 + n)
+                # LazyFS itself can deadlock (its cache and item locks, under many fsyncs at
+                # once): a trial that hangs that long has the power cut where it hangs
+                hung = []
+
+                def watchdog(d=d):
+                    hung.append(t.phase)
+                    if d.alive():
+                        d.proc.kill()
+                dog = threading.Timer(HANG_SECS, watchdog)
+                dog.start()
                 try:
                     fn(t)
+                    dog.cancel()
+                    if hung and hung[0] != "work":
+                        raise LazyFSDied("it hung during the %s" % hung[0])
+                    if hung:
+                        t.outcome += " (LazyFS hung: cut there)"
                     break
                 except LazyFSDied as e:
+                    dog.cancel()
                     # LazyFS itself crashed while a trial was being set up (nothing of the
                     # trial's claims yet): start it again and set the trial up afresh
                     print("# LazyFS died during the set-up of trial %d (%s): again" % (n, e))
@@ -866,6 +928,13 @@ def main():
                     d.cut()
                     d.start()
                 except Exception as e:  # a broken harness is a failed trial, never a pass
+                    dog.cancel()
+                    if hung and hung[0] != "work" and attempt < 2:
+                        print("# LazyFS hung during the %s of trial %d: again" % (hung[0], n))
+                        suite.fs.detach()
+                        d.cut()
+                        d.start()
+                        continue
                     t.bad.append("harness: %s: %s" % (type(e).__name__, e))
                     t.bad.append("LazyFS said: " + tail(os.path.join(d.base, "lazyfs.stderr")))
                     suite.fs.detach()
@@ -879,8 +948,9 @@ def main():
             st["lazyfs_died"] = st.get("lazyfs_died", 0) + (t.unsynced < 0)
             st["bad"] += bool(t.bad)
             st["outcomes"][t.outcome] = st["outcomes"].get(t.outcome, 0) + 1
-            line = "%s (seed %d, %d unsynced bytes at the cut, %s, %.1f s)" % (
-                name, t.seed, t.unsynced, t.outcome or "-", time.monotonic() - t0)
+            line = "%s (seed %d, %d unsynced bytes at the cut, %s%s, %.1f s)" % (
+                name, t.seed, t.unsynced, t.outcome or "-", ", " + t.detail if t.detail else "",
+                time.monotonic() - t0)
             if t.bad:
                 failed += 1
                 print("not ok %d - %s" % (n, line))
