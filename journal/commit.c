@@ -311,12 +311,10 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root, const char 
         r = freeze_and_plan(j, &in, &s, &plan, &id, err);
     if (r >= 0) {
         r = journal_plan_run(j, root, id, NULL, NULL, err);
-        if (r >= 0) {
-            r = staging_finish(j, object_id, err);
+        if (r >= 0 && !(flags & JOURNAL_COMMIT_CALLER_FINISHES))
             /* what was staged during the commit now sits on the new version */
-            if (r >= 0)
-                r = staging_set_base(j, object_id, plan->inventory_digest, err);
-        } else {
+            r = staging_finish(j, object_id, plan->inventory_digest, err);
+        else if (r < 0) {
             struct journal_plan_info p;
             if (journal_plan_get(j, id, &p, NULL, NULL, NULL) == 0) {
                 if (p.state == JOURNAL_PLAN_REVERTED || p.state == JOURNAL_PLAN_CANCELLED)

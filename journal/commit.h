@@ -33,6 +33,11 @@
  * @flags has JOURNAL_COMMIT_REBASE, which commits them over the new head.
  */
 #define JOURNAL_COMMIT_REBASE 1u
+/* With JOURNAL_COMMIT_CALLER_FINISHES a plan that ran to the end leaves its generation frozen:
+ * the caller calls staging_finish (with the plan's inventory digest) once it can switch its
+ * own view to the new version at the same moment (the mount, under its lock); a crash before
+ * is finished by staging_recover. */
+#define JOURNAL_COMMIT_CALLER_FINISHES 2u
 int journal_commit_object(struct journal *j, struct ocfl_root *root, const char *object_id,
                           const char *message, const char *user_name, const char *user_address,
                           const char *created, unsigned flags, int64_t *ret_plan_id,

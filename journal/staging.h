@@ -304,8 +304,10 @@ int64_t staging_freeze_locked(struct journal *j, const char *oid, struct ocfl_er
 /* Attach the frozen generation to its plan (inside the caller's transaction). */
 int staging_set_plan_locked(struct journal *j, const char *oid, int64_t plan_id,
                             struct ocfl_err *err);
-/* The plan is done: drop the frozen rows (own transaction). */
-int staging_finish(struct journal *j, const char *oid, struct ocfl_err *err);
+/* The plan is done: drop the frozen rows and, in the same transaction, make @new_base (the
+ * plan's inventory digest; NULL: leave the base) the base of what stays staged and the head
+ * later changes are noted on (own transaction). */
+int staging_finish(struct journal *j, const char *oid, const char *new_base, struct ocfl_err *err);
 /* The plan was reverted (or never recorded): merge the frozen rows back
  * into the current generation, deleting scratch files that later rows
  * superseded (own transaction). */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 void staging_state_release(struct staging_state *s)
@@ -160,6 +161,17 @@ static int json_add_file(json_t *arr, const char *path, int64_t size)
     return json_array_append_new(arr, o) < 0 ? -ENOMEM : 0;
 }
 
+/* A staged file's size as `ls -l` sees it: a scratch file's own (its row's lags while a writer
+ * has it open), else the recorded one. */
+static int64_t live_size(struct sctx *c, const struct staging_file *f)
+{
+    struct stat st;
+
+    if (f->scratch && fstatat(journal_state_fd(c->j), f->scratch, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        return st.st_size;
+    return f->size;
+}
+
 static int status_build(struct sctx *c, const struct ocfl_inventory *inv,
                         const struct staging_state *s, json_t *root)
 {
@@ -187,7 +199,7 @@ static int status_build(struct sctx *c, const struct ocfl_inventory *inv,
             used[h] = 1;
             const struct staging_file *f = &s->files[i];
             if (!f->digest || !ocfl_digest_equal(f->digest, head->state[h].digest))
-                r = json_add_file(modified, f->path, f->size);
+                r = json_add_file(modified, f->path, live_size(c, f));
             i++, h++;
         }
         if (r < 0)
@@ -205,8 +217,8 @@ static int status_build(struct sctx *c, const struct ocfl_inventory *inv,
         if (hit < s->n_files) {
             json_t *o = json_pack("{s:s,s:s}", "from", head->state[k].logical_path, "to",
                                   s->files[hit].path);
-            if (o && s->files[hit].size >= 0)
-                json_object_set_new(o, "size", json_integer(s->files[hit].size));
+            if (o && live_size(c, &s->files[hit]) >= 0)
+                json_object_set_new(o, "size", json_integer(live_size(c, &s->files[hit])));
             if (!o || json_array_append_new(renamed, o) < 0) {
                 r = -ENOMEM;
                 goto out;
@@ -222,7 +234,7 @@ static int status_build(struct sctx *c, const struct ocfl_inventory *inv,
     }
     for (size_t a = 0; a < s->n_files && r == 0; a++)
         if (fresh[a] == 1)
-            r = json_add_file(added, s->files[a].path, s->files[a].size);
+            r = json_add_file(added, s->files[a].path, live_size(c, &s->files[a]));
     for (size_t d = 0; d < s->n_empty_dirs && r == 0; d++)
         r = json_array_append_new(dirs, json_string(s->empty_dirs[d])) < 0 ? -ENOMEM : 0;
     if (r < 0)
@@ -391,7 +403,22 @@ int staging_set_plan_locked(struct journal *j, const char *oid, int64_t plan_id,
     return r < 0 ? r : 0;
 }
 
-int staging_finish(struct journal *j, const char *oid, struct ocfl_err *err)
+/* Run @sql binding the object id (1) and @text (2) in @c's transaction. */
+static int exec_text(struct sctx *c, const char *sql, const char *text)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+
+    if (rc != SQLITE_OK)
+        return sx_sql_fail(c, rc, "cannot update the staging index");
+    sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot update the staging index");
+}
+
+int staging_finish(struct journal *j, const char *oid, const char *new_base, struct ocfl_err *err)
 {
     struct sctx c;
     int r = sx_begin(&c, j, oid, NULL, err);
@@ -400,6 +427,19 @@ int staging_finish(struct journal *j, const char *oid, struct ocfl_err *err)
         return r;
     if (!c.frozen)
         return sx_end(&c, 0);
+    /* In the same transaction as the drop of the frozen rows: what stays staged, and what is
+     * staged from now on, sits on the version just written.  Else a write between the two
+     * would record the old head as its base and the next commit see a conflict. */
+    if (new_base) {
+        r = exec_text(&c, "UPDATE staged_objects SET base_digest=?2 WHERE object_id=?1", new_base);
+        if (r >= 0)
+            r = exec_text(&c,
+                          "INSERT OR REPLACE INTO temp.staging_heads (object_id, digest)"
+                          " VALUES (?1, ?2)",
+                          new_base);
+        if (r < 0)
+            return sx_end(&c, r);
+    }
     /* the plan moved or released the frozen scratch files */
     r = exec_obj(&c, "DELETE FROM staged WHERE object_id=?1 AND gen<=?2 AND ?3=0", c.frozen, 0);
     if (r >= 0)
@@ -525,7 +565,7 @@ int staging_recover(struct journal *j, struct ocfl_err *err)
         if (r < 0)
             break;
         if (p.state == JOURNAL_PLAN_DONE)
-            r = staging_finish(j, objs[i].object_id, err);
+            r = staging_finish(j, objs[i].object_id, p.inventory_digest, err);
         else if (p.state == JOURNAL_PLAN_REVERTED || p.state == JOURNAL_PLAN_CANCELLED)
             r = staging_unfreeze(j, objs[i].object_id, err);
         else
