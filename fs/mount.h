@@ -264,6 +264,9 @@ int mount_obj_get(struct mount *m, struct mount_obj *mo, struct ocfl_object **re
  * mount_obj_get within 2 s answers -EIO too) or -ENOMEM.
  */
 int mount_obj_load(struct mount *m, struct mount_obj *mo);
+/* Drop @mo's loaded object and read it again now, under m->lock (held): a commit's switch to
+ * the version it wrote.  0 or as mount_obj_get. */
+int mount_obj_reload(struct mount *m, struct mount_obj *mo);
 
 /*
  * Preload the object a handler is about to use: @n's object, or with @name

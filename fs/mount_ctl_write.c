@@ -264,6 +264,29 @@ static void *watch(void *arg)
     return NULL;
 }
 
+/*
+ * The plan of @mo's commit ran to the end: at one moment for every thread of the mount (m->lock
+ * held), drop the frozen rows, make the version just written the base of what stays staged,
+ * and show that version.  Before, a view could meet the old head without the frozen rows
+ * (stale bytes; a copy-up from them loses what the commit holds), and a first write the old
+ * head as its base (a false conflict at the next commit).
+ */
+static int switch_version(struct mount *m, struct mount_obj *mo, int64_t plan, struct ocfl_err *err)
+{
+    struct journal_plan_info p;
+    int rc = journal_plan_get(m->journal, plan, &p, NULL, NULL, err);
+
+    if (rc == 0) {
+        rc = staging_finish(m->journal, mo->id, p.inventory_digest, err);
+        journal_plan_info_release(&p);
+    }
+    mo->staged_new = 0;
+    /* read now, under the lock (a failure shows as the object's load error) */
+    if (mount_obj_reload(m, mo) == 0)
+        mo->head_noted_gen = mo->gen; /* staging_finish noted this head */
+    return rc;
+}
+
 int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t len)
 {
     struct watcher wt = {.m = m, .mo = mo};
@@ -311,26 +334,39 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t le
         free(copy);
         return -ENOMEM;
     }
+    pthread_mutex_lock(&m->lock);
+    if (w->committing) { /* the journal would refuse it too, but say why */
+        json_t *r = json_pack("{s:s, s:s, s:i}", "object", mo->id, "error",
+                              "a commit of this object is already running", "code", EBUSY);
+        free(w->last_result);
+        w->last_result = r ? json_dumps(r, JSON_PRESERVE_ORDER) : NULL;
+        json_decref(r);
+        pthread_mutex_unlock(&m->lock);
+        json_decref(j);
+        free(copy);
+        return -EBUSY;
+    }
+    w->committing = 1;
+    pthread_mutex_unlock(&m->lock);
     mw_gate_close(w);
     pthread_mutex_lock(&m->lock);
-    w->committing = 1;
+    w->moving = 1; /* no writer inside the gate now: none waits for this while holding it */
     pthread_mutex_unlock(&m->lock);
     watching = pthread_create(&watcher, NULL, watch, &wt) == 0;
     rc = journal_commit_object(m->journal, m->root, mo->id, msg && *msg ? msg : NULL, user, addr,
-                               NULL, flags, &plan, &result, &err);
+                               NULL, flags | JOURNAL_COMMIT_CALLER_FINISHES, &plan, &result, &err);
     wt.done = 1;
     if (watching)
         pthread_join(watcher, NULL);
     else
         mw_gate_open(w);
     pthread_mutex_lock(&m->lock);
+    if (rc == 0)
+        rc = switch_version(m, mo, plan, &err);
     w->committing = 0;
+    w->moving = 0;
+    pthread_cond_broadcast(&w->moved_cv);
     w->epoch++;
-    if (rc == 0) {
-        mo->checked_at = -1e9; /* the next use reads the new inventory */
-        mo->staged_new = 0;
-        mo->load_err = 0;
-    }
     if (!result) {
         json_t *r = json_pack("{s:s, s:s, s:i}", "object", mo->id, "error",
                               err.msg[0] ? err.msg : strerror(-rc), "code", -rc);

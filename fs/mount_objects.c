@@ -325,6 +325,16 @@ int mount_obj_load(struct mount *m, struct mount_obj *mo)
     }
 }
 
+int mount_obj_reload(struct mount *m, struct mount_obj *mo)
+{
+    struct ocfl_object *o;
+
+    unload(&m->objs, mo);
+    mo->checked_at = mount_now(); /* a load running outside meanwhile read the old one */
+    mo->load_err = 0;
+    return mount_obj_get(m, mo, &o);
+}
+
 void mount_node_preload(struct mount *m, struct mount_node *n, const char *name)
 {
     struct mount_obj *mo = n ? n->obj : NULL;

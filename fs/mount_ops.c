@@ -532,6 +532,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     if (conn->capable & FUSE_CAP_ASYNC_READ)
         conn->want |= FUSE_CAP_ASYNC_READ;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+#ifdef FUSE_CAP_DIRECT_IO_ALLOW_MMAP
+    /* writable handles are direct (see mw_op_open): shared mmap of them still works */
+    if (conn->capable & FUSE_CAP_DIRECT_IO_ALLOW_MMAP)
+        conn->want |= FUSE_CAP_DIRECT_IO_ALLOW_MMAP;
+#endif
     /* no write_buf: a spliced write request would be copied out of a pipe once more */
     conn->want &= ~FUSE_CAP_SPLICE_READ;
     conn->max_write = 1u << 20;

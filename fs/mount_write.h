@@ -60,12 +60,14 @@ struct mount_wobj {
     pthread_cond_t gate_cv;
     int freezing;
     unsigned writers;
-    int staged;        /* has (or may have) staged rows: the view asks the staging index */
-    int committing;    /* a commit runs */
-    int64_t plan_id;   /* its plan, once known */
-    uint64_t epoch;    /* bumped by every commit and discard */
-    char *last_result; /* JSON of the last commit or discard */
-    struct mw_fh *fhs; /* open write handles */
+    int staged;              /* has (or may have) staged rows: the view asks the staging index */
+    int committing;          /* a commit runs */
+    int moving;              /* its plan may be moving the frozen files: opens of them wait */
+    pthread_cond_t moved_cv; /* with m->lock: moving went back to 0 */
+    int64_t plan_id;         /* its plan, once known */
+    uint64_t epoch;          /* bumped by every commit and discard */
+    char *last_result;       /* JSON of the last commit or discard */
+    struct mw_fh *fhs;       /* open write handles */
 };
 
 /* The write state of @mo, created on first use (lock held).  NULL on ENOMEM. */
@@ -77,6 +79,13 @@ void mw_gate_leave(struct mount_wobj *w);
  * background hashes (mw_hash_finish, m->lock not held); mw_gate_open reopens it. */
 void mw_gate_close(struct mount_wobj *w);
 void mw_gate_open(struct mount_wobj *w);
+
+/* Whether @e is backed by a frozen scratch file (one a running commit may move away). */
+int mw_frozen_scratch(const struct staging_entry *e);
+/* Lock held.  While a commit of @mo may be moving its frozen scratch files into the object,
+ * wait (m->lock is released meanwhile: anything looked up before is stale); 1 when it waited,
+ * 0 when no commit moves.  The commit switches the view to its version before it wakes us. */
+int mw_wait_moved(struct mount *m, struct mount_obj *mo);
 
 /* Free every object's write state (at unmount). */
 void mw_release_all(struct mount *m);
@@ -151,6 +160,7 @@ void mw_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void mw_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void mw_op_access(fuse_req_t req, fuse_ino_t ino, int mask);
 void mw_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void mw_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 
 /* ---- mount_write_file.c: file data */
 void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,

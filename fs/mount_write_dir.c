@@ -411,6 +411,25 @@ static void reply_value(fuse_req_t req, int rc, const char *val, size_t len, siz
         fuse_reply_buf(req, val, len);
 }
 
+/* user.ocfl.staged of a staged file: "added", "modified", "damaged", or NULL (the same content
+ * as the head's at that path). */
+static const char *staged_what(const struct ocfl_inventory *inv, const char *path,
+                               const struct staging_entry *e)
+{
+    const struct ocfl_version *v =
+        inv ? ocfl_inventory_version(inv, (unsigned)inv->n_versions) : NULL;
+    const struct ocfl_state_entry *he = NULL;
+    const char *what = NULL;
+
+    if (e->damaged[0])
+        return "damaged"; /* its staged data is not what was acknowledged */
+    if (!(v && mount_tree_classify(v, path, &he) == 1))
+        what = "added";
+    else if (e->scratch[0] || strcmp(e->digest, he->digest))
+        what = "modified";
+    return what;
+}
+
 void mw_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
     struct mount *m = mount_req(req);
@@ -444,18 +463,7 @@ void mw_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
         if (rc == 0)
             rc = staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL);
         if (rc == 0 && e.staged) {
-            const char *what = NULL;
-            /* the head's entry for the same path: same content is not a change */
-            const struct ocfl_version *v =
-                inv ? ocfl_inventory_version(inv, (unsigned)inv->n_versions) : NULL;
-            const struct ocfl_state_entry *he = NULL;
-            int in_head = v && mount_tree_classify(v, n->path, &he) == 1;
-            if (!in_head)
-                what = "added";
-            else if (e.scratch[0] || strcmp(e.digest, he->digest))
-                what = "modified";
-            if (e.damaged[0])
-                what = "damaged"; /* its staged data is not what was acknowledged */
+            const char *what = staged_what(inv, n->path, &e);
             if (!strcmp(name, XA_STAGED)) {
                 if (what)
                     rc = (val = strdup(what)) ? 0 : -ENOMEM;
@@ -481,4 +489,52 @@ void mw_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
     else
         reply_value(req, rc, val, len, size);
     free(val);
+}
+
+/* The names of a staged file's attributes (staged state; a digest once it is committed
+ * content), and of a new object's; anything else as the read side lists it. */
+void mw_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+    struct mount *m = mount_req(req);
+    struct mount_node *n;
+    char list[64];
+    size_t len = 0;
+    int rc = 1;
+
+    pthread_mutex_lock(&m->lock);
+    n = mount_node_by_ino(&m->nodes, ino);
+    mount_node_preload(m, n, NULL);
+    if (!n) {
+        rc = -ESTALE;
+    } else if (n->kind == MK_OBJ && n->obj->staged_new) {
+        static const char names[] = XA_ID "\0" XA_STATUS;
+        memcpy(list, names, sizeof(names));
+        len = sizeof(names);
+        rc = 0;
+    } else if (n->kind == MK_FILE && mw_is_head(n) && mw_staged(n->obj)) {
+        const struct ocfl_inventory *inv = NULL;
+        struct staging_entry e;
+        rc = mw_inv(m, n->obj, &inv);
+        if (rc == 0)
+            rc = staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL);
+        if (rc == 0 && e.kind != STAGING_FILE)
+            rc = -ENOENT;
+        else if (rc == 0 && e.staged) {
+            if (staged_what(inv, n->path, &e)) {
+                memcpy(list, XA_STAGED, sizeof(XA_STAGED));
+                len = sizeof(XA_STAGED);
+            }
+            if (!e.scratch[0] && e.digest[0] && !e.damaged[0]) {
+                memcpy(list + len, "user.ocfl.digest", sizeof("user.ocfl.digest"));
+                len += sizeof("user.ocfl.digest");
+            }
+        } else if (rc == 0) {
+            rc = 1; /* the head's file, unchanged */
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (rc == 1)
+        mount_op_listxattr(req, ino, size);
+    else
+        reply_value(req, rc, list, len, size);
 }

@@ -113,11 +113,16 @@ int mw_make_writable(struct mount *m, struct mount_obj *mo, const char *path, in
     struct ocfl_err err = {0};
     int rc, src;
 
-    if ((rc = mw_inv(m, mo, &inv)) < 0)
-        return rc;
-    rc = staging_lookup(m->journal, mo->id, inv, path, ret, &err);
-    if (rc < 0)
-        return mw_fail(m, mo, rc, &err);
+    for (;;) {
+        if ((rc = mw_inv(m, mo, &inv)) < 0)
+            return rc;
+        rc = staging_lookup(m->journal, mo->id, inv, path, ret, &err);
+        if (rc < 0)
+            return mw_fail(m, mo, rc, &err);
+        /* a frozen file a running commit may be moving: wait for it to end, look again */
+        if (from_fd >= 0 || !mw_frozen_scratch(ret) || !mw_wait_moved(m, mo))
+            break;
+    }
     if (ret->kind == STAGING_NONE)
         return -ENOENT;
     if (ret->kind == STAGING_DIR)
@@ -258,6 +263,7 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         fd = -1;
         fh->cleared = fh->report = 1;
         fi->keep_cache = 0;
+        fi->direct_io = 1; /* as a writable open (mw_op_open) */
         fh->node = n;
         fh->io = mount_io_open(n, fi);
         mount_node_lookup(&m->nodes, n);
@@ -317,16 +323,22 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             if (rc == 0) {
                 fd = -1;
                 fi->keep_cache = 0;
+                /* Direct: one write(2) arrives whole (up to max_write), never cut at a page
+                 * the kernel does not hold, so a commit between the parts cannot take half of
+                 * it.  (Through the page cache a write starting inside such a page comes as
+                 * two requests.) */
+                fi->direct_io = 1;
                 fh->node = n;
-                /* a cached open fails while a passthrough reader is open: then direct io */
                 fh->io = mount_io_open(n, fi);
             }
         }
     } else if (mw_is_head(n) && n->kind == MK_FILE && mw_staged(n->obj)) {
         const struct ocfl_inventory *inv;
-        rc = mw_inv(m, n->obj, &inv);
-        if (rc == 0)
-            rc = staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL);
+        do {
+            rc = mw_inv(m, n->obj, &inv);
+            if (rc == 0)
+                rc = staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL);
+        } while (rc == 0 && mw_frozen_scratch(&e) && mw_wait_moved(m, n->obj));
         if (rc == 0 && e.kind != STAGING_FILE)
             rc = -ENOENT;
         if (rc == 0 && !e.staged) {

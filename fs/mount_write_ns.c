@@ -358,6 +358,7 @@ void mount_write_ops_init(void)
     mount_write_ops.fsyncdir = mw_op_fsyncdir;
     mount_write_ops.setxattr = op_setxattr;
     mount_write_ops.getxattr = mw_op_getxattr;
+    mount_write_ops.listxattr = mw_op_listxattr;
     mount_write_ops.removexattr = op_removexattr;
     mount_write_ops.access = mw_op_access;
     mount_write_ops.statfs = op_statfs;

@@ -28,6 +28,12 @@ struct mount_wobj *mw_wobj(struct mount_obj *mo)
         free(w);
         return NULL;
     }
+    if (pthread_cond_init(&w->moved_cv, NULL) != 0) {
+        pthread_cond_destroy(&w->gate_cv);
+        pthread_mutex_destroy(&w->gate_mu);
+        free(w);
+        return NULL;
+    }
     mo->w = w;
     return w;
 }
@@ -42,6 +48,7 @@ void mw_release_all(struct mount *m)
             continue;
         pthread_mutex_destroy(&mo->w->gate_mu);
         pthread_cond_destroy(&mo->w->gate_cv);
+        pthread_cond_destroy(&mo->w->moved_cv);
         free(mo->w->last_result);
         free(mo->w);
         mo->w = NULL;
@@ -85,6 +92,22 @@ void mw_gate_open(struct mount_wobj *w)
     w->freezing = 0;
     pthread_cond_broadcast(&w->gate_cv);
     pthread_mutex_unlock(&w->gate_mu);
+}
+
+int mw_frozen_scratch(const struct staging_entry *e)
+{
+    return e->staged && e->scratch[0] && !e->damaged[0] && !staging_entry_writable(e);
+}
+
+int mw_wait_moved(struct mount *m, struct mount_obj *mo)
+{
+    struct mount_wobj *w = mo->w;
+
+    if (!w || !w->moving)
+        return 0;
+    while (w->moving)
+        pthread_cond_wait(&w->moved_cv, &m->lock);
+    return 1;
 }
 
 int mw_is_head(const struct mount_node *n)
@@ -216,7 +239,14 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
             size = e.size > 0 ? (uint64_t)e.size : 0; /* as recorded: its data is gone */
         } else if (e.scratch[0]) {
             struct stat s;
-            if (fstatat(journal_state_fd(m->journal), e.scratch, &s, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (fstatat(journal_state_fd(m->journal), e.scratch, &s, AT_SYMLINK_NOFOLLOW) < 0 &&
+                errno == ENOENT && mw_frozen_scratch(&e) && e.size >= 0) {
+                /* moved into the object by the running commit: frozen bytes never change,
+                 * and the freeze recorded their size */
+                s.st_size = (off_t)e.size;
+                s.st_mtim = t;
+            } else if (fstatat(journal_state_fd(m->journal), e.scratch, &s, AT_SYMLINK_NOFOLLOW) <
+                       0) {
                 mount_log(m, "object '%s': scratch '%s' of '%s': %s", mo->id, e.scratch, n->path,
                           strerror(errno));
                 return -EIO;
