@@ -80,6 +80,10 @@ void mw_gate_leave(struct mount_wobj *w);
 void mw_gate_close(struct mount_wobj *w);
 void mw_gate_open(struct mount_wobj *w);
 
+/* Lock held.  The attributes of head file @n whose path no longer exists but which is still
+ * open (an unlinked file stays usable until its last close): through a write handle's bytes, or
+ * the committed content a reader has.  -ENOENT when nothing holds it open. */
+int mw_stat_open_handle(struct mount *m, struct mount_node *n, struct stat *st);
 /* Whether @e is backed by a frozen scratch file (one a running commit may move away). */
 int mw_frozen_scratch(const struct staging_entry *e);
 /* Lock held.  While a commit of @mo may be moving its frozen scratch files into the object,

@@ -111,6 +111,9 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     pthread_mutex_lock(&m->lock);
     if (rc == 0)
         rc = mw_node_stat(m, n, &st);
+    if (rc == -ENOENT && n && n->kind == MK_FILE && mw_is_head(n) &&
+        mw_stat_open_handle(m, n, &st) == 0)
+        rc = 0; /* ftruncate of a file unlinked while open */
     ttl = n && mw_staged(n->obj) ? 1.0 : m->ttl_head;
     mount_node_unpin(&m->nodes, n);
     pthread_mutex_unlock(&m->lock);

@@ -76,6 +76,9 @@ void mw_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     n = mount_node_by_ino(&m->nodes, ino);
     mount_node_preload(m, n, NULL);
     rc = n ? mw_node_stat(m, n, &st) : -ESTALE;
+    if (rc == -ENOENT && n && n->kind == MK_FILE && mw_is_head(n) &&
+        mw_stat_open_handle(m, n, &st) == 0)
+        rc = 0; /* fstat of a file unlinked while open */
     if (n)
         ttl = mw_is_head(n) && mw_staged(n->obj) ? 1.0 : mount_node_ttl(m, n);
     stale = mw_is_head(n) && mw_check_view(m, n->obj);

@@ -176,7 +176,12 @@ int mw_revalidate(struct mount *m, struct mw_fh *fh)
         rc = mw_inv(m, fh->mo, &inv);
         if (rc == 0)
             rc = staging_lookup(m->journal, fh->mo->id, inv, fh->path, &e, NULL);
-        if (rc == 0 && !(staging_entry_writable(&e) && !strcmp(e.scratch, fh->scratch))) {
+        if (rc == 0 && e.kind == STAGING_NONE) {
+            /* unlinked while open: the handle keeps its own bytes until the last close, and
+             * nothing of them reaches a version */
+            free(fh->path);
+            fh->path = NULL;
+        } else if (rc == 0 && !(staging_entry_writable(&e) && !strcmp(e.scratch, fh->scratch))) {
             rc = mw_make_writable(m, fh->mo, fh->path, -1, fh->fd, &fd, &e);
             if (rc == 0) {
                 /* the job reads the frozen file: the commit hashes both */

@@ -94,6 +94,27 @@ void mw_gate_open(struct mount_wobj *w)
     pthread_mutex_unlock(&w->gate_mu);
 }
 
+int mw_stat_open_handle(struct mount *m, struct mount_node *n, struct stat *st)
+{
+    fuse_ino_t ino = n->ino;
+
+    /* fstat(2) gives the file system no handle (the kernel asks by inode): the node's */
+    for (struct mw_fh *fh = n->obj->w ? n->obj->w->fhs : NULL; fh; fh = fh->next) {
+        if (fh->node != n || fh->fd < 0 || fstat(fh->fd, st) < 0 || !S_ISREG(st->st_mode))
+            continue;
+        st->st_ino = ino;
+        st->st_mode = S_IFREG | (st->st_mode & 07777);
+        st->st_nlink = 0; /* no name leads to it any more */
+        return 0;
+    }
+    /* a reader of committed content: its bytes are the head's, which stay */
+    if ((n->cached_opens || n->pt_opens) && mount_node_stat(m, n, st) == 0) {
+        st->st_nlink = 0;
+        return 0;
+    }
+    return -ENOENT;
+}
+
 int mw_frozen_scratch(const struct staging_entry *e)
 {
     return e->staged && e->scratch[0] && !e->damaged[0] && !staging_entry_writable(e);

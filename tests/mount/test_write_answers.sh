@@ -39,6 +39,45 @@ mv_out=$(mv "$mnt/new/second.txt" "$WORK/other/" 2>&1)
 tap_result $(($? == 0)) "mv of a staged file out of the mount says nothing" "$mv_out"
 check_eq "and moves its bytes" "more" "$(cat "$WORK/other/second.txt")"
 
+# a file unlinked while open works until its last close, and never reaches a version
+echo "committed bytes" >"$mnt/new/c1.txt"
+echo "committed too" >"$mnt/new/c2.txt"
+setfattr -n user.ocfl.commit -v "before the unlinks" "$mnt/new"
+out=$(python3 - "$mnt/new" <<'PY' 2>&1
+import os, sys
+d = sys.argv[1]
+def use(name, flags, fresh):
+    p = os.path.join(d, name)
+    fd = os.open(p, flags, 0o644)
+    if fresh:
+        os.write(fd, b"staged bytes\n")
+    before = os.pread(fd, 100, 0)
+    os.unlink(p)
+    st = os.fstat(fd)
+    assert st.st_size == len(before) and st.st_nlink == 0, (name, st.st_size, st.st_nlink)
+    assert os.pread(fd, 100, 0) == before, name
+    if flags & os.O_RDWR:
+        os.pwrite(fd, b"XY", 0)
+        assert os.pread(fd, 4, 0) == b"XY" + before[2:4], name
+        os.ftruncate(fd, 3)
+        assert os.fstat(fd).st_size == 3, name
+        os.fsync(fd)
+    os.close(fd)
+    assert not os.path.exists(p), name
+use("u1.txt", os.O_RDWR | os.O_CREAT, True)   # staged
+use("c1.txt", os.O_RDWR, False)                # committed, written after the unlink
+use("c2.txt", os.O_RDONLY, False)              # committed, a reader
+print("fine")
+PY
+)
+check_eq "open-then-unlinked files: fstat, pread, pwrite, ftruncate, fsync until the close" "fine" "$out"
+setfattr -n user.ocfl.commit -v "after the unlinks" "$mnt/new"
+tap_result $(($? == 0)) "the next commit"
+left=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1])); s=i["versions"][i["head"]]["state"]
+print(" ".join(sorted(p for ps in s.values() for p in ps if p in ("u1.txt", "c1.txt", "c2.txt"))))' \
+    "$root/new/inventory.json")
+check_eq "none of them is in the new version" "" "$left"
+
 # two commits at once: one succeeds, the other gets EBUSY and the reason.  The staged file is
 # written out of order, so the commit hashes 512 MiB while it freezes: long enough to overlap;
 # which of the two comes first is up to the scheduler, and a try without overlap is repeated.
