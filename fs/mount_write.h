@@ -90,6 +90,8 @@ int mw_frozen_scratch(const struct staging_entry *e);
  * wait (m->lock is released meanwhile: anything looked up before is stale); 1 when it waited,
  * 0 when no commit moves.  The commit switches the view to its version before it wakes us. */
 int mw_wait_moved(struct mount *m, struct mount_obj *mo);
+/* Whether a commit of @mo may be moving its frozen files now (lock held). */
+int mw_moving(const struct mount_obj *mo);
 
 /* Free every object's write state (at unmount). */
 void mw_release_all(struct mount *m);

@@ -100,6 +100,10 @@ static int open_source(struct mount *m, struct mount_obj *mo, const struct stagi
     return fd < 0 ? -EIO : fd;
 }
 
+static int make_writable_found(struct mount *m, struct mount_obj *mo,
+                               const struct ocfl_inventory *inv, const char *path, int64_t trunc,
+                               int from_fd, int *ret_fd, struct staging_entry *ret);
+
 /*
  * Make @path writable in the current generation: its scratch file, or a
  * copy-up.  *ret_fd gets an O_RDWR descriptor; @trunc < 0 keeps the bytes.
@@ -109,20 +113,43 @@ static int open_source(struct mount *m, struct mount_obj *mo, const struct stagi
 int mw_make_writable(struct mount *m, struct mount_obj *mo, const char *path, int64_t trunc,
                      int from_fd, int *ret_fd, struct staging_entry *ret)
 {
-    const struct ocfl_inventory *inv;
+    const struct ocfl_inventory *inv = NULL;
     struct ocfl_err err = {0};
-    int rc, src;
+    int rc;
+
+    char *held = NULL; /* @path may be a node's, which a rename replaces while we wait */
 
     for (;;) {
         if ((rc = mw_inv(m, mo, &inv)) < 0)
-            return rc;
-        rc = staging_lookup(m->journal, mo->id, inv, path, ret, &err);
-        if (rc < 0)
-            return mw_fail(m, mo, rc, &err);
-        /* a frozen file a running commit may be moving: wait for it to end, look again */
-        if (from_fd >= 0 || !mw_frozen_scratch(ret) || !mw_wait_moved(m, mo))
             break;
+        rc = staging_lookup(m->journal, mo->id, inv, path, ret, &err);
+        if (rc < 0) {
+            rc = mw_fail(m, mo, rc, &err);
+            break;
+        }
+        /* a frozen file a running commit may be moving: wait for it to end, look again */
+        if (from_fd >= 0 || !mw_frozen_scratch(ret) || !mw_moving(mo))
+            break;
+        if (!held && !(path = held = strdup(path))) {
+            rc = -ENOMEM;
+            break;
+        }
+        mw_wait_moved(m, mo);
     }
+    if (rc == 0)
+        rc = make_writable_found(m, mo, inv, path, trunc, from_fd, ret_fd, ret);
+    free(held);
+    return rc;
+}
+
+/* The rest of mw_make_writable, once @ret is @path's entry. */
+static int make_writable_found(struct mount *m, struct mount_obj *mo,
+                               const struct ocfl_inventory *inv, const char *path, int64_t trunc,
+                               int from_fd, int *ret_fd, struct staging_entry *ret)
+{
+    struct ocfl_err err = {0};
+    int rc, src;
+
     if (ret->kind == STAGING_NONE)
         return -ENOENT;
     if (ret->kind == STAGING_DIR)

@@ -120,6 +120,11 @@ int mw_frozen_scratch(const struct staging_entry *e)
     return e->staged && e->scratch[0] && !e->damaged[0] && !staging_entry_writable(e);
 }
 
+int mw_moving(const struct mount_obj *mo)
+{
+    return mo->w && mo->w->moving;
+}
+
 int mw_wait_moved(struct mount *m, struct mount_obj *mo)
 {
     struct mount_wobj *w = mo->w;
