@@ -414,6 +414,15 @@ static void reply_value(fuse_req_t req, int rc, const char *val, size_t len, siz
         fuse_reply_buf(req, val, len);
 }
 
+/* The staging entry of head node @n, with the inventory it is looked up over (lock held). */
+static int head_entry(struct mount *m, struct mount_node *n, const struct ocfl_inventory **inv,
+                      struct staging_entry *e)
+{
+    int rc = mw_inv(m, n->obj, inv);
+
+    return rc < 0 ? rc : staging_lookup(m->journal, n->obj->id, *inv, n->path, e, NULL);
+}
+
 /* user.ocfl.staged of a staged file: "added", "modified", "damaged", or NULL (the same content
  * as the head's at that path). */
 static const char *staged_what(const struct ocfl_inventory *inv, const char *path,
@@ -462,9 +471,7 @@ void mw_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
     } else if (n->kind == MK_FILE && mw_is_head(n) && mw_staged(n->obj)) {
         const struct ocfl_inventory *inv = NULL;
         struct staging_entry e;
-        rc = mw_inv(m, n->obj, &inv);
-        if (rc == 0)
-            rc = staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL);
+        rc = head_entry(m, n, &inv, &e);
         if (rc == 0 && e.staged) {
             const char *what = staged_what(inv, n->path, &e);
             if (!strcmp(name, XA_STAGED)) {
@@ -517,9 +524,7 @@ void mw_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     } else if (n->kind == MK_FILE && mw_is_head(n) && mw_staged(n->obj)) {
         const struct ocfl_inventory *inv = NULL;
         struct staging_entry e;
-        rc = mw_inv(m, n->obj, &inv);
-        if (rc == 0)
-            rc = staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL);
+        rc = head_entry(m, n, &inv, &e);
         if (rc == 0 && e.kind != STAGING_FILE)
             rc = -ENOENT;
         else if (rc == 0 && e.staged) {

@@ -518,13 +518,8 @@ def read_log(path):
 
 
 def dir_tree(top):
-    out = {}
-    for dirpath, _, filenames in os.walk(top):
-        for f in filenames:
-            p = os.path.join(dirpath, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, top)] = sha(fh.read())
-    return out
+    """{relative path: sha256} of every file beneath a plain directory (put's source)."""
+    return walk_view(top, skip=None)
 
 
 # ---------------------------------------------------------------- scenarios
