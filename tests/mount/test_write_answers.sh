@@ -90,7 +90,6 @@ for ((try = 1; try <= 5 && !overlap; try++)); do
     { setfattr -n user.ocfl.commit -v "by xattr $try" "$mnt/new" 2>"$WORK/a.err" ||
         { cat "$mnt/new/.ocfl/commit" >"$WORK/a.why"; false; }; } &
     a=$!
-    sleep 0.2
     { (echo "by file $try" >"$mnt/new/.ocfl/commit") 2>"$WORK/b.err" ||
         { cat "$mnt/new/.ocfl/commit" >"$WORK/b.why"; false; }; } &
     b=$!

@@ -648,15 +648,20 @@ class Suite:
 
     # -- scenarios -------------------------------------------------------------------------
 
-    def sc_stage(self, t, mode, fsync_mode):
-        """Staging writes; fsync on the writing fd / on a read-only fd / never / part way through
-    files written in order."""
-        disk = self.disk(mode)
-        root = self.fresh_root(disk, [("s", ["stage"])])
-        self.fs.mount(root)
+    def fresh_log(self):
+        """The workload's log of writes and acknowledgements, empty (on the disk not cut)."""
         log = os.path.join(self.work, "acks.log")
         if os.path.exists(log):
             os.unlink(log)
+        return log
+
+    def sc_stage(self, t, mode, fsync_mode):
+        """Staging writes; fsync on the writing fd / on a read-only fd / never / part way
+        through files written in order."""
+        disk = self.disk(mode)
+        root = self.fresh_root(disk, [("s", ["stage"])])
+        self.fs.mount(root)
+        log = self.fresh_log()
         t.phase = "work"
         w = subprocess.Popen([sys.executable, __file__, "--writer", "stage",
                               os.path.join(self.fs.mnt, "s"), fsync_mode, str(t.seed), log, "6"])
@@ -741,9 +746,7 @@ class Suite:
         root = self.fresh_root(disk, objs)
         old = head_of(root, oid)
         self.fs.mount(root)
-        log = os.path.join(self.work, "acks.log")
-        if os.path.exists(log):
-            os.unlink(log)
+        log = self.fresh_log()
         t.phase = "work"
         w = subprocess.Popen([sys.executable, __file__, "--writer", "commit",
                               os.path.join(self.fs.mnt, oid), kind, how, str(t.seed), log])
