@@ -112,6 +112,15 @@ int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_invent
                     struct staging_entry *ret, struct ocfl_err *err);
 
 /*
+ * A private, nameless copy of @src_fd's bytes (O_TMPFILE in the state
+ * directory): for a handle whose path was unlinked while its descriptor was
+ * a frozen or committed file, which must never be written again.  Nothing
+ * of it is recorded; it goes with its last descriptor.  *ret_fd gets an
+ * O_RDWR descriptor.
+ */
+int staging_private_copy(struct journal *j, int src_fd, int *ret_fd, struct ocfl_err *err);
+
+/*
  * Record what the glue learnt about a writable scratch-backed file: its size
  * and mtime after writes (digest cleared unless @digest is given), or at
  * close the digest of a file written sequentially from offset 0 (@digest,

@@ -179,6 +179,33 @@ static int copy_fd(int in, int out, int64_t limit)
     return 0;
 }
 
+int staging_private_copy(struct journal *j, int src_fd, int *ret_fd, struct ocfl_err *err)
+{
+    static unsigned seq;
+    int fd = openat(journal_state_fd(j), "scratch", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    int r;
+
+    /* a file system without O_TMPFILE (a FUSE one): a name, gone at once */
+    for (int tries = 0;
+         fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EEXIST) && tries < 100;
+         tries++) {
+        char name[64];
+        snprintf(name, sizeof(name), "scratch/private-%ld-%u", (long)getpid(),
+                 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+        fd = openat(journal_state_fd(j), name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            unlinkat(journal_state_fd(j), name, 0);
+    }
+    if (fd < 0)
+        return ocfl_err_sys(err, -errno, "cannot make a private copy in the state directory");
+    if ((r = copy_fd(src_fd, fd, -1)) < 0) {
+        close(fd);
+        return ocfl_err_sys(err, r, "cannot copy an unlinked file's bytes");
+    }
+    *ret_fd = fd;
+    return 0;
+}
+
 int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
                     const char *path, int src_fd, int64_t truncate_to, int *ret_fd,
                     struct staging_entry *ret, struct ocfl_err *err)
