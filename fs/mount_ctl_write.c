@@ -399,6 +399,8 @@ int mw_discard(struct mount *m, struct mount_obj *mo)
         json_decref(r);
         w->epoch++;
         for (struct mw_fh *fh = w->fhs; fh; fh = fh->next) {
+            if (!fh->writable)
+                continue;   /* readers follow their path back to the head's bytes */
             free(fh->path); /* their scratch files are gone: nothing more to record */
             fh->path = NULL;
         }

@@ -18,11 +18,15 @@
  * the next generation, while the plan runs.  Order: gate, fh->mu, m->lock.
  */
 
-/* One open file of the write side (or a control file it owns). */
+/* One open file of the write side (or a control file it owns).  A head file opened for
+ * reading is one too: it follows its path (renames, copy-ups, commits, a discard) so that
+ * it reads what a writer of that path wrote, until the path is unlinked or replaced. */
 struct mw_fh {
     int fd;               /* scratch / content descriptor, -1 for control files */
     struct mount_obj *mo; /* NULL for root control files */
     char *path;           /* logical path, kept up to date by rename; NULL when orphaned */
+    int frozen_orphan;    /* orphaned while fd was a frozen or committed file: copy first */
+    uint64_t orphaned_by; /* the unlink that orphaned it: its handles share one file after it */
     char scratch[64];     /* the scratch file written, "" for read-only handles */
     int writable;         /* opened for writing */
     int cleared;          /* the row's digest was cleared by the first write */
@@ -33,9 +37,12 @@ struct mw_fh {
     int shared;           /* another write handle has the same scratch: no digest */
     _Atomic int broken;   /* truncated by path meanwhile: the sequential hash is void */
     uint64_t epoch;       /* the object's epoch when scratch was last checked */
-    struct mw_hash *hj;   /* background hash from offset 0 (mount_hash.h), NULL when broken */
-    uint64_t seq_off;     /* bytes written in order from 0 (handed to the hasher) */
-    int alg;              /* enum ocfl_digest_alg of the object */
+    uint64_t seen;        /* a reader: mw_source_stamp when its descriptor was chosen */
+    int *retired;         /* descriptors replaced while a read may still use them */
+    size_t n_retired, cap_retired;
+    struct mw_hash *hj; /* background hash from offset 0 (mount_hash.h), NULL when broken */
+    uint64_t seq_off;   /* bytes written in order from 0 (handed to the hasher) */
+    int alg;            /* enum ocfl_digest_alg of the object */
     /* control files */
     enum mount_kind kind;
     char *buf;
@@ -66,6 +73,8 @@ struct mount_wobj {
     pthread_cond_t moved_cv; /* with m->lock: moving went back to 0 */
     int64_t plan_id;         /* its plan, once known */
     uint64_t epoch;          /* bumped by every commit and discard */
+    uint64_t copyups;        /* bumped whenever a path of the object gets a new scratch file */
+    uint64_t unlinks;        /* numbers the unlinks that orphaned handles (mw_fh.orphaned_by) */
     char *last_result;       /* JSON of the last commit or discard */
     struct mw_fh *fhs;       /* open write handles */
 };
@@ -95,6 +104,24 @@ int mw_moving(const struct mount_obj *mo);
 
 /* Free every object's write state (at unmount). */
 void mw_release_all(struct mount *m);
+
+/* Changes whenever the file behind a head path of @mo may have changed (lock held): readers
+ * look their path up again when it moved since they chose their descriptor. */
+uint64_t mw_source_stamp(const struct mount_obj *mo);
+
+/*
+ * Before head path @path of @mo (a file, or a directory and what is below it) is unlinked or
+ * replaced, lock held: readers of it take the path's current file, so that afterwards every
+ * descriptor of it reads the same bytes, as POSIX descriptors of one inode do.  Returns 1 when
+ * it had to wait for a commit moving files (the lock was released: look everything up again),
+ * 0 when done, a negative errno.  *ret_frozen: whether that file is a frozen or committed one,
+ * which no handle may write (mw_orphan).
+ */
+int mw_before_unlink(struct mount *m, struct mount_obj *mo, const char *path, int *ret_frozen);
+/* After @path of @mo was unlinked or replaced, lock held: its handles lose their path, and
+ * nothing of them is recorded.  With @frozen (mw_before_unlink), the first write through any
+ * of them gives them all one private copy. */
+void mw_orphan(struct mount_obj *mo, const char *path, int frozen);
 
 /* Whether @n is a node of an object's head tree (MK_OBJ, MK_DIR or MK_FILE of version 0). */
 int mw_is_head(const struct mount_node *n);

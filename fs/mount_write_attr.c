@@ -18,7 +18,7 @@ static int truncate_file(struct mount *m, struct mount_node *n, struct mw_fh *fh
         mw_gate_enter(fh->mo->w);
         pthread_mutex_lock(&fh->mu);
         rc = mw_revalidate(m, fh);
-        if (rc == 0) {
+        if (rc == 0 && fh->path) {
             struct ocfl_err err = {0};
             /* fewer bytes acknowledged, durably, before the cut */
             if ((rc = staging_lower_synced(m->journal, fh->scratch, size, &err)) < 0)

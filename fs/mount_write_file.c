@@ -36,6 +36,9 @@ void mw_fh_free(struct mw_fh *fh)
     }
     if (fh->fd >= 0)
         close(fh->fd);
+    for (size_t i = 0; i < fh->n_retired; i++)
+        close(fh->retired[i]);
+    free(fh->retired);
     mw_hash_put(fh->hj);
     pthread_mutex_destroy(&fh->mu);
     pthread_cond_destroy(&fh->cv);
@@ -44,7 +47,8 @@ void mw_fh_free(struct mw_fh *fh)
     free(fh);
 }
 
-/* A new handle (lock held); a writable one joins its object's list. */
+/* A new handle (lock held).  One with a @path (a writer, or a reader of a head file) joins its
+ * object's list, so that renames, unlinks and commits find it. */
 static struct mw_fh *fh_new(struct mount *m, struct mount_obj *mo, const char *path, int fd,
                             const char *scratch, int writable)
 {
@@ -57,31 +61,56 @@ static struct mw_fh *fh_new(struct mount *m, struct mount_obj *mo, const char *p
     pthread_cond_init(&fh->cv, NULL);
     fh->fd = fd;
     fh->mo = mo;
-    if (!writable)
+    if (!path)
         return fh;
     if (!(fh->path = strdup(path))) {
         fh->fd = -1;
         mw_fh_free(fh);
         return NULL;
     }
-    snprintf(fh->scratch, sizeof(fh->scratch), "%s", scratch);
-    fh->writable = 1;
     fh->epoch = mo->w->epoch;
-    alg_name = mo->o && !mo->staged_new    ? mo->o->inv->digest_algorithm
-               : m->root->digest_algorithm ? m->root->digest_algorithm
-                                           : "sha512";
-    fh->alg = ocfl_digest_alg_from_name(alg_name);
-    fh->hj = mw_hash_new(m, mo, fd, scratch, path, fh->alg);
-    for (struct mw_fh *o = mo->w->fhs; o; o = o->next)
-        if (!strcmp(o->scratch, fh->scratch))
-            o->shared = fh->shared = 1;
-    if (fh->shared) /* two writers on one file: neither hash describes it */
-        mw_hash_invalidate_scratch(fh->scratch, NULL);
+    fh->seen = mw_source_stamp(mo);
+    if (writable) {
+        snprintf(fh->scratch, sizeof(fh->scratch), "%s", scratch);
+        fh->writable = 1;
+        alg_name = mo->o && !mo->staged_new    ? mo->o->inv->digest_algorithm
+                   : m->root->digest_algorithm ? m->root->digest_algorithm
+                                               : "sha512";
+        fh->alg = ocfl_digest_alg_from_name(alg_name);
+        fh->hj = mw_hash_new(m, mo, fd, scratch, path, fh->alg);
+        for (struct mw_fh *o = mo->w->fhs; o; o = o->next)
+            if (o->writable && !strcmp(o->scratch, fh->scratch))
+                o->shared = fh->shared = 1;
+        if (fh->shared) /* two writers on one file: neither hash describes it */
+            mw_hash_invalidate_scratch(fh->scratch, NULL);
+    }
     fh->next = mo->w->fhs;
     if (fh->next)
         fh->next->prev = fh;
     mo->w->fhs = fh;
     return fh;
+}
+
+/* Room for one more retired descriptor (fh_switch_fd), taken before anything is changed. */
+static int fh_reserve(struct mw_fh *fh)
+{
+    if (fh->n_retired < fh->cap_retired)
+        return 0;
+    size_t cap = fh->cap_retired ? fh->cap_retired * 2 : 2;
+    int *t = realloc(fh->retired, cap * sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    fh->retired = t;
+    fh->cap_retired = cap;
+    return 0;
+}
+
+/* Replace @fh's descriptor by @fd, after fh_reserve.  The old one stays open until the handle
+ * is released: a read in another thread may still be using it.  Lock held. */
+static void fh_switch_fd(struct mw_fh *fh, int fd)
+{
+    fh->retired[fh->n_retired++] = fh->fd;
+    __atomic_store_n(&fh->fd, fd, __ATOMIC_RELEASE);
 }
 
 /* A descriptor on the current bytes of @e (scratch or committed content).  Lock held. */
@@ -98,6 +127,160 @@ static int open_source(struct mount *m, struct mount_obj *mo, const struct stagi
         return -EIO;
     fd = ocfl_object_open_content(mo->o, cp, NULL);
     return fd < 0 ? -EIO : fd;
+}
+
+/*
+ * A descriptor on the bytes head file @path of @mo shows now: its staged file, or its committed
+ * content.  While a commit moves the frozen file it waits (m->lock released meanwhile), then
+ * looks again.  Lock held.
+ */
+static int reader_fd(struct mount *m, struct mount_obj *mo, const char *path, int *ret_fd)
+{
+    const struct ocfl_inventory *inv;
+    struct staging_entry e = {0};
+    struct ocfl_err err = {0};
+    char *held = NULL; /* @path may be a node's, which a rename replaces while we wait */
+    int rc;
+
+    if (!mw_staged(mo)) { /* the head's bytes: no need to ask the staging index */
+        struct ocfl_object *o;
+        const struct ocfl_version *v;
+        const struct ocfl_state_entry *se = NULL;
+        if ((rc = mount_obj_get(m, mo, &o)) < 0)
+            return rc;
+        v = ocfl_inventory_version(o->inv, (unsigned)o->inv->n_versions);
+        if (!v || mount_tree_classify(v, path, &se) != 1)
+            return -ENOENT;
+        e.kind = STAGING_FILE;
+        snprintf(e.digest, sizeof(e.digest), "%s", se->digest);
+    } else {
+        for (;;) {
+            rc = mw_inv(m, mo, &inv);
+            if (rc == 0)
+                rc = staging_lookup(m->journal, mo->id, inv, path, &e, &err);
+            if (rc < 0 || !mw_frozen_scratch(&e) || !mw_moving(mo))
+                break;
+            if (!held && !(path = held = strdup(path))) {
+                rc = -ENOMEM;
+                break;
+            }
+            mw_wait_moved(m, mo);
+        }
+        if (rc < 0)
+            rc = mw_fail(m, mo, rc, &err);
+        else if (e.kind != STAGING_FILE)
+            rc = e.kind == STAGING_DIR ? -EISDIR : -ENOENT;
+        else if (e.damaged[0]) {
+            ocfl_err_set(&err, -EIO, "'%s' is damaged: %s; rewrite it (O_TRUNC) or remove it", path,
+                         e.damaged);
+            rc = mw_fail(m, mo, -EIO, &err);
+        }
+        if (rc < 0) {
+            free(held);
+            return rc;
+        }
+    }
+    rc = open_source(m, mo, &e);
+    if (rc < 0)
+        mount_log(m, "object '%s': cannot open the bytes of '%s' (%s)", mo->id, path,
+                  e.scratch[0] ? e.scratch : e.digest);
+    free(held);
+    if (rc < 0)
+        return rc;
+    *ret_fd = rc;
+    return 0;
+}
+
+/* Whether descriptors @a and @b are open on the same file. */
+static int same_file(int a, int b)
+{
+    struct stat sa, sb;
+
+    return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Before a read through reader @fh: when the file behind its path may have changed since it
+ * chose its descriptor (a writer copied the path up, a commit or discard ran, the head moved),
+ * take the path's current bytes.  An unlinked or replaced path (fh->path NULL) keeps what it
+ * had, as POSIX keeps an unlinked file for its open descriptors.  Lock not held.
+ */
+static void reader_follow_locked(struct mount *m, struct mw_fh *fh)
+{
+    int fd = -1;
+
+    if (fh->path && fh->seen != mw_source_stamp(fh->mo)) {
+        int rc = reader_fd(m, fh->mo, fh->path, &fd);
+        /* reader_fd looked last with the lock held until now: the stamp is the one it saw */
+        uint64_t stamp = mw_source_stamp(fh->mo);
+        if (rc == 0 && !same_file(fd, fh->fd) && fh_reserve(fh) == 0) {
+            fh_switch_fd(fh, fd);
+            fd = -1;
+        }
+        if (rc == 0 || rc == -ENOENT) /* gone by a discard: what it had is all there is */
+            fh->seen = stamp;
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
+static void reader_follow(struct mount *m, struct mw_fh *fh)
+{
+    pthread_mutex_lock(&m->lock);
+    reader_follow_locked(m, fh);
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* Whether @fh's path is @path (of length @len) or below it. */
+static int on_path(const struct mw_fh *fh, const char *path, size_t len)
+{
+    return fh->path && !strncmp(fh->path, path, len) && (!fh->path[len] || fh->path[len] == '/');
+}
+
+int mw_before_unlink(struct mount *m, struct mount_obj *mo, const char *path, int *ret_frozen)
+{
+    const struct ocfl_inventory *inv;
+    struct staging_entry e;
+    size_t len = strlen(path);
+    int rc, any = 0;
+
+    *ret_frozen = 0;
+    for (struct mw_fh *fh = mo->w ? mo->w->fhs : NULL; fh && !any; fh = fh->next)
+        any = on_path(fh, path, len);
+    if (!any)
+        return 0;
+    /* a reader may have to open the frozen file a commit is moving: let it finish */
+    if (mw_wait_moved(m, mo))
+        return 1;
+    if ((rc = mw_inv(m, mo, &inv)) < 0 ||
+        (rc = staging_lookup(m->journal, mo->id, inv, path, &e, NULL)) < 0)
+        return rc;
+    /* Writers are left alone (their fh->mu is not ours to take): one from before a commit
+     * holds the frozen file, one since holds the path's writable file, if there is one. */
+    *ret_frozen = e.kind == STAGING_FILE && !staging_entry_writable(&e);
+    for (struct mw_fh *fh = mo->w->fhs; fh; fh = fh->next)
+        if (!fh->writable && on_path(fh, path, len))
+            reader_follow_locked(m, fh);
+    return 0;
+}
+
+void mw_orphan(struct mount_obj *mo, const char *path, int frozen)
+{
+    size_t len = strlen(path);
+    uint64_t id;
+
+    if (!mo->w)
+        return;
+    id = ++mo->w->unlinks;
+    for (struct mw_fh *fh = mo->w->fhs; fh; fh = fh->next)
+        if (on_path(fh, path, len)) {
+            free(fh->path);
+            fh->path = NULL;
+            fh->orphaned_by = id;
+            /* a writer from before a commit holds the frozen file: it must not write it */
+            fh->frozen_orphan = frozen || (fh->writable && fh->epoch != mo->w->epoch);
+        }
 }
 
 static int make_writable_found(struct mount *m, struct mount_obj *mo,
@@ -161,9 +344,13 @@ static int make_writable_found(struct mount *m, struct mount_obj *mo,
     }
     if (ret->damaged[0]) { /* rewritten from nothing: the damaged bytes are not read */
         rc = staging_copy_up(m->journal, mo->id, inv, path, -1, 0, ret_fd, ret, &err);
+        if (rc == 0)
+            mo->w->copyups++;
         return rc < 0 ? mw_fail(m, mo, rc, &err) : 0;
     }
-    if (staging_entry_writable(ret) && from_fd < 0) {
+    /* writable in this generation already (another handle copied it up): those are the bytes,
+     * whatever @from_fd holds (the generation before, frozen since) */
+    if (staging_entry_writable(ret)) {
         int fd =
             openat(journal_state_fd(m->journal), ret->scratch, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
@@ -183,47 +370,141 @@ static int make_writable_found(struct mount *m, struct mount_obj *mo,
     rc = staging_copy_up(m->journal, mo->id, inv, path, src, trunc, ret_fd, ret, &err);
     if (from_fd < 0)
         close(src);
+    if (rc == 0)
+        mo->w->copyups++;
     return rc < 0 ? mw_fail(m, mo, rc, &err) : 0;
 }
 
 /*
- * Before writing through @fh: when a commit or discard happened since it
- * was checked, make sure its scratch file is still the path's writable
- * one, else copy up from its descriptor.  Inside the gate,
- * m->lock not held.
+ * Writer @fh after a commit or discard (m->lock held): make sure its scratch file is still the
+ * path's writable one.  When another handle copied the path up meanwhile, take that file;
+ * when the path is unlinked, the handle is orphaned.  Else, with @copy_up, copy up from the
+ * handle's descriptor (its frozen bytes); without, leave the handle to its next write.
+ */
+static int writer_follow(struct mount *m, struct mw_fh *fh, int copy_up)
+{
+    const struct ocfl_inventory *inv;
+    struct staging_entry e;
+    int rc, fd = -1;
+
+    if (!fh->path || fh->epoch == fh->mo->w->epoch)
+        return 0;
+    rc = mw_inv(m, fh->mo, &inv);
+    if (rc == 0)
+        rc = staging_lookup(m->journal, fh->mo->id, inv, fh->path, &e, NULL);
+    if (rc < 0)
+        return rc;
+    if (e.kind == STAGING_NONE) {
+        /* unlinked while open: the handle keeps its own bytes until the last close, and
+         * nothing of them reaches a version */
+        free(fh->path);
+        fh->path = NULL;
+        fh->frozen_orphan = 1; /* fd is the file of the generation before */
+        fh->orphaned_by = ++fh->mo->w->unlinks;
+    } else if (!(staging_entry_writable(&e) && !strcmp(e.scratch, fh->scratch))) {
+        if (!copy_up && !staging_entry_writable(&e))
+            return 0; /* its own descriptor holds the path's bytes (frozen) */
+        if ((rc = fh_reserve(fh)) < 0 ||
+            (rc = mw_make_writable(m, fh->mo, fh->path, -1, fh->fd, &fd, &e)) < 0)
+            return rc;
+        /* the job reads the frozen file: the commit hashes both */
+        mw_hash_invalidate(fh->hj);
+        mw_hash_put(fh->hj);
+        fh->hj = NULL;
+        fh_switch_fd(fh, fd);
+        snprintf(fh->scratch, sizeof(fh->scratch), "%s", e.scratch);
+        fh->cleared = 0;
+    }
+    fh->epoch = fh->mo->w->epoch;
+    return 0;
+}
+
+/* Whether @o was orphaned with @fh, by the same unlink. */
+static int orphaned_with(const struct mw_fh *o, const struct mw_fh *fh)
+{
+    return !o->path && o->orphaned_by == fh->orphaned_by;
+}
+
+/*
+ * An orphaned writer whose descriptor is a frozen file (a commit is moving it, or moved it,
+ * into the object), which must not be written.  The handles orphaned with it must go on
+ * sharing one file: the one a writer of the path's writable file holds, else a private copy
+ * (which no version will hold) for them all.  Lock held.
+ */
+static int own_copy(struct mount *m, struct mw_fh *fh)
+{
+    struct ocfl_err err = {0};
+    struct mw_fh *live = NULL, *fresh = NULL;
+    struct mw_fh **move;
+    int *fds;
+    size_t n = 0, k = 0;
+    int rc = 0, fd = -1;
+
+    for (struct mw_fh *o = fh->mo->w->fhs; o; o = o->next) {
+        if (!orphaned_with(o, fh))
+            continue;
+        n++;
+        if (!o->frozen_orphan && o->fd >= 0 && o->writable && !live)
+            live = o;
+        else if (!o->frozen_orphan && o->fd >= 0 && !fresh)
+            fresh = o; /* a reader that followed the path to its last bytes */
+    }
+    move = calloc(n, sizeof(*move));
+    fds = calloc(n, sizeof(*fds));
+    if (!move || !fds)
+        rc = -ENOMEM;
+    else if (live && (fd = fcntl(live->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+        rc = -errno;
+    else if (!live &&
+             (rc = staging_private_copy(m->journal, (fresh ? fresh : fh)->fd, &fd, &err)) < 0)
+        rc = mw_fail(m, fh->mo, rc, &err);
+    /* every descriptor and slot first: then nothing can fail half-way.  With a live writer
+     * the frozen ones join it; else all of them take the copy. */
+    for (struct mw_fh *o = fh->mo->w->fhs; o && rc == 0; o = o->next) {
+        if (!orphaned_with(o, fh) || (live && !o->frozen_orphan))
+            continue;
+        if ((rc = fh_reserve(o)) < 0)
+            break;
+        if ((fds[k] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+            rc = -errno;
+            mount_log(m, "object '%s': cannot share an unlinked file among its descriptors (%s)",
+                      fh->mo->id, strerror(errno));
+            break;
+        }
+        move[k++] = o;
+    }
+    for (size_t i = 0; i < k; i++) {
+        struct mw_fh *o = move[i];
+        if (rc < 0) {
+            close(fds[i]);
+            continue;
+        }
+        mw_hash_invalidate(o->hj);
+        mw_hash_put(o->hj);
+        o->hj = NULL;
+        fh_switch_fd(o, fds[i]);
+        o->scratch[0] = '\0'; /* no row describes it */
+        o->frozen_orphan = 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(move);
+    free(fds);
+    return rc;
+}
+
+/*
+ * Before writing through @fh: follow the path (writer_follow, with copy-up), and clear the
+ * row's digest once.  Inside the gate, fh->mu held, m->lock not held.
  */
 int mw_revalidate(struct mount *m, struct mw_fh *fh)
 {
-    struct staging_entry e;
-    int rc = 0, fd = -1;
+    int rc;
 
     pthread_mutex_lock(&m->lock);
-    if (fh->path && fh->epoch != fh->mo->w->epoch) {
-        const struct ocfl_inventory *inv;
-        rc = mw_inv(m, fh->mo, &inv);
-        if (rc == 0)
-            rc = staging_lookup(m->journal, fh->mo->id, inv, fh->path, &e, NULL);
-        if (rc == 0 && e.kind == STAGING_NONE) {
-            /* unlinked while open: the handle keeps its own bytes until the last close, and
-             * nothing of them reaches a version */
-            free(fh->path);
-            fh->path = NULL;
-        } else if (rc == 0 && !(staging_entry_writable(&e) && !strcmp(e.scratch, fh->scratch))) {
-            rc = mw_make_writable(m, fh->mo, fh->path, -1, fh->fd, &fd, &e);
-            if (rc == 0) {
-                /* the job reads the frozen file: the commit hashes both */
-                mw_hash_invalidate(fh->hj);
-                mw_hash_put(fh->hj);
-                fh->hj = NULL;
-                close(fh->fd);
-                fh->fd = fd;
-                snprintf(fh->scratch, sizeof(fh->scratch), "%s", e.scratch);
-                fh->cleared = 0;
-            }
-        }
-        if (rc == 0)
-            fh->epoch = fh->mo->w->epoch;
-    }
+    rc = writer_follow(m, fh, 1);
+    if (rc == 0 && fh->frozen_orphan)
+        rc = own_copy(m, fh);
     if (rc == 0 && fh->path && !fh->cleared) {
         struct stat st;
         struct ocfl_err err = {0};
@@ -284,6 +565,8 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         rc = staging_create(m->journal, p->obj->id, inv, path, mode & 07777, &fd, &e, &err);
         if (rc < 0)
             rc = mw_fail(m, p->obj, rc, &err);
+        else
+            p->obj->w->copyups++;
     }
     if (rc == 0 && !(n = mount_node_get(&m->nodes, MK_FILE, p->obj, 0, path)))
         rc = -ENOMEM;
@@ -364,33 +647,19 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 fh->io = mount_io_open(n, fi);
             }
         }
-    } else if (mw_is_head(n) && n->kind == MK_FILE && mw_staged(n->obj)) {
-        const struct ocfl_inventory *inv;
-        do {
-            rc = mw_inv(m, n->obj, &inv);
-            if (rc == 0)
-                rc = staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL);
-        } while (rc == 0 && mw_frozen_scratch(&e) && mw_wait_moved(m, n->obj));
-        if (rc == 0 && e.kind != STAGING_FILE)
-            rc = -ENOENT;
-        if (rc == 0 && !e.staged) {
-            rc = 1; /* head content: the read side */
-        } else if (rc == 0 && e.damaged[0]) {
-            struct ocfl_err err = {0};
-            ocfl_err_set(&err, -EIO, "'%s' is damaged: %s; rewrite it (O_TRUNC) or remove it",
-                         n->path, e.damaged);
-            rc = mw_fail(m, n->obj, -EIO, &err);
-        } else if (rc == 0) {
-            fd = open_source(m, n->obj, &e);
-            rc = fd < 0 ? fd : 0;
-            if (rc == 0 && !(fh = fh_new(m, n->obj, NULL, fd, NULL, 0)))
-                rc = -ENOMEM;
-            if (rc == 0) {
-                fd = -1;
-                fi->keep_cache = 0;
-                fh->node = n;
-                fh->io = mount_io_open(n, fi);
-            }
+    } else if (mw_is_head(n) && n->kind == MK_FILE) {
+        /* a reader: served here, not by passthrough, so that it can follow the path to the
+         * bytes a writer of it puts in another file (a copy-up) */
+        rc = mw_wobj(n->obj) ? reader_fd(m, n->obj, n->path, &fd) : -ENOMEM;
+        if (rc == 0 && !(fh = fh_new(m, n->obj, n->path, fd, NULL, 0)))
+            rc = -ENOMEM;
+        if (rc == 0) {
+            fd = -1;
+            /* the page cache stays coherent with writes made through the mount (mw_op_write);
+             * staged bytes may also change by a discard, so they start afresh */
+            fi->keep_cache = !mw_staged(n->obj);
+            fh->node = n;
+            fh->io = mount_io_open(n, fi);
         }
     }
     pthread_mutex_unlock(&m->lock);
@@ -412,13 +681,25 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void mw_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
+    struct mount *m = mount_req(req);
     struct mw_fh *fh = mw_fh_of(fi);
 
     if (!fh) {
         mount_ops.read(req, ino, size, off, fi);
         return;
     }
-    mount_reply_read(req, fh->fd, fh->buf, fh->len, size, off);
+    /* the bytes of the path now, whichever descriptor wrote them */
+    if (fh->writable) {
+        pthread_mutex_lock(&fh->mu);
+        pthread_mutex_lock(&m->lock);
+        if (fh->seen != mw_source_stamp(fh->mo) && writer_follow(m, fh, 0) == 0)
+            fh->seen = mw_source_stamp(fh->mo);
+        pthread_mutex_unlock(&m->lock);
+        pthread_mutex_unlock(&fh->mu);
+    } else if (fh->path) {
+        reader_follow(m, fh);
+    }
+    mount_reply_read(req, __atomic_load_n(&fh->fd, __ATOMIC_ACQUIRE), fh->buf, fh->len, size, off);
 }
 
 void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,

@@ -132,18 +132,6 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
     reply_new(req, m, n, rc);
 }
 
-/* Handles of @mo at @path (and below it) lose their path: nothing of them is recorded. */
-static void orphan(struct mount_obj *mo, const char *path)
-{
-    size_t len = strlen(path);
-
-    for (struct mw_fh *fh = mo->w ? mo->w->fhs : NULL; fh; fh = fh->next)
-        if (fh->path && !strncmp(fh->path, path, len) && (!fh->path[len] || fh->path[len] == '/')) {
-            free(fh->path);
-            fh->path = NULL;
-        }
-}
-
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     struct mount *m = mount_req(req);
@@ -151,17 +139,19 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct mount_node *p;
     struct ocfl_err err = {0};
     char path[4096];
-    int rc;
+    int rc, frozen;
 
     pthread_mutex_lock(&m->lock);
-    if ((rc = head_path(m, parent, name, &p, path, sizeof(path))) == 0 &&
-        (rc = mw_inv(m, p->obj, &inv)) == 0) {
+    do
+        rc = head_path(m, parent, name, &p, path, sizeof(path));
+    while (rc == 0 && (rc = mw_before_unlink(m, p->obj, path, &frozen)) == 1);
+    if (rc == 0 && (rc = mw_inv(m, p->obj, &inv)) == 0) {
         p->obj->w->staged = 1;
         rc = staging_unlink(m->journal, p->obj->id, inv, path, &err);
         if (rc < 0) {
             mw_fail(m, p->obj, rc, &err);
         } else {
-            orphan(p->obj, path);
+            mw_orphan(p->obj, path, frozen);
             bury(m, p->obj, MK_FILE, path);
         }
     }
@@ -207,14 +197,15 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 }
 
 /* After a rename of @from to @to: nodes and handles follow.  Lock held. */
-static void follow(struct mount *m, struct mount_obj *mo, const char *from, const char *to)
+static void follow(struct mount *m, struct mount_obj *mo, const char *from, const char *to,
+                   int frozen)
 {
     size_t flen = strlen(from), cap = 0, nmove = 0;
     struct mount_node **move = NULL;
     char buf[8192];
 
     /* what was at the target is gone */
-    orphan(mo, to);
+    mw_orphan(mo, to, frozen);
     bury(m, mo, MK_FILE, to);
     bury(m, mo, MK_DIR, to);
     for (struct mount_node *n = mount_nodes_next(&m->nodes, NULL); n;
@@ -256,18 +247,20 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     struct mount_node *p, *np;
     struct ocfl_err err = {0};
     char from[4096], to[4096];
-    int rc;
+    int rc, frozen = 0;
 
     if (flags & RENAME_EXCHANGE) {
         fuse_reply_err(req, EINVAL);
         return;
     }
     pthread_mutex_lock(&m->lock);
-    rc = head_path(m, parent, name, &p, from, sizeof(from));
-    if (rc == 0)
-        rc = head_path(m, newparent, newname, &np, to, sizeof(to));
-    if (rc == 0 && np->obj != p->obj)
-        rc = -EXDEV;
+    do {
+        rc = head_path(m, parent, name, &p, from, sizeof(from));
+        if (rc == 0)
+            rc = head_path(m, newparent, newname, &np, to, sizeof(to));
+        if (rc == 0 && np->obj != p->obj)
+            rc = -EXDEV;
+    } while (rc == 0 && strcmp(from, to) && (rc = mw_before_unlink(m, p->obj, to, &frozen)) == 1);
     if (rc == 0)
         rc = mw_inv(m, p->obj, &inv);
     if (rc == 0 && (flags & RENAME_NOREPLACE)) {
@@ -282,7 +275,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
         if (rc < 0)
             mw_fail(m, p->obj, rc, &err);
         else if (strcmp(from, to))
-            follow(m, p->obj, from, to);
+            follow(m, p->obj, from, to, frozen);
     }
     pthread_mutex_unlock(&m->lock);
     fuse_reply_err(req, -rc);

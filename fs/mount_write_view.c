@@ -412,6 +412,11 @@ uint64_t mw_view_stamp(const struct mount_obj *mo)
     return mo->head_gen + (mo->w ? mo->w->epoch : 0);
 }
 
+uint64_t mw_source_stamp(const struct mount_obj *mo)
+{
+    return mw_view_stamp(mo) + (mo->w ? mo->w->copyups : 0);
+}
+
 /* Invalidation threads still running (mw_invalidations_wait). */
 static _Atomic unsigned inval_running;
 
