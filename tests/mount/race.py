@@ -9,6 +9,11 @@ Beside commits (every 0.1-0.6 s, xattr and control file in turn), on one object 
   - a truncater: rewrites a file with O_TRUNC, or cuts it with ftruncate and appends;
   - a renamer: creates a file, renames it, sometimes removes it;
   - a copier: copies files into a new directory (cp-like: create, write, close, rename).
+  - a coherence pair on a committed file: a writer (pwrite at offsets, appends, one descriptor
+    kept across commits) and a checker that, after each write returned, reads it back through a
+    descriptor opened long before, while two more readers keep the file's pages cached;
+  - an unlinker: opens a file, unlinks it, then writes, reads, fstats, truncates and fsyncs it
+    through its descriptors, whose bytes must never reach a version.
 All of this runs for SECONDS, then the last changes are committed and the mount's object
 checked against what each worker knows it wrote:
   - no open, write, fsync or rename failed (ENOENT or EIO while a commit moved files);
@@ -22,6 +27,7 @@ import errno
 import hashlib
 import json
 import os
+import queue
 import random
 import sys
 import threading
@@ -177,6 +183,132 @@ def copier(rng):
     return final
 
 
+SHARED = 32 << 10  # shared.bin's size at the start
+
+
+def coherence(rng):
+    """The writer; the checker and the cached readers run beside it.  Returns its writes."""
+    p = os.path.join(obj, "shared.bin")
+    writes, done = [], threading.Event()
+
+    def hot_reader():  # keeps pages of the file cached, racing the writes
+        try:
+            fd = os.open(p, os.O_RDONLY)
+        except OSError as e:
+            return fail("cached reader", "open", e)
+        try:
+            while not done.is_set():
+                os.pread(fd, 1 << 20, 0)
+        except OSError as e:
+            fail("cached reader", "pread", e)
+        finally:
+            os.close(fd)
+
+    reqs, acks = queue.Queue(), queue.Queue()
+
+    def checker():
+        fd = os.open(p, os.O_RDONLY)  # before any write, kept to the end
+        try:
+            for off, b, size in iter(reqs.get, None):
+                try:
+                    got = os.pread(fd, len(b), off)
+                    st = os.fstat(fd)
+                    if got != b:
+                        fail("coherence", "a read after a write returned",
+                             "at %d: %d of %d bytes differ" % (off, sum(
+                                 1 for x, y in zip(got, b) if x != y) + len(b) - len(got), len(b)))
+                    if st.st_size != size:
+                        fail("coherence", "fstat after a write returned",
+                             "size %d, written up to %d" % (st.st_size, size))
+                except OSError as e:
+                    fail("coherence", "pread/fstat", e)
+                acks.put(True)
+        finally:
+            os.close(fd)
+
+    helpers = [threading.Thread(target=hot_reader) for _ in range(2)]
+    helpers.append(threading.Thread(target=checker))
+    for t in helpers:
+        t.start()
+    size = SHARED
+    fd = -1
+    try:
+        while not stop.is_set():
+            if fd < 0 or rng.random() < 0.05:  # mostly one descriptor across commits
+                if fd >= 0:
+                    os.close(fd)
+                fd = os.open(p, os.O_RDWR)
+            if rng.random() < 0.2:
+                off = size
+            else:
+                off = rng.randrange(0, size)
+            b = rng.randbytes(rng.randint(1, 8192))
+            try:
+                if os.pwrite(fd, b, off) != len(b):
+                    fail("coherence", "pwrite", "short write")
+            except OSError as e:
+                fail("coherence", "pwrite", e)
+                continue
+            writes.append((off, b))
+            size = max(size, off + len(b))
+            reqs.put((off, b, size))
+            acks.get(timeout=120)
+            time.sleep(rng.uniform(0, 0.005))
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        reqs.put(None)
+        done.set()
+        for t in helpers:
+            t.join()
+    return writes
+
+
+AFTER = b"written after the unlink "
+
+
+def unlinker(rng):
+    """Returns how many files it checked."""
+    k = 0
+    while not stop.is_set():
+        p = os.path.join(obj, "unl", "u%04d.tmp" % k)
+        try:
+            w = os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError as e:
+            fail("unlinker", "create", e)
+            continue
+        r = -1
+        try:
+            os.write(w, b"before\n")
+            r = os.open(p, os.O_RDONLY)
+            time.sleep(rng.uniform(0, 0.02))  # a commit may take the file as it is now
+            os.unlink(p)
+            tail = AFTER + b"%d\n" % k
+            os.pwrite(w, tail, 7)
+            want = b"before\n" + tail
+            got = os.pread(r, 4096, 0)
+            if got != want:
+                fail("unlinker", "read after unlink", "%r, wrote %r" % (got, want))
+            if os.fstat(r).st_size != len(want) or os.fstat(w).st_size != len(want):
+                fail("unlinker", "fstat after unlink", "%d/%d, wrote %d" % (
+                    os.fstat(r).st_size, os.fstat(w).st_size, len(want)))
+            os.ftruncate(w, 3)
+            os.fsync(w)
+            if os.pread(r, 4096, 0) != b"bef":
+                fail("unlinker", "read after ftruncate", os.pread(r, 4096, 0))
+            if os.path.exists(p):
+                fail("unlinker", "unlink", "the name is still there")
+        except OSError as e:
+            fail("unlinker", "an unlinked file", e)
+        finally:
+            os.close(w)
+            if r >= 0:
+                os.close(r)
+        k += 1
+        time.sleep(rng.uniform(0, 0.01))
+    return k
+
+
 def committer(rng, results):
     k = 0
     while not stop.is_set():
@@ -239,11 +371,19 @@ def main():
         fh.write(b"\0" * (64 << 10))
     with open(os.path.join(obj, "trunc.txt"), "wb") as fh:
         fh.write(b"start\n")
+    with open(os.path.join(obj, "shared.bin"), "wb") as fh:
+        fh.write(random.Random(seed).randbytes(SHARED))
+    with open(os.path.join(obj, "shared.bin"), "rb") as fh:
+        shared0 = fh.read()
+    os.makedirs(os.path.join(obj, "unl"), exist_ok=True)
+    with open(os.path.join(obj, "unl", "keep"), "wb") as fh:
+        fh.write(b"keep\n")
     check(commit(1000) == 0, "the set-up commits")
     out = {}
     commits = []
     workers = [threading.Thread(target=run, args=(f, random.Random(rng.random()), out, f.__name__))
-               for f in (appender, offset_writer, truncater, renamer, copier)]
+               for f in (appender, offset_writer, truncater, renamer, copier, coherence,
+                         unlinker)]
     workers.append(threading.Thread(target=committer, args=(random.Random(rng.random()),
                                                              commits)))
     for t in workers:
@@ -260,7 +400,7 @@ def main():
     check(not errors, "no open, write, fsync or rename failed (%d errors)" % len(errors),
           "\n".join(errors[:10]))
     if any(out.get(k) is None for k in ("appender", "offset_writer", "truncater", "renamer",
-                                        "copier")):
+                                        "copier", "coherence", "unlinker")):
         check(False, "every worker ran to the end")
         return
     vs = versions()
@@ -319,6 +459,22 @@ def main():
     contents = set([b"start\n"] + truncs) | between
     badv = [v for v, files in vs if "trunc.txt" in files and files["trunc.txt"] not in contents]
     check(not badv, "every version's trunc.txt is one of the contents it had", badv)
+    # the coherence file: every version a state after some of its writes (appends too)
+    cur = bytearray(shared0)
+    states = {hashlib.sha256(cur).hexdigest()}
+    for off, b in out["coherence"]:
+        cur[off:off + len(b)] = b
+        states.add(hashlib.sha256(cur).hexdigest())
+    badv = [v for v, files in vs if hashlib.sha256(files.get("shared.bin", b"")).hexdigest()
+            not in states]
+    check(not badv, "every version's shared.bin is the state after some of its %d writes" %
+          len(out["coherence"]), badv)
+    check(vs[-1][1].get("shared.bin") == bytes(cur), "the head's shared.bin holds every write")
+    leaked = [(v, p) for v, files in vs for p, b in files.items() if AFTER in b]
+    check(not leaked, "no byte written after an unlink reached a version (%d files)" %
+          out["unlinker"], leaked[:5])
+    check(sorted(p for p in vs[-1][1] if p.startswith("unl/")) == ["unl/keep"],
+          "the head holds no unlinked file")
     # the head: what each worker finished with
     head = vs[-1][1]
     check(head.get("log.txt") == joined, "the head's log.txt holds every appended line",

@@ -110,6 +110,82 @@ done
 tap_result $overlap "two commits at once: one succeeds, the other gets EBUSY" \
     "after $((try - 1)) tries: $(cat "$WORK/a.err" "$WORK/b.err")"
 check_true "and .ocfl/commit says why" grep -q "already running" <<<"$reason"
+# two writers of one file across a commit: the second to write after it takes the first's
+# copy of the next generation, not its own frozen bytes
+out=$(python3 - "$mnt/new" <<'PY'
+import os, sys
+o = sys.argv[1]
+p = os.path.join(o, "two.txt")
+a = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+b = os.open(p, os.O_RDWR)
+os.pwrite(a, b"a", 0)
+os.setxattr(o, "user.ocfl.commit", b"two writers")
+os.pwrite(a, b"b", 1)
+os.pwrite(b, b"c", 2)
+r = os.pread(b, 16, 0) + b"|" + os.pread(a, 16, 0)
+os.close(a)
+os.close(b)
+print((r + b"|" + open(p, "rb").read()).decode("latin-1"))
+PY
+)
+check_eq "two writers across a commit: both see and keep every byte" "abc|abc|abc" "$out"
+setfattr -n user.ocfl.commit -v "after two writers" "$mnt/new"
+head=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["head"])' "$root/new/inventory.json")
+check_eq "and the version holds them" "abc" "$(cat "$mnt/new/.ocfl/versions/$head/two.txt")"
+# a file written, committed, then unlinked while open: its descriptors keep working and keep
+# sharing one file (readers from before and after the commit, a writer from before it), and
+# what they write after the unlink reaches neither the version nor the object's content files
+out=$(python3 - "$mnt/new" <<'PY'
+import os, sys
+o = sys.argv[1]
+p = os.path.join(o, "gone.txt")
+fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(fd, b"kept", 0)
+r1 = os.open(p, os.O_RDONLY)
+os.setxattr(o, "user.ocfl.commit", b"gone.txt in")
+r2 = os.open(p, os.O_RDONLY)
+os.unlink(p)
+os.pwrite(fd, b"LOST", 0)
+os.pwrite(fd, b"!", 4)
+r = b"|".join([os.pread(x, 16, 0) for x in (fd, r1, r2)] +
+              [str(os.fstat(x).st_size).encode() for x in (fd, r1, r2)])
+for x in (fd, r1, r2):
+    os.close(x)
+print(r.decode())
+PY
+)
+check_eq "committed, unlinked, written: every descriptor reads the written bytes" \
+    "LOST!|LOST!|LOST!|5|5|5" "$out"
+head=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["head"])' "$root/new/inventory.json")
+check_eq "and the version holds the committed bytes" "kept" \
+    "$(cat "$mnt/new/.ocfl/versions/$head/gone.txt")"
+check_eq "as does its content file" "kept" "$(cat "$root/new/$head/content/gone.txt")"
+# the same with a second writer opened after the commit (it copies the file up): the writer
+# from before the commit joins it after the unlink, and the reader sees both
+out=$(python3 - "$mnt/new" <<'PY'
+import os, sys
+o = sys.argv[1]
+p = os.path.join(o, "gone2.txt")
+a = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(a, b"kept", 0)
+r = os.open(p, os.O_RDONLY)
+os.setxattr(o, "user.ocfl.commit", b"gone2.txt in")
+b = os.open(p, os.O_RDWR)
+os.pwrite(b, b"K", 0)
+os.unlink(p)
+os.pwrite(a, b"!", 4)
+os.pwrite(b, b"?", 5)
+got = b"|".join(os.pread(x, 16, 0) for x in (a, b, r))
+for x in (a, b, r):
+    os.close(x)
+print(got.decode())
+PY
+)
+check_eq "two writers across a commit, then unlinked: one file for all descriptors" \
+    "Kept!?|Kept!?|Kept!?" "$out"
+head=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["head"])' "$root/new/inventory.json")
+check_eq "and the version holds the committed bytes" "kept" \
+    "$(cat "$mnt/new/.ocfl/versions/$head/gone2.txt")"
 stop_mount "$mnt"
 tap_result $(($? == 0)) "unmount"
 out=$("$OCFLFS" validate "$root/new" 2>&1)
