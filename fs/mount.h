@@ -128,13 +128,11 @@ struct mount_node {
     uint32_t hash;
     unsigned attr_version; /* the version the attributes describe (head resolved) */
     unsigned nlink;
-    int backing_id;         /* kernel passthrough backing file, 0 when none */
-    unsigned pt_opens;      /* open handles reading through the backing file */
-    unsigned cached_opens;  /* open handles in the kernel's caching mode */
-    unsigned char idle;     /* on the idle list (lazily: rechecked there) */
-    unsigned char detached; /* 1: a head file read through passthrough: lookups of its path
-                             * make a new node meanwhile, so a writer can open that one;
-                             * 2: a removed name (mount_write_ns.c), never found again */
+    int backing_id;        /* kernel passthrough backing file, 0 when none */
+    unsigned pt_opens;     /* open handles reading through the backing file */
+    unsigned cached_opens; /* open handles in the kernel's caching mode */
+    unsigned char idle;    /* on the idle list (lazily: rechecked there) */
+    unsigned char buried;  /* a removed name (mount_write_ns.c): lookups never find it */
 };
 
 struct mount_nodes {
@@ -290,7 +288,7 @@ void mount_nodes_release(struct mount_nodes *ns);
 struct mount_node *mount_node_get(struct mount_nodes *ns, enum mount_kind kind,
                                   struct mount_obj *obj, unsigned version, const char *path);
 
-/* The node of a key when there is one (not a detached one), else NULL; creates nothing. */
+/* The node of a key when there is one (not a buried one), else NULL; creates nothing. */
 struct mount_node *mount_node_find(const struct mount_nodes *ns, enum mount_kind kind,
                                    const struct mount_obj *obj, unsigned version, const char *path);
 
@@ -301,10 +299,6 @@ struct mount_node *mount_node_find(const struct mount_nodes *ns, enum mount_kind
  * 0 or -ENOMEM.
  */
 int mount_node_rekey(struct mount_nodes *ns, struct mount_node *n, const char *path);
-
-/* Reattach a node detached by mount_io (lookups find it again) unless another node took
- * its key meanwhile. */
-void mount_node_reattach(struct mount_nodes *ns, struct mount_node *n);
 
 /* Every node, in no particular order: the first with @n NULL, then the one after @n, NULL at
  * the end.  Nodes must not be made or freed meanwhile (rekeying is fine). */

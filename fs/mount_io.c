@@ -17,14 +17,6 @@
  * direct io while it has passthrough opens.  The counts may run ahead of
  * the kernel's (it forgets a file before its RELEASE reaches us), which
  * only costs a passthrough or a cache, never a failed open.
- *
- * The kernel also wants every open of an inode that has a backing file to
- * be a passthrough open, and a writer must not get one (its writes would
- * land in committed content).  So a head file opened through passthrough
- * is detached: its node leaves the key table and the kernel's entry for
- * its path is dropped before the open is answered, so a later open of the
- * path (a writer's copy-up) looks it up as a new inode.  The last reader
- * reattaches it when no new node took the path meanwhile.
  */
 
 void mount_io_count_read(struct mount *m)
@@ -68,12 +60,11 @@ enum mount_iomode mount_io_open(struct mount_node *n, struct fuse_file_info *fi)
 }
 
 enum mount_iomode mount_io_open_committed(struct mount *m, fuse_req_t req, struct mount_node *n,
-                                          int fd, struct fuse_file_info *fi, int *ret_detached)
+                                          int fd, struct fuse_file_info *fi)
 {
 #ifdef OCFLFS_FUSE_PASSTHROUGH
     struct stat st;
 
-    *ret_detached = 0;
     if (!m->passthrough || n->cached_opens || fi->direct_io || fstat(fd, &st) < 0)
         return mount_io_open(n, fi);
     if (n->backing_id && (n->backing_dev != st.st_dev || n->backing_ino != st.st_ino)) {
@@ -95,12 +86,9 @@ enum mount_iomode mount_io_open_committed(struct mount *m, fuse_req_t req, struc
     mount_node_pin(n);
     n->pt_opens++;
     m->n_pt_opens++;
-    if (n->version == 0 && !n->detached)
-        *ret_detached = n->detached = 1;
     return MOUNT_IO_PT;
 #else
     (void)m, (void)req, (void)fd;
-    *ret_detached = 0;
     return mount_io_open(n, fi);
 #endif
 }
@@ -121,40 +109,6 @@ void mount_io_release(struct mount *m, fuse_req_t req, struct mount_node *n, enu
 #endif
             n->backing_id = 0;
         }
-        if (n->pt_opens == 0 && n->detached)
-            mount_node_reattach(&m->nodes, n);
     }
     mount_node_unpin(&m->nodes, n); /* may leave it idle: the caller holds the lock */
-}
-
-void mount_io_forget_entry(struct mount *m, struct mount_node *n)
-{
-    struct mount_node *p;
-    const char *slash, *name;
-    uint64_t parent;
-
-    pthread_mutex_lock(&m->lock);
-    slash = strrchr(n->path, '/');
-    name = slash ? slash + 1 : n->path;
-    if (slash) {
-        char dir[4096];
-        size_t len = (size_t)(slash - n->path);
-        if (len >= sizeof(dir)) {
-            pthread_mutex_unlock(&m->lock);
-            return;
-        }
-        memcpy(dir, n->path, len);
-        dir[len] = '\0';
-        /* the kernel holds the parent of an entry it has: a missing node has none */
-        p = mount_node_find(&m->nodes, MK_DIR, n->obj, 0, dir);
-    } else {
-        p = mount_node_find(&m->nodes, MK_OBJ, n->obj, 0, "");
-    }
-    parent = p ? p->ino : 0;
-    char *copy = parent ? strdup(name) : NULL;
-    pthread_mutex_unlock(&m->lock);
-    /* not under the lock: the kernel takes the directory's lock, whose holder may wait for us */
-    if (copy && m->session)
-        fuse_lowlevel_notify_inval_entry(m->session, parent, copy, strlen(copy));
-    free(copy);
 }

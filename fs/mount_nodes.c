@@ -99,7 +99,7 @@ static int same_key(const struct mount_node *n, uint32_t h, enum mount_kind kind
                     const struct mount_obj *obj, unsigned version, const char *path)
 {
     return n->hash == h && n->kind == kind && n->obj == obj && n->version == version &&
-           !n->detached && !strcmp(n->path, path);
+           !n->buried && !strcmp(n->path, path);
 }
 
 struct mount_node *mount_node_find(const struct mount_nodes *ns, enum mount_kind kind,
@@ -252,13 +252,6 @@ void mount_node_forget(struct mount_nodes *ns, struct mount_node *n, uint64_t co
     n->nlookup = n->nlookup > count ? n->nlookup - count : 0;
     if (mount_node_unused(n))
         idle_push(ns, n);
-}
-
-void mount_node_reattach(struct mount_nodes *ns, struct mount_node *n)
-{
-    if (n->detached != 1 || mount_node_find(ns, n->kind, n->obj, n->version, n->path))
-        return;
-    n->detached = 0;
 }
 
 struct mount_node *mount_node_by_ino(const struct mount_nodes *ns, uint64_t ino)

@@ -23,7 +23,6 @@ struct mount_fh {
     size_t len;
     struct mount_node *node; /* the tree file, NULL for control files */
     enum mount_iomode io;    /* how the kernel has it open (mount_io.c) */
-    int detached;            /* the open detached its node: forget the kernel's entry */
 };
 
 static int is_ctl_file(enum mount_kind k)
@@ -330,7 +329,7 @@ static int open_node(struct mount *m, fuse_req_t req, struct mount_node *n,
     fi->keep_cache = 1;
     /* best: the kernel reads the content file itself (passthrough) */
     fh->node = n;
-    fh->io = mount_io_open_committed(m, req, n, fh->fd, fi, &fh->detached);
+    fh->io = mount_io_open_committed(m, req, n, fh->fd, fi);
     return 0;
 }
 
@@ -363,8 +362,6 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)fh;
-    if (fh->detached)
-        mount_io_forget_entry(m, fh->node);
     if (fuse_reply_open(req, fi) == -ENOENT) { /* interrupted: nobody will release it */
         pthread_mutex_lock(&m->lock);
         mount_io_release(m, NULL, fh->node, fh->io);

@@ -75,10 +75,7 @@ void mount_io_init(struct mount *m, struct fuse_conn_info *conn);
  * mount_io_open.  Returns the mode to pass to mount_io_release.
  */
 enum mount_iomode mount_io_open_committed(struct mount *m, fuse_req_t req, struct mount_node *n,
-                                          int fd, struct fuse_file_info *fi, int *ret_detached);
-/* After *ret_detached was set (lock not held, before replying to the open): drop the kernel's
- * entry for @n's path, so the next open looks it up again. */
-void mount_io_forget_entry(struct mount *m, struct mount_node *n);
+                                          int fd, struct fuse_file_info *fi);
 /* Any other open of tree file @n: cached, or direct io while it has passthrough opens. */
 enum mount_iomode mount_io_open(struct mount_node *n, struct fuse_file_info *fi);
 /* A handle of @n opened in @mode is released (@req NULL when its open reply failed). */

@@ -23,9 +23,9 @@ static void bury(struct mount *m, struct mount_obj *mo, enum mount_kind kind, co
     if (!n)
         return;
     snprintf(dead, sizeof(dead), "\x01%llu", (unsigned long long)n->ino);
-    /* a file may be named like that key: lookups must not find it (detached 2: buried) */
+    /* a file may be named like that key: lookups must not find it */
     if (mount_node_rekey(&m->nodes, n, dead) == 0)
-        n->detached = 2;
+        n->buried = 1;
 }
 
 /* Resolve (@parent, @name) to a head path of its object (lock held). */
