@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,29 +31,6 @@ static const char synopsis[] =
 #define CACHE_OBJECTS 256        /* loaded inventories kept */
 #define CACHE_WEIGHT  (4u << 20) /* ... and at most this many state + manifest entries */
 #define IDLE_NODES    1024       /* inodes kept after the kernel forgot them (or never had) */
-
-void mount_log(const struct mount *m, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    if (m->foreground) {
-        char line[2048];
-        vsnprintf(line, sizeof(line), fmt, ap);
-        fprintf(stderr, "ocflfs: %s\n", line);
-    } else {
-        vsyslog(LOG_WARNING, fmt, ap);
-    }
-    va_end(ap);
-}
-
-double mount_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Take ctl=NAME, refresh=SECONDS and cache=OBJECTS out of a -o list; the rest goes
  * to FUSE.  Returns 0 or -EINVAL. */

@@ -182,7 +182,7 @@ struct mount {
     uint64_t n_readdirs; /* FUSE readdir/readdirplus requests served (atomic builtins) */
 };
 
-/* ---- mount_log.c-less logging: to stderr in the foreground, syslog otherwise */
+/* ---- mount_log.c: to stderr in the foreground, syslog otherwise; the clock */
 void mount_log(const struct mount *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Monotonic seconds. */

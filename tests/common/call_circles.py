@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""call_circles.py: circles of source files that call each other, from the built objects.
+
+usage: call_circles.py MAX BUILD_DIR [ROOM...]
+
+The objects are those of BUILD_DIR's compile_commands.json whose source lies under one of the
+ROOMs (default: ocfl journal fs), named by their source path.
+
+A file uses another when its object file has an undefined symbol that the other's object
+defines (nm: a function or a variable with external linkage; static ones never count).  Files
+that reach each other through such uses, round and round, form a circle (a strongly connected
+component of the graph).  Prints TAP: one line per circle, failing when one holds more than
+MAX files; the names are the source files.  It also checks that calls run one way between
+the rooms (ORDER: a file may use its own room and those before it).
+"""
+import json
+import os
+import subprocess
+import sys
+
+
+def symbols(obj):
+    """(defined, undefined) external symbols of one object file."""
+    out = subprocess.run(["nm", "-P", obj], check=True, capture_output=True, text=True).stdout
+    defined, undefined = set(), set()
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) < 2:
+            continue
+        name, kind = parts[0], parts[1]
+        if kind == "U":
+            undefined.add(name)
+        elif kind in "TDBRCGSV":  # upper case: external linkage
+            defined.add(name)
+    return defined, undefined
+
+
+def circles(graph):
+    """Strongly connected components (Tarjan, iterative), largest first."""
+    index, low, on, stack, out = {}, {}, set(), [], []
+    counter = [0]
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, it = work[-1]
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = counter[0]
+                    counter[0] += 1
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(sorted(graph[w]))))
+                    break
+                if w in on:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    out.append(sorted(comp))
+    return sorted(out, key=len, reverse=True)
+
+
+def objects(build, rooms):
+    """{source path relative to the source tree: object path} of the rooms' files."""
+    with open(os.path.join(build, "compile_commands.json")) as f:
+        cmds = json.load(f)
+    out = {}
+    for c in cmds:
+        src = os.path.normpath(os.path.join(os.path.abspath(c["directory"]), c["file"]))
+        for room in rooms:
+            top = os.path.join(SOURCE, room) + os.sep
+            if src.startswith(top) and "/tests/" not in src[len(SOURCE):]:
+                out[os.path.relpath(src, SOURCE)] = os.path.join(c["directory"], c["output"])
+    return out
+
+
+# the layers, lowest first
+ORDER = ["ocfl", "journal", "fs/core", "fs/read", "fs/write", "fs/cli"]
+
+
+def room_of(path):
+    best = None
+    for i, room in enumerate(ORDER):
+        if path.startswith(room + "/"):
+            best = i
+    return best
+
+
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main():
+    limit = int(sys.argv[1])
+    rooms = sys.argv[3:] or ["ocfl", "journal", "fs"]
+    objs = objects(sys.argv[2], rooms)
+    if not objs:
+        print("not ok 1 - no objects of %s in %s" % (" ".join(rooms), sys.argv[2]))
+        print("1..1")
+        return 1
+    syms = {name: symbols(o) for name, o in sorted(objs.items())}
+    owner = {}
+    for name, (defined, _) in syms.items():
+        for s in defined:
+            owner.setdefault(s, name)
+    graph = {name: set() for name in syms}
+    for name, (_, undefined) in syms.items():
+        for s in undefined:
+            if s in owner and owner[s] != name:
+                graph[name].add(owner[s])
+    found = [c for c in circles(graph) if len(c) > 1]
+    n = 0
+    # rooms call downward only: a file uses files of its own room or of rooms before it
+    upward = []
+    for a in sorted(graph):
+        for b in sorted(graph[a]):
+            ra, rb = room_of(a), room_of(b)
+            if ra is not None and rb is not None and rb > ra:
+                upward.append("%s -> %s" % (a, b))
+    n += 1
+    print("%s %d - calls run downward through %s" % ("not ok" if upward else "ok", n,
+                                                     " <- ".join(ORDER)))
+    for u in upward[:20]:
+        print("#   " + u)
+    for c in found:
+        n += 1
+        ok = len(c) <= limit
+        print("%s %d - a circle of %d files: %s" % ("ok" if ok else "not ok", n, len(c),
+                                                    " ".join(c)))
+    n += 1
+    print("ok %d - %d files, %d circles, the largest of %d" %
+          (n, len(graph), len(found), len(found[0]) if found else 1))
+    print("1..%d" % n)
+    return 0 if all(len(c) <= limit for c in found) and not upward else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
