@@ -29,12 +29,6 @@ int sx_check_path(const char *path, struct ocfl_err *err)
     return 0;
 }
 
-int sx_sql_fail(struct sctx *c, int rc, const char *what)
-{
-    return ocfl_err_set(c->err, rc == SQLITE_BUSY ? -EBUSY : -EIO, "staging: %s: %s", what,
-                        sqlite3_errmsg(c->db));
-}
-
 static int read_gens(struct sctx *c)
 {
     sqlite3_stmt *st;

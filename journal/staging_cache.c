@@ -1,4 +1,5 @@
-/* staging_cache.c: prepared statements of the staging index kept between transactions. */
+/* staging_cache.c: prepared statements of the staging index kept between transactions, and
+ * the error they report. */
 #include "staging_int.h"
 
 #include <string.h>
@@ -87,4 +88,10 @@ int sx_exec(sqlite3 *db, const char *sql)
     rc = sqlite3_step(st);
     sx_finalize(st);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+int sx_sql_fail(struct sctx *c, int rc, const char *what)
+{
+    return ocfl_err_set(c->err, rc == SQLITE_BUSY ? -EBUSY : -EIO, "staging: %s: %s", what,
+                        sqlite3_errmsg(c->db));
 }

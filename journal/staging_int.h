@@ -65,6 +65,7 @@ int sx_end(struct sctx *c, int r);
 /* Like sx_begin/sx_end for a caller that holds the lock and the transaction already. */
 int sx_attach(struct sctx *c, struct journal *j, const char *oid, struct ocfl_err *err);
 
+/* Fill c->err from the database's message about @what: -EBUSY or -EIO (staging_cache.c). */
 int sx_sql_fail(struct sctx *c, int rc, const char *what);
 /* Ensure the staged_objects row exists. */
 int sx_ensure_object(struct sctx *c);
@@ -101,7 +102,8 @@ void sx_head_range(const struct ocfl_version *head, const char *dir, size_t *lo,
 int sx_new_scratch(struct sctx *c, char name[64]);
 
 /* Whether @s is a name sx_new_scratch() makes ("scratch/sK/fN", or the older "scratch/fN"):
- * names read back from the index are checked, so that no row leads outside scratch/. */
+ * names read back from the index are checked, so that no row leads outside scratch/.
+ * (staging_scratch.c, with sx_sync_scratch_dirs and staging_scratch_count.) */
 int sx_scratch_name_ok(const char *s);
 
 /* Fill a public entry from a row. */
