@@ -39,6 +39,11 @@
 static const char synopsis[] =
     "put ROOT ID DIR -m MSG [--user NAME --address URI] [--state DIR] [--rehash]";
 
+static void on_read(void *ctx, uint64_t done)
+{
+    cli_progress_update(ctx, "put: reading", done, 0);
+}
+
 static void on_progress(void *ctx, int64_t id, uint64_t done, uint64_t total)
 {
     (void)id;
@@ -244,7 +249,12 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     struct journal *j = NULL;
     struct ocfl_plan *plan = NULL;
     struct ocfl_plan_file *files = NULL;
-    struct put_stage p = {.dir = a->dir, .id = a->id, .rehash = a->rehash};
+    struct cli_progress prog;
+    struct put_stage p = {.dir = a->dir,
+                          .id = a->id,
+                          .rehash = a->rehash,
+                          .progress = on_read,
+                          .progress_ctx = &prog};
     struct scan sc = {.p = &p};
     pthread_t scanner, saver;
     int scanning = 0, saving = 0;
@@ -252,7 +262,7 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     int64_t id;
     int r;
 
-    cli_progress_init(&p.prog);
+    cli_progress_init(&prog);
     r = ocfl_root_open(a->root, &root, err);
     if (r < 0)
         goto out;
@@ -344,8 +354,8 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     r = journal_plan_add(j, plan, opath, &id, err);
     if (r < 0)
         goto unstage;
-    r = journal_plan_run(j, root, id, on_progress, &p.prog, err);
-    cli_progress_done(&p.prog);
+    r = journal_plan_run(j, root, id, on_progress, &prog, err);
+    cli_progress_done(&prog);
     if (r >= 0) {
         printf("%s: %s written (plan %lld; %zu added, %zu modified, %zu removed", a->id,
                plan->version_name, (long long)id, plan->n_added, plan->n_modified, plan->n_removed);
@@ -355,7 +365,7 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     }
     goto out;
 unstage:
-    cli_progress_done(&p.prog);
+    cli_progress_done(&prog);
     if (p.stage)
         ocfl_io_remove_tree(p.state_fd, p.stage, NULL);
 out:

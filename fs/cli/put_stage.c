@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli_util.h"
 #include "digest.h"
 #include "inventory.h"
 #include "io.h"
@@ -57,14 +56,14 @@ static int is_new(struct put_stage *p, const char *hex)
     return !(p->base && ocfl_inventory_manifest_lookup(p->base, hex));
 }
 
-/* Bytes read so far, and the progress line (shown by the first worker). */
+/* Bytes read so far, and the caller told (by the first worker). */
 static void count_read(void *ctx, uint64_t n)
 {
     struct stager *w = ctx;
     uint64_t done = __atomic_add_fetch(&w->p->bytes, n, __ATOMIC_RELAXED);
 
-    if (w->num == 0)
-        cli_progress_update(&w->p->prog, "put: reading", done, 0);
+    if (w->num == 0 && w->p->progress)
+        w->p->progress(w->p->progress_ctx, done);
 }
 
 /* Hash the file on @fd and copy it to the stage in the same pass (big files through
@@ -155,8 +154,8 @@ static int stage_file(struct stager *w, int fd, const char *shown, struct put_en
         /* Start writing back now, so the final fdatasync has little left to wait for. */
         sync_file_range(out, (off_t)(total - (uint64_t)n), n, SYNC_FILE_RANGE_WRITE);
         uint64_t done = __atomic_add_fetch(&p->bytes, (uint64_t)n, __ATOMIC_RELAXED);
-        if (w->num == 0)
-            cli_progress_update(&p->prog, "put: reading", done, 0);
+        if (w->num == 0 && p->progress)
+            p->progress(p->progress_ctx, done);
     }
 hashed:
     ocfl_hasher_final(w->h, p->alg, e->digest);

@@ -5,7 +5,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli_util.h"
 #include "digest.h"
 #include "err.h"
 #include "put_cache.h"
@@ -44,7 +43,9 @@ struct put_stage {
     enum ocfl_digest_alg alg;          /* the object's digest algorithm */
     char *stage;                       /* "scratch/put-...", relative to state_fd, already
                                           created; malloc'd, freed by put_stage_release() */
-    struct cli_progress prog;          /* initialized by the caller; "put: reading" lines */
+    /* optional: told the bytes read so far, now and then, from one thread at a time */
+    void (*progress)(void *ctx, uint64_t bytes_read);
+    void *progress_ctx;
     /* results */
     struct put_entry *e; /* sorted by logical_path (strcmp) */
     size_t n, alloc;
