@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""call_circles.py: circles of source files that call each other, from the built objects.
+"""call_circles.py: circles of source files that call or include each other.
 
 usage: call_circles.py MAX BUILD_DIR [ROOM...]
 
@@ -9,7 +9,8 @@ ROOMs (default: ocfl journal fs), named by their source path.
 A file uses another when its object file has an undefined symbol that the other's object
 defines (nm: a function or a variable with external linkage; static ones never count).  Files
 that reach each other through such uses, round and round, form a circle (a strongly connected
-component of the graph).  Prints TAP: one line per circle, failing when one holds more than
+component of the graph).  Includes count the same way: a file (source or header) uses the
+project header it includes, found by name.  Prints TAP: one line per circle, failing when one holds more than
 MAX files; the names are the source files.  It also checks that calls run one way between
 the rooms (ORDER: a file may use its own room and those before it).
 """
@@ -104,6 +105,34 @@ def room_of(path):
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def include_graph(rooms):
+    """Sources and headers of the rooms, each to the project headers it includes ("x.h",
+    found by name among the rooms' headers)."""
+    files = []
+    for room in rooms:
+        for d, _, names in os.walk(os.path.join(SOURCE, room)):
+            files += [os.path.join(d, f) for f in names if f.endswith((".c", ".h"))]
+    headers = {}
+    for f in files:
+        if f.endswith(".h"):
+            headers.setdefault(os.path.basename(f), os.path.relpath(f, SOURCE))
+    graph = {}
+    for f in files:
+        name = os.path.relpath(f, SOURCE)
+        graph.setdefault(name, set())
+        with open(f, errors="replace") as fh:
+            for line in fh:
+                line = line.strip()
+                if line.startswith("#include \""):
+                    inc = os.path.basename(line.split('"')[1])
+                    if inc in headers and headers[inc] != name:
+                        graph[name].add(headers[inc])
+    for deps in list(graph.values()):
+        for d in deps:
+            graph.setdefault(d, set())
+    return graph
+
+
 def main():
     limit = int(sys.argv[1])
     rooms = sys.argv[3:] or ["ocfl", "journal", "fs"]
@@ -123,16 +152,23 @@ def main():
             if s in owner and owner[s] != name:
                 graph[name].add(owner[s])
     found = [c for c in circles(graph) if len(c) > 1]
+    incs = include_graph(rooms)
+    found_inc = [c for c in circles(incs) if len(c) > 1]
     n = 0
+    for c in found_inc:
+        n += 1
+        print("%s %d - a circle of %d files including each other: %s" % (
+            "ok" if len(c) <= limit else "not ok", n, len(c), " ".join(c)))
     # rooms call downward only: a file uses files of its own room or of rooms before it
     upward = []
-    for a in sorted(graph):
-        for b in sorted(graph[a]):
-            ra, rb = room_of(a), room_of(b)
-            if ra is not None and rb is not None and rb > ra:
-                upward.append("%s -> %s" % (a, b))
+    for g, how in ((graph, "calls"), (incs, "includes")):
+        for a in sorted(g):
+            for b in sorted(g[a]):
+                ra, rb = room_of(a), room_of(b)
+                if ra is not None and rb is not None and rb > ra:
+                    upward.append("%s %s %s" % (a, how, b))
     n += 1
-    print("%s %d - calls run downward through %s" % ("not ok" if upward else "ok", n,
+    print("%s %d - calls and includes run downward through %s" % ("not ok" if upward else "ok", n,
                                                      " <- ".join(ORDER)))
     for u in upward[:20]:
         print("#   " + u)
@@ -145,7 +181,8 @@ def main():
     print("ok %d - %d files, %d circles, the largest of %d" %
           (n, len(graph), len(found), len(found[0]) if found else 1))
     print("1..%d" % n)
-    return 0 if all(len(c) <= limit for c in found) and not upward else 1
+    ok = all(len(c) <= limit for c in found + found_inc) and not upward
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
