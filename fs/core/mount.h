@@ -1,4 +1,5 @@
-/* mount.h: the read side of `ocflfs mount`: types shared by the fs/mount_*.c files. */
+/* mount.h: the daemon's core: the mount, its inode table, the object table, names, trees and
+ * the log, which every room of the daemon (fs/core, fs/read, fs/write) builds on. */
 #ifndef OCFLFS_MOUNT_H
 #define OCFLFS_MOUNT_H
 
@@ -355,39 +356,5 @@ unsigned mount_tree_introduced(const struct ocfl_inventory *inv, unsigned num, c
 
 /* Parse an RFC 3339 date-time into @ts; -EINVAL when it is not one. */
 int mount_parse_time(const char *text, struct timespec *ts);
-
-/* ---- mount_attr.c: attributes of nodes */
-
-/*
- * Fill @st for @n (object loaded as needed).  Called with m->lock held.
- * Returns 0, -EIO for an object that fails to load, -ENOENT when the node's
- * path no longer exists (head changed).
- */
-int mount_node_stat(struct mount *m, struct mount_node *n, struct stat *st);
-
-/* Entry/attr timeout for @n. */
-double mount_node_ttl(const struct mount *m, const struct mount_node *n);
-
-/* ---- mount_ctl.c: contents of the control files */
-
-/* Build the bytes of a control file (MK_ROOT_STATUS, MK_CTL_LOG, MK_CTL_STATUS,
- * MK_CTL_INVENTORY).  Called with m->lock held.  *ret is malloc'd. */
-int mount_ctl_content(struct mount *m, struct mount_node *n, char **ret, size_t *ret_len);
-
-/* ---- mount_io.c: the kernel's io mode of open files */
-
-/* How an open file handle is served (the kernel refuses to mix passthrough and cached opens). */
-enum mount_iomode {
-    MOUNT_IO_NONE = 0, /* not a tree file (control files), or direct io */
-    MOUNT_IO_CACHED,   /* the kernel's page cache, reads through the daemon */
-    MOUNT_IO_PT,       /* kernel passthrough to a backing file */
-};
-
-/* Count one FUSE read request (for status). */
-void mount_io_count_read(struct mount *m);
-
-/* ---- mount_ops.c: the FUSE low-level operations */
-struct fuse_lowlevel_ops;
-extern const struct fuse_lowlevel_ops mount_ops;
 
 #endif

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "io.h"
-#include "mount.h"
+#include "mount_ops.h"
 
 static struct timespec version_time(const struct mount *m, const struct ocfl_inventory *inv,
                                     unsigned num)

@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "io.h"
-#include "mount.h"
+#include "mount_ops.h"
 
 static int json_out(json_t *j, char **ret, size_t *ret_len)
 {

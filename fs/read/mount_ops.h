@@ -1,4 +1,5 @@
-/* mount_ops.h: what the FUSE operation files (mount_ops.c, mount_dir.c, mount_xattr.c) share. */
+/* mount_ops.h: the read view of the mount (fs/read): what its files share, and what the write
+ * view builds on. */
 #ifndef OCFLFS_MOUNT_OPS_H
 #define OCFLFS_MOUNT_OPS_H
 
@@ -85,5 +86,38 @@ void mount_io_release(struct mount *m, fuse_req_t req, struct mount_node *n,
 /* mount_xattr.c */
 void mount_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void mount_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/* ---- mount_attr.c: attributes of nodes */
+
+/*
+ * Fill @st for @n (object loaded as needed).  Called with m->lock held.
+ * Returns 0, -EIO for an object that fails to load, -ENOENT when the node's
+ * path no longer exists (head changed).
+ */
+int mount_node_stat(struct mount *m, struct mount_node *n, struct stat *st);
+
+/* Entry/attr timeout for @n. */
+double mount_node_ttl(const struct mount *m, const struct mount_node *n);
+
+/* ---- mount_ctl.c: contents of the control files */
+
+/* Build the bytes of a control file (MK_ROOT_STATUS, MK_CTL_LOG, MK_CTL_STATUS,
+ * MK_CTL_INVENTORY).  Called with m->lock held.  *ret is malloc'd. */
+int mount_ctl_content(struct mount *m, struct mount_node *n, char **ret, size_t *ret_len);
+
+/* ---- mount_io.c: the kernel's io mode of open files */
+
+/* How an open file handle is served (the kernel refuses to mix passthrough and cached opens). */
+enum mount_iomode {
+    MOUNT_IO_NONE = 0, /* not a tree file (control files), or direct io */
+    MOUNT_IO_CACHED,   /* the kernel's page cache, reads through the daemon */
+    MOUNT_IO_PT,       /* kernel passthrough to a backing file */
+};
+
+/* Count one FUSE read request (for status). */
+void mount_io_count_read(struct mount *m);
+
+/* ---- mount_ops.c: the FUSE low-level operations */
+extern const struct fuse_lowlevel_ops mount_ops;
 
 #endif

@@ -1,4 +1,5 @@
-/* mount_write.h: what the write side of the mount (fs/mount_write*.c, mount_ctl_*.c) shares. */
+/* mount_write.h: the write view of the mount (fs/write): staging through the mount, copy-up,
+ * commit and discard, the control files; what its files share. */
 #ifndef OCFLFS_MOUNT_WRITE_H
 #define OCFLFS_MOUNT_WRITE_H
 
@@ -108,6 +109,8 @@ void mw_release_all(struct mount *m);
 /* Changes whenever the file behind a head path of @mo may have changed (lock held): readers
  * look their path up again when it moved since they chose their descriptor. */
 uint64_t mw_source_stamp(const struct mount_obj *mo);
+/* Wall-clock nanoseconds. */
+int64_t mw_now_ns(void);
 
 /*
  * Before head path @path of @mo (a file, or a directory and what is below it) is unlinked or
@@ -206,8 +209,7 @@ void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mw_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 
-/* Wall-clock nanoseconds. */
-int64_t mw_now_ns(void);
+/* ---- mount_write_follow.c: copy-up, and handles following their path */
 /*
  * Make @path writable in the current generation: its scratch file, or a
  * copy-up (from @from_fd when >= 0, else from its current bytes).  *ret_fd
@@ -218,6 +220,15 @@ int mw_make_writable(struct mount *m, struct mount_obj *mo, const char *path, in
 /* Before writing through @fh (inside the gate, fh->mu held, m->lock not held): copy up when a
  * commit or discard moved on since it was checked, and clear the row's digest once. */
 int mw_revalidate(struct mount *m, struct mw_fh *fh);
+/* A descriptor on the bytes head file @path of @mo shows now (its staged file or committed
+ * content); waits while a commit moves that file.  Lock held. */
+int mw_reader_fd(struct mount *m, struct mount_obj *mo, const char *path, int *ret_fd);
+/* Before a read through reader @fh: take its path's current file when it may have changed.
+ * Lock not held. */
+void mw_reader_follow(struct mount *m, struct mw_fh *fh);
+/* Writer @fh after a commit or discard: follow its path (with @copy_up, copy its frozen bytes
+ * up when nobody did).  fh->mu and m->lock held. */
+int mw_writer_follow(struct mount *m, struct mw_fh *fh, int copy_up);
 
 /* ---- mount_write_attr.c */
 void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,

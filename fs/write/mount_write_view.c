@@ -476,3 +476,11 @@ int mw_check_view(struct mount *m, struct mount_obj *mo)
     mo->inval_stamp = stamp;
     return 1;
 }
+
+int64_t mw_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
