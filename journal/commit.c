@@ -272,17 +272,17 @@ out:
     return text;
 }
 
-int journal_commit_object(struct journal *j, struct ocfl_root *root, const char *object_id,
-                          const char *message, const char *user_name, const char *user_address,
-                          const char *created, unsigned flags, int64_t *ret_plan_id,
+int journal_commit_object(struct journal *j, struct ocfl_root *root,
+                          const struct journal_commit_in *what, int64_t *ret_plan_id,
                           char **ret_result, struct ocfl_err *err)
 {
+    const char *object_id = what->object_id, *created = what->created;
     struct commit_in in = {.oid = object_id,
-                           .message = message,
-                           .user_name = user_name,
-                           .user_address = user_address,
+                           .message = what->message,
+                           .user_name = what->user_name,
+                           .user_address = what->user_address,
                            .root = root,
-                           .flags = flags};
+                           .flags = what->flags};
     struct staging_state s = {0};
     struct ocfl_plan *plan = NULL;
     struct ocfl_err local = {0};
@@ -311,7 +311,7 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root, const char 
         r = freeze_and_plan(j, &in, &s, &plan, &id, err);
     if (r >= 0) {
         r = journal_plan_run(j, root, id, NULL, NULL, err);
-        if (r >= 0 && !(flags & JOURNAL_COMMIT_CALLER_FINISHES))
+        if (r >= 0 && !(what->flags & JOURNAL_COMMIT_CALLER_FINISHES))
             /* what was staged during the commit now sits on the new version */
             r = staging_finish(j, object_id, plan->inventory_digest, err);
         else if (r < 0) {

@@ -8,9 +8,19 @@
 #include "journal.h"
 #include "root.h"
 
+/* What a commit writes: the object and the new version's metadata. */
+struct journal_commit_in {
+    const char *object_id;    /* an object of the root, or a new one (staging_object_new) */
+    const char *message;      /* the version's message; NULL for none */
+    const char *user_name;    /* the version's user; NULL for none */
+    const char *user_address; /* a URI, with user_name; NULL for none */
+    const char *created;      /* RFC 3339; NULL: now (UTC) */
+    unsigned flags;           /* JOURNAL_COMMIT_REBASE, JOURNAL_COMMIT_CALLER_FINISHES */
+};
+
 /*
- * Commit the staged changes of @object_id (an object of @root, or a new one
- * staged with staging_object_new):
+ * Commit the staged changes of @in->object_id (an object of @root, or a new
+ * one staged with staging_object_new):
  *  1. in ONE transaction: freeze the current generation, compute the new
  *     state (head + overlay), hash (and fsync) frozen scratch files whose
  *     digest is not known, build the plan (ocfl_plan_build; sources are the
@@ -21,7 +31,7 @@
  *  2. run it (journal_plan_run);
  *  3. done: the frozen rows are dropped; reverted: they are merged back
  *     (the staged changes are intact; scratch files were moved back).
- * @created NULL = now (UTC).  Empty explicit directories are dropped and
+ * Empty explicit directories are dropped and
  * listed in the result.  *ret_plan_id (optional) gets the plan id (0 when
  * none was made); *ret_result (optional, malloc'd) gets JSON: {"object",
  * "version","plan","added","modified","removed","dropped_empty_dirs"} or
@@ -30,7 +40,7 @@
  * -ESTALE (a conflict) when the changes were staged on another head than
  * the object's inventory now (another tool made a version meanwhile; see
  * staging_note_head): nothing is frozen, the staged changes stay, unless
- * @flags has JOURNAL_COMMIT_REBASE, which commits them over the new head.
+ * @in->flags has JOURNAL_COMMIT_REBASE, which commits them over the new head.
  */
 #define JOURNAL_COMMIT_REBASE 1u
 /* With JOURNAL_COMMIT_CALLER_FINISHES a plan that ran to the end leaves its generation frozen:
@@ -38,9 +48,8 @@
  * own view to the new version at the same moment (the mount, under its lock); a crash before
  * is finished by staging_recover. */
 #define JOURNAL_COMMIT_CALLER_FINISHES 2u
-int journal_commit_object(struct journal *j, struct ocfl_root *root, const char *object_id,
-                          const char *message, const char *user_name, const char *user_address,
-                          const char *created, unsigned flags, int64_t *ret_plan_id,
+int journal_commit_object(struct journal *j, struct ocfl_root *root,
+                          const struct journal_commit_in *in, int64_t *ret_plan_id,
                           char **ret_result, struct ocfl_err *err);
 
 #endif

@@ -99,16 +99,22 @@ int staging_create(struct journal *j, const char *oid, const struct ocfl_invento
                    const char *path, uint32_t mode, int *ret_fd, struct staging_entry *ret,
                    struct ocfl_err *err);
 
+/* The bytes a copy-up starts from. */
+struct staging_source {
+    int fd;              /* the committed content, or the still-open descriptor of a frozen
+                          * scratch file; -1 when truncate_to is 0 */
+    int64_t truncate_to; /* >= 0: cut the copy to this size (O_TRUNC opens copy nothing);
+                          * < 0: all of it */
+};
+
 /*
  * Copy-up: make @path (an existing file of the view) scratch-backed in the
- * current generation, with the bytes of @src_fd (the committed content, or
- * the still-open descriptor of a frozen scratch file), copied with
- * copy_file_range (FICLONE first).  With @truncate_to >= 0 the copy is cut
- * to that size (O_TRUNC opens copy nothing).  Mode and mtime are kept.
- * *ret_fd gets an O_RDWR descriptor.  -EISDIR / -ENOENT.
+ * current generation, with the bytes of @src, copied with copy_file_range
+ * (FICLONE first).  Mode and mtime are kept.  *ret_fd gets an O_RDWR
+ * descriptor.  -EISDIR / -ENOENT.
  */
 int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-                    const char *path, int src_fd, int64_t truncate_to, int *ret_fd,
+                    const char *path, const struct staging_source *src, int *ret_fd,
                     struct staging_entry *ret, struct ocfl_err *err);
 
 /*

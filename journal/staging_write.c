@@ -182,9 +182,11 @@ int staging_private_copy(struct journal *j, int src_fd, int *ret_fd, struct ocfl
 }
 
 int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-                    const char *path, int src_fd, int64_t truncate_to, int *ret_fd,
+                    const char *path, const struct staging_source *src, int *ret_fd,
                     struct staging_entry *ret, struct ocfl_err *err)
 {
+    int src_fd = src->fd;
+    int64_t truncate_to = src->truncate_to;
     struct staging_entry e;
     struct srow row = {.kind = ROW_FILE};
     struct stat st;

@@ -353,8 +353,12 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t le
     w->moving = 1; /* no writer inside the gate now: none waits for this while holding it */
     pthread_mutex_unlock(&m->lock);
     watching = pthread_create(&watcher, NULL, watch, &wt) == 0;
-    rc = journal_commit_object(m->journal, m->root, mo->id, msg && *msg ? msg : NULL, user, addr,
-                               NULL, flags | JOURNAL_COMMIT_CALLER_FINISHES, &plan, &result, &err);
+    struct journal_commit_in in = {.object_id = mo->id,
+                                   .message = msg && *msg ? msg : NULL,
+                                   .user_name = user,
+                                   .user_address = addr,
+                                   .flags = flags | JOURNAL_COMMIT_CALLER_FINISHES};
+    rc = journal_commit_object(m->journal, m->root, &in, &plan, &result, &err);
     wt.done = 1;
     if (watching)
         pthread_join(watcher, NULL);

@@ -262,7 +262,8 @@ static int make_writable_found(struct mount *m, struct mount_obj *mo,
         return mw_fail(m, mo, -EIO, &err);
     }
     if (ret->damaged[0]) { /* rewritten from nothing: the damaged bytes are not read */
-        rc = staging_copy_up(m->journal, mo->id, inv, path, -1, 0, ret_fd, ret, &err);
+        rc = staging_copy_up(m->journal, mo->id, inv, path, &(struct staging_source){-1, 0}, ret_fd,
+                             ret, &err);
         if (rc == 0)
             mo->w->copyups++;
         return rc < 0 ? mw_fail(m, mo, rc, &err) : 0;
@@ -286,7 +287,8 @@ static int make_writable_found(struct mount *m, struct mount_obj *mo,
     src = from_fd >= 0 ? from_fd : open_source(m, mo, ret);
     if (src < 0)
         return mw_fail(m, mo, src, NULL);
-    rc = staging_copy_up(m->journal, mo->id, inv, path, src, trunc, ret_fd, ret, &err);
+    rc = staging_copy_up(m->journal, mo->id, inv, path, &(struct staging_source){src, trunc},
+                         ret_fd, ret, &err);
     if (from_fd < 0)
         close(src);
     if (rc == 0)

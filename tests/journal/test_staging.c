@@ -118,8 +118,11 @@ int main(void)
     CHECK_INT(kind_of(j, oid, NULL, "docs/a.txt"), STAGING_FILE);
 
     /* first commit writes v1; the empty directory is dropped */
-    CHECK_OK(journal_commit_object(j, root, oid, "first", "Ann", "mailto:a@x", NULL, 0, &plan,
-                                   &json, &err));
+    CHECK_OK(journal_commit_object(
+        j, root,
+        &(struct journal_commit_in){
+            .object_id = oid, .message = "first", .user_name = "Ann", .user_address = "mailto:a@x"},
+        &plan, &json, &err));
     CHECK(json && strstr(json, "\"v1\"") && strstr(json, "\"empty\""));
     free(json);
     json = NULL;
@@ -128,7 +131,9 @@ int main(void)
     CHECK_OK(ocfl_object_open(root->fd, opath, &o, &err));
     CHECK_INT((int)ocfl_inventory_head(o->inv)->n_state, 2);
     CHECK_STR(read_content(o, "docs/a.txt"), "hello\n");
-    CHECK_INT(journal_commit_object(j, root, oid, "none", NULL, NULL, NULL, 0, NULL, NULL, NULL),
+    CHECK_INT(journal_commit_object(
+                  j, root, &(struct journal_commit_in){.object_id = oid, .message = "none"}, NULL,
+                  NULL, NULL),
               -ENODATA);
 
     /* edits over the head: copy-up, rename a committed dir, unlink, rename over targets */
@@ -139,7 +144,8 @@ int main(void)
     const char *dig, *cp;
     CHECK_OK(ocfl_object_resolve(o, 0, "b.txt", &dig, &cp, &err));
     int src = ocfl_object_open_content(o, cp, &err);
-    CHECK_OK(staging_copy_up(j, oid, inv, "b.txt", src, -1, &fd, &e, &err));
+    CHECK_OK(
+        staging_copy_up(j, oid, inv, "b.txt", &(struct staging_source){src, -1}, &fd, &e, &err));
     close(src);
     char buf[32] = {0};
     CHECK_INT((int)pread(fd, buf, sizeof(buf), 0), 4);
@@ -167,7 +173,9 @@ int main(void)
 
     /* a plan that fails: staged changes intact, object at v1 */
     ocfl_io_set_fault(fail_renames, NULL);
-    CHECK(journal_commit_object(j, root, oid, "fails", NULL, NULL, NULL, 0, NULL, NULL, NULL) < 0);
+    CHECK(journal_commit_object(j, root,
+                                &(struct journal_commit_in){.object_id = oid, .message = "fails"},
+                                NULL, NULL, NULL) < 0);
     ocfl_io_set_fault(NULL, NULL);
     CHECK_INT(kind_of(j, oid, inv, "papers/a.txt"), STAGING_FILE);
     CHECK_OK(staging_lookup(j, oid, inv, "b.txt", &e, &err));
@@ -175,8 +183,9 @@ int main(void)
     CHECK_OK(staging_recover(j, &err));
 
     /* now it works: v2 */
-    CHECK_OK(
-        journal_commit_object(j, root, oid, "second", NULL, NULL, NULL, 0, &plan, &json, &err));
+    CHECK_OK(journal_commit_object(
+        j, root, &(struct journal_commit_in){.object_id = oid, .message = "second"}, &plan, &json,
+        &err));
     CHECK(json && strstr(json, "\"v2\""));
     free(json);
     ocfl_object_close(o);
