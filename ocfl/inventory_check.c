@@ -113,32 +113,21 @@ static void content_path_place(struct inv_ck *c, const char *s, const char *cdir
  */
 static void read_blocks(struct inv_ck *c, json_ref obj, int manifest, const char *block,
                         const char *cdir, struct ocfl_strset *cpaths,
-                        struct ocfl_manifest_entry **ret, size_t *ret_n, const char ***ret_paths,
-                        size_t *ret_npaths)
+                        struct ocfl_manifest_entry **ret, size_t *ret_n)
 {
     const struct json_doc *d = c->d;
     const char *bad_shape = manifest ? "E092" : "E057";
-    size_t n = 0, np = 0, total = 0;
+    size_t n = 0;
     struct ocfl_manifest_entry *e;
-    const char **all = NULL;
     const char *digest;
     json_ref paths;
 
     *ret = NULL;
     *ret_n = 0;
-    *ret_paths = NULL;
-    *ret_npaths = 0;
-    JSON_DOC_FOREACH_MEMBER(d, obj, k, digest, paths)
-    {
-        total += json_doc_size(d, paths) * json_doc_is(d, paths, JSON_K_ARRAY);
-    }
     if (!json_doc_size(d, obj))
         return;
     e = calloc(json_doc_size(d, obj), sizeof(*e));
-    all = total ? calloc(total, sizeof(*all)) : NULL;
-    if (!e || (total && !all)) {
-        free(e);
-        free(all);
+    if (!e) {
         c->oom = 1;
         return;
     }
@@ -179,14 +168,12 @@ static void read_blocks(struct inv_ck *c, json_ref obj, int manifest, const char
             if (!e[n - 1].paths[e[n - 1].n_paths])
                 break;
             e[n - 1].n_paths++;
-            all[np++] = s;
         }
         if (c->oom)
             break;
     }
     if (c->oom) {
         ocfl_manifest_entries_free(e, n);
-        free(all);
         return;
     }
     /* Duplicate digests regardless of case: sorted by lower case, they are neighbours. */
@@ -206,8 +193,6 @@ static void read_blocks(struct inv_ck *c, json_ref obj, int manifest, const char
     }
     *ret = e;
     *ret_n = n;
-    *ret_paths = all;
-    *ret_npaths = np;
 }
 
 static void check_manifest(struct inv_ck *c, json_ref manifest, struct ocfl_strset *cpaths,
@@ -216,7 +201,7 @@ static void check_manifest(struct inv_ck *c, json_ref manifest, struct ocfl_strs
     struct ocfl_inventory *inv = c->inv;
     enum ocfl_digest_alg alg = ocfl_digest_alg_from_name(inv->digest_algorithm);
     const char **all = NULL;
-    size_t np = 0, np2 = 0, a, b;
+    size_t np2 = 0, a, b;
     struct ocfl_path_ref *refs;
     const char *digest;
     json_ref paths;
@@ -235,9 +220,7 @@ static void check_manifest(struct inv_ck *c, json_ref manifest, struct ocfl_strs
         if (c->has_used && !ocfl_strset_has(&c->used, digest, NULL))
             ocfl_ck_find(c, "E107", "manifest digest '%.140s' is not used by any version", digest);
     }
-    read_blocks(c, manifest, 1, "manifest", cdir, cpaths, &inv->manifest, &inv->n_manifest, &all,
-                &np);
-    free(all);
+    read_blocks(c, manifest, 1, "manifest", cdir, cpaths, &inv->manifest, &inv->n_manifest);
     if (c->oom)
         return;
     /* The paths that stayed (a duplicate digest's are dropped), sorted once: for the
@@ -293,8 +276,6 @@ static void check_fixity(struct inv_ck *c, json_ref fixity, struct ocfl_strset *
     JSON_DOC_FOREACH_MEMBER(d, fixity, k, alg, block)
     {
         char what[160];
-        const char **all = NULL;
-        size_t np = 0;
 
         if (!json_doc_is(d, block, JSON_K_OBJECT)) {
             ocfl_ck_find(c, "E057", "fixity block '%.100s' is not an object", alg);
@@ -305,8 +286,7 @@ static void check_fixity(struct inv_ck *c, json_ref fixity, struct ocfl_strset *
         if (!inv->fixity[n].algorithm)
             break;
         read_blocks(c, block, 0, what, NULL, c->has_manifest ? cpaths : NULL,
-                    &inv->fixity[n].entries, &inv->fixity[n].n_entries, &all, &np);
-        free(all);
+                    &inv->fixity[n].entries, &inv->fixity[n].n_entries);
         n++;
         inv->n_fixity = n;
     }
