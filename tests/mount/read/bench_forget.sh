@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench_forget.sh: the daemon's RSS (VmRSS) after find over an object of 100,000 files, then
 # after drop_caches (the kernel forgets the inodes), twice.  Not part of meson test; needs
-# root (drop_caches).  usage: tests/mount/bench_forget.sh OCFLFS [OCFLFS...]  (BENCH_FILES)
+# root (drop_caches).  usage: tests/mount/read/bench_forget.sh OCFLFS [OCFLFS...]  (BENCH_FILES)
 set -eu
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
+SRC=$(cd "$(dirname "$0")/../../.." && pwd)
 FILES=${BENCH_FILES:-100000}
 WORK=$(mktemp -d)
 MNT="$WORK/mnt"
