@@ -13,7 +13,7 @@ N=40 # files in DIR
 R=$tmp/root
 D=$tmp/dir
 
-. "$SOURCE_ROOT/tests/journal/put_lib.sh"
+. "$SOURCE_ROOT/tests/journal/put/put_lib.sh"
 
 mkdir -p "$D/sub"
 for i in $(seq 1 $N); do printf 'file %03d\n' "$i" >"$D/sub/f$i.txt"; done

@@ -12,7 +12,7 @@ ID="urn:test:put-cache-times"
 R=$tmp/root
 D=$tmp/dir
 
-. "$SOURCE_ROOT/tests/journal/put_lib.sh"
+. "$SOURCE_ROOT/tests/journal/put/put_lib.sh"
 
 mkdir -p "$D"
 printf 'future\n' >"$D/future.txt"
