@@ -24,7 +24,8 @@ check_grep() { # check_grep DESCRIPTION FIXED-STRING FILE
 
 check_true() { # check_true DESCRIPTION COMMAND...
     local d=$1; shift
-    if "$@"; then tap_result 1 "$d"; else tap_result 0 "$d" "command failed: $*"; fi
+    # the command's output is not TAP: to stderr
+    if "$@" >&2; then tap_result 1 "$d"; else tap_result 0 "$d" "command failed: $*"; fi
 }
 
 done_testing() {
