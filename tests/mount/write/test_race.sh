@@ -6,7 +6,7 @@
 # validate and hold only what the writers wrote, in order; no open may fail; no commit may see a
 # conflict.
 . "$(dirname "$0")/../../common/tap.sh"
-. "$(dirname "$0")/mount_lib.sh"
+. "$(dirname "$0")/../mount_lib.sh"
 
 ok() { tap_result $(($1 == 0)) "${@:2}"; } # ok STATUS DESCRIPTION [DETAIL]
 
