@@ -15,6 +15,8 @@ static inline struct mount *mount_req(fuse_req_t req)
     return fuse_req_userdata(req);
 }
 
+/* ---- mount_view.c: what the operations share */
+
 /* The version a tree node shows (head resolved), or NULL when it has none. */
 const struct ocfl_version *mount_node_version(const struct mount_node *n,
                                               const struct ocfl_object *o);
@@ -36,7 +38,7 @@ void mount_fill_entry(struct mount *m, struct mount_node *n, const struct stat *
 /*
  * How a lookup sees the tree: find @name under @p, stat it, fill the entry.
  * The committed view (mount_ops.c) and the staged view (mount_write_dir.c)
- * differ only there.
+ * differ only there (mount_lookup_reply does the rest).
  */
 struct mount_lookup_view {
     int (*child)(struct mount *m, struct mount_node *p, const char *name, struct mount_node **ret);
