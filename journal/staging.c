@@ -2,6 +2,7 @@
 #include "staging_int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,13 @@ int sx_check_path(const char *path, struct ocfl_err *err)
         return 0;
     if (ocfl_path_check(path) != OCFL_PATH_OK || strlen(path) > OCFL_PATH_MAX_BYTES)
         return ocfl_err_set(err, -EINVAL, "'%s' is not a valid logical path", path);
+    /* no file system under a storage root holds a longer name in a content path */
+    for (const char *s = path, *slash; *s; s = slash ? slash + 1 : s + strlen(s)) {
+        slash = strchr(s, '/');
+        if ((slash ? (size_t)(slash - s) : strlen(s)) > NAME_MAX)
+            return ocfl_err_set(err, -ENAMETOOLONG, "'%.300s...': a name longer than %d bytes",
+                                path, NAME_MAX);
+    }
     return 0;
 }
 
