@@ -46,6 +46,9 @@ enum staging_kind {
 };
 
 /* What a path is in the merged view. */
+/* In staging_entry.mode: the permission bits below were set (mode 0 included). */
+#define STAGING_MODE_SET 0x10000u
+
 struct staging_entry {
     enum staging_kind kind;
     int staged;  /* 1: from a staged row; 0: the head (or an implicit directory) */
@@ -55,7 +58,8 @@ struct staging_entry {
     char scratch[64];                 /* "scratch/sK/fN" (or, made before, "scratch/fN")
                                          relative to the state dir, or "" */
     int64_t size;                     /* -1 when not known (digest-backed: stat the content) */
-    uint32_t mode;                    /* permission bits kept by chmod, 0 = default */
+    uint32_t mode;                    /* permission bits set by create, mkdir or chmod, with
+                                       * STAGING_MODE_SET; 0 = never set (the default) */
     int64_t mtime_ns;                 /* kept by utimens / writes, 0 = unknown */
     int64_t synced_size;              /* scratch bytes proven on disk (an fsync returned) */
     char damaged[160]; /* "" or why the scratch data is not what was acknowledged (reads give

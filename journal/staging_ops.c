@@ -68,7 +68,7 @@ int staging_mkdir(struct journal *j, const char *oid, const struct ocfl_inventor
         return r;
     r = sx_check_new(&c, path);
     if (r == 0) {
-        row.mode = mode & 07777;
+        row.mode = (mode & 07777) | STAGING_MODE_SET;
         row.mtime_ns = (int64_t)journal_now_ns(j);
         r = sx_row_put(&c, path, &row);
     }

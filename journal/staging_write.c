@@ -104,7 +104,7 @@ int staging_create(struct journal *j, const char *oid, const struct ocfl_invento
     if (r == 0)
         r = fd = sx_new_scratch(&c, row.scratch);
     if (r >= 0) {
-        row.mode = mode & 07777;
+        row.mode = (mode & 07777) | STAGING_MODE_SET;
         row.mtime_ns = now_ns(&c);
         r = sx_row_put(&c, path, &row);
     }
@@ -354,7 +354,7 @@ int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inven
         row.kind = e.kind == STAGING_DIR ? ROW_DIR : ROW_FILE;
         memcpy(row.digest, e.digest, sizeof(row.digest));
         row.size = e.size;
-        row.mode = mode >= 0 ? (mode & 07777) : e.mode;
+        row.mode = mode >= 0 ? (uint32_t)(mode & 07777) | STAGING_MODE_SET : e.mode;
         row.mtime_ns = mtime_ns >= 0 ? mtime_ns : e.mtime_ns;
         /* A frozen scratch file stays the plan's: the new row shares it until copy-up. */
         if (e.staged && e.scratch[0] && !e.frozen) {

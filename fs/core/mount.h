@@ -183,6 +183,10 @@ struct mount {
     uint64_t n_readdirs; /* FUSE readdir/readdirplus requests served (atomic builtins) */
 };
 
+/* The longest name of a file or directory (statfs's f_namemax): what the storage root's file
+ * systems hold in a content path. */
+#define MOUNT_NAME_MAX 255
+
 /* ---- mount_log.c: to stderr in the foreground, syslog otherwise; the clock */
 void mount_log(const struct mount *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

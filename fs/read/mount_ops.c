@@ -321,7 +321,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
         fuse_reply_err(req, errno);
         return;
     }
-    sv.f_namemax = 255;
+    sv.f_namemax = MOUNT_NAME_MAX;
     sv.f_flag |= ST_RDONLY;
     fuse_reply_statfs(req, &sv);
 }

@@ -143,6 +143,8 @@ void mount_lookup_reply(fuse_req_t req, fuse_ino_t parent, const char *name,
     p = mount_node_by_ino(&m->nodes, parent);
     if (!p) {
         rc = -ESTALE;
+    } else if (strlen(name) > MOUNT_NAME_MAX) {
+        rc = -ENAMETOOLONG; /* no such name can exist here (statfs says so) */
     } else {
         mount_node_preload(m, p, name);
         neg_ttl = p->kind == MK_ROOT ? 1.0 : mount_node_ttl(m, p);

@@ -121,7 +121,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
     if (p && p->kind == MK_ROOT) {
         rc = new_object(m, name, &n);
     } else if ((rc = head_path(m, parent, name, &p, path, sizeof(path))) == 0 &&
-               (rc = mw_inv(m, p->obj, &inv)) == 0) {
+               (rc = mw_inv(m, p->obj, &inv)) == 0 &&
+               (rc = mw_path_fits(p->obj, path, name)) == 0) {
         p->obj->w->staged = 1;
         rc = staging_mkdir(m->journal, p->obj->id, inv, path, mode & 07777, &err);
         if (rc < 0)
@@ -249,7 +250,9 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     char from[4096], to[4096];
     int rc, frozen = 0;
 
-    if (flags & RENAME_EXCHANGE) {
+    /* RENAME_EXCHANGE and RENAME_WHITEOUT (overlayfs's) are not done here: refused, never
+     * turned into a plain rename */
+    if (flags & ~(unsigned)RENAME_NOREPLACE) {
         fuse_reply_err(req, EINVAL);
         return;
     }
@@ -263,6 +266,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     } while (rc == 0 && strcmp(from, to) && (rc = mw_before_unlink(m, p->obj, to, &frozen)) == 1);
     if (rc == 0)
         rc = mw_inv(m, p->obj, &inv);
+    if (rc == 0)
+        rc = mw_path_fits(p->obj, to, newname);
     if (rc == 0 && (flags & RENAME_NOREPLACE)) {
         struct staging_entry e;
         rc = staging_lookup(m->journal, p->obj->id, inv, to, &e, &err);
@@ -322,7 +327,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
         fuse_reply_err(req, errno);
         return;
     }
-    sv.f_namemax = 255;
+    sv.f_namemax = MOUNT_NAME_MAX;
     sv.f_flag &= ~(unsigned long)ST_RDONLY;
     fuse_reply_statfs(req, &sv);
 }

@@ -1,6 +1,7 @@
 /* mount_write_view.c: the head view merged with staged changes: per-object state, attributes,
  * invalidation. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,12 +180,18 @@ int mw_inv(struct mount *m, struct mount_obj *mo, const struct ocfl_inventory **
     return 0;
 }
 
+/* The permission bits of a staged entry: what was set (0 included), else the default. */
+static mode_t perm_of(uint32_t mode, mode_t dflt)
+{
+    return (mode & STAGING_MODE_SET) || (mode & 07777) ? (mode_t)(mode & 07777) : dflt;
+}
+
 static void fix_mode(struct stat *st, uint32_t mode)
 {
     if (S_ISDIR(st->st_mode))
-        st->st_mode = S_IFDIR | (mode ? (mode & 07777) : 0755);
+        st->st_mode = S_IFDIR | perm_of(mode, 0755);
     else
-        st->st_mode = S_IFREG | (mode ? (mode & 07777) : 0644);
+        st->st_mode = S_IFREG | perm_of(mode, 0644);
 }
 
 static void base_stat(struct mount *m, struct mount_node *n, struct stat *st)
@@ -253,13 +260,13 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
         t.tv_nsec = (long)(e.mtime_ns % 1000000000);
     }
     if (e.kind == STAGING_DIR) {
-        st->st_mode = S_IFDIR | (e.mode ? (e.mode & 07777) : 0755);
+        st->st_mode = S_IFDIR | perm_of(e.mode, 0755);
         st->st_nlink = 1; /* unknown: tools count on readdir */
         st->st_size = 4096;
         st->st_blocks = 8;
     } else {
         uint64_t size = 0;
-        st->st_mode = S_IFREG | (e.mode ? (e.mode & 07777) : 0644);
+        st->st_mode = S_IFREG | perm_of(e.mode, 0644);
         st->st_nlink = 1;
         if (e.scratch[0] && e.damaged[0]) {
             size = e.size > 0 ? (uint64_t)e.size : 0; /* as recorded: its data is gone */
@@ -483,4 +490,16 @@ int64_t mw_now_ns(void)
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int mw_path_fits(const struct mount_obj *mo, const char *path, const char *name)
+{
+    const char *cdir = mo->o && mo->o->inv ? ocfl_inventory_content_dir(mo->o->inv) : "content";
+    /* "<object>/v<up to 10 digits>/<content dir>/<path>" and its NUL */
+    size_t need =
+        (mo->path ? strlen(mo->path) : 0) + 1 + 11 + 1 + strlen(cdir) + 1 + strlen(path) + 1;
+
+    if (strlen(name) > MOUNT_NAME_MAX || need > PATH_MAX)
+        return -ENAMETOOLONG;
+    return 0;
 }
