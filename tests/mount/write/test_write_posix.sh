@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# test_write_posix.sh: POSIX answers of the write side (issue 12): names longer than NAME_MAX and
+# content paths past PATH_MAX are refused with ENAMETOOLONG at create, mkdir, rename and lookup,
+# so that no name the view takes makes a commit fail; mode 0 is kept (chmod, open, mkdir);
+# RENAME_WHITEOUT and RENAME_EXCHANGE are refused with EINVAL, not done as a plain rename.
+set -u
+. "$SOURCE_ROOT/tests/common/tap.sh"
+. "$SOURCE_ROOT/tests/mount/mount_lib.sh"
+
+root="$WORK/root"
+mnt="$WORK/mnt"
+make_root "$root"
+start_mount "$root" "$mnt" --user "Test User" --address mailto:t@example.org ||
+    tap_result 0 "mount" "$(cat "$mnt.log")"
+mkdir "$mnt/obj"
+echo seed >"$mnt/obj/seed.txt"
+
+out=$(python3 - "$mnt/obj" <<'PY'
+import ctypes, errno, os, sys
+o = sys.argv[1]
+res = []
+def code(f):
+    try:
+        f()
+        return "ok"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+long = "n" * 256
+res.append(code(lambda: os.close(os.open(os.path.join(o, long), os.O_CREAT | os.O_WRONLY, 0o644))))
+res.append(code(lambda: os.mkdir(os.path.join(o, long))))
+res.append(code(lambda: os.rename(os.path.join(o, "seed.txt"), os.path.join(o, long))))
+res.append(code(lambda: os.stat(os.path.join(o, long))))
+ok255 = "m" * 255
+res.append(code(lambda: os.close(os.open(os.path.join(o, ok255), os.O_CREAT | os.O_WRONLY, 0o644))))
+# a path whose content path would pass PATH_MAX: 16 levels of 250 bytes
+# (relative to a descriptor: the kernel refuses absolute paths past PATH_MAX itself)
+fd, depth = os.open(o, os.O_RDONLY | os.O_DIRECTORY), 0
+while depth < 3800:
+    os.mkdir("d" * 250, dir_fd=fd)
+    nfd = os.open("d" * 250, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+    os.close(fd)
+    fd, depth = nfd, depth + 251
+res.append(code(lambda: os.close(os.open("f" * 250, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))))
+res.append(code(lambda: os.mkdir("g" * 250, dir_fd=fd)))
+res.append(code(lambda: os.close(os.open("h" * 20, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))))
+os.close(fd)
+libc = ctypes.CDLL(None, use_errno=True)
+def rename2(a, b, flags):
+    if libc.renameat2(-100, a.encode(), -100, b.encode(), flags) != 0:
+        raise OSError(ctypes.get_errno(), "renameat2")
+open(os.path.join(o, "a.txt"), "w").write("a")
+open(os.path.join(o, "b.txt"), "w").write("b")
+res.append(code(lambda: rename2(os.path.join(o, "a.txt"), os.path.join(o, "b.txt"), 4)))  # WHITEOUT
+res.append(code(lambda: rename2(os.path.join(o, "a.txt"), os.path.join(o, "b.txt"), 2)))  # EXCHANGE
+res.append(open(os.path.join(o, "a.txt")).read() + open(os.path.join(o, "b.txt")).read())
+print(" ".join(res))
+PY
+)
+check_eq "ENAMETOOLONG for a 256-byte name (create, mkdir, rename, stat); 255 is fine; a content path past PATH_MAX refused, a shorter one beside it fine; renameat2 WHITEOUT and EXCHANGE: EINVAL, nothing moved" \
+    "ENAMETOOLONG ENAMETOOLONG ENAMETOOLONG ENAMETOOLONG ok ENAMETOOLONG ENAMETOOLONG ok EINVAL EINVAL ab" "$out"
+check_eq "statfs says 255" 255 "$(stat -f -c %l "$mnt/obj")"
+
+# mode 0 kept, and every other mode as given
+umask 022
+touch "$mnt/obj/locked.txt" && chmod 000 "$mnt/obj/locked.txt"
+mkdir "$mnt/obj/lockeddir" && chmod 000 "$mnt/obj/lockeddir"
+python3 -c 'import os,sys; os.close(os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0))' "$mnt/obj/zero.txt"
+touch "$mnt/obj/x.sh" && chmod 4751 "$mnt/obj/x.sh"
+check_eq "modes: chmod 000 file and directory, open(O_CREAT, 0), chmod 4751" "0 0 0 4751" \
+    "$(stat -c %a "$mnt/obj/locked.txt" "$mnt/obj/lockeddir" "$mnt/obj/zero.txt" "$mnt/obj/x.sh" | tr '\n' ' ' | sed 's/ $//')"
+chmod 755 "$mnt/obj/lockeddir"
+
+setfattr -n user.ocfl.commit -v "posix answers" "$mnt/obj"
+tap_result $(($? == 0)) "the object commits with every name the view took" "$(cat "$mnt/obj/.ocfl/commit" 2>&1)"
+check_true "the 255-byte name is in the version" test -f "$mnt/obj/.ocfl/versions/v1/$(printf 'm%.0s' $(seq 255))"
+stop_mount "$mnt"
+tap_result $(($? == 0)) "unmount"
+out=$("$OCFLFS" validate "$root/obj" 2>&1)
+tap_result $(($? == 0)) "the object validates" "$out"
+done_testing
