@@ -18,13 +18,15 @@ stop_mount "$mnt"
 check_eq "clean unmount" 0 $?
 
 echo "outside secret" >"$WORK/outside.txt"
-python3 - "$state/ocflfs.db" <<'PY'
+n=$(python3 - "$state/ocflfs.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 n = db.execute("UPDATE staged SET scratch = 'scratch/../../outside.txt' WHERE path = 'a.txt'").rowcount
 db.commit()
 print(n)
 PY
+)
+check_eq "the row is doctored" 1 "$n"
 start_mount "$root" "$mnt" --state "$state" || tap_result 0 "remount" "$(cat "$mnt.log")"
 check_true "the mount comes up" mountpoint -q "$mnt"
 out=$(cat "$mnt/urn:test:doc/a.txt" 2>&1)
