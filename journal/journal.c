@@ -94,6 +94,9 @@ static const char *const migrations[] = {
     "ALTER TABLE staged ADD COLUMN synced_size INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE staged ADD COLUMN damaged TEXT;"
     "CREATE TABLE journal_flags (name TEXT PRIMARY KEY) WITHOUT ROWID;",
+    /* 5 -> 6: access and change times of staged entries (0: as the mtime) */
+    "ALTER TABLE staged ADD COLUMN atime_ns INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE staged ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;",
 };
 
 static const int default_non_retryable[] = {

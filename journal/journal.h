@@ -45,7 +45,7 @@
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
 #define JOURNAL_SCHEMA_VERSION                                                                     \
-    5 /* 2: staging index, 3: its bases, 4: inventory files, 5: synced sizes */
+    6 /* 2: staging index, 3: its bases, 4: inventory files, 5: synced sizes, 6: atime, ctime */
 
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)

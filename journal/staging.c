@@ -220,6 +220,8 @@ static int row_query(struct sctx *c, const char *sql, const char *path, struct s
         ret->mtime_ns = sqlite3_column_int64(st, 6);
         ret->synced_size = sqlite3_column_int64(st, 7);
         copy_text(ret->damaged, sizeof(ret->damaged), sqlite3_column_text(st, 8));
+        ret->atime_ns = sqlite3_column_int64(st, 9);
+        ret->ctime_ns = sqlite3_column_int64(st, 10);
     }
     sx_finalize(st);
     if (rc == SQLITE_ROW && ret->scratch[0] && !sx_scratch_name_ok(ret->scratch))
@@ -279,8 +281,8 @@ int sx_row_put(struct sctx *c, const char *path, const struct srow *row)
     }
     rc = sx_prepare(c->db,
                     "INSERT OR REPLACE INTO staged (object_id, path, gen, parent, kind,"
-                    " digest, scratch, size, mode, mtime_ns, synced_size, damaged)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " digest, scratch, size, mode, mtime_ns, synced_size, damaged, atime_ns,"
+                    " ctime_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot write a row");
@@ -300,6 +302,8 @@ int sx_row_put(struct sctx *c, const char *path, const struct srow *row)
     /* acknowledged bytes belong to a scratch file: a digest-backed row has none */
     sqlite3_bind_int64(st, 11, row->scratch[0] ? row->synced_size : 0);
     bind_opt_text(st, 12, row->damaged);
+    sqlite3_bind_int64(st, 13, row->atime_ns);
+    sqlite3_bind_int64(st, 14, row->ctime_ns);
     rc = sqlite3_step(st);
     sx_finalize(st);
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot write a row");
@@ -439,6 +443,8 @@ void sx_entry_from_row(const struct sctx *c, const struct srow *row, struct stag
     e->size = row->size;
     e->mode = (uint32_t)row->mode;
     e->mtime_ns = row->mtime_ns;
+    e->atime_ns = row->atime_ns;
+    e->ctime_ns = row->ctime_ns;
     e->synced_size = row->synced_size;
     snprintf(e->damaged, sizeof(e->damaged), "%s", row->damaged);
 }

@@ -61,6 +61,9 @@ struct staging_entry {
     uint32_t mode;                    /* permission bits set by create, mkdir or chmod, with
                                        * STAGING_MODE_SET; 0 = never set (the default) */
     int64_t mtime_ns;                 /* kept by utimens / writes, 0 = unknown */
+    int64_t atime_ns;                 /* kept by utimens, 0 = as mtime_ns */
+    int64_t ctime_ns;                 /* the last change of the entry or its attributes (set by
+                                       * staging itself, never by the caller), 0 = as mtime_ns */
     int64_t synced_size;              /* scratch bytes proven on disk (an fsync returned) */
     char damaged[160]; /* "" or why the scratch data is not what was acknowledged (reads give
                           EIO, a commit fails, until the path is rewritten or removed) */
@@ -198,11 +201,13 @@ int staging_truncate(struct journal *j, const char *oid, const char *path, int64
 
 /*
  * chmod / utimens: kept on the row (a head file gets a digest-backed row),
- * not versioned.  @mode < 0 or @mtime_ns < 0 leave that one unchanged.
+ * not versioned.  @mode, @atime_ns or @mtime_ns < 0 leave that one
+ * unchanged; the change time becomes now.
  * Directories get an explicit row.
  */
 int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-                     const char *path, int64_t mode, int64_t mtime_ns, struct ocfl_err *err);
+                     const char *path, int64_t mode, int64_t atime_ns, int64_t mtime_ns,
+                     struct ocfl_err *err);
 
 /* unlink: -ENOENT, -EISDIR.  A scratch file of the current generation is deleted. */
 int staging_unlink(struct journal *j, const char *oid, const struct ocfl_inventory *inv,

@@ -13,12 +13,14 @@ struct srow {
     char digest[OCFL_DIGEST_HEX_MAX]; /* "" = none */
     char scratch[64];                 /* "" = none */
     int64_t size, mode, mtime_ns;     /* -1 / 0 / 0 when unknown */
+    int64_t atime_ns, ctime_ns;       /* 0: as mtime_ns */
     int64_t synced_size;              /* bytes of the scratch file proven on disk (0: none) */
     char damaged[160];                /* why the scratch data cannot be trusted, "" = sound */
 };
 
 /* The columns row_query reads into a struct srow, in order. */
-#define SX_ROW_COLS "kind, gen, digest, scratch, size, mode, mtime_ns, synced_size, damaged"
+#define SX_ROW_COLS                                                                                \
+    "kind, gen, digest, scratch, size, mode, mtime_ns, synced_size, damaged, atime_ns, ctime_ns"
 
 /*
  * Statements (staging_cache.c): like sqlite3_prepare_v2 / sqlite3_finalize,

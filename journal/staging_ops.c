@@ -69,7 +69,7 @@ int staging_mkdir(struct journal *j, const char *oid, const struct ocfl_inventor
     r = sx_check_new(&c, path);
     if (r == 0) {
         row.mode = (mode & 07777) | STAGING_MODE_SET;
-        row.mtime_ns = (int64_t)journal_now_ns(j);
+        row.mtime_ns = row.atime_ns = row.ctime_ns = (int64_t)journal_now_ns(j);
         r = sx_row_put(&c, path, &row);
     }
     return sx_end(&c, r);
@@ -122,6 +122,8 @@ static int carried_row(struct sctx *c, const char *path, const struct staging_en
     row->size = e->size;
     row->mode = e->mode;
     row->mtime_ns = e->mtime_ns;
+    row->atime_ns = e->atime_ns;
+    row->ctime_ns = (int64_t)journal_now_ns(c->j); /* a rename changes the entry */
     memcpy(row->digest, e->digest, sizeof(row->digest));
     if (e->scratch[0] && !e->frozen) {
         memcpy(row->scratch, e->scratch, sizeof(row->scratch));

@@ -105,7 +105,7 @@ int staging_create(struct journal *j, const char *oid, const struct ocfl_invento
         r = fd = sx_new_scratch(&c, row.scratch);
     if (r >= 0) {
         row.mode = (mode & 07777) | STAGING_MODE_SET;
-        row.mtime_ns = now_ns(&c);
+        row.mtime_ns = row.atime_ns = row.ctime_ns = now_ns(&c);
         r = sx_row_put(&c, path, &row);
     }
     return finish_scratch_row(&c, r, &row, fd, ret, ret_fd);
@@ -225,6 +225,8 @@ int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_invent
             memcpy(row.digest, e.digest, sizeof(row.digest));
         row.mode = e.mode;
         row.mtime_ns = e.mtime_ns;
+        row.atime_ns = e.atime_ns;
+        row.ctime_ns = truncate_to >= 0 ? now_ns(&c) : e.ctime_ns; /* O_TRUNC changes it */
         r = sx_row_put(&c, path, &row);
     }
     return finish_scratch_row(&c, r, &row, fd, ret, ret_fd);
@@ -261,7 +263,7 @@ int staging_set_written(struct journal *j, const char *oid, const char *path, in
         if (size >= 0)
             row.size = size;
         if (mtime_ns > 0)
-            row.mtime_ns = mtime_ns;
+            row.mtime_ns = row.ctime_ns = mtime_ns;
         snprintf(row.digest, sizeof(row.digest), "%s", digest ? digest : "");
         r = sx_row_put(&c, path, &row);
     }
@@ -326,14 +328,15 @@ int staging_truncate(struct journal *j, const char *oid, const char *path, int64
     if (r == 0) {
         row.size = size;
         row.digest[0] = 0;
-        row.mtime_ns = now_ns(&c);
+        row.mtime_ns = row.ctime_ns = now_ns(&c);
         r = sx_row_put(&c, path, &row);
     }
     return sx_end(&c, r);
 }
 
 int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-                     const char *path, int64_t mode, int64_t mtime_ns, struct ocfl_err *err)
+                     const char *path, int64_t mode, int64_t atime_ns, int64_t mtime_ns,
+                     struct ocfl_err *err)
 {
     struct staging_entry e;
     struct srow row = {.size = -1};
@@ -356,6 +359,8 @@ int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inven
         row.size = e.size;
         row.mode = mode >= 0 ? (uint32_t)(mode & 07777) | STAGING_MODE_SET : e.mode;
         row.mtime_ns = mtime_ns >= 0 ? mtime_ns : e.mtime_ns;
+        row.atime_ns = atime_ns >= 0 ? atime_ns : e.atime_ns;
+        row.ctime_ns = now_ns(&c);
         /* A frozen scratch file stays the plan's: the new row shares it until copy-up. */
         if (e.staged && e.scratch[0] && !e.frozen) {
             memcpy(row.scratch, e.scratch, sizeof(row.scratch));

@@ -77,10 +77,10 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         else
             rc = truncate_file(m, n, fi ? mw_fh_of(fi) : NULL, attr->st_size);
     }
-    if (rc == 0 &&
-        (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW))) {
+    if (rc == 0 && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW |
+                              FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW))) {
         int64_t mode = (to_set & FUSE_SET_ATTR_MODE) ? (int64_t)(attr->st_mode & 07777) : -1;
-        int64_t mt = -1;
+        int64_t mt = -1, at = -1;
         const struct ocfl_inventory *inv;
         struct staging_entry e;
         struct ocfl_err err = {0};
@@ -88,19 +88,27 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
             mt = mw_now_ns();
         else if (to_set & FUSE_SET_ATTR_MTIME)
             mt = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
+        if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+            at = mw_now_ns();
+        else if (to_set & FUSE_SET_ATTR_ATIME)
+            at = (int64_t)attr->st_atim.tv_sec * 1000000000 + attr->st_atim.tv_nsec;
         pthread_mutex_lock(&m->lock);
         n->obj->w->staged = 1;
         rc = mw_inv(m, n->obj, &inv);
         if (rc == 0)
-            rc = staging_set_attr(m->journal, n->obj->id, inv, n->path, mode, mt, &err);
+            rc = staging_set_attr(m->journal, n->obj->id, inv, n->path, mode, at, mt, &err);
         if (rc < 0)
             mw_fail(m, n->obj, rc, &err);
-        /* a scratch file's own mtime is what stat shows */
-        if (rc == 0 && mt >= 0 &&
+        /* a scratch file's own times are what stat shows */
+        if (rc == 0 && (mt >= 0 || at >= 0) &&
             staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL) == 0 && e.scratch[0]) {
             struct timespec ts[2] = {
-                {.tv_nsec = UTIME_OMIT},
-                {.tv_sec = (time_t)(mt / 1000000000), .tv_nsec = (long)(mt % 1000000000)}};
+                at >= 0 ? (struct timespec){.tv_sec = (time_t)(at / 1000000000),
+                                            .tv_nsec = (long)(at % 1000000000)}
+                        : (struct timespec){.tv_nsec = UTIME_OMIT},
+                mt >= 0 ? (struct timespec){.tv_sec = (time_t)(mt / 1000000000),
+                                            .tv_nsec = (long)(mt % 1000000000)}
+                        : (struct timespec){.tv_nsec = UTIME_OMIT}};
             if (utimensat(journal_state_fd(m->journal), e.scratch, ts, AT_SYMLINK_NOFOLLOW) < 0)
                 rc = -errno;
         }

@@ -180,6 +180,17 @@ int mw_inv(struct mount *m, struct mount_obj *mo, const struct ocfl_inventory **
     return 0;
 }
 
+static struct timespec ns_time(int64_t ns)
+{
+    return (struct timespec){.tv_sec = (time_t)(ns / 1000000000),
+                             .tv_nsec = (long)(ns % 1000000000)};
+}
+
+static int64_t ns_of(struct timespec ts)
+{
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* The permission bits of a staged entry: what was set (0 included), else the default. */
 static mode_t perm_of(uint32_t mode, mode_t dflt)
 {
@@ -230,7 +241,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
     const struct ocfl_inventory *inv;
     struct staging_entry e;
     struct ocfl_err err = {0};
-    struct timespec t = m->started;
+    struct timespec t = m->started, at = {0}, ct = {0};
     int rc;
 
     if (!mw_staged(mo)) {
@@ -277,7 +288,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
                 /* moved into the object by the running commit: frozen bytes never change,
                  * and the freeze recorded their size */
                 s.st_size = (off_t)e.size;
-                s.st_mtim = t;
+                s.st_mtim = s.st_atim = s.st_ctim = t;
             } else if (fstatat(journal_state_fd(m->journal), e.scratch, &s, AT_SYMLINK_NOFOLLOW) <
                        0) {
                 mount_log(m, "object '%s': scratch '%s' of '%s': %s", mo->id, e.scratch, n->path,
@@ -286,6 +297,8 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
             }
             size = (uint64_t)s.st_size;
             t = s.st_mtim; /* writes and utimens keep it */
+            at = s.st_atim;
+            ct = s.st_ctim; /* writes, truncates and utimens move it; the row has the rest */
         } else if (e.size >= 0) {
             size = (uint64_t)e.size;
         } else if ((rc = digest_size(mo, e.digest, &size)) < 0) {
@@ -295,7 +308,12 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
         st->st_size = (off_t)size;
         st->st_blocks = (blkcnt_t)((size + 511) / 512);
     }
-    st->st_mtim = st->st_ctim = st->st_atim = t;
+    st->st_mtim = t;
+    st->st_atim = e.atime_ns > 0 && !e.scratch[0] ? ns_time(e.atime_ns) : at.tv_sec ? at : t;
+    /* the later of the row's change (chmod, rename) and the scratch file's (writes) */
+    st->st_ctim = e.ctime_ns > 0 && e.ctime_ns > ns_of(ct.tv_sec ? ct : t) ? ns_time(e.ctime_ns)
+                  : ct.tv_sec                                              ? ct
+                                                                           : t;
     return 0;
 }
 

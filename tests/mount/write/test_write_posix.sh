@@ -2,7 +2,8 @@
 # test_write_posix.sh: POSIX answers of the write side (issue 12): names longer than NAME_MAX and
 # content paths past PATH_MAX are refused with ENAMETOOLONG at create, mkdir, rename and lookup,
 # so that no name the view takes makes a commit fail; mode 0 is kept (chmod, open, mkdir);
-# RENAME_WHITEOUT and RENAME_EXCHANGE are refused with EINVAL, not done as a plain rename.
+# RENAME_WHITEOUT and RENAME_EXCHANGE are refused with EINVAL, not done as a plain rename;
+# atime and mtime are set apart, ctime only by the file system.
 set -u
 . "$SOURCE_ROOT/tests/common/tap.sh"
 . "$SOURCE_ROOT/tests/mount/mount_lib.sh"
@@ -69,6 +70,26 @@ touch "$mnt/obj/x.sh" && chmod 4751 "$mnt/obj/x.sh"
 check_eq "modes: chmod 000 file and directory, open(O_CREAT, 0), chmod 4751" "0 0 0 4751" \
     "$(stat -c %a "$mnt/obj/locked.txt" "$mnt/obj/lockeddir" "$mnt/obj/zero.txt" "$mnt/obj/x.sh" | tr '\n' ' ' | sed 's/ $//')"
 chmod 755 "$mnt/obj/lockeddir"
+
+# times: atime and mtime set apart by utimensat; ctime moved by the file system, never set back
+f="$mnt/obj/times.txt"
+echo data >"$f"
+t0=$(date +%s)
+touch -m -d "2002-02-02 02:02:02 UTC" "$f"
+touch -a -d "2003-03-03 03:03:03 UTC" "$f"
+check_eq "touch -m and touch -a set mtime and atime apart" "1012615322 1046660583" \
+    "$(stat -c '%Y %X' "$f")"
+c1=$(stat -c %Z "$f")
+check_true "ctime is the change's time, not the mtime the user set ($c1 >= $t0)" test "$c1" -ge "$t0"
+c1n=$(python3 -c 'import os,sys; print(os.stat(sys.argv[1]).st_ctime_ns)' "$f")
+chmod 600 "$f"
+mv "$f" "$mnt/obj/times2.txt"
+c2n=$(python3 -c 'import os,sys; print(os.stat(sys.argv[1]).st_ctime_ns)' "$mnt/obj/times2.txt")
+check_true "chmod and rename move ctime on ($c1n -> $c2n)" test "$c2n" -ge "$c1n"
+check_eq "and keep atime and mtime" "1012615322 1046660583" "$(stat -c '%Y %X' "$mnt/obj/times2.txt")"
+python3 -c 'import os,sys; os.utime(sys.argv[1], ns=(2**32 * 10**9, 2**31 * 10**9))' "$mnt/obj/times2.txt"
+check_eq "times past 2038 (atime 2^32 s, mtime 2^31 s)" "2147483648 4294967296" \
+    "$(stat -c '%Y %X' "$mnt/obj/times2.txt")"
 
 setfattr -n user.ocfl.commit -v "posix answers" "$mnt/obj"
 tap_result $(($? == 0)) "the object commits with every name the view took" "$(cat "$mnt/obj/.ocfl/commit" 2>&1)"
