@@ -401,13 +401,10 @@ int mw_discard(struct mount *m, struct mount_obj *mo)
         free(w->last_result);
         w->last_result = r ? json_dumps(r, JSON_PRESERVE_ORDER) : NULL;
         json_decref(r);
+        /* writers lose their path (their scratch files are gone: nothing more to record);
+         * readers follow theirs back to the head's bytes */
+        mw_orphan_writers(mo);
         w->epoch++;
-        for (struct mw_fh *fh = w->fhs; fh; fh = fh->next) {
-            if (!fh->writable)
-                continue;   /* readers follow their path back to the head's bytes */
-            free(fh->path); /* their scratch files are gone: nothing more to record */
-            fh->path = NULL;
-        }
         rc = 0;
     } else {
         mw_fail(m, mo, rc, &err);

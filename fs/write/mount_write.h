@@ -114,17 +114,24 @@ int64_t mw_now_ns(void);
 
 /*
  * Before head path @path of @mo (a file, or a directory and what is below it) is unlinked or
- * replaced, lock held: readers of it take the path's current file, so that afterwards every
- * descriptor of it reads the same bytes, as POSIX descriptors of one inode do.  Returns 1 when
- * it had to wait for a commit moving files (the lock was released: look everything up again),
- * 0 when done, a negative errno.  *ret_frozen: whether that file is a frozen or committed one,
- * which no handle may write (mw_orphan).
+ * replaced, lock held.  Returns 1 when it had to wait for a commit moving files (the lock was
+ * released: look everything up again), 0 when done, a negative errno.  When the path is a file
+ * that handles hold: *ret_frozen says whether its bytes are a frozen or committed file, which no
+ * handle may write, and *ret_fd (else -1) is a descriptor on those bytes, for mw_orphan.
  */
-int mw_before_unlink(struct mount *m, struct mount_obj *mo, const char *path, int *ret_frozen);
-/* After @path of @mo was unlinked or replaced, lock held: its handles lose their path, and
- * nothing of them is recorded.  With @frozen (mw_before_unlink), the first write through any
- * of them gives them all one private copy. */
-void mw_orphan(struct mount_obj *mo, const char *path, int frozen);
+int mw_before_unlink(struct mount *m, struct mount_obj *mo, const char *path, int *ret_frozen,
+                     int *ret_fd);
+/*
+ * After @path of @mo was unlinked or replaced, lock held: its handles lose their path, and
+ * nothing of them is recorded.  They share one file from now on, as descriptors of one inode
+ * do: a writer's of the path's writable file, else @fd (taken: closed here).  With @frozen, or
+ * for a writer from before a commit, the first write through any of them gives them all one
+ * private copy (mw_revalidate).
+ */
+void mw_orphan(struct mount_obj *mo, const char *path, int frozen, int fd);
+/* A discard dropped every staged file of @mo (lock held): its writers lose their path; those
+ * from before a commit hold frozen or committed files and copy before they write. */
+void mw_orphan_writers(struct mount_obj *mo);
 
 /*
  * Whether head path @path (just made from a parent's path and a new name @name) can be staged

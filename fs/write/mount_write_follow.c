@@ -157,7 +157,8 @@ static int on_path(const struct mw_fh *fh, const char *path, size_t len)
     return fh->path && !strncmp(fh->path, path, len) && (!fh->path[len] || fh->path[len] == '/');
 }
 
-int mw_before_unlink(struct mount *m, struct mount_obj *mo, const char *path, int *ret_frozen)
+int mw_before_unlink(struct mount *m, struct mount_obj *mo, const char *path, int *ret_frozen,
+                     int *ret_fd)
 {
     const struct ocfl_inventory *inv;
     struct staging_entry e;
@@ -165,41 +166,98 @@ int mw_before_unlink(struct mount *m, struct mount_obj *mo, const char *path, in
     int rc, any = 0;
 
     *ret_frozen = 0;
+    *ret_fd = -1;
     for (struct mw_fh *fh = mo->w ? mo->w->fhs : NULL; fh && !any; fh = fh->next)
         any = on_path(fh, path, len);
     if (!any)
         return 0;
-    /* a reader may have to open the frozen file a commit is moving: let it finish */
+    /* the path's bytes may be the frozen file a commit is moving: let it finish */
     if (mw_wait_moved(m, mo))
         return 1;
     if ((rc = mw_inv(m, mo, &inv)) < 0 ||
         (rc = staging_lookup(m->journal, mo->id, inv, path, &e, NULL)) < 0)
         return rc;
-    /* Writers are left alone (their fh->mu is not ours to take): one from before a commit
-     * holds the frozen file, one since holds the path's writable file, if there is one. */
-    *ret_frozen = e.kind == STAGING_FILE && !staging_entry_writable(&e);
-    for (struct mw_fh *fh = mo->w->fhs; fh; fh = fh->next)
-        if (!fh->writable && on_path(fh, path, len))
-            reader_follow_locked(m, fh);
+    if (e.kind != STAGING_FILE)
+        return 0;
+    /* no writer may write a frozen or committed file: the first write copies it */
+    *ret_frozen = !staging_entry_writable(&e);
+    /* what every handle of the path shares after the unlink (nothing moves: no wait) */
+    if (mw_reader_fd(m, mo, path, ret_fd) < 0)
+        *ret_fd = -1;
     return 0;
 }
 
-void mw_orphan(struct mount_obj *mo, const char *path, int frozen)
+/* Whether writer @fh is from before the last commit or discard of its object. */
+static int stale(const struct mw_fh *fh)
+{
+    return fh->writable && fh->epoch != fh->mo->w->epoch;
+}
+
+/* Give @fh (lock held) a duplicate of @fd unless it is on that file already. */
+static void share_fd(struct mw_fh *fh, int fd)
+{
+    int dup;
+
+    if (fd < 0 || fh->fd < 0 || same_file(fh->fd, fd) || fh_reserve(fh) < 0)
+        return;
+    if ((dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+        fh_switch_fd(fh, dup);
+}
+
+void mw_orphan(struct mount_obj *mo, const char *path, int frozen, int fd)
 {
     size_t len = strlen(path);
+    struct mw_fh *live = NULL;
     uint64_t id;
 
-    if (!mo->w)
+    if (!mo->w) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     id = ++mo->w->unlinks;
-    for (struct mw_fh *fh = mo->w->fhs; fh; fh = fh->next)
-        if (on_path(fh, path, len)) {
-            free(fh->path);
-            fh->path = NULL;
-            fh->orphaned_by = id;
-            /* a writer from before a commit holds the frozen file: it must not write it */
-            fh->frozen_orphan = frozen || (fh->writable && fh->epoch != mo->w->epoch);
+    for (struct mw_fh *fh = mo->w->fhs; fh && !live; fh = fh->next)
+        if (on_path(fh, path, len) && fh->writable && !frozen && !stale(fh) && fh->fd >= 0)
+            live = fh; /* writes the path's writable file: the others join it */
+    for (struct mw_fh *fh = mo->w->fhs; fh; fh = fh->next) {
+        if (!on_path(fh, path, len))
+            continue;
+        free(fh->path);
+        fh->path = NULL;
+        fh->orphaned_by = id;
+        /* a writer from before a commit holds a frozen or committed file: it must not write it */
+        fh->frozen_orphan = frozen || stale(fh);
+        /* Readers and stale writers may hold older bytes than the path had: from now on they
+         * all read what it had, one file.  (A stale writer has no write in flight: its next
+         * one revalidates first, under m->lock, and copies before writing.) */
+        if (fh != live && (!fh->writable || fh->frozen_orphan))
+            share_fd(fh, live ? live->fd : fd);
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
+void mw_orphan_writers(struct mount_obj *mo)
+{
+    for (struct mw_fh *fh = mo->w ? mo->w->fhs : NULL; fh; fh = fh->next) {
+        char *p = fh->path;
+        uint64_t id;
+        if (!fh->writable || !p)
+            continue;
+        id = ++mo->w->unlinks;
+        for (struct mw_fh *g = fh; g; g = g->next) {
+            if (!g->writable || !g->path || (g != fh && strcmp(g->path, p)))
+                continue;
+            g->orphaned_by = id;
+            g->frozen_orphan = stale(g);
+            if (g != fh) {
+                free(g->path);
+                g->path = NULL;
+            }
         }
+        free(p);
+        fh->path = NULL;
+    }
 }
 
 static int make_writable_found(struct mount *m, struct mount_obj *mo,
@@ -220,7 +278,9 @@ int mw_make_writable(struct mount *m, struct mount_obj *mo, const char *path, in
     int rc;
 
     char *held = NULL; /* @path may be a node's, which a rename replaces while we wait */
+    int tries = 0;
 
+again:
     for (;;) {
         if ((rc = mw_inv(m, mo, &inv)) < 0)
             break;
@@ -240,6 +300,11 @@ int mw_make_writable(struct mount *m, struct mount_obj *mo, const char *path, in
     }
     if (rc == 0)
         rc = make_writable_found(m, mo, inv, path, trunc, from_fd, ret_fd, ret);
+    /* A commit freezes the generation without m->lock: between the lookup and the truncate of
+     * a writable file, it may have become the frozen one (EROFS).  Then look again: the next
+     * generation copies it up. */
+    if (rc == -EROFS && tries++ < 3)
+        goto again;
     free(held);
     return rc;
 }
@@ -302,6 +367,13 @@ static int make_writable_found(struct mount *m, struct mount_obj *mo,
  * when the path is unlinked, the handle is orphaned.  Else, with @copy_up, copy up from the
  * handle's descriptor (its frozen bytes); without, leave the handle to its next write.
  */
+/* Whether @e (the path's entry) is @fh's own scratch file, frozen since: its descriptor holds
+ * exactly the path's bytes, also while the commit moves that file by name. */
+static int own_frozen(const struct mw_fh *fh, const struct staging_entry *e)
+{
+    return fh->scratch[0] && e->scratch[0] && !strcmp(e->scratch, fh->scratch);
+}
+
 int mw_writer_follow(struct mount *m, struct mw_fh *fh, int copy_up)
 {
     const struct ocfl_inventory *inv;
@@ -320,13 +392,14 @@ int mw_writer_follow(struct mount *m, struct mw_fh *fh, int copy_up)
          * nothing of them reaches a version */
         free(fh->path);
         fh->path = NULL;
-        fh->frozen_orphan = 1; /* fd is the file of the generation before */
-        fh->orphaned_by = ++fh->mo->w->unlinks;
+        fh->frozen_orphan = 1;                  /* fd is the file of the generation before */
+        fh->orphaned_by = ++fh->mo->w->unlinks; /* alone: no unlink to share */
     } else if (!(staging_entry_writable(&e) && !strcmp(e.scratch, fh->scratch))) {
         if (!copy_up && !staging_entry_writable(&e))
             return 0; /* its own descriptor holds the path's bytes (frozen) */
         if ((rc = fh_reserve(fh)) < 0 ||
-            (rc = mw_make_writable(m, fh->mo, fh->path, -1, fh->fd, &fd, &e)) < 0)
+            (rc = mw_make_writable(m, fh->mo, fh->path, -1, own_frozen(fh, &e) ? fh->fd : -1, &fd,
+                                   &e)) < 0)
             return rc;
         /* the job reads the frozen file: the commit hashes both */
         mw_hash_invalidate(fh->hj);
@@ -400,9 +473,13 @@ static int own_copy(struct mount *m, struct mw_fh *fh)
             close(fds[i]);
             continue;
         }
-        mw_hash_invalidate(o->hj);
-        mw_hash_put(o->hj);
-        o->hj = NULL;
+        if (o == fh) {
+            mw_hash_invalidate(o->hj);
+            mw_hash_put(o->hj);
+            o->hj = NULL;
+        } else {
+            o->broken = 1; /* its writer drops its hash, under its own lock */
+        }
         fh_switch_fd(o, fds[i]);
         o->scratch[0] = '\0'; /* no row describes it */
         o->frozen_orphan = 0;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/statvfs.h>
 
 #include "mount_write.h"
@@ -140,23 +141,26 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
     struct mount_node *p;
     struct ocfl_err err = {0};
     char path[4096];
-    int rc, frozen;
+    int rc, frozen, fd = -1;
 
     pthread_mutex_lock(&m->lock);
     do
         rc = head_path(m, parent, name, &p, path, sizeof(path));
-    while (rc == 0 && (rc = mw_before_unlink(m, p->obj, path, &frozen)) == 1);
+    while (rc == 0 && (rc = mw_before_unlink(m, p->obj, path, &frozen, &fd)) == 1);
     if (rc == 0 && (rc = mw_inv(m, p->obj, &inv)) == 0) {
         p->obj->w->staged = 1;
         rc = staging_unlink(m->journal, p->obj->id, inv, path, &err);
         if (rc < 0) {
             mw_fail(m, p->obj, rc, &err);
         } else {
-            mw_orphan(p->obj, path, frozen);
+            mw_orphan(p->obj, path, frozen, fd);
+            fd = -1;
             bury(m, p->obj, MK_FILE, path);
         }
     }
     pthread_mutex_unlock(&m->lock);
+    if (fd >= 0)
+        close(fd);
     fuse_reply_err(req, -rc);
 }
 
@@ -199,14 +203,14 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 /* After a rename of @from to @to: nodes and handles follow.  Lock held. */
 static void follow(struct mount *m, struct mount_obj *mo, const char *from, const char *to,
-                   int frozen)
+                   int frozen, int fd)
 {
     size_t flen = strlen(from), cap = 0, nmove = 0;
     struct mount_node **move = NULL;
     char buf[8192];
 
     /* what was at the target is gone */
-    mw_orphan(mo, to, frozen);
+    mw_orphan(mo, to, frozen, fd);
     bury(m, mo, MK_FILE, to);
     bury(m, mo, MK_DIR, to);
     for (struct mount_node *n = mount_nodes_next(&m->nodes, NULL); n;
@@ -237,6 +241,10 @@ static void follow(struct mount *m, struct mount_obj *mo, const char *from, cons
         char *np = k > 0 && (size_t)k < sizeof(buf) ? strdup(buf) : NULL;
         free(fh->path);
         fh->path = np;
+        if (!np) { /* out of memory: the handle goes on alone, as if unlinked */
+            fh->orphaned_by = ++mo->w->unlinks;
+            fh->frozen_orphan = fh->writable && fh->epoch != mo->w->epoch;
+        }
     }
 }
 
@@ -248,7 +256,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     struct mount_node *p, *np;
     struct ocfl_err err = {0};
     char from[4096], to[4096];
-    int rc, frozen = 0;
+    int rc, frozen = 0, fd = -1;
 
     /* RENAME_EXCHANGE and RENAME_WHITEOUT (overlayfs's) are not done here: refused, never
      * turned into a plain rename */
@@ -263,7 +271,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
             rc = head_path(m, newparent, newname, &np, to, sizeof(to));
         if (rc == 0 && np->obj != p->obj)
             rc = -EXDEV;
-    } while (rc == 0 && strcmp(from, to) && (rc = mw_before_unlink(m, p->obj, to, &frozen)) == 1);
+    } while (rc == 0 && strcmp(from, to) &&
+             (rc = mw_before_unlink(m, p->obj, to, &frozen, &fd)) == 1);
     if (rc == 0)
         rc = mw_inv(m, p->obj, &inv);
     if (rc == 0)
@@ -280,9 +289,12 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
         if (rc < 0)
             mw_fail(m, p->obj, rc, &err);
         else if (strcmp(from, to))
-            follow(m, p->obj, from, to, frozen);
+            follow(m, p->obj, from, to, frozen, fd);
+        fd = -1;
     }
     pthread_mutex_unlock(&m->lock);
+    if (fd >= 0)
+        close(fd);
     fuse_reply_err(req, -rc);
 }
 

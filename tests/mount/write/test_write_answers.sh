@@ -186,6 +186,70 @@ check_eq "two writers across a commit, then unlinked: one file for all descripto
 head=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["head"])' "$root/new/inventory.json")
 check_eq "and the version holds the committed bytes" "kept" \
     "$(cat "$mnt/new/.ocfl/versions/$head/gone2.txt")"
+# a writer that missed two commits: its next write starts from the path's bytes, not its own
+out=$(python3 - "$mnt/new" <<'PY'
+import os, sys
+o = sys.argv[1]
+p = os.path.join(o, "late.txt")
+w = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(w, b"AAAA", 0)
+os.setxattr(o, "user.ocfl.commit", b"late 1")
+w2 = os.open(p, os.O_RDWR)
+os.pwrite(w2, b"B", 1)
+os.close(w2)
+os.setxattr(o, "user.ocfl.commit", b"late 2")
+os.pwrite(w, b"Y", 3)
+r = os.pread(w, 16, 0)
+os.close(w)
+print((r + b"|" + open(p, "rb").read()).decode())
+PY
+)
+check_eq "a writer across two commits keeps the second commit's bytes" "ABAY|ABAY" "$out"
+# a writer from before a commit, then a discard: it writes its own bytes, never the content file
+out=$(python3 - "$mnt/new" <<'PY'
+import os, sys
+o = sys.argv[1]
+p = os.path.join(o, "disc.txt")
+w = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(w, b"kept", 0)
+os.setxattr(o, "user.ocfl.commit", b"disc in")
+os.setxattr(o, "user.ocfl.discard", b"")
+os.pwrite(w, b"EVIL", 0)
+r = os.pread(w, 16, 0)
+os.close(w)
+print((r + b"|" + open(p, "rb").read()).decode())
+PY
+)
+check_eq "after a discard, a writer from before the commit writes only its own bytes" "EVIL|kept" "$out"
+content=$(python3 - "$root/new/inventory.json" disc.txt <<'PY'
+import json, sys
+inv = json.load(open(sys.argv[1]))
+state = inv["versions"][inv["head"]]["state"]
+digest = [d for d, paths in state.items() if sys.argv[2] in paths][0]
+print(inv["manifest"][digest][0])
+PY
+)
+check_eq "its content file keeps the committed bytes" "kept" "$(cat "$root/new/$content")"
+# unlinked with a writer from before the commit and one after: they share the file, also when
+# the later one closes before the earlier one writes
+out=$(python3 - "$mnt/new" <<'PY'
+import os, sys
+o = sys.argv[1]
+p = os.path.join(o, "pair.txt")
+a = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+os.pwrite(a, b"kept", 0)
+os.setxattr(o, "user.ocfl.commit", b"pair in")
+b = os.open(p, os.O_RDWR)
+os.pwrite(b, b"K", 0)
+os.unlink(p)
+first = os.pread(a, 16, 0)
+os.close(b)
+os.pwrite(a, b"!", 4)
+print((first + b"|" + os.pread(a, 16, 0)).decode())
+os.close(a)
+PY
+)
+check_eq "an unlinked file's descriptors share its bytes, whoever wrote and closed first" "Kept|Kept!" "$out"
 stop_mount "$mnt"
 tap_result $(($? == 0)) "unmount"
 out=$("$OCFLFS" validate "$root/new" 2>&1)
