@@ -7,12 +7,13 @@
 #include "layout.h"
 
 struct ocfl_root {
-    int fd;                    /* O_DIRECTORY fd of the root (owned) */
-    char *path;                /* as given to ocfl_root_open */
-    enum ocfl_spec spec;       /* from 0=ocfl_1.x */
+    int fd;                     /* O_DIRECTORY fd of the root (owned) */
+    char *path;                 /* as given to ocfl_root_open */
+    enum ocfl_spec spec;        /* from 0=ocfl_1.x */
     struct ocfl_layout *layout; /* NULL when ocfl_layout.json is absent or unknown */
-    char *layout_name;         /* from ocfl_layout.json, even if unsupported; or NULL */
-    char *digest_algorithm;    /* for new objects: from extensions/ocflfs/config.json, default "sha512" */
+    char *layout_name;          /* from ocfl_layout.json, even if unsupported; or NULL */
+    char *digest_algorithm; /* for new objects: from extensions/ocflfs/config.json, default "sha512"
+                             */
 };
 
 /*
@@ -42,8 +43,7 @@ void ocfl_root_close(struct ocfl_root *root);
  * (damaged) is returned as @id's: opening it then reports the damage.
  * -ENOENT when no such object exists (@ret untouched).
  */
-int ocfl_root_find_object(struct ocfl_root *root, const char *id, char **ret,
-                          struct ocfl_err *err);
+int ocfl_root_find_object(struct ocfl_root *root, const char *id, char **ret, struct ocfl_err *err);
 
 /*
  * Where a new object @id should be created (layout mapping).  -ENOTSUP when
@@ -58,7 +58,7 @@ int ocfl_root_object_path(const struct ocfl_root *root, const char *id, char **r
  * root.  Does not read inventories.  Skips extensions/.  Never follows
  * symlinks.  A non-zero return from @fn stops the walk and is returned.
  */
-int ocfl_root_walk(struct ocfl_root *root, int (*fn)(void *ctx, const char *object_path),
-                   void *ctx, struct ocfl_err *err);
+int ocfl_root_walk(struct ocfl_root *root, int (*fn)(void *ctx, const char *object_path), void *ctx,
+                   struct ocfl_err *err);
 
 #endif
