@@ -111,32 +111,25 @@ int staging_create(struct journal *j, const char *oid, const struct ocfl_invento
     return finish_scratch_row(&c, r, &row, fd, ret, ret_fd);
 }
 
-/* Copy all of @in into @out: a reflink when the filesystem can, else copy_file_range, else
- * read/write. */
-static int copy_fd(int in, int out, int64_t limit)
+/* Copy bytes [@off, @end) of @in to the same offsets of @out: copy_file_range, else
+ * read/write.  0, or -errno; a source that shrank ends the copy early. */
+static int copy_range(int in, int out, off_t off, off_t end)
 {
-    struct stat st;
-    off_t off_in = 0, off_out = 0;
-    uint64_t left;
+    off_t off_in = off, off_out = off;
     char buf[65536];
 
-    if (fstat(in, &st) < 0)
-        return -errno;
-    left = limit >= 0 && limit < st.st_size ? (uint64_t)limit : (uint64_t)st.st_size;
-    if (left == (uint64_t)st.st_size && ioctl(out, FICLONE, in) == 0)
-        return 0;
-    while (left > 0) {
-        ssize_t n = copy_file_range(in, &off_in, out, &off_out, left, 0);
+    while (off_in < end) {
+        ssize_t n = copy_file_range(in, &off_in, out, &off_out, (size_t)(end - off_in), 0);
         if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
             break;
         if (n < 0)
             return -errno;
         if (n == 0)
             return 0; /* the source shrank */
-        left -= (uint64_t)n;
     }
-    while (left > 0) {
-        ssize_t n = pread(in, buf, left < sizeof(buf) ? left : sizeof(buf), off_in);
+    while (off_in < end) {
+        size_t want = (size_t)(end - off_in) < sizeof(buf) ? (size_t)(end - off_in) : sizeof(buf);
+        ssize_t n = pread(in, buf, want, off_in);
         if (n < 0)
             return -errno;
         if (n == 0)
@@ -149,9 +142,41 @@ static int copy_fd(int in, int out, int64_t limit)
             off_out += w;
         }
         off_in += n;
-        left -= (uint64_t)n;
     }
     return 0;
+}
+
+/*
+ * Copy @in into the empty @out, up to @limit bytes (< 0: all): a reflink when the file system
+ * can; else only the data ranges (SEEK_DATA/SEEK_HOLE), so that a sparse file stays sparse,
+ * and the size set at the end.
+ */
+static int copy_fd(int in, int out, int64_t limit)
+{
+    struct stat st;
+    off_t off = 0, end;
+    int r;
+
+    if (fstat(in, &st) < 0)
+        return -errno;
+    end = limit >= 0 && limit < st.st_size ? (off_t)limit : st.st_size;
+    if (end == st.st_size && ioctl(out, FICLONE, in) == 0)
+        return 0;
+    while (off < end) {
+        off_t data = lseek(in, off, SEEK_DATA), hole;
+        if (data < 0 && errno == ENXIO)
+            break;    /* a hole to the end */
+        if (data < 0) /* no SEEK_DATA here: all of it is data */
+            data = off, hole = end;
+        else if (data >= end)
+            break;
+        else if ((hole = lseek(in, data, SEEK_HOLE)) < 0 || hole > end)
+            hole = end;
+        if ((r = copy_range(in, out, data, hole)) < 0)
+            return r;
+        off = hole;
+    }
+    return ftruncate(out, end) < 0 ? -errno : 0;
 }
 
 int staging_private_copy(struct journal *j, int src_fd, int *ret_fd, struct ocfl_err *err)

@@ -277,6 +277,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
         st->st_blocks = 8;
     } else {
         uint64_t size = 0;
+        int64_t blocks = -1; /* what the scratch file really holds (sparse files), else -1 */
         st->st_mode = S_IFREG | perm_of(e.mode, 0644);
         st->st_nlink = 1;
         if (e.scratch[0] && e.damaged[0]) {
@@ -288,6 +289,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
                 /* moved into the object by the running commit: frozen bytes never change,
                  * and the freeze recorded their size */
                 s.st_size = (off_t)e.size;
+                s.st_blocks = (blkcnt_t)((e.size + 511) / 512);
                 s.st_mtim = s.st_atim = s.st_ctim = t;
             } else if (fstatat(journal_state_fd(m->journal), e.scratch, &s, AT_SYMLINK_NOFOLLOW) <
                        0) {
@@ -296,6 +298,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
                 return -EIO;
             }
             size = (uint64_t)s.st_size;
+            blocks = (int64_t)s.st_blocks;
             t = s.st_mtim; /* writes and utimens keep it */
             at = s.st_atim;
             ct = s.st_ctim; /* writes, truncates and utimens move it; the row has the rest */
@@ -306,7 +309,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
             return rc;
         }
         st->st_size = (off_t)size;
-        st->st_blocks = (blkcnt_t)((size + 511) / 512);
+        st->st_blocks = blocks >= 0 ? (blkcnt_t)blocks : (blkcnt_t)((size + 511) / 512);
     }
     st->st_mtim = t;
     st->st_atim = e.atime_ns > 0 && !e.scratch[0] ? ns_time(e.atime_ns) : at.tv_sec ? at : t;

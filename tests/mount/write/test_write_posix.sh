@@ -3,7 +3,7 @@
 # content paths past PATH_MAX are refused with ENAMETOOLONG at create, mkdir, rename and lookup,
 # so that no name the view takes makes a commit fail; mode 0 is kept (chmod, open, mkdir);
 # RENAME_WHITEOUT and RENAME_EXCHANGE are refused with EINVAL, not done as a plain rename;
-# atime and mtime are set apart, ctime only by the file system.
+# atime and mtime are set apart, ctime only by the file system; sparse files stay sparse.
 set -u
 . "$SOURCE_ROOT/tests/common/tap.sh"
 . "$SOURCE_ROOT/tests/mount/mount_lib.sh"
@@ -91,6 +91,38 @@ python3 -c 'import os,sys; os.utime(sys.argv[1], ns=(2**32 * 10**9, 2**31 * 10**
 check_eq "times past 2038 (atime 2^32 s, mtime 2^31 s)" "2147483648 4294967296" \
     "$(stat -c '%Y %X' "$mnt/obj/times2.txt")"
 
+# sparse files stay sparse: as staged, as committed (moved), and through a copy-up
+out=$(python3 - "$mnt/obj" "$root/obj" <<'PY'
+import hashlib, json, os, sys
+o, r = sys.argv[1], sys.argv[2]
+p = os.path.join(o, "sparse.bin")
+MiB = 1 << 20
+fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+os.ftruncate(fd, 256 * MiB)
+os.pwrite(fd, b"tail" * 1024, 256 * MiB - 4096)
+os.close(fd)
+res = [os.stat(p).st_blocks * 512 < MiB]
+os.setxattr(o, "user.ocfl.commit", b"sparse")
+inv = json.load(open(os.path.join(r, "inventory.json")))
+state = inv["versions"][inv["head"]]["state"]
+digest = [d for d, ps in state.items() if "sparse.bin" in ps][0]
+content = os.path.join(r, inv["manifest"][digest][0])
+res.append(os.stat(content).st_blocks * 512 < MiB)
+fd = os.open(p, os.O_RDWR)
+os.pwrite(fd, b"head", 0)  # a copy-up of the committed file
+os.close(fd)
+res.append(os.stat(p).st_blocks * 512 < MiB)
+h = hashlib.sha256()
+with open(p, "rb") as f:
+    for chunk in iter(lambda: f.read(MiB), b""):
+        h.update(chunk)
+want = hashlib.sha256(b"head" + bytes(256 * MiB - 4096 - 4) + b"tail" * 1024).hexdigest()
+res.append(h.hexdigest() == want)
+print(" ".join("yes" if x else "no" for x in res))
+PY
+)
+check_eq "a sparse file: under 1 MiB of blocks staged, committed and after a copy-up; bytes right" \
+    "yes yes yes yes" "$out"
 setfattr -n user.ocfl.commit -v "posix answers" "$mnt/obj"
 tap_result $(($? == 0)) "the object commits with every name the view took" "$(cat "$mnt/obj/.ocfl/commit" 2>&1)"
 check_true "the 255-byte name is in the version" test -f "$mnt/obj/.ocfl/versions/v1/$(printf 'm%.0s' $(seq 255))"
