@@ -1,5 +1,5 @@
 /* mount_ctl_write.c: commit and discard (xattrs and control files), status with staged changes,
- * plans/, and recovery before serving. */
+ * plans/, recovery before serving, and the attributes of every node of the writable mount. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,4 +467,53 @@ int mw_startup(struct mount *m, struct ocfl_err *err)
     pthread_mutex_unlock(&m->lock);
     staging_object_infos_free(oi, n);
     return rc < 0 ? rc : 0;
+}
+
+int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (mw_is_head(n))
+        return mw_stat(m, n, st);
+    switch (n->kind) {
+    case MK_ROOT:
+        rc = mount_node_stat(m, n, st);
+        st->st_mode = S_IFDIR | 0755; /* mkdir makes objects */
+        return rc;
+    case MK_CTL:
+        if (!n->obj->staged_new)
+            break;
+        mw_base_stat(m, n, st);
+        st->st_mode = S_IFDIR | 0555;
+        st->st_nlink = 2;
+        st->st_mtim = st->st_ctim = st->st_atim = m->started;
+        return 0;
+    case MK_ROOT_PLANS:
+        mw_base_stat(m, n, st);
+        st->st_mode = S_IFDIR | 0555;
+        st->st_nlink = 2;
+        st->st_mtim = st->st_ctim = st->st_atim = m->started;
+        return 0;
+    case MK_CTL_COMMIT:
+    case MK_CTL_DISCARD:
+    case MK_CTL_STATUS:
+    case MK_ROOT_STATUS:
+    case MK_ROOT_PLAN:
+        if (n->kind != MK_CTL_DISCARD && (rc = mw_ctl_content(m, n, &buf, &len)) < 0)
+            return rc;
+        free(buf);
+        mw_base_stat(m, n, st);
+        st->st_mode = S_IFREG | (n->kind == MK_CTL_COMMIT    ? 0644
+                                 : n->kind == MK_CTL_DISCARD ? 0200
+                                                             : 0444);
+        st->st_nlink = 1;
+        st->st_size = (off_t)len;
+        st->st_mtim = st->st_ctim = st->st_atim = m->started;
+        return 0;
+    default:
+        break;
+    }
+    return mount_node_stat(m, n, st);
 }

@@ -151,8 +151,8 @@ int mw_inv(struct mount *m, struct mount_obj *mo, const struct ocfl_inventory **
 
 /* Attributes of a head node, the staged view included.  Lock held. */
 int mw_stat(struct mount *m, struct mount_node *n, struct stat *st);
-/* Any node: mw_stat for head nodes, the write side's control files, else mount_node_stat. */
-int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st);
+/* The attributes every node of the mount starts from (owner, inode number).  Lock held. */
+void mw_base_stat(struct mount *m, struct mount_node *n, struct stat *st);
 
 /* Log a staging failure and pass the code through. */
 int mw_fail(struct mount *m, struct mount_obj *mo, int rc, const struct ocfl_err *err);
@@ -178,7 +178,10 @@ uint64_t mw_view_stamp(const struct mount_obj *mo);
  * the caller then calls mw_invalidate_object_async.  0 otherwise, and for NULL.  Lock held. */
 int mw_check_view(struct mount *m, struct mount_obj *mo);
 
-/* ---- mount_ctl_write.c: commit, discard, status, plans */
+/* ---- mount_ctl_write.c: commit, discard, status, plans, and the attributes of any node */
+/* Any node (lock held): mw_stat for head nodes, the write side's control files, else
+ * mount_node_stat. */
+int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st);
 
 /*
  * Commit @mo's staged changes (lock not held).  @text is the commit

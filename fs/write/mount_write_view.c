@@ -205,7 +205,7 @@ static void fix_mode(struct stat *st, uint32_t mode)
         st->st_mode = S_IFREG | perm_of(mode, 0644);
 }
 
-static void base_stat(struct mount *m, struct mount_node *n, struct stat *st)
+void mw_base_stat(struct mount *m, struct mount_node *n, struct stat *st)
 {
     memset(st, 0, sizeof(*st));
     st->st_ino = n->ino;
@@ -265,7 +265,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
             return rc;
         }
     }
-    base_stat(m, n, st);
+    mw_base_stat(m, n, st);
     if (e.mtime_ns > 0) {
         t.tv_sec = (time_t)(e.mtime_ns / 1000000000);
         t.tv_nsec = (long)(e.mtime_ns % 1000000000);
@@ -318,55 +318,6 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
                   : ct.tv_sec                                              ? ct
                                                                            : t;
     return 0;
-}
-
-int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    int rc;
-
-    if (mw_is_head(n))
-        return mw_stat(m, n, st);
-    switch (n->kind) {
-    case MK_ROOT:
-        rc = mount_node_stat(m, n, st);
-        st->st_mode = S_IFDIR | 0755; /* mkdir makes objects */
-        return rc;
-    case MK_CTL:
-        if (!n->obj->staged_new)
-            break;
-        base_stat(m, n, st);
-        st->st_mode = S_IFDIR | 0555;
-        st->st_nlink = 2;
-        st->st_mtim = st->st_ctim = st->st_atim = m->started;
-        return 0;
-    case MK_ROOT_PLANS:
-        base_stat(m, n, st);
-        st->st_mode = S_IFDIR | 0555;
-        st->st_nlink = 2;
-        st->st_mtim = st->st_ctim = st->st_atim = m->started;
-        return 0;
-    case MK_CTL_COMMIT:
-    case MK_CTL_DISCARD:
-    case MK_CTL_STATUS:
-    case MK_ROOT_STATUS:
-    case MK_ROOT_PLAN:
-        if (n->kind != MK_CTL_DISCARD && (rc = mw_ctl_content(m, n, &buf, &len)) < 0)
-            return rc;
-        free(buf);
-        base_stat(m, n, st);
-        st->st_mode = S_IFREG | (n->kind == MK_CTL_COMMIT    ? 0644
-                                 : n->kind == MK_CTL_DISCARD ? 0200
-                                                             : 0444);
-        st->st_nlink = 1;
-        st->st_size = (off_t)len;
-        st->st_mtim = st->st_ctim = st->st_atim = m->started;
-        return 0;
-    default:
-        break;
-    }
-    return mount_node_stat(m, n, st);
 }
 
 /* One kernel invalidation to send once the lock is released. */
