@@ -235,6 +235,23 @@ static int digest_size(struct mount_obj *mo, const char *digest, uint64_t *ret)
     return 0;
 }
 
+/* A staged view's directory links: 2 and one per subdirectory (its ".."), as tools count them.
+ * On a failure to list, the 1 that says "unknown" to find(1). */
+static nlink_t dir_links(struct mount *m, struct mount_obj *mo, const struct ocfl_inventory *inv,
+                         const char *path)
+{
+    struct staging_dirent *de = NULL;
+    size_t nd = 0;
+    nlink_t links = 2;
+
+    if (staging_list(m->journal, mo->id, inv, path, &de, &nd, NULL) < 0)
+        return 1;
+    for (size_t i = 0; i < nd; i++)
+        links += de[i].kind == STAGING_DIR;
+    staging_dirents_free(de, nd);
+    return links;
+}
+
 int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
 {
     struct mount_obj *mo = n->obj;
@@ -262,6 +279,9 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
         if (rc != -ENOENT) {
             if (rc == 0)
                 fix_mode(st, e.mode);
+            /* staged changes below a committed directory may add or remove subdirectories */
+            if (rc == 0 && S_ISDIR(st->st_mode))
+                st->st_nlink = dir_links(m, mo, inv, n->path);
             return rc;
         }
     }
@@ -272,7 +292,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
     }
     if (e.kind == STAGING_DIR) {
         st->st_mode = S_IFDIR | perm_of(e.mode, 0755);
-        st->st_nlink = 1; /* unknown: tools count on readdir */
+        st->st_nlink = dir_links(m, mo, inv, n->path);
         st->st_size = 4096;
         st->st_blocks = 8;
     } else {

@@ -3,7 +3,7 @@
 # content paths past PATH_MAX are refused with ENAMETOOLONG at create, mkdir, rename and lookup,
 # so that no name the view takes makes a commit fail; mode 0 is kept (chmod, open, mkdir);
 # RENAME_WHITEOUT and RENAME_EXCHANGE are refused with EINVAL, not done as a plain rename;
-# atime and mtime are set apart, ctime only by the file system; sparse files stay sparse.
+# atime and mtime are set apart, ctime only by the file system; sparse files stay sparse; directory link counts.
 set -u
 . "$SOURCE_ROOT/tests/common/tap.sh"
 . "$SOURCE_ROOT/tests/mount/mount_lib.sh"
@@ -123,6 +123,13 @@ PY
 )
 check_eq "a sparse file: under 1 MiB of blocks staged, committed and after a copy-up; bytes right" \
     "yes yes yes yes" "$out"
+# directory links: 2 and one per subdirectory, staged or committed, as changes come and go
+mkdir -p "$mnt/obj/links/b" "$mnt/obj/links/c"
+n1=$(stat -c %h "$mnt/obj/links")
+rmdir "$mnt/obj/links/c"
+n2=$(stat -c %h "$mnt/obj/links")
+check_eq "a directory's link count follows its subdirectories (4, then 3; a leaf 2)" "4 3 2" \
+    "$n1 $n2 $(stat -c %h "$mnt/obj/links/b")"
 setfattr -n user.ocfl.commit -v "posix answers" "$mnt/obj"
 tap_result $(($? == 0)) "the object commits with every name the view took" "$(cat "$mnt/obj/.ocfl/commit" 2>&1)"
 check_true "the 255-byte name is in the version" test -f "$mnt/obj/.ocfl/versions/v1/$(printf 'm%.0s' $(seq 255))"
