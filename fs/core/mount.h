@@ -129,6 +129,8 @@ struct mount_node {
     uint32_t hash;
     unsigned attr_version; /* the version the attributes describe (head resolved) */
     unsigned nlink;
+    unsigned staged_links; /* the write view's link count of a directory, while ... */
+    uint64_t links_stamp;  /* ... this is its stamp plus one (mount_write_view.c) */
     int backing_id;        /* kernel passthrough backing file, 0 when none */
     unsigned pt_opens;     /* open handles reading through the backing file */
     unsigned cached_opens; /* open handles in the kernel's caching mode */

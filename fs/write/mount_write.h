@@ -76,6 +76,7 @@ struct mount_wobj {
     uint64_t epoch;          /* bumped by every commit and discard */
     uint64_t copyups;        /* bumped whenever a path of the object gets a new scratch file */
     uint64_t unlinks;        /* numbers the unlinks that orphaned handles (mw_fh.orphaned_by) */
+    uint64_t dirops;         /* bumped by mkdir, rmdir and rename: directory link counts */
     char *last_result;       /* JSON of the last commit or discard */
     struct mw_fh *fhs;       /* open write handles */
 };

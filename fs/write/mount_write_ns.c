@@ -126,6 +126,8 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
                (rc = mw_path_fits(p->obj, path, name)) == 0) {
         p->obj->w->staged = 1;
         rc = staging_mkdir(m->journal, p->obj->id, inv, path, mode & 07777, &err);
+        if (rc == 0)
+            p->obj->w->dirops++; /* the parent's link count */
         if (rc < 0)
             mw_fail(m, p->obj, rc, &err);
         else if (!(n = mount_node_get(&m->nodes, MK_DIR, p->obj, 0, path)))
@@ -196,6 +198,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
             mw_fail(m, p->obj, rc, &err);
         else
             bury(m, p->obj, MK_DIR, path);
+        if (rc == 0)
+            p->obj->w->dirops++;
     }
     pthread_mutex_unlock(&m->lock);
     fuse_reply_err(req, -rc);
@@ -286,6 +290,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     if (rc == 0) {
         p->obj->w->staged = 1;
         rc = staging_rename(m->journal, p->obj->id, inv, from, to, &err);
+        if (rc == 0)
+            p->obj->w->dirops++; /* a directory may have moved */
         if (rc < 0)
             mw_fail(m, p->obj, rc, &err);
         else if (strcmp(from, to))

@@ -236,19 +236,25 @@ static int digest_size(struct mount_obj *mo, const char *digest, uint64_t *ret)
 }
 
 /* A staged view's directory links: 2 and one per subdirectory (its ".."), as tools count them.
- * On a failure to list, the 1 that says "unknown" to find(1). */
-static nlink_t dir_links(struct mount *m, struct mount_obj *mo, const struct ocfl_inventory *inv,
-                         const char *path)
+ * On a failure to list, the 1 that says "unknown" to find(1).  A listing per directory is
+ * costly on a stat: the count stays on the node until a mkdir, rmdir, rename, commit,
+ * discard or new head could change it. */
+static nlink_t dir_links(struct mount *m, struct mount_node *n, const struct ocfl_inventory *inv)
 {
     struct staging_dirent *de = NULL;
+    uint64_t stamp = mw_view_stamp(n->obj) + (n->obj->w ? n->obj->w->dirops : 0) + 1;
     size_t nd = 0;
     nlink_t links = 2;
 
-    if (staging_list(m->journal, mo->id, inv, path, &de, &nd, NULL) < 0)
+    if (n->links_stamp == stamp)
+        return n->staged_links;
+    if (staging_list(m->journal, n->obj->id, inv, n->path, &de, &nd, NULL) < 0)
         return 1;
     for (size_t i = 0; i < nd; i++)
         links += de[i].kind == STAGING_DIR;
     staging_dirents_free(de, nd);
+    n->staged_links = (unsigned)links;
+    n->links_stamp = stamp;
     return links;
 }
 
@@ -281,7 +287,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
                 fix_mode(st, e.mode);
             /* staged changes below a committed directory may add or remove subdirectories */
             if (rc == 0 && S_ISDIR(st->st_mode))
-                st->st_nlink = dir_links(m, mo, inv, n->path);
+                st->st_nlink = dir_links(m, n, inv);
             return rc;
         }
     }
@@ -292,7 +298,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
     }
     if (e.kind == STAGING_DIR) {
         st->st_mode = S_IFDIR | perm_of(e.mode, 0755);
-        st->st_nlink = dir_links(m, mo, inv, n->path);
+        st->st_nlink = dir_links(m, n, inv);
         st->st_size = 4096;
         st->st_blocks = 8;
     } else {

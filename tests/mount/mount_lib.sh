@@ -82,3 +82,6 @@ make_root() {
 tree_sums() {
     (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum && find . -type d | sort)
 }
+
+# head_of OBJDIR: the head version of the object at OBJDIR (from its root inventory)
+head_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["head"])' "$1/inventory.json"; }

@@ -61,7 +61,7 @@ echo "# $files test files, $failing failing"
 echo "after pjdfstest" >"$mnt/obj/marker.txt"
 setfattr -n user.ocfl.commit -v "after pjdfstest" "$mnt/obj"
 tap_result $(($? == 0)) "commit of what pjdfstest left" "$(cat "$mnt/obj/.ocfl/commit" 2>&1)"
-head=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["head"])' "$root/obj/inventory.json" 2>/dev/null)
+head=$(head_of "$root/obj" 2>/dev/null)
 diff_out=$(diff -r --exclude=.ocfl "$mnt/obj" "$mnt/obj/.ocfl/versions/$head" 2>&1)
 tap_result $(($? == 0)) "the version ($head) equals the view" "$diff_out"
 stop_mount "$mnt"

@@ -7,7 +7,6 @@ set -u
 . "$SOURCE_ROOT/tests/common/tap.sh"
 . "$SOURCE_ROOT/tests/mount/mount_lib.sh"
 MAKE="$SOURCE_ROOT/tests/mount/make_object.py"
-head_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["head"])' "$1/inventory.json"; }
 
 root="$WORK/root"
 mnt="$WORK/mnt"

@@ -130,7 +130,7 @@ PY
 )
 check_eq "two writers across a commit: both see and keep every byte" "abc|abc|abc" "$out"
 setfattr -n user.ocfl.commit -v "after two writers" "$mnt/new"
-head=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["head"])' "$root/new/inventory.json")
+head=$(head_of "$root/new")
 check_eq "and the version holds them" "abc" "$(cat "$mnt/new/.ocfl/versions/$head/two.txt")"
 # a file written, committed, then unlinked while open: its descriptors keep working and keep
 # sharing one file (readers from before and after the commit, a writer from before it), and
@@ -156,7 +156,7 @@ PY
 )
 check_eq "committed, unlinked, written: every descriptor reads the written bytes" \
     "LOST!|LOST!|LOST!|5|5|5" "$out"
-head=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["head"])' "$root/new/inventory.json")
+head=$(head_of "$root/new")
 check_eq "and the version holds the committed bytes" "kept" \
     "$(cat "$mnt/new/.ocfl/versions/$head/gone.txt")"
 check_eq "as does its content file" "kept" "$(cat "$root/new/$head/content/gone.txt")"
@@ -183,7 +183,7 @@ PY
 )
 check_eq "two writers across a commit, then unlinked: one file for all descriptors" \
     "Kept!?|Kept!?|Kept!?" "$out"
-head=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["head"])' "$root/new/inventory.json")
+head=$(head_of "$root/new")
 check_eq "and the version holds the committed bytes" "kept" \
     "$(cat "$mnt/new/.ocfl/versions/$head/gone2.txt")"
 # a writer that missed two commits: its next write starts from the path's bytes, not its own
