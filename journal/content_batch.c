@@ -79,14 +79,12 @@ static int add_dir(struct batch *b, int state, const char *path, size_t len)
 /* Index of directory (@state, first @len bytes of @path) in the sorted table, or -1. */
 static long find_dir(const struct batch *b, int state, const char *path, size_t len)
 {
-    char key[PATH_MAX];
-    struct bdir k = {.state = state, .path = key}, *hit;
+    struct bdir k = {.state = state, .path = strndup(path, len)}, *hit;
 
-    if (len >= sizeof(key))
+    if (!k.path)
         return -1;
-    memcpy(key, path, len);
-    key[len] = 0;
     hit = bsearch(&k, b->dirs, b->n_dirs, sizeof(*b->dirs), bdir_cmp);
+    free(k.path);
     return hit ? hit - b->dirs : -1;
 }
 
@@ -163,13 +161,13 @@ static int open_dirs(struct batch *b, struct ocfl_err *err)
                 size_t pl = parent_len(d->path);
                 long pi = find_dir(b, 0, d->path, pl);
                 const char *name = d->path + (pl ? pl + 1 : 0);
-                char parent[PATH_MAX];
                 int pfd = pl ? -1 : run->objfd, tmp = -1;
                 if (pi >= 0 && b->dirs[pi].fd >= 0) {
                     pfd = b->dirs[pi].fd;
                 } else if (pl) {
-                    snprintf(parent, sizeof(parent), "%.*s", (int)pl, d->path);
-                    pfd = tmp = ocfl_io_open(base, parent, flags, 0);
+                    char *parent = strndup(d->path, pl);
+                    pfd = tmp = parent ? ocfl_io_open(base, parent, flags, 0) : -ENOMEM;
+                    free(parent);
                 }
                 r = pfd < 0 ? pfd : ocfl_io_mkdir_nosync(pfd, name, 0755, err);
                 fd = r < 0 ? r : ocfl_io_open(pfd, name, flags, 0);

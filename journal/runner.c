@@ -241,15 +241,20 @@ static int run_releases(struct run *run, size_t from, struct ocfl_err *err)
     /* The removals durable before they are recorded: each directory once. */
     for (size_t k = 0; r >= 0 && k < n; k++) {
         const char *src = p->steps[idx[k]].source, *slash = strrchr(src, '/');
-        char dir[PATH_MAX];
+        char *dir;
         int len = slash ? (int)(slash - src) : 0;
         if (k) {
             const char *prev = p->steps[idx[k - 1]].source, *ps = strrchr(prev, '/');
             if ((ps ? ps - prev : 0) == len && !strncmp(prev, src, (size_t)len))
                 continue;
         }
-        snprintf(dir, sizeof(dir), "%.*s", len, src);
+        if (!(dir = strndup(src, (size_t)len))) {
+            r = ocfl_err_set(err, -ENOMEM, "cannot fsync the directory of '%s': out of memory",
+                             src);
+            break;
+        }
         r = ocfl_io_fsync_dir(journal_state_fd(j), dir, err);
+        free(dir);
         if (r == -ENOENT)
             r = 0; /* removed itself (the staging directory, released last): its parent is
                       fsynced for it */

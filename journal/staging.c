@@ -25,8 +25,11 @@ int sx_check_path(const char *path, struct ocfl_err *err)
         return ocfl_err_set(err, -EILSEQ, "name is not valid UTF-8");
     if (!*path)
         return 0;
-    if (ocfl_path_check(path) != OCFL_PATH_OK || strlen(path) > OCFL_PATH_MAX_BYTES)
+    if (ocfl_path_check(path) != OCFL_PATH_OK)
         return ocfl_err_set(err, -EINVAL, "'%s' is not a valid logical path", path);
+    if (strlen(path) > OCFL_PATH_MAX_BYTES)
+        return ocfl_err_set(err, -ENAMETOOLONG, "'%.300s...' is longer than %d bytes", path,
+                            OCFL_PATH_MAX_BYTES);
     /* no file system under a storage root holds a longer name in a content path */
     for (const char *s = path, *slash; *s; s = slash ? slash + 1 : s + strlen(s)) {
         slash = strchr(s, '/');

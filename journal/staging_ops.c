@@ -1,6 +1,7 @@
 /* staging_ops.c: namespace changes in the staging index: unlink, mkdir, rmdir, rename, discard,
  * new objects. */
 #include "staging_int.h"
+#include "path.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -253,6 +254,13 @@ static int move_dir(struct sctx *c, const char *from, const char *to,
     char *src = NULL, *dst = NULL;
     int r = collect_subtree(c, from, &m);
 
+    /* a name the view accepted must never make a commit fail: refuse the move that would push
+     * a path below past the limit, before anything changes */
+    for (size_t i = 0; r == 0 && i < m.n; i++)
+        if (strlen(to) + 1 + strlen(m.paths[i]) > OCFL_PATH_MAX_BYTES)
+            r = ocfl_err_set(c->err, -ENAMETOOLONG,
+                             "moving '%s' to '%s' would make '%.200s...' longer than %d bytes",
+                             from, to, m.paths[i], OCFL_PATH_MAX_BYTES);
     if (r == 0)
         r = carried_row(c, from, top, &row);
     if (r == 0) {

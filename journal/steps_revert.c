@@ -142,10 +142,14 @@ static int move_back(struct run *run, struct rstep *s, struct touched *t, struct
     struct stat st;
     int r, in;
 
-    if (fstatat(run->objfd, s->dest, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    if ((r = ocfl_io_stat(run->objfd, s->dest, &st)) == -ENOENT)
         return 0; /* never moved */
-    if (fstatat(run->j->state_fd, s->source, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    if (r < 0)
+        return ocfl_err_sys(err, r, "cannot look at '%s'", s->dest);
+    if ((r = ocfl_io_stat(run->j->state_fd, s->source, &st)) == 0)
         return 0; /* the source is still there (a copy) */
+    if (r != -ENOENT)
+        return ocfl_err_sys(err, r, "cannot look at staged '%s'", s->source);
     r = run_parent_mkdirs(run->j->state_fd, s->source, err);
     if (r == 0 && (touch_parent(t, 1, s->source) < 0 || touch_parent(t, 0, s->dest) < 0))
         r = ocfl_err_set(err, -ENOMEM, "out of memory");

@@ -110,7 +110,7 @@ int ocfl_inventory_parse(const char *buf, size_t len, struct ocfl_inventory **re
  *   E092  a manifest value not an array of strings
  *   E096  a digest occurs twice in the manifest regardless of case
  *   E099  content path (manifest or fixity) with "", ".", ".." element, not
- *         UTF-8, empty, or over OCFL_PATH_MAX_BYTES;  E100 begins/ends with '/'
+ *         UTF-8, or empty (any length);  E100 begins/ends with '/'
  *   E101  content paths not unique or one a directory prefix of another
  *   E042  content path not inside a version directory named in versions
  *   E015  content path directly in a version directory ("v1/file")
@@ -129,8 +129,8 @@ int ocfl_inventory_parse(const char *buf, size_t len, struct ocfl_inventory **re
  *   E049  created not a string or not RFC 3339 with seconds and time zone
  *   E050  state not an object, a state value not an array of strings, or a
  *         state digest that is not a manifest key (exact, case-sensitive)
- *   E052  logical path with "", ".", ".." element, not UTF-8, empty or too
- *         long;  E053 logical path begins or ends with '/'
+ *   E052  logical path with "", ".", ".." element, not UTF-8, or empty
+ *         (any length);  E053 logical path begins or ends with '/'
  *   E095  logical paths of one version not unique / conflicting
  *   E094  message not a string
  *   E054  user not an object, or name missing / not a string, or address

@@ -55,11 +55,6 @@ static int content_path_bad(struct inv_ck *c, const char *s, const char *block)
 {
     enum ocfl_path_problem pp;
 
-    if (strlen(s) > OCFL_PATH_MAX_BYTES) {
-        ocfl_ck_find(c, "E099", "a content path in %s is longer than %d bytes", block,
-                     OCFL_PATH_MAX_BYTES);
-        return 1;
-    }
     pp = ocfl_path_check(s);
     if (pp == OCFL_PATH_SLASH) {
         ocfl_ck_find(c, "E100", "content path '%.200s' in %s begins or ends with '/'", s, block);

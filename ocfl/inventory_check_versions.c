@@ -165,11 +165,6 @@ static void check_state(struct inv_ck *c, const char *vk, json_ref state, struct
                              vk);
                 continue;
             }
-            if (strlen(s) > OCFL_PATH_MAX_BYTES) {
-                ocfl_ck_find(c, "E052", "logical path in version '%s' is longer than %d bytes", vk,
-                             OCFL_PATH_MAX_BYTES);
-                continue;
-            }
             pp = ocfl_path_check(s);
             if (pp == OCFL_PATH_SLASH) {
                 ocfl_ck_find(c, "E053",

@@ -46,8 +46,6 @@ int ocfl_io_check_path(const char *path)
 
     if (!path || !*path)
         return -EINVAL;
-    if (strlen(path) >= PATH_MAX)
-        return -ENAMETOOLONG;
     if (*path == '/')
         return -EXDEV;
     for (;;) {
@@ -124,10 +122,14 @@ static int walk_open(int dirfd, const char *path, int flags, mode_t mode)
     return fd;
 }
 
-/* openat2 beneath @dirfd, no hook, no path check. */
+/*
+ * openat2 beneath @dirfd, no hook, no path check.  A path the kernel will not
+ * take in one call (PATH_MAX and over: a long logical path under
+ * "vN/content/") is walked one element at a time.
+ */
 static int raw_open(int dirfd, const char *path, int flags, mode_t mode)
 {
-    if (atomic_load(&no_openat2))
+    if (atomic_load(&no_openat2) || strlen(path) >= PATH_MAX)
         return walk_open(dirfd, path, flags, mode);
 
     struct open_how how = {
@@ -170,24 +172,39 @@ int ocfl_io_open(int dirfd, const char *path, int flags, mode_t mode)
  */
 int io_open_parent(int dirfd, const char *path, const char **ret_name, struct ocfl_err *err)
 {
-    char parent[PATH_MAX];
+    char *parent;
     const char *slash;
     int r, fd;
 
     if ((r = ocfl_io_check_path(path)) < 0)
         return ocfl_err_sys(err, r, "refusing path '%s'", path ? path : "");
     slash = strrchr(path, '/');
-    if (slash) {
-        memcpy(parent, path, (size_t)(slash - path));
-        parent[slash - path] = '\0';
-    } else {
-        strcpy(parent, ".");
-    }
+    parent = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+    if (!parent)
+        return ocfl_err_set(err, -ENOMEM, "cannot open the directory of '%s': out of memory", path);
     fd = raw_open(dirfd, parent, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0)
-        return ocfl_err_sys(err, fd, "cannot open directory '%s'", parent);
-    *ret_name = slash ? slash + 1 : path;
+        ocfl_err_sys(err, fd, "cannot open directory '%s'", parent);
+    else
+        *ret_name = slash ? slash + 1 : path;
+    free(parent);
     return fd;
+}
+
+int ocfl_io_stat(int dirfd, const char *path, struct stat *st)
+{
+    const char *name;
+    int pfd, r = 0;
+
+    if (is_self(path))
+        return fstat(dirfd, st) < 0 ? -errno : 0;
+    pfd = io_open_parent(dirfd, path, &name, NULL);
+    if (pfd < 0)
+        return pfd;
+    if (fstatat(pfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+        r = -errno;
+    close(pfd);
+    return r;
 }
 
 int io_write_all(int fd, const char *buf, size_t len)
@@ -434,7 +451,7 @@ out:
 
 int ocfl_io_mkdirs(int dirfd, const char *path, mode_t mode, struct ocfl_err *err)
 {
-    char buf[PATH_MAX];
+    char *buf;
     int cur, r;
     char *p, *slash;
 
@@ -442,10 +459,13 @@ int ocfl_io_mkdirs(int dirfd, const char *path, mode_t mode, struct ocfl_err *er
         return 0;
     if ((r = ocfl_io_check_path(path)) < 0)
         return ocfl_err_sys(err, r, "refusing path '%s'", path);
+    if (!(buf = strdup(path)))
+        return ocfl_err_set(err, -ENOMEM, "cannot create directory '%s': out of memory", path);
     cur = raw_open(dirfd, ".", O_RDONLY | O_DIRECTORY, 0);
-    if (cur < 0)
+    if (cur < 0) {
+        free(buf);
         return ocfl_err_sys(err, cur, "cannot open the base directory of '%s'", path);
-    strcpy(buf, path);
+    }
     for (p = buf;; p = slash + 1) {
         int next, made = 0;
         slash = strchr(p, '/');
@@ -479,6 +499,7 @@ int ocfl_io_mkdirs(int dirfd, const char *path, mode_t mode, struct ocfl_err *er
         *slash = '/';
     }
     close(cur);
+    free(buf);
     return r;
 }
 

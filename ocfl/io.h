@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -54,7 +55,10 @@ void ocfl_io_set_fault(ocfl_io_fault_fn fn, void *ctx);
 
 /*
  * Check a path before touching the disk: relative, no empty, "." or ".."
- * element, each element at most NAME_MAX bytes.  0 when acceptable;
+ * element, each element at most NAME_MAX bytes.  The whole path may be
+ * longer than PATH_MAX: such a path is resolved one element at a time, so
+ * a logical path of PATH_MAX-1 bytes still has its "vN/content/" copy.
+ * 0 when acceptable;
  * -EXDEV for an absolute path or a ".." element, -EINVAL for an empty path
  * or an empty or "." element, -ENAMETOOLONG.
  */
@@ -74,6 +78,13 @@ void ocfl_io_use_openat2(int enabled);
  * itself; any other path must pass ocfl_io_check_path().  -ELOOP when a
  * component is a symlink.
  */
+/*
+ * lstat of @path beneath @dirfd (checked as above, any length): the parent
+ * is resolved without following symlinks, the last element is not followed.
+ * 0 or a negative errno.  No hook.
+ */
+int ocfl_io_stat(int dirfd, const char *path, struct stat *st);
+
 int ocfl_io_open(int dirfd, const char *path, int flags, mode_t mode);
 
 /* Whole-file read of a regular file beneath @dirfd, at most @max bytes

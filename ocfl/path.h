@@ -21,10 +21,12 @@ enum ocfl_path_problem {
 };
 
 /*
- * Longest logical or content path ocflfs accepts from an inventory (bytes,
- * without the NUL); the inventory checker reports longer ones as E052/E099.
+ * Longest logical path ocflfs stages (bytes, without the NUL): what one
+ * system call can name below an object's root.  OCFL sets no limit, so the
+ * inventory checker reports none; the content path of such a logical path
+ * ("vN/content/" before it) is longer and is resolved one element at a time.
  */
-#define OCFL_PATH_MAX_BYTES 4096
+#define OCFL_PATH_MAX_BYTES 4095
 
 /* Check a logical or content path (the rules are the same).  No length limit here. */
 enum ocfl_path_problem ocfl_path_check(const char *path);

@@ -304,7 +304,7 @@ static int walk_content(struct vobj *o, struct vver *v, const char *rel, int dep
 {
     struct vdent *d = NULL;
     int n = val_list_dir(o->c->fd, rel, &d), rc = 0;
-    char path[4096];
+    char *path = NULL;
 
     if (n == -ENOMEM)
         return n;
@@ -315,9 +315,11 @@ static int walk_content(struct vobj *o, struct vver *v, const char *rel, int dep
     if (n == 0 && depth > 0)
         vreport(o->c, "E024", rel, "empty directory '%s' in a content directory", rel);
     for (int i = 0; i < n && rc == 0; i++) {
-        if (snprintf(path, sizeof(path), "%s/%s", rel, d[i].name) >= (int)sizeof(path)) {
-            vreport(o->c, "E023", rel, "path under '%s' too long to check", rel);
-            continue;
+        free(path);
+        if (asprintf(&path, "%s/%s", rel, d[i].name) < 0) {
+            path = NULL;
+            rc = -ENOMEM;
+            break;
         }
         if (d[i].type == VT_REG) {
             rc = vfiles_add(&o->files, path, d[i].size);
@@ -330,6 +332,7 @@ static int walk_content(struct vobj *o, struct vver *v, const char *rel, int dep
             vreport(o->c, "E090", path, "'%s' is not a regular file or directory", path);
         }
     }
+    free(path);
     val_free_dents(d, (size_t)n);
     return rc;
 }

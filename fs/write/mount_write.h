@@ -135,12 +135,13 @@ void mw_orphan(struct mount_obj *mo, const char *path, int frozen, int fd);
 void mw_orphan_writers(struct mount_obj *mo);
 
 /*
- * Whether head path @path (just made from a parent's path and a new name @name) can be staged
- * in @mo: -ENAMETOOLONG when @name is longer than MOUNT_NAME_MAX bytes, or when the content
- * path a version would give it (the object's directory, "vN/", the content directory, @path)
- * would not fit in PATH_MAX, so that a name the view accepts never makes a commit fail.
+ * Whether head path @path (just made from a parent's path and a new name @name) can be
+ * staged: -ENAMETOOLONG when @name is longer than MOUNT_NAME_MAX bytes or @path longer than
+ * OCFL_PATH_MAX_BYTES, what one call names below a directory on a native file system.  Its
+ * content path is longer and the library resolves it element by element, so a name the view
+ * accepts never makes a commit fail.
  */
-int mw_path_fits(const struct mount_obj *mo, const char *path, const char *name);
+int mw_path_fits(const char *path, const char *name);
 
 /* Whether @n is a node of an object's head tree (MK_OBJ, MK_DIR or MK_FILE of version 0). */
 int mw_is_head(const struct mount_node *n);

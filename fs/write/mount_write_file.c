@@ -120,7 +120,7 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         rc = -ENAMETOOLONG;
     else if (!mw_wobj(p->obj))
         rc = -ENOMEM;
-    else if ((rc = mw_inv(m, p->obj, &inv)) == 0 && (rc = mw_path_fits(p->obj, path, name)) == 0) {
+    else if ((rc = mw_inv(m, p->obj, &inv)) == 0 && (rc = mw_path_fits(path, name)) == 0) {
         p->obj->w->staged = 1;
         rc = staging_create(m->journal, p->obj->id, inv, path, mode & 07777, &fd, &e, &err);
         if (rc < 0)

@@ -122,8 +122,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
     if (p && p->kind == MK_ROOT) {
         rc = new_object(m, name, &n);
     } else if ((rc = head_path(m, parent, name, &p, path, sizeof(path))) == 0 &&
-               (rc = mw_inv(m, p->obj, &inv)) == 0 &&
-               (rc = mw_path_fits(p->obj, path, name)) == 0) {
+               (rc = mw_inv(m, p->obj, &inv)) == 0 && (rc = mw_path_fits(path, name)) == 0) {
         p->obj->w->staged = 1;
         rc = staging_mkdir(m->journal, p->obj->id, inv, path, mode & 07777, &err);
         if (rc == 0)
@@ -280,7 +279,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
     if (rc == 0)
         rc = mw_inv(m, p->obj, &inv);
     if (rc == 0)
-        rc = mw_path_fits(p->obj, to, newname);
+        rc = mw_path_fits(to, newname);
     if (rc == 0 && (flags & RENAME_NOREPLACE)) {
         struct staging_entry e;
         rc = staging_lookup(m->journal, p->obj->id, inv, to, &e, &err);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "path.h"
 #include "mount_write.h"
 
 struct mount_wobj *mw_wobj(struct mount_obj *mo)
@@ -490,14 +491,10 @@ int64_t mw_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-int mw_path_fits(const struct mount_obj *mo, const char *path, const char *name)
+int mw_path_fits(const char *path, const char *name)
 {
-    const char *cdir = mo->o && mo->o->inv ? ocfl_inventory_content_dir(mo->o->inv) : "content";
-    /* "<object>/v<up to 10 digits>/<content dir>/<path>" and its NUL */
-    size_t need =
-        (mo->path ? strlen(mo->path) : 0) + 1 + 11 + 1 + strlen(cdir) + 1 + strlen(path) + 1;
-
-    if (strlen(name) > MOUNT_NAME_MAX || need > PATH_MAX)
+    /* the logical path below the object: what one call can name below a directory */
+    if (strlen(name) > MOUNT_NAME_MAX || strlen(path) > OCFL_PATH_MAX_BYTES)
         return -ENAMETOOLONG;
     return 0;
 }

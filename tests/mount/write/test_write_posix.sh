@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_write_posix.sh: POSIX answers of the write side (issue 12): names longer than NAME_MAX and
-# content paths past PATH_MAX are refused with ENAMETOOLONG at create, mkdir, rename and lookup,
-# so that no name the view takes makes a commit fail; mode 0 is kept (chmod, open, mkdir);
+# paths below the object longer than PATH_MAX-1 are refused with ENAMETOOLONG at create, mkdir,
+# rename and lookup, so that no name the view takes makes a commit fail (test_write_longpaths.sh
+# has the paths just short enough); mode 0 is kept (chmod, open, mkdir);
 # RENAME_WHITEOUT and RENAME_EXCHANGE are refused with EINVAL, not done as a plain rename;
 # atime and mtime are set apart, ctime only by the file system; sparse files stay sparse; directory link counts.
 set -u
@@ -33,7 +34,7 @@ res.append(code(lambda: os.rename(os.path.join(o, "seed.txt"), os.path.join(o, l
 res.append(code(lambda: os.stat(os.path.join(o, long))))
 ok255 = "m" * 255
 res.append(code(lambda: os.close(os.open(os.path.join(o, ok255), os.O_CREAT | os.O_WRONLY, 0o644))))
-# a path whose content path would pass PATH_MAX: 16 levels of 250 bytes
+# a path below the object longer than PATH_MAX-1: 16 levels of 250 bytes, then 250 more
 # (relative to a descriptor: the kernel refuses absolute paths past PATH_MAX itself)
 fd, depth = os.open(o, os.O_RDONLY | os.O_DIRECTORY), 0
 while depth < 3800:
@@ -57,7 +58,7 @@ res.append(open(os.path.join(o, "a.txt")).read() + open(os.path.join(o, "b.txt")
 print(" ".join(res))
 PY
 )
-check_eq "ENAMETOOLONG for a 256-byte name (create, mkdir, rename, stat); 255 is fine; a content path past PATH_MAX refused, a shorter one beside it fine; renameat2 WHITEOUT and EXCHANGE: EINVAL, nothing moved" \
+check_eq "ENAMETOOLONG for a 256-byte name (create, mkdir, rename, stat); 255 is fine; a path past PATH_MAX-1 refused, a shorter one beside it (its content path past PATH_MAX) fine; renameat2 WHITEOUT and EXCHANGE: EINVAL, nothing moved" \
     "ENAMETOOLONG ENAMETOOLONG ENAMETOOLONG ENAMETOOLONG ok ENAMETOOLONG ENAMETOOLONG ok EINVAL EINVAL ab" "$out"
 check_eq "statfs says 255" 255 "$(stat -f -c %l "$mnt/obj")"
 
