@@ -24,8 +24,13 @@ static int hash_scratch(struct sctx *c, enum ocfl_digest_alg alg, struct staging
     char hex[OCFL_DIGEST_COUNT_][OCFL_DIGEST_HEX_MAX];
     uint64_t size;
     sqlite3_stmt *st;
-    int fd = openat(journal_state_fd(c->j), f->scratch, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r;
+    /* O_NOATIME: the daemon's read is no access of the user's (the view shows its atime) */
+    int fd = openat(journal_state_fd(c->j), f->scratch,
+                    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME),
+        r;
 
+    if (fd < 0 && errno == EPERM) /* not the file's owner */
+        fd = openat(journal_state_fd(c->j), f->scratch, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return ocfl_err_sys(c->err, -errno, "cannot open staged file '%s'", f->scratch);
     r = ocfl_digest_fd(fd, 1u << alg, hex, &size, c->err);
@@ -100,15 +105,28 @@ static int sync_sources(struct sctx *c, const struct staging_state *s)
     }
     if (r == 0)
         r = ocfl_io_fsync_dir(journal_state_fd(c->j), "scratch", c->err);
-    if (r == 0 && sqlite3_prepare_v2(c->db, "UPDATE staged SET synced_size=? WHERE scratch=?", -1,
-                                     &st, NULL) != SQLITE_OK)
+    /* with the times the view shows (those of the scratch file, which writes and utimens
+     * move), for what the mount keeps once the version is written (staging_kept.c) */
+    if (r == 0 && sqlite3_prepare_v2(c->db,
+                                     "UPDATE staged SET synced_size=?1,"
+                                     " mtime_ns=coalesce(?3, mtime_ns),"
+                                     " atime_ns=coalesce(?4, atime_ns),"
+                                     " ctime_ns=max(ctime_ns, coalesce(?5, 0)) WHERE scratch=?2",
+                                     -1, &st, NULL) != SQLITE_OK)
         r = sx_sql_fail(c, SQLITE_ERROR, "cannot record flushed sizes");
     for (size_t i = 0; r == 0 && i < s->n_files; i++) {
+        struct stat sb;
         if (!s->files[i].scratch)
             continue;
         sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
         sqlite3_bind_int64(st, 1, s->files[i].size);
         sqlite3_bind_text(st, 2, s->files[i].scratch, -1, SQLITE_STATIC);
+        if (fstatat(journal_state_fd(c->j), s->files[i].scratch, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+            sqlite3_bind_int64(st, 3, (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec);
+            sqlite3_bind_int64(st, 4, (int64_t)sb.st_atim.tv_sec * 1000000000 + sb.st_atim.tv_nsec);
+            sqlite3_bind_int64(st, 5, (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec);
+        }
         if (sqlite3_step(st) != SQLITE_DONE)
             r = sx_sql_fail(c, SQLITE_ERROR, "cannot record flushed sizes");
     }

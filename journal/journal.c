@@ -97,6 +97,18 @@ static const char *const migrations[] = {
     /* 5 -> 6: access and change times of staged entries (0: as the mtime) */
     "ALTER TABLE staged ADD COLUMN atime_ns INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE staged ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;",
+    /* 6 -> 7: what OCFL does not version but the mount keeps across commits: the mode and
+     * times of committed files (valid while the head holds the same digest there) and of
+     * directories, the object's top ("") included (staging_kept.c) */
+    "CREATE TABLE kept_attrs ("
+    "  object_id TEXT NOT NULL,"
+    "  path TEXT NOT NULL,"
+    "  digest TEXT,"
+    "  mode INTEGER NOT NULL DEFAULT 0,"
+    "  mtime_ns INTEGER NOT NULL DEFAULT 0,"
+    "  atime_ns INTEGER NOT NULL DEFAULT 0,"
+    "  ctime_ns INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (object_id, path)) WITHOUT ROWID;",
 };
 
 static const int default_non_retryable[] = {

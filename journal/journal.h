@@ -44,8 +44,9 @@
  * version inventory step hard-links the record; either falls back to writing the bytes.
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
-#define JOURNAL_SCHEMA_VERSION                                                                     \
-    6 /* 2: staging index, 3: its bases, 4: inventory files, 5: synced sizes, 6: atime, ctime */
+/* 2: staging index, 3: its bases, 4: inventory files, 5: synced sizes, 6: atime, ctime,
+ * 7: attributes kept across commits */
+#define JOURNAL_SCHEMA_VERSION 7
 
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)

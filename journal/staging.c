@@ -462,7 +462,7 @@ int sx_lookup(struct sctx *c, const char *path, struct staging_entry *ret)
     ret->size = -1;
     if (!*path) {
         ret->kind = STAGING_DIR;
-        return 0;
+        return sx_kept_get(c, "", NULL, ret);
     }
     r = sx_row_top(c, path, &row);
     if (r < 0)
@@ -475,13 +475,15 @@ int sx_lookup(struct sctx *c, const char *path, struct staging_entry *ret)
     if (c->head && (se = ocfl_version_lookup(c->head, path))) {
         ret->kind = STAGING_FILE;
         snprintf(ret->digest, sizeof(ret->digest), "%s", se->digest);
-        return 0;
+        return sx_kept_get(c, path, se->digest, ret);
     }
     r = sx_dir_has_content(c, path);
     if (r < 0)
         return r;
-    if (r)
+    if (r) {
         ret->kind = STAGING_DIR;
+        return sx_kept_get(c, path, NULL, ret);
+    }
     return 0;
 }
 

@@ -76,9 +76,22 @@ int staging_entry_writable(const struct staging_entry *e);
 /*
  * Look @path up in the merged view of object @oid.  Always fills *ret
  * (kind STAGING_NONE when absent) and returns 0, or a negative errno.
+ * An entry of the head nobody staged (staged = 0) carries the mode and
+ * times kept for it, if any (below).
  */
 int staging_lookup(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
                    const char *path, struct staging_entry *ret, struct ocfl_err *err);
+
+/*
+ * Kept attributes.  OCFL versions no mode and no time; the mount keeps what
+ * the view showed when a commit ends (journal table kept_attrs): a file's
+ * with the digest it was committed with (another tool's new content there
+ * has the version's time and the default mode again), a directory's as
+ * long as it is there, the object's top directory's from its first entry
+ * change or chmod on.  A removal in a version drops what was kept below it.
+ * staging_kept_any: 1 when object @oid has kept attributes, 0 when none.
+ */
+int staging_kept_any(struct journal *j, const char *oid, struct ocfl_err *err);
 
 struct staging_dirent {
     char *name; /* one element */
@@ -203,7 +216,8 @@ int staging_truncate(struct journal *j, const char *oid, const char *path, int64
  * chmod / utimens: kept on the row (a head file gets a digest-backed row),
  * not versioned.  @mode, @atime_ns or @mtime_ns < 0 leave that one
  * unchanged; the change time becomes now.
- * Directories get an explicit row.
+ * Directories get an explicit row; the object's top ("") has none: its
+ * attributes are kept at once (see staging_kept_any).
  */
 int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
                      const char *path, int64_t mode, int64_t atime_ns, int64_t mtime_ns,

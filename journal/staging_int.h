@@ -112,6 +112,20 @@ int sx_scratch_name_ok(const char *s);
 void sx_entry_from_row(const struct sctx *c, const struct srow *row, struct staging_entry *e);
 
 /*
+ * Attributes kept across commits (staging_kept.c).  sx_kept_get: the mode and times kept for
+ * head entry @path into @e, when there are any and (for a file, @digest not NULL) they were
+ * kept with that content.  sx_kept_put_top: the object's top directory's (it has no row;
+ * < 0 leaves mode, atime or mtime as they are).  sx_kept_record: at the end of a commit,
+ * what the frozen rows up to generation @frozen held, and nothing for removed paths.
+ * sx_touch_parent: @path's directory changed its entries: its mtime and ctime are now.
+ */
+int sx_kept_get(struct sctx *c, const char *path, const char *digest, struct staging_entry *e);
+int sx_kept_put_top(struct sctx *c, int64_t mode, int64_t atime_ns, int64_t mtime_ns,
+                    int64_t ctime_ns);
+int sx_kept_record(struct sctx *c, int64_t frozen);
+int sx_touch_parent(struct sctx *c, const char *path);
+
+/*
  * Durability (staging_durable.c).  sx_sync_wal: one FULL commit, which fsyncs the WAL and
  * with it every NORMAL commit before it; then the graveyard goes.  sx_sync_entry: fsync the
  * directory entry of scratch file @scratch (its sK/ and scratch/).  sx_sync_scratch_dirs:

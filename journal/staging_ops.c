@@ -50,6 +50,8 @@ int staging_unlink(struct journal *j, const char *oid, const struct ocfl_invento
         r = sx_remove(&c, path);
     if (r == 0)
         r = keep_parent(&c, path);
+    if (r == 0)
+        r = sx_touch_parent(&c, path);
     return sx_end(&c, r);
 }
 
@@ -73,6 +75,8 @@ int staging_mkdir(struct journal *j, const char *oid, const struct ocfl_inventor
         row.mtime_ns = row.atime_ns = row.ctime_ns = (int64_t)journal_now_ns(j);
         r = sx_row_put(&c, path, &row);
     }
+    if (r == 0)
+        r = sx_touch_parent(&c, path);
     return sx_end(&c, r);
 }
 
@@ -111,6 +115,8 @@ int staging_rmdir(struct journal *j, const char *oid, const struct ocfl_inventor
     r = rmdir_locked(&c, path);
     if (r == 0)
         r = keep_parent(&c, path);
+    if (r == 0)
+        r = sx_touch_parent(&c, path);
     return sx_end(&c, r);
 }
 
@@ -338,6 +344,10 @@ static int rename_locked(struct sctx *c, const char *from, const char *to)
     }
     if (r == 0)
         r = keep_parent(c, from);
+    if (r == 0)
+        r = sx_touch_parent(c, from);
+    if (r == 0)
+        r = sx_touch_parent(c, to);
     return r;
 }
 

@@ -440,8 +440,11 @@ int staging_finish(struct journal *j, const char *oid, const char *new_base, str
         if (r < 0)
             return sx_end(&c, r);
     }
-    /* the plan moved or released the frozen scratch files */
-    r = exec_obj(&c, "DELETE FROM staged WHERE object_id=?1 AND gen<=?2 AND ?3=0", c.frozen, 0);
+    /* what the version holds keeps the mode and times the view showed; then the plan moved or
+     * released the frozen scratch files */
+    r = sx_kept_record(&c, c.frozen);
+    if (r >= 0)
+        r = exec_obj(&c, "DELETE FROM staged WHERE object_id=?1 AND gen<=?2 AND ?3=0", c.frozen, 0);
     if (r >= 0)
         r = exec_obj(&c,
                      "UPDATE staged_objects SET frozen_gen=NULL, plan_id=NULL, new_object=0"

@@ -108,6 +108,10 @@ int staging_create(struct journal *j, const char *oid, const struct ocfl_invento
         row.mtime_ns = row.atime_ns = row.ctime_ns = now_ns(&c);
         r = sx_row_put(&c, path, &row);
     }
+    if (r >= 0) {
+        int t = sx_touch_parent(&c, path);
+        r = t < 0 ? t : r;
+    }
     return finish_scratch_row(&c, r, &row, fd, ret, ret_fd);
 }
 
@@ -370,11 +374,12 @@ int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inven
 
     if (r < 0)
         return r;
-    if (!*path)
-        return 0; /* the object's top: nothing to keep */
     r = sx_begin(&c, j, oid, inv, err);
     if (r < 0)
         return r;
+    if (!*path) /* the object's top has no row: its attributes are kept at once */
+        return sx_end(&c, sx_kept_put_top(&c, mode >= 0 ? (mode & 07777) | STAGING_MODE_SET : -1,
+                                          atime_ns, mtime_ns, now_ns(&c)));
     r = sx_lookup(&c, path, &e);
     if (r == 0 && e.kind == STAGING_NONE)
         r = ocfl_err_set(err, -ENOENT, "'%s' does not exist", path);

@@ -77,6 +77,8 @@ struct mount_wobj {
     uint64_t copyups;        /* bumped whenever a path of the object gets a new scratch file */
     uint64_t unlinks;        /* numbers the unlinks that orphaned handles (mw_fh.orphaned_by) */
     uint64_t dirops;         /* bumped by mkdir, rmdir and rename: directory link counts */
+    uint64_t kept_stamp;     /* mw_view_stamp + 1 when kept was learnt, 0: not yet */
+    int kept;                /* the journal keeps modes or times of its entries (kept_attrs) */
     char *last_result;       /* JSON of the last commit or discard */
     struct mw_fh *fhs;       /* open write handles */
 };

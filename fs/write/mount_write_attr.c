@@ -65,8 +65,8 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
     n = mount_node_by_ino(&m->nodes, ino);
     if (!n)
         rc = -ESTALE;
-    else if (!mw_is_head(n) || n->kind == MK_OBJ)
-        rc = n->kind == MK_OBJ && !(to_set & FUSE_SET_ATTR_SIZE) ? 1 : -EROFS;
+    else if (!mw_is_head(n))
+        rc = -EROFS;
     else if (!mw_wobj(n->obj))
         rc = -ENOMEM;
     mount_node_pin(n); /* used across the unlocked steps below */
@@ -114,8 +114,6 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         }
         pthread_mutex_unlock(&m->lock);
     }
-    if (rc == 1)
-        rc = 0; /* the object's top: times and modes are not kept */
     pthread_mutex_lock(&m->lock);
     if (rc == 0)
         rc = mw_node_stat(m, n, &st);

@@ -259,6 +259,37 @@ static nlink_t dir_links(struct mount *m, struct mount_node *n, const struct ocf
     return links;
 }
 
+/*
+ * Whether the journal keeps modes or times for entries of @mo (a commit through this mount or
+ * an earlier one, a chmod of its top): then a stat asks it, else the head's own attributes
+ * need no query.  Learnt once per commit, discard and head.
+ */
+static int has_kept(struct mount *m, struct mount_obj *mo)
+{
+    struct mount_wobj *w = mw_wobj(mo);
+    uint64_t stamp = mw_view_stamp(mo) + 1;
+
+    if (!w)
+        return 1; /* no memory to remember: ask */
+    if (w->kept_stamp != stamp) {
+        w->kept = staging_kept_any(m->journal, mo->id, NULL) != 0;
+        w->kept_stamp = stamp;
+    }
+    return w->kept;
+}
+
+/* A head entry nobody staged: the mode and the times kept for it, if any. */
+static void apply_kept(struct stat *st, const struct staging_entry *e)
+{
+    fix_mode(st, e->mode);
+    if (e->mtime_ns > 0)
+        st->st_mtim = ns_time(e->mtime_ns);
+    if (e->mtime_ns > 0 || e->atime_ns > 0)
+        st->st_atim = e->atime_ns > 0 ? ns_time(e->atime_ns) : st->st_mtim;
+    if (e->mtime_ns > 0 || e->ctime_ns > 0)
+        st->st_ctim = e->ctime_ns > 0 ? ns_time(e->ctime_ns) : st->st_mtim;
+}
+
 int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
 {
     struct mount_obj *mo = n->obj;
@@ -268,7 +299,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
     struct timespec t = m->started, at = {0}, ct = {0};
     int rc;
 
-    if (!mw_staged(mo)) {
+    if (!mw_staged(mo) && !has_kept(m, mo)) {
         rc = mount_node_stat(m, n, st);
         if (rc == 0)
             fix_mode(st, 0);
@@ -285,7 +316,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
         rc = mount_node_stat(m, n, st);
         if (rc != -ENOENT) {
             if (rc == 0)
-                fix_mode(st, e.mode);
+                apply_kept(st, &e);
             /* staged changes below a committed directory may add or remove subdirectories */
             if (rc == 0 && S_ISDIR(st->st_mode))
                 st->st_nlink = dir_links(m, n, inv);

@@ -1,0 +1,143 @@
+/* staging_kept.c: what OCFL does not version but the mount keeps: the mode and times of
+ * committed files and of directories (table kept_attrs), and a directory's times moving when
+ * its entries change. */
+#include "staging_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sx_kept_get(struct sctx *c, const char *path, const char *digest, struct staging_entry *e)
+{
+    sqlite3_stmt *st;
+    int rc = sx_prepare(c->db,
+                        "SELECT digest, mode, mtime_ns, atime_ns, ctime_ns FROM kept_attrs"
+                        " WHERE object_id=?1 AND path=?2",
+                        -1, &st, NULL);
+
+    if (rc != SQLITE_OK)
+        return sx_sql_fail(c, rc, "cannot read kept attributes");
+    sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *kd = (const char *)sqlite3_column_text(st, 0);
+        /* a file's attributes belong to the content they were kept with: another tool's new
+         * version of the path has its own (the version's time, the default mode) */
+        if (digest ? kd && !strcmp(kd, digest) : !kd) {
+            e->mode = (uint32_t)sqlite3_column_int64(st, 1);
+            e->mtime_ns = sqlite3_column_int64(st, 2);
+            e->atime_ns = sqlite3_column_int64(st, 3);
+            e->ctime_ns = sqlite3_column_int64(st, 4);
+        }
+    }
+    sx_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? 0
+               : sx_sql_fail(c, rc, "cannot read kept attributes");
+}
+
+int sx_kept_put_top(struct sctx *c, int64_t mode, int64_t atime_ns, int64_t mtime_ns,
+                    int64_t ctime_ns)
+{
+    sqlite3_stmt *st;
+    int rc = sx_prepare(c->db,
+                        "INSERT INTO kept_attrs (object_id, path, mode, atime_ns, mtime_ns,"
+                        " ctime_ns) VALUES (?1, '', max(?2, 0), max(?3, 0), max(?4, 0), ?5)"
+                        " ON CONFLICT (object_id, path) DO UPDATE SET"
+                        " mode=CASE WHEN ?2 >= 0 THEN ?2 ELSE mode END,"
+                        " atime_ns=CASE WHEN ?3 >= 0 THEN ?3 ELSE atime_ns END,"
+                        " mtime_ns=CASE WHEN ?4 >= 0 THEN ?4 ELSE mtime_ns END,"
+                        " ctime_ns=?5",
+                        -1, &st, NULL);
+
+    if (rc != SQLITE_OK)
+        return sx_sql_fail(c, rc, "cannot keep attributes");
+    sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, mode);
+    sqlite3_bind_int64(st, 3, atime_ns);
+    sqlite3_bind_int64(st, 4, mtime_ns);
+    sqlite3_bind_int64(st, 5, ctime_ns);
+    rc = sqlite3_step(st);
+    sx_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot keep attributes");
+}
+
+/* The top row at or below generation @frozen of each path, as SQL (?1 object, ?2 frozen). */
+#define TOP_FROZEN                                                                                 \
+    " s.object_id=?1 AND s.gen<=?2 AND s.gen=(SELECT max(gen) FROM staged t"                       \
+    " WHERE t.object_id=?1 AND t.path=s.path AND t.gen<=?2)"
+
+int sx_kept_record(struct sctx *c, int64_t frozen)
+{
+    static const char *const sql[] = {
+        /* a path removed by the version loses what was kept of it and below it */
+        "DELETE FROM kept_attrs WHERE object_id=?1 AND EXISTS (SELECT 1 FROM staged s "
+        "WHERE" TOP_FROZEN
+        " AND s.kind=2 AND (kept_attrs.path=s.path OR (kept_attrs.path>s.path||'/'"
+        " AND kept_attrs.path<s.path||'0')))",
+        /* files with the digest they were committed with, directories without */
+        "INSERT OR REPLACE INTO kept_attrs (object_id, path, digest, mode, mtime_ns, atime_ns,"
+        " ctime_ns) SELECT ?1, s.path, CASE WHEN s.kind=1 THEN s.digest END, s.mode, s.mtime_ns,"
+        " s.atime_ns, s.ctime_ns FROM staged s WHERE" TOP_FROZEN " AND s.kind IN (1, 3)"
+        " AND (s.kind=3 OR s.digest IS NOT NULL)",
+    };
+
+    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(c->db, sql[i], -1, &st, NULL);
+        if (rc != SQLITE_OK)
+            return sx_sql_fail(c, rc, "cannot keep attributes");
+        sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, frozen);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return sx_sql_fail(c, rc, "cannot keep attributes");
+    }
+    return 0;
+}
+
+int sx_touch_parent(struct sctx *c, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    int64_t now = (int64_t)journal_now_ns(c->j);
+    struct staging_entry e;
+    struct srow row = {.kind = ROW_DIR, .size = -1};
+    char *parent;
+    int r;
+
+    if (!slash)
+        return sx_kept_put_top(c, -1, -1, now, now);
+    if (!(parent = strndup(path, (size_t)(slash - path))))
+        return ocfl_err_set(c->err, -ENOMEM, "out of memory");
+    r = sx_lookup(c, parent, &e);
+    if (r == 0 && e.kind == STAGING_DIR) {
+        row.mode = e.mode;
+        row.atime_ns = e.atime_ns ? e.atime_ns : e.mtime_ns; /* an access is no entry change */
+        row.mtime_ns = row.ctime_ns = now;
+        r = sx_row_put(c, parent, &row);
+    }
+    free(parent);
+    return r;
+}
+
+int staging_kept_any(struct journal *j, const char *oid, struct ocfl_err *err)
+{
+    struct sctx c;
+    sqlite3_stmt *st;
+    int r = sx_begin_read(&c, j, oid, NULL, err), rc;
+
+    if (r < 0)
+        return r;
+    rc = sx_prepare(c.db, "SELECT 1 FROM kept_attrs WHERE object_id=?1 LIMIT 1", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sx_end(&c, sx_sql_fail(&c, rc, "cannot read kept attributes"));
+    sqlite3_bind_text(st, 1, oid, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sx_finalize(st);
+    r = rc == SQLITE_ROW    ? 1
+        : rc == SQLITE_DONE ? 0
+                            : sx_sql_fail(&c, rc, "cannot read kept attributes");
+    return sx_end(&c, r);
+}
