@@ -24,13 +24,65 @@ static void write_behind(int fd, uint64_t off, uint64_t n)
     sync_file_range(fd, (off_t)off, (off_t)n, SYNC_FILE_RANGE_WRITE);
 }
 
-/* Copy all of @in (from offset 0) to @out: reflink, copy_file_range, read/write. */
+#define SPARSE_MIN (1ull << 20) /* this much less in blocks than the size: the file has holes */
+
+/*
+ * Copy the data ranges of the sparse file @in (SEEK_DATA/SEEK_HOLE) to the same offsets of
+ * @out and set its size: the holes stay holes (copy_file_range would fill them in).
+ */
+static int copy_sparse(int in, int out, off_t size, const char *path, struct ocfl_err *err)
+{
+    char *buf = malloc(RW_BUF);
+    off_t off = 0;
+    int r = 0;
+
+    if (!buf)
+        return ocfl_err_set(err, -ENOMEM, "cannot copy to '%s': out of memory", path);
+    while (r == 0 && off < size) {
+        off_t data = lseek(in, off, SEEK_DATA), hole;
+        if (data < 0 && errno == ENXIO)
+            break;
+        if (data < 0 || (hole = lseek(in, data, SEEK_HOLE)) < 0) {
+            r = ocfl_err_sys(err, -errno, "cannot read the data ranges of the copy to '%s'", path);
+            break;
+        }
+        if (hole > size)
+            hole = size;
+        for (off_t o = data; r == 0 && o < hole;) {
+            size_t want = (size_t)(hole - o) < RW_BUF ? (size_t)(hole - o) : RW_BUF;
+            ssize_t n = pread(in, buf, want, o);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                r = ocfl_err_sys(err, n < 0 ? -errno : -EIO, "cannot copy to '%s'", path);
+                break;
+            }
+            for (ssize_t done = 0; r == 0 && done < n;) {
+                ssize_t k = pwrite(out, buf + done, (size_t)(n - done), o + done);
+                if (k < 0 && errno != EINTR)
+                    r = ocfl_err_sys(err, -errno, "cannot write '%s'", path);
+                done += k > 0 ? k : 0;
+            }
+            write_behind(out, (uint64_t)o, (uint64_t)n);
+            o += n;
+        }
+        off = hole;
+    }
+    free(buf);
+    if (r == 0 && ftruncate(out, size) < 0)
+        r = ocfl_err_sys(err, -errno, "cannot size '%s'", path);
+    return r;
+}
+
+/* Copy all of @in (from offset 0) to @out: reflink, the data ranges of a sparse file,
+ * copy_file_range, read/write. */
 static int copy_bytes(int in, int out, const char *path, int (*progress)(void *ctx, uint64_t done),
                       void *ctx, struct ocfl_err *err)
 {
     uint64_t done = 0, reported = 0;
     off_t off_in = 0;
     char *buf = NULL;
+    struct stat ist;
     int r = 0, use_cfr = 1;
 
     if (ioctl(out, FICLONE, in) == 0) {
@@ -40,6 +92,13 @@ static int copy_bytes(int in, int out, const char *path, int (*progress)(void *c
         if (progress && (r = progress(ctx, (uint64_t)st.st_size)) != 0)
             return ocfl_err_set(err, r < 0 ? r : -ECANCELED, "copy to '%s' cancelled", path);
         return 0;
+    }
+    if (fstat(in, &ist) == 0 && S_ISREG(ist.st_mode) &&
+        (uint64_t)ist.st_blocks * 512 + SPARSE_MIN <= (uint64_t)ist.st_size) {
+        r = copy_sparse(in, out, ist.st_size, path, err);
+        if (r == 0 && progress && (r = progress(ctx, (uint64_t)ist.st_size)) != 0)
+            r = ocfl_err_set(err, r < 0 ? r : -ECANCELED, "copy to '%s' cancelled", path);
+        return r;
     }
     for (;;) {
         ssize_t n = -1;

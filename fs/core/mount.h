@@ -115,6 +115,7 @@ struct mount_node {
     /* attributes cached for obj->gen (committed content does not change) */
     uint64_t attr_gen;
     uint64_t size;
+    uint64_t blocks; /* 512-byte blocks its content file holds (fewer when sparse) */
     struct timespec mtime;
     /* how the kernel has this file open (mount_io.c): it refuses to mix a
      * passthrough open with one in its caching mode on the same inode */

@@ -30,12 +30,13 @@ static void fill_dir(const struct mount *m, struct stat *st, unsigned nlink, str
     (void)m;
 }
 
-static void fill_file(struct stat *st, uint64_t size, struct timespec t)
+/* @blocks: what the content file holds (a sparse file fewer than its size says) */
+static void fill_file(struct stat *st, uint64_t size, uint64_t blocks, struct timespec t)
 {
     st->st_mode = S_IFREG | 0444;
     st->st_nlink = 1;
     st->st_size = (off_t)size;
-    st->st_blocks = (blkcnt_t)((size + 511) / 512);
+    st->st_blocks = (blkcnt_t)blocks;
     st->st_mtim = st->st_ctim = st->st_atim = t;
 }
 
@@ -45,7 +46,7 @@ static void fill_file(struct stat *st, uint64_t size, struct timespec t)
  * kept for the next file (a listing stats a directory's files in a row).
  */
 static int content_size(struct mount *m, struct mount_obj *mo, const struct ocfl_object *o,
-                        const char *content_path, uint64_t *ret)
+                        const char *content_path, uint64_t *ret, uint64_t *ret_blocks)
 {
     const char *slash = strrchr(content_path, '/');
     const char *base = slash ? slash + 1 : content_path;
@@ -77,6 +78,7 @@ static int content_size(struct mount *m, struct mount_obj *mo, const struct ocfl
     if (!S_ISREG(st.st_mode))
         return -EIO;
     *ret = (uint64_t)st.st_size;
+    *ret_blocks = (uint64_t)st.st_blocks;
     return 0;
 }
 
@@ -99,7 +101,7 @@ static int tree_stat(struct mount *m, struct mount_node *n, const struct ocfl_ob
             int rc;
             if (!cp)
                 return -EIO;
-            rc = content_size(m, n->obj, o, cp, &n->size);
+            rc = content_size(m, n->obj, o, cp, &n->size, &n->blocks);
             if (rc < 0) {
                 mount_log(m, "object '%s': content '%s' of '%s': %s", n->obj->id, cp, n->path,
                           strerror(-rc));
@@ -118,7 +120,7 @@ static int tree_stat(struct mount *m, struct mount_node *n, const struct ocfl_ob
         n->attr_version = num;
     }
     if (n->kind == MK_FILE)
-        fill_file(st, n->size, n->mtime);
+        fill_file(st, n->size, n->blocks, n->mtime);
     else
         fill_dir(m, st, n->nlink, n->mtime);
     return 0;
@@ -156,7 +158,8 @@ int mount_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
         if (fstatat(o->fd, "inventory.json", &ist, AT_SYMLINK_NOFOLLOW) < 0 ||
             !S_ISREG(ist.st_mode))
             return -EIO;
-        fill_file(st, (uint64_t)ist.st_size, version_time(m, o->inv, (unsigned)o->inv->n_versions));
+        fill_file(st, (uint64_t)ist.st_size, (uint64_t)ist.st_blocks,
+                  version_time(m, o->inv, (unsigned)o->inv->n_versions));
         return 0;
     }
     case MK_ROOT_STATUS:
@@ -166,7 +169,7 @@ int mount_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
         if (rc < 0)
             return rc;
         free(buf);
-        fill_file(st, len, m->started);
+        fill_file(st, len, (len + 511) / 512, m->started);
         if (n->obj && n->obj->o)
             st->st_mtim = st->st_ctim = st->st_atim =
                 version_time(m, n->obj->o->inv, (unsigned)n->obj->o->inv->n_versions);

@@ -66,8 +66,64 @@ static void count_read(void *ctx, uint64_t n)
         w->p->progress(w->p->progress_ctx, done);
 }
 
+#define SPARSE_MIN (1u << 20) /* a file with this much less in blocks than its size has holes */
+
+/*
+ * A sparse file (fewer blocks than its size): its data ranges (SEEK_DATA/SEEK_HOLE) are hashed
+ * and written at their offsets, its holes hashed as zeros and left holes in the stage, the
+ * size set at the end; a commit then moves the stage in whole, holes and all.
+ */
+static int stage_sparse(struct stager *w, int fd, int out, off_t size, uint64_t *ret_total)
+{
+    static const char zeros[1 << 16];
+    off_t off = 0;
+
+    while (off < size) {
+        off_t data = lseek(fd, off, SEEK_DATA), hole;
+        if (data < 0 && errno != ENXIO)
+            return -errno;
+        if (data < 0 || data > size)
+            data = size; /* a hole to the end */
+        for (off_t z = off; z < data;) {
+            size_t k = (size_t)(data - z) < sizeof(zeros) ? (size_t)(data - z) : sizeof(zeros);
+            ocfl_hasher_update(w->h, zeros, k);
+            z += (off_t)k;
+        }
+        if (data >= size)
+            break;
+        if ((hole = lseek(fd, data, SEEK_HOLE)) < 0)
+            return -errno;
+        if (hole > size)
+            hole = size;
+        for (off_t o = data; o < hole;) {
+            size_t want = (size_t)(hole - o) < CHUNK ? (size_t)(hole - o) : CHUNK;
+            ssize_t n = pread(fd, w->buf, want, o);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return -errno;
+            if (n == 0)
+                return -EAGAIN; /* it shrank under us */
+            ocfl_hasher_update(w->h, w->buf, (size_t)n);
+            for (ssize_t done = 0; done < n;) {
+                ssize_t k = pwrite(out, w->buf + done, (size_t)(n - done), o + done);
+                if (k < 0 && errno != EINTR)
+                    return -errno;
+                done += k > 0 ? k : 0;
+            }
+            o += n;
+            count_read(w, (uint64_t)n);
+        }
+        off = hole;
+    }
+    if (ftruncate(out, size) < 0)
+        return -errno;
+    *ret_total = (uint64_t)size;
+    return 0;
+}
+
 /* Hash the file on @fd and copy it to the stage in the same pass (big files through
- * put_pipe.c). */
+ * put_pipe.c, sparse ones by their data ranges). */
 static int stage_file(struct stager *w, int fd, const char *shown, struct put_entry *e, size_t idx,
                       struct ocfl_err *err)
 {
@@ -79,6 +135,24 @@ static int stage_file(struct stager *w, int fd, const char *shown, struct put_en
 
     ocfl_hasher_reset(w->h);
     snprintf(name, sizeof(name), "%zu", idx);
+    struct stat sst;
+    if (e->size >= SPARSE_MIN && fstat(fd, &sst) == 0 && S_ISREG(sst.st_mode) &&
+        (uint64_t)sst.st_blocks * 512 + SPARSE_MIN <= (uint64_t)sst.st_size) {
+        char path[700];
+        snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+        out = openat(p->state_fd, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (out < 0) {
+            r = ocfl_err_sys(err, -errno, "cannot stage '%s'", shown);
+            goto out;
+        }
+        if ((r = stage_sparse(w, fd, out, sst.st_size, &total)) < 0) {
+            r = ocfl_err_sys(err, r,
+                             r == -EAGAIN ? "'%s' shrank while it was read" : "cannot stage '%s'",
+                             shown);
+            goto out;
+        }
+        goto hashed;
+    }
     if (e->size >= PUT_PIPE_MIN) {
         char path[700];
         int wr;

@@ -4,7 +4,8 @@
 # rename and lookup, so that no name the view takes makes a commit fail (test_write_longpaths.sh
 # has the paths just short enough); mode 0 is kept (chmod, open, mkdir);
 # RENAME_WHITEOUT and RENAME_EXCHANGE are refused with EINVAL, not done as a plain rename;
-# atime and mtime are set apart, ctime only by the file system; sparse files stay sparse; directory link counts.
+# atime and mtime are set apart, ctime only by the file system; sparse files stay sparse (staged,
+# committed, in the view, copied up, and through put); directory link counts.
 set -u
 . "$SOURCE_ROOT/tests/common/tap.sh"
 . "$SOURCE_ROOT/tests/mount/mount_lib.sh"
@@ -109,6 +110,7 @@ state = inv["versions"][inv["head"]]["state"]
 digest = [d for d, ps in state.items() if "sparse.bin" in ps][0]
 content = os.path.join(r, inv["manifest"][digest][0])
 res.append(os.stat(content).st_blocks * 512 < MiB)
+res.append(os.stat(p).st_blocks * 512 < MiB)  # the head view says what the content holds
 fd = os.open(p, os.O_RDWR)
 os.pwrite(fd, b"head", 0)  # a copy-up of the committed file
 os.close(fd)
@@ -122,8 +124,8 @@ res.append(h.hexdigest() == want)
 print(" ".join("yes" if x else "no" for x in res))
 PY
 )
-check_eq "a sparse file: under 1 MiB of blocks staged, committed and after a copy-up; bytes right" \
-    "yes yes yes yes" "$out"
+check_eq "a sparse file: under 1 MiB of blocks staged, committed (on disk and in the view) and after a copy-up; bytes right" \
+    "yes yes yes yes yes" "$out"
 # directory links: 2 and one per subdirectory, staged or committed, as changes come and go
 mkdir -p "$mnt/obj/links/b" "$mnt/obj/links/c"
 n1=$(stat -c %h "$mnt/obj/links")
@@ -138,4 +140,18 @@ stop_mount "$mnt"
 tap_result $(($? == 0)) "unmount"
 out=$("$OCFLFS" validate "$root/obj" 2>&1)
 tap_result $(($? == 0)) "the object validates" "$out"
+
+# put keeps holes too: a 1 GiB file with 8 KiB of data
+mkdir "$WORK/sparse-src"
+truncate -s 1G "$WORK/sparse-src/big.img"
+printf 'start' | dd of="$WORK/sparse-src/big.img" conv=notrunc status=none
+printf 'end' | dd of="$WORK/sparse-src/big.img" bs=1 seek=$((1 << 29)) conv=notrunc status=none
+out=$("$OCFLFS" put "$root" sparse "$WORK/sparse-src" -m "sparse" --user P --address mailto:p@example.org 2>&1)
+tap_result $(($? == 0)) "put of a sparse file" "$out"
+content=$(find "$root/sparse" -name big.img)
+check_eq "its content file: the same bytes, still sparse (under 1 MiB of blocks)" \
+    "$(sha256sum <"$WORK/sparse-src/big.img") yes" \
+    "$(sha256sum <"$content") $( (($(stat -c %b "$content") * 512 < 1048576)) && echo yes || echo no)"
+out=$("$OCFLFS" validate "$root/sparse" 2>&1)
+tap_result $(($? == 0)) "and validates" "$out"
 done_testing
