@@ -92,6 +92,10 @@ int staging_lookup(struct journal *j, const char *oid, const struct ocfl_invento
  * staging_kept_any: 1 when object @oid has kept attributes, 0 when none.
  */
 int staging_kept_any(struct journal *j, const char *oid, struct ocfl_err *err);
+/* The ids of all objects with kept attributes, sorted (strcmp), into a malloc'd array of
+ * malloc'd strings; free with staging_ids_free. */
+int staging_kept_objects(struct journal *j, char ***ret, size_t *ret_n, struct ocfl_err *err);
+void staging_ids_free(char **ids, size_t n);
 
 struct staging_dirent {
     char *name; /* one element */

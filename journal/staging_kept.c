@@ -141,3 +141,58 @@ int staging_kept_any(struct journal *j, const char *oid, struct ocfl_err *err)
                             : sx_sql_fail(&c, rc, "cannot read kept attributes");
     return sx_end(&c, r);
 }
+
+void staging_ids_free(char **ids, size_t n)
+{
+    for (size_t i = 0; ids && i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+int staging_kept_objects(struct journal *j, char ***ret, size_t *ret_n, struct ocfl_err *err)
+{
+    sqlite3 *db = journal_sqlite(j);
+    sqlite3_stmt *st;
+    char **ids = NULL;
+    size_t n = 0, alloc = 0;
+    int rc, r = 0;
+
+    *ret = NULL;
+    *ret_n = 0;
+    journal_lock(j);
+    rc = sqlite3_prepare_v2(db, "SELECT DISTINCT object_id FROM kept_attrs ORDER BY object_id", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK) {
+        journal_unlock(j);
+        return ocfl_err_set(err, -EIO, "cannot read kept attributes: %s", sqlite3_errmsg(db));
+    }
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == alloc) {
+            size_t na = alloc ? alloc * 2 : 16;
+            char **v = realloc(ids, na * sizeof(*v));
+            if (!v) {
+                r = -ENOMEM;
+                break;
+            }
+            ids = v;
+            alloc = na;
+        }
+        if (!(ids[n] = strdup((const char *)sqlite3_column_text(st, 0))))
+            r = -ENOMEM;
+        else
+            n++;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = ocfl_err_set(err, -EIO, "cannot read kept attributes: %s", sqlite3_errmsg(db));
+    else if (r == -ENOMEM)
+        ocfl_err_set(err, r, "out of memory");
+    sqlite3_finalize(st);
+    journal_unlock(j);
+    if (r < 0) {
+        staging_ids_free(ids, n);
+        return r;
+    }
+    *ret = ids;
+    *ret_n = n;
+    return 0;
+}

@@ -367,6 +367,7 @@ out:
     if (m.cdir_fd >= 0)
         close(m.cdir_fd);
     free(m.cdir_path);
+    staging_ids_free(m.kept_ids, m.n_kept_ids);
     staging_cache_close(m.journal); /* no staging call runs any more (hashers joined) */
     journal_close(m.journal);
     ocfl_root_close(m.root);

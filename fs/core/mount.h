@@ -178,6 +178,11 @@ struct mount {
     /* the write side: the FUSE session (for invalidations), the default committer */
     struct fuse_session *session;
     const char *user_name, *user_address;
+    /* objects the journal kept attributes for when the mount began (sorted; loaded at the
+     * first stat): one never written since needs no query to know it has none */
+    char **kept_ids;
+    size_t n_kept_ids;
+    int kept_ids_loaded;
     /* kernel passthrough of committed content (mount_io.c) */
     int passthrough_off; /* -o nopassthrough */
     int passthrough;     /* negotiated at init: committed reads bypass the daemon */

@@ -264,13 +264,24 @@ static nlink_t dir_links(struct mount *m, struct mount_node *n, const struct ocf
  * an earlier one, a chmod of its top): then a stat asks it, else the head's own attributes
  * need no query.  Learnt once per commit, discard and head.
  */
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int has_kept(struct mount *m, struct mount_obj *mo)
 {
-    struct mount_wobj *w = mw_wobj(mo);
+    struct mount_wobj *w = mo->w;
     uint64_t stamp = mw_view_stamp(mo) + 1;
 
+    if (!m->kept_ids_loaded) {
+        if (staging_kept_objects(m->journal, &m->kept_ids, &m->n_kept_ids, NULL) < 0)
+            return 1; /* unknown: ask each time */
+        m->kept_ids_loaded = 1;
+    }
+    /* never written in this mount: what was kept when it began */
     if (!w)
-        return 1; /* no memory to remember: ask */
+        return bsearch(&mo->id, m->kept_ids, m->n_kept_ids, sizeof(char *), cmp_id) != NULL;
     if (w->kept_stamp != stamp) {
         w->kept = staging_kept_any(m->journal, mo->id, NULL) != 0;
         w->kept_stamp = stamp;
