@@ -411,10 +411,44 @@ static void parse_test_hooks(struct journal *j)
         j->retry.initial_ms = (uint64_t)strtoull(s, NULL, 10);
 }
 
+/*
+ * The state directory holds staged bytes and names that the view may hide from other users:
+ * it and what it holds are the mounting user's alone (0700, files 0600).  Made so, and put
+ * right where an older ocflfs made them wider.  SQLite gives its -wal and -shm files the
+ * database file's mode, so a database made 0600 first keeps them private too.
+ */
+static int make_private(struct journal *j, struct ocfl_err *err)
+{
+    static const char *const files[] = {"ocflfs.db", "ocflfs.db-wal", "ocflfs.db-shm",
+                                        "ocflfs.lock"};
+    static const char *const dirs[] = {"scratch", "cache", "staging"};
+    struct stat st;
+    int fd;
+
+    if (fstat(j->state_fd, &st) < 0)
+        return ocfl_err_sys(err, -errno, "cannot stat state directory '%s'", j->state_dir);
+    if ((st.st_mode & 077) && fchmod(j->state_fd, st.st_mode & 0700) < 0)
+        return ocfl_err_sys(err, -errno, "cannot make state directory '%s' private", j->state_dir);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        if (fstatat(j->state_fd, files[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            (st.st_mode & 077) && fchmodat(j->state_fd, files[i], st.st_mode & 0600, 0) < 0)
+            return ocfl_err_sys(err, -errno, "cannot make '%s/%s' private", j->state_dir, files[i]);
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        if (fstatat(j->state_fd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+            (st.st_mode & 077) && fchmodat(j->state_fd, dirs[i], st.st_mode & 0700, 0) < 0)
+            return ocfl_err_sys(err, -errno, "cannot make '%s/%s' private", j->state_dir, dirs[i]);
+    /* a new database: created 0600 before SQLite opens it */
+    fd = openat(j->state_fd, "ocflfs.db", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return ocfl_err_sys(err, -errno, "cannot create '%s/ocflfs.db'", j->state_dir);
+    close(fd);
+    return 0;
+}
+
 static int open_lock(struct journal *j, struct ocfl_err *err)
 {
     j->lock_fd =
-        openat(j->state_fd, "ocflfs.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        openat(j->state_fd, "ocflfs.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (j->lock_fd < 0)
         return ocfl_err_sys(err, -errno, "cannot open '%s/ocflfs.lock'", j->state_dir);
     if (flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -558,7 +592,7 @@ static int check_lost_index(struct journal *j, struct ocfl_err *err)
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
     snprintf(j->orphaned, sizeof(j->orphaned), "scratch.orphaned-%s", stamp);
     if (renameat(j->state_fd, "scratch", j->state_fd, j->orphaned) < 0 ||
-        mkdirat(j->state_fd, "scratch", 0755) < 0 || fsync(j->state_fd) < 0)
+        mkdirat(j->state_fd, "scratch", 0700) < 0 || fsync(j->state_fd) < 0)
         return ocfl_err_sys(err, -errno, "cannot set '%s/scratch' aside as '%s'", j->state_dir,
                             j->orphaned);
     /* a WAL beside a lost database belongs to no database any more */
@@ -607,7 +641,7 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
                 mkdir(p, 0755);
                 *s = '/';
             }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
             r = ocfl_err_sys(err, -errno, "cannot create state directory '%s'", state_dir);
             goto fail;
         }
@@ -627,7 +661,10 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
         r = check_lost_index(j, err);
         if (r < 0)
             goto fail;
-        if (mkdirat(j->state_fd, "scratch", 0755) < 0 && errno != EEXIST) {
+        r = make_private(j, err);
+        if (r < 0)
+            goto fail;
+        if (mkdirat(j->state_fd, "scratch", 0700) < 0 && errno != EEXIST) {
             r = ocfl_err_sys(err, -errno, "cannot create '%s/scratch'", state_dir);
             goto fail;
         }

@@ -232,14 +232,14 @@ int put_cache_save(int state_fd, const char *id, enum ocfl_digest_alg alg,
         free(buf);
         return ocfl_err_set(err, r, "cannot checksum the put cache");
     }
-    if (mkdirat(state_fd, "cache", 0755) < 0 && errno != EEXIST) {
+    if (mkdirat(state_fd, "cache", 0700) < 0 && errno != EEXIST) {
         free(buf);
         return ocfl_err_sys(err, -errno, "cannot create the put cache directory");
     }
     /* No fsync: a torn file fails its checksum and is then not used.  One temporary name per
      * cache (one writer per storage root): one that a killed put left is overwritten. */
     snprintf(tmp, sizeof(tmp), "%s.tmp", name);
-    int fd = openat(state_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = openat(state_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     r = fd < 0 ? -errno : 0;
     for (size_t off = 0; r == 0 && off < len;) {
         ssize_t w = write(fd, buf + off, len - off);
