@@ -310,6 +310,13 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root,
 
     if (!err)
         err = &local;
+    /* a version is never written without a message and a user */
+    if ((r = ocfl_version_meta_check(what->message, what->user_name, what->user_address, err)) <
+        0) {
+        if (ret_result)
+            *ret_result = result_json(object_id, NULL, 0, &s, r, err->msg);
+        return r;
+    }
     if (!created) {
         now_rfc3339(now, sizeof(now));
         created = now;

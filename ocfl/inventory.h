@@ -77,6 +77,10 @@ struct ocfl_inventory {
     struct ocfl_inventory_index *index;
 };
 
+/* Whether @s is a URI as a version's user address wants it (RFC 3986): a scheme (a letter,
+ * then letters, digits, "+", "-", "."), a colon and something after it ("mailto:a@b", "ark:"). */
+int ocfl_is_uri(const char *s);
+
 /*
  * Parse an inventory strictly: any error the spec defines for an inventory
  * on its own (types, required keys, unknown keys, digests, paths, version

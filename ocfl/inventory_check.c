@@ -28,7 +28,7 @@ char *ocfl_ck_strdup(struct inv_ck *c, const char *s)
     return d;
 }
 
-int ocfl_ck_is_uri(const char *s)
+int ocfl_is_uri(const char *s)
 {
     size_t i = 1;
 
@@ -371,7 +371,7 @@ static void check_top(struct inv_ck *c, json_ref root, struct ocfl_strset *cpath
     } else if (!s || !*s) {
         ocfl_ck_find(c, "E037", "id is not a non-empty string");
     } else {
-        if (!ocfl_ck_is_uri(s))
+        if (!ocfl_is_uri(s))
             ocfl_ck_find(c, "W005", "id '%.100s' is not a URI", s);
         inv->id = ocfl_ck_strdup(c, s);
     }

@@ -109,7 +109,7 @@ static void check_user(struct inv_ck *c, const char *vk, json_ref user, struct o
     } else if (!addr) {
         ocfl_ck_find(c, "E054", "address of version '%s' is not a string", vk);
     } else {
-        if (!ocfl_ck_is_uri(addr))
+        if (!ocfl_is_uri(addr))
             ocfl_ck_find(c, "W009", "address '%.100s' of version '%s' is not a URI", addr, vk);
         v->user_address = ocfl_ck_strdup(c, addr);
     }

@@ -74,7 +74,5 @@ void ocfl_ck_find(struct inv_ck *c, const char *code, const char *fmt, ...)
 char *ocfl_ck_strdup(struct inv_ck *c, const char *s);
 /* Check the versions block (and head against it), filling c->inv->versions. */
 void ocfl_ck_versions(struct inv_ck *c, json_ref versions, json_ref head);
-/* Whether @s starts with a URI scheme ("mailto:", "ark:"). */
-int ocfl_ck_is_uri(const char *s);
 
 #endif

@@ -567,6 +567,35 @@ static int finish(struct build *b, struct ocfl_err *err)
     return 0;
 }
 
+/* Whether @s holds something besides white space. */
+static int has_text(const char *s)
+{
+    for (; s && *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return 1;
+    return 0;
+}
+
+int ocfl_version_meta_check(const char *message, const char *user_name, const char *user_address,
+                            struct ocfl_err *err)
+{
+    if (!has_text(message))
+        return ocfl_err_set(err, -EINVAL, "message: a version needs a message (it is empty)");
+    if (!ocfl_utf8_valid(message, strlen(message)))
+        return ocfl_err_set(err, -EINVAL, "message: not valid UTF-8");
+    if (!has_text(user_name))
+        return ocfl_err_set(err, -EINVAL,
+                            "user.name: a version needs the name of the person who made it");
+    if (!ocfl_utf8_valid(user_name, strlen(user_name)))
+        return ocfl_err_set(err, -EINVAL, "user.name: not valid UTF-8");
+    if (user_address && !ocfl_is_uri(user_address))
+        return ocfl_err_set(err, -EINVAL,
+                            "user.address: '%.200s' is not a URI (RFC 3986: a scheme and a colon, "
+                            "as in mailto:name@example.org)",
+                            user_address);
+    return 0;
+}
+
 int ocfl_plan_build(const struct ocfl_plan_input *in, struct ocfl_plan **ret, struct ocfl_err *err)
 {
     struct build b = {.in = in};

@@ -96,6 +96,17 @@ struct ocfl_plan {
 };
 
 /*
+ * What every version ocflfs writes carries: a message and a user name that are non-empty
+ * UTF-8 (not only white space), and an address, when given, that is a URI (ocfl_is_uri).
+ * 0, or -EINVAL with a message naming the field ("message", "user.name", "user.address").
+ * An OCFL version may lack all three, but one that does can never get them (W007 and W009
+ * for as long as the object lives): ocflfs's commits and put check before they plan
+ * (ocfl_plan_build itself writes what OCFL allows).
+ */
+int ocfl_version_meta_check(const char *message, const char *user_name, const char *user_address,
+                            struct ocfl_err *err);
+
+/*
  * Build the plan for the next version.  Deterministic: the same input gives
  * byte-identical inventory bytes and the same steps.  Content whose digest
  * is already in the base manifest, or appears twice in the new state, is

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,8 @@
 #include "staging.h"
 
 static const char synopsis[] =
-    "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME] [--address URI] [--fresh-state]"
-    " [-o FUSE_OPTS]";
+    "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME [--address URI]] [--user-map FILE]"
+    " [--address-template T] [--fresh-state] [-o OPTS]";
 
 #define TTL_COMMITTED 86400.0    /* versions/ never change */
 #define TTL_HEAD      5.0        /* the head may be changed by another tool */
@@ -32,13 +33,45 @@ static const char synopsis[] =
 #define CACHE_WEIGHT  (4u << 20) /* ... and at most this many state + manifest entries */
 #define IDLE_NODES    1024       /* inodes kept after the kernel forgot them (or never had) */
 
-/* Take ctl=NAME, refresh=SECONDS and cache=OBJECTS out of a -o list; the rest goes
- * to FUSE.  Returns 0 or -EINVAL. */
-static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double *ret_refresh,
-                      long *ret_cache, int *ret_nopt)
+struct mount_args {
+    const char *root, *mountpoint, *state;
+    int foreground;
+    char *fuse_opts, *ctl;
+    double refresh;             /* -o refresh=SECONDS, or -1 for REFRESH_AGE */
+    long cache;                 /* -o cache=OBJECTS, or 0 for CACHE_OBJECTS */
+    int nopassthrough;          /* -o nopassthrough: no kernel passthrough reads */
+    const char *user, *address; /* the mounting user's name and address in versions */
+    int fresh_state;            /* --fresh-state: start a new journal beside orphaned scratch */
+    char *user_map;             /* --user-map / -o user_map=FILE: login -> name, address */
+    char *address_template;     /* --address-template / -o address_template=T */
+    char *commit_group;         /* -o commit_group=GROUP: who may commit and discard */
+    int named_users;            /* -o named_users: any caller's request may name a user */
+    int allow_other;            /* -o allow_other (with default_permissions added) */
+};
+
+/* Replace *@slot by a copy of @value: 0 or -ENOMEM. */
+static int set_str(char **slot, const char *value)
 {
-    char *copy = strdup(opts), *save = NULL, *tok, *out = calloc(1, strlen(opts) + 1);
-    int rc = 0;
+    char *c = strdup(value);
+
+    if (!c)
+        return -ENOMEM;
+    free(*slot);
+    *slot = c;
+    return 0;
+}
+
+/*
+ * Take ocflfs's own options out of a -o list (ctl=NAME, refresh=SECONDS, cache=OBJECTS,
+ * nopassthrough, user_map=FILE, address_template=T, commit_group=GROUP, named_users); the
+ * rest goes to FUSE.  allow_other always brings default_permissions: a mount other users
+ * reach has the kernel check every access against the modes it shows.  0 or -EINVAL.
+ */
+static int split_opts(const char *opts, struct mount_args *a)
+{
+    char *copy = strdup(opts), *save = NULL, *tok,
+         *out = calloc(1, strlen(opts) + sizeof(",default_permissions"));
+    int rc = 0, defperm = 0;
 
     if (!copy || !out) {
         rc = -ENOMEM;
@@ -46,7 +79,23 @@ static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double 
     }
     for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (!strcmp(tok, "nopassthrough")) {
-            *ret_nopt = 1;
+            a->nopassthrough = 1;
+            continue;
+        }
+        if (!strcmp(tok, "named_users")) {
+            a->named_users = 1;
+            continue;
+        }
+        if (!strncmp(tok, "user_map=", 9) || !strncmp(tok, "address_template=", 17) ||
+            !strncmp(tok, "commit_group=", 13)) {
+            const char *v = strchr(tok, '=') + 1;
+            char **slot = tok[0] == 'u'   ? &a->user_map
+                          : tok[0] == 'a' ? &a->address_template
+                                          : &a->commit_group;
+            if (!*v || (rc = set_str(slot, v)) < 0) {
+                rc = rc < 0 ? rc : -EINVAL;
+                goto out;
+            }
             continue;
         }
         if (!strncmp(tok, "cache=", 6)) {
@@ -56,7 +105,7 @@ static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double 
                 rc = -EINVAL;
                 goto out;
             }
-            *ret_cache = v;
+            a->cache = v;
             continue;
         }
         if (!strncmp(tok, "refresh=", 8)) {
@@ -66,7 +115,7 @@ static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double 
                 rc = -EINVAL;
                 goto out;
             }
-            *ret_refresh = v;
+            a->refresh = v;
             continue;
         }
         if (!strncmp(tok, "ctl=", 4)) {
@@ -76,19 +125,22 @@ static int split_opts(const char *opts, char **ret_fuse, char **ret_ctl, double 
                 rc = -EINVAL;
                 goto out;
             }
-            free(*ret_ctl);
-            if (!(*ret_ctl = strdup(name))) {
-                rc = -ENOMEM;
+            if ((rc = set_str(&a->ctl, name)) < 0)
                 goto out;
-            }
             continue;
         }
+        if (!strcmp(tok, "allow_other"))
+            a->allow_other = 1;
+        if (!strcmp(tok, "default_permissions"))
+            defperm = 1;
         if (*out)
             strcat(out, ",");
         strcat(out, tok);
     }
-    free(*ret_fuse);
-    *ret_fuse = out;
+    if (a->allow_other && !defperm)
+        strcat(out, *out ? ",default_permissions" : "default_permissions");
+    free(a->fuse_opts);
+    a->fuse_opts = out;
     out = NULL;
 out:
     free(copy);
@@ -148,17 +200,6 @@ static void daemonize_finish(int *fd)
     }
 }
 
-struct mount_args {
-    const char *root, *mountpoint, *state;
-    int foreground;
-    char *fuse_opts, *ctl;
-    double refresh;             /* -o refresh=SECONDS, or -1 for REFRESH_AGE */
-    long cache;                 /* -o cache=OBJECTS, or 0 for CACHE_OBJECTS */
-    int nopassthrough;          /* -o nopassthrough: no kernel passthrough reads */
-    const char *user, *address; /* the default committer */
-    int fresh_state;            /* --fresh-state: start a new journal beside orphaned scratch */
-};
-
 static int parse_args(int argc, char **argv, struct mount_args *a)
 {
     static const struct option longopts[] = {
@@ -168,6 +209,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
         {"foreground", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {"fresh-state", no_argument, NULL, 'F'},
+        {"user-map", required_argument, NULL, 'M'},
+        {"address-template", required_argument, NULL, 'T'},
         {0},
     };
     int c;
@@ -190,12 +233,17 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
         case 'a':
             a->address = optarg;
             break;
+        case 'M':
+        case 'T':
+            if (set_str(c == 'M' ? &a->user_map : &a->address_template, optarg) < 0)
+                return cli_usage(synopsis, "out of memory");
+            break;
         case 'o':
-            if (split_opts(optarg, &a->fuse_opts, &a->ctl, &a->refresh, &a->cache,
-                           &a->nopassthrough) < 0)
+            if (split_opts(optarg, a) < 0)
                 return cli_usage(synopsis,
                                  "-o %s: bad option list (ctl=NAME must be a name, "
-                                 "refresh=SECONDS and cache=OBJECTS numbers)",
+                                 "refresh=SECONDS and cache=OBJECTS numbers; user_map, "
+                                 "address_template and commit_group need a value)",
                                  optarg);
             break;
         case 'h':
@@ -212,6 +260,55 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
     return -1;
 }
 
+/*
+ * Who signs the versions: the mounting user as --user and --address say (else as passwd
+ * and the template say), every other caller as the user map or passwd says; who may commit
+ * (-o commit_group).  Checked before anything is mounted: an exit status.
+ */
+static int mount_identities(const struct mount_args *a, struct mount *m, struct identity *me)
+{
+    struct ocfl_err err = {0};
+
+    if (a->address && !a->user)
+        return cli_usage(synopsis, "--address needs --user");
+    if (a->address && !ocfl_is_uri(a->address))
+        return cli_usage(synopsis,
+                         "--address '%s' is not a URI (RFC 3986: a scheme and a colon, as in "
+                         "mailto:name@example.org)",
+                         a->address);
+    if (a->user && !*a->user)
+        return cli_usage(synopsis, "--user: a name is needed");
+    if (a->address_template && identity_template_check(a->address_template, &err) < 0)
+        return cli_usage(synopsis, "%s", err.msg);
+    if (a->user_map && identity_map_load(a->user_map, &m->user_map, &err) < 0) {
+        cli_error("mount: %s", err.msg);
+        return EXIT_FAIL;
+    }
+    if (a->commit_group) {
+        struct group *g = getgrnam(a->commit_group);
+        if (!g) {
+            cli_error("mount: commit_group '%s': no such group", a->commit_group);
+            return EXIT_FAIL;
+        }
+        m->commit_group = a->commit_group;
+        m->commit_gid = g->gr_gid;
+    }
+    m->address_template = a->address_template;
+    m->named_users = a->named_users;
+    m->shared = a->allow_other;
+    if (a->user) {
+        m->user_name = a->user;
+        m->user_address = a->address;
+    } else if (identity_of(m->user_map, a->address_template, m->uid, me, &err) == 0) {
+        m->user_name = me->name;
+        m->user_address = me->address;
+    } else {
+        cli_error("mount: %s", err.msg);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
 /* Everything after the fork: returns the exit status. */
 static int run(struct mount_args *a, int *notify_fd)
 {
@@ -222,13 +319,14 @@ static int run(struct mount_args *a, int *notify_fd)
     struct fuse_loop_config *cfg = NULL;
     struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
     char *state = NULL, *opts = NULL, *root_abs = NULL;
+    struct identity me = {0};
     int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0, started = 0;
 
     m.passthrough_off = a->nopassthrough;
-    m.user_name = a->user;
-    m.user_address = a->address;
     m.uid = getuid();
     m.gid = getgid();
+    if ((rc = mount_identities(a, &m, &me)) != EXIT_OK)
+        return rc;
     clock_gettime(CLOCK_REALTIME, &m.started);
     m.ttl_committed = TTL_COMMITTED;
     m.ttl_head = TTL_HEAD;
@@ -368,6 +466,8 @@ out:
         close(m.cdir_fd);
     free(m.cdir_path);
     staging_ids_free(m.kept_ids, m.n_kept_ids);
+    identity_map_free(m.user_map);
+    identity_release(&me);
     staging_cache_close(m.journal); /* no staging call runs any more (hashers joined) */
     journal_close(m.journal);
     ocfl_root_close(m.root);

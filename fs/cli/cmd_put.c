@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cli_util.h"
+#include "identity.h"
 #include "commands.h"
 #include "digest.h"
 #include "io.h"
@@ -37,7 +38,7 @@
 #include "root.h"
 
 static const char synopsis[] =
-    "put ROOT ID DIR -m MSG [--user NAME --address URI] [--state DIR] [--rehash]";
+    "put ROOT ID DIR -m MSG [--user NAME [--address URI]] [--state DIR] [--rehash]";
 
 static void on_read(void *ctx, uint64_t done)
 {
@@ -385,10 +386,22 @@ int cmd_put(int argc, char **argv)
 {
     struct put_args a = {0};
     struct ocfl_err err = {0};
+    struct identity me = {0};
     int r = parse(argc, argv, &a);
 
     if (r)
         return r < 0 ? EXIT_OK : r;
+    /* without --user, the version names the user who runs put, as passwd has them */
+    if (!a.user) {
+        if (identity_of(NULL, NULL, getuid(), &me, &err) < 0)
+            return cli_fail(&err);
+        a.user = me.name;
+    }
+    if (ocfl_version_meta_check(a.message, a.user, a.address, &err) < 0) {
+        identity_release(&me);
+        return cli_usage(synopsis, "put: %s", err.msg);
+    }
     r = do_put(&a, &err);
+    identity_release(&me);
     return r < 0 ? cli_fail(&err) : EXIT_OK;
 }

@@ -14,11 +14,12 @@ struct command {
 static const struct command commands[] = {
     {"init", cmd_init, "init ROOT [--layout NAME] [--layout-config FILE] [--digest sha512|sha256]"},
     {"mount", cmd_mount,
-     "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME] [--address URI] [-o FUSE_OPTS]"},
+     "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME [--address URI]] [--user-map FILE] "
+     "[--address-template T] [-o OPTS]"},
     {"validate", cmd_validate, "validate PATH [--json] [--no-digests]"},
     {"ls", cmd_ls, "ls ROOT [--json]"},
     {"log", cmd_log, "log ROOT ID [--json]"},
-    {"put", cmd_put, "put ROOT ID DIR -m MSG [--user NAME --address URI] [--state DIR]"},
+    {"put", cmd_put, "put ROOT ID DIR -m MSG [--user NAME [--address URI]] [--state DIR]"},
     {"plans", cmd_plans, "plans ROOT [--json] [--all] [--state DIR]"},
     {"plan", cmd_plan, "plan ROOT PLAN [--json] [--state DIR]"},
     {"resume", cmd_resume, "resume ROOT [PLAN] [--state DIR]"},

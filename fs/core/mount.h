@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "identity.h"
 #include "inventory.h"
 #include "object.h"
 #include "root.h"
@@ -177,7 +178,14 @@ struct mount {
     uint64_t cdir_gen;
     /* the write side: the FUSE session (for invalidations), the default committer */
     struct fuse_session *session;
-    const char *user_name, *user_address;
+    const char *user_name, *user_address; /* the mounting user's, in the versions it makes */
+    /* a shared mount (issue 13): other callers' identities and who may commit */
+    struct identity_map *user_map; /* login -> name, address (--user-map), or NULL */
+    const char *address_template;  /* "mailto:{login}@example.org", or NULL */
+    int named_users;               /* any caller's request may name a user (-o named_users) */
+    int shared;                    /* -o allow_other: the kernel checks modes for every caller */
+    const char *commit_group;      /* -o commit_group: only its members commit and discard */
+    gid_t commit_gid;
     /* objects the journal kept attributes for when the mount began (sorted; loaded at the
      * first stat): one never written since needs no query to know it has none */
     char **kept_ids;

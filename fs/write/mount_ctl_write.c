@@ -1,6 +1,7 @@
 /* mount_ctl_write.c: commit and discard (xattrs and control files), status with staged changes,
  * plans/, recovery before serving, and the attributes of every node of the writable mount. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include <jansson.h>
 
 #include "commit.h"
+#include "commit_request.h"
+#include "plan.h"
 #include "mount_write.h"
 
 static int json_text(json_t *j, char **ret, size_t *ret_len)
@@ -287,63 +290,144 @@ static int switch_version(struct mount *m, struct mount_obj *mo, int64_t plan, s
     return rc;
 }
 
-int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t len)
+void mw_caller_of(fuse_req_t req, struct mw_caller *who)
+{
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    struct passwd pw, *pp = NULL;
+    char buf[2048];
+    int n;
+
+    memset(who, 0, sizeof(*who));
+    who->uid = ctx->uid;
+    who->gid = ctx->gid;
+    n = fuse_req_getgroups(req, (int)(sizeof(who->groups) / sizeof(who->groups[0])), who->groups);
+    if (n > 0) /* more than there is room for: the first ones */
+        who->n_groups = (size_t)n < sizeof(who->groups) / sizeof(who->groups[0])
+                            ? (size_t)n
+                            : sizeof(who->groups) / sizeof(who->groups[0]);
+    if (getpwuid_r(ctx->uid, &pw, buf, sizeof(buf), &pp) == 0 && pp)
+        snprintf(who->login, sizeof(who->login), "%s", pp->pw_name);
+    else
+        snprintf(who->login, sizeof(who->login), "%lu", (unsigned long)ctx->uid);
+}
+
+/* The outcome of the latest request to @mo, for .ocfl/commit (lock held); takes @json. */
+static void set_result(struct mount_wobj *w, char *json)
+{
+    free(w->last_result);
+    w->last_result = json;
+}
+
+static char *error_json(const struct mount_obj *mo, int rc, const char *msg)
+{
+    json_t *r = json_pack("{s:s, s:s, s:i}", "object", mo->id, "error",
+                          msg && *msg ? msg : strerror(-rc), "code", -rc);
+    char *s = r ? json_dumps(r, JSON_PRESERVE_ORDER) : NULL;
+
+    json_decref(r);
+    return s;
+}
+
+/* A refused request: its reason in .ocfl/commit and in the log. */
+static int refuse(struct mount *m, struct mount_obj *mo, const struct mw_caller *who, int rc,
+                  const struct ocfl_err *err)
+{
+    pthread_mutex_lock(&m->lock);
+    if (mw_wobj(mo))
+        set_result(mo->w, error_json(mo, rc, err->msg));
+    pthread_mutex_unlock(&m->lock);
+    mount_log(m, "commit of object '%s' by uid %lu refused: %s", mo->id, (unsigned long)who->uid,
+              err->msg[0] ? err->msg : strerror(-rc));
+    return rc;
+}
+
+/* -o commit_group: only its members (and root) commit and discard. */
+static int may_change(const struct mount *m, const struct mw_caller *who, const char *what,
+                      struct ocfl_err *err)
+{
+    if (!m->commit_group || who->uid == 0 || who->gid == m->commit_gid)
+        return 0;
+    for (size_t i = 0; i < who->n_groups; i++)
+        if (who->groups[i] == m->commit_gid)
+            return 0;
+    return ocfl_err_set(err, -EACCES,
+                        "%s: uid %lu is not a member of group '%s', which alone may "
+                        "commit and discard on this mount",
+                        what, (unsigned long)who->uid, m->commit_group);
+}
+
+/*
+ * The user a version records: the one the request names (the mounting user, root, or any
+ * caller with -o named_users may name one), else the caller: the mounting user as the mount
+ * was told, anyone else as the user map or passwd says.
+ */
+static int signer(const struct mount *m, const struct mw_caller *who,
+                  const struct journal_commit_request *rq, struct identity *id, const char **name,
+                  const char **address, struct ocfl_err *err)
+{
+    int r;
+
+    if (rq->user_name) {
+        if (who->uid != m->uid && who->uid != 0 && !m->named_users)
+            return ocfl_err_set(err, -EACCES,
+                                "user: uid %lu may not sign a version as someone else (only the "
+                                "mounting user may; the mount allows it with -o named_users)",
+                                (unsigned long)who->uid);
+        *name = rq->user_name;
+        *address = rq->user_address;
+        return 0;
+    }
+    if (who->uid == m->uid) {
+        *name = m->user_name;
+        *address = m->user_address;
+        return 0;
+    }
+    if ((r = identity_of(m->user_map, m->address_template, who->uid, id, err)) < 0)
+        return r;
+    *name = id->name;
+    *address = id->address;
+    return 0;
+}
+
+int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who, const char *text,
+              size_t len)
 {
     struct watcher wt = {.m = m, .mo = mo};
     pthread_t watcher;
     int watching;
     struct ocfl_err err = {0};
-    const char *msg, *user = m->user_name, *addr = m->user_address;
-    char *copy = strndup(text ? text : "", len), *result = NULL;
-    json_t *j = NULL;
+    struct journal_commit_request rq;
+    struct identity id = {0};
+    const char *user = NULL, *addr = NULL;
+    char *result = NULL;
     int64_t plan = 0;
     struct mount_wobj *w;
-    unsigned flags = 0;
     int rc;
 
-    if (!copy)
-        return -ENOMEM;
-    while (len && (copy[len - 1] == '\n' || copy[len - 1] == '\r' || copy[len - 1] == ' '))
-        copy[--len] = '\0';
-    msg = copy;
-    if (copy[0] == '{') {
-        json_t *u;
-        j = json_loads(copy, 0, NULL);
-        if (!j || !json_is_object(j)) {
-            json_decref(j);
-            free(copy);
-            return -EINVAL;
-        }
-        msg = json_string_value(json_object_get(j, "message"));
-        u = json_object_get(j, "user");
-        /* changes staged on a head another tool has replaced meanwhile: only when asked */
-        if (json_is_true(json_object_get(j, "rebase")))
-            flags |= JOURNAL_COMMIT_REBASE;
-        if (json_is_object(u)) {
-            if (json_string_value(json_object_get(u, "name")))
-                user = json_string_value(json_object_get(u, "name"));
-            if (json_string_value(json_object_get(u, "address")))
-                addr = json_string_value(json_object_get(u, "address"));
-        }
+    rc = journal_commit_request_parse(text ? text : "", text ? len : 0, &rq, &err);
+    if (rc < 0)
+        return refuse(m, mo, who, rc, &err);
+    if ((rc = may_change(m, who, "commit", &err)) < 0 ||
+        (rc = signer(m, who, &rq, &id, &user, &addr, &err)) < 0 ||
+        (rc = ocfl_version_meta_check(rq.message, user, addr, &err)) < 0) {
+        journal_commit_request_release(&rq);
+        identity_release(&id);
+        return refuse(m, mo, who, rc, &err);
     }
     pthread_mutex_lock(&m->lock);
     w = mw_wobj(mo);
     pthread_mutex_unlock(&m->lock);
     if (!w) {
-        json_decref(j);
-        free(copy);
+        journal_commit_request_release(&rq);
+        identity_release(&id);
         return -ENOMEM;
     }
     pthread_mutex_lock(&m->lock);
     if (w->committing) { /* the journal would refuse it too, but say why */
-        json_t *r = json_pack("{s:s, s:s, s:i}", "object", mo->id, "error",
-                              "a commit of this object is already running", "code", EBUSY);
-        free(w->last_result);
-        w->last_result = r ? json_dumps(r, JSON_PRESERVE_ORDER) : NULL;
-        json_decref(r);
+        set_result(w, error_json(mo, -EBUSY, "a commit of this object is already running"));
         pthread_mutex_unlock(&m->lock);
-        json_decref(j);
-        free(copy);
+        journal_commit_request_release(&rq);
+        identity_release(&id);
         return -EBUSY;
     }
     w->committing = 1;
@@ -354,10 +438,11 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t le
     pthread_mutex_unlock(&m->lock);
     watching = pthread_create(&watcher, NULL, watch, &wt) == 0;
     struct journal_commit_in in = {.object_id = mo->id,
-                                   .message = msg && *msg ? msg : NULL,
+                                   .message = rq.message,
                                    .user_name = user,
                                    .user_address = addr,
-                                   .flags = flags | JOURNAL_COMMIT_CALLER_FINISHES};
+                                   .flags = (rq.rebase ? JOURNAL_COMMIT_REBASE : 0) |
+                                            JOURNAL_COMMIT_CALLER_FINISHES};
     rc = journal_commit_object(m->journal, m->root, &in, &plan, &result, &err);
     wt.done = 1;
     if (watching)
@@ -371,31 +456,33 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t le
     w->moving = 0;
     pthread_cond_broadcast(&w->moved_cv);
     w->epoch++;
-    if (!result) {
-        json_t *r = json_pack("{s:s, s:s, s:i}", "object", mo->id, "error",
-                              err.msg[0] ? err.msg : strerror(-rc), "code", -rc);
-        result = r ? json_dumps(r, JSON_PRESERVE_ORDER) : NULL;
-        json_decref(r);
-    }
-    free(w->last_result);
-    w->last_result = result;
+    set_result(w, result ? result : error_json(mo, rc, err.msg));
     pthread_mutex_unlock(&m->lock);
     if (rc < 0)
-        mount_log(m, "commit of object '%s': %s", mo->id, err.msg[0] ? err.msg : strerror(-rc));
-    json_decref(j);
-    free(copy);
+        mount_log(m, "commit of object '%s' by uid %lu: %s", mo->id, (unsigned long)who->uid,
+                  err.msg[0] ? err.msg : strerror(-rc));
+    else
+        mount_log(m, "commit of object '%s' by uid %lu (%s, signed '%s'): plan %lld", mo->id,
+                  (unsigned long)who->uid, who->login, user, (long long)plan);
+    journal_commit_request_release(&rq);
+    identity_release(&id);
     return rc;
 }
 
-int mw_discard(struct mount *m, struct mount_obj *mo)
+int mw_discard(struct mount *m, struct mount_obj *mo, const struct mw_caller *who)
 {
     struct ocfl_err err = {0};
     struct mount_wobj *w;
     int rc;
 
+    if ((rc = may_change(m, who, "discard", &err)) < 0)
+        return refuse(m, mo, who, rc, &err);
     pthread_mutex_lock(&m->lock);
     w = mw_wobj(mo);
     rc = w ? staging_discard(m->journal, mo->id, &err) : -ENOMEM;
+    if (rc >= 0)
+        mount_log(m, "discard of object '%s' by uid %lu (%s): %d staged entries dropped", mo->id,
+                  (unsigned long)who->uid, who->login, rc);
     if (rc >= 0) {
         json_t *r = json_pack("{s:s, s:i}", "object", mo->id, "discarded", rc);
         free(w->last_result);

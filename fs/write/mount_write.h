@@ -187,15 +187,31 @@ int mw_check_view(struct mount *m, struct mount_obj *mo);
  * mount_node_stat. */
 int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st);
 
+/* Who sent a request: the calling process's credentials (mw_caller_of). */
+struct mw_caller {
+    uid_t uid;
+    gid_t gid;
+    gid_t groups[64]; /* supplementary groups, as far as the kernel tells them */
+    size_t n_groups;
+    char login[64]; /* passwd name, or the number */
+};
+/* Fill @who from request @req. */
+void mw_caller_of(fuse_req_t req, struct mw_caller *who);
+
 /*
- * Commit @mo's staged changes (lock not held).  @text is the commit
- * message, or JSON {"message","user":{"name","address"}}.  Returns 0 once
- * the version is durable, or a negative errno; the JSON result is kept for
- * .ocfl/commit.
+ * Commit @mo's staged changes for caller @who (lock not held).  @text is the commit message,
+ * or a JSON request (journal_commit_request_parse); the version names the user the request
+ * names (where @who may), else @who (the mounting user as --user says; others by the user
+ * map or passwd).  Returns 0 once the version is durable, or a negative errno: -EINVAL a bad
+ * request, -EACCES not allowed (-o commit_group, naming another user), -ENODATA nothing
+ * staged, -ESTALE a conflict, -EBUSY a commit running; the outcome, a refusal included, is
+ * kept for .ocfl/commit and logged with the caller.
  */
-int mw_commit(struct mount *m, struct mount_obj *mo, const char *text, size_t len);
-/* Drop @mo's staged changes (lock not held).  0 or a negative errno. */
-int mw_discard(struct mount *m, struct mount_obj *mo);
+int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who, const char *text,
+              size_t len);
+/* Drop @mo's staged changes for @who (lock not held; -o commit_group applies).  0 or a
+ * negative errno. */
+int mw_discard(struct mount *m, struct mount_obj *mo, const struct mw_caller *who);
 
 /* Bytes of a write-side control file or a status that includes staged changes (lock held). */
 int mw_ctl_content(struct mount *m, struct mount_node *n, char **ret, size_t *ret_len);

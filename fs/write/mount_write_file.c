@@ -276,7 +276,10 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
         return;
     }
     if (fh->kind == MK_CTL_COMMIT || fh->kind == MK_CTL_DISCARD) {
-        rc = fh->kind == MK_CTL_COMMIT ? mw_commit(m, fh->mo, buf, size) : mw_discard(m, fh->mo);
+        struct mw_caller who;
+        mw_caller_of(req, &who);
+        rc = fh->kind == MK_CTL_COMMIT ? mw_commit(m, fh->mo, &who, buf, size)
+                                       : mw_discard(m, fh->mo, &who);
         if (rc < 0)
             fuse_reply_err(req, -rc);
         else

@@ -322,8 +322,12 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
         mo = n->obj;
     rc = !n ? -ESTALE : mo && mw_wobj(mo) ? 0 : mo ? -ENOMEM : -EPERM;
     pthread_mutex_unlock(&m->lock);
-    if (rc == 0)
-        rc = !strcmp(name, XA_COMMIT) ? mw_commit(m, mo, value, size) : mw_discard(m, mo);
+    if (rc == 0) {
+        struct mw_caller who;
+        mw_caller_of(req, &who);
+        rc = !strcmp(name, XA_COMMIT) ? mw_commit(m, mo, &who, value, size)
+                                      : mw_discard(m, mo, &who);
+    }
     fuse_reply_err(req, -rc);
 }
 

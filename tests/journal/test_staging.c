@@ -131,9 +131,10 @@ int main(void)
     CHECK_OK(ocfl_object_open(root->fd, opath, &o, &err));
     CHECK_INT((int)ocfl_inventory_head(o->inv)->n_state, 2);
     CHECK_STR(read_content(o, "docs/a.txt"), "hello\n");
-    CHECK_INT(journal_commit_object(
-                  j, root, &(struct journal_commit_in){.object_id = oid, .message = "none"}, NULL,
-                  NULL, NULL),
+    CHECK_INT(journal_commit_object(j, root,
+                                    &(struct journal_commit_in){
+                                        .object_id = oid, .message = "none", .user_name = "Ann"},
+                                    NULL, NULL, NULL),
               -ENODATA);
 
     /* edits over the head: copy-up, rename a committed dir, unlink, rename over targets */
@@ -173,9 +174,10 @@ int main(void)
 
     /* a plan that fails: staged changes intact, object at v1 */
     ocfl_io_set_fault(fail_renames, NULL);
-    CHECK(journal_commit_object(j, root,
-                                &(struct journal_commit_in){.object_id = oid, .message = "fails"},
-                                NULL, NULL, NULL) < 0);
+    CHECK(journal_commit_object(
+              j, root,
+              &(struct journal_commit_in){.object_id = oid, .message = "fails", .user_name = "Ann"},
+              NULL, NULL, NULL) < 0);
     ocfl_io_set_fault(NULL, NULL);
     CHECK_INT(kind_of(j, oid, inv, "papers/a.txt"), STAGING_FILE);
     CHECK_OK(staging_lookup(j, oid, inv, "b.txt", &e, &err));
@@ -184,8 +186,9 @@ int main(void)
 
     /* now it works: v2 */
     CHECK_OK(journal_commit_object(
-        j, root, &(struct journal_commit_in){.object_id = oid, .message = "second"}, &plan, &json,
-        &err));
+        j, root,
+        &(struct journal_commit_in){.object_id = oid, .message = "second", .user_name = "Ann"},
+        &plan, &json, &err));
     CHECK(json && strstr(json, "\"v2\""));
     free(json);
     ocfl_object_close(o);
