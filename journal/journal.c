@@ -109,6 +109,11 @@ static const char *const migrations[] = {
     "  atime_ns INTEGER NOT NULL DEFAULT 0,"
     "  ctime_ns INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (object_id, path)) WITHOUT ROWID;",
+    /* 7 -> 8: who owns a staged or kept entry: uid + 1 and gid + 1 (0: the mount's default) */
+    "ALTER TABLE staged ADD COLUMN owner INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE staged ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE kept_attrs ADD COLUMN owner INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE kept_attrs ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;",
 };
 
 static const int default_non_retryable[] = {

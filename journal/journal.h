@@ -45,8 +45,8 @@
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
 /* 2: staging index, 3: its bases, 4: inventory files, 5: synced sizes, 6: atime, ctime,
- * 7: attributes kept across commits */
-#define JOURNAL_SCHEMA_VERSION 7
+ * 7: attributes kept across commits, 8: owners */
+#define JOURNAL_SCHEMA_VERSION 8
 
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)

@@ -225,6 +225,8 @@ static int row_query(struct sctx *c, const char *sql, const char *path, struct s
         copy_text(ret->damaged, sizeof(ret->damaged), sqlite3_column_text(st, 8));
         ret->atime_ns = sqlite3_column_int64(st, 9);
         ret->ctime_ns = sqlite3_column_int64(st, 10);
+        ret->owner = sqlite3_column_int64(st, 11);
+        ret->grp = sqlite3_column_int64(st, 12);
     }
     sx_finalize(st);
     if (rc == SQLITE_ROW && ret->scratch[0] && !sx_scratch_name_ok(ret->scratch))
@@ -285,7 +287,7 @@ int sx_row_put(struct sctx *c, const char *path, const struct srow *row)
     rc = sx_prepare(c->db,
                     "INSERT OR REPLACE INTO staged (object_id, path, gen, parent, kind,"
                     " digest, scratch, size, mode, mtime_ns, synced_size, damaged, atime_ns,"
-                    " ctime_ns) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " ctime_ns, owner, grp) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     -1, &st, NULL);
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot write a row");
@@ -307,6 +309,8 @@ int sx_row_put(struct sctx *c, const char *path, const struct srow *row)
     bind_opt_text(st, 12, row->damaged);
     sqlite3_bind_int64(st, 13, row->atime_ns);
     sqlite3_bind_int64(st, 14, row->ctime_ns);
+    sqlite3_bind_int64(st, 15, row->owner);
+    sqlite3_bind_int64(st, 16, row->grp);
     rc = sqlite3_step(st);
     sx_finalize(st);
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot write a row");
@@ -449,6 +453,8 @@ void sx_entry_from_row(const struct sctx *c, const struct srow *row, struct stag
     e->atime_ns = row->atime_ns;
     e->ctime_ns = row->ctime_ns;
     e->synced_size = row->synced_size;
+    e->uid = row->owner - 1;
+    e->gid = row->grp - 1;
     snprintf(e->damaged, sizeof(e->damaged), "%s", row->damaged);
 }
 
@@ -460,6 +466,7 @@ int sx_lookup(struct sctx *c, const char *path, struct staging_entry *ret)
 
     memset(ret, 0, sizeof(*ret));
     ret->size = -1;
+    ret->uid = ret->gid = -1;
     if (!*path) {
         ret->kind = STAGING_DIR;
         return sx_kept_get(c, "", NULL, ret);

@@ -65,6 +65,7 @@ struct staging_entry {
     int64_t ctime_ns;                 /* the last change of the entry or its attributes (set by
                                        * staging itself, never by the caller), 0 = as mtime_ns */
     int64_t synced_size;              /* scratch bytes proven on disk (an fsync returned) */
+    int64_t uid, gid;                 /* its owner (create, mkdir, chown), -1: the default */
     char damaged[160]; /* "" or why the scratch data is not what was acknowledged (reads give
                           EIO, a commit fails, until the path is rewritten or removed) */
 };
@@ -117,11 +118,12 @@ void staging_dirents_free(struct staging_dirent *d, size_t n);
  * -ENOTDIR; -EEXIST when the path exists) backed by a new scratch file.
  * *ret_fd (optional) gets an O_RDWR descriptor on it (the caller's);
  * *ret (optional) the new entry.  The scratch file's directory entry is made
- * durable by staging_sync (the glue's fsync), not here.
+ * durable by staging_sync (the glue's fsync), not here.  @uid and @gid: its
+ * owner (the caller), -1 for the mount's default; mkdir and new objects alike.
  */
 int staging_create(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-                   const char *path, uint32_t mode, int *ret_fd, struct staging_entry *ret,
-                   struct ocfl_err *err);
+                   const char *path, uint32_t mode, int64_t uid, int64_t gid, int *ret_fd,
+                   struct staging_entry *ret, struct ocfl_err *err);
 
 /* The bytes a copy-up starts from. */
 struct staging_source {
@@ -217,15 +219,15 @@ int staging_truncate(struct journal *j, const char *oid, const char *path, int64
                      struct ocfl_err *err);
 
 /*
- * chmod / utimens: kept on the row (a head file gets a digest-backed row),
- * not versioned.  @mode, @atime_ns or @mtime_ns < 0 leave that one
- * unchanged; the change time becomes now.
+ * chmod / utimens / chown: kept on the row (a head file gets a digest-backed
+ * row), not versioned.  @mode, @atime_ns, @mtime_ns, @uid or @gid < 0 leave
+ * that one unchanged; the change time becomes now.
  * Directories get an explicit row; the object's top ("") has none: its
  * attributes are kept at once (see staging_kept_any).
  */
 int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
                      const char *path, int64_t mode, int64_t atime_ns, int64_t mtime_ns,
-                     struct ocfl_err *err);
+                     int64_t uid, int64_t gid, struct ocfl_err *err);
 
 /* unlink: -ENOENT, -EISDIR.  A scratch file of the current generation is deleted. */
 int staging_unlink(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
@@ -233,7 +235,7 @@ int staging_unlink(struct journal *j, const char *oid, const struct ocfl_invento
 
 /* mkdir: -EEXIST, -ENOENT / -ENOTDIR for the parent. */
 int staging_mkdir(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-                  const char *path, uint32_t mode, struct ocfl_err *err);
+                  const char *path, uint32_t mode, int64_t uid, int64_t gid, struct ocfl_err *err);
 
 /* rmdir: -ENOENT, -ENOTDIR, -ENOTEMPTY; "" is -EBUSY. */
 int staging_rmdir(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
@@ -256,8 +258,10 @@ int staging_rename(struct journal *j, const char *oid, const struct ocfl_invento
  */
 int staging_discard(struct journal *j, const char *oid, struct ocfl_err *err);
 
-/* mkdir at the mount root: a new object without head.  -EEXIST when staged already. */
-int staging_object_new(struct journal *j, const char *oid, struct ocfl_err *err);
+/* mkdir at the mount root: a new object without head, its top directory with @mode and owner
+ * (nothing kept of an earlier object of that id stays).  -EEXIST when staged already. */
+int staging_object_new(struct journal *j, const char *oid, uint32_t mode, int64_t uid, int64_t gid,
+                       struct ocfl_err *err);
 /* rmdir of an uncommitted new object: -ENOENT (not a new object), -ENOTEMPTY, -EBUSY (frozen). */
 int staging_object_remove(struct journal *j, const char *oid, struct ocfl_err *err);
 

@@ -14,13 +14,15 @@ struct srow {
     char scratch[64];                 /* "" = none */
     int64_t size, mode, mtime_ns;     /* -1 / 0 / 0 when unknown */
     int64_t atime_ns, ctime_ns;       /* 0: as mtime_ns */
+    int64_t owner, grp;               /* uid + 1 and gid + 1; 0: not set (the mount's default) */
     int64_t synced_size;              /* bytes of the scratch file proven on disk (0: none) */
     char damaged[160];                /* why the scratch data cannot be trusted, "" = sound */
 };
 
 /* The columns row_query reads into a struct srow, in order. */
 #define SX_ROW_COLS                                                                                \
-    "kind, gen, digest, scratch, size, mode, mtime_ns, synced_size, damaged, atime_ns, ctime_ns"
+    "kind, gen, digest, scratch, size, mode, mtime_ns, synced_size, damaged, atime_ns, ctime_ns,"  \
+    " owner, grp"
 
 /*
  * Statements (staging_cache.c): like sqlite3_prepare_v2 / sqlite3_finalize,
@@ -121,7 +123,7 @@ void sx_entry_from_row(const struct sctx *c, const struct srow *row, struct stag
  */
 int sx_kept_get(struct sctx *c, const char *path, const char *digest, struct staging_entry *e);
 int sx_kept_put_top(struct sctx *c, int64_t mode, int64_t atime_ns, int64_t mtime_ns,
-                    int64_t ctime_ns);
+                    int64_t ctime_ns, int64_t uid, int64_t gid);
 int sx_kept_record(struct sctx *c, int64_t frozen);
 int sx_touch_parent(struct sctx *c, const char *path);
 

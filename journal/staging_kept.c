@@ -10,10 +10,11 @@
 int sx_kept_get(struct sctx *c, const char *path, const char *digest, struct staging_entry *e)
 {
     sqlite3_stmt *st;
-    int rc = sx_prepare(c->db,
-                        "SELECT digest, mode, mtime_ns, atime_ns, ctime_ns FROM kept_attrs"
-                        " WHERE object_id=?1 AND path=?2",
-                        -1, &st, NULL);
+    int rc =
+        sx_prepare(c->db,
+                   "SELECT digest, mode, mtime_ns, atime_ns, ctime_ns, owner, grp FROM kept_attrs"
+                   " WHERE object_id=?1 AND path=?2",
+                   -1, &st, NULL);
 
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot read kept attributes");
@@ -29,6 +30,8 @@ int sx_kept_get(struct sctx *c, const char *path, const char *digest, struct sta
             e->mtime_ns = sqlite3_column_int64(st, 2);
             e->atime_ns = sqlite3_column_int64(st, 3);
             e->ctime_ns = sqlite3_column_int64(st, 4);
+            e->uid = sqlite3_column_int64(st, 5) - 1;
+            e->gid = sqlite3_column_int64(st, 6) - 1;
         }
     }
     sx_finalize(st);
@@ -38,17 +41,20 @@ int sx_kept_get(struct sctx *c, const char *path, const char *digest, struct sta
 }
 
 int sx_kept_put_top(struct sctx *c, int64_t mode, int64_t atime_ns, int64_t mtime_ns,
-                    int64_t ctime_ns)
+                    int64_t ctime_ns, int64_t uid, int64_t gid)
 {
     sqlite3_stmt *st;
     int rc = sx_prepare(c->db,
                         "INSERT INTO kept_attrs (object_id, path, mode, atime_ns, mtime_ns,"
-                        " ctime_ns) VALUES (?1, '', max(?2, 0), max(?3, 0), max(?4, 0), ?5)"
+                        " ctime_ns, owner, grp) VALUES (?1, '', max(?2, 0), max(?3, 0),"
+                        " max(?4, 0), ?5, ?6 + 1, ?7 + 1)"
                         " ON CONFLICT (object_id, path) DO UPDATE SET"
                         " mode=CASE WHEN ?2 >= 0 THEN ?2 ELSE mode END,"
                         " atime_ns=CASE WHEN ?3 >= 0 THEN ?3 ELSE atime_ns END,"
                         " mtime_ns=CASE WHEN ?4 >= 0 THEN ?4 ELSE mtime_ns END,"
-                        " ctime_ns=?5",
+                        " ctime_ns=?5,"
+                        " owner=CASE WHEN ?6 >= 0 THEN ?6 + 1 ELSE owner END,"
+                        " grp=CASE WHEN ?7 >= 0 THEN ?7 + 1 ELSE grp END",
                         -1, &st, NULL);
 
     if (rc != SQLITE_OK)
@@ -58,6 +64,8 @@ int sx_kept_put_top(struct sctx *c, int64_t mode, int64_t atime_ns, int64_t mtim
     sqlite3_bind_int64(st, 3, atime_ns);
     sqlite3_bind_int64(st, 4, mtime_ns);
     sqlite3_bind_int64(st, 5, ctime_ns);
+    sqlite3_bind_int64(st, 6, uid);
+    sqlite3_bind_int64(st, 7, gid);
     rc = sqlite3_step(st);
     sx_finalize(st);
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot keep attributes");
@@ -78,8 +86,9 @@ int sx_kept_record(struct sctx *c, int64_t frozen)
         " AND kept_attrs.path<s.path||'0')))",
         /* files with the digest they were committed with, directories without */
         "INSERT OR REPLACE INTO kept_attrs (object_id, path, digest, mode, mtime_ns, atime_ns,"
-        " ctime_ns) SELECT ?1, s.path, CASE WHEN s.kind=1 THEN s.digest END, s.mode, s.mtime_ns,"
-        " s.atime_ns, s.ctime_ns FROM staged s WHERE" TOP_FROZEN " AND s.kind IN (1, 3)"
+        " ctime_ns, owner, grp) SELECT ?1, s.path, CASE WHEN s.kind=1 THEN s.digest END,"
+        " s.mode, s.mtime_ns, s.atime_ns, s.ctime_ns, s.owner, s.grp FROM staged s"
+        " WHERE" TOP_FROZEN " AND s.kind IN (1, 3)"
         " AND (s.kind=3 OR s.digest IS NOT NULL)",
     };
 
@@ -108,12 +117,14 @@ int sx_touch_parent(struct sctx *c, const char *path)
     int r;
 
     if (!slash)
-        return sx_kept_put_top(c, -1, -1, now, now);
+        return sx_kept_put_top(c, -1, -1, now, now, -1, -1);
     if (!(parent = strndup(path, (size_t)(slash - path))))
         return ocfl_err_set(c->err, -ENOMEM, "out of memory");
     r = sx_lookup(c, parent, &e);
     if (r == 0 && e.kind == STAGING_DIR) {
         row.mode = e.mode;
+        row.owner = e.uid + 1;
+        row.grp = e.gid + 1;
         row.atime_ns = e.atime_ns ? e.atime_ns : e.mtime_ns; /* an access is no entry change */
         row.mtime_ns = row.ctime_ns = now;
         r = sx_row_put(c, parent, &row);

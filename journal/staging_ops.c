@@ -56,7 +56,7 @@ int staging_unlink(struct journal *j, const char *oid, const struct ocfl_invento
 }
 
 int staging_mkdir(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-                  const char *path, uint32_t mode, struct ocfl_err *err)
+                  const char *path, uint32_t mode, int64_t uid, int64_t gid, struct ocfl_err *err)
 {
     struct srow row = {.kind = ROW_DIR, .size = -1};
     struct sctx c;
@@ -73,6 +73,8 @@ int staging_mkdir(struct journal *j, const char *oid, const struct ocfl_inventor
     if (r == 0) {
         row.mode = (mode & 07777) | STAGING_MODE_SET;
         row.mtime_ns = row.atime_ns = row.ctime_ns = (int64_t)journal_now_ns(j);
+        row.owner = uid >= 0 ? uid + 1 : 0;
+        row.grp = gid >= 0 ? gid + 1 : 0;
         r = sx_row_put(&c, path, &row);
     }
     if (r == 0)
@@ -131,6 +133,8 @@ static int carried_row(struct sctx *c, const char *path, const struct staging_en
     row->mtime_ns = e->mtime_ns;
     row->atime_ns = e->atime_ns;
     row->ctime_ns = (int64_t)journal_now_ns(c->j); /* a rename changes the entry */
+    row->owner = e->uid + 1;
+    row->grp = e->gid + 1;
     memcpy(row->digest, e->digest, sizeof(row->digest));
     if (e->scratch[0] && !e->frozen) {
         memcpy(row->scratch, e->scratch, sizeof(row->scratch));
@@ -217,7 +221,7 @@ static int collect_subtree(struct sctx *c, const char *from, struct moves *m)
     sx_head_range(c->head, from, &lo, &hi);
     for (size_t i = lo; r == 0 && i < hi; i++) {
         const char *p = c->head->state[i].logical_path;
-        struct staging_entry e = {.kind = STAGING_FILE, .size = -1};
+        struct staging_entry e = {.kind = STAGING_FILE, .size = -1, .uid = -1, .gid = -1};
         struct srow row;
         r = sx_row_top(c, p, &row);
         if (r == 1) {
@@ -227,10 +231,12 @@ static int collect_subtree(struct sctx *c, const char *from, struct moves *m)
         if (r < 0)
             break;
         snprintf(e.digest, sizeof(e.digest), "%s", c->head->state[i].digest);
-        r = moves_add(m, p + n + 1, &e);
+        r = sx_kept_get(c, p, e.digest, &e); /* what was kept goes along */
+        if (r == 0)
+            r = moves_add(m, p + n + 1, &e);
         /* the head's directories along the way become explicit rows */
         for (const char *s = strchr(p + n + 1, '/'); r == 0 && s; s = strchr(s + 1, '/')) {
-            struct staging_entry d = {.kind = STAGING_DIR, .size = -1};
+            struct staging_entry d = {.kind = STAGING_DIR, .size = -1, .uid = -1, .gid = -1};
             char *rel = strndup(p + n + 1, (size_t)(s - (p + n + 1)));
             if (!rel) {
                 r = -ENOMEM;
@@ -239,7 +245,15 @@ static int collect_subtree(struct sctx *c, const char *from, struct moves *m)
             int dup = 0;
             for (size_t k = m->n; k-- > 0 && !dup;)
                 dup = m->entries[k].kind == STAGING_DIR && !strcmp(m->paths[k], rel);
-            if (!dup)
+            if (!dup) {
+                char *full = NULL;
+                if (asprintf(&full, "%s/%s", from, rel) < 0)
+                    r = -ENOMEM;
+                else
+                    r = sx_kept_get(c, full, NULL, &d);
+                free(full);
+            }
+            if (!dup && r == 0)
                 r = moves_add(m, rel, &d);
             free(rel);
         }
@@ -427,7 +441,8 @@ int staging_discard(struct journal *j, const char *oid, struct ocfl_err *err)
     return sx_end(&c, r);
 }
 
-int staging_object_new(struct journal *j, const char *oid, struct ocfl_err *err)
+int staging_object_new(struct journal *j, const char *oid, uint32_t mode, int64_t uid, int64_t gid,
+                       struct ocfl_err *err)
 {
     struct sctx c;
     int r = sx_check_path(oid, NULL) == -EILSEQ ? ocfl_err_set(err, -EILSEQ, "id is not UTF-8") : 0;
@@ -442,6 +457,12 @@ int staging_object_new(struct journal *j, const char *oid, struct ocfl_err *err)
               c.gen);
     if (r == 0)
         r = ocfl_err_set(err, -EEXIST, "object '%s' is already staged", oid);
+    if (r > 0)
+        r = exec2(&c, "DELETE FROM kept_attrs WHERE object_id=?1 AND ?2=?2", 0);
+    if (r >= 0) {
+        int64_t now = (int64_t)journal_now_ns(j);
+        r = sx_kept_put_top(&c, (mode & 07777) | STAGING_MODE_SET, now, now, now, uid, gid);
+    }
     return sx_end(&c, r < 0 ? r : 0);
 }
 

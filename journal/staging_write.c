@@ -86,8 +86,8 @@ static int finish_scratch_row(struct sctx *c, int r, struct srow *row, int fd,
 }
 
 int staging_create(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-                   const char *path, uint32_t mode, int *ret_fd, struct staging_entry *ret,
-                   struct ocfl_err *err)
+                   const char *path, uint32_t mode, int64_t uid, int64_t gid, int *ret_fd,
+                   struct staging_entry *ret, struct ocfl_err *err)
 {
     struct srow row = {.kind = ROW_FILE, .size = 0};
     struct sctx c;
@@ -106,6 +106,8 @@ int staging_create(struct journal *j, const char *oid, const struct ocfl_invento
     if (r >= 0) {
         row.mode = (mode & 07777) | STAGING_MODE_SET;
         row.mtime_ns = row.atime_ns = row.ctime_ns = now_ns(&c);
+        row.owner = uid >= 0 ? uid + 1 : 0;
+        row.grp = gid >= 0 ? gid + 1 : 0;
         r = sx_row_put(&c, path, &row);
     }
     if (r >= 0) {
@@ -256,6 +258,8 @@ int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_invent
         row.mtime_ns = e.mtime_ns;
         row.atime_ns = e.atime_ns;
         row.ctime_ns = truncate_to >= 0 ? now_ns(&c) : e.ctime_ns; /* O_TRUNC changes it */
+        row.owner = e.uid + 1;
+        row.grp = e.gid + 1;
         r = sx_row_put(&c, path, &row);
     }
     return finish_scratch_row(&c, r, &row, fd, ret, ret_fd);
@@ -365,7 +369,7 @@ int staging_truncate(struct journal *j, const char *oid, const char *path, int64
 
 int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
                      const char *path, int64_t mode, int64_t atime_ns, int64_t mtime_ns,
-                     struct ocfl_err *err)
+                     int64_t uid, int64_t gid, struct ocfl_err *err)
 {
     struct staging_entry e;
     struct srow row = {.size = -1};
@@ -379,7 +383,7 @@ int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inven
         return r;
     if (!*path) /* the object's top has no row: its attributes are kept at once */
         return sx_end(&c, sx_kept_put_top(&c, mode >= 0 ? (mode & 07777) | STAGING_MODE_SET : -1,
-                                          atime_ns, mtime_ns, now_ns(&c)));
+                                          atime_ns, mtime_ns, now_ns(&c), uid, gid));
     r = sx_lookup(&c, path, &e);
     if (r == 0 && e.kind == STAGING_NONE)
         r = ocfl_err_set(err, -ENOENT, "'%s' does not exist", path);
@@ -391,6 +395,8 @@ int staging_set_attr(struct journal *j, const char *oid, const struct ocfl_inven
         row.mtime_ns = mtime_ns >= 0 ? mtime_ns : e.mtime_ns;
         row.atime_ns = atime_ns >= 0 ? atime_ns : e.atime_ns;
         row.ctime_ns = now_ns(&c);
+        row.owner = (uid >= 0 ? uid : e.uid) + 1;
+        row.grp = (gid >= 0 ? gid : e.gid) + 1;
         /* A frozen scratch file stays the plan's: the new row shares it until copy-up. */
         if (e.staged && e.scratch[0] && !e.frozen) {
             memcpy(row.scratch, e.scratch, sizeof(row.scratch));

@@ -556,7 +556,7 @@ int mw_startup(struct mount *m, struct ocfl_err *err)
     return rc < 0 ? rc : 0;
 }
 
-int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
+static int node_stat(struct mount *m, struct mount_node *n, struct stat *st)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -567,7 +567,9 @@ int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
     switch (n->kind) {
     case MK_ROOT:
         rc = mount_node_stat(m, n, st);
-        st->st_mode = S_IFDIR | 0755; /* mkdir makes objects */
+        /* mkdir makes objects: the mounting user, and -o commit_group's members */
+        st->st_mode = S_IFDIR | (m->commit_group ? 0775 : 0755);
+        st->st_gid = mw_default_gid(m);
         return rc;
     case MK_CTL:
         if (!n->obj->staged_new)
@@ -603,4 +605,59 @@ int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
         break;
     }
     return mount_node_stat(m, n, st);
+}
+
+void mw_new_owner(struct mount *m, fuse_req_t req, struct mount_node *parent, int64_t *uid,
+                  int64_t *gid, mode_t *dir_mode)
+{
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    struct stat pst;
+
+    *uid = ctx->uid;
+    *gid = ctx->gid;
+    if (parent && parent->kind != MK_ROOT && mw_node_stat(m, parent, &pst) == 0 &&
+        (pst.st_mode & S_ISGID)) {
+        *gid = pst.st_gid;
+        if (dir_mode)
+            *dir_mode |= S_ISGID;
+    }
+}
+
+/*
+ * The control files and versions of an object belong to whoever owns its top directory:
+ * .ocfl/commit and .ocfl/discard are writable by those who may write the top (so the kernel
+ * refuses the others, as it does a setxattr of user.ocfl.commit on the top), the rest
+ * read-only.  On a shared mount the root's .ocfl (every staged object, every plan and its
+ * message) is for the mounting user and the default group only.
+ */
+int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st)
+{
+    struct mount_node *top;
+    struct stat ts;
+    int rc = node_stat(m, n, st);
+
+    if (rc < 0 || mw_is_head(n) || n->kind == MK_ROOT)
+        return rc;
+    if (!n->obj) { /* the root's control files */
+        if (m->shared) {
+            st->st_gid = mw_default_gid(m);
+            st->st_mode &= ~(mode_t)007;
+        }
+        return rc;
+    }
+    if (n->obj->w && n->obj->w->top_known) {
+        ts.st_uid = n->obj->w->top_uid;
+        ts.st_gid = n->obj->w->top_gid;
+        ts.st_mode = n->obj->w->top_mode;
+    } else if (!(top = mount_node_get(&m->nodes, MK_OBJ, n->obj, 0, "")) ||
+               mw_stat(m, top, &ts) < 0) {
+        return rc;
+    }
+    st->st_uid = ts.st_uid;
+    st->st_gid = ts.st_gid;
+    if (n->kind == MK_CTL_COMMIT)
+        st->st_mode = S_IFREG | 0444 | (ts.st_mode & 0222);
+    else if (n->kind == MK_CTL_DISCARD)
+        st->st_mode = S_IFREG | (ts.st_mode & 0222);
+    return rc;
 }

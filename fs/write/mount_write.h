@@ -78,9 +78,15 @@ struct mount_wobj {
     uint64_t unlinks;        /* numbers the unlinks that orphaned handles (mw_fh.orphaned_by) */
     uint64_t dirops;         /* bumped by mkdir, rmdir and rename: directory link counts */
     uint64_t kept_stamp;     /* mw_view_stamp + 1 when kept was learnt, 0: not yet */
-    int kept;                /* the journal keeps modes or times of its entries (kept_attrs) */
-    char *last_result;       /* JSON of the last commit or discard */
-    struct mw_fh *fhs;       /* open write handles */
+    /* the top directory's owner and mode as last shown (its control files follow them
+     * without asking the journal, which a commit may hold) */
+    int top_known;
+    uid_t top_uid;
+    gid_t top_gid;
+    mode_t top_mode;
+    int kept;          /* the journal keeps modes or times of its entries (kept_attrs) */
+    char *last_result; /* JSON of the last commit or discard */
+    struct mw_fh *fhs; /* open write handles */
 };
 
 /* The write state of @mo, created on first use (lock held).  NULL on ENOMEM. */
@@ -144,6 +150,16 @@ void mw_orphan_writers(struct mount_obj *mo);
  * accepts never makes a commit fail.
  */
 int mw_path_fits(const char *path, const char *name);
+
+/*
+ * (mount_ctl_write.c) The owner of an entry the caller of @req makes under @parent (lock held): the
+ * caller's uid and gid, or the parent's group when the parent is set-group-ID; a new directory
+ * (@dir_mode not NULL) under such a parent is set-group-ID too, as on a local file system.
+ */
+void mw_new_owner(struct mount *m, fuse_req_t req, struct mount_node *parent, int64_t *uid,
+                  int64_t *gid, mode_t *dir_mode);
+/* The group of committed content nobody chowned: -o commit_group's, else the mounting user's. */
+gid_t mw_default_gid(const struct mount *m);
 
 /* Whether @n is a node of an object's head tree (MK_OBJ, MK_DIR or MK_FILE of version 0). */
 int mw_is_head(const struct mount_node *n);

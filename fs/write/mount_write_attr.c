@@ -52,6 +52,55 @@ static int truncate_file(struct mount *m, struct mount_node *n, struct mw_fh *fh
     return rc;
 }
 
+/* Whether @gid is the caller's (its group or one of its supplementary groups). */
+static int in_group(fuse_req_t req, gid_t gid)
+{
+    gid_t groups[64];
+    int n;
+
+    if (fuse_req_ctx(req)->gid == gid)
+        return 1;
+    n = fuse_req_getgroups(req, 64, groups);
+    for (int i = 0; i < n && i < 64; i++)
+        if (groups[i] == gid)
+            return 1;
+    return 0;
+}
+
+/*
+ * chmod, chown and chgrp as a local file system allows them: root does any; the owner
+ * changes the mode, and the group to one of its own; nobody else anything (EPERM).  The
+ * kernel checks the same under default_permissions (a shared mount); this holds without.
+ */
+static int may_chown(struct mount *m, fuse_req_t req, struct mount_node *n, const struct stat *attr,
+                     int to_set)
+{
+    const struct fuse_ctx *ctx = fuse_req_ctx(req);
+    struct stat cur;
+    int rc;
+
+    if (ctx->uid == 0)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    rc = mw_node_stat(m, n, &cur);
+    pthread_mutex_unlock(&m->lock);
+    if (rc < 0)
+        return rc;
+    if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != cur.st_uid)
+        return -EPERM;
+    /* the kernel clears set-user-ID and set-group-ID for a writer who is not the owner */
+    if ((to_set & FUSE_SET_ATTR_MODE) && ctx->uid != cur.st_uid &&
+        (attr->st_mode & 07777) == (cur.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID)) &&
+        !(to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+        return 0;
+    if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_MODE)) &&
+        ctx->uid != cur.st_uid)
+        return -EPERM;
+    if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != cur.st_gid && !in_group(req, attr->st_gid))
+        return -EPERM;
+    return 0;
+}
+
 void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                    struct fuse_file_info *fi)
 {
@@ -77,9 +126,14 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         else
             rc = truncate_file(m, n, fi ? mw_fh_of(fi) : NULL, attr->st_size);
     }
+    if (rc == 0 && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+        rc = may_chown(m, req, n, attr, to_set);
     if (rc == 0 && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW |
-                              FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW))) {
+                              FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_UID |
+                              FUSE_SET_ATTR_GID))) {
         int64_t mode = (to_set & FUSE_SET_ATTR_MODE) ? (int64_t)(attr->st_mode & 07777) : -1;
+        int64_t uid = (to_set & FUSE_SET_ATTR_UID) ? (int64_t)attr->st_uid : -1;
+        int64_t gid = (to_set & FUSE_SET_ATTR_GID) ? (int64_t)attr->st_gid : -1;
         int64_t mt = -1, at = -1;
         const struct ocfl_inventory *inv;
         struct staging_entry e;
@@ -96,7 +150,8 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
         n->obj->w->staged = 1;
         rc = mw_inv(m, n->obj, &inv);
         if (rc == 0)
-            rc = staging_set_attr(m->journal, n->obj->id, inv, n->path, mode, at, mt, &err);
+            rc = staging_set_attr(m->journal, n->obj->id, inv, n->path, mode, at, mt, uid, gid,
+                                  &err);
         if (rc < 0)
             mw_fail(m, n->obj, rc, &err);
         /* a scratch file's own times are what stat shows */

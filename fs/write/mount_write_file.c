@@ -121,8 +121,11 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
     else if (!mw_wobj(p->obj))
         rc = -ENOMEM;
     else if ((rc = mw_inv(m, p->obj, &inv)) == 0 && (rc = mw_path_fits(path, name)) == 0) {
+        int64_t uid, gid;
         p->obj->w->staged = 1;
-        rc = staging_create(m->journal, p->obj->id, inv, path, mode & 07777, &fd, &e, &err);
+        mw_new_owner(m, req, p, &uid, &gid, NULL);
+        rc = staging_create(m->journal, p->obj->id, inv, path, mode & 07777, uid, gid, &fd, &e,
+                            &err);
         if (rc < 0)
             rc = mw_fail(m, p->obj, rc, &err);
         else

@@ -67,7 +67,8 @@ static void reply_new(fuse_req_t req, struct mount *m, struct mount_node *n, int
 }
 
 /* mkdir MOUNT/NAME: a new object (lock held). */
-static int new_object(struct mount *m, const char *name, struct mount_node **ret)
+static int new_object(struct mount *m, const char *name, uint32_t mode, int64_t uid, int64_t gid,
+                      struct mount_node **ret)
 {
     struct ocfl_err err = {0};
     struct mount_obj *mo;
@@ -88,7 +89,7 @@ static int new_object(struct mount *m, const char *name, struct mount_node **ret
         free(id);
         return -EPERM; /* no layout, or an id the layout refuses */
     }
-    rc = staging_object_new(m->journal, id, &err);
+    rc = staging_object_new(m->journal, id, mode, uid, gid, &err);
     if (rc == 0 || rc == -EEXIST) {
         mo = mount_objects_add(&m->objs, id, path);
         if (!mo || !mw_wobj(mo)) {
@@ -115,16 +116,19 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
     struct mount_node *p, *n = NULL;
     struct ocfl_err err = {0};
     char path[4096];
+    int64_t uid, gid;
     int rc;
 
     pthread_mutex_lock(&m->lock);
     p = mount_node_by_ino(&m->nodes, parent);
     if (p && p->kind == MK_ROOT) {
-        rc = new_object(m, name, &n);
+        mw_new_owner(m, req, p, &uid, &gid, NULL);
+        rc = new_object(m, name, mode & 07777, uid, gid, &n);
     } else if ((rc = head_path(m, parent, name, &p, path, sizeof(path))) == 0 &&
                (rc = mw_inv(m, p->obj, &inv)) == 0 && (rc = mw_path_fits(path, name)) == 0) {
         p->obj->w->staged = 1;
-        rc = staging_mkdir(m->journal, p->obj->id, inv, path, mode & 07777, &err);
+        mw_new_owner(m, req, p, &uid, &gid, &mode);
+        rc = staging_mkdir(m->journal, p->obj->id, inv, path, mode & 07777, uid, gid, &err);
         if (rc == 0)
             p->obj->w->dirops++; /* the parent's link count */
         if (rc < 0)

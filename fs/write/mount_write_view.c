@@ -198,12 +198,25 @@ static mode_t perm_of(uint32_t mode, mode_t dflt)
     return (mode & STAGING_MODE_SET) || (mode & 07777) ? (mode_t)(mode & 07777) : dflt;
 }
 
-static void fix_mode(struct stat *st, uint32_t mode)
+/* What nobody chmod'ed shows: 0755 and 0644, group-writable for -o commit_group's members. */
+static mode_t default_perm(const struct mount *m, int dir)
+{
+    return dir ? (m->commit_group ? 0775 : 0755) : (m->commit_group ? 0664 : 0644);
+}
+
+static void fix_mode(const struct mount *m, struct stat *st, uint32_t mode)
 {
     if (S_ISDIR(st->st_mode))
-        st->st_mode = S_IFDIR | perm_of(mode, 0755);
+        st->st_mode = S_IFDIR | perm_of(mode, default_perm(m, 1));
     else
-        st->st_mode = S_IFREG | perm_of(mode, 0644);
+        st->st_mode = S_IFREG | perm_of(mode, default_perm(m, 0));
+}
+
+/* The owner: who made or chowned the entry, else the mounting user and the default group. */
+static void fix_owner(const struct mount *m, struct stat *st, const struct staging_entry *e)
+{
+    st->st_uid = e && e->uid >= 0 ? (uid_t)e->uid : m->uid;
+    st->st_gid = e && e->gid >= 0 ? (gid_t)e->gid : mw_default_gid(m);
 }
 
 void mw_base_stat(struct mount *m, struct mount_node *n, struct stat *st)
@@ -281,7 +294,8 @@ static int has_kept(struct mount *m, struct mount_obj *mo)
     }
     /* never written in this mount: what was kept when it began */
     if (!w)
-        return bsearch(&mo->id, m->kept_ids, m->n_kept_ids, sizeof(char *), cmp_id) != NULL;
+        return m->n_kept_ids &&
+               bsearch(&mo->id, m->kept_ids, m->n_kept_ids, sizeof(char *), cmp_id) != NULL;
     if (w->kept_stamp != stamp) {
         w->kept = staging_kept_any(m->journal, mo->id, NULL) != 0;
         w->kept_stamp = stamp;
@@ -290,9 +304,10 @@ static int has_kept(struct mount *m, struct mount_obj *mo)
 }
 
 /* A head entry nobody staged: the mode and the times kept for it, if any. */
-static void apply_kept(struct stat *st, const struct staging_entry *e)
+static void apply_kept(const struct mount *m, struct stat *st, const struct staging_entry *e)
 {
-    fix_mode(st, e->mode);
+    fix_mode(m, st, e->mode);
+    fix_owner(m, st, e);
     if (e->mtime_ns > 0)
         st->st_mtim = ns_time(e->mtime_ns);
     if (e->mtime_ns > 0 || e->atime_ns > 0)
@@ -301,7 +316,24 @@ static void apply_kept(struct stat *st, const struct staging_entry *e)
         st->st_ctim = e->ctime_ns > 0 ? ns_time(e->ctime_ns) : st->st_mtim;
 }
 
+static int head_stat(struct mount *m, struct mount_node *n, struct stat *st);
+
 int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
+{
+    int rc = head_stat(m, n, st);
+    struct mount_wobj *w = n->obj->w;
+
+    if (rc == 0 && n->kind == MK_OBJ && w) {
+        w->top_known = 1;
+        w->top_uid = st->st_uid;
+        w->top_gid = st->st_gid;
+        w->top_mode = st->st_mode;
+    }
+    return rc;
+}
+
+/* mw_stat without remembering the top's owner. */
+static int head_stat(struct mount *m, struct mount_node *n, struct stat *st)
 {
     struct mount_obj *mo = n->obj;
     const struct ocfl_inventory *inv;
@@ -313,7 +345,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
     if (!mw_staged(mo) && !has_kept(m, mo)) {
         rc = mount_node_stat(m, n, st);
         if (rc == 0)
-            fix_mode(st, 0);
+            fix_mode(m, st, 0), fix_owner(m, st, NULL);
         return rc;
     }
     if ((rc = mw_inv(m, mo, &inv)) < 0)
@@ -327,7 +359,7 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
         rc = mount_node_stat(m, n, st);
         if (rc != -ENOENT) {
             if (rc == 0)
-                apply_kept(st, &e);
+                apply_kept(m, st, &e);
             /* staged changes below a committed directory may add or remove subdirectories */
             if (rc == 0 && S_ISDIR(st->st_mode))
                 st->st_nlink = dir_links(m, n, inv);
@@ -335,19 +367,20 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
         }
     }
     mw_base_stat(m, n, st);
+    fix_owner(m, st, &e);
     if (e.mtime_ns > 0) {
         t.tv_sec = (time_t)(e.mtime_ns / 1000000000);
         t.tv_nsec = (long)(e.mtime_ns % 1000000000);
     }
     if (e.kind == STAGING_DIR) {
-        st->st_mode = S_IFDIR | perm_of(e.mode, 0755);
+        st->st_mode = S_IFDIR | perm_of(e.mode, default_perm(m, 1));
         st->st_nlink = dir_links(m, n, inv);
         st->st_size = 4096;
         st->st_blocks = 8;
     } else {
         uint64_t size = 0;
         int64_t blocks = -1; /* what the scratch file really holds (sparse files), else -1 */
-        st->st_mode = S_IFREG | perm_of(e.mode, 0644);
+        st->st_mode = S_IFREG | perm_of(e.mode, default_perm(m, 0));
         st->st_nlink = 1;
         if (e.scratch[0] && e.damaged[0]) {
             size = e.size > 0 ? (uint64_t)e.size : 0; /* as recorded: its data is gone */
@@ -523,6 +556,11 @@ int mw_check_view(struct mount *m, struct mount_obj *mo)
         return 0;
     mo->inval_stamp = stamp;
     return 1;
+}
+
+gid_t mw_default_gid(const struct mount *m)
+{
+    return m->commit_group ? m->commit_gid : m->gid;
 }
 
 int64_t mw_now_ns(void)

@@ -83,22 +83,22 @@ int main(void)
     CHECK_OK(journal_open(state, &jo, &j, &err));
 
     /* a new object: nothing staged in it yet */
-    CHECK_OK(staging_object_new(j, oid, &err));
-    CHECK_INT(staging_object_new(j, oid, NULL), -EEXIST);
-    CHECK_OK(staging_mkdir(j, oid, NULL, "docs", 0755, &err));
-    CHECK_OK(staging_create(j, oid, NULL, "docs/a.txt", 0644, &fd, NULL, &err));
+    CHECK_OK(staging_object_new(j, oid, 0755, -1, -1, &err));
+    CHECK_INT(staging_object_new(j, oid, 0755, -1, -1, NULL), -EEXIST);
+    CHECK_OK(staging_mkdir(j, oid, NULL, "docs", 0755, -1, -1, &err));
+    CHECK_OK(staging_create(j, oid, NULL, "docs/a.txt", 0644, -1, -1, &fd, NULL, &err));
     write_all(fd, "hello\n");
     close(fd);
     CHECK_OK(staging_set_written(j, oid, "docs/a.txt", 6, 0, NULL, &err));
-    CHECK_OK(staging_create(j, oid, NULL, "b.txt", 0644, &fd, NULL, &err));
+    CHECK_OK(staging_create(j, oid, NULL, "b.txt", 0644, -1, -1, &fd, NULL, &err));
     write_all(fd, "bee\n");
     close(fd);
     CHECK_OK(staging_set_written(j, oid, "b.txt", 4, 0, NULL, &err));
-    CHECK_OK(staging_mkdir(j, oid, NULL, "empty", 0755, &err));
-    CHECK_INT(staging_create(j, oid, NULL, "b.txt", 0644, NULL, NULL, NULL), -EEXIST);
-    CHECK_INT(staging_create(j, oid, NULL, "nodir/x", 0644, NULL, NULL, NULL), -ENOENT);
-    CHECK_INT(staging_create(j, oid, NULL, "b.txt/x", 0644, NULL, NULL, NULL), -ENOTDIR);
-    CHECK_INT(staging_create(j, oid, NULL, "bad\xff", 0644, NULL, NULL, NULL), -EILSEQ);
+    CHECK_OK(staging_mkdir(j, oid, NULL, "empty", 0755, -1, -1, &err));
+    CHECK_INT(staging_create(j, oid, NULL, "b.txt", 0644, -1, -1, NULL, NULL, NULL), -EEXIST);
+    CHECK_INT(staging_create(j, oid, NULL, "nodir/x", 0644, -1, -1, NULL, NULL, NULL), -ENOENT);
+    CHECK_INT(staging_create(j, oid, NULL, "b.txt/x", 0644, -1, -1, NULL, NULL, NULL), -ENOTDIR);
+    CHECK_INT(staging_create(j, oid, NULL, "bad\xff", 0644, -1, -1, NULL, NULL, NULL), -EILSEQ);
     CHECK_INT(staging_rmdir(j, oid, NULL, "docs", NULL), -ENOTEMPTY);
     CHECK_INT(kind_of(j, oid, NULL, "docs"), STAGING_DIR);
     CHECK_INT(kind_of(j, oid, NULL, "docs/a.txt"), STAGING_FILE);
@@ -158,8 +158,8 @@ int main(void)
     CHECK_OK(staging_rename(j, oid, inv, "docs", "papers", &err));
     CHECK_INT(kind_of(j, oid, inv, "docs"), STAGING_NONE);
     CHECK_INT(kind_of(j, oid, inv, "papers/a.txt"), STAGING_FILE);
-    CHECK_OK(staging_mkdir(j, oid, inv, "d2", 0755, &err));
-    CHECK_OK(staging_create(j, oid, inv, "d2/f", 0644, NULL, NULL, &err));
+    CHECK_OK(staging_mkdir(j, oid, inv, "d2", 0755, -1, -1, &err));
+    CHECK_OK(staging_create(j, oid, inv, "d2/f", 0644, -1, -1, NULL, NULL, &err));
     CHECK_INT(staging_rename(j, oid, inv, "papers", "d2/f", NULL), -ENOTDIR);
     CHECK_INT(staging_rename(j, oid, inv, "b.txt", "d2", NULL), -EISDIR);
     CHECK_INT(staging_rename(j, oid, inv, "papers", "d2", NULL), -ENOTEMPTY);
