@@ -480,16 +480,34 @@ out:
     return status;
 }
 
+static void free_args(struct mount_args *a)
+{
+    free(a->fuse_opts);
+    free(a->ctl);
+    free(a->user_map);
+    free(a->address_template);
+    free(a->commit_group);
+}
+
 int cmd_mount(int argc, char **argv)
 {
     struct mount_args a = {.refresh = -1};
+    struct mount probe = {.uid = getuid(), .gid = getgid()};
+    struct identity me = {0};
     int notify_fd = -1, rc;
 
     rc = parse_args(argc, argv, &a);
     if (rc >= 0) {
-        free(a.fuse_opts);
-        free(a.ctl);
+        free_args(&a);
         return rc >= 100 ? rc - 100 : rc;
+    }
+    /* identities and the group checked here, before the fork: their errors are the user's */
+    rc = mount_identities(&a, &probe, &me);
+    identity_map_free(probe.user_map);
+    identity_release(&me);
+    if (rc != EXIT_OK) {
+        free_args(&a);
+        return rc;
     }
     if (!a.foreground && daemonize_start(&notify_fd) < 0) {
         cli_error("mount: cannot start the daemon: %s", strerror(errno));
@@ -497,7 +515,6 @@ int cmd_mount(int argc, char **argv)
     } else {
         rc = run(&a, &notify_fd);
     }
-    free(a.fuse_opts);
-    free(a.ctl);
+    free_args(&a);
     return rc;
 }
