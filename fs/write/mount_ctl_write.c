@@ -399,7 +399,7 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
     struct journal_commit_request rq;
     struct identity id = {0};
     const char *user = NULL, *addr = NULL;
-    char *result = NULL;
+    char *result = NULL, version[32] = "";
     int64_t plan = 0;
     struct mount_wobj *w;
     int rc;
@@ -456,14 +456,20 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
     w->moving = 0;
     pthread_cond_broadcast(&w->moved_cv);
     w->epoch++;
+    if (rc == 0 && result) { /* for the log: the version the result names */
+        json_t *r = json_loads(result, 0, NULL);
+        const char *v = json_string_value(json_object_get(r, "version"));
+        snprintf(version, sizeof(version), "%s", v ? v : "?");
+        json_decref(r);
+    }
     set_result(w, result ? result : error_json(mo, rc, err.msg));
     pthread_mutex_unlock(&m->lock);
     if (rc < 0)
         mount_log(m, "commit of object '%s' by uid %lu: %s", mo->id, (unsigned long)who->uid,
                   err.msg[0] ? err.msg : strerror(-rc));
     else
-        mount_log(m, "commit of object '%s' by uid %lu (%s, signed '%s'): plan %lld", mo->id,
-                  (unsigned long)who->uid, who->login, user, (long long)plan);
+        mount_log(m, "commit of object '%s' by uid %lu (%s, signed '%s'): plan %lld, %s",
+                  mo->id, (unsigned long)who->uid, who->login, user, (long long)plan, version);
     journal_commit_request_release(&rq);
     identity_release(&id);
     return rc;

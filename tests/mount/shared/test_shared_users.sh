@@ -71,7 +71,7 @@ u = inv["versions"][inv["head"]].get("user", {})
 print("%s <%s>" % (u.get("name"), u.get("address")))' "$root/$1" # flat layout: the id is the path
 }
 check_eq "v1 is signed by Ann" "Ann Archivist <mailto:$ANN@example.org>" "$(user_of ann-obj)"
-check_grep "the log says who committed" "commit of object 'ann-obj' by uid $(id -u $ANN) ($ANN" "$mnt.log"
+check_grep "the log says who committed, the plan and the version" "by uid $(id -u $ANN) ($ANN, signed 'Ann Archivist'): plan 1, v1" "$mnt.log"
 
 # nobody signs for someone else, unless the mount allows it
 as $ANN "echo more >>'$mnt/ann-obj/a.txt'" >/dev/null
