@@ -31,6 +31,8 @@ struct mw_fh {
     char scratch[64];     /* the scratch file written, "" for read-only handles */
     int writable;         /* opened for writing */
     int cleared;          /* the row's digest was cleared by the first write */
+    int kill_priv;        /* opened by another user than the owner of a set-ID file: its
+                           * first write clears set-user-ID and set-group-ID, as POSIX says */
     int report;           /* record size and digest at release */
     pthread_mutex_t mu;   /* writes through this handle (hash order) */
     pthread_cond_t cv;    /* signalled when a replied write has been accounted */

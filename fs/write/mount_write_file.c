@@ -199,7 +199,14 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             if (rc == 0 && !(fh = fh_new(m, n->obj, n->path, fd, e.scratch, 1)))
                 rc = -ENOMEM;
             if (rc == 0) {
+                const struct fuse_ctx *ctx = fuse_req_ctx(req);
+                struct stat cur;
                 fd = -1;
+                /* root keeps the bits (CAP_FSETID); set-group-ID only with group execute */
+                if (ctx->uid != 0 && mw_node_stat(m, n, &cur) == 0 && cur.st_uid != ctx->uid &&
+                    ((cur.st_mode & S_ISUID) ||
+                     (cur.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)))
+                    fh->kill_priv = 1;
                 fi->keep_cache = 0;
                 /* Direct: one write(2) arrives whole (up to max_write), never cut at a page
                  * the kernel does not hold, so a commit between the parts cannot take half of
@@ -265,6 +272,26 @@ void mw_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
     mount_reply_read(req, __atomic_load_n(&fh->fd, __ATOMIC_ACQUIRE), fh->buf, fh->len, size, off);
 }
 
+/* A write by another user than the owner: set-user-ID and set-group-ID go (once). */
+static void kill_priv(struct mount *m, struct mw_fh *fh)
+{
+    const struct ocfl_inventory *inv;
+    struct stat cur;
+    fuse_ino_t ino = 0;
+
+    pthread_mutex_lock(&m->lock);
+    fh->kill_priv = 0;
+    if (fh->path && fh->node && mw_node_stat(m, fh->node, &cur) == 0 &&
+        (cur.st_mode & (S_ISUID | S_ISGID)) && mw_inv(m, fh->mo, &inv) == 0 &&
+        staging_set_attr(m->journal, fh->mo->id, inv, fh->path,
+                         (int64_t)(cur.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID)), -1, -1, -1,
+                         -1, NULL) == 0)
+        ino = fh->node->ino;
+    pthread_mutex_unlock(&m->lock);
+    if (ino) /* the kernel's cached mode is stale: attributes only, no page lock needed */
+        fuse_lowlevel_notify_inval_inode(m->session, ino, -1, 0);
+}
+
 void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
                  struct fuse_file_info *fi)
 {
@@ -303,6 +330,8 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
             rc = -errno;
     }
     mw_gate_leave(fh->mo->w);
+    if (rc == 0 && k > 0 && fh->kill_priv)
+        kill_priv(m, fh);
     if (rc < 0)
         fuse_reply_err(req, -rc);
     else

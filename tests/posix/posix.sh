@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# posix.sh: pjdfstest inside a staged object of a fresh mount, then a commit of what it left and
-# a check that the version holds exactly what the view shows.  The test files run are those of
-# $OCFL_SHARED/tools/pjdfstest/pjd-ocfl-clean-list.txt (they apply as they are to a file system
-# of regular files and directories owned by the mounting user).  A file listed in
+# posix.sh: pjdfstest inside a staged object of a fresh shared mount (-o allow_other, so that
+# its tests can act as other users and the kernel checks permissions), then a commit of what it
+# left and a check that the version holds exactly what the view shows.  The test files run are
+# those of $OCFL_SHARED/tools/pjdfstest/pjd-ocfl-clean-list.txt (they apply as they are to a
+# file system of regular files and directories owned by the mounting user) and those of
+# tests/posix/shared-list.txt (other users, chown, set-ID bits).  A file listed in
 # tests/posix/failing.txt is reported as a TODO (an expected failure, with its reason); one that
 # passes while listed fails the suite, so the table stays true.  pjdfstest is built from
 # $OCFL_SHARED/tools/pjdfstest into the build directory unless $PJDFSTEST names its source dir.
@@ -18,13 +20,15 @@ if [[ -z ${PJDFSTEST:-} ]]; then
     fi
 fi
 list="$OCFL_SHARED/tools/pjdfstest/pjd-ocfl-clean-list.txt"
+shared="$SOURCE_ROOT/tests/posix/shared-list.txt"
 table="$SOURCE_ROOT/tests/posix/failing.txt"
 [[ -r $list ]] || { echo "Bail out! no $list"; exit 1; }
+chmod 755 "$WORK" # pjdfstest's other users reach the mount
 
 root="$WORK/root"
 mnt="$WORK/mnt"
 make_root "$root"
-start_mount "$root" "$mnt" --user "POSIX Tester" --address mailto:posix@example.org ||
+start_mount "$root" "$mnt" --user "POSIX Tester" --address mailto:posix@example.org -o allow_other ||
     tap_result 0 "mount" "$(cat "$mnt.log")"
 mkdir "$mnt/obj"
 
@@ -53,7 +57,7 @@ while read -r t; do
             tap_result 0 "pjdfstest $t" "$(grep -E 'not ok|Failed|expected' <<<"$out" | head -8)"
         fi
     fi
-done <"$list"
+done < <(cat "$list" "$shared")
 echo "# $files test files, $failing failing"
 
 # what pjdfstest left (it cleans up after itself: mostly nothing) plus a file of ours, committed;
