@@ -191,6 +191,31 @@ static int check_base(struct journal *j, const struct commit_in *in, struct ocfl
                         in->oid, in->obj->inv->head, in->obj->inv->head);
 }
 
+/* The empty directories the version drops: nothing of them is kept when it ends. */
+static int mark_dropped_dirs(struct sctx *c, int64_t gen, const struct staging_state *s)
+{
+    sqlite3_stmt *st;
+    int r = 0;
+
+    if (!s->n_empty_dirs)
+        return 0;
+    if (sqlite3_prepare_v2(c->db,
+                           "UPDATE staged SET synced_size=" SX_DIR_DROPPED_SQL
+                           " WHERE object_id=?1 AND path=?2 AND gen<=?3 AND kind=3",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sx_sql_fail(c, SQLITE_ERROR, "cannot mark dropped directories");
+    for (size_t i = 0; r == 0 && i < s->n_empty_dirs; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, s->empty_dirs[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, gen);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            r = sx_sql_fail(c, SQLITE_ERROR, "cannot mark dropped directories");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
 /* Step 1: one transaction from freeze to the recorded plan. */
 static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct staging_state *s,
                            struct ocfl_plan **ret_plan, int64_t *ret_id, struct ocfl_err *err)
@@ -252,6 +277,8 @@ static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct
         r = journal_plan_add_locked(j, *ret_plan, in->opath, ret_id, err);
     if (r == 0)
         r = staging_set_plan_locked(j, in->oid, *ret_id, err);
+    if (r == 0)
+        r = mark_dropped_dirs(&c, gen, s);
     if (r == 0 && sqlite3_exec(journal_sqlite(j), "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         r = ocfl_err_set(err, -EIO, "cannot commit: %s", sqlite3_errmsg(journal_sqlite(j)));
     if (r < 0 && !sqlite3_get_autocommit(journal_sqlite(j)))

@@ -622,6 +622,7 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
         return ocfl_err_set(err, -ENOMEM, "cannot open the journal: out of memory");
     j->state_fd = j->lock_fd = j->root_lock_fd = -1;
     pthread_mutex_init(&j->mu, NULL);
+    pthread_mutex_init(&j->kept_mu, NULL);
     j->flags = opts ? opts->flags : 0;
     j->clock.now_ns = real_now_ns;
     j->clock.sleep_ns = real_sleep_ns;
@@ -689,6 +690,8 @@ void journal_close(struct journal *j)
 {
     if (!j)
         return;
+    if (j->kept_db)
+        sqlite3_close_v2(j->kept_db);
     if (j->db)
         sqlite3_close_v2(j->db);
     if (j->lock_fd >= 0)
@@ -698,6 +701,7 @@ void journal_close(struct journal *j)
     if (j->state_fd >= 0)
         close(j->state_fd);
     pthread_mutex_destroy(&j->mu);
+    pthread_mutex_destroy(&j->kept_mu);
     /* never synced: the files stay (orphans) rather than go before their rows */
     for (size_t i = 0; i < j->n_graveyard; i++)
         free(j->graveyard[i]);

@@ -26,6 +26,10 @@ struct journal {
     unsigned flags;
     sqlite3 *db;
     pthread_mutex_t mu; /* serializes use of db */
+    /* a second connection for kept attributes (staging_kept.c): in WAL mode it reads while
+     * a commit holds db (and mu) for as long as its freeze hashes; opened at first use */
+    sqlite3 *kept_db;
+    pthread_mutex_t kept_mu;
     struct journal_clock clock;
     struct journal_retry retry;
     unsigned threads;

@@ -93,6 +93,14 @@ int staging_lookup(struct journal *j, const char *oid, const struct ocfl_invento
  * staging_kept_any: 1 when object @oid has kept attributes, 0 when none.
  */
 int staging_kept_any(struct journal *j, const char *oid, struct ocfl_err *err);
+/*
+ * The mode, times and owner kept for head entry @path of @oid into @e (left as they are
+ * when none; for a file, @digest is its head digest and must be the one they were kept
+ * with).  These three read on a connection of their own: a commit that holds the journal
+ * for its freeze does not hold them up.  0 or -EIO.
+ */
+int staging_kept_read(struct journal *j, const char *oid, const char *path, const char *digest,
+                      struct staging_entry *e, struct ocfl_err *err);
 /* The ids of all objects with kept attributes, sorted (strcmp), into a malloc'd array of
  * malloc'd strings; free with staging_ids_free. */
 int staging_kept_objects(struct journal *j, char ***ret, size_t *ret_n, struct ocfl_err *err);

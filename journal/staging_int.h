@@ -6,6 +6,10 @@
 
 /* Row kinds in the staged table. */
 enum { ROW_FILE = 1, ROW_WHITEOUT = 2, ROW_DIR = 3 };
+/* synced_size of an empty directory a commit dropped (OCFL holds none): nothing of it is
+ * kept when the commit ends (a directory made later at that path is not its heir). */
+#define SX_DIR_DROPPED     (-1)
+#define SX_DIR_DROPPED_SQL "-1"
 
 struct srow {
     int kind;
@@ -15,7 +19,9 @@ struct srow {
     int64_t size, mode, mtime_ns;     /* -1 / 0 / 0 when unknown */
     int64_t atime_ns, ctime_ns;       /* 0: as mtime_ns */
     int64_t owner, grp;               /* uid + 1 and gid + 1; 0: not set (the mount's default) */
-    int64_t synced_size;              /* bytes of the scratch file proven on disk (0: none) */
+    int64_t synced_size;              /* bytes of the scratch file proven on disk (0: none);
+                                       * a directory's: SX_DIR_DROPPED when the frozen
+                                       * generation's version holds no file under it */
     char damaged[160];                /* why the scratch data cannot be trusted, "" = sound */
 };
 

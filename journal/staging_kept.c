@@ -4,8 +4,11 @@
 #include "staging_int.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "journal_int.h"
 
 int sx_kept_get(struct sctx *c, const char *path, const char *digest, struct staging_entry *e)
 {
@@ -88,8 +91,8 @@ int sx_kept_record(struct sctx *c, int64_t frozen)
         "INSERT OR REPLACE INTO kept_attrs (object_id, path, digest, mode, mtime_ns, atime_ns,"
         " ctime_ns, owner, grp) SELECT ?1, s.path, CASE WHEN s.kind=1 THEN s.digest END,"
         " s.mode, s.mtime_ns, s.atime_ns, s.ctime_ns, s.owner, s.grp FROM staged s"
-        " WHERE" TOP_FROZEN " AND s.kind IN (1, 3)"
-        " AND (s.kind=3 OR s.digest IS NOT NULL)",
+        " WHERE" TOP_FROZEN " AND ((s.kind=3 AND s.synced_size>=0) OR"
+        " (s.kind=1 AND s.digest IS NOT NULL))",
     };
 
     for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
@@ -133,24 +136,86 @@ int sx_touch_parent(struct sctx *c, const char *path)
     return r;
 }
 
+/* The second connection, opened at first use (kept_mu held); NULL when it cannot be. */
+static sqlite3 *kept_db(struct journal *j)
+{
+    char *path;
+
+    if (j->kept_db)
+        return j->kept_db;
+    if (asprintf(&path, "%s/ocflfs.db", j->state_dir) < 0)
+        return NULL;
+    if (sqlite3_open_v2(path, &j->kept_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        sqlite3_close_v2(j->kept_db);
+        j->kept_db = NULL;
+    } else {
+        sqlite3_busy_timeout(j->kept_db, 10000);
+    }
+    free(path);
+    return j->kept_db;
+}
+
 int staging_kept_any(struct journal *j, const char *oid, struct ocfl_err *err)
 {
-    struct sctx c;
-    sqlite3_stmt *st;
-    int r = sx_begin_read(&c, j, oid, NULL, err), rc;
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db;
+    int rc, r;
 
-    if (r < 0)
-        return r;
-    rc = sx_prepare(c.db, "SELECT 1 FROM kept_attrs WHERE object_id=?1 LIMIT 1", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sx_end(&c, sx_sql_fail(&c, rc, "cannot read kept attributes"));
-    sqlite3_bind_text(st, 1, oid, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sx_finalize(st);
+    pthread_mutex_lock(&j->kept_mu);
+    db = kept_db(j);
+    rc = db ? sqlite3_prepare_v2(db, "SELECT 1 FROM kept_attrs WHERE object_id=?1 LIMIT 1", -1, &st,
+                                 NULL)
+            : SQLITE_CANTOPEN;
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, oid, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
     r = rc == SQLITE_ROW    ? 1
         : rc == SQLITE_DONE ? 0
-                            : sx_sql_fail(&c, rc, "cannot read kept attributes");
-    return sx_end(&c, r);
+                            : ocfl_err_set(err, -EIO, "cannot read kept attributes: %s",
+                                           db ? sqlite3_errmsg(db) : "no connection");
+    pthread_mutex_unlock(&j->kept_mu);
+    return r;
+}
+
+int staging_kept_read(struct journal *j, const char *oid, const char *path, const char *digest,
+                      struct staging_entry *e, struct ocfl_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db;
+    int rc;
+
+    pthread_mutex_lock(&j->kept_mu);
+    db = kept_db(j);
+    rc = db ? sqlite3_prepare_v2(db,
+                                 "SELECT digest, mode, mtime_ns, atime_ns, ctime_ns, owner, grp"
+                                 " FROM kept_attrs WHERE object_id=?1 AND path=?2",
+                                 -1, &st, NULL)
+            : SQLITE_CANTOPEN;
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, oid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    if (rc == SQLITE_ROW) {
+        const char *kd = (const char *)sqlite3_column_text(st, 0);
+        if (digest ? kd && !strcmp(kd, digest) : !kd) {
+            e->mode = (uint32_t)sqlite3_column_int64(st, 1);
+            e->mtime_ns = sqlite3_column_int64(st, 2);
+            e->atime_ns = sqlite3_column_int64(st, 3);
+            e->ctime_ns = sqlite3_column_int64(st, 4);
+            e->uid = sqlite3_column_int64(st, 5) - 1;
+            e->gid = sqlite3_column_int64(st, 6) - 1;
+        }
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&j->kept_mu);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return ocfl_err_set(err, -EIO, "cannot read kept attributes: %s",
+                            db ? sqlite3_errstr(rc) : "no connection");
+    return 0;
 }
 
 void staging_ids_free(char **ids, size_t n)
@@ -162,7 +227,7 @@ void staging_ids_free(char **ids, size_t n)
 
 int staging_kept_objects(struct journal *j, char ***ret, size_t *ret_n, struct ocfl_err *err)
 {
-    sqlite3 *db = journal_sqlite(j);
+    sqlite3 *db;
     sqlite3_stmt *st;
     char **ids = NULL;
     size_t n = 0, alloc = 0;
@@ -170,12 +235,15 @@ int staging_kept_objects(struct journal *j, char ***ret, size_t *ret_n, struct o
 
     *ret = NULL;
     *ret_n = 0;
-    journal_lock(j);
-    rc = sqlite3_prepare_v2(db, "SELECT DISTINCT object_id FROM kept_attrs ORDER BY object_id", -1,
-                            &st, NULL);
+    pthread_mutex_lock(&j->kept_mu);
+    db = kept_db(j);
+    rc = db ? sqlite3_prepare_v2(db, "SELECT DISTINCT object_id FROM kept_attrs ORDER BY object_id",
+                                 -1, &st, NULL)
+            : SQLITE_CANTOPEN;
     if (rc != SQLITE_OK) {
-        journal_unlock(j);
-        return ocfl_err_set(err, -EIO, "cannot read kept attributes: %s", sqlite3_errmsg(db));
+        pthread_mutex_unlock(&j->kept_mu);
+        return ocfl_err_set(err, -EIO, "cannot read kept attributes: %s",
+                            db ? sqlite3_errmsg(db) : "no connection");
     }
     while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (n == alloc) {
@@ -198,7 +266,7 @@ int staging_kept_objects(struct journal *j, char ***ret, size_t *ret_n, struct o
     else if (r == -ENOMEM)
         ocfl_err_set(err, r, "out of memory");
     sqlite3_finalize(st);
-    journal_unlock(j);
+    pthread_mutex_unlock(&j->kept_mu);
     if (r < 0) {
         staging_ids_free(ids, n);
         return r;

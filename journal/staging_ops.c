@@ -23,8 +23,19 @@ static int keep_parent(struct sctx *c, const char *path)
     if (!(parent = strndup(path, (size_t)(slash - path))))
         return ocfl_err_set(c->err, -ENOMEM, "out of memory");
     r = sx_lookup(c, parent, &e);
-    if (r == 0 && e.kind == STAGING_NONE)
-        r = sx_row_put(c, parent, &dir);
+    if (r == 0 && e.kind == STAGING_NONE) {
+        /* the directory emptied keeps the mode, owner and times kept for it */
+        e.uid = e.gid = -1;
+        r = sx_kept_get(c, parent, NULL, &e);
+        dir.mode = e.mode;
+        dir.mtime_ns = e.mtime_ns;
+        dir.atime_ns = e.atime_ns;
+        dir.ctime_ns = e.ctime_ns;
+        dir.owner = e.uid + 1;
+        dir.grp = e.gid + 1;
+        if (r == 0)
+            r = sx_row_put(c, parent, &dir);
+    }
     free(parent);
     return r;
 }
@@ -494,6 +505,8 @@ int staging_object_remove(struct journal *j, const char *oid, struct ocfl_err *e
         r = exec2(&c, "DELETE FROM staged WHERE object_id=?1 AND ?2>0", 1);
     if (r >= 0)
         r = exec2(&c, "DELETE FROM staged_objects WHERE object_id=?1 AND ?2>0", 1);
+    if (r >= 0) /* its top's owner and mode would go to the next object of that id */
+        r = exec2(&c, "DELETE FROM kept_attrs WHERE object_id=?1 AND ?2>0", 1);
     return sx_end(&c, r < 0 ? r : 0);
 }
 

@@ -506,6 +506,9 @@ static int unfreeze_locked(struct sctx *c)
     if (r >= 0)
         r = exec_obj(c, "UPDATE staged SET gen=?3 WHERE object_id=?1 AND gen=?2", c->frozen,
                      c->gen);
+    if (r >= 0) /* no longer dropped: the next commit may keep them */
+        r = exec_obj(c, "UPDATE staged SET synced_size=0 WHERE object_id=?1 AND kind=3 AND ?2=?3",
+                     0, 0);
     if (r >= 0)
         r = exec_obj(c,
                      "UPDATE staged_objects SET frozen_gen=NULL, plan_id=NULL"

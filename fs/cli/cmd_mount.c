@@ -47,6 +47,7 @@ struct mount_args {
     char *commit_group;         /* -o commit_group=GROUP: who may commit and discard */
     int named_users;            /* -o named_users: any caller's request may name a user */
     int allow_other;            /* -o allow_other (with default_permissions added) */
+    int default_permissions;    /* -o default_permissions given */
 };
 
 /* Replace *@slot by a copy of @value: 0 or -ENOMEM. */
@@ -69,14 +70,18 @@ static int set_str(char **slot, const char *value)
  */
 static int split_opts(const char *opts, struct mount_args *a)
 {
+    /* several -o lists add up */
+    size_t had = a->fuse_opts ? strlen(a->fuse_opts) : 0;
     char *copy = strdup(opts), *save = NULL, *tok,
-         *out = calloc(1, strlen(opts) + sizeof(",default_permissions"));
-    int rc = 0, defperm = 0;
+         *out = calloc(1, had + 1 + strlen(opts) + sizeof(",default_permissions"));
+    int rc = 0;
 
     if (!copy || !out) {
         rc = -ENOMEM;
         goto out;
     }
+    if (had)
+        strcpy(out, a->fuse_opts);
     for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (!strcmp(tok, "nopassthrough")) {
             a->nopassthrough = 1;
@@ -132,13 +137,15 @@ static int split_opts(const char *opts, struct mount_args *a)
         if (!strcmp(tok, "allow_other"))
             a->allow_other = 1;
         if (!strcmp(tok, "default_permissions"))
-            defperm = 1;
+            a->default_permissions = 1;
         if (*out)
             strcat(out, ",");
         strcat(out, tok);
     }
-    if (a->allow_other && !defperm)
+    if (a->allow_other && !a->default_permissions) {
         strcat(out, *out ? ",default_permissions" : "default_permissions");
+        a->default_permissions = 1;
+    }
     free(a->fuse_opts);
     a->fuse_opts = out;
     out = NULL;

@@ -19,6 +19,15 @@
  * the next generation, while the plan runs.  Order: gate, fh->mu, m->lock.
  */
 
+/* Who sent a request: the calling process's credentials (mw_caller_of). */
+struct mw_caller {
+    uid_t uid;
+    gid_t gid;
+    gid_t groups[64]; /* supplementary groups, as far as the kernel tells them */
+    size_t n_groups;
+    char login[64]; /* passwd name, or the number */
+};
+/* Fill @who from request @req. */
 /* One open file of the write side (or a control file it owns).  A head file opened for
  * reading is one too: it follows its path (renames, copy-ups, commits, a discard) so that
  * it reads what a writer of that path wrote, until the path is unlinked or replaced. */
@@ -50,6 +59,9 @@ struct mw_fh {
     enum mount_kind kind;
     char *buf;
     size_t len;
+    struct mw_caller *opener;  /* .ocfl/commit, .ocfl/discard: who opened it, whom the kernel
+                                * let write (a write may come from another process it was
+                                * handed to, a set-user-ID program's output) */
     struct mw_fh *next, *prev; /* the object's write handles */
     struct mount_node *node;   /* the tree file opened, NULL for control files */
     enum mount_iomode io;      /* how the kernel has it open (mount_io.c) */
@@ -205,15 +217,6 @@ int mw_check_view(struct mount *m, struct mount_obj *mo);
  * mount_node_stat. */
 int mw_node_stat(struct mount *m, struct mount_node *n, struct stat *st);
 
-/* Who sent a request: the calling process's credentials (mw_caller_of). */
-struct mw_caller {
-    uid_t uid;
-    gid_t gid;
-    gid_t groups[64]; /* supplementary groups, as far as the kernel tells them */
-    size_t n_groups;
-    char login[64]; /* passwd name, or the number */
-};
-/* Fill @who from request @req. */
 void mw_caller_of(fuse_req_t req, struct mw_caller *who);
 
 /*

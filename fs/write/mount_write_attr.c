@@ -88,11 +88,15 @@ static int may_chown(struct mount *m, fuse_req_t req, struct mount_node *n, cons
         return rc;
     if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != cur.st_uid)
         return -EPERM;
-    /* the kernel clears set-user-ID and set-group-ID for a writer who is not the owner */
+    /* the kernel clears set-user-ID and set-group-ID for a writer who is not the owner: a
+     * change that only takes away bits the file has is that, and allowed */
     if ((to_set & FUSE_SET_ATTR_MODE) && ctx->uid != cur.st_uid &&
-        (attr->st_mode & 07777) == (cur.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID)) &&
-        !(to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
-        return 0;
+        !(to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+        mode_t have = cur.st_mode & 07777, want = attr->st_mode & 07777;
+        mode_t gone = have & ~want;
+        if (gone && !(want & ~have) && !(gone & ~(mode_t)(S_ISUID | S_ISGID)))
+            return 0;
+    }
     if ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_MODE)) &&
         ctx->uid != cur.st_uid)
         return -EPERM;

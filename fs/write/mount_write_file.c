@@ -28,6 +28,7 @@ void mw_fh_free(struct mw_fh *fh)
     }
     if (fh->fd >= 0)
         close(fh->fd);
+    free(fh->opener);
     for (size_t i = 0; i < fh->n_retired; i++)
         close(fh->retired[i]);
     free(fh->retired);
@@ -186,7 +187,11 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         else {
             fh->kind = n->kind;
             rc = 0;
-            if (n->kind != MK_CTL_DISCARD && !(wr && !(fi->flags & O_RDWR)))
+            if (wr && !(fh->opener = malloc(sizeof(*fh->opener))))
+                rc = -ENOMEM;
+            else if (wr)
+                mw_caller_of(req, fh->opener);
+            if (rc == 0 && n->kind != MK_CTL_DISCARD && !(wr && !(fi->flags & O_RDWR)))
                 rc = mw_ctl_content(m, n, &fh->buf, &fh->len);
             fi->direct_io = 1;
         }
@@ -307,7 +312,11 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
     }
     if (fh->kind == MK_CTL_COMMIT || fh->kind == MK_CTL_DISCARD) {
         struct mw_caller who;
-        mw_caller_of(req, &who);
+        /* the opener's rights and name, whoever writes (the kernel checked the opener) */
+        if (fh->opener)
+            who = *fh->opener;
+        else
+            mw_caller_of(req, &who);
         rc = fh->kind == MK_CTL_COMMIT ? mw_commit(m, fh->mo, &who, buf, size)
                                        : mw_discard(m, fh->mo, &who);
         if (rc < 0)

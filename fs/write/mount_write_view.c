@@ -342,10 +342,21 @@ static int head_stat(struct mount *m, struct mount_node *n, struct stat *st)
     struct timespec t = m->started, at = {0}, ct = {0};
     int rc;
 
-    if (!mw_staged(mo) && !has_kept(m, mo)) {
+    if (!mw_staged(mo)) {
+        /* the head's own attributes and what is kept for them: no staging index involved
+         * (a commit of another object may hold it for long) */
+        struct staging_entry e = {.uid = -1, .gid = -1};
+        struct ocfl_object *o = NULL;
         rc = mount_node_stat(m, n, st);
+        if (rc == 0 && has_kept(m, mo) && mount_obj_get(m, mo, &o) == 0) {
+            const struct ocfl_version *head = ocfl_inventory_head(o->inv);
+            const struct ocfl_state_entry *se =
+                n->kind == MK_FILE && head ? ocfl_version_lookup(head, n->path) : NULL;
+            if (n->kind != MK_FILE || se)
+                staging_kept_read(m->journal, mo->id, n->path, se ? se->digest : NULL, &e, NULL);
+        }
         if (rc == 0)
-            fix_mode(m, st, 0), fix_owner(m, st, NULL);
+            apply_kept(m, st, &e);
         return rc;
     }
     if ((rc = mw_inv(m, mo, &inv)) < 0)

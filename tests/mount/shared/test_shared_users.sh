@@ -116,6 +116,20 @@ out=$(as $ANN "chown $BOB '$mnt/private/secret.txt'")
 check_true "a user cannot give a file away ($out)" grep -qi "not permitted" <<<"$out"
 chown $BOB "$mnt/private/secret.txt"
 check_eq "root can" "$BOB" "$(stat -c %U "$mnt/private/secret.txt")"
+# what was kept stays with the right entry: a private directory emptied stays private and
+# hers; an empty directory a commit dropped leaves nothing for a later one at that path; a new
+# object removed before its first commit leaves nothing for the next object of that id
+as $ANN "mkdir -m 700 '$mnt/ann-obj/priv' && echo p >'$mnt/ann-obj/priv/p.txt' && mkdir -m 777 '$mnt/ann-obj/hollow' && setfattr -n user.ocfl.commit -v third '$mnt/ann-obj'" >/dev/null
+as $ANN "rm '$mnt/ann-obj/priv/p.txt'" >/dev/null
+check_eq "an emptied private directory keeps its mode and owner" "700 $ANN" "$(stat -c '%a %U' "$mnt/ann-obj/priv")"
+check_true "the empty directory was not committed" test ! -e "$mnt/ann-obj/hollow"
+as $ANN "mkdir -m 700 '$mnt/gone-obj' && rmdir '$mnt/gone-obj'" >/dev/null
+stop_mount "$mnt"
+mkdir -p "$WORK/later/hollow" && echo x >"$WORK/later/hollow/x.txt"
+"$OCFLFS" put "$root" gone-obj "$WORK/later" -m "another tool" --user T >/dev/null 2>&1
+start_mount "$root" "$mnt" -o allow_other,commit_group=$G || tap_result 0 "remount" "$(cat "$mnt.log")"
+check_eq "a removed new object left nothing: the next object of its id is the mounting user's" \
+    "root 775" "$(stat -c '%U %a' "$mnt/gone-obj")"
 stop_mount "$mnt"
 tap_result $(($? == 0)) "unmount"
 for o in ann-obj bob-obj; do
