@@ -26,7 +26,7 @@ check_eq "the database and its WAL are 0600" "600 600" \
 # another user finds nothing to read
 if id nobody >/dev/null 2>&1; then
     out=$(su nobody -s /bin/sh -c "cat '$state/ocflfs.db' '$(find "$state/scratch" -type f | head -1)'" 2>&1)
-    check_true "user nobody cannot read the database or a scratch file ($out)" test -n "$out"
+    check_true "user nobody cannot read the database or a scratch file (${out//$'\n'/; })" test -n "$out"
     check_true "and got no bytes of the staged file" test "${out#*staged secret}" = "$out"
 fi
 stop_mount "$mnt"
