@@ -450,22 +450,52 @@ static int make_private(struct journal *j, struct ocfl_err *err)
     return 0;
 }
 
-static int open_lock(struct journal *j, struct ocfl_err *err)
+static int open_lock(struct journal *j, const char *holder, struct ocfl_err *err)
 {
+    char who[300] = "";
+
     j->lock_fd =
         openat(j->state_fd, "ocflfs.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (j->lock_fd < 0)
         return ocfl_err_sys(err, -errno, "cannot open '%s/ocflfs.lock'", j->state_dir);
     if (flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0) {
         int e = errno;
-        if (e == EWOULDBLOCK)
+        if (e == EWOULDBLOCK) {
+            /* the holder wrote its pid and what it does there */
+            ssize_t n = pread(j->lock_fd, who, sizeof(who) - 1, 0);
+            who[n > 0 ? n : 0] = '\0';
+            who[strcspn(who, "\n")] = '\0';
             return ocfl_err_set(err, -EBUSY,
                                 "state directory '%s' is in use by another ocflfs process "
-                                "(lock '%s/ocflfs.lock')",
-                                j->state_dir, j->state_dir);
+                                "(%s%s; lock '%s/ocflfs.lock')",
+                                j->state_dir, who[0] ? "pid " : "no pid recorded", who,
+                                j->state_dir);
+        }
         return ocfl_err_sys(err, -e, "cannot lock '%s/ocflfs.lock'", j->state_dir);
     }
+    /* ours now: say who holds it (advisory text; the flock is the lock) */
+    snprintf(who, sizeof(who), "%ld%s%.250s\n", (long)getpid(), holder ? ": " : "",
+             holder ? holder : "");
+    if (ftruncate(j->lock_fd, 0) == 0 && pwrite(j->lock_fd, who, strlen(who), 0) < 0) {
+        /* not fatal: only the message of a refused second process is poorer */
+    }
     return 0;
+}
+
+int journal_lock_held(const char *state_dir)
+{
+    char *path;
+    int fd, r;
+
+    if (asprintf(&path, "%s/ocflfs.lock", state_dir) < 0)
+        return -ENOMEM;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    free(path);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -errno;
+    r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno == EWOULDBLOCK ? 1 : -errno;
+    close(fd); /* gives back a lock just taken */
+    return r;
 }
 
 /* One writer per storage root, whatever the state dir: flock its directory. */
@@ -658,7 +688,7 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
         goto fail;
     }
     if (!(j->flags & JOURNAL_READONLY)) {
-        r = open_lock(j, err);
+        r = open_lock(j, opts ? opts->holder : NULL, err);
         if (r < 0)
             goto fail;
         r = opts && opts->root ? lock_root(j, opts->root, err) : 0;

@@ -106,6 +106,9 @@ struct journal_options {
      * whatever the state dir: -EBUSY naming the root when another process
      * holds it.  Released by journal_close() or the death of the process. */
     const char *root;
+    /* What the holder is doing, written with its pid into the lock file, so that the next
+     * process refused names it ("mount on /mnt/ocfl", "put"); NULL = nothing. */
+    const char *holder;
 };
 
 /*
@@ -171,6 +174,12 @@ enum journal_step_state {
 };
 
 const char *journal_plan_state_name(enum journal_plan_state s);
+/*
+ * Whether a process holds the lock of state directory @state_dir (a mount, put, resume):
+ * 1 held, 0 free (then a plan recorded as running was interrupted: its process died), or a
+ * negative errno.  Takes and gives back the lock at once when it is free.
+ */
+int journal_lock_held(const char *state_dir);
 const char *journal_step_state_name(enum journal_step_state s);
 /* Whether a plan in state @s still has work (pending, running, reverting). */
 int journal_plan_state_unfinished(enum journal_plan_state s);

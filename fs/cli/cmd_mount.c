@@ -1,10 +1,12 @@
 /* cmd_mount.c: `ocflfs mount`: options, daemon, journal lock, the FUSE session and its loop. */
 #define FUSE_USE_VERSION 314
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,7 @@ struct mount_args {
     int named_users;            /* -o named_users: any caller's request may name a user */
     int allow_other;            /* -o allow_other (with default_permissions added) */
     int default_permissions;    /* -o default_permissions given */
+    int nonempty;               /* -o nonempty: mount over a directory that has files */
 };
 
 /* Replace *@slot by a copy of @value: 0 or -ENOMEM. */
@@ -89,6 +92,10 @@ static int split_opts(const char *opts, struct mount_args *a)
         }
         if (!strcmp(tok, "named_users")) {
             a->named_users = 1;
+            continue;
+        }
+        if (!strcmp(tok, "nonempty")) { /* FUSE 3 dropped it: ocflfs's own check */
+            a->nonempty = 1;
             continue;
         }
         if (!strncmp(tok, "user_map=", 9) || !strncmp(tok, "address_template=", 17) ||
@@ -380,9 +387,14 @@ static int run(struct mount_args *a, int *notify_fd)
         cli_error("mount: out of memory");
         goto out;
     }
-    /* after the fork (SQLite must not cross it): the lock refuses a second daemon */
+    /* after the fork (SQLite must not cross it): the lock refuses a second daemon, and
+     * names this one to it */
+    char holder[PATH_MAX + 16], *mnt_abs = realpath(a->mountpoint, NULL);
+    snprintf(holder, sizeof(holder), "mount on %s", mnt_abs ? mnt_abs : a->mountpoint);
+    free(mnt_abs);
     rc = journal_open(state,
                       &(struct journal_options){.root = root_abs,
+                                                .holder = holder,
                                                 .flags = a->fresh_state ? JOURNAL_FRESH_STATE : 0},
                       &m.journal, &err);
     if (rc < 0) {
@@ -487,6 +499,81 @@ out:
     return status;
 }
 
+/* Whether @path (absolute, resolved) is a mount point already, by /proc/self/mountinfo. */
+static int is_mounted(const char *path, char *fstype, size_t size)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    char line[8192];
+    int found = 0;
+
+    if (!f)
+        return 0;
+    while (!found && fgets(line, sizeof(line), f)) {
+        /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+        char mp[4096], *p = line, *dash;
+        int field = 0;
+        size_t k = 0;
+        for (; *p && field < 4; p++)
+            if (*p == ' ')
+                field++;
+        for (; *p && *p != ' ' && k + 1 < sizeof(mp); p++) { /* octal escapes: \040 */
+            if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] && p[3]) {
+                mp[k++] = (char)(((p[1] - '0') << 6) | ((p[2] - '0') << 3) | (p[3] - '0'));
+                p += 3;
+            } else {
+                mp[k++] = *p;
+            }
+        }
+        mp[k] = '\0';
+        if (strcmp(mp, path))
+            continue;
+        found = 1;
+        if ((dash = strstr(p, " - ")))
+            sscanf(dash + 3, "%63s", fstype);
+        (void)size;
+    }
+    fclose(f);
+    return found;
+}
+
+/*
+ * The mount point must be an empty directory nothing is mounted on (-o nonempty allows
+ * one with files, which the mount then hides): else a clear error, before anything starts.
+ */
+static int check_mountpoint(const struct mount_args *a)
+{
+    char *abs = realpath(a->mountpoint, NULL), fstype[64] = "?";
+    struct stat st;
+    int rc = EXIT_OK;
+
+    if (!abs || stat(abs, &st) < 0) {
+        cli_error("mount point '%s': %s", a->mountpoint, strerror(errno));
+        rc = EXIT_FAIL;
+    } else if (!S_ISDIR(st.st_mode)) {
+        cli_error("mount point '%s' is not a directory", a->mountpoint);
+        rc = EXIT_FAIL;
+    } else if (is_mounted(abs, fstype, sizeof(fstype))) {
+        cli_error("mount point '%s' is already a mount point (%s): unmount it first", a->mountpoint,
+                  fstype);
+        rc = EXIT_FAIL;
+    } else if (!a->nonempty) {
+        DIR *d = opendir(abs);
+        struct dirent *e;
+        while (d && (e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                cli_error("mount point '%s' is not empty ('%s' and maybe more would be hidden "
+                          "while mounted; -o nonempty mounts over them)",
+                          a->mountpoint, e->d_name);
+                rc = EXIT_FAIL;
+                break;
+            }
+        if (d)
+            closedir(d);
+    }
+    free(abs);
+    return rc;
+}
+
 static void free_args(struct mount_args *a)
 {
     free(a->fuse_opts);
@@ -512,6 +599,8 @@ int cmd_mount(int argc, char **argv)
     rc = mount_identities(&a, &probe, &me);
     identity_map_free(probe.user_map);
     identity_release(&me);
+    if (rc == EXIT_OK)
+        rc = check_mountpoint(&a);
     if (rc != EXIT_OK) {
         free_args(&a);
         return rc;

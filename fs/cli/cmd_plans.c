@@ -58,10 +58,15 @@ static int parse(int argc, char **argv, const char *synopsis, int min, int max, 
 static int open_journal(const struct args *a, unsigned flags, struct journal **ret,
                         struct ocfl_err *err)
 {
-    struct journal_options o = {.flags = flags, .root = a->root}; /* writers lock the root */
+    struct journal_options o = {.flags = flags, .root = a->root, .holder = "resume or cancel"};
+    struct ocfl_root *root = NULL;
     char *dflt = NULL;
     int r;
 
+    /* a path that is no storage root is an error, not a root without plans */
+    if ((r = ocfl_root_open(a->root, &root, err)) < 0)
+        return r == -ENOENT ? -ENODEV : r; /* -ENOENT from here means "no journal yet" */
+    ocfl_root_close(root);
     if (!a->state && asprintf(&dflt, "%s/extensions/ocflfs", a->root) < 0)
         return ocfl_err_set(err, -ENOMEM, "out of memory");
     r = journal_open(a->state ? a->state : dflt, &o, ret, err);
@@ -85,6 +90,26 @@ static json_t *jstr(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* Set once the journal is open: nobody holds its lock, so a "running" plan's process died. */
+static int holder_gone;
+
+/* A plan's state as it is: "interrupted" for one recorded as running whose process died. */
+static const char *state_name(const struct journal_plan_info *p)
+{
+    return p->state == JOURNAL_PLAN_RUNNING && holder_gone ? "interrupted"
+                                                           : journal_plan_state_name(p->state);
+}
+
+static void note_holder(const struct args *a)
+{
+    char *dflt = NULL;
+
+    if (!a->state && asprintf(&dflt, "%s/extensions/ocflfs", a->root) < 0)
+        return;
+    holder_gone = journal_lock_held(a->state ? a->state : dflt) == 0;
+    free(dflt);
+}
+
 static json_t *plan_json(const struct journal_plan_info *p)
 {
     return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:I, "
@@ -92,9 +117,9 @@ static json_t *plan_json(const struct journal_plan_info *p)
                      "id", (json_int_t)p->id, "object_id", jstr(p->object_id), "object_path",
                      jstr(p->object_path), "version", jstr(p->version), "base_digest",
                      jstr(p->base_digest), "inventory_digest", jstr(p->inventory_digest), "created",
-                     jstr(p->created), "message", jstr(p->message), "state",
-                     journal_plan_state_name(p->state), "last_error", jstr(p->last_error), "steps",
-                     (json_int_t)p->n_steps, "steps_done", (json_int_t)p->steps_done, "bytes_total",
+                     jstr(p->created), "message", jstr(p->message), "state", state_name(p),
+                     "last_error", jstr(p->last_error), "steps", (json_int_t)p->n_steps,
+                     "steps_done", (json_int_t)p->steps_done, "bytes_total",
                      (json_int_t)p->bytes_total, "bytes_done", (json_int_t)p->bytes_done,
                      "created_ns", (json_int_t)p->created_ns, "started_ns",
                      (json_int_t)p->started_ns, "finished_ns", (json_int_t)p->finished_ns, "user",
@@ -131,10 +156,9 @@ static int print_json(json_t *doc)
 
 static void print_plan_line(const struct journal_plan_info *p)
 {
-    printf("%-6lld %-10s %-6s %zu/%zu steps  %llu/%llu bytes  %s  %s\n", (long long)p->id,
-           journal_plan_state_name(p->state), p->version, p->steps_done, p->n_steps,
-           (unsigned long long)p->bytes_done, (unsigned long long)p->bytes_total, p->created,
-           p->object_id);
+    printf("%-6lld %-11s %-6s %zu/%zu steps  %llu/%llu bytes  %s  %s\n", (long long)p->id,
+           state_name(p), p->version, p->steps_done, p->n_steps, (unsigned long long)p->bytes_done,
+           (unsigned long long)p->bytes_total, p->created, p->object_id);
     if (p->last_error)
         printf("       error: %s\n", p->last_error);
 }
@@ -153,6 +177,7 @@ int cmd_plans(int argc, char **argv)
     if (r)
         return r < 0 ? EXIT_OK : r;
     r = open_journal(&a, JOURNAL_READONLY, &j, &err);
+    note_holder(&a);
     if (r == -ENOENT) {
         n = 0; /* no journal yet: no plans */
     } else if (r < 0 || (r = journal_plans_list(j, a.all, &v, &n, &err)) < 0) {
@@ -193,6 +218,7 @@ int cmd_plan(int argc, char **argv)
     if (plan_id(a.plan, &id) < 0)
         return cli_usage(plan_synopsis, "plan: '%s': not a plan number", a.plan);
     r = open_journal(&a, JOURNAL_READONLY, &j, &err);
+    note_holder(&a);
     if (r >= 0)
         r = journal_plan_get(j, id, &p, &s, &n, &err);
     journal_close(j);

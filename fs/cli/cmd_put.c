@@ -125,7 +125,7 @@ static int parse(int argc, char **argv, struct put_args *a)
 static int put_open_journal(const char *root, const char *state, unsigned flags,
                             struct journal **ret, struct ocfl_err *err)
 {
-    struct journal_options o = {.flags = flags, .root = root}; /* one writer per root */
+    struct journal_options o = {.flags = flags, .root = root, .holder = "put"}; /* one writer */
     char *dflt = NULL;
     int r;
 

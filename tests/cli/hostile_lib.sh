@@ -46,6 +46,8 @@ snapshot() {
         find . ${ex:+-path "./$ex" -prune -o} -print0 | sort -z | while IFS= read -r -d '' p; do
             if [[ -L $p ]]; then
                 printf 'l %s -> %s\n' "$p" "$(readlink "$p")"
+            elif [[ -f $p && ${p##*/} == ocflfs.lock ]]; then
+                printf 'f %s (the holder writes its pid here)\n' "$p"
             elif [[ -f $p ]]; then
                 printf 'f %s %s\n' "$p" "$(sha256sum <"$p" | cut -d' ' -f1)"
             else

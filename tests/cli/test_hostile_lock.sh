@@ -32,6 +32,24 @@ check_eq "second mount of the same root exits 1" 1 $?
 check_grep "second mount names the state dir" "$STATE" "$HT/err"
 check_grep "second mount says in use" "in use by another ocflfs process" "$HT/err"
 check_true "second mount point is not mounted" test ! "$(mountpoint -q "$M2" && echo y)"
+check_grep "and the error names the holder: its pid and mount point" "(pid $FIRST: mount on $(realpath "$M1")" "$HT/err"
+
+# --- mount point mistakes, each refused before anything starts
+touch "$HT/a-file"
+mkdir -p "$HT/full" && echo keep >"$HT/full/keep.txt"
+for mp in "$HT/a-file|is not a directory" "$HT/full|is not empty ('keep.txt'" \
+    "$M1|is already a mount point (fuse.ocflfs)"; do
+    timeout 20 "$OCFLFS" mount "$R" "${mp%%|*}" --state "$HT/mp-state" >/dev/null 2>"$HT/err"
+    rc=$?
+    check_eq "mount on ${mp%%|*}: refused (exit 1) saying it ${mp#*|}" "1 yes" \
+        "$rc $(grep -qF "${mp#*|}" "$HT/err" && echo yes)"
+done
+check_eq "the non-empty directory keeps its file, unmounted" "keep no" \
+    "$(cat "$HT/full/keep.txt") $(mountpoint -q "$HT/full" && echo yes || echo no)"
+check_true "no state was made for the refused mounts" test ! -e "$HT/mp-state"
+"$OCFLFS" plans "$HT/no-such-root" >/dev/null 2>"$HT/err"
+check_eq "plans of a path that is no storage root: exit 1, naming it" "1 yes" \
+    "$? $(grep -q "no-such-root" "$HT/err" && echo yes)"
 check_eq "first mount still serves committed files" a "$(cat "$D1/a.txt")"
 check_eq "first mount still has the staged edit" staged "$(cat "$D1/staged.txt")"
 
@@ -127,6 +145,8 @@ done
 kill -9 $pid
 { wait $pid; } 2>/dev/null
 check_eq "put killed while copying" 137 $?
+"$OCFLFS" plans "$R2" --state "$S" >"$HT/plans.out" 2>&1
+check_grep "plans shows the killed put's plan as interrupted, not running" "interrupted" "$HT/plans.out"
 "$OCFLFS" put "$R2" "$ID" "$HT/d2" -m x --state "$S" >/dev/null 2>"$HT/err"
 check_eq "a put with an unfinished plan is refused" 1 $?
 check_grep "the refusal names resume" "resume" "$HT/err"
