@@ -51,6 +51,7 @@ struct mount_args {
     int allow_other;            /* -o allow_other (with default_permissions added) */
     int default_permissions;    /* -o default_permissions given */
     int nonempty;               /* -o nonempty: mount over a directory that has files */
+    char *user_opt, *address_opt, *state_opt; /* -o committer=, committer_address=, state= */
 };
 
 /* Replace *@slot by a copy of @value: 0 or -ENOMEM. */
@@ -96,6 +97,29 @@ static int split_opts(const char *opts, struct mount_args *a)
         }
         if (!strcmp(tok, "nonempty")) { /* FUSE 3 dropped it: ocflfs's own check */
             a->nonempty = 1;
+            continue;
+        }
+        if (!strcmp(tok, "fresh_state")) {
+            a->fresh_state = 1;
+            continue;
+        }
+        /* --user, --address, --state as -o, for fstab and mount -t ("user" is mount(8)'s) */
+        if (!strncmp(tok, "committer=", 10) || !strncmp(tok, "committer_address=", 18) ||
+            !strncmp(tok, "state=", 6)) {
+            const char *v = strchr(tok, '=') + 1;
+            char **slot = tok[0] == 's' ? &a->state_opt
+                          : tok[9] == '=' ? &a->user_opt
+                                          : &a->address_opt;
+            if (!*v || (rc = set_str(slot, v)) < 0) {
+                rc = rc < 0 ? rc : -EINVAL;
+                goto out;
+            }
+            if (tok[0] == 's')
+                a->state = a->state_opt;
+            else if (tok[9] == '=')
+                a->user = a->user_opt;
+            else
+                a->address = a->address_opt;
             continue;
         }
         if (!strncmp(tok, "user_map=", 9) || !strncmp(tok, "address_template=", 17) ||
@@ -581,6 +605,9 @@ static void free_args(struct mount_args *a)
     free(a->user_map);
     free(a->address_template);
     free(a->commit_group);
+    free(a->user_opt);
+    free(a->address_opt);
+    free(a->state_opt);
 }
 
 int cmd_mount(int argc, char **argv)

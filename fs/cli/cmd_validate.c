@@ -60,7 +60,10 @@ int cmd_validate(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             json = 1;
-        else if (!strcmp(argv[i], "--no-digests"))
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: ocflfs %s\n", synopsis);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--no-digests"))
             opts.check_digests = 0;
         else if (argv[i][0] == '-' && argv[i][1])
             return cli_usage(synopsis, "validate: unknown option '%s'", argv[i]);

@@ -17,5 +17,6 @@ int cmd_plan(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* main.c: `ocflfs SUBCOMMAND ...`: dispatch to the subcommands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_util.h"
@@ -16,6 +17,7 @@ static const struct command commands[] = {
     {"mount", cmd_mount,
      "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME [--address URI]] [--user-map FILE] "
      "[--address-template T] [-o OPTS]"},
+    {"umount", cmd_umount, "umount MOUNTPOINT [--ctl NAME] [--timeout SECONDS]"},
     {"validate", cmd_validate, "validate PATH [--json] [--no-digests]"},
     {"ls", cmd_ls, "ls ROOT [--json]"},
     {"log", cmd_log, "log ROOT ID [--json]"},
@@ -51,6 +53,20 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
+    /* `ocflfs ROOT MOUNTPOINT [-o OPTS]`: how mount.fuse3 runs a file system for
+     * `mount -t fuse.ocflfs` and fstab lines of type fuse.ocflfs */
+    if (argc >= 3 && strchr(argv[1], '/')) {
+        char **mv = calloc((size_t)argc + 1, sizeof(*mv));
+        int rc;
+        if (!mv)
+            return EXIT_FAIL;
+        mv[0] = "mount";
+        for (int i = 1; i < argc; i++)
+            mv[i] = argv[i];
+        rc = cmd_mount(argc, mv);
+        free(mv);
+        return rc;
+    }
     cli_error("'%s': unknown command (see 'ocflfs --help')", argv[1]);
     return EXIT_USAGE;
 }

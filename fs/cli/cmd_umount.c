@@ -1,0 +1,133 @@
+/* cmd_umount.c: `ocflfs umount MOUNTPOINT`: wait for running commits, then unmount. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_util.h"
+#include "commands.h"
+
+static const char synopsis[] = "umount MOUNTPOINT [--ctl NAME] [--timeout SECONDS]";
+
+/* Whether @path is mounted, and with fuse.ocflfs (1), another type (2), or not at all (0). */
+static int mount_type(const char *path)
+{
+    FILE *f = fopen("/proc/self/mounts", "re");
+    char dev[4096], mp[4096], type[256];
+    int found = 0;
+
+    if (!f)
+        return 0;
+    while (!found && fscanf(f, "%4095s %4095s %255s %*[^\n]", dev, mp, type) == 3)
+        if (!strcmp(mp, path)) /* paths without blanks: those with are escaped (\040) */
+            found = !strcmp(type, "fuse.ocflfs") ? 1 : 2;
+    fclose(f);
+    return found;
+}
+
+/* Plans of the mount that are running now (its root's status), or -1 when unreadable. */
+static int running_plans(const char *mnt, const char *ctl)
+{
+    char path[PATH_MAX];
+    json_t *j, *plans, *p;
+    size_t i;
+    int n = 0;
+
+    snprintf(path, sizeof(path), "%s/%s/status", mnt, ctl);
+    if (!(j = json_load_file(path, 0, NULL)))
+        return -1;
+    plans = json_object_get(j, "plans");
+    json_array_foreach(plans, i, p)
+    {
+        const char *st = json_string_value(json_object_get(p, "state"));
+        n += st && (!strcmp(st, "running") || !strcmp(st, "pending"));
+    }
+    json_decref(j);
+    return n;
+}
+
+static int unmount(const char *mnt)
+{
+    pid_t pid;
+    int status;
+
+    if (geteuid() == 0)
+        return umount2(mnt, 0) == 0 ? 0 : -errno;
+    pid = fork(); /* a user's mount: the setuid helper unmounts it */
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        execlp("fusermount3", "fusermount3", "-u", mnt, (char *)NULL);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) < 0)
+        return -errno;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
+}
+
+int cmd_umount(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"ctl", required_argument, NULL, 'c'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *ctl = ".ocfl";
+    double timeout = -1, waited = 0;
+    char *mnt;
+    int c, r, n;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'c') {
+            ctl = optarg;
+        } else if (c == 't') {
+            char *end;
+            timeout = strtod(optarg, &end);
+            if (end == optarg || *end || timeout < 0)
+                return cli_usage(synopsis, "umount: --timeout takes seconds");
+        } else if (c == 'h') {
+            printf("usage: ocflfs %s\n", synopsis);
+            return EXIT_OK;
+        } else {
+            return cli_usage(synopsis, "umount: bad option");
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage(synopsis, "umount: expected MOUNTPOINT");
+    if (!(mnt = realpath(argv[optind], NULL))) {
+        cli_error("umount '%s': %s", argv[optind], strerror(errno));
+        return EXIT_FAIL;
+    }
+    if ((r = mount_type(mnt)) != 1) {
+        cli_error("umount '%s': %s", mnt, r ? "not an ocflfs mount" : "not mounted");
+        free(mnt);
+        return EXIT_FAIL;
+    }
+    /* a running commit finishes first: it returns once its version is durable */
+    while ((n = running_plans(mnt, ctl)) > 0) {
+        struct timespec ts = {.tv_nsec = 200 * 1000000L};
+        if (timeout >= 0 && waited >= timeout) {
+            cli_error("umount '%s': %d commit(s) still running after %.0f s", mnt, n, waited);
+            free(mnt);
+            return EXIT_FAIL;
+        }
+        if (waited == 0)
+            fprintf(stderr, "ocflfs: umount '%s': waiting for %d running commit(s)\n", mnt, n);
+        nanosleep(&ts, NULL);
+        waited += 0.2;
+    }
+    r = unmount(mnt);
+    if (r < 0)
+        cli_error("umount '%s': %s", mnt, strerror(-r));
+    free(mnt);
+    return r < 0 ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# test_mount_helper.sh: ocflfs mounted the way a service is (issue 14): `mount -t fuse.ocflfs`
+# and an fstab line (through mount.fuse3, which runs `ocflfs ROOT MOUNTPOINT -o OPTS`), every
+# ocflfs option as -o; `ocflfs umount` waits for a running commit, then unmounts.  mount(8)
+# runs helpers with a fixed PATH: the binary under test is linked into /usr/local/sbin for
+# the test (when nothing else is there) and the link removed after.
+set -uo pipefail
+. "$SOURCE_ROOT/tests/common/tap.sh"
+. "$SOURCE_ROOT/tests/cli/hostile_lib.sh"
+need_root_mounts
+
+LINK=/usr/local/sbin/ocflfs
+made_link=0
+if [[ ! -e $LINK ]]; then
+    mkdir -p /usr/local/sbin && ln -s "$OCFLFS" "$LINK" && made_link=1
+fi
+trap '((made_link)) && rm -f "$LINK"; hostile_cleanup' EXIT
+R=$HT/root
+M=$HT/mnt
+mkdir -p "$M"
+"$OCFLFS" init "$R" >/dev/null || exit 1
+
+out=$(mount -t fuse.ocflfs "$R" "$M" \
+    -o 'committer=Service User,committer_address=mailto:svc@example.org,allow_other,state='"$HT/state" 2>&1)
+tap_result $(($? == 0)) "mount -t fuse.ocflfs with ocflfs's options as -o" "$out"
+check_true "it is mounted, as fuse.ocflfs" grep -q " $M fuse.ocflfs " /proc/mounts
+mkdir "$M/obj" && echo one >"$M/obj/a.txt" && setfattr -n user.ocfl.commit -v "by mount -t" "$M/obj"
+INV=$R/$(objdir_of "$R")/inventory.json
+check_eq "a commit through it names the committer given as -o" "Service User <mailto:svc@example.org>" \
+    "$(json "$INV" 'd["versions"]["v1"]["user"]["name"] + " <" + d["versions"]["v1"]["user"]["address"] + ">"' 2>&1)"
+check_true "the state went where -o state= said" test -e "$HT/state/ocflfs.db"
+
+# ocflfs umount waits for a commit that runs
+head -c $((256 << 20)) /dev/urandom >"$M/obj/big.bin"
+setfattr -n user.ocfl.commit -v "big, then umount" "$M/obj" & commit=$!
+sleep 0.2
+out=$("$OCFLFS" umount "$M" 2>&1)
+tap_result $(($? == 0)) "ocflfs umount" "$out"
+wait $commit
+check_eq "the commit running meanwhile succeeded" 0 $?
+check_true "nothing is mounted there any more" test -z "$(awk -v m="$M" '$2 == m' /proc/mounts)"
+check_eq "and its version is complete" "v2" "$(json "$INV" 'd["head"]' 2>&1)"
+out=$("$OCFLFS" validate "$(dirname "$INV")" 2>&1)
+tap_result $(($? == 0)) "the object validates" "$out"
+out=$("$OCFLFS" umount "$M" 2>&1)
+check_eq "ocflfs umount of what is not mounted: exit 1, saying so" "1 yes" \
+    "$? $(grep -q "not mounted" <<<"$out" && echo yes)"
+
+# an fstab line (an alternative fstab file: mount -T)
+printf '%s %s fuse.ocflfs noauto,committer=Fstab\\040User,state=%s 0 0\n' "$R" "$M" "$HT/state" >"$HT/fstab"
+out=$(mount -T "$HT/fstab" "$M" 2>&1)
+tap_result $(($? == 0)) "mount of an fstab line of type fuse.ocflfs" "$out"
+echo two >"$M/obj/b.txt" && setfattr -n user.ocfl.commit -v "by fstab" "$M/obj"
+check_eq "signed by the fstab line's committer" "Fstab User" \
+    "$(json "$INV" 'd["versions"]["v3"]["user"]["name"]' 2>&1)"
+out=$(umount "$M" 2>&1)
+tap_result $(($? == 0)) "umount(8) of it" "$out"
+done_testing
