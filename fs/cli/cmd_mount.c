@@ -52,6 +52,7 @@ struct mount_args {
     int default_permissions;    /* -o default_permissions given */
     int nonempty;               /* -o nonempty: mount over a directory that has files */
     char *user_opt, *address_opt, *state_opt; /* -o committer=, committer_address=, state= */
+    char *log;                                /* --log / -o log=FILE */
 };
 
 /* Replace *@slot by a copy of @value: 0 or -ENOMEM. */
@@ -107,7 +108,7 @@ static int split_opts(const char *opts, struct mount_args *a)
         if (!strncmp(tok, "committer=", 10) || !strncmp(tok, "committer_address=", 18) ||
             !strncmp(tok, "state=", 6)) {
             const char *v = strchr(tok, '=') + 1;
-            char **slot = tok[0] == 's' ? &a->state_opt
+            char **slot = tok[0] == 's'   ? &a->state_opt
                           : tok[9] == '=' ? &a->user_opt
                                           : &a->address_opt;
             if (!*v || (rc = set_str(slot, v)) < 0) {
@@ -123,10 +124,11 @@ static int split_opts(const char *opts, struct mount_args *a)
             continue;
         }
         if (!strncmp(tok, "user_map=", 9) || !strncmp(tok, "address_template=", 17) ||
-            !strncmp(tok, "commit_group=", 13)) {
+            !strncmp(tok, "commit_group=", 13) || !strncmp(tok, "log=", 4)) {
             const char *v = strchr(tok, '=') + 1;
             char **slot = tok[0] == 'u'   ? &a->user_map
                           : tok[0] == 'a' ? &a->address_template
+                          : tok[0] == 'l' ? &a->log
                                           : &a->commit_group;
             if (!*v || (rc = set_str(slot, v)) < 0) {
                 rc = rc < 0 ? rc : -EINVAL;
@@ -249,6 +251,7 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
         {"fresh-state", no_argument, NULL, 'F'},
         {"user-map", required_argument, NULL, 'M'},
         {"address-template", required_argument, NULL, 'T'},
+        {"log", required_argument, NULL, 'L'},
         {0},
     };
     int c;
@@ -273,7 +276,11 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
             break;
         case 'M':
         case 'T':
-            if (set_str(c == 'M' ? &a->user_map : &a->address_template, optarg) < 0)
+        case 'L':
+            if (set_str(c == 'M'   ? &a->user_map
+                        : c == 'T' ? &a->address_template
+                                   : &a->log,
+                        optarg) < 0)
                 return cli_usage(synopsis, "out of memory");
             break;
         case 'o':
@@ -350,8 +357,10 @@ static int mount_identities(const struct mount_args *a, struct mount *m, struct 
 /* Everything after the fork: returns the exit status. */
 static int run(struct mount_args *a, int *notify_fd)
 {
-    struct mount m = {
-        .ctl_name = a->ctl ? a->ctl : ".ocfl", .foreground = a->foreground, .cdir_fd = -1};
+    struct mount m = {.ctl_name = a->ctl ? a->ctl : ".ocfl",
+                      .foreground = a->foreground,
+                      .cdir_fd = -1,
+                      .log_fd = -1};
     struct ocfl_err err = {0};
     struct fuse_session *se = NULL;
     struct fuse_loop_config *cfg = NULL;
@@ -410,6 +419,22 @@ static int run(struct mount_args *a, int *notify_fd)
     if (!state) {
         cli_error("mount: out of memory");
         goto out;
+    }
+    /* the log: --log FILE; daemonized where no syslog socket listens, a file in the state
+     * dir, so that no message is lost */
+    if (a->log || (!a->foreground && access("/dev/log", W_OK) < 0)) {
+        char *lp = NULL;
+        if (!a->log)
+            mkdir(state, 0700); /* the journal makes it below anyway; EEXIST is fine */
+        if (a->log ? !(lp = strdup(a->log)) : asprintf(&lp, "%s/ocflfs.log", state) < 0)
+            lp = NULL;
+        m.log_fd = lp ? open(lp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+        if (m.log_fd < 0) {
+            cli_error("mount: cannot open the log '%s': %s", lp ? lp : "?", strerror(errno));
+            free(lp);
+            goto out;
+        }
+        free(lp);
     }
     /* after the fork (SQLite must not cross it): the lock refuses a second daemon, and
      * names this one to it */
@@ -507,6 +532,8 @@ out:
     mount_nodes_release(&m.nodes);
     if (m.cdir_fd >= 0)
         close(m.cdir_fd);
+    if (m.log_fd >= 0)
+        close(m.log_fd);
     free(m.cdir_path);
     staging_ids_free(m.kept_ids, m.n_kept_ids);
     identity_map_free(m.user_map);
@@ -608,6 +635,7 @@ static void free_args(struct mount_args *a)
     free(a->user_opt);
     free(a->address_opt);
     free(a->state_opt);
+    free(a->log);
 }
 
 int cmd_mount(int argc, char **argv)

@@ -159,6 +159,8 @@ struct mount {
     struct journal *journal; /* may be NULL (tests) */
     const char *ctl_name;    /* ".ocfl" or -o ctl=NAME */
     int foreground;
+    int log_fd; /* --log FILE (O_APPEND), or the state dir's ocflfs.log when daemonized
+                 * without a syslog socket; -1: stderr in the foreground, else syslog */
     uid_t uid;
     gid_t gid;
     struct timespec started;

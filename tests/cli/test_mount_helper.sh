@@ -55,4 +55,13 @@ check_eq "signed by the fstab line's committer" "Fstab User" \
     "$(json "$INV" 'd["versions"]["v3"]["user"]["name"]' 2>&1)"
 out=$(umount "$M" 2>&1)
 tap_result $(($? == 0)) "umount(8) of it" "$out"
+
+# the daemon's log in a file of the user's choice (-o log= as well as --log)
+out=$(mount -t fuse.ocflfs "$R" "$M" -o "state=$HT/state,log=$HT/daemon.log" 2>&1)
+tap_result $(($? == 0)) "mount -t with -o log=FILE" "$out"
+setfattr -n user.ocfl.commit -v '{"mesage": "typo"}' "$M/obj" 2>/dev/null
+"$OCFLFS" umount "$M" >/dev/null 2>&1
+check_grep "a refused commit is in that log, with the object and the reason" \
+    "commit of object 'obj' by uid 0 refused: mesage: unknown key" "$HT/daemon.log"
+check_eq "the log is the mounting user's alone" 600 "$(stat -c %a "$HT/daemon.log")"
 done_testing
