@@ -13,15 +13,13 @@
 
 struct args {
     const char *root, *plan, *state;
-    int json, all;
+    int json, all, failed;
 };
 
 static const struct option longopts[] = {
-    {"json", no_argument, NULL, 'j'},
-    {"all", no_argument, NULL, 'a'},
-    {"state", required_argument, NULL, 's'},
-    {"help", no_argument, NULL, 'h'},
-    {0},
+    {"json", no_argument, NULL, 'j'},   {"all", no_argument, NULL, 'a'},
+    {"failed", no_argument, NULL, 'F'}, {"state", required_argument, NULL, 's'},
+    {"help", no_argument, NULL, 'h'},   {0},
 };
 
 /* Parse options; @min..@max positional arguments (ROOT [PLAN]). */
@@ -37,6 +35,9 @@ static int parse(int argc, char **argv, const char *synopsis, int min, int max, 
             break;
         case 'a':
             a->all = 1;
+            break;
+        case 'F':
+            a->failed = 1;
             break;
         case 's':
             a->state = optarg;
@@ -163,7 +164,15 @@ static void print_plan_line(const struct journal_plan_info *p)
         printf("       error: %s\n", p->last_error);
 }
 
-static const char plans_synopsis[] = "plans ROOT [--json] [--all] [--state DIR]";
+static const char plans_synopsis[] = "plans ROOT [--json] [--all | --failed] [--state DIR]";
+
+/* What needs someone: a plan that failed, or one whose process died (interrupted). */
+static int needs_attention(const struct journal_plan_info *p)
+{
+    return p->state == JOURNAL_PLAN_FAILED ||
+           (holder_gone && (p->state == JOURNAL_PLAN_RUNNING || p->state == JOURNAL_PLAN_PENDING ||
+                            p->state == JOURNAL_PLAN_REVERTING));
+}
 
 int cmd_plans(int argc, char **argv)
 {
@@ -180,24 +189,45 @@ int cmd_plans(int argc, char **argv)
     note_holder(&a);
     if (r == -ENOENT) {
         n = 0; /* no journal yet: no plans */
-    } else if (r < 0 || (r = journal_plans_list(j, a.all, &v, &n, &err)) < 0) {
+    } else if (r < 0 || (r = journal_plans_list(j, a.all || a.failed, &v, &n, &err)) < 0) {
         journal_close(j);
         return cli_fail(&err);
     }
     journal_close(j);
+    if (a.failed) { /* only those, and exit 1 when there are any: for monitoring */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (needs_attention(&v[i])) {
+                struct journal_plan_info t = v[k];
+                v[k++] = v[i];
+                v[i] = t;
+            }
+        }
+        for (size_t i = k; i < n; i++)
+            journal_plan_info_release(&v[i]);
+        n = k;
+    }
     if (a.json) {
         json_t *arr = json_array();
         for (size_t i = 0; arr && i < n; i++)
             json_array_append_new(arr, plan_json(&v[i]));
         journal_plan_infos_free(v, n);
-        return print_json(json_pack("{s:o}", "plans", arr));
+        r = print_json(json_pack("{s:o}", "plans", arr));
+        return r == EXIT_OK && a.failed && n ? EXIT_FAIL : r;
     }
     if (!n)
-        printf(a.all ? "no plans\n" : "no unfinished plans\n");
-    for (size_t i = 0; i < n; i++)
+        printf(a.failed ? "no failed or interrupted plans\n"
+               : a.all  ? "no plans\n"
+                        : "no unfinished plans\n");
+    for (size_t i = 0; i < n; i++) {
         print_plan_line(&v[i]);
+        if (needs_attention(&v[i]))
+            printf("       what to do: ocflfs resume %s %lld (finish it), or ocflfs cancel %s "
+                   "%lld (revert it, before its switch)\n",
+                   a.root, (long long)v[i].id, a.root, (long long)v[i].id);
+    }
     journal_plan_infos_free(v, n);
-    return EXIT_OK;
+    return a.failed && n ? EXIT_FAIL : EXIT_OK;
 }
 
 static const char plan_synopsis[] = "plan ROOT PLAN [--json] [--state DIR]";

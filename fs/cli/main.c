@@ -22,7 +22,7 @@ static const struct command commands[] = {
     {"ls", cmd_ls, "ls ROOT [--json]"},
     {"log", cmd_log, "log ROOT ID [--json]"},
     {"put", cmd_put, "put ROOT ID DIR -m MSG [--user NAME [--address URI]] [--state DIR]"},
-    {"plans", cmd_plans, "plans ROOT [--json] [--all] [--state DIR]"},
+    {"plans", cmd_plans, "plans ROOT [--json] [--all | --failed] [--state DIR]"},
     {"plan", cmd_plan, "plan ROOT PLAN [--json] [--state DIR]"},
     {"resume", cmd_resume, "resume ROOT [PLAN] [--state DIR]"},
     {"cancel", cmd_cancel, "cancel ROOT PLAN [--state DIR]"},

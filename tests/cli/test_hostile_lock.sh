@@ -147,6 +147,9 @@ kill -9 $pid
 check_eq "put killed while copying" 137 $?
 "$OCFLFS" plans "$R2" --state "$S" >"$HT/plans.out" 2>&1
 check_grep "plans shows the killed put's plan as interrupted, not running" "interrupted" "$HT/plans.out"
+"$OCFLFS" plans "$R2" --state "$S" --failed >"$HT/plans.out" 2>&1
+check_eq "plans --failed lists it and exits 1 (for monitoring)" "1 yes" \
+    "$? $(grep -q "what to do: ocflfs resume" "$HT/plans.out" && echo yes)"
 "$OCFLFS" put "$R2" "$ID" "$HT/d2" -m x --state "$S" >/dev/null 2>"$HT/err"
 check_eq "a put with an unfinished plan is refused" 1 $?
 check_grep "the refusal names resume" "resume" "$HT/err"
@@ -159,6 +162,9 @@ check_true "no temp file left in the object" no_temps "$R2"
 check_eq "object valid after resume" 0 $?
 "$OCFLFS" put "$R2" "$ID" "$HT/d2" -m three --state "$S" >/dev/null 2>"$HT/err"
 check_eq "the next put after resume succeeds" 0 $?
+"$OCFLFS" plans "$R2" --state "$S" --failed >"$HT/plans.out" 2>&1
+check_eq "plans --failed after resume: nothing, exit 0" "0 no failed or interrupted plans" \
+    "$? $(cat "$HT/plans.out")"
 
 # --- a damaged state database: refused with the database named, the root untouched
 R3=$HT/root3
