@@ -26,7 +26,7 @@
 
 static const char synopsis[] =
     "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME [--address URI]] [--user-map FILE]"
-    " [--address-template T] [--fresh-state] [-o OPTS]";
+    " [--address-template T] [--log FILE] [--fresh-state] [-o OPTS]";
 
 #define TTL_COMMITTED 86400.0    /* versions/ never change */
 #define TTL_HEAD      5.0        /* the head may be changed by another tool */

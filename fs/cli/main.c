@@ -16,7 +16,7 @@ static const struct command commands[] = {
     {"init", cmd_init, "init ROOT [--layout NAME] [--layout-config FILE] [--digest sha512|sha256]"},
     {"mount", cmd_mount,
      "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME [--address URI]] [--user-map FILE] "
-     "[--address-template T] [-o OPTS]"},
+     "[--address-template T] [--log FILE] [--fresh-state] [-o OPTS]"},
     {"umount", cmd_umount, "umount MOUNTPOINT [--ctl NAME] [--timeout SECONDS]"},
     {"validate", cmd_validate, "validate PATH [--json] [--no-digests]"},
     {"ls", cmd_ls, "ls ROOT [--json]"},
