@@ -13,6 +13,9 @@ LINK=/usr/local/sbin/ocflfs
 made_link=0
 if [[ ! -e $LINK ]]; then
     mkdir -p /usr/local/sbin && ln -s "$OCFLFS" "$LINK" && made_link=1
+elif [[ $(realpath "$LINK") != $(realpath "$OCFLFS") ]]; then
+    echo "Bail out! $LINK is another ocflfs than the one under test: mount(8) would run that"
+    exit 1
 fi
 trap '((made_link)) && rm -f "$LINK"; hostile_cleanup' EXIT
 R=$HT/root
