@@ -17,6 +17,12 @@ elif [[ $(realpath "$LINK") != $(realpath "$OCFLFS") ]]; then
     echo "Bail out! $LINK is another ocflfs than the one under test: mount(8) would run that"
     exit 1
 fi
+for other in /usr/local/bin/ocflfs /usr/sbin/ocflfs /usr/bin/ocflfs /sbin/ocflfs /bin/ocflfs; do
+    if [[ -e $other && $(realpath "$other") != $(realpath "$OCFLFS") ]]; then
+        echo "Bail out! $other (installed) may be what mount(8) runs: uninstall it to test this build"
+        exit 1
+    fi
+done
 trap '((made_link)) && rm -f "$LINK"; hostile_cleanup' EXIT
 R=$HT/root
 M=$HT/mnt
