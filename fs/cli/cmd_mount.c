@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -198,6 +201,33 @@ static void notify_parent(int *fd, unsigned char status)
     }
     close(*fd);
     *fd = -1;
+}
+
+/*
+ * Tell a service manager that the mount serves (systemd's Type=notify protocol: a datagram
+ * "READY=1" to the socket $NOTIFY_SOCKET names; "@" starts an abstract name).  Nothing
+ * when no manager asked.
+ */
+static void notify_ready(void)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    socklen_t len;
+    int fd;
+
+    if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+        return;
+    memcpy(sa.sun_path, path, strlen(path));
+    if (path[0] == '@')
+        sa.sun_path[0] = '\0';
+    len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0) {
+        /* the manager went away: nothing to tell */
+    }
+    close(fd);
 }
 
 /* Fork; the parent waits for the child's word and exits with it. */
@@ -502,6 +532,7 @@ static int run(struct mount_args *a, int *notify_fd)
     pthread_mutex_unlock(&m.lock);
     if (!a->foreground)
         daemonize_finish(notify_fd);
+    notify_ready();
 
     cfg = fuse_loop_cfg_create();
     if (!cfg) {
