@@ -5,10 +5,23 @@
 
 #include "cli_util.h"
 #include "commands.h"
+#include "digest.h"
 #include "object.h"
 #include "root.h"
 
-static const char synopsis[] = "log ROOT ID [--json]";
+static const char synopsis[] = "log ROOT ID [PATH] [--json]";
+
+/* Whether version @i of @inv changed logical path @path (added, modified or removed). */
+static int changes(const struct ocfl_inventory *inv, size_t i, const char *path)
+{
+    const struct ocfl_state_entry *now = ocfl_version_lookup(&inv->versions[i], path);
+    const struct ocfl_state_entry *before =
+        i > 0 ? ocfl_version_lookup(&inv->versions[i - 1], path) : NULL;
+
+    if (!now || !before)
+        return now != before;
+    return !ocfl_digest_equal(now->digest, before->digest);
+}
 
 static json_t *version_json(const struct ocfl_inventory *inv, const struct ocfl_version *v)
 {
@@ -32,12 +45,14 @@ static json_t *version_json(const struct ocfl_inventory *inv, const struct ocfl_
     return o;
 }
 
-static void print_text(const struct ocfl_inventory *inv)
+static void print_text(const struct ocfl_inventory *inv, const char *only)
 {
     for (size_t i = inv->n_versions; i-- > 0;) {
         const struct ocfl_version *v = &inv->versions[i];
         char name[32];
 
+        if (only && !changes(inv, i, only))
+            continue;
         ocfl_inventory_version_name(inv, v->num, name, sizeof(name));
         printf("%s  %s", name, v->created);
         if (v->user_name) {
@@ -59,8 +74,9 @@ int cmd_log(int argc, char **argv)
 
     if ((c = cli_json_option(argc, argv, synopsis, &json)) >= 0)
         return c;
-    if (argc - optind != 2)
-        return cli_usage(synopsis, "log: expected ROOT and ID");
+    if (argc - optind != 2 && argc - optind != 3)
+        return cli_usage(synopsis, "log: expected ROOT, ID and maybe a PATH");
+    const char *only = argc - optind == 3 ? argv[optind + 2] : NULL;
     if (ocfl_root_open(argv[optind], &root, &err) < 0)
         return cli_fail(&err);
     if (ocfl_root_find_object(root, argv[optind + 1], &path, &err) < 0 ||
@@ -74,11 +90,14 @@ int cmd_log(int argc, char **argv)
         json_object_set_new(doc, "path", json_string(path));
         json_object_set_new(doc, "head", json_string(obj->inv->head));
         for (size_t i = obj->inv->n_versions; i-- > 0;)
-            json_array_append_new(arr, version_json(obj->inv, &obj->inv->versions[i]));
+            if (!only || changes(obj->inv, i, only))
+                json_array_append_new(arr, version_json(obj->inv, &obj->inv->versions[i]));
+        if (only)
+            json_object_set_new(doc, "logical_path", json_string(only));
         json_object_set_new(doc, "versions", arr);
         cli_print_json(doc);
     } else {
-        print_text(obj->inv);
+        print_text(obj->inv, only);
     }
 out:
     ocfl_object_close(obj);

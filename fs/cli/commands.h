@@ -18,5 +18,9 @@ int cmd_resume(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_cat(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif
