@@ -37,8 +37,9 @@
 #include "staging.h"
 #include "root.h"
 
-static const char synopsis[] =
-    "put ROOT ID DIR -m MSG [--user NAME [--address URI]] [--state DIR] [--rehash]";
+static const char synopsis[] = "put ROOT ID [DIR] -m MSG [--merge] [--remove PATH]... [--user NAME "
+                               "[--address URI]] [--state DIR] "
+                               "[--rehash]";
 
 static void on_read(void *ctx, uint64_t done)
 {
@@ -69,6 +70,9 @@ static void created_now(char *buf, size_t size)
 struct put_args {
     const char *root, *id, *dir, *message, *user, *address, *state;
     int rehash;
+    int merge;            /* --merge: DIR's files added or replaced, the rest of the head kept */
+    const char **removes; /* --remove PATH (a file or a directory), any number: implies merge */
+    size_t n_removes;
 };
 
 static int parse(int argc, char **argv, struct put_args *a)
@@ -79,6 +83,8 @@ static int parse(int argc, char **argv, struct put_args *a)
         {"address", required_argument, NULL, 'a'},
         {"state", required_argument, NULL, 's'},
         {"rehash", no_argument, NULL, 'r'},
+        {"merge", no_argument, NULL, 'M'},
+        {"remove", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -102,6 +108,18 @@ static int parse(int argc, char **argv, struct put_args *a)
         case 'r':
             a->rehash = 1;
             break;
+        case 'M':
+            a->merge = 1;
+            break;
+        case 'R': {
+            const char **v = realloc(a->removes, (a->n_removes + 1) * sizeof(*v));
+            if (!v)
+                return cli_usage(synopsis, "put: out of memory");
+            a->removes = v;
+            a->removes[a->n_removes++] = optarg;
+            a->merge = 1;
+            break;
+        }
         case 'h':
             printf("usage: ocflfs %s\n", synopsis);
             return -1;
@@ -109,7 +127,8 @@ static int parse(int argc, char **argv, struct put_args *a)
             return cli_usage(synopsis, "put: bad option");
         }
     }
-    if (argc - optind != 3)
+    /* with --remove alone, DIR may be left out: nothing is added */
+    if (argc - optind != 3 && !(argc - optind == 2 && a->n_removes))
         return cli_usage(synopsis, "put: expected ROOT ID DIR");
     if (!a->message)
         return cli_usage(synopsis, "put: a message is required (-m MSG)");
@@ -117,7 +136,7 @@ static int parse(int argc, char **argv, struct put_args *a)
         return cli_usage(synopsis, "put: --address needs --user");
     a->root = argv[optind];
     a->id = argv[optind + 1];
-    a->dir = argv[optind + 2];
+    a->dir = argc - optind == 3 ? argv[optind + 2] : NULL;
     return 0;
 }
 
@@ -243,6 +262,41 @@ static int open_object(struct ocfl_root *root, const char *id, char **ret_path,
     return r;
 }
 
+/* Whether logical path @lp is one --remove names, or below one. */
+static int removed(const struct put_args *a, const char *lp)
+{
+    for (size_t k = 0; k < a->n_removes; k++) {
+        size_t n = strlen(a->removes[k]);
+        if (!strncmp(lp, a->removes[k], n) && (lp[n] == '\0' || lp[n] == '/'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether @path is a file of @head, or a directory of it (a prefix of one). */
+static int was_there(const struct ocfl_version *head, const char *path)
+{
+    size_t n = strlen(path);
+
+    for (size_t i = 0; head && i < head->n_state; i++) {
+        const char *lp = head->state[i].logical_path;
+        if (!strncmp(lp, path, n) && (lp[n] == '\0' || lp[n] == '/'))
+            return 1;
+    }
+    return 0;
+}
+
+static int cmp_lp(const void *key, const void *e)
+{
+    return strcmp((const char *)key, ((const struct put_entry *)e)->logical_path);
+}
+
+/* Whether DIR has a file at logical path @lp (p->e is sorted by path). */
+static int in_dir(const struct put_stage *p, const char *lp)
+{
+    return p->n && bsearch(lp, p->e, p->n, sizeof(*p->e), cmp_lp) != NULL;
+}
+
 static int do_put(struct put_args *a, struct ocfl_err *err)
 {
     struct ocfl_root *root = NULL;
@@ -319,17 +373,35 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     if (!saving)
         save_cache(&p);
 
-    files = calloc(p.n ? p.n : 1, sizeof(*files));
+    const struct ocfl_version *head = a->merge && p.base ? ocfl_inventory_head(p.base) : NULL;
+    size_t n_files = 0;
+    files = calloc(p.n + (head ? head->n_state : 0) + 1, sizeof(*files));
     if (!files) {
         r = ocfl_err_set(err, -ENOMEM, "out of memory");
         goto unstage;
     }
     for (size_t i = 0; i < p.n; i++) {
-        files[i].logical_path = p.e[i].logical_path;
-        files[i].digest = p.e[i].digest;
-        files[i].source = p.e[i].source;
-        files[i].size = p.e[i].size;
+        if (removed(a, p.e[i].logical_path))
+            continue;
+        files[n_files].logical_path = p.e[i].logical_path;
+        files[n_files].digest = p.e[i].digest;
+        files[n_files].source = p.e[i].source;
+        files[n_files++].size = p.e[i].size;
     }
+    /* --merge: what DIR does not have stays as the head has it (its content is the object's) */
+    for (size_t i = 0; head && i < head->n_state; i++) {
+        const char *lp = head->state[i].logical_path;
+        if (removed(a, lp) || in_dir(&p, lp))
+            continue;
+        files[n_files].logical_path = lp;
+        files[n_files++].digest = head->state[i].digest;
+    }
+    for (size_t k = 0; k < a->n_removes; k++)
+        if (!was_there(head, a->removes[k])) {
+            r = ocfl_err_set(err, -ENOENT, "--remove '%s': '%s' has no such file or directory",
+                             a->removes[k], a->id);
+            goto unstage;
+        }
     created_now(created, sizeof(created));
     struct ocfl_plan_input in = {
         .base = p.base,
@@ -338,7 +410,7 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
         .digest_algorithm = ocfl_digest_alg_name(p.alg),
         .spec = obj ? OCFL_SPEC_UNKNOWN : (root->spec ? root->spec : OCFL_SPEC_1_1),
         .files = files,
-        .n_files = p.n,
+        .n_files = n_files,
         .created = created,
         .message = a->message,
         .user_name = a->user,
@@ -401,7 +473,18 @@ int cmd_put(int argc, char **argv)
         identity_release(&me);
         return cli_usage(synopsis, "put: %s", err.msg);
     }
+    /* --remove without DIR: an empty one, nothing added */
+    char empty[] = "/tmp/ocflfs-put-XXXXXX";
+    if (!a.dir && !(a.dir = mkdtemp(empty))) {
+        identity_release(&me);
+        free(a.removes);
+        cli_error("put: cannot make an empty directory: %s", strerror(errno));
+        return EXIT_FAIL;
+    }
     r = do_put(&a, &err);
+    if (a.dir == empty)
+        rmdir(empty);
     identity_release(&me);
+    free(a.removes);
     return r < 0 ? cli_fail(&err) : EXIT_OK;
 }

@@ -25,7 +25,9 @@ static const struct command commands[] = {
     {"cat", cmd_cat, "cat ROOT ID PATH [-v VERSION]"},
     {"diff", cmd_diff, "diff ROOT ID [VA [VB]] [--json]"},
     {"export", cmd_export, "export ROOT ID DIR [-v VERSION]"},
-    {"put", cmd_put, "put ROOT ID DIR -m MSG [--user NAME [--address URI]] [--state DIR]"},
+    {"put", cmd_put,
+     "put ROOT ID [DIR] -m MSG [--merge] [--remove PATH]... [--user NAME [--address URI]] "
+     "[--state DIR]"},
     {"plans", cmd_plans, "plans ROOT [--json] [--all | --failed] [--state DIR]"},
     {"plan", cmd_plan, "plan ROOT PLAN [--json] [--state DIR]"},
     {"resume", cmd_resume, "resume ROOT [PLAN] [--state DIR]"},

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_read_commands.sh: an object read without a mount (issue 14): show, cat, diff, export and
-# log PATH against a real root of three versions; every byte and digest checked, a damaged
-# content file refused by cat and export.
+# log PATH against a real root of three versions; put --merge and --remove; every byte and
+# digest checked, a damaged content file refused by cat and export.
 set -u
 . "$SOURCE_ROOT/tests/common/tap.sh"
 WORK=$(mktemp -d)
@@ -49,13 +49,26 @@ check_eq "the exported tree is version 1, byte for byte" "a.txt:alpha b.txt:beta
 "$OCFLFS" export "$R" "$ID" "$WORK/v1" >/dev/null 2>&1
 check_eq "export into an existing directory: refused" 1 $?
 
+# put --merge and --remove (issue 14): one file added or replaced, the rest kept
+mkdir -p "$WORK/one" && echo zeta >"$WORK/one/z.txt" && echo "alpha, again" >"$WORK/one/a.txt"
+out=$("$OCFLFS" put "$R" "$ID" "$WORK/one" -m "merge" --merge --user R 2>&1)
+tap_result $(($? == 0)) "put --merge" "$out"
+check_eq "v4 is the head with z.txt added and a.txt replaced" "A  z.txt|M  a.txt" \
+    "$("$OCFLFS" diff "$R" "$ID" | paste -sd'|')"
+out=$("$OCFLFS" put "$R" "$ID" --remove d --remove e.txt -m "remove" --user R 2>&1)
+tap_result $(($? == 0)) "put --remove (a directory and a file, no DIR)" "$out"
+check_eq "v5 lacks them and keeps the rest" "a.txt z.txt" \
+    "$("$OCFLFS" show "$R" "$ID" | awk '{print $3}' | xargs)"
+"$OCFLFS" put "$R" "$ID" --remove no/such -m "x" --user R >/dev/null 2>"$WORK/err"
+check_eq "put --remove of a path the head lacks: exit 1, naming it, no version" "1 yes v5" \
+    "$? $(grep -q "'no/such'" "$WORK/err" && echo yes) $("$OCFLFS" log "$R" "$ID" | awk 'NR == 1 {print $1}')"
+
 # a damaged content file: cat and export say so, by the digest
-obj=$(cd "$R" && dirname "$(find . -name inventory.json -path '*/v3/*' | head -1)" | xargs dirname)
-chmod u+w "$R/$obj/v3/content/e.txt" 2>/dev/null
-echo "thirD" >"$R/$obj/v3/content/e.txt"
-"$OCFLFS" cat "$R" "$ID" e.txt >/dev/null 2>"$WORK/err"
+obj=$(cd "$R" && dirname "$(find . -name inventory.json -path '*/v4/*' | head -1)" | xargs dirname)
+echo "zetA" >"$R/$obj/v4/content/z.txt"
+"$OCFLFS" cat "$R" "$ID" z.txt >/dev/null 2>"$WORK/err"
 check_eq "cat of damaged content: exit 1, the digest named as the reason" "1 yes" \
     "$? $(grep -q "does not match its digest" "$WORK/err" && echo yes)"
 "$OCFLFS" export "$R" "$ID" "$WORK/head" >/dev/null 2>"$WORK/err"
-check_eq "export of it: exit 1, naming the file" "1 yes" "$? $(grep -q "'e.txt'" "$WORK/err" && echo yes)"
+check_eq "export of it: exit 1, naming the file" "1 yes" "$? $(grep -q "'z.txt'" "$WORK/err" && echo yes)"
 done_testing

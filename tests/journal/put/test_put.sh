@@ -112,7 +112,7 @@ check_eq "head v2 after resume" v2 "$(head_of "$tmp/r4")"
 # --- cancel: before the switch reverts; after it is refused
 cp -a "$tmp/template" "$tmp/r5"
 OCFLFS_TEST_KILL_AT_STEP=2 "$OCFLFS" put "$tmp/r5" "$ID" "$tmp/d2" -m two >/dev/null 2>&1
-"$OCFLFS" plans "$tmp/r5" >"$tmp/plans.txt"; check_grep "unfinished plan listed" "running" "$tmp/plans.txt"
+"$OCFLFS" plans "$tmp/r5" >"$tmp/plans.txt"; check_grep "unfinished plan listed, as interrupted (its process was killed)" "interrupted" "$tmp/plans.txt"
 "$OCFLFS" put "$tmp/r5" "$ID" "$tmp/d2" -m again >/dev/null 2>"$tmp/err"
 check_eq "put refuses while a plan is unfinished" 1 $?
 check_grep "refusal names resume" "resume" "$tmp/err"
