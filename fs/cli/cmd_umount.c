@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,9 @@ static int mount_type(const char *path)
     return found;
 }
 
-/* Plans of the mount that are running now (its root's status), or -1 when unreadable. */
-static int running_plans(const char *mnt, const char *ctl)
+/* Plans of the mount that are running now (its root's status), or -1 when unreadable; the
+ * daemon's pid into *pid. */
+static int running_plans(const char *mnt, const char *ctl, pid_t *pid)
 {
     char path[PATH_MAX];
     json_t *j, *plans, *p;
@@ -44,6 +46,8 @@ static int running_plans(const char *mnt, const char *ctl)
     if (!(j = json_load_file(path, 0, NULL)))
         return -1;
     plans = json_object_get(j, "plans");
+    if (json_is_integer(json_object_get(j, "pid")))
+        *pid = (pid_t)json_integer_value(json_object_get(j, "pid"));
     json_array_foreach(plans, i, p)
     {
         const char *st = json_string_value(json_object_get(p, "state"));
@@ -51,6 +55,23 @@ static int running_plans(const char *mnt, const char *ctl)
     }
     json_decref(j);
     return n;
+}
+
+/* Whether process @pid still runs (a zombie, exited but not reaped, does not). */
+static int alive(pid_t pid)
+{
+    char path[64], buf[512], *paren;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    if (!(f = fopen(path, "re")))
+        return kill(pid, 0) == 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    paren = strrchr(buf, ')'); /* "PID (COMM) STATE ..." */
+    return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
 }
 
 static int unmount(const char *mnt)
@@ -113,7 +134,8 @@ int cmd_umount(int argc, char **argv)
         return EXIT_FAIL;
     }
     /* a running commit finishes first: it returns once its version is durable */
-    while ((n = running_plans(mnt, ctl)) > 0) {
+    pid_t pid = 0;
+    while ((n = running_plans(mnt, ctl, &pid)) > 0) {
         struct timespec ts = {.tv_nsec = 200 * 1000000L};
         if (timeout >= 0 && waited >= timeout) {
             cli_error("umount '%s': %d commit(s) still running after %.0f s", mnt, n, waited);
@@ -128,6 +150,11 @@ int cmd_umount(int argc, char **argv)
     r = unmount(mnt);
     if (r < 0)
         cli_error("umount '%s': %s", mnt, strerror(-r));
+    /* and until the daemon is gone: its locks are free for the next command (60 s at most) */
+    for (int i = 0; r == 0 && pid > 0 && i < 600 && alive(pid); i++) {
+        struct timespec ts = {.tv_nsec = 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     free(mnt);
     return r < 0 ? EXIT_FAIL : EXIT_OK;
 }

@@ -22,5 +22,7 @@ int cmd_show(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_discard(int argc, char **argv);
 
 #endif

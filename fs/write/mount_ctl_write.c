@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -198,6 +199,7 @@ static int root_status(struct mount *m, struct mount_node *n, char **ret, size_t
     journal_plan_infos_free(pl, np);
     json_object_set_new(j, "staged", staged);
     json_object_set_new(j, "plans", plans);
+    json_object_set_new(j, "pid", json_integer((json_int_t)getpid())); /* ocflfs umount waits */
     return json_text(j, ret, ret_len);
 }
 
@@ -468,8 +470,8 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
         mount_log(m, "commit of object '%s' by uid %lu: %s", mo->id, (unsigned long)who->uid,
                   err.msg[0] ? err.msg : strerror(-rc));
     else
-        mount_log(m, "commit of object '%s' by uid %lu (%s, signed '%s'): plan %lld, %s",
-                  mo->id, (unsigned long)who->uid, who->login, user, (long long)plan, version);
+        mount_log(m, "commit of object '%s' by uid %lu (%s, signed '%s'): plan %lld, %s", mo->id,
+                  (unsigned long)who->uid, who->login, user, (long long)plan, version);
     journal_commit_request_release(&rq);
     identity_release(&id);
     return rc;

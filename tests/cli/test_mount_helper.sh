@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_mount_helper.sh: ocflfs mounted the way a service is (issue 14): `mount -t fuse.ocflfs`
 # and an fstab line (through mount.fuse3, which runs `ocflfs ROOT MOUNTPOINT -o OPTS`), every
-# ocflfs option as -o; `ocflfs umount` waits for a running commit, then unmounts.  mount(8)
+# ocflfs option as -o; `ocflfs umount` waits for a running commit, then unmounts; the log;
+# status and discard of staged changes without a mount.  mount(8)
 # runs helpers with a fixed PATH: the binary under test is linked into /usr/local/sbin for
 # the test (when nothing else is there) and the link removed after.
 set -uo pipefail
@@ -64,6 +65,8 @@ check_eq "signed by the fstab line's committer" "Fstab User" \
     "$(json "$INV" 'd["versions"]["v3"]["user"]["name"]' 2>&1)"
 out=$(umount "$M" 2>&1)
 tap_result $(($? == 0)) "umount(8) of it" "$out"
+# umount(8) returns before the daemon has let go of its state directory: wait for that
+for _ in $(seq 100); do flock -n "$HT/state/ocflfs.lock" true && break; sleep 0.1; done
 
 # the daemon's log in a file of the user's choice (-o log= as well as --log)
 out=$(mount -t fuse.ocflfs "$R" "$M" -o "state=$HT/state,log=$HT/daemon.log" 2>&1)
@@ -73,4 +76,22 @@ setfattr -n user.ocfl.commit -v '{"mesage": "typo"}' "$M/obj" 2>/dev/null
 check_grep "a refused commit is in that log, with the object and the reason" \
     "commit of object 'obj' by uid 0 refused: mesage: unknown key" "$HT/daemon.log"
 check_eq "the log is the mounting user's alone" 600 "$(stat -c %a "$HT/daemon.log")"
+
+# staged changes seen and dropped without a mount
+"$OCFLFS" mount "$R" "$M" --state "$HT/state" >/dev/null 2>&1
+echo staged >"$M/obj/staged.txt"
+check_eq "status ROOT lists the object with staged changes, while mounted" "obj" \
+    "$("$OCFLFS" status "$R" --state "$HT/state" --json | python3 -c 'import json,sys; print(" ".join(o["object"] for o in json.load(sys.stdin)["staged"]))')"
+check_eq "status ROOT ID: what is staged" "staged.txt" \
+    "$("$OCFLFS" status "$R" obj --state "$HT/state" | python3 -c 'import json,sys; print(" ".join(a["path"] for a in json.load(sys.stdin)["added"]))')"
+"$OCFLFS" discard "$R" obj --state "$HT/state" >/dev/null 2>"$HT/err"
+check_eq "discard while the mount runs: refused, naming it" "1 yes" \
+    "$? $(grep -q "mount on $M" "$HT/err" && echo yes)"
+"$OCFLFS" umount "$M" >/dev/null 2>&1
+out=$("$OCFLFS" discard "$R" obj --state "$HT/state" 2>&1)
+tap_result $(($? == 0)) "discard once unmounted (umount waited for the daemon to go)" "$out"
+check_eq "nothing staged any more" "nothing staged" "$("$OCFLFS" status "$R" --state "$HT/state")"
+"$OCFLFS" mount "$R" "$M" --state "$HT/state" >/dev/null 2>&1
+check_true "and the next mount has no staged file" test ! -e "$M/obj/staged.txt"
+"$OCFLFS" umount "$M" >/dev/null 2>&1
 done_testing
