@@ -432,7 +432,8 @@ static int make_private(struct journal *j, struct ocfl_err *err)
 
     if (fstat(j->state_fd, &st) < 0)
         return ocfl_err_sys(err, -errno, "cannot stat state directory '%s'", j->state_dir);
-    if ((st.st_mode & 077) && fchmod(j->state_fd, st.st_mode & 0700) < 0)
+    /* a directory someone else owns (shared on purpose) is left as it is */
+    if ((st.st_mode & 077) && st.st_uid == geteuid() && fchmod(j->state_fd, st.st_mode & 0700) < 0)
         return ocfl_err_sys(err, -errno, "cannot make state directory '%s' private", j->state_dir);
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
         if (fstatat(j->state_fd, files[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
