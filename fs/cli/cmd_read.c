@@ -221,12 +221,13 @@ int cmd_diff(int argc, char **argv)
 {
     struct reading r;
     const struct ocfl_version *a, *b;
-    json_t *added = json_array(), *modified = json_array(), *removed = json_array(),
-           *renamed = json_array();
+    json_t *added, *modified, *removed, *renamed;
     int c = reading_open(argc, argv, dsynopsis, 0, 2, &r);
 
     if (c >= 0)
         return c >= 100 ? c - 100 : c;
+    added = json_array(), modified = json_array(), removed = json_array();
+    renamed = json_array();
     b = pick(&r, r.n_pos > 1 ? r.pos[1] : NULL);
     if (!b)
         a = NULL;
@@ -235,6 +236,7 @@ int cmd_diff(int argc, char **argv)
     else /* the version before; none before v1 (everything added) */
         a = b->num > 1 ? ocfl_inventory_version(r.obj->inv, b->num - 1) : NULL;
     if (!b || (r.n_pos > 0 && !a)) {
+        json_decref(added), json_decref(modified), json_decref(removed), json_decref(renamed);
         reading_close(&r);
         return EXIT_FAIL;
     }

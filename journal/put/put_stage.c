@@ -512,7 +512,7 @@ int put_stage_scan(struct put_stage *p, struct ocfl_err *err)
     p->dir_open = 1;
     int fd = dup(p->dirfd);
     r = fd < 0 ? ocfl_err_sys(err, -errno, "cannot open '%s'", p->dir) : walk(p, fd, "", err);
-    if (r >= 0)
+    if (r >= 0 && p->n) /* an empty DIR has no array */
         qsort(p->e, p->n, sizeof(*p->e), cmp_entry);
     return r;
 }
