@@ -39,9 +39,11 @@ int identity_map_load(const char *path, struct identity_map **ret, struct ocfl_e
                           : json_object_size(v) > (addr ? 2u : 1u)
                               ? "has a key other than name and address"
                               : NULL;
-        if (bad) {
+        if (bad) { /* the message first: @login belongs to @j */
+            int r =
+                ocfl_err_set(err, -EINVAL, "user map '%s': login '%.100s' %s", path, login, bad);
             json_decref(j);
-            return ocfl_err_set(err, -EINVAL, "user map '%s': login '%.100s' %s", path, login, bad);
+            return r;
         }
     }
     if (!(map = calloc(1, sizeof(*map)))) {
