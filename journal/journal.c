@@ -721,6 +721,7 @@ void journal_close(struct journal *j)
 {
     if (!j)
         return;
+    sqlite3_finalize(j->kept_read_st);
     if (j->kept_db)
         sqlite3_close_v2(j->kept_db);
     if (j->db)

@@ -29,6 +29,7 @@ struct journal {
     /* a second connection for kept attributes (staging_kept.c): in WAL mode it reads while
      * a commit holds db (and mu) for as long as its freeze hashes; opened at first use */
     sqlite3 *kept_db;
+    sqlite3_stmt *kept_read_st; /* staging_kept_read's statement, prepared once */
     pthread_mutex_t kept_mu;
     struct journal_clock clock;
     struct journal_retry retry;

@@ -10,33 +10,39 @@
 
 #include "journal_int.h"
 
+/* The columns of KEPT_COLS into @e, when the row was kept with @digest (NULL: a directory's).
+ * A file's attributes belong to the content they were kept with: another tool's new version
+ * of the path has its own (the version's time, the default mode). */
+#define KEPT_COLS "digest, mode, mtime_ns, atime_ns, ctime_ns, owner, grp"
+static void fill_kept(sqlite3_stmt *st, const char *digest, struct staging_entry *e)
+{
+    const char *kd = (const char *)sqlite3_column_text(st, 0);
+
+    if (digest ? !kd || strcmp(kd, digest) : kd != NULL)
+        return;
+    e->mode = (uint32_t)sqlite3_column_int64(st, 1);
+    e->mtime_ns = sqlite3_column_int64(st, 2);
+    e->atime_ns = sqlite3_column_int64(st, 3);
+    e->ctime_ns = sqlite3_column_int64(st, 4);
+    e->uid = sqlite3_column_int64(st, 5) - 1;
+    e->gid = sqlite3_column_int64(st, 6) - 1;
+}
+
 int sx_kept_get(struct sctx *c, const char *path, const char *digest, struct staging_entry *e)
 {
     sqlite3_stmt *st;
-    int rc =
-        sx_prepare(c->db,
-                   "SELECT digest, mode, mtime_ns, atime_ns, ctime_ns, owner, grp FROM kept_attrs"
-                   " WHERE object_id=?1 AND path=?2",
-                   -1, &st, NULL);
+    int rc = sx_prepare(c->db,
+                        "SELECT " KEPT_COLS " FROM kept_attrs"
+                        " WHERE object_id=?1 AND path=?2",
+                        -1, &st, NULL);
 
     if (rc != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot read kept attributes");
     sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const char *kd = (const char *)sqlite3_column_text(st, 0);
-        /* a file's attributes belong to the content they were kept with: another tool's new
-         * version of the path has its own (the version's time, the default mode) */
-        if (digest ? kd && !strcmp(kd, digest) : !kd) {
-            e->mode = (uint32_t)sqlite3_column_int64(st, 1);
-            e->mtime_ns = sqlite3_column_int64(st, 2);
-            e->atime_ns = sqlite3_column_int64(st, 3);
-            e->ctime_ns = sqlite3_column_int64(st, 4);
-            e->uid = sqlite3_column_int64(st, 5) - 1;
-            e->gid = sqlite3_column_int64(st, 6) - 1;
-        }
-    }
+    if (rc == SQLITE_ROW)
+        fill_kept(st, digest, e);
     sx_finalize(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE
                ? 0
@@ -183,34 +189,31 @@ int staging_kept_any(struct journal *j, const char *oid, struct ocfl_err *err)
 int staging_kept_read(struct journal *j, const char *oid, const char *path, const char *digest,
                       struct staging_entry *e, struct ocfl_err *err)
 {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st;
     sqlite3 *db;
-    int rc;
+    int rc = SQLITE_OK;
 
     pthread_mutex_lock(&j->kept_mu);
     db = kept_db(j);
-    rc = db ? sqlite3_prepare_v2(db,
-                                 "SELECT digest, mode, mtime_ns, atime_ns, ctime_ns, owner, grp"
-                                 " FROM kept_attrs WHERE object_id=?1 AND path=?2",
-                                 -1, &st, NULL)
-            : SQLITE_CANTOPEN;
+    /* one lookup per stat of a committed entry: prepared once, kept with the connection */
+    if (db && !j->kept_read_st)
+        rc = sqlite3_prepare_v2(
+            db, "SELECT " KEPT_COLS " FROM kept_attrs WHERE object_id=?1 AND path=?2", -1,
+            &j->kept_read_st, NULL);
+    st = j->kept_read_st;
+    if (!db)
+        rc = SQLITE_CANTOPEN;
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(st, 1, oid, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
     }
-    if (rc == SQLITE_ROW) {
-        const char *kd = (const char *)sqlite3_column_text(st, 0);
-        if (digest ? kd && !strcmp(kd, digest) : !kd) {
-            e->mode = (uint32_t)sqlite3_column_int64(st, 1);
-            e->mtime_ns = sqlite3_column_int64(st, 2);
-            e->atime_ns = sqlite3_column_int64(st, 3);
-            e->ctime_ns = sqlite3_column_int64(st, 4);
-            e->uid = sqlite3_column_int64(st, 5) - 1;
-            e->gid = sqlite3_column_int64(st, 6) - 1;
-        }
+    if (rc == SQLITE_ROW)
+        fill_kept(st, digest, e);
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
     }
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&j->kept_mu);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return ocfl_err_set(err, -EIO, "cannot read kept attributes: %s",

@@ -147,7 +147,17 @@ int cmd_umount(int argc, char **argv)
         nanosleep(&ts, NULL);
         waited += 0.2;
     }
-    r = unmount(mnt);
+    /* busy: a request (a commit not yet recorded) is on its way in; wait for it as for one
+     * running, then try again (as long as --timeout allows, 60 s without) */
+    while ((r = unmount(mnt)) == -EBUSY && waited < (timeout >= 0 ? timeout : 60)) {
+        struct timespec ts = {.tv_nsec = 200 * 1000000L};
+        nanosleep(&ts, NULL);
+        waited += 0.2;
+        while (running_plans(mnt, ctl, &pid) > 0 && (timeout < 0 || waited < timeout)) {
+            nanosleep(&ts, NULL);
+            waited += 0.2;
+        }
+    }
     if (r < 0)
         cli_error("umount '%s': %s", mnt, strerror(-r));
     /* and until the daemon is gone: its locks are free for the next command (60 s at most) */

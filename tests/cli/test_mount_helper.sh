@@ -43,7 +43,10 @@ check_true "the state went where -o state= said" test -e "$HT/state/ocflfs.db"
 # ocflfs umount waits for a commit that runs
 head -c $((256 << 20)) /dev/urandom >"$M/obj/big.bin"
 setfattr -n user.ocfl.commit -v "big, then umount" "$M/obj" & commit=$!
-sleep 0.2
+# on its way for sure before the stop (no guess of how fast this machine is): the object
+# reports it committing, or it is already done
+until [[ $(json "$M/obj/.ocfl/status" 'd["committing"]' 2>/dev/null) == True ]] ||
+    ! kill -0 $commit 2>/dev/null; do sleep 0.05; done
 out=$("$OCFLFS" umount "$M" 2>&1)
 tap_result $(($? == 0)) "ocflfs umount" "$out"
 wait $commit

@@ -45,7 +45,10 @@ check_eq "ExecStart reports READY=1" "READY=1" "$(cat "$HT/notify.out")"
 check_true "and by then it is mounted" grep -q " $M fuse.ocflfs " /proc/mounts
 mkdir "$M/obj" && head -c $((128 << 20)) /dev/urandom >"$M/obj/big.bin"
 setfattr -n user.ocfl.commit -v "before the stop" "$M/obj" & commit=$!
-sleep 0.2
+# on its way for sure before the stop (no guess of how fast this machine is): the object
+# reports it committing, or it is already done
+until [[ $(json "$M/obj/.ocfl/status" 'd["committing"]' 2>/dev/null) == True ]] ||
+    ! kill -0 $commit 2>/dev/null; do sleep 0.05; done
 read -ra stop <<<"$(line ExecStop)"
 out=$("${stop[@]}" 2>&1)
 tap_result $(($? == 0)) "ExecStop" "$out"
