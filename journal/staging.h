@@ -266,6 +266,18 @@ int staging_rename(struct journal *j, const char *oid, const struct ocfl_invento
  */
 int staging_discard(struct journal *j, const char *oid, struct ocfl_err *err);
 
+/*
+ * Drop the staged changes at each of @paths (logical paths of @oid, each with everything
+ * staged beneath it) in one transaction: those paths show the head's @inv again (NULL for a
+ * new object), other changes stay.  A committed entry that comes back gets back the
+ * directories above it that the changes removed.  -ENOENT when nothing is staged at one of
+ * the paths (nothing dropped then), -ENOTDIR when a staged file stands where a directory
+ * would come back, -EBUSY while frozen, -EINVAL/-EILSEQ for a bad path.  Returns the number
+ * of rows dropped.
+ */
+int staging_discard_paths(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
+                          const char *const *paths, size_t n, struct ocfl_err *err);
+
 /* mkdir at the mount root: a new object without head, its top directory with @mode and owner
  * (nothing kept of an earlier object of that id stays).  -EEXIST when staged already. */
 int staging_object_new(struct journal *j, const char *oid, uint32_t mode, int64_t uid, int64_t gid,

@@ -134,7 +134,7 @@ int cmd_status(int argc, char **argv)
     return status;
 }
 
-static const char dsynopsis[] = "discard ROOT ID [--state DIR]";
+static const char dsynopsis[] = "discard ROOT ID [PATH...] [--state DIR]";
 
 /* `discard`: drop an object's staged changes (its scratch files go); refused while a mount or
  * another ocflfs process holds the state directory. */
@@ -148,13 +148,28 @@ int cmd_discard(int argc, char **argv)
 
     if (r >= 0)
         return r >= 100 ? r - 100 : r;
-    if (argc - optind != 2)
+    if (argc - optind < 2)
         return cli_usage(dsynopsis, "discard: expected ROOT and ID");
-    if (open_both(argv[optind], state, 0, &root, &j, &err) < 0 ||
-        (r = staging_discard(j, argv[optind + 1], &err)) < 0)
+    if (open_both(argv[optind], state, 0, &root, &j, &err) < 0) {
         status = cli_fail(&err);
-    else
-        printf("%s: %d staged entries dropped\n", argv[optind + 1], r);
+    } else if (argc - optind == 2) {
+        if ((r = staging_discard(j, argv[optind + 1], &err)) < 0)
+            status = cli_fail(&err);
+        else
+            printf("%s: %d staged entries dropped\n", argv[optind + 1], r);
+    } else {
+        /* some paths: they show the head again, the object's other changes stay */
+        struct ocfl_object *obj = NULL;
+        const char *const *paths = (const char *const *)argv + optind + 2;
+        if (head_of(root, argv[optind + 1], &obj, &err) < 0 ||
+            (r = staging_discard_paths(j, argv[optind + 1], obj ? obj->inv : NULL, paths,
+                                       (size_t)(argc - optind - 2), &err)) < 0)
+            status = cli_fail(&err);
+        else
+            printf("%s: %d staged entries dropped at %d path%s\n", argv[optind + 1], r,
+                   argc - optind - 2, argc - optind - 2 == 1 ? "" : "s");
+        ocfl_object_close(obj);
+    }
     journal_close(j);
     ocfl_root_close(root);
     return status;

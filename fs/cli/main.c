@@ -29,7 +29,7 @@ static const struct command commands[] = {
      "put ROOT ID [DIR] -m MSG [--merge] [--remove PATH]... [--user NAME [--address URI]] "
      "[--state DIR]"},
     {"status", cmd_status, "status ROOT [ID] [--json] [--state DIR]"},
-    {"discard", cmd_discard, "discard ROOT ID [--state DIR]"},
+    {"discard", cmd_discard, "discard ROOT ID [PATH...] [--state DIR]"},
     {"plans", cmd_plans, "plans ROOT [--json] [--all | --failed] [--state DIR]"},
     {"plan", cmd_plan, "plan ROOT PLAN [--json] [--state DIR]"},
     {"resume", cmd_resume, "resume ROOT [PLAN] [--state DIR]"},
