@@ -1,6 +1,9 @@
 /* cmd_plans.c: `ocflfs plans|plan|resume|cancel`: look at and drive the journal's update plans. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +16,14 @@
 
 struct args {
     const char *root, *plan, *state;
-    int json, all, failed;
+    int json, all, failed, watch;
+    double interval; /* --watch's, seconds */
 };
 
 static const struct option longopts[] = {
     {"json", no_argument, NULL, 'j'},   {"all", no_argument, NULL, 'a'},
     {"failed", no_argument, NULL, 'F'}, {"state", required_argument, NULL, 's'},
+    {"watch", no_argument, NULL, 'w'},  {"interval", required_argument, NULL, 'i'},
     {"help", no_argument, NULL, 'h'},   {0},
 };
 
@@ -42,6 +47,19 @@ static int parse(int argc, char **argv, const char *synopsis, int min, int max, 
         case 's':
             a->state = optarg;
             break;
+        case 'w':
+            a->watch = 1;
+            break;
+        case 'i': {
+            char *end;
+            a->interval = strtod(optarg, &end);
+            if (end == optarg || *end || !(a->interval >= 0.05 && a->interval <= 3600))
+                return cli_usage(synopsis,
+                                 "--interval: '%s': not a number of seconds "
+                                 "from 0.05 to 3600",
+                                 optarg);
+            break;
+        }
         case 'h':
             printf("usage: ocflfs %s\n", synopsis);
             return -1;
@@ -155,16 +173,22 @@ static int print_json(json_t *doc)
     return EXIT_OK;
 }
 
-static void print_plan_line(const struct journal_plan_info *p)
+static void print_plan_line_to(FILE *f, const struct journal_plan_info *p)
 {
-    printf("%-6lld %-11s %-6s %zu/%zu steps  %llu/%llu bytes  %s  %s\n", (long long)p->id,
-           state_name(p), p->version, p->steps_done, p->n_steps, (unsigned long long)p->bytes_done,
-           (unsigned long long)p->bytes_total, p->created, p->object_id);
+    fprintf(f, "%-6lld %-11s %-6s %zu/%zu steps  %llu/%llu bytes  %s  %s\n", (long long)p->id,
+            state_name(p), p->version, p->steps_done, p->n_steps, (unsigned long long)p->bytes_done,
+            (unsigned long long)p->bytes_total, p->created, p->object_id);
     if (p->last_error)
-        printf("       error: %s\n", p->last_error);
+        fprintf(f, "       error: %s\n", p->last_error);
 }
 
-static const char plans_synopsis[] = "plans ROOT [--json] [--all | --failed] [--state DIR]";
+static void print_plan_line(const struct journal_plan_info *p)
+{
+    print_plan_line_to(stdout, p);
+}
+
+static const char plans_synopsis[] =
+    "plans ROOT [--json] [--all | --failed | --watch [--interval S]] [--state DIR]";
 
 /* What needs someone: a plan that failed, or one whose process died (interrupted). */
 static int needs_attention(const struct journal_plan_info *p)
@@ -173,6 +197,8 @@ static int needs_attention(const struct journal_plan_info *p)
            (holder_gone && (p->state == JOURNAL_PLAN_RUNNING || p->state == JOURNAL_PLAN_PENDING ||
                             p->state == JOURNAL_PLAN_REVERTING));
 }
+
+static int watch(const struct args *a);
 
 int cmd_plans(int argc, char **argv)
 {
@@ -185,6 +211,10 @@ int cmd_plans(int argc, char **argv)
 
     if (r)
         return r < 0 ? EXIT_OK : r;
+    if (a.watch && (a.json || a.all || a.failed))
+        return cli_usage(plans_synopsis, "plans: --watch goes with no --json, --all or --failed");
+    if (a.watch)
+        return watch(&a);
     r = open_journal(&a, JOURNAL_READONLY, &j, &err);
     note_holder(&a);
     if (r == -ENOENT) {
@@ -228,6 +258,139 @@ int cmd_plans(int argc, char **argv)
     }
     journal_plan_infos_free(v, n);
     return a.failed && n ? EXIT_FAIL : EXIT_OK;
+}
+
+/* --watch: the unfinished plans, and those seen unfinished since it began, each with a
+ * progress bar; on a terminal the screen is redrawn every interval, elsewhere a new block is
+ * printed when something changed.  Until SIGINT or SIGTERM (then exit 0). */
+static volatile sig_atomic_t watch_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    watch_stop = 1;
+}
+
+static void print_bar(FILE *f, const struct journal_plan_info *p)
+{
+    /* bytes when the plan moves content, else steps */
+    double frac = p->bytes_total ? (double)p->bytes_done / (double)p->bytes_total
+                  : p->n_steps   ? (double)p->steps_done / (double)p->n_steps
+                                 : 1;
+    int fill = (int)(frac * 40 + 0.5);
+
+    fprintf(f, "       [%.*s%.*s] %3d%%\n", fill, "########################################",
+            40 - fill, "........................................", (int)(frac * 100));
+}
+
+/* One screen: 0, or an error (the journal or the root could not be read). */
+static int watch_screen(const struct args *a, int64_t **seen, size_t *n_seen, char **text,
+                        struct ocfl_err *err)
+{
+    struct journal *j = NULL;
+    struct journal_plan_info *v = NULL;
+    size_t n = 0, len = 0;
+    FILE *f = open_memstream(text, &len);
+    int r = f ? open_journal(a, JOURNAL_READONLY, &j, err) : -ENOMEM;
+
+    note_holder(a);
+    if (r == -ENOENT)
+        r = 0; /* no journal yet: no plans yet */
+    else if (r >= 0)
+        r = journal_plans_list(j, 0, &v, &n, err);
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        size_t k = 0;
+        while (k < *n_seen && (*seen)[k] != v[i].id)
+            k++;
+        if (k == *n_seen) {
+            int64_t *m = realloc(*seen, (*n_seen + 1) * sizeof(**seen));
+            if (!m) {
+                r = -ENOMEM;
+                break;
+            }
+            *seen = m;
+            m[(*n_seen)++] = v[i].id;
+        }
+    }
+    /* every plan seen unfinished, in the order first seen: finished ones keep their line */
+    for (size_t k = 0; r >= 0 && k < *n_seen; k++) {
+        struct journal_plan_info p, *q = NULL;
+        for (size_t i = 0; i < n && !q; i++)
+            if (v[i].id == (*seen)[k])
+                q = &v[i];
+        if (!q && j && journal_plan_get(j, (*seen)[k], &p, NULL, NULL, NULL) == 0)
+            q = &p;
+        if (!q)
+            continue;
+        print_plan_line_to(f, q);
+        print_bar(f, q);
+        if (q == &p)
+            journal_plan_info_release(&p);
+    }
+    if (r >= 0 && !*n_seen)
+        fprintf(f, "no unfinished plans\n");
+    journal_plan_infos_free(v, n);
+    journal_close(j);
+    if (f)
+        fclose(f);
+    if (r == -ENOMEM)
+        ocfl_err_set(err, r, "out of memory");
+    return r;
+}
+
+static int watch(const struct args *a)
+{
+    struct sigaction sa = {.sa_handler = on_stop};
+    struct ocfl_err err = {0};
+    double interval = a->interval > 0 ? a->interval : 1;
+    struct timespec ts = {(time_t)interval, (long)((interval - (double)(time_t)interval) * 1e9)};
+    int tty = isatty(STDOUT_FILENO), r = 0;
+    int64_t *seen = NULL;
+    size_t n_seen = 0;
+    char *last = NULL;
+
+    struct ocfl_root *root = NULL;
+    /* what is no storage root fails at once; later errors are shown and looked at again */
+    if (ocfl_root_open(a->root, &root, &err) < 0)
+        return cli_fail(&err);
+    ocfl_root_close(root);
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: the sleep ends at once */
+    sigaction(SIGTERM, &sa, NULL);
+    while (!watch_stop) {
+        char *text = NULL, stamp[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        r = watch_screen(a, &seen, &n_seen, &text, &err);
+        if (r == -ENOMEM || (r < 0 && !text)) {
+            free(text);
+            break;
+        }
+        if (r < 0) { /* a journal being made or migrated: said, and looked at again */
+            char *t = NULL;
+            if (asprintf(&t, "%scannot read the journal now: %s\n", text, err.msg) < 0)
+                t = NULL;
+            free(text);
+            text = t;
+            ocfl_err_clear(&err);
+            r = 0;
+            if (!text)
+                break;
+        }
+        strftime(stamp, sizeof(stamp), "%H:%M:%S", localtime_r(&now, &tm));
+        if (tty)
+            printf("\033[H\033[2Jocflfs plans %s  at %s, every %gs (Ctrl-C ends)\n\n%s", a->root,
+                   stamp, interval, text);
+        else if (!last || strcmp(last, text))
+            printf("-- %s\n%s", stamp, text);
+        fflush(stdout);
+        free(last);
+        last = text;
+        nanosleep(&ts, NULL);
+    }
+    free(last);
+    free(seen);
+    return r < 0 ? cli_fail(&err) : EXIT_OK;
 }
 
 static const char plan_synopsis[] = "plan ROOT PLAN [--json] [--state DIR]";
