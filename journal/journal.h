@@ -274,6 +274,7 @@ struct journal_plan_info {
     int64_t created_ns, started_ns, finished_ns; /* 0 when not yet */
     size_t n_steps, steps_done;
     uint64_t bytes_total, bytes_done; /* content steps */
+    int purge;                        /* a purge (version: the head it removes), not a version */
 };
 
 struct journal_step_info {

@@ -94,11 +94,15 @@ static int plan_insert(struct journal *j, const struct ocfl_plan *plan, const ch
     int64_t id;
     int rc, r;
 
-    /* the inventory's bytes first, durably, so that a recorded plan always finds them */
+    /* the inventory's bytes first, durably, so that a recorded plan always finds them (a
+     * purge writes none) */
     r = jdb_inventory_file_name(plan->inventory_digest, inv_file, sizeof(inv_file));
     if (r < 0)
         return ocfl_err_set(err, r, "journal: bad inventory digest");
-    r = jdb_write_inventory_files(j, plan, inv_file, !own_tx, err);
+    if (plan->inventory)
+        r = jdb_write_inventory_files(j, plan, inv_file, !own_tx, err);
+    else
+        inv_file[0] = 0;
     if (r < 0)
         return r;
     if (own_tx) {
@@ -123,7 +127,7 @@ static int plan_insert(struct journal *j, const struct ocfl_plan *plan, const ch
     bind_text(st, 11, plan->user_name);
     bind_text(st, 12, plan->user_address);
     sqlite3_bind_int64(st, 13, (int64_t)journal_now_ns(j));
-    bind_text(st, 14, inv_file);
+    bind_text(st, 14, inv_file[0] ? inv_file : NULL);
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
         goto sqlfail;
@@ -161,7 +165,7 @@ sqlfail:
 out:
     /* (j->mu is held either way; when the caller's transaction fails after this, the
      * orphan collection, journal_scratch_gc, takes the files) */
-    if (r < 0)
+    if (r < 0 && inv_file[0])
         jdb_drop_unrecorded(j, inv_file, 1);
     if (own_tx)
         pthread_mutex_unlock(&j->mu);
@@ -198,6 +202,18 @@ static int update(struct journal *j, const char *sql, int64_t id, int64_t idx, i
 out:
     pthread_mutex_unlock(&j->mu);
     return r;
+}
+
+int jdb_forget_object(struct journal *j, const char *object_id, struct ocfl_err *err)
+{
+    /* (update() binds ?1 to ?4 as numbers: the tautologies keep them used) */
+    int r = update(j, "DELETE FROM objects WHERE id = ?5 AND ?1 + ?2 + ?3 + ?4 = 0", 0, 0, 0, 0,
+                   object_id);
+
+    if (r >= 0)
+        r = update(j, "DELETE FROM kept_attrs WHERE object_id = ?5 AND ?1 + ?2 + ?3 + ?4 = 0", 0, 0,
+                   0, 0, object_id);
+    return r < 0 ? ocfl_err_set(err, r, "journal: cannot forget object '%s'", object_id) : 0;
 }
 
 int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
@@ -364,7 +380,9 @@ void journal_step_infos_free(struct journal_step_info *s, size_t n)
     " (SELECT COUNT(*) FROM steps s WHERE s.plan_id = p.id AND s.state = 'done'),"                 \
     " (SELECT TOTAL(size) FROM steps s WHERE s.plan_id = p.id AND s.kind = 'content'),"            \
     " (SELECT TOTAL(CASE WHEN s.state = 'done' THEN s.size ELSE s.bytes_done END) FROM steps s"    \
-    "  WHERE s.plan_id = p.id AND s.kind = 'content')"
+    "  WHERE s.plan_id = p.id AND s.kind = 'content'),"                                            \
+    " EXISTS (SELECT 1 FROM steps s WHERE s.plan_id = p.id AND s.idx = 0 AND"                      \
+    "  s.kind = 'purge-move')"
 
 static int row_to_plan(sqlite3_stmt *st, struct journal_plan_info *p)
 {
@@ -390,6 +408,7 @@ static int row_to_plan(sqlite3_stmt *st, struct journal_plan_info *p)
     p->steps_done = (size_t)sqlite3_column_int64(st, 17);
     p->bytes_total = (uint64_t)sqlite3_column_double(st, 18);
     p->bytes_done = (uint64_t)sqlite3_column_double(st, 19);
+    p->purge = sqlite3_column_int(st, 20);
     return ok ? 0 : -ENOMEM;
 }
 

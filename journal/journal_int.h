@@ -108,6 +108,8 @@ void jdb_drop_unrecorded(struct journal *j, const char *inv_file, int locked);
 void jdb_drop_inventory_files(struct journal *j, int64_t id);
 int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
                        const char *last_error, struct ocfl_err *err);
+/* A purged object's rows: the mount's index entry and the attributes kept for it. */
+int jdb_forget_object(struct journal *j, const char *object_id, struct ocfl_err *err);
 int jdb_step_begin(struct journal *j, int64_t id, size_t idx, unsigned attempts);
 int jdb_step_fail(struct journal *j, int64_t id, size_t idx, unsigned attempts, const char *msg);
 /* Mark @n steps done (one transaction), with their attempt counts (NULL: 1 each).

@@ -133,6 +133,15 @@ int run_exec_content_at(struct run *run, size_t idx, unsigned attempt, unsigned 
  */
 int run_content_batch(struct run *run, size_t from, size_t to, struct ocfl_err *err);
 
+/*
+ * A purge (steps_purge.c).  run_purge_position: where the object stands: 0 whole where it
+ * was and unchanged since the plan, 1 moved out (by an earlier run), or JOURNAL_CONFLICT (a
+ * new version meanwhile, or gone).  run_exec_purge: one purge step, idempotent, durable when
+ * it returns 0.
+ */
+int run_purge_position(struct run *run, struct ocfl_err *err);
+int run_exec_purge(struct run *run, const struct rstep *s, struct ocfl_err *err);
+
 /* Add @add bytes to the plan's progress and report it. */
 void run_report_progress(struct run *run, uint64_t add);
 

@@ -19,6 +19,11 @@
 #define BATCH_STEPS 16384
 #define BATCH_BYTES (1ull << 30)
 
+static int is_purge(const struct rplan *p)
+{
+    return p->n_steps && ocfl_plan_kind_is_purge(p->steps[0].kind);
+}
+
 static void rplan_free(struct rplan *p)
 {
     if (!p)
@@ -281,7 +286,9 @@ static int revert(struct run *run, int cause, struct ocfl_err *err)
 
     snprintf(why, sizeof(why), "%s", err && err->msg[0] ? err->msg : "failed");
     jdb_plan_set_state(j, run->p->id, JOURNAL_PLAN_REVERTING, why, NULL);
-    r = run_compensate(run, &cerr); /* fsyncs every file and directory it changes */
+    /* fsyncs every file and directory it changes; a purge reverts before its move, when
+     * nothing has changed */
+    r = is_purge(run->p) ? 0 : run_compensate(run, &cerr);
     if (r < 0) {
         char both[2 * sizeof(err->msg) + 64];
         snprintf(both, sizeof(both), "%s; revert failed: %s", why, cerr.msg);
@@ -367,6 +374,49 @@ static int position(struct run *run, struct ocfl_err *err)
                         run->p->object_id, run->p->version);
 }
 
+/*
+ * A purge: its move is the switch point.  Before it, a failure or a cancel leaves the object
+ * where it was (there is nothing to undo); after it the purge only goes forward: a step that
+ * keeps failing leaves the plan failed, and `resume` of that plan finishes it.
+ */
+static int run_purge(struct run *run, struct ocfl_err *err)
+{
+    struct rplan *p = run->p;
+    struct journal *j = run->j;
+    int r = run_purge_position(run, err);
+
+    if (r < 0)
+        return revert(run, r, err);
+    if (r == 1 && p->steps[0].state != JOURNAL_STEP_DONE) {
+        size_t idx = 0;
+        if ((r = jdb_steps_done(j, p->id, &idx, NULL, NULL, 1)) < 0)
+            return ocfl_err_set(err, r, "journal: cannot record plan %lld", (long long)p->id);
+        p->steps[0].state = JOURNAL_STEP_DONE;
+    }
+    for (size_t i = 0; i < p->n_steps; i++) {
+        if (p->steps[i].state == JOURNAL_STEP_DONE)
+            continue;
+        if (i == 0 && j->cancel_requested) {
+            ocfl_err_set(err, -ECANCELED, "cancelled");
+            return revert(run, -ECANCELED, err);
+        }
+        r = run_one(run, i, err);
+        if (r < 0 && i == 0)
+            return revert(run, r, err);
+        if (r < 0) {
+            char why[sizeof(err->msg) + 512];
+            snprintf(why, sizeof(why),
+                     "%s; object '%s' is gone from '%s' and what is left of it is in '%s': "
+                     "resume plan %lld to finish the purge",
+                     err && err->msg[0] ? err->msg : "failed", p->object_id, p->object_path,
+                     p->steps[0].dest, (long long)p->id);
+            jdb_plan_set_state(j, p->id, JOURNAL_PLAN_FAILED, why, NULL);
+            return ocfl_err_set(err, r, "plan %lld failed: %s", (long long)p->id, why);
+        }
+    }
+    return jdb_plan_set_state(j, p->id, JOURNAL_PLAN_DONE, NULL, err);
+}
+
 static int run_steps(struct run *run, struct ocfl_err *err)
 {
     struct rplan *p = run->p;
@@ -374,6 +424,8 @@ static int run_steps(struct run *run, struct ocfl_err *err)
     size_t sw = p->n_steps, i = 0;
     int r;
 
+    if (is_purge(p))
+        return run_purge(run, err);
     for (size_t k = 0; k < p->n_steps; k++)
         if (p->steps[k].kind == OCFL_STEP_ROOT_INV)
             sw = k;
@@ -450,7 +502,10 @@ int journal_plan_run(struct journal *j, struct ocfl_root *root, int64_t id,
         rplan_free(p);
         return 0;
     }
-    if (!journal_plan_state_unfinished(p->state)) {
+    /* a purge that failed past its move can only be finished */
+    if (!journal_plan_state_unfinished(p->state) &&
+        !(p->state == JOURNAL_PLAN_FAILED && is_purge(p) &&
+          p->steps[0].state == JOURNAL_STEP_DONE)) {
         r = ocfl_err_set(err, -EALREADY, "plan %lld is %s", (long long)id,
                          journal_plan_state_name(p->state));
         rplan_free(p);
@@ -524,7 +579,7 @@ int journal_plan_cancel(struct journal *j, struct ocfl_root *root, int64_t id, s
         rplan_free(p);
         return r;
     }
-    for (size_t k = 0; k < p->n_steps; k++)
+    for (size_t k = 0; k < p->n_steps && !is_purge(p); k++)
         if (p->steps[k].kind == OCFL_STEP_ROOT_INV &&
             (p->steps[k].attempts || p->steps[k].state == JOURNAL_STEP_DONE)) {
             r = ocfl_err_set(err, -EBUSY,
@@ -535,6 +590,18 @@ int journal_plan_cancel(struct journal *j, struct ocfl_root *root, int64_t id, s
             return r;
         }
     run_init(&run, j, root, p);
+    /* a purge's move is one rename: an object still whole where it was has not moved, even
+     * when a move was begun */
+    if (is_purge(p) && (r = run_purge_position(&run, err)) != 0) {
+        if (r == 1)
+            r = ocfl_err_set(err, -EBUSY,
+                             "plan %lld is past its switch point (object '%s' has been moved "
+                             "out of the layout); resume it instead",
+                             (long long)id, p->object_id);
+        run_release(&run);
+        rplan_free(p);
+        return r;
+    }
     ocfl_err_set(err, -ECANCELED, "cancelled by the user");
     r = revert(&run, -ECANCELED, err);
     if (!run.revert_failed) {

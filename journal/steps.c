@@ -408,6 +408,10 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
     }
     case OCFL_STEP_RELEASE:
         return exec_release(run, s, err);
+    case OCFL_STEP_PURGE_MOVE:
+    case OCFL_STEP_PURGE_DELETE:
+    case OCFL_STEP_PURGE_PRUNE:
+        return run_exec_purge(run, s, err);
     default:
         return ocfl_err_set(err, -EINVAL, "unknown step kind at step %zu", idx);
     }

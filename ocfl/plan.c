@@ -12,10 +12,11 @@
 #include "path.h"
 
 static const char *const kind_names[OCFL_STEP_KIND_COUNT_] = {
-    [OCFL_STEP_DECLARE] = "declare",         [OCFL_STEP_VERSION_DIRS] = "version-dirs",
-    [OCFL_STEP_CONTENT] = "content",         [OCFL_STEP_VERSION_INV] = "version-inventory",
-    [OCFL_STEP_ROOT_INV] = "root-inventory", [OCFL_STEP_ROOT_SIDECAR] = "root-sidecar",
-    [OCFL_STEP_RELEASE] = "release",
+    [OCFL_STEP_DECLARE] = "declare",           [OCFL_STEP_VERSION_DIRS] = "version-dirs",
+    [OCFL_STEP_CONTENT] = "content",           [OCFL_STEP_VERSION_INV] = "version-inventory",
+    [OCFL_STEP_ROOT_INV] = "root-inventory",   [OCFL_STEP_ROOT_SIDECAR] = "root-sidecar",
+    [OCFL_STEP_RELEASE] = "release",           [OCFL_STEP_PURGE_MOVE] = "purge-move",
+    [OCFL_STEP_PURGE_DELETE] = "purge-delete", [OCFL_STEP_PURGE_PRUNE] = "purge-prune",
 };
 
 const char *ocfl_step_kind_name(enum ocfl_step_kind kind)

@@ -23,6 +23,12 @@
  *   ROOT_SIDECAR   write inventory.json.ALG (last of the object's files)
  *   RELEASE        remove @source (a staged file whose content was already
  *                  stored, or a staging directory)
+ * A purge (ocfl_plan_build_purge) has steps of its own, paths relative to the storage root:
+ *   PURGE_MOVE     rename the object directory @source to @dest, a place in the root outside
+ *                  every object (the switch point: before it the object is whole where it
+ *                  was, after it it is gone from there)
+ *   PURGE_DELETE   remove the tree at @dest
+ *   PURGE_PRUNE    remove the directories above @source that it leaves empty
  */
 enum ocfl_step_kind {
     OCFL_STEP_DECLARE = 0,
@@ -32,11 +38,15 @@ enum ocfl_step_kind {
     OCFL_STEP_ROOT_INV,
     OCFL_STEP_ROOT_SIDECAR,
     OCFL_STEP_RELEASE,
+    OCFL_STEP_PURGE_MOVE,
+    OCFL_STEP_PURGE_DELETE,
+    OCFL_STEP_PURGE_PRUNE,
     OCFL_STEP_KIND_COUNT_
 };
 
 /* "declare", "version-dirs", "content", "version-inventory",
- * "root-inventory", "root-sidecar", "release"; NULL when out of range. */
+ * "root-inventory", "root-sidecar", "release", "purge-move", "purge-delete",
+ * "purge-prune"; NULL when out of range. */
 const char *ocfl_step_kind_name(enum ocfl_step_kind kind);
 /* The reverse; -1 for an unknown name. */
 int ocfl_step_kind_from_name(const char *name);
@@ -125,6 +135,25 @@ int ocfl_version_meta_check(const char *message, const char *user_name, const ch
  * must stay unchanged until this returns.
  */
 int ocfl_plan_build(const struct ocfl_plan_input *in, struct ocfl_plan **ret, struct ocfl_err *err);
+
+/*
+ * The plan that removes the object of @inv, at @object_path (relative to the storage root),
+ * for good: PURGE_MOVE to @trash (relative to the root: on its file system, so that the
+ * move is one rename, and outside every object, e.g. under extensions/), PURGE_DELETE of
+ * @trash, PURGE_PRUNE above @object_path.  @inventory_digest is the digest of the root
+ * inventory.json the decision was made on: it is the plan's base and its "new" digest both
+ * (the runner refuses to move an object whose inventory has changed since).  @created,
+ * @user_name and @user_address record when and by whom (message "purge").  The plan has no
+ * inventory bytes (inventory NULL).  -EINVAL for paths that are not relative, normalized
+ * and distinct (@trash inside the object, or the object inside @trash), -ENOMEM.
+ */
+int ocfl_plan_build_purge(const struct ocfl_inventory *inv, const char *inventory_digest,
+                          const char *object_path, const char *trash, const char *created,
+                          const char *user_name, const char *user_address, struct ocfl_plan **ret,
+                          struct ocfl_err *err);
+
+/* Whether a plan whose first step is of @first_kind is a purge. */
+int ocfl_plan_kind_is_purge(enum ocfl_step_kind first_kind);
 
 void ocfl_plan_free(struct ocfl_plan *plan);
 

@@ -153,3 +153,17 @@ void cli_print_json(json_t *doc)
     fputc('\n', stdout);
     json_decref(doc);
 }
+
+void cli_created_now(char *buf, size_t size)
+{
+    const char *fixed = getenv("OCFLFS_TEST_CREATED");
+    time_t t = time(NULL);
+    struct tm tm;
+
+    if (fixed && *fixed) {
+        snprintf(buf, size, "%s", fixed);
+        return;
+    }
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

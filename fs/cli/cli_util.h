@@ -51,4 +51,7 @@ void cli_progress_init(struct cli_progress *p);
 void cli_progress_update(struct cli_progress *p, const char *what, uint64_t done, uint64_t total);
 void cli_progress_done(struct cli_progress *p);
 
+/* RFC 3339 "now" in UTC into @buf, or $OCFLFS_TEST_CREATED (tests fix the timestamp). */
+void cli_created_now(char *buf, size_t size);
+
 #endif

@@ -131,20 +131,20 @@ static void note_holder(const struct args *a)
 
 static json_t *plan_json(const struct journal_plan_info *p)
 {
-    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:I, s:I, "
-                     "s:I, s:I, s:o}",
-                     "id", (json_int_t)p->id, "object_id", jstr(p->object_id), "object_path",
-                     jstr(p->object_path), "version", jstr(p->version), "base_digest",
-                     jstr(p->base_digest), "inventory_digest", jstr(p->inventory_digest), "created",
-                     jstr(p->created), "message", jstr(p->message), "state", state_name(p),
-                     "last_error", jstr(p->last_error), "steps", (json_int_t)p->n_steps,
-                     "steps_done", (json_int_t)p->steps_done, "bytes_total",
-                     (json_int_t)p->bytes_total, "bytes_done", (json_int_t)p->bytes_done,
-                     "created_ns", (json_int_t)p->created_ns, "started_ns",
-                     (json_int_t)p->started_ns, "finished_ns", (json_int_t)p->finished_ns, "user",
-                     p->user_name ? json_pack("{s:s, s:o}", "name", p->user_name, "address",
-                                              jstr(p->user_address))
-                                  : json_null());
+    return json_pack(
+        "{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:I, s:I, s:I, s:I, "
+        "s:I, s:I, s:I, s:o}",
+        "id", (json_int_t)p->id, "kind", p->purge ? "purge" : "version", "object_id",
+        jstr(p->object_id), "object_path", jstr(p->object_path), "version", jstr(p->version),
+        "base_digest", jstr(p->base_digest), "inventory_digest", jstr(p->inventory_digest),
+        "created", jstr(p->created), "message", jstr(p->message), "state", state_name(p),
+        "last_error", jstr(p->last_error), "steps", (json_int_t)p->n_steps, "steps_done",
+        (json_int_t)p->steps_done, "bytes_total", (json_int_t)p->bytes_total, "bytes_done",
+        (json_int_t)p->bytes_done, "created_ns", (json_int_t)p->created_ns, "started_ns",
+        (json_int_t)p->started_ns, "finished_ns", (json_int_t)p->finished_ns, "user",
+        p->user_name
+            ? json_pack("{s:s, s:o}", "name", p->user_name, "address", jstr(p->user_address))
+            : json_null());
 }
 
 static json_t *step_json(const struct journal_step_info *s)
@@ -175,9 +175,10 @@ static int print_json(json_t *doc)
 
 static void print_plan_line_to(FILE *f, const struct journal_plan_info *p)
 {
-    fprintf(f, "%-6lld %-11s %-6s %zu/%zu steps  %llu/%llu bytes  %s  %s\n", (long long)p->id,
-            state_name(p), p->version, p->steps_done, p->n_steps, (unsigned long long)p->bytes_done,
-            (unsigned long long)p->bytes_total, p->created, p->object_id);
+    fprintf(f, "%-6lld %-11s %-6s %zu/%zu steps  %llu/%llu bytes  %s  %s%s\n", (long long)p->id,
+            state_name(p), p->purge ? "purge" : p->version, p->steps_done, p->n_steps,
+            (unsigned long long)p->bytes_done, (unsigned long long)p->bytes_total, p->created,
+            p->object_id, p->purge ? " (removed for good)" : "");
     if (p->last_error)
         fprintf(f, "       error: %s\n", p->last_error);
 }

@@ -52,21 +52,6 @@ static void on_progress(void *ctx, int64_t id, uint64_t done, uint64_t total)
     cli_progress_update(ctx, "put: writing", done, total);
 }
 
-/* RFC 3339 "now" in UTC, or $OCFLFS_TEST_CREATED (tests fix the timestamp). */
-static void created_now(char *buf, size_t size)
-{
-    const char *fixed = getenv("OCFLFS_TEST_CREATED");
-    time_t t = time(NULL);
-    struct tm tm;
-
-    if (fixed && *fixed) {
-        snprintf(buf, size, "%s", fixed);
-        return;
-    }
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 struct put_args {
     const char *root, *id, *dir, *message, *user, *address, *state;
     int rehash;
@@ -402,7 +387,7 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
                              a->removes[k], a->id);
             goto unstage;
         }
-    created_now(created, sizeof(created));
+    cli_created_now(created, sizeof(created));
     struct ocfl_plan_input in = {
         .base = p.base,
         .base_digest = obj ? obj->inventory_digest : NULL,

@@ -35,6 +35,7 @@ static const struct command commands[] = {
     {"plan", cmd_plan, "plan ROOT PLAN [--json] [--state DIR]"},
     {"resume", cmd_resume, "resume ROOT [PLAN] [--state DIR]"},
     {"cancel", cmd_cancel, "cancel ROOT PLAN [--state DIR]"},
+    {"purge", cmd_purge, "purge ROOT ID [--yes] [--user NAME [--address URI]] [--state DIR]"},
 };
 
 static void usage(FILE *out)

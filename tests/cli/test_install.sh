@@ -29,6 +29,7 @@ for c in $cmds; do
     tap_result $([[ $rc == 0 && $out == "usage: ocflfs $c"* ]] && echo 1 || echo 0) "ocflfs $c --help" "rc $rc: $out"
     check_true "the man page has '$c'" grep -q "^\.B ocflfs $c\$" "$man"
     check_true "README's command list has '$c'" grep -q "^ocflfs $c " "$readme"
+    check_true "bash completion knows '$c'" grep -q "cmds=\".*\b$c\b" "$SOURCE_ROOT/doc/ocflfs.bash-completion"
 done
 opts=$(grep -o 'strn\?cmp(tok, "[a-z_]*=\?"' "$SOURCE_ROOT/fs/cli/cmd_mount.c" | sed 's/.*"\(.*\)"/\1/; s/=$//' | sort -u)
 for o in $opts; do
