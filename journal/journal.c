@@ -710,6 +710,7 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
     r = open_db(j, err);
     if (r < 0)
         goto fail;
+    jdb_reserve_make(j);
     *ret = j;
     return 0;
 fail:

@@ -57,6 +57,11 @@ struct journal {
     char orphaned[64]; /* scratch.orphaned-TIME when JOURNAL_FRESH_STATE set one aside */
 };
 
+/* The reserve (reserve.c): 5 MiB of blocks allocated to the WAL beyond its end, made once the
+ * journal is open for writing, so that the staging index can record an unlink, a truncate or
+ * a discard when the disk is full.  Best effort (a file system may refuse it). */
+void jdb_reserve_make(struct journal *j);
+
 /* Run SQL without results; -EIO with sqlite's message on failure. */
 int jdb_exec(sqlite3 *db, const char *sql, struct ocfl_err *err);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK (callers hold j->mu). */

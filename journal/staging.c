@@ -131,12 +131,12 @@ static void keep_referenced(struct sctx *c)
 
 int sx_end(struct sctx *c, int r)
 {
-    int full = 0;
+    int full = 0, rc;
 
     if (r >= 0)
         keep_referenced(c);
-    if (r >= 0 && sx_exec(c->db, "COMMIT") != SQLITE_OK)
-        r = sx_sql_fail(c, SQLITE_ERROR, "cannot commit");
+    if (r >= 0 && (rc = sx_exec(c->db, "COMMIT")) != SQLITE_OK)
+        r = sx_sql_fail(c, rc, "cannot commit"); /* SQLITE_FULL: -ENOSPC */
     if (r < 0 && !sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     /* the journal's own transactions on this connection stay FULL */

@@ -92,6 +92,7 @@ int sx_exec(sqlite3 *db, const char *sql)
 
 int sx_sql_fail(struct sctx *c, int rc, const char *what)
 {
-    return ocfl_err_set(c->err, rc == SQLITE_BUSY ? -EBUSY : -EIO, "staging: %s: %s", what,
-                        sqlite3_errmsg(c->db));
+    int code = (rc & 0xff) == SQLITE_BUSY ? -EBUSY : (rc & 0xff) == SQLITE_FULL ? -ENOSPC : -EIO;
+
+    return ocfl_err_set(c->err, code, "staging: %s: %s", what, sqlite3_errmsg(c->db));
 }

@@ -8,6 +8,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,19 @@ int sx_graveyard_flush(struct journal *j, int synced)
     return 0;
 }
 
+/* Whether the state directory's file system is nearly full: then a removed file's room is
+ * wanted now, worth a WAL sync (less than 64 MiB or 2% free). */
+static int space_low(struct journal *j)
+{
+    struct statvfs sv;
+    uint64_t avail;
+
+    if (fstatvfs(j->state_fd, &sv) < 0)
+        return 0;
+    avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    return avail < (64ull << 20) || avail < (uint64_t)sv.f_blocks * sv.f_frsize / 50;
+}
+
 int sx_graveyard_add(struct journal *j, char *scratch)
 {
     char **v = realloc(j->graveyard, (j->n_graveyard + 1) * sizeof(*v));
@@ -81,7 +96,7 @@ int sx_graveyard_add(struct journal *j, char *scratch)
     }
     j->graveyard = v;
     v[j->n_graveyard++] = scratch;
-    return j->n_graveyard >= GRAVEYARD_MAX;
+    return j->n_graveyard >= GRAVEYARD_MAX || space_low(j);
 }
 
 int sx_scratch_synced(struct sctx *c, const char *scratch)

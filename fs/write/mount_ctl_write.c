@@ -148,7 +148,7 @@ static int object_status(struct mount *m, struct mount_obj *mo, char **ret, size
         return rc;
     rc = staging_status_json(m->journal, mo->id, inv, &s, &err);
     if (rc < 0)
-        return mw_fail(m, mo, rc, &err);
+        return mw_fail(m, mo, NULL, rc, &err);
     j = json_loads(s, 0, NULL);
     free(s);
     if (!j)
@@ -502,7 +502,7 @@ int mw_discard(struct mount *m, struct mount_obj *mo, const struct mw_caller *wh
         w->epoch++;
         rc = 0;
     } else {
-        mw_fail(m, mo, rc, &err);
+        mw_fail(m, mo, NULL, rc, &err);
     }
     pthread_mutex_unlock(&m->lock);
     if (rc == 0)

@@ -139,7 +139,7 @@ static void record(struct mw_hash *j)
                                  (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, hex,
                                  &err);
         if (rc < 0 && rc != -EROFS && rc != -ENOENT)
-            mw_fail(m, j->mo, rc, &err);
+            mw_fail(m, j->mo, j->path, rc, &err);
     }
     pthread_mutex_lock(&pool.mu);
     j->busy = 0;

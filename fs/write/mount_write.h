@@ -188,8 +188,14 @@ int mw_stat(struct mount *m, struct mount_node *n, struct stat *st);
 /* The attributes every node of the mount starts from (owner, inode number).  Lock held. */
 void mw_base_stat(struct mount *m, struct mount_node *n, struct stat *st);
 
-/* Log a staging failure and pass the code through. */
-int mw_fail(struct mount *m, struct mount_obj *mo, int rc, const struct ocfl_err *err);
+/*
+ * Log a staging failure of @path (NULL: the object as a whole) in @mo (NULL: a new object
+ * named by @path) and pass the code through.  Ordinary POSIX answers (ENOENT, EEXIST, ...)
+ * are not failures and are not logged; a failure is logged once: the same object, path and
+ * message again within a minute only adds to a count said with the next line logged for them.
+ */
+int mw_fail(struct mount *m, struct mount_obj *mo, const char *path, int rc,
+            const struct ocfl_err *err);
 
 /* Invalidate the kernel's view of every head node of @mo (lock NOT held; after replying):
  * the entries and inodes of its files and directories, and the listing of its top. */

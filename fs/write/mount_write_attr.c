@@ -22,7 +22,7 @@ static int truncate_file(struct mount *m, struct mount_node *n, struct mw_fh *fh
             struct ocfl_err err = {0};
             /* fewer bytes acknowledged, durably, before the cut */
             if ((rc = staging_lower_synced(m->journal, fh->scratch, size, &err)) < 0)
-                mw_fail(m, fh->mo, rc, &err);
+                mw_fail(m, fh->mo, fh->path, rc, &err);
         }
         if (rc == 0 && ftruncate(fh->fd, size) < 0)
             rc = -errno;
@@ -157,7 +157,7 @@ void mw_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
             rc = staging_set_attr(m->journal, n->obj->id, inv, n->path, mode, at, mt, uid, gid,
                                   &err);
         if (rc < 0)
-            mw_fail(m, n->obj, rc, &err);
+            mw_fail(m, n->obj, n->path, rc, &err);
         /* a scratch file's own times are what stat shows */
         if (rc == 0 && (mt >= 0 || at >= 0) &&
             staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL) == 0 && e.scratch[0]) {

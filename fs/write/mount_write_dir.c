@@ -30,7 +30,7 @@ static int child(struct mount *m, struct mount_node *p, const char *name, struct
             return rc;
         rc = staging_lookup(m->journal, p->obj->id, inv, path, &e, &err);
         if (rc < 0)
-            return mw_fail(m, p->obj, rc, &err);
+            return mw_fail(m, p->obj, path, rc, &err);
         if (e.kind == STAGING_NONE)
             return -ENOENT;
         *ret =
@@ -165,7 +165,7 @@ static int snapshot(struct mount *m, struct mount_node *n, struct mw_dir **ret)
         if ((rc = mw_inv(m, n->obj, &inv)) == 0)
             rc = staging_list(m->journal, n->obj->id, inv, n->path, &de, &nd, &err);
         if (rc < 0)
-            rc = mw_fail(m, n->obj, rc, &err);
+            rc = mw_fail(m, n->obj, n->path, rc, &err);
         for (size_t i = 0; rc == 0 && i < nd; i++) {
             char path[4096];
             int dir = de[i].kind == STAGING_DIR;

@@ -128,7 +128,7 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         rc = staging_create(m->journal, p->obj->id, inv, path, mode & 07777, uid, gid, &fd, &e,
                             &err);
         if (rc < 0)
-            rc = mw_fail(m, p->obj, rc, &err);
+            rc = mw_fail(m, p->obj, path, rc, &err);
         else
             p->obj->w->copyups++;
     }
@@ -339,6 +339,11 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
             rc = -errno;
     }
     mw_gate_leave(fh->mo->w);
+    if (k < 0 && rc < 0 && counted) { /* a full disk, an I/O error (the path under the lock) */
+        pthread_mutex_lock(&m->lock);
+        mw_fail(m, fh->mo, fh->path, rc, NULL);
+        pthread_mutex_unlock(&m->lock);
+    }
     if (rc == 0 && k > 0 && fh->kill_priv)
         kill_priv(m, fh);
     if (rc < 0)
@@ -427,7 +432,7 @@ static void report(struct mount *m, struct mw_fh *fh)
                              (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec, digest,
                              &err);
     if (rc < 0)
-        mw_fail(m, fh->mo, rc, &err);
+        mw_fail(m, fh->mo, fh->path, rc, &err);
     fh->report = 0;
     fh->cleared = 0; /* a later write (through a dup) clears the digest again */
 }
@@ -485,9 +490,9 @@ static int sync_failed(struct mount *m, struct mount_obj *mo, const char *scratc
 
     snprintf(why, sizeof(why), "flushing its staged data '%s' failed: %s", scratch, strerror(-rc));
     if (staging_mark_damaged(m->journal, scratch, why, &err) < 0)
-        mw_fail(m, mo, -EIO, &err);
+        mw_fail(m, mo, NULL, -EIO, &err);
     ocfl_err_set(&err, rc, "%s", why);
-    return mw_fail(m, mo, rc, &err);
+    return mw_fail(m, mo, NULL, rc, &err);
 }
 
 /* Flush the staged bytes of scratch file @scratch through @fd and record them as durable. */
@@ -504,7 +509,7 @@ static int sync_scratch(struct mount *m, struct mount_obj *mo, int fd, const cha
     if ((datasync ? fdatasync(fd) : fsync(fd)) < 0)
         return sync_failed(m, mo, scratch, -errno);
     rc = staging_sync_scratch(m->journal, scratch, st.st_size, &err);
-    return rc < 0 ? mw_fail(m, mo, rc, &err) : 0;
+    return rc < 0 ? mw_fail(m, mo, NULL, rc, &err) : 0;
 }
 
 /*
@@ -530,7 +535,7 @@ static int sync_node(struct mount *m, fuse_ino_t ino, int datasync)
         if (rc == 0)
             rc = staging_lookup(m->journal, mo->id, inv, n->path, &e, &err);
         if (rc < 0)
-            rc = mw_fail(m, mo, rc, &err);
+            rc = mw_fail(m, mo, n->path, rc, &err);
         else if (e.staged && !(path = strdup(n->path)))
             rc = -ENOMEM;
     }
@@ -546,7 +551,7 @@ static int sync_node(struct mount *m, fuse_ino_t ino, int datasync)
             rc = -errno;
         } /* else moved into the object by a commit: durable by it */
     } else if ((rc = staging_sync(m->journal, mo->id, path, &err)) < 0) {
-        rc = rc == -ENOENT ? 0 : mw_fail(m, mo, rc, &err);
+        rc = rc == -ENOENT ? 0 : mw_fail(m, mo, path, rc, &err);
     }
     free(path);
     return rc;

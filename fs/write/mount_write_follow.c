@@ -86,13 +86,13 @@ int mw_reader_fd(struct mount *m, struct mount_obj *mo, const char *path, int *r
             mw_wait_moved(m, mo);
         }
         if (rc < 0)
-            rc = mw_fail(m, mo, rc, &err);
+            rc = mw_fail(m, mo, path, rc, &err);
         else if (e.kind != STAGING_FILE)
             rc = e.kind == STAGING_DIR ? -EISDIR : -ENOENT;
         else if (e.damaged[0]) {
             ocfl_err_set(&err, -EIO, "'%s' is damaged: %s; rewrite it (O_TRUNC) or remove it", path,
                          e.damaged);
-            rc = mw_fail(m, mo, -EIO, &err);
+            rc = mw_fail(m, mo, path, -EIO, &err);
         }
         if (rc < 0) {
             free(held);
@@ -286,7 +286,7 @@ again:
             break;
         rc = staging_lookup(m->journal, mo->id, inv, path, ret, &err);
         if (rc < 0) {
-            rc = mw_fail(m, mo, rc, &err);
+            rc = mw_fail(m, mo, path, rc, &err);
             break;
         }
         /* a frozen file a running commit may be moving: wait for it to end, look again */
@@ -324,14 +324,14 @@ static int make_writable_found(struct mount *m, struct mount_obj *mo,
     if (ret->damaged[0] && trunc != 0) {
         ocfl_err_set(&err, -EIO, "'%s' is damaged: %s; rewrite it (O_TRUNC) or remove it", path,
                      ret->damaged);
-        return mw_fail(m, mo, -EIO, &err);
+        return mw_fail(m, mo, path, -EIO, &err);
     }
     if (ret->damaged[0]) { /* rewritten from nothing: the damaged bytes are not read */
         rc = staging_copy_up(m->journal, mo->id, inv, path, &(struct staging_source){-1, 0}, ret_fd,
                              ret, &err);
         if (rc == 0)
             mo->w->copyups++;
-        return rc < 0 ? mw_fail(m, mo, rc, &err) : 0;
+        return rc < 0 ? mw_fail(m, mo, path, rc, &err) : 0;
     }
     /* writable in this generation already (another handle copied it up): those are the bytes,
      * whatever @from_fd holds (the generation before, frozen since) */
@@ -339,10 +339,10 @@ static int make_writable_found(struct mount *m, struct mount_obj *mo,
         int fd =
             openat(journal_state_fd(m->journal), ret->scratch, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
-            return mw_fail(m, mo, -errno, NULL);
+            return mw_fail(m, mo, path, -errno, NULL);
         if (trunc >= 0 && (rc = staging_truncate(m->journal, mo->id, path, trunc, &err)) < 0) {
             close(fd);
-            return mw_fail(m, mo, rc, &err);
+            return mw_fail(m, mo, path, rc, &err);
         }
         if (trunc >= 0) /* a background hash of its bytes is void */
             mw_hash_invalidate_scratch(ret->scratch, NULL);
@@ -351,14 +351,14 @@ static int make_writable_found(struct mount *m, struct mount_obj *mo,
     }
     src = from_fd >= 0 ? from_fd : open_source(m, mo, ret);
     if (src < 0)
-        return mw_fail(m, mo, src, NULL);
+        return mw_fail(m, mo, path, src, NULL);
     rc = staging_copy_up(m->journal, mo->id, inv, path, &(struct staging_source){src, trunc},
                          ret_fd, ret, &err);
     if (from_fd < 0)
         close(src);
     if (rc == 0)
         mo->w->copyups++;
-    return rc < 0 ? mw_fail(m, mo, rc, &err) : 0;
+    return rc < 0 ? mw_fail(m, mo, path, rc, &err) : 0;
 }
 
 /*
@@ -451,7 +451,7 @@ static int own_copy(struct mount *m, struct mw_fh *fh)
         rc = -errno;
     else if (!live &&
              (rc = staging_private_copy(m->journal, (fresh ? fresh : fh)->fd, &fd, &err)) < 0)
-        rc = mw_fail(m, fh->mo, rc, &err);
+        rc = mw_fail(m, fh->mo, fh->path, rc, &err);
     /* every descriptor and slot first: then nothing can fail half-way.  With a live writer
      * the frozen ones join it; else all of them take the copy. */
     for (struct mw_fh *o = fh->mo->w->fhs; o && rc == 0; o = o->next) {
@@ -510,7 +510,7 @@ int mw_revalidate(struct mount *m, struct mw_fh *fh)
         if (fstat(fh->fd, &st) == 0 &&
             (rc = staging_set_written(m->journal, fh->mo->id, fh->path, st.st_size, mw_now_ns(),
                                       NULL, &err)) < 0)
-            mw_fail(m, fh->mo, rc, &err);
+            mw_fail(m, fh->mo, fh->path, rc, &err);
         rc = 0;
         /* a hash of these bytes by another (closed) handle is void from now on */
         mw_hash_invalidate_scratch(fh->scratch, fh->hj);

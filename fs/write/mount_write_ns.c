@@ -102,7 +102,7 @@ static int new_object(struct mount *m, const char *name, uint32_t mode, int64_t 
             rc = *ret ? 0 : -ENOMEM;
         }
     } else {
-        mw_fail(m, NULL, rc, &err);
+        mw_fail(m, NULL, name, rc, &err);
     }
     free(id);
     free(path);
@@ -132,7 +132,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
         if (rc == 0)
             p->obj->w->dirops++; /* the parent's link count */
         if (rc < 0)
-            mw_fail(m, p->obj, rc, &err);
+            mw_fail(m, p->obj, path, rc, &err);
         else if (!(n = mount_node_get(&m->nodes, MK_DIR, p->obj, 0, path)))
             rc = -ENOMEM;
     }
@@ -156,7 +156,7 @@ static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
         p->obj->w->staged = 1;
         rc = staging_unlink(m->journal, p->obj->id, inv, path, &err);
         if (rc < 0) {
-            mw_fail(m, p->obj, rc, &err);
+            mw_fail(m, p->obj, path, rc, &err);
         } else {
             mw_orphan(p->obj, path, frozen, fd);
             fd = -1;
@@ -187,7 +187,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
         else if (!mo->staged_new)
             rc = -EPERM; /* committed objects are not removed through the mount */
         else if ((rc = staging_object_remove(m->journal, mo->id, &err)) < 0)
-            mw_fail(m, mo, rc, &err);
+            mw_fail(m, mo, NULL, rc, &err);
         else {
             mo->staged_new = 0;
             mo->gone = 1;
@@ -198,7 +198,7 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
         p->obj->w->staged = 1;
         rc = staging_rmdir(m->journal, p->obj->id, inv, path, &err);
         if (rc < 0)
-            mw_fail(m, p->obj, rc, &err);
+            mw_fail(m, p->obj, path, rc, &err);
         else
             bury(m, p->obj, MK_DIR, path);
         if (rc == 0)
@@ -296,7 +296,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
         if (rc == 0)
             p->obj->w->dirops++; /* a directory may have moved */
         if (rc < 0)
-            mw_fail(m, p->obj, rc, &err);
+            mw_fail(m, p->obj, from, rc, &err);
         else if (strcmp(from, to))
             follow(m, p->obj, from, to, frozen, fd);
         fd = -1;

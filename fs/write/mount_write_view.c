@@ -1,6 +1,8 @@
 /* mount_write_view.c: the head view merged with staged changes: per-object state, attributes,
  * invalidation. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -149,13 +151,87 @@ int mw_staged(const struct mount_obj *mo)
     return mo && (mo->staged_new || (mo->w && mo->w->staged));
 }
 
-int mw_fail(struct mount *m, struct mount_obj *mo, int rc, const struct ocfl_err *err)
+/* The failures logged lately, so that a failure repeated (a write after a write into a full
+ * disk) is logged once; one mount per process. */
+static struct {
+    uint64_t key;
+    double at;
+    unsigned repeats;
+} seen[64];
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* FNV-1a of the object, the path and the message, apart */
+static uint64_t fail_key(const char *id, const char *path, const char *why)
 {
+    const char *part[3] = {id, path, why};
+    uint64_t h = 1469598103934665603ull;
+
+    for (int i = 0; i < 3; i++) {
+        for (const char *s = part[i]; s && *s; s++)
+            h = (h ^ (unsigned char)*s) * 1099511628211ull;
+        h = (h ^ 0xff) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* 0: log it (*repeats: how many were not logged before it), 1: logged within the minute. */
+static int seen_lately(uint64_t key, unsigned *repeats)
+{
+    double now = mount_now();
+    size_t free_slot = 0, oldest = 0;
+    int found = 0;
+
+    pthread_mutex_lock(&seen_mu);
+    for (size_t i = 0; i < sizeof(seen) / sizeof(seen[0]); i++) {
+        if (seen[i].key == key && seen[i].at) {
+            found = 1;
+            if (now - seen[i].at < 60) {
+                seen[i].repeats++;
+                pthread_mutex_unlock(&seen_mu);
+                return 1;
+            }
+            *repeats = seen[i].repeats;
+            seen[i].at = now;
+            seen[i].repeats = 0;
+            break;
+        }
+        if (seen[i].at < seen[oldest].at)
+            oldest = i;
+        if (!seen[i].at)
+            free_slot = i + 1;
+    }
+    if (!found) {
+        size_t i = free_slot ? free_slot - 1 : oldest;
+        *repeats = 0;
+        seen[i].key = key;
+        seen[i].at = now;
+        seen[i].repeats = 0;
+    }
+    pthread_mutex_unlock(&seen_mu);
+    return 0;
+}
+
+int mw_fail(struct mount *m, struct mount_obj *mo, const char *path, int rc,
+            const struct ocfl_err *err)
+{
+    const char *id = mo ? mo->id : path, *why = err && err->msg[0] ? err->msg : strerror(-rc);
+    unsigned repeats = 0;
+
     /* ordinary POSIX answers are not worth a log line */
-    if (rc != -ENOENT && rc != -EEXIST && rc != -ENOTEMPTY && rc != -ENOTDIR && rc != -EISDIR &&
-        rc != -EILSEQ && rc != -EINVAL && rc != -ENODATA)
-        mount_log(m, "object '%s': %s", mo ? mo->id : "-",
-                  err && err->msg[0] ? err->msg : strerror(-rc));
+    if (rc == -ENOENT || rc == -EEXIST || rc == -ENOTEMPTY || rc == -ENOTDIR || rc == -EISDIR ||
+        rc == -EILSEQ || rc == -EINVAL || rc == -ENODATA || rc >= 0)
+        return rc;
+    char more[96] = "";
+
+    if (seen_lately(fail_key(id, mo ? path : NULL, why), &repeats))
+        return rc;
+    if (repeats)
+        snprintf(more, sizeof(more), " (%u more time%s since the last line about it)", repeats,
+                 repeats == 1 ? "" : "s");
+    if (mo && path && *path)
+        mount_log(m, "object '%s', '%s': %s%s", id ? id : "-", path, why, more);
+    else
+        mount_log(m, "object '%s': %s%s", id ? id : "-", why, more);
     return rc;
 }
 
@@ -174,7 +250,7 @@ int mw_inv(struct mount *m, struct mount_obj *mo, const struct ocfl_inventory **
     if (mo->head_noted_gen != mo->gen) {
         struct ocfl_err err = {0};
         if ((rc = staging_note_head(m->journal, mo->id, o->inventory_digest, &err)) < 0)
-            return mw_fail(m, mo, rc, &err);
+            return mw_fail(m, mo, NULL, rc, &err);
         mo->head_noted_gen = mo->gen;
     }
     *ret = o->inv;
@@ -363,7 +439,7 @@ static int head_stat(struct mount *m, struct mount_node *n, struct stat *st)
         return rc;
     rc = staging_lookup(m->journal, mo->id, inv, n->path, &e, &err);
     if (rc < 0)
-        return mw_fail(m, mo, rc, &err);
+        return mw_fail(m, mo, n->path, rc, &err);
     if (e.kind == STAGING_NONE || (e.kind == STAGING_FILE) != (n->kind == MK_FILE))
         return -ENOENT;
     if (!e.staged && inv) {

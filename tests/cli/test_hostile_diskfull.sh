@@ -137,6 +137,8 @@ PY
     check_grep "commit fails with ENOSPC" "No space left on device" "$HT/err"
     check_grep "commit result names the id" "'$ID'" "$D/.ocfl/commit"
     check_grep "commit result names the path" "v2/content/big.bin" "$D/.ocfl/commit"
+    check_eq "the failed commit is in the log once, with the id and the path" 1 \
+        "$(grep -c "commit of object '$ID'.*v2/content/big.bin.*No space left" "$M.log")"
     check_same "root unchanged by the failed commit" "$HT/s5" "$R"
     check_eq "staged file intact after the failed commit" "$(sha256sum <"$HT/big/big.bin")" \
         "$(sha256sum <"$D/big.bin")"
@@ -151,6 +153,35 @@ PY
     check_eq "v2 holds the small file" b "$(cat "$R/$OBJ/v2/content/b.txt")"
 else
     tap_result 0 "mount on a small tmpfs" "$(cat "$M.log")"
+fi
+
+# --- 6. staged writes into a full state dir: each write fails with ENOSPC, and the failure
+# is logged once, naming the object and the path (not once per write)
+tmpfs_mount "$HT/fs6" 16m || exit 1
+R=$HT/root6
+"$OCFLFS" init "$R" >/dev/null && "$OCFLFS" put "$R" "$ID" "$HT/small" -m one --state "$HT/fs6/state" >/dev/null || exit 1
+M=$HT/mnt6
+if fuse_mount "$R" "$M" --state "$HT/fs6/state"; then
+    D=$M/${ID//\//%2F}
+    dd if=/dev/zero of="$D/big.bin" bs=64k count=320 2>"$HT/err"
+    check_eq "20 MB into a 16 MB state dir: the write fails" 1 $?
+    check_grep "  with ENOSPC" "No space left on device" "$HT/err"
+    dd if=/dev/zero of="$D/big.bin" bs=64k count=320 conv=notrunc 2>/dev/null
+    check_eq "the failure is logged once (two runs of failing writes), naming object and path" 1 \
+        "$(grep -c "object '$ID', 'big.bin': No space left on device" "$M.log")"
+    rm "$D/big.bin"
+    check_eq "rm of the file that filled the disk succeeds (the journal has room kept)" 0 $?
+    # its room comes back once the kernel has let go of the file (its release is asynchronous)
+    for _ in $(seq 300); do
+        (($(stat -f -c %a "$HT/fs6") * $(stat -f -c %S "$HT/fs6") > 1048576)) && break
+        sleep 0.1
+    done
+    echo fits >"$D/fits.txt"
+    check_eq "once removed, a small file is staged" fits "$(cat "$D/fits.txt")"
+    fuse_umount "$M"
+    check_eq "daemon exits 0" 0 $?
+else
+    tap_result 0 "mount with a state dir on a small tmpfs" "$(cat "$M.log")"
 fi
 
 done_testing
