@@ -832,6 +832,55 @@ class Suite:
             t.expect(version_tree(root, "p") == dir_tree(src),
                      "the new version does not hold what was put")
 
+    def sc_purge(self, t, mode):
+        """`ocflfs purge` of an object of 1,500 files and 24 MiB (500 and 8 MiB on LazyFS alone),
+        cut while it runs or right after it returned; then `resume`.  The other object stays
+        whole; the purged one is whole where it was or gone, never half there; once the purge
+        returned it is gone, and once resumed nothing of it is left anywhere."""
+        disk = self.disk(mode)
+        name = "put" if mode == "loop" else "put-direct"
+        src = os.path.join(self.src, name)
+        root = self.fresh_root(disk, [("q", ["base"]), ("p", [name])])
+        cmd = [self.exe, "purge", root, "p", "--yes", "--user", "Power Trial"]
+        t.phase = "work"
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if t.rng.random() < 0.2:
+            p.wait()
+            returned = p.returncode == 0
+            self.took(t, time.monotonic() - t0)
+        else:
+            time.sleep(self.cut_delay(t))
+            returned = p.poll() == 0
+        t.unsynced = self.report(disk)
+        disk.cut([p])
+        t.phase = "checks"
+        disk.start()
+        pdir = os.path.join(root, "p")
+        # before anything runs again: whole or gone
+        if os.path.exists(pdir):
+            r = self.fs.cli("validate", pdir, check=False)
+            try:
+                same = version_tree(root, "p") == dir_tree(src)
+            except OSError as e:
+                same = False
+                r.stdout += " (%s)" % e
+            t.expect(r.returncode == 0 and same,
+                     "after the cut the object is there but not whole: " + r.stdout[-300:])
+            t.expect(not returned, "purge returned but the object is still there after the cut")
+        r = self.fs.cli("resume", root, check=False)
+        t.expect(r.returncode == 0, "resume after the cut failed: " + r.stdout.strip()[-300:])
+        self.validate(t, root, "after the cut and resume")
+        t.expect(version_tree(root, "q") == dir_tree(os.path.join(self.src, "base")),
+                 "the other object changed")
+        purging = os.path.join(root, "extensions", "ocflfs", "purging")
+        left = os.listdir(purging) if os.path.isdir(purging) else []
+        t.expect(not left, "left in the purge area after resume: %s" % left[:3])
+        gone = not os.path.exists(pdir)
+        if not gone:  # never recorded before the cut: whole, and still purgeable
+            t.expect(version_tree(root, "p") == dir_tree(src), "the kept object is not whole")
+        t.outcome = ("returned, " if returned else "") + ("gone" if gone else "kept")
+
     # -- cut moments: uniform over how long the operation takes here (learnt as trials go:
     # a fixed range would mostly cut after a fast commit, or always early in a slow one)
     def cut_delay(self, t):
@@ -872,6 +921,7 @@ class Suite:
                               lambda t, m=mode, k=kind, h=how: self.sc_commit(t, m, k, h)))
                 S.append(("%s-put" % mode, lambda t, m=mode: self.sc_put(t, m, False)))
                 S.append(("%s-resume" % mode, lambda t, m=mode: self.sc_put(t, m, True)))
+                S.append(("%s-purge" % mode, lambda t, m=mode: self.sc_purge(t, m)))
             else:
                 S.append(("direct-stage-fsync-ro", lambda t: self.sc_stage(t, "direct", "ro")))
                 # 200 files, not 2,000: FUSE over FUSE is slow, and the point here is only that
@@ -881,6 +931,7 @@ class Suite:
                 S.append(("direct-commit-mixed-xattr",
                           lambda t: self.sc_commit(t, "direct", "mixed", "xattr")))
                 S.append(("direct-put", lambda t: self.sc_put(t, "direct", False)))
+                S.append(("direct-purge", lambda t: self.sc_purge(t, "direct")))
         return S
 
 
