@@ -349,7 +349,10 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root,
         created = now;
     }
     in.created = created;
-    r = ocfl_root_find_object(root, object_id, &opath, err);
+    if (what->object_path)
+        r = (opath = strdup(what->object_path)) ? 0 : ocfl_err_set(err, -ENOMEM, "out of memory");
+    else
+        r = ocfl_root_find_object(root, object_id, &opath, err);
     if (r == -ENOENT) {
         ocfl_err_clear(err);
         r = ocfl_root_object_path(root, object_id, &opath, err);

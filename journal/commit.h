@@ -15,7 +15,10 @@ struct journal_commit_in {
     const char *user_name;    /* the version's user; NULL for none */
     const char *user_address; /* a URI, with user_name; NULL for none */
     const char *created;      /* RFC 3339; NULL: now (UTC) */
-    unsigned flags;           /* JOURNAL_COMMIT_REBASE, JOURNAL_COMMIT_CALLER_FINISHES */
+    /* where the object is, relative to the root, when the caller knows (the mount's index:
+     * also an object that is not where the layout puts it); NULL: found by the layout */
+    const char *object_path;
+    unsigned flags; /* JOURNAL_COMMIT_REBASE, JOURNAL_COMMIT_CALLER_FINISHES */
 };
 
 /*

@@ -377,6 +377,7 @@ int ocfl_root_find_object(struct ocfl_root *root, const char *id, char **ret, st
     int r;
 
     if (root->layout && ocfl_layout_map(root->layout, id, &mapped, NULL) == 0) {
+        struct stat st;
         r = object_has_id(root->fd, mapped, id);
         if (r < 0) {
             free(mapped);
@@ -387,6 +388,18 @@ int ocfl_root_find_object(struct ocfl_root *root, const char *id, char **ret, st
         if (r == 1 || r == 2) {
             *ret = mapped;
             return 0;
+        }
+        /* The layout decides: nothing there is no such object (so that a new object costs
+         * the same in a root of a million objects as in an empty one); the walk only when
+         * asked, for roots whose objects are not where their layout puts them. */
+        if (!root->find_misplaced) {
+            r = fstatat(root->fd, mapped, &st, AT_SYMLINK_NOFOLLOW) == 0
+                    ? ocfl_err_set(err, -EEXIST,
+                                   "'%s', where the layout puts '%s', holds something else", mapped,
+                                   id)
+                    : ocfl_err_set(err, -ENOENT, "no object with id '%s' in '%s'", id, root->path);
+            free(mapped);
+            return r;
         }
     }
     f.skip = mapped;

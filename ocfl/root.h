@@ -14,6 +14,10 @@ struct ocfl_root {
     char *layout_name;          /* from ocfl_layout.json, even if unsupported; or NULL */
     char *digest_algorithm; /* for new objects: from extensions/ocflfs/config.json, default "sha512"
                              */
+    /* Set by the caller for a root whose objects may not be where its layout puts them:
+     * ocfl_root_find_object then walks the root when the layout's path has no such object
+     * (0 after ocfl_root_open). */
+    int find_misplaced;
 };
 
 /*
@@ -36,11 +40,12 @@ int ocfl_root_open(const char *path, struct ocfl_root **ret, struct ocfl_err *er
 void ocfl_root_close(struct ocfl_root *root);
 
 /*
- * Where the object @id lives, relative to the root (malloc'd): by the layout
- * when there is one; otherwise (or when the mapped path holds no object) by
- * walking the hierarchy for an object whose inventory has this id.  An
- * object at the layout's path whose inventory cannot be read for its id
- * (damaged) is returned as @id's: opening it then reports the damage.
+ * Where the object @id lives, relative to the root (malloc'd).  With a layout, its path for
+ * @id decides: the object there, or -ENOENT when nothing is there (-EEXIST when something
+ * else is: not an object, or another id) — one lookup, whatever the size of the root.  With
+ * root->find_misplaced set, or without a layout, the hierarchy is walked for an object whose
+ * inventory has this id instead.  An object at the layout's path whose inventory cannot be
+ * read for its id (damaged) is returned as @id's: opening it then reports the damage.
  * -ENOENT when no such object exists (@ret untouched).
  */
 int ocfl_root_find_object(struct ocfl_root *root, const char *id, char **ret, struct ocfl_err *err);

@@ -1,11 +1,13 @@
 /* cli_util.c: error output and progress lines for the command line. */
 #include "cli_util.h"
+#include "root.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -166,4 +168,14 @@ void cli_created_now(char *buf, size_t size)
     }
     gmtime_r(&t, &tm);
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int cli_root_open(const char *path, struct ocfl_root **ret, struct ocfl_err *err)
+{
+    const char *walk = getenv("OCFLFS_FIND_MISPLACED");
+    int r = ocfl_root_open(path, ret, err);
+
+    if (r == 0)
+        (*ret)->find_misplaced = walk && !strcmp(walk, "1");
+    return r;
 }

@@ -51,6 +51,12 @@ void cli_progress_init(struct cli_progress *p);
 void cli_progress_update(struct cli_progress *p, const char *what, uint64_t done, uint64_t total);
 void cli_progress_done(struct cli_progress *p);
 
+/* ocfl_root_open for the commands that look objects up by id: with $OCFLFS_FIND_MISPLACED
+ * set to 1, a root whose objects may not be where its layout puts them is walked when the
+ * layout's path has no such object (else the layout decides: see ocfl_root_find_object). */
+struct ocfl_root;
+int cli_root_open(const char *path, struct ocfl_root **ret, struct ocfl_err *err);
+
 /* RFC 3339 "now" in UTC into @buf, or $OCFLFS_TEST_CREATED (tests fix the timestamp). */
 void cli_created_now(char *buf, size_t size);
 

@@ -77,7 +77,7 @@ int cmd_log(int argc, char **argv)
     if (argc - optind != 2 && argc - optind != 3)
         return cli_usage(synopsis, "log: expected ROOT, ID and maybe a PATH");
     const char *only = argc - optind == 3 ? argv[optind + 2] : NULL;
-    if (ocfl_root_open(argv[optind], &root, &err) < 0)
+    if (cli_root_open(argv[optind], &root, &err) < 0)
         return cli_fail(&err);
     if (ocfl_root_find_object(root, argv[optind + 1], &path, &err) < 0 ||
         ocfl_object_open(root->fd, path, &obj, &err) < 0) {

@@ -139,7 +139,7 @@ static int do_purge(const struct purge_args *a, struct ocfl_err *err)
     struct ocfl_plan *plan = NULL;
     char *path = NULL, *trash = NULL, *dflt = NULL, created[64];
     int64_t id = 0;
-    int r = ocfl_root_open(a->root, &root, err);
+    int r = cli_root_open(a->root, &root, err);
 
     if (r >= 0 && (r = ocfl_root_find_object(root, a->id, &path, err)) == -ENOENT)
         r = ocfl_err_set(err, -ENOENT, "no object '%s' in '%s'", a->id, a->root);

@@ -303,7 +303,7 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     int r;
 
     cli_progress_init(&prog);
-    r = ocfl_root_open(a->root, &root, err);
+    r = cli_root_open(a->root, &root, err);
     if (r < 0)
         goto out;
     r = put_open_journal(a->root, a->state, 0, &j, err);

@@ -65,7 +65,7 @@ static int reading_open(int argc, char **argv, const char *synopsis, int min, in
         return cli_usage(synopsis, "%s: wrong number of arguments", argv[0]);
     for (int i = optind + 2; i < argc; i++)
         r->pos[r->n_pos++] = argv[i];
-    if (ocfl_root_open(argv[optind], &r->root, &err) < 0 ||
+    if (cli_root_open(argv[optind], &r->root, &err) < 0 ||
         ocfl_root_find_object(r->root, argv[optind + 1], &r->path, &err) < 0 ||
         ocfl_object_open(r->root->fd, r->path, &r->obj, &err) < 0) {
         reading_close(r);

@@ -20,7 +20,7 @@ static int open_both(const char *rootp, const char *state, unsigned flags, struc
 {
     struct journal_options o = {.flags = flags, .root = rootp, .holder = "status or discard"};
     char *dflt = NULL;
-    int r = ocfl_root_open(rootp, root, err);
+    int r = cli_root_open(rootp, root, err);
 
     if (r < 0)
         return r;

@@ -433,6 +433,8 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
         return -EBUSY;
     }
     w->committing = 1;
+    /* where the mount found it (an object the layout would put elsewhere included) */
+    char *opath = mo->staged_new || !mo->path ? NULL : strdup(mo->path);
     pthread_mutex_unlock(&m->lock);
     mw_gate_close(w);
     pthread_mutex_lock(&m->lock);
@@ -443,9 +445,11 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
                                    .message = rq.message,
                                    .user_name = user,
                                    .user_address = addr,
+                                   .object_path = opath,
                                    .flags = (rq.rebase ? JOURNAL_COMMIT_REBASE : 0) |
                                             JOURNAL_COMMIT_CALLER_FINISHES};
     rc = journal_commit_object(m->journal, m->root, &in, &plan, &result, &err);
+    free(opath);
     wt.done = 1;
     if (watching)
         pthread_join(watcher, NULL);

@@ -239,8 +239,12 @@ static void test_find_by_layout(void)
         free(found);
         found = NULL;
     }
-    /* an object misplaced (not where the layout says) is still found */
+    /* an object misplaced (not where the layout says): the layout decides, so it is not
+     * found; with find_misplaced the root is walked and it is */
     sh("mkdir -p '%s/zz' && cp -r '%s/spec-ex-full' '%s/zz/'", path, fixtures, path);
+    CHECK(ocfl_root_find_object(root, "ark:/12345/bcd987", &found, &err) == -ENOENT);
+    CHECK(found == NULL);
+    root->find_misplaced = 1;
     CHECK_OK(ocfl_root_find_object(root, "ark:/12345/bcd987", &found, &err));
     CHECK_STR(found, "zz/spec-ex-full");
     free(found);

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# large_root.sh [BUILD_DIR]: what a new object costs in a storage root of many objects (issue 16):
+# a root of OBJECTS (default 100,000) objects in layout 0004, written directly as another tool
+# would (not by ocflfs, so that no index of ours knows them), then, each against the same
+# operation in an empty root measured in the same run: `ocflfs put` of a new object, `put` of a
+# new version of an existing one, and a mount's commit of a new object (mkdir, a file, the
+# commit xattr).  Also the first mount's listing of the root against `find` of its
+# declarations.  Not part of `meson test`.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-$here/../../build}" && pwd)
+ocflfs=$build/fs/ocflfs
+n=${OBJECTS:-100000}
+tmp=$(mktemp -d)
+mnt=$tmp/mnt
+cleanup() {
+    mountpoint -q "$mnt" 2>/dev/null && fusermount3 -u -z "$mnt"
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$mnt" "$tmp/d"
+echo "one small file" >"$tmp/d/a.txt"
+
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+
+"$ocflfs" init "$tmp/empty" >/dev/null
+"$ocflfs" init "$tmp/big" >/dev/null
+echo "writing $n objects (layout 0004) ..."
+python3 - "$tmp/big" "$n" <<'PY'
+import hashlib, json, os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+content = b"content of an object made by another tool\n"
+cd = hashlib.sha512(content).hexdigest()
+for k in range(n):
+    oid = "urn:bench:obj-%07d" % k
+    h = hashlib.sha256(oid.encode()).hexdigest()
+    top = os.path.join(root, h[0:3], h[3:6], h[6:9], h)
+    os.makedirs(os.path.join(top, "v1", "content"))
+    inv = {"id": oid, "type": "https://ocfl.io/1.1/spec/#inventory", "digestAlgorithm": "sha512",
+           "head": "v1", "contentDirectory": "content",
+           "manifest": {cd: ["v1/content/a.txt"]},
+           "versions": {"v1": {"created": "2024-01-01T00:00:00Z", "message": "bench",
+                               "user": {"name": "Bench", "address": "mailto:b@example.org"},
+                               "state": {cd: ["a.txt"]}}}}
+    b = json.dumps(inv, indent=1).encode()
+    d = hashlib.sha512(b).hexdigest()
+    with open(os.path.join(top, "0=ocfl_object_1.1"), "w") as f:
+        f.write("ocfl_object_1.1\n")
+    with open(os.path.join(top, "v1", "content", "a.txt"), "wb") as f:
+        f.write(content)
+    for where in (top, os.path.join(top, "v1")):
+        with open(os.path.join(where, "inventory.json"), "wb") as f:
+            f.write(b)
+        with open(os.path.join(where, "inventory.json.sha512"), "w") as f:
+            f.write("%s inventory.json\n" % d)
+PY
+sync
+
+echo "--- put of a new object"
+t_empty=$(secs "$ocflfs" put "$tmp/empty" urn:bench:new "$tmp/d" -m new --user Bench)
+t_big=$(secs "$ocflfs" put "$tmp/big" urn:bench:new "$tmp/d" -m new --user Bench)
+echo "empty root ${t_empty} s, root of $n objects ${t_big} s: ratio $(ratio "$t_big" "$t_empty")x"
+echo "--- put of a new version of an existing object"
+echo changed >"$tmp/d/a.txt"
+t_empty=$(secs "$ocflfs" put "$tmp/empty" urn:bench:new "$tmp/d" -m two --user Bench)
+t_big=$(secs "$ocflfs" put "$tmp/big" urn:bench:obj-0000042 "$tmp/d" -m two --user Bench)
+echo "empty root ${t_empty} s, root of $n objects ${t_big} s: ratio $(ratio "$t_big" "$t_empty")x"
+
+# commit_new ROOT ID: a mount's commit of a new object (the commit alone is timed)
+commit_new() {
+    "$ocflfs" mount "$1" "$mnt" --state "$tmp/state-$(basename "$1")" --user Bench >/dev/null
+    ls "$mnt" >/dev/null
+    mkdir "$mnt/$2" && echo new >"$mnt/$2/n.txt"
+    secs setfattr -n user.ocfl.commit -v "new through the mount" "$mnt/$2"
+    "$ocflfs" umount "$mnt" >/dev/null
+}
+echo "--- a mount's commit of a new object"
+t_empty=$(commit_new "$tmp/empty" urn:bench:mounted)
+t_big=$(commit_new "$tmp/big" urn:bench:mounted)
+echo "empty root ${t_empty} s, root of $n objects ${t_big} s: ratio $(ratio "$t_big" "$t_empty")x"
+
+echo "--- first mount's listing of the root vs find of its declarations"
+t_find=$(secs find "$tmp/big" -name '0=ocfl_object_1.1')
+"$ocflfs" mount "$tmp/big" "$mnt" --state "$tmp/state-first" >/dev/null
+t_ls=$(secs ls -f "$mnt")
+"$ocflfs" umount "$mnt" >/dev/null
+"$ocflfs" mount "$tmp/big" "$mnt" --state "$tmp/state-first" >/dev/null
+t_again=$(secs ls -f "$mnt")
+"$ocflfs" umount "$mnt" >/dev/null
+echo "find ${t_find} s; first mount ls ${t_ls} s: ratio $(ratio "$t_ls" "$t_find")x; next mount (index) ${t_again} s: ratio $(ratio "$t_again" "$t_find")x"
