@@ -172,7 +172,11 @@ struct mount {
     pthread_t refresher;
     int refresher_started, refreshing;
     double refreshed_at; /* monotonic seconds of the last finished walk */
-    double refresh_age;  /* a root listing walks again when the last walk is older */
+    /* a first mount (no object index): the list fills in from the background walk, each
+     * object shown as it is found; set until that walk ends */
+    int first_walk;
+    _Atomic int walk_stop; /* unmount: the walk stops where it is (nothing of it recorded) */
+    double refresh_age;    /* a root listing walks again when the last walk is older */
     /* the content directory last stat'ed in (mount_attr.c), opened beneath its object */
     int cdir_fd;                /* -1 when none */
     char *cdir_path;            /* relative to the object */
@@ -238,8 +242,11 @@ struct mount_obj *mount_objects_find(const struct mount_objects *os, const char 
 
 /*
  * Fill the list: from the state dir's index when it has rows (then walk the
- * root in the background, see mount_objects_refresh), else by walking the
- * root now.  Returns the number of objects or a negative errno.
+ * root in the background, see mount_objects_refresh).  Without an index the
+ * list starts empty and first_walk is set: the walk started once mounted adds
+ * each object as it finds it (objects are found by name through the layout
+ * meanwhile); only when changes are staged is the root walked now.  Returns
+ * the number of objects or a negative errno.
  */
 int mount_objects_populate(struct mount *m, struct ocfl_err *err);
 

@@ -15,6 +15,7 @@
 #include "journal.h"
 #include "mount.h"
 #include "object_index.h"
+#include "staging.h"
 
 #define NAME_BUCKETS (1u << 16)
 
@@ -382,13 +383,42 @@ static int index_row(void *ctx, const struct object_index_row *row)
 }
 
 struct walked {
+    struct mount *m;
     char **paths;
     size_t n, alloc;
 };
 
+static char *read_object_id(struct mount *m, const char *path);
+
+/* Tests: with $OCFLFS_TEST_WALK_GATE naming a file, a walk stops after 100 objects until that
+ * file exists (so that a test sees a first mount serving while its walk runs). */
+static void test_walk_gate(struct mount *m)
+{
+    const char *gate = getenv("OCFLFS_TEST_WALK_GATE");
+    struct stat st;
+
+    while (gate && *gate && !m->walk_stop && stat(gate, &st) < 0)
+        usleep(10000);
+}
+
 static int walk_one(void *ctx, const char *object_path)
 {
     struct walked *w = ctx;
+
+    if (w->m->walk_stop)
+        return 1;
+    if (w->n == 100)
+        test_walk_gate(w->m);
+    if (w->m->first_walk) { /* shown at once: the root's listing grows while the walk runs */
+        char *id = read_object_id(w->m, object_path);
+        if (id) {
+            pthread_mutex_lock(&w->m->lock);
+            if (!mount_objects_add(&w->m->objs, id, object_path))
+                mount_log(w->m, "object '%s' at '%s': cannot be listed", id, object_path);
+            pthread_mutex_unlock(&w->m->lock);
+            free(id);
+        }
+    }
 
     if (w->n == w->alloc) {
         size_t na = w->alloc ? w->alloc * 2 : 256;
@@ -438,7 +468,7 @@ static int cmp_path(const void *a, const void *b)
 
 int mount_objects_refresh(struct mount *m, struct ocfl_err *err)
 {
-    struct walked w = {0};
+    struct walked w = {.m = m};
     struct object_index_row *rows = NULL;
     char **ids = NULL;
     size_t n_known = 0;
@@ -447,6 +477,10 @@ int mount_objects_refresh(struct mount *m, struct ocfl_err *err)
     rc = ocfl_root_walk(m->root, walk_one, &w, err);
     if (rc < 0)
         goto out;
+    if (rc > 0) { /* stopped by the unmount: a part of the root says nothing of the rest */
+        rc = 0;
+        goto out;
+    }
     if (w.n) /* an empty root has no array (qsort and bsearch want one) */
         qsort(w.paths, w.n, sizeof(*w.paths), cmp_path);
 
@@ -521,6 +555,8 @@ static void *refresh_thread(void *arg)
     if (mount_objects_refresh(m, &err) < 0)
         mount_log(m, "cannot refresh the object list: %s", err.msg);
     pthread_mutex_lock(&m->lock);
+    if (!m->walk_stop)
+        m->first_walk = 0;
     m->refreshing = 0;
     m->refreshed_at = mount_now();
     pthread_mutex_unlock(&m->lock);
@@ -544,9 +580,21 @@ void mount_objects_refresh_async(struct mount *m, double min_age)
 
 void mount_objects_stop_refresh(struct mount *m)
 {
+    m->walk_stop = 1;
     if (m->refresher_started)
         pthread_join(m->refresher, NULL);
     m->refresher_started = 0;
+}
+
+static int has_staged(struct mount *m)
+{
+    struct staging_object_info *oi = NULL;
+    size_t n = 0;
+
+    if (staging_objects(m->journal, &oi, &n, NULL) < 0)
+        return 1; /* cannot tell: the careful way */
+    staging_object_infos_free(oi, n);
+    return n > 0;
 }
 
 int mount_objects_populate(struct mount *m, struct ocfl_err *err)
@@ -564,6 +612,14 @@ int mount_objects_populate(struct mount *m, struct ocfl_err *err)
             mount_log(m, "%s; walking the root instead", ierr.msg);
         else if (m->objs.n > 0)
             return (int)m->objs.n;
+    }
+    /* No index: the mount serves at once (an object is found by its name through the layout)
+     * and the listing fills in from the walk started once mounted.  Unless changes are
+     * staged (a first walk cut short): their objects are found by walking first, wherever
+     * they are, so that the start-up reconciles them. */
+    if (!m->journal || !has_staged(m)) {
+        m->first_walk = 1;
+        return 0;
     }
     rc = mount_objects_refresh(m, err);
     if (rc >= 0)

@@ -55,6 +55,8 @@ static int root_status(struct mount *m, char **ret, size_t *ret_len)
     }
     json_object_set_new(j, "root", json_string(m->root->path));
     json_object_set_new(j, "objects", json_integer((json_int_t)n));
+    /* a first mount lists the objects found so far while its walk of the root runs */
+    json_object_set_new(j, "listing", json_string(m->first_walk ? "walking" : "complete"));
     json_object_set_new(j, "loaded", json_integer((json_int_t)m->objs.n_loaded));
     json_object_set_new(j, "failed", failed);
     /* kernel passthrough: a read of committed content through it costs no FUSE read */

@@ -1,5 +1,6 @@
 # hostile_lib.sh: helpers for the test_hostile_* scripts (sourced after tap.sh): a temp dir,
 # tmpfs and FUSE mounts that are always undone, tree snapshots, TAP TODO checks.
+. "$SOURCE_ROOT/tests/common/listing.sh"
 HT=$(mktemp -d)
 H_TMPFS=()
 H_FUSE=()
@@ -122,7 +123,7 @@ fuse_mount() {
     FUSE_PID=$!
     H_PIDS+=("$FUSE_PID")
     H_FUSE+=("$mnt")
-    wait_mounted "$mnt"
+    wait_mounted "$mnt" && wait_listing "$mnt"
 }
 
 # fuse_umount MNT: unmount and wait for the daemon started last; returns its exit status,

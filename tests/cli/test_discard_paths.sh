@@ -18,7 +18,7 @@ echo keep >"$HT/v1/keep.txt"; echo f >"$HT/v1/e/f.txt"
 "$OCFLFS" init "$R" >/dev/null || exit 1
 "$OCFLFS" put "$R" obj "$HT/v1" -m one --user Tester >/dev/null || exit 1
 
-mount_it() { "$OCFLFS" mount "$R" "$M" --state "$S" --user Tester >/dev/null 2>&1 && H_FUSE+=("$M"); }
+mount_it() { "$OCFLFS" mount "$R" "$M" --state "$S" --user Tester >/dev/null 2>&1 && H_FUSE+=("$M") && wait_listing "$M"; }
 # staged STATUS-KEY: the staged status's paths under that key, sorted
 staged() {
     "$OCFLFS" status "$R" obj --state "$S" | python3 -c '

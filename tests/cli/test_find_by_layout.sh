@@ -38,7 +38,7 @@ snapshot "$R/elsewhere/obj" >"$HT/misplaced.snap"
 mkdir -p "$HT/m" && echo mounted >"$HT/m/m.txt"
 M=$HT/mnt
 mkdir -p "$M"
-"$OCFLFS" mount "$R" "$M" --user Tester >/dev/null 2>&1 && H_FUSE+=("$M")
+"$OCFLFS" mount "$R" "$M" --user Tester >/dev/null 2>&1 && H_FUSE+=("$M") && wait_listing "$M"
 echo three >"$M/$ID/c.txt" && setfattr -n user.ocfl.commit -v three "$M/$ID"
 check_eq "a mount's commit writes into it where the mount found it" v3 \
     "$(json "$R/elsewhere/obj/inventory.json" 'd["head"]')"

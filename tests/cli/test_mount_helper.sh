@@ -81,7 +81,7 @@ check_grep "a refused commit is in that log, with the object and the reason" \
 check_eq "the log is the mounting user's alone" 600 "$(stat -c %a "$HT/daemon.log")"
 
 # staged changes seen and dropped without a mount
-"$OCFLFS" mount "$R" "$M" --state "$HT/state" >/dev/null 2>&1
+"$OCFLFS" mount "$R" "$M" --state "$HT/state" >/dev/null 2>&1 && wait_listing "$M"
 echo staged >"$M/obj/staged.txt"
 check_eq "status ROOT lists the object with staged changes, while mounted" "obj" \
     "$("$OCFLFS" status "$R" --state "$HT/state" --json | python3 -c 'import json,sys; print(" ".join(o["object"] for o in json.load(sys.stdin)["staged"]))')"
@@ -94,7 +94,7 @@ check_eq "discard while the mount runs: refused, naming it" "1 yes" \
 out=$("$OCFLFS" discard "$R" obj --state "$HT/state" 2>&1)
 tap_result $(($? == 0)) "discard once unmounted (umount waited for the daemon to go)" "$out"
 check_eq "nothing staged any more" "nothing staged" "$("$OCFLFS" status "$R" --state "$HT/state")"
-"$OCFLFS" mount "$R" "$M" --state "$HT/state" >/dev/null 2>&1
+"$OCFLFS" mount "$R" "$M" --state "$HT/state" >/dev/null 2>&1 && wait_listing "$M"
 check_true "and the next mount has no staged file" test ! -e "$M/obj/staged.txt"
 "$OCFLFS" umount "$M" >/dev/null 2>&1
 done_testing

@@ -117,7 +117,7 @@ check_eq "the id can be used again: a new object, v1" "0 v1" \
 fresh
 M=$HT/mnt
 mkdir -p "$M"
-"$OCFLFS" mount "$HT/r" "$M" >/dev/null 2>&1 && H_FUSE+=("$M")
+"$OCFLFS" mount "$HT/r" "$M" >/dev/null 2>&1 && H_FUSE+=("$M") && wait_listing "$M"
 echo staged >"$M/$ID/staged.txt"
 out=$("$OCFLFS" purge "$HT/r" "$ID" --yes 2>&1)
 check_eq "while a mount runs: exit 1, naming the mount" "1 yes" \
@@ -131,7 +131,7 @@ whole "$HT/r" "both refusals: the object is whole"
 out=$("$OCFLFS" purge "$HT/r" "$ID" --yes 2>&1)
 tap_result $(($? == 0)) "once discarded, the purge runs" "$out"
 gone "$HT/r" "and the object is gone"
-"$OCFLFS" mount "$HT/r" "$M" >/dev/null 2>&1 && H_FUSE+=("$M")
+"$OCFLFS" mount "$HT/r" "$M" >/dev/null 2>&1 && H_FUSE+=("$M") && wait_listing "$M"
 check_eq "the next mount lists only the other object" "$OTHER" "$(ls "$M")"
 "$OCFLFS" umount "$M" >/dev/null 2>&1
 

@@ -1,6 +1,7 @@
 # mount_lib.sh: start and always stop ocflfs mounts in the mount tests (sourced after tap.sh).
 # Every test gets $WORK (a temp dir, removed at exit); mounts made with start_mount are
 # unmounted at exit even when a check fails or the script is interrupted.
+. "$SOURCE_ROOT/tests/common/listing.sh"
 WORK=$(mktemp -d)
 MOUNTS=()
 PIDS=()
@@ -51,7 +52,12 @@ start_mount() {
     MOUNT_PID=$!
     PIDS+=("$MOUNT_PID")
     MOUNTS+=("$mnt")
-    wait_mounted "$mnt"
+    wait_mounted "$mnt" || return 1
+    [[ -n ${NO_WAIT_LISTING:-} ]] && return 0 # a test of the first walk itself
+    # -o ctl=NAME renames the control directory
+    local ctl=.ocfl a
+    for a in "$@"; do [[ $a == *ctl=* ]] && ctl=${a##*ctl=} && ctl=${ctl%%,*}; done
+    wait_listing "$mnt" "$ctl"
 }
 
 # stop_mount MNT: unmount and wait for the daemon; returns its exit status, or 1

@@ -455,6 +455,16 @@ class Ocflfs:
         wait_for(lambda: mounted(self.mnt) or self.daemon.poll() is not None, 30, "the mount")
         if not mounted(self.mnt):
             raise RuntimeError("ocflfs mount failed: " + tail(self.log))
+        # a first mount lists the root as its walk finds the objects: wait for all of them
+        status = os.path.join(self.mnt, ".ocfl", "status")
+
+        def listed():
+            try:
+                with open(status) as fh:
+                    return json.load(fh).get("listing") == "complete"
+            except (OSError, ValueError):
+                return False
+        wait_for(listed, 300, "the mount's listing")
 
     def unmount(self):
         if self.daemon is None:

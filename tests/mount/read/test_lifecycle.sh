@@ -23,6 +23,7 @@ MOUNTS+=("$mnt" "$mnt2")
 "$OCFLFS" mount "$root" "$mnt" --state "$state" 2>"$WORK/daemon.err"
 check_eq "daemon: exits 0 once mounted" 0 $?
 check_true "daemon: mounted when the command returns" mountpoint -q "$mnt"
+wait_listing "$mnt" # a first mount: its listing fills in from a walk
 check_eq "daemon: serves files" "file 2" "$(cat "$mnt/urn:test:a/d0000/f000002.txt")"
 
 "$OCFLFS" mount "$root" "$mnt2" --state "$state" 2>"$WORK/second.err"
