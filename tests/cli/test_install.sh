@@ -30,6 +30,13 @@ for c in $cmds; do
     check_true "the man page has '$c'" grep -q "^\.B ocflfs $c\$" "$man"
     check_true "README's command list has '$c'" grep -q "^ocflfs $c " "$readme"
     check_true "bash completion knows '$c'" grep -q "cmds=\".*\b$c\b" "$SOURCE_ROOT/doc/ocflfs.bash-completion"
+    # every option of its synopsis is in the man page, README and the completion
+    for o in $(head -3 <<<"$out" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+        [[ $o == --help ]] && continue
+        check_true "  $c $o: in the man page" grep -q -- "$(sed 's/-/\\\\-/g' <<<"$o")" "$man"
+        check_true "  $c $o: in README" grep -q -- "$o" "$readme"
+        check_true "  $c $o: in the completion" grep -q -- "$o" "$SOURCE_ROOT/doc/ocflfs.bash-completion"
+    done
 done
 opts=$(grep -o 'strn\?cmp(tok, "[a-z_]*=\?"' "$SOURCE_ROOT/fs/cli/cmd_mount.c" | sed 's/.*"\(.*\)"/\1/; s/=$//' | sort -u)
 for o in $opts; do
