@@ -6,17 +6,12 @@
 
 #include "err.h"
 #include "report.h"
+#include "spec.h"
 
 /* Largest inventory.json ocflfs will read (untrusted input is bounded). */
 #define OCFL_INVENTORY_MAX_BYTES (512u * 1024 * 1024)
 /* Most versions an object may have. */
 #define OCFL_MAX_VERSIONS 1000000u
-
-enum ocfl_spec {
-    OCFL_SPEC_UNKNOWN = 0,
-    OCFL_SPEC_1_0 = 10,
-    OCFL_SPEC_1_1 = 11,
-};
 
 /* "https://ocfl.io/1.1/spec/#inventory" <-> OCFL_SPEC_1_1, etc. */
 const char *ocfl_spec_inventory_type(enum ocfl_spec spec);
