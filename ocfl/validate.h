@@ -13,9 +13,9 @@
  */
 struct ocfl_validate_opts {
     /* Hash every content file once (in the inventory's algorithm, every
-     * older inventory's algorithm and every fixity algorithm ocflfs knows,
-     * all in one pass) and compare: E092, E093.  0 still checks that every
-     * content path exists, only not the bytes. */
+     * older inventory's algorithm and every fixity algorithm ocflfs knows
+     * that any inventory names, all in one pass) and compare: E092, E093.
+     * 0 still checks that every content path exists, only not the bytes. */
     int check_digests;
     /* Hashing threads; 0 = the number of online CPUs. */
     unsigned threads;
@@ -49,7 +49,11 @@ int ocfl_validate_detect(int dirfd, const char *path, struct ocfl_err *err);
 /*
  * Validate the OCFL object whose root is @path beneath @dirfd and record
  * every finding in @report, with paths relative to the object root ("" for
- * the object root itself, "inventory.json", "v2/content/a.txt").  @opts may
+ * the object root itself, "inventory.json", "v2/content/a.txt").  The codes
+ * are those of the object's spec version (its declaration, else its root
+ * inventory's type, else 1.1); every inventory of the object is checked,
+ * its manifest and its fixity against the files, and a problem that several
+ * inventories repeat is one finding listing them.  @opts may
  * be NULL for the defaults.  Nothing is followed through a symlink and
  * nothing outside the object is read.
  *

@@ -214,6 +214,14 @@ static void check_fixity(struct vobj *o, const struct ocfl_inventory *inv, const
     }
 }
 
+/* Ask for every algorithm @inv names: its digestAlgorithm and its fixity blocks'. */
+static void want_algs(struct vobj *o, const struct ocfl_inventory *inv)
+{
+    vfiles_want(&o->files, ocfl_digest_alg_from_name(inv->digest_algorithm));
+    for (size_t b = 0; b < inv->n_fixity; b++)
+        vfiles_want(&o->files, ocfl_digest_alg_from_name(inv->fixity[b].algorithm));
+}
+
 int val_check_content(struct vobj *o)
 {
     struct vctx *c = o->c;
@@ -222,15 +230,11 @@ int val_check_content(struct vobj *o)
 
     vfiles_sort(&o->files);
     if (c->opts->check_digests) {
-        if (root) {
-            vfiles_want(&o->files, ocfl_digest_alg_from_name(root->digest_algorithm));
-            for (size_t b = 0; b < root->n_fixity; b++)
-                vfiles_want(&o->files, ocfl_digest_alg_from_name(root->fixity[b].algorithm));
-        }
+        if (root)
+            want_algs(o, root);
         for (size_t i = 0; i < o->n_vers; i++)
             if (o->vers[i].vi.inv)
-                vfiles_want(&o->files,
-                            ocfl_digest_alg_from_name(o->vers[i].vi.inv->digest_algorithm));
+                want_algs(o, o->vers[i].vi.inv);
         rc = vfiles_hash(&o->files, c);
         if (rc < 0)
             return rc;
@@ -255,7 +259,7 @@ int val_check_content(struct vobj *o)
                         cdir_of(root));
         }
     }
-
+    /* Every earlier inventory is held to the files too: its manifest and its fixity. */
     for (size_t i = 0; i < o->n_vers; i++) {
         const struct vver *v = &o->vers[i];
         if (!v->vi.inv)
@@ -263,6 +267,7 @@ int val_check_content(struct vobj *o)
         rc = check_manifest(o, v->vi.inv, v->vi.where, v->num);
         if (rc < 0)
             return rc;
+        check_fixity(o, v->vi.inv, v->vi.where);
     }
     return 0;
 }
