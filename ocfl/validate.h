@@ -30,21 +30,38 @@ struct ocfl_validate_opts {
 
 void ocfl_validate_opts_init(struct ocfl_validate_opts *opts);
 
-/* What a directory is, judged by its declaration files only. */
+/* What a path is, for the validator. */
 enum ocfl_validate_kind {
     OCFL_VALIDATE_NEITHER = 0,
-    OCFL_VALIDATE_OBJECT, /* has a 0=ocfl_object_* file */
-    OCFL_VALIDATE_ROOT,   /* has a 0=ocfl_1.* file */
+    OCFL_VALIDATE_OBJECT,    /* a directory with a 0=ocfl_object_* file */
+    OCFL_VALIDATE_ROOT,      /* a directory with a 0=ocfl_* file, or a storage root
+                              * without one (ocfl_layout.json or objects below it) */
+    OCFL_VALIDATE_INVENTORY, /* a regular file: an inventory on its own */
 };
 
 /*
- * Look at the directory @path beneath @dirfd (AT_FDCWD for the working
- * directory; @path itself may be absolute or relative and may be a
- * symlink, as a user typed it) and say whether it is an object, a storage
- * root or neither.  Returns the kind (>= 0) or a negative errno (-ENOENT,
- * -ENOTDIR, -EACCES ...) with a message naming @path.
+ * Look at @path beneath @dirfd (AT_FDCWD for the working directory; @path
+ * itself may be absolute or relative and may be a symlink, as a user typed
+ * it) and say what it is.  A directory without any declaration is a storage
+ * root that lost its declaration (E069) when it holds ocfl_layout.json or
+ * an object root somewhere below it (looked for in at most 16 levels and
+ * 10000 directories), else neither.  Returns the kind (>= 0) or a negative
+ * errno (-ENOENT, -EACCES, -EINVAL for something neither a directory nor a
+ * regular file ...) with a message naming @path.
  */
 int ocfl_validate_detect(int dirfd, const char *path, struct ocfl_err *err);
+
+/*
+ * Validate the inventory file @path beneath @dirfd (followed as typed) on
+ * its own: every check ocfl_inventory_check() makes, with the codes of the
+ * inventory's own type (1.1's when it has none), the findings about the
+ * file's base name ("inventory.json").  Nothing else is read: no sidecar,
+ * no content.  @opts is unused (NULL is fine).  Returns 0 when the
+ * validation ran, or a negative errno (-ENOENT, -EINVAL for no regular
+ * file, -ENOMEM ...).
+ */
+int ocfl_validate_inventory(int dirfd, const char *path, const struct ocfl_validate_opts *opts,
+                            struct ocfl_report *report, struct ocfl_err *err);
 
 /*
  * Validate the OCFL object whose root is @path beneath @dirfd and record
@@ -69,15 +86,17 @@ int ocfl_validate_object(int dirfd, const char *path, const struct ocfl_validate
                          struct ocfl_report *report, struct ocfl_err *err);
 
 /*
- * Validate the storage root @path beneath @dirfd: its declaration (E069,
- * E075-E080), ocfl_layout.json (E070, E071), extensions/ (E112, W016), the
- * storage hierarchy (E072, E073, E082, E084, E085, E088, E090, W015), the
- * placement of objects (W014: not where the layout maps their id; E037:
- * an id used twice) and then every object found, as
+ * Validate the storage root @path beneath @dirfd: its declaration (E069
+ * when it has none, E075-E080), ocfl_layout.json (E070, E071), extensions/
+ * (E112, W016), the storage hierarchy (E072, E073, E082, E084, E085, E088,
+ * E090, W015), the placement of objects (W014: not where the layout maps
+ * their id; E037: an id used twice) and then every object found, as
  * ocfl_validate_object() does (E081 for an object of a later spec than the
- * root).  Findings inside an object carry the object's path as a prefix
- * ("ab/cd/obj1/v1/inventory.json").  extensions/ocflfs (the ocflfs state
- * directory) is an unregistered extension: W016, nothing more.
+ * root), each object with the codes of its own spec version, the root's
+ * findings with the root's.  Findings inside an object carry the object's
+ * path as a prefix ("ab/cd/obj1/v1/inventory.json").  extensions/ocflfs
+ * (the ocflfs state directory) is an unregistered extension: W016, nothing
+ * more.
  *
  * Returns 0 when the validation ran, or a negative errno as above.
  */

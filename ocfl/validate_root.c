@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -29,25 +30,67 @@ struct rctx {
     size_t n_objs;
 };
 
+/* How far ocfl_validate_detect() looks for an object below an undeclared root. */
+#define DETECT_DEPTH 16
+#define DETECT_DIRS  10000
+
+/* Whether an object root lies at most @depth levels below @rel; *budget counts the
+ * directories listed so far, down to 0 (then the answer is no). */
+static int holds_object(int fd, const char *rel, int depth, size_t *budget)
+{
+    struct vdent *d = NULL;
+    int n, found = 0;
+    char path[4096];
+
+    if (!*budget)
+        return 0;
+    --*budget;
+    n = val_list_dir(fd, rel, &d);
+    for (int i = 0; i < n && !found; i++)
+        found = !strncmp(d[i].name, "0=ocfl_object_", 14);
+    for (int i = 0; i < n && !found && depth > 0; i++)
+        if (d[i].type == VT_DIR && snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "",
+                                            d[i].name) < (int)sizeof(path))
+            found = holds_object(fd, path, depth - 1, budget);
+    val_free_dents(d, n > 0 ? (size_t)n : 0);
+    return found;
+}
+
 int ocfl_validate_detect(int dirfd, const char *path, struct ocfl_err *err)
 {
     struct vdent *d = NULL;
-    int fd, n, kind = OCFL_VALIDATE_NEITHER;
+    int fd, n, kind = OCFL_VALIDATE_NEITHER, layout = 0;
+    size_t budget = DETECT_DIRS;
+    struct stat st;
 
-    fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must not hang the question */
+    fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return ocfl_err_sys(err, -errno, "cannot open '%s'", path);
+    if (fstat(fd, &st) < 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+        close(fd);
+        return ocfl_err_set(err, -EINVAL, "'%s' is neither a directory nor a file", path);
+    }
+    if (S_ISREG(st.st_mode)) {
+        close(fd);
+        return OCFL_VALIDATE_INVENTORY;
+    }
     n = val_list_dir(fd, ".", &d);
-    close(fd);
-    if (n < 0)
+    if (n < 0) {
+        close(fd);
         return ocfl_err_sys(err, n, "cannot list '%s'", path);
+    }
     for (int i = 0; i < n; i++) {
         if (!strncmp(d[i].name, "0=ocfl_object_", 14))
             kind = OCFL_VALIDATE_OBJECT;
         else if (!strncmp(d[i].name, "0=ocfl_", 7) && kind == OCFL_VALIDATE_NEITHER)
             kind = OCFL_VALIDATE_ROOT;
+        layout |= !strcmp(d[i].name, "ocfl_layout.json");
     }
     val_free_dents(d, (size_t)n);
+    if (kind == OCFL_VALIDATE_NEITHER && (layout || holds_object(fd, "", DETECT_DEPTH, &budget)))
+        kind = OCFL_VALIDATE_ROOT; /* a storage root without its declaration */
+    close(fd);
     return kind;
 }
 
