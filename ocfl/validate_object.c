@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "json_doc.h"
 #include "validate_int.h"
 
 /* Deepest directory nesting walked inside a content directory. */
@@ -470,6 +471,25 @@ static void check_version_names(struct vobj *o)
     }
 }
 
+/* What an object without a declaration says it is: its root inventory's type, if any. */
+static enum ocfl_spec typed_spec(struct vctx *c)
+{
+    enum ocfl_spec spec = OCFL_SPEC_UNKNOWN;
+    struct json_doc *doc = NULL;
+    char *buf = NULL, msg[8];
+    size_t len = 0;
+
+    if (ocfl_io_read_file(c->fd, "inventory.json", OCFL_INVENTORY_MAX_BYTES, &buf, &len, NULL) < 0)
+        return spec;
+    if (json_doc_parse(buf, len, &doc, msg, sizeof(msg)) == 0 &&
+        json_doc_is(doc, json_doc_root(doc), JSON_K_OBJECT))
+        spec = ocfl_spec_from_inventory_type(
+            json_doc_str(doc, json_doc_get(doc, json_doc_root(doc), "type")));
+    json_doc_free(doc);
+    free(buf);
+    return spec;
+}
+
 static void free_vinv(struct vinv *vi)
 {
     free(vi->buf);
@@ -489,6 +509,10 @@ int val_object_at(struct vctx *c, struct vobj_info *ret_info)
     /* git cannot store an empty directory: a lone .keep stands for one. */
     if (n == 1 && !strcmp(d[0].name, ".keep") && d[0].type == VT_REG)
         n = 0;
+    /* the codes of the version the object says it is, even where its declaration is missing */
+    if (!find_dent(d, (size_t)n, "0=ocfl_object_1.0") &&
+        !find_dent(d, (size_t)n, "0=ocfl_object_1.1"))
+        c->spec = typed_spec(c);
     val_check_declaration(c, d, (size_t)n, &val_decl_object);
     if (find_dent(d, (size_t)n, "inventory.json")) {
         rc = read_inventory(c, "", &o.root);
