@@ -14,7 +14,7 @@ enum ocfl_severity {
 
 struct ocfl_finding {
     enum ocfl_severity severity;
-    char code[5];        /* "E040", "W004" */
+    char code[5];        /* E040, W004 */
     enum ocfl_spec spec; /* the spec whose code list @code is from (UNKNOWN for a plain add) */
     char url[OCFL_CHECK_URL_MAX]; /* the spec's address of the code, "" for a plain add */
     char *path;                   /* where, relative to what was validated ("" for itself) */
