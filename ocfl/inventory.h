@@ -6,17 +6,12 @@
 
 #include "err.h"
 #include "report.h"
+#include "spec.h"
 
 /* Largest inventory.json ocflfs will read (untrusted input is bounded). */
 #define OCFL_INVENTORY_MAX_BYTES (512u * 1024 * 1024)
 /* Most versions an object may have. */
 #define OCFL_MAX_VERSIONS 1000000u
-
-enum ocfl_spec {
-    OCFL_SPEC_UNKNOWN = 0,
-    OCFL_SPEC_1_0 = 10,
-    OCFL_SPEC_1_1 = 11,
-};
 
 /* "https://ocfl.io/1.1/spec/#inventory" <-> OCFL_SPEC_1_1, etc. */
 const char *ocfl_spec_inventory_type(enum ocfl_spec spec);
@@ -94,41 +89,45 @@ int ocfl_inventory_parse(const char *buf, size_t len, struct ocfl_inventory **re
 
 /*
  * The validator's entry: check the inventory bytes and record every
- * finding (E/W codes, path @where, e.g. "inventory.json" or
- * "v2/inventory.json") in @report, carrying on past problems where it can.
- * When the bytes are JSON whose shape allows it, *ret_partial receives a
- * best-effort inventory (entries with problems dropped), else NULL.
- * @ret_partial may be NULL.  Returns 0, or -ENOMEM.
+ * finding in @report as about the inventory @where ("inventory.json",
+ * "v2/inventory.json"), carrying on past problems where it can.  The codes
+ * are those @spec's list gives each check (checks.h): pass the object's
+ * spec version, or OCFL_SPEC_UNKNOWN for the inventory's own type (1.1's
+ * codes when that is not known either).  When the bytes are JSON whose
+ * shape allows it, *ret_partial receives a best-effort inventory (entries
+ * with problems dropped, bad content paths too), else NULL.  @ret_partial
+ * may be NULL.  Returns 0, or -ENOMEM.
  *
- * Codes reported (everything decidable from the inventory bytes alone; the
- * same numbering serves 1.0 and 1.1 inventories):
+ * Checked (everything decidable from the inventory bytes alone; the 1.1
+ * code, the 1.0 one in brackets where it differs):
  *   E033  not parsable: bad JSON, invalid UTF-8, \u0000, duplicate keys,
- *         over OCFL_INVENTORY_MAX_BYTES, nesting deeper than 2048
- *   E034  the top level is not a JSON object
+ *         over OCFL_INVENTORY_MAX_BYTES, nesting deeper than 2048; or the
+ *         top level not a JSON object
  *   E036  id, type, digestAlgorithm or head missing
  *   E037  id not a non-empty string
  *   E038  type not a string, or not an inventory type URI of a known spec
  *   E025  digestAlgorithm not a string or not sha512/sha256
  *   E040  head not a string, not a version name, or not the highest version
- *   E041  manifest missing;  E106 manifest not an object
+ *   E041  manifest missing;  E106 [E041] manifest not an object
  *   E092  a manifest value not an array of strings
  *   E096  a digest occurs twice in the manifest regardless of case
- *   E099  content path (manifest or fixity) with "", ".", ".." element, not
- *         UTF-8, or empty (any length);  E100 begins/ends with '/'
+ *   E100  content path (manifest or fixity) begins or ends with '/'
+ *   E042  manifest content path not VERSION/CONTENTDIR/... of a version of
+ *         the inventory ("a", "../a", "v1/a", "v1/other/a", "v9/content/a")
+ *   E099  content path with an "", ".", ".." element (after VERSION/
+ *         CONTENTDIR/ in the manifest), not UTF-8, or empty
  *   E101  content paths not unique or one a directory prefix of another
- *   E042  content path not inside a version directory named in versions
- *   E015  content path directly in a version directory ("v1/file")
- *   E019  content path in a version directory but not under its content
- *         directory (contentDirectory inconsistent across versions)
- *   E017  contentDirectory contains '/' (or is not a string);  E018 it is
- *         "." or "..";  E108 not a direct child (any of the previous, or "")
- *   E043  versions missing;  E044 versions not an object;  E008 no versions
- *   E104  a versions key is not "v" followed by digits;  E105 its number is
- *         0 or too large (> OCFL_MAX_VERSIONS)
+ *   E017  contentDirectory contains '/' or is not a string;  E018 it is
+ *         "." or "..";  1.1 adds E108 (not a direct child) to both, and
+ *         gives E108 [E017] for ""
+ *   E043  versions missing (and E008);  E045 versions not an object;
+ *         E008 no versions
+ *   E104 [E046]  a versions key is not "v" followed by digits (1.1 adds
+ *         E046);  E105 [E009] its number is 0 or > OCFL_MAX_VERSIONS
  *   E009  versions do not start at 1;  E010 versions missing in the sequence
  *   E011  zero-padded naming (set by v1) but a key does not start with "v0"
  *   E012  keys mix naming conventions (padded/unpadded or other widths)
- *   E013  a later version does not follow v1's naming convention
+ *   E013  with E011 and E012: a later version breaks v1's naming
  *   E047  a version value not an object;  E048 created or state missing
  *   E049  created not a string or not RFC 3339 with seconds and time zone
  *   E050  state not an object, a state value not an array of strings, or a
@@ -139,9 +138,9 @@ int ocfl_inventory_parse(const char *buf, size_t len, struct ocfl_inventory **re
  *   E094  message not a string
  *   E054  user not an object, or name missing / not a string, or address
  *         not a string
- *   E107  a manifest digest not used by any version state (exact match)
- *   E111  fixity not an object;  E057 a fixity block not an object of
- *         arrays of strings, or a fixity content path not in the manifest
+ *   E107 [none: 1.0 allows it]  a manifest digest no version state uses
+ *   E111 [E056]  fixity not an object;  E057 a fixity block not an object
+ *         of arrays of strings, or a fixity content path not in the manifest
  *   E097  a digest occurs twice in one fixity block regardless of case
  *   E102  a key the spec does not define (top level, version, user)
  *   W001  zero-padded version names;  W004 sha256 rather than sha512
@@ -154,8 +153,8 @@ int ocfl_inventory_parse(const char *buf, size_t len, struct ocfl_inventory **re
  * with it), comparisons between inventories (E066, E019/E020 across
  * inventory files, E110, W011), content digests (E092/E093 against files).
  */
-int ocfl_inventory_check(const char *buf, size_t len, const char *where, struct ocfl_report *report,
-                         struct ocfl_inventory **ret_partial);
+int ocfl_inventory_check(const char *buf, size_t len, const char *where, enum ocfl_spec spec,
+                         struct ocfl_report *report, struct ocfl_inventory **ret_partial);
 
 /*
  * Serialize deterministically: keys in a fixed order, manifest/state/fixity

@@ -9,15 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ocfl_ck_find(struct inv_ck *c, const char *code, const char *fmt, ...)
+void ocfl_ck_find(struct inv_ck *c, enum ocfl_check ck, const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap); /* truncation is fine for a message */
+    ocfl_report_vcheck(c->r, ck, c->spec, c->where, NULL, fmt, ap);
     va_end(ap);
-    ocfl_report_add(c->r, code, c->where, "%s", msg);
 }
 
 char *ocfl_ck_strdup(struct inv_ck *c, const char *s)
@@ -50,55 +48,87 @@ static int is_hex_of(const char *s, size_t len)
     return i == len;
 }
 
-/* E099/E100 for a bad content path; returns 0 when the path is fine. */
+/* E100/E099 for a bad fixity content path; returns 0 when the path is fine. */
 static int content_path_bad(struct inv_ck *c, const char *s, const char *block)
 {
     enum ocfl_path_problem pp;
 
     pp = ocfl_path_check(s);
     if (pp == OCFL_PATH_SLASH) {
-        ocfl_ck_find(c, "E100", "content path '%.200s' in %s begins or ends with '/'", s, block);
+        ocfl_ck_find(c, OCFL_CK_CPATH_SLASH, "content path '%.200s' in %s begins or ends with '/'",
+                     s, block);
         return 1;
     }
     if (pp != OCFL_PATH_OK) {
-        ocfl_ck_find(c, "E099", "content path '%.200s' in %s has an empty, '.' or '..' element", s,
-                     block);
+        ocfl_ck_find(c, OCFL_CK_CPATH_ELEMENT,
+                     "content path '%.200s' in %s has an empty, '.' or '..' element", s, block);
         return 1;
     }
     return 0;
 }
 
-/* E042/E015/E019: a manifest path must be vN/<content directory>/... of a known version. */
-static void content_path_place(struct inv_ck *c, const char *s, const char *cdir)
+/* "v" and decimal digits (the form of a version directory name), of @n bytes at @s. */
+static int vname_form(const char *s, size_t n)
 {
-    const char *slash = strchr(s, '/'), *rest;
-    char vname[64];
-    size_t n;
+    if (n < 2 || s[0] != 'v')
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
 
-    if (!c->vnames.n)
-        return;
-    n = slash ? (size_t)(slash - s) : strlen(s);
-    if (!slash || n >= sizeof(vname)) {
-        ocfl_ck_find(c, "E042", "content path '%.200s' is not inside a version directory", s);
-        return;
+/*
+ * A manifest content path must be VERSION/CONTENTDIR/REST, VERSION a version
+ * of this inventory: anything else is not a path to content of the object
+ * (E042, "relative to the object root": "a.txt", "../a.txt", "v1/a.txt",
+ * "v1/other/a.txt", "v9/content/a.txt" without a v9).  The checks run in
+ * the order ocfl-py's run: E100 first, then E042, then E099 on what follows
+ * the content directory, so "v1/content/../a" is E099 and "../v1/a" E042.
+ * Returns 0 when the path is fine.
+ */
+static int manifest_path_bad(struct inv_ck *c, const char *s, const char *cdir)
+{
+    enum ocfl_path_problem pp = ocfl_path_check(s);
+    const char *slash = strchr(s, '/'), *rest;
+    size_t n = slash ? (size_t)(slash - s) : strlen(s), clen;
+    char vname[64];
+
+    if (pp == OCFL_PATH_SLASH) {
+        ocfl_ck_find(c, OCFL_CK_CPATH_SLASH,
+                     "content path '%.200s' in manifest begins or ends with '/'", s);
+        return 1;
+    }
+    if (!slash || !vname_form(s, n) || n >= sizeof(vname)) {
+        ocfl_ck_find(c, OCFL_CK_CPATH_PLACE,
+                     "content path '%.200s' is not inside a version directory", s);
+        return 1;
     }
     memcpy(vname, s, n);
     vname[n] = '\0';
-    if (!ocfl_strset_has(&c->vnames, vname, NULL)) {
-        ocfl_ck_find(c, "E042", "content path '%.200s' is not inside a version directory", s);
-        return;
+    /* without a usable versions block there is no list of versions to hold it to */
+    if (c->vnames.n && !ocfl_strset_has(&c->vnames, vname, NULL)) {
+        ocfl_ck_find(c, OCFL_CK_CPATH_PLACE,
+                     "content path '%.200s' is in '%s', which is not a version of the inventory", s,
+                     vname);
+        return 1;
     }
-    if (!cdir)
-        return; /* contentDirectory itself is broken (E017/E018/E108) */
     rest = slash + 1;
-    slash = strchr(rest, '/');
-    if (!slash) {
-        ocfl_ck_find(c, "E015", "content path '%.200s' is directly in a version directory", s);
-        return;
+    if (cdir) { /* else contentDirectory itself is broken (E017/E018/E108) */
+        clen = strlen(cdir);
+        if (strncmp(rest, cdir, clen) || rest[clen] != '/' || !rest[clen + 1]) {
+            ocfl_ck_find(c, OCFL_CK_CPATH_PLACE,
+                         "content path '%.200s' is not in the content directory '%.100s' of %s", s,
+                         cdir, vname);
+            return 1;
+        }
     }
-    if ((size_t)(slash - rest) != strlen(cdir) || strncmp(rest, cdir, strlen(cdir)))
-        ocfl_ck_find(c, "E019", "content path '%.200s' is not in the content directory '%.100s'", s,
-                     cdir);
+    if (pp != OCFL_PATH_OK) {
+        ocfl_ck_find(c, OCFL_CK_CPATH_ELEMENT,
+                     "content path '%.200s' in manifest has an empty, '.' or '..' element", s);
+        return 1;
+    }
+    return 0;
 }
 
 /*
@@ -111,7 +141,7 @@ static void read_blocks(struct inv_ck *c, json_ref obj, int manifest, const char
                         struct ocfl_manifest_entry **ret, size_t *ret_n)
 {
     const struct json_doc *d = c->d;
-    const char *bad_shape = manifest ? "E092" : "E057";
+    enum ocfl_check bad_shape = manifest ? OCFL_CK_MANIFEST_VALUE : OCFL_CK_FIXITY_BLOCK;
     size_t n = 0;
     struct ocfl_manifest_entry *e;
     const char *digest;
@@ -149,15 +179,20 @@ static void read_blocks(struct inv_ck *c, json_ref obj, int manifest, const char
                              digest);
                 continue;
             }
-            if (content_path_bad(c, s, block))
-                continue;
+            /* a bad path is dropped from the partial: the validator does not look for it */
             if (manifest) {
-                content_path_place(c, s, cdir);
-                if (cpaths && ocfl_strset_add(cpaths, s, 0) < 0)
+                int bad = manifest_path_bad(c, s, cdir);
+                /* a misplaced path is still the manifest's, for the fixity check */
+                if (cpaths && ocfl_path_check(s) == OCFL_PATH_OK &&
+                    ocfl_strset_add(cpaths, s, 0) < 0)
                     c->oom = 1;
+                if (bad)
+                    continue;
+            } else if (content_path_bad(c, s, block)) {
+                continue;
             } else if (cpaths && !ocfl_strset_has(cpaths, s, NULL)) {
-                ocfl_ck_find(c, "E057", "%s: content path '%.200s' is not in the manifest", block,
-                             s);
+                ocfl_ck_find(c, OCFL_CK_FIXITY_NOT_MANIFEST,
+                             "%s: content path '%.200s' is not in the manifest", block, s);
             }
             e[n - 1].paths[e[n - 1].n_paths] = ocfl_ck_strdup(c, s);
             if (!e[n - 1].paths[e[n - 1].n_paths])
@@ -176,8 +211,8 @@ static void read_blocks(struct inv_ck *c, json_ref obj, int manifest, const char
     for (size_t i = 0; i + 1 < n; i++) {
         if (ocfl_ascii_casecmp(e[i].digest, e[i + 1].digest))
             continue;
-        ocfl_ck_find(c, manifest ? "E096" : "E097", "%s: digest '%.140s' occurs more than once",
-                     block, e[i].digest);
+        ocfl_ck_find(c, manifest ? OCFL_CK_MANIFEST_DUP_DIGEST : OCFL_CK_FIXITY_DUP_DIGEST,
+                     "%s: digest '%.140s' occurs more than once", block, e[i].digest);
         free(e[i + 1].digest);
         for (size_t k = 0; k < e[i + 1].n_paths; k++)
             free(e[i + 1].paths[k]);
@@ -203,17 +238,18 @@ static void check_manifest(struct inv_ck *c, json_ref manifest, struct ocfl_strs
     int r;
 
     if (!json_doc_is(c->d, manifest, JSON_K_OBJECT)) {
-        ocfl_ck_find(c, "E106", "manifest is not an object");
+        ocfl_ck_find(c, OCFL_CK_MANIFEST_NOT_OBJECT, "manifest is not an object");
         return;
     }
     JSON_DOC_FOREACH_MEMBER(c->d, manifest, k, digest, paths)
     {
         (void)paths; /* keys only */
         if (ocfl_digest_alg_is_content(alg) && !is_hex_of(digest, ocfl_digest_hex_len(alg)))
-            ocfl_ck_find(c, "E039", "manifest digest '%.140s' is not a %s digest", digest,
-                         inv->digest_algorithm);
+            ocfl_ck_find(c, OCFL_CK_MANIFEST_DIGEST, "manifest digest '%.140s' is not a %s digest",
+                         digest, inv->digest_algorithm);
         if (c->has_used && !ocfl_strset_has(&c->used, digest, NULL))
-            ocfl_ck_find(c, "E107", "manifest digest '%.140s' is not used by any version", digest);
+            ocfl_ck_find(c, OCFL_CK_MANIFEST_UNUSED,
+                         "manifest digest '%.140s' is not used by any version", digest);
     }
     read_blocks(c, manifest, 1, "manifest", cdir, cpaths, &inv->manifest, &inv->n_manifest);
     if (c->oom)
@@ -242,7 +278,8 @@ static void check_manifest(struct inv_ck *c, json_ref manifest, struct ocfl_strs
     if (r < 0)
         c->oom = 1;
     else if (r > 0)
-        ocfl_ck_find(c, "E101", "content paths '%.200s' and '%.200s' conflict", all[a], all[b]);
+        ocfl_ck_find(c, OCFL_CK_CPATH_CONFLICT, "content paths '%.200s' and '%.200s' conflict",
+                     all[a], all[b]);
     free(all);
     c->manifest_refs = refs;
     c->n_manifest_refs = np2;
@@ -258,7 +295,7 @@ static void check_fixity(struct inv_ck *c, json_ref fixity, struct ocfl_strset *
 
     inv->has_fixity_key = 1;
     if (!json_doc_is(d, fixity, JSON_K_OBJECT)) {
-        ocfl_ck_find(c, "E111", "fixity is not an object");
+        ocfl_ck_find(c, OCFL_CK_FIXITY_NOT_OBJECT, "fixity is not an object");
         return;
     }
     if (!json_doc_size(d, fixity))
@@ -273,7 +310,7 @@ static void check_fixity(struct inv_ck *c, json_ref fixity, struct ocfl_strset *
         char what[160];
 
         if (!json_doc_is(d, block, JSON_K_OBJECT)) {
-            ocfl_ck_find(c, "E057", "fixity block '%.100s' is not an object", alg);
+            ocfl_ck_find(c, OCFL_CK_FIXITY_BLOCK, "fixity block '%.100s' is not an object", alg);
             continue;
         }
         snprintf(what, sizeof(what), "fixity block '%.100s'", alg);
@@ -299,22 +336,19 @@ static const char *check_content_dir(struct inv_ck *c, json_ref cd)
         return "content";
     s = json_doc_str(c->d, cd);
     if (!s) {
-        ocfl_ck_find(c, "E017", "contentDirectory is not a string");
-        ocfl_ck_find(c, "E108", "contentDirectory is not a directory name");
+        ocfl_ck_find(c, OCFL_CK_CDIR_SLASH, "contentDirectory is not a string");
         return NULL;
     }
     if (strchr(s, '/')) {
-        ocfl_ck_find(c, "E017", "contentDirectory '%.100s' contains '/'", s);
-        ocfl_ck_find(c, "E108", "contentDirectory '%.100s' is not a direct child", s);
+        ocfl_ck_find(c, OCFL_CK_CDIR_SLASH, "contentDirectory '%.100s' contains '/'", s);
         return NULL;
     }
     if (!strcmp(s, ".") || !strcmp(s, "..")) {
-        ocfl_ck_find(c, "E018", "contentDirectory must not be '%s'", s);
-        ocfl_ck_find(c, "E108", "contentDirectory '%s' is not a direct child", s);
+        ocfl_ck_find(c, OCFL_CK_CDIR_DOTS, "contentDirectory must not be '%s'", s);
         return NULL;
     }
     if (!*s) {
-        ocfl_ck_find(c, "E108", "contentDirectory is empty");
+        ocfl_ck_find(c, OCFL_CK_CDIR_EMPTY, "contentDirectory is empty");
         return NULL;
     }
     c->inv->content_directory = ocfl_ck_strdup(c, s);
@@ -347,6 +381,10 @@ static void check_top(struct inv_ck *c, json_ref root, struct ocfl_strset *cpath
     json_ref id, type, alg, head, manifest, versions, fixity, val;
     const char *key, *cdir, *s;
 
+    type = json_doc_get(d, root, "type");
+    /* codes of the inventory's own spec when the caller does not know the object's */
+    if (!c->spec)
+        c->spec = ocfl_spec_from_inventory_type(json_doc_str(d, type));
     JSON_DOC_FOREACH_MEMBER(d, root, k, key, val)
     {
         (void)val; /* keys only */
@@ -355,10 +393,9 @@ static void check_top(struct inv_ck *c, json_ref root, struct ocfl_strset *cpath
             if (!strcmp(key, top_keys[i]))
                 break;
         if (i == sizeof(top_keys) / sizeof(top_keys[0]))
-            ocfl_ck_find(c, "E102", "unknown key '%.100s'", key);
+            ocfl_ck_find(c, OCFL_CK_INV_UNKNOWN_KEY, "unknown key '%.100s'", key);
     }
     id = json_doc_get(d, root, "id");
-    type = json_doc_get(d, root, "type");
     alg = json_doc_get(d, root, "digestAlgorithm");
     head = json_doc_get(d, root, "head");
     manifest = json_doc_get(d, root, "manifest");
@@ -367,57 +404,57 @@ static void check_top(struct inv_ck *c, json_ref root, struct ocfl_strset *cpath
 
     s = json_doc_str(d, id);
     if (id == JSON_NONE) {
-        ocfl_ck_find(c, "E036", "id is missing");
+        ocfl_ck_find(c, OCFL_CK_INV_KEY_MISSING, "id is missing");
     } else if (!s || !*s) {
-        ocfl_ck_find(c, "E037", "id is not a non-empty string");
+        ocfl_ck_find(c, OCFL_CK_INV_ID_BAD, "id is not a non-empty string");
     } else {
         if (!ocfl_is_uri(s))
-            ocfl_ck_find(c, "W005", "id '%.100s' is not a URI", s);
+            ocfl_ck_find(c, OCFL_CK_INV_ID_NOT_URI, "id '%.100s' is not a URI", s);
         inv->id = ocfl_ck_strdup(c, s);
     }
 
     s = json_doc_str(d, type);
     if (type == JSON_NONE) {
-        ocfl_ck_find(c, "E036", "type is missing");
+        ocfl_ck_find(c, OCFL_CK_INV_KEY_MISSING, "type is missing");
     } else if (!s) {
-        ocfl_ck_find(c, "E038", "type is not a string");
+        ocfl_ck_find(c, OCFL_CK_INV_TYPE_BAD, "type is not a string");
     } else {
         inv->spec = ocfl_spec_from_inventory_type(s);
         if (inv->spec == OCFL_SPEC_UNKNOWN)
-            ocfl_ck_find(c, "E038", "type '%.100s' is not an OCFL inventory type", s);
+            ocfl_ck_find(c, OCFL_CK_INV_TYPE_BAD, "type '%.100s' is not an OCFL inventory type", s);
     }
 
     s = json_doc_str(d, alg);
     if (alg == JSON_NONE) {
-        ocfl_ck_find(c, "E036", "digestAlgorithm is missing");
+        ocfl_ck_find(c, OCFL_CK_INV_KEY_MISSING, "digestAlgorithm is missing");
     } else if (!s) {
-        ocfl_ck_find(c, "E025", "digestAlgorithm is not a string");
+        ocfl_ck_find(c, OCFL_CK_INV_ALG_BAD, "digestAlgorithm is not a string");
     } else {
         if (!strcmp(s, "sha256"))
-            ocfl_ck_find(c, "W004", "digestAlgorithm is sha256 rather than sha512");
+            ocfl_ck_find(c, OCFL_CK_INV_ALG_SHA256, "digestAlgorithm is sha256 rather than sha512");
         else if (strcmp(s, "sha512"))
-            ocfl_ck_find(c, "E025", "digestAlgorithm '%.100s' is not sha512 or sha256", s);
+            ocfl_ck_find(c, OCFL_CK_INV_ALG_BAD, "digestAlgorithm '%.100s' is not sha512 or sha256",
+                         s);
         inv->digest_algorithm = ocfl_ck_strdup(c, s);
     }
 
     s = json_doc_str(d, head);
     if (head == JSON_NONE)
-        ocfl_ck_find(c, "E036", "head is missing");
+        ocfl_ck_find(c, OCFL_CK_INV_KEY_MISSING, "head is missing");
     else if (!s)
-        ocfl_ck_find(c, "E040", "head is not a string");
+        ocfl_ck_find(c, OCFL_CK_INV_HEAD_BAD, "head is not a string");
     else
         inv->head = ocfl_ck_strdup(c, s);
 
     cdir = check_content_dir(c, json_doc_get(d, root, "contentDirectory"));
 
     if (manifest == JSON_NONE)
-        ocfl_ck_find(c, "E041", "manifest is missing");
+        ocfl_ck_find(c, OCFL_CK_MANIFEST_MISSING, "manifest is missing");
     else if (json_doc_is(d, manifest, JSON_K_OBJECT))
         index_manifest(c, manifest); /* the states check their digests against it */
 
     if (versions == JSON_NONE) {
-        ocfl_ck_find(c, "E043", "versions is missing");
-        ocfl_ck_find(c, "E008", "the inventory has no versions");
+        ocfl_ck_find(c, OCFL_CK_VERSIONS_MISSING, "versions is missing");
     } else {
         c->has_used = json_doc_is(d, versions, JSON_K_OBJECT);
         ocfl_ck_versions(c, versions, head);
@@ -431,10 +468,10 @@ static void check_top(struct inv_ck *c, json_ref root, struct ocfl_strset *cpath
 }
 
 /* The shared checker.  *ret_too_big tells parse to answer -EFBIG. */
-static int check(const char *buf, size_t len, const char *where, struct ocfl_report *report,
-                 struct ocfl_inventory **ret, int *ret_too_big)
+static int check(const char *buf, size_t len, const char *where, enum ocfl_spec spec,
+                 struct ocfl_report *report, struct ocfl_inventory **ret, int *ret_too_big)
 {
-    struct inv_ck c = {.r = report, .where = where ? where : ""};
+    struct inv_ck c = {.r = report, .where = where ? where : "", .spec = spec};
     struct ocfl_strset cpaths = {0};
     struct json_doc *doc = NULL;
     char msg[300];
@@ -444,18 +481,19 @@ static int check(const char *buf, size_t len, const char *where, struct ocfl_rep
     *ret_too_big = 0;
     if (len > OCFL_INVENTORY_MAX_BYTES) {
         *ret_too_big = 1;
-        ocfl_ck_find(&c, "E033", "inventory is larger than %u bytes", OCFL_INVENTORY_MAX_BYTES);
+        ocfl_ck_find(&c, OCFL_CK_INV_TOO_BIG, "inventory is larger than %u bytes",
+                     OCFL_INVENTORY_MAX_BYTES);
         return 0;
     }
     r = json_doc_parse(buf, len, &doc, msg, sizeof(msg));
     if (r == -ENOMEM)
         return -ENOMEM;
     if (r < 0) {
-        ocfl_ck_find(&c, "E033", "inventory is not parsable JSON (%s)", msg);
+        ocfl_ck_find(&c, OCFL_CK_INV_NOT_JSON, "inventory is not parsable JSON (%s)", msg);
         return 0;
     }
     if (!json_doc_is(doc, json_doc_root(doc), JSON_K_OBJECT)) {
-        ocfl_ck_find(&c, "E034", "inventory is not a JSON object");
+        ocfl_ck_find(&c, OCFL_CK_INV_NOT_OBJECT, "inventory is not a JSON object");
         json_doc_free(doc);
         return 0;
     }
@@ -482,13 +520,13 @@ static int check(const char *buf, size_t len, const char *where, struct ocfl_rep
     return 0;
 }
 
-int ocfl_inventory_check(const char *buf, size_t len, const char *where, struct ocfl_report *report,
-                         struct ocfl_inventory **ret_partial)
+int ocfl_inventory_check(const char *buf, size_t len, const char *where, enum ocfl_spec spec,
+                         struct ocfl_report *report, struct ocfl_inventory **ret_partial)
 {
     struct ocfl_inventory *inv;
     int too_big, r;
 
-    r = check(buf, len, where, report, &inv, &too_big);
+    r = check(buf, len, where, spec, report, &inv, &too_big);
     if (ret_partial)
         *ret_partial = inv;
     else
@@ -503,7 +541,7 @@ int ocfl_inventory_parse(const char *buf, size_t len, struct ocfl_inventory **re
     struct ocfl_inventory *inv = NULL;
     int too_big, r;
 
-    r = check(buf, len, "", &report, &inv, &too_big);
+    r = check(buf, len, "", OCFL_SPEC_UNKNOWN, &report, &inv, &too_big);
     if (r < 0) {
         ocfl_err_set(err, r, "cannot check inventory: out of memory");
     } else if (too_big) {

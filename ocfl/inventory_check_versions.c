@@ -89,28 +89,30 @@ static void check_user(struct inv_ck *c, const char *vk, json_ref user, struct o
     json_ref val;
 
     if (!json_doc_is(d, user, JSON_K_OBJECT)) {
-        ocfl_ck_find(c, "E054", "user of version '%s' is not an object", vk);
+        ocfl_ck_find(c, OCFL_CK_USER_BAD, "user of version '%s' is not an object", vk);
         return;
     }
     JSON_DOC_FOREACH_MEMBER(d, user, k, key, val)
     {
         if (strcmp(key, "name") && strcmp(key, "address"))
-            ocfl_ck_find(c, "E102", "user of version '%s' has an unknown key '%.100s'", vk, key);
+            ocfl_ck_find(c, OCFL_CK_INV_UNKNOWN_KEY,
+                         "user of version '%s' has an unknown key '%.100s'", vk, key);
     }
     name = json_doc_str(d, json_doc_get(d, user, "name"));
     val = json_doc_get(d, user, "address");
     addr = json_doc_str(d, val);
     if (!name)
-        ocfl_ck_find(c, "E054", "user of version '%s' has no name string", vk);
+        ocfl_ck_find(c, OCFL_CK_USER_BAD, "user of version '%s' has no name string", vk);
     else
         v->user_name = ocfl_ck_strdup(c, name);
     if (val == JSON_NONE) {
-        ocfl_ck_find(c, "W008", "user of version '%s' has no address", vk);
+        ocfl_ck_find(c, OCFL_CK_USER_NO_ADDRESS, "user of version '%s' has no address", vk);
     } else if (!addr) {
-        ocfl_ck_find(c, "E054", "address of version '%s' is not a string", vk);
+        ocfl_ck_find(c, OCFL_CK_USER_BAD, "address of version '%s' is not a string", vk);
     } else {
         if (!ocfl_is_uri(addr))
-            ocfl_ck_find(c, "W009", "address '%.100s' of version '%s' is not a URI", addr, vk);
+            ocfl_ck_find(c, OCFL_CK_USER_ADDRESS_NOT_URI,
+                         "address '%.100s' of version '%s' is not a URI", addr, vk);
         v->user_address = ocfl_ck_strdup(c, addr);
     }
 }
@@ -124,7 +126,7 @@ static void check_state(struct inv_ck *c, const char *vk, json_ref state, struct
     const char **lp;
 
     if (!json_doc_is(d, state, JSON_K_OBJECT)) {
-        ocfl_ck_find(c, "E050", "state of version '%s' is not an object", vk);
+        ocfl_ck_find(c, OCFL_CK_STATE_BAD, "state of version '%s' is not an object", vk);
         return;
     }
     JSON_DOC_FOREACH_MEMBER(d, state, k, digest, paths)
@@ -147,12 +149,12 @@ static void check_state(struct inv_ck *c, const char *vk, json_ref state, struct
             ocfl_strset_add(&c->used, digest, 0) < 0)
             c->oom = 1;
         if (c->has_manifest && !ocfl_strset_has(&c->manifest_keys, digest, NULL))
-            ocfl_ck_find(c, "E050",
+            ocfl_ck_find(c, OCFL_CK_STATE_DIGEST,
                          "digest '%.140s' in state of version '%s' is not in the manifest", digest,
                          vk);
         if (!is_array) {
-            ocfl_ck_find(c, "E050", "state of version '%s': value of '%.140s' is not an array", vk,
-                         digest);
+            ocfl_ck_find(c, OCFL_CK_STATE_BAD,
+                         "state of version '%s': value of '%.140s' is not an array", vk, digest);
             continue;
         }
         JSON_DOC_FOREACH_ELEMENT(d, paths, p)
@@ -161,19 +163,19 @@ static void check_state(struct inv_ck *c, const char *vk, json_ref state, struct
             enum ocfl_path_problem pp;
 
             if (!s) {
-                ocfl_ck_find(c, "E050", "state of version '%s': a logical path is not a string",
-                             vk);
+                ocfl_ck_find(c, OCFL_CK_STATE_BAD,
+                             "state of version '%s': a logical path is not a string", vk);
                 continue;
             }
             pp = ocfl_path_check(s);
             if (pp == OCFL_PATH_SLASH) {
-                ocfl_ck_find(c, "E053",
+                ocfl_ck_find(c, OCFL_CK_LPATH_SLASH,
                              "logical path '%.200s' in version '%s' begins or ends with '/'", s,
                              vk);
                 continue;
             } else if (pp != OCFL_PATH_OK) {
                 ocfl_ck_find(
-                    c, "E052",
+                    c, OCFL_CK_LPATH_ELEMENT,
                     "logical path '%.200s' in version '%s' has an empty, '.' or '..' element", s,
                     vk);
                 continue;
@@ -202,8 +204,9 @@ static void check_state(struct inv_ck *c, const char *vk, json_ref state, struct
         if (r < 0)
             c->oom = 1;
         else if (r > 0)
-            ocfl_ck_find(c, "E095", "logical paths '%.200s' and '%.200s' of version '%s' conflict",
-                         lp[a], lp[b], vk);
+            ocfl_ck_find(c, OCFL_CK_LPATH_CONFLICT,
+                         "logical paths '%.200s' and '%.200s' of version '%s' conflict", lp[a],
+                         lp[b], vk);
     }
     free(lp);
 }
@@ -216,7 +219,7 @@ static int check_version(struct inv_ck *c, const char *vk, json_ref val, struct 
     json_ref x, created, state, message, user;
 
     if (!json_doc_is(d, val, JSON_K_OBJECT)) {
-        ocfl_ck_find(c, "E047", "version '%s' is not an object", vk);
+        ocfl_ck_find(c, OCFL_CK_VERSION_NOT_OBJECT, "version '%s' is not an object", vk);
         return -1;
     }
     JSON_DOC_FOREACH_MEMBER(d, val, k, key, x)
@@ -224,7 +227,8 @@ static int check_version(struct inv_ck *c, const char *vk, json_ref val, struct 
         (void)x; /* keys only */
         if (strcmp(key, "created") && strcmp(key, "state") && strcmp(key, "message") &&
             strcmp(key, "user"))
-            ocfl_ck_find(c, "E102", "version '%s' has an unknown key '%.100s'", vk, key);
+            ocfl_ck_find(c, OCFL_CK_INV_UNKNOWN_KEY, "version '%s' has an unknown key '%.100s'", vk,
+                         key);
     }
     created = json_doc_get(d, val, "created");
     state = json_doc_get(d, val, "state");
@@ -232,28 +236,28 @@ static int check_version(struct inv_ck *c, const char *vk, json_ref val, struct 
     user = json_doc_get(d, val, "user");
     created_s = json_doc_str(d, created);
     if (created == JSON_NONE)
-        ocfl_ck_find(c, "E048", "version '%s' has no created time", vk);
+        ocfl_ck_find(c, OCFL_CK_VERSION_KEY_MISSING, "version '%s' has no created time", vk);
     else if (!created_s)
-        ocfl_ck_find(c, "E049", "created of version '%s' is not a string", vk);
+        ocfl_ck_find(c, OCFL_CK_VERSION_CREATED, "created of version '%s' is not a string", vk);
     else if (!rfc3339_ok(created_s))
         ocfl_ck_find(
-            c, "E049",
+            c, OCFL_CK_VERSION_CREATED,
             "created '%.100s' of version '%s' is not an RFC 3339 time with seconds and time zone",
             created_s, vk);
     if (created_s)
         v->created = ocfl_ck_strdup(c, created_s);
     if (state == JSON_NONE)
-        ocfl_ck_find(c, "E048", "version '%s' has no state", vk);
+        ocfl_ck_find(c, OCFL_CK_VERSION_KEY_MISSING, "version '%s' has no state", vk);
     else
         check_state(c, vk, state, v);
     if (message != JSON_NONE && !json_doc_str(d, message))
-        ocfl_ck_find(c, "E094", "message of version '%s' is not a string", vk);
+        ocfl_ck_find(c, OCFL_CK_VERSION_MESSAGE, "message of version '%s' is not a string", vk);
     else if (message != JSON_NONE)
         v->message = ocfl_ck_strdup(c, json_doc_str(d, message));
     if (user != JSON_NONE)
         check_user(c, vk, user, v);
     if (message == JSON_NONE || user == JSON_NONE)
-        ocfl_ck_find(c, "W007", "version '%s' has no %s", vk,
+        ocfl_ck_find(c, OCFL_CK_VERSION_NO_META, "version '%s' has no %s", vk,
                      message == JSON_NONE ? "message" : "user");
     return 0;
 }
@@ -267,17 +271,15 @@ static void check_naming(struct inv_ck *c, struct vkey *k, size_t n)
         width = k[0].digits;
     c->inv->padding = (unsigned)width;
     if (width)
-        ocfl_ck_find(c, "W001", "version names are zero-padded ('%s')", k[0].key);
+        ocfl_ck_find(c, OCFL_CK_VNAME_PADDED, "version names are zero-padded ('%s')", k[0].key);
     for (size_t i = 1; i < n; i++) {
         int padded = k[i].digits > 1 && k[i].key[1] == '0';
         if (width && k[i].digits == width && !padded) {
-            ocfl_ck_find(c, "E011", "version '%s' does not start with 'v0' like '%s'", k[i].key,
-                         k[0].key);
-            ocfl_ck_find(c, "E013", "version '%s' breaks the naming of '%s'", k[i].key, k[0].key);
+            ocfl_ck_find(c, OCFL_CK_VNAME_PAD_PREFIX,
+                         "version '%s' does not start with 'v0' like '%s'", k[i].key, k[0].key);
         } else if ((width && k[i].digits != width) || (!width && padded)) {
-            ocfl_ck_find(c, "E012", "versions '%s' and '%s' are named differently", k[0].key,
-                         k[i].key);
-            ocfl_ck_find(c, "E013", "version '%s' breaks the naming of '%s'", k[i].key, k[0].key);
+            ocfl_ck_find(c, OCFL_CK_VNAME_MIXED, "versions '%s' and '%s' are named differently",
+                         k[0].key, k[i].key);
         }
     }
 }
@@ -291,13 +293,13 @@ void ocfl_ck_versions(struct inv_ck *c, json_ref versions, json_ref head)
     json_ref val;
 
     if (!json_doc_is(d, versions, JSON_K_OBJECT)) {
-        ocfl_ck_find(c, "E044", "versions is not an object");
+        ocfl_ck_find(c, OCFL_CK_VERSIONS_NOT_OBJECT, "versions is not an object");
         return;
     }
     if (json_doc_size(d, versions) == 0) {
-        ocfl_ck_find(c, "E008", "the inventory has no versions");
+        ocfl_ck_find(c, OCFL_CK_VERSIONS_EMPTY, "the inventory has no versions");
         if (head_s)
-            ocfl_ck_find(c, "E040", "head '%.100s' names no version", head_s);
+            ocfl_ck_find(c, OCFL_CK_INV_HEAD_NOT_LAST, "head '%.100s' names no version", head_s);
         return;
     }
     k = calloc(json_doc_size(d, versions), sizeof(*k));
@@ -309,10 +311,13 @@ void ocfl_ck_versions(struct inv_ck *c, json_ref versions, json_ref head)
     {
         int r = parse_vname(key, &k[n].num, &k[n].digits);
         if (r == -1) {
-            ocfl_ck_find(c, "E104", "version name '%.100s' is not 'v' and a number", key);
-            ocfl_ck_find(c, "E046", "version name '%.100s' cannot be a version directory", key);
+            ocfl_ck_find(c, OCFL_CK_VNAME_FORM,
+                         "version name '%.100s' is not 'v' and a number: it cannot be a version "
+                         "directory",
+                         key);
         } else if (r == -2) {
-            ocfl_ck_find(c, "E105", "version name '%.100s' is not a number from 1 to %u", key,
+            ocfl_ck_find(c, OCFL_CK_VNAME_RANGE,
+                         "version name '%.100s' is not a number from 1 to %u", key,
                          OCFL_MAX_VERSIONS);
         } else {
             k[n].key = key;
@@ -328,18 +333,18 @@ void ocfl_ck_versions(struct inv_ck *c, json_ref versions, json_ref head)
             c->oom = 1;
     check_naming(c, k, n);
     if (k[0].num != 1)
-        ocfl_ck_find(c, "E009", "versions start at '%s', not 1", k[0].key);
+        ocfl_ck_find(c, OCFL_CK_VERSIONS_START, "versions start at '%s', not 1", k[0].key);
     for (size_t i = 1; i < n; i++) {
         if (k[i].num == k[i - 1].num)
-            ocfl_ck_find(c, "E012", "versions '%s' and '%s' have the same number", k[i - 1].key,
-                         k[i].key);
+            ocfl_ck_find(c, OCFL_CK_VNAME_SAME_NUMBER,
+                         "versions '%s' and '%s' have the same number", k[i - 1].key, k[i].key);
         else if (k[i].num != k[i - 1].num + 1)
-            ocfl_ck_find(c, "E010", "versions between '%s' and '%s' are missing", k[i - 1].key,
-                         k[i].key);
+            ocfl_ck_find(c, OCFL_CK_VERSIONS_GAP, "versions between '%s' and '%s' are missing",
+                         k[i - 1].key, k[i].key);
     }
     if (head_s && strcmp(head_s, k[n - 1].key))
-        ocfl_ck_find(c, "E040", "head '%.100s' is not the highest version '%s'", head_s,
-                     k[n - 1].key);
+        ocfl_ck_find(c, OCFL_CK_INV_HEAD_NOT_LAST, "head '%.100s' is not the highest version '%s'",
+                     head_s, k[n - 1].key);
 
     c->inv->versions = calloc(n, sizeof(*c->inv->versions));
     if (!c->inv->versions) {

@@ -2,6 +2,7 @@
 #ifndef OCFL_INVENTORY_PRIV_H
 #define OCFL_INVENTORY_PRIV_H
 
+#include "checks.h"
 #include "digest.h"
 #include "inventory.h"
 #include "json_doc.h"
@@ -55,6 +56,7 @@ void ocfl_version_release(struct ocfl_version *v);
 struct inv_ck {
     struct ocfl_report *r;
     const char *where;
+    enum ocfl_spec spec; /* whose codes to report (UNKNOWN: the inventory's type, else 1.1) */
     struct ocfl_inventory *inv; /* the best-effort result being built */
     int oom;
     const struct json_doc *d;
@@ -67,8 +69,9 @@ struct inv_ck {
     size_t n_manifest_refs;
 };
 
-/* Record finding @code at c->where; untrusted text must be bounded by the caller (%.100s). */
-void ocfl_ck_find(struct inv_ck *c, const char *code, const char *fmt, ...)
+/* Record a finding of check @ck about the inventory c->where, with the code c->spec gives it;
+ * untrusted text must be bounded by the caller (%.100s). */
+void ocfl_ck_find(struct inv_ck *c, enum ocfl_check ck, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* strdup() that marks c->oom on failure. */
 char *ocfl_ck_strdup(struct inv_ck *c, const char *s);

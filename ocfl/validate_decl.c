@@ -9,23 +9,23 @@
 const struct val_decl val_decl_object = {
     .prefix = "0=ocfl_object_",
     .what = "object",
-    .bad_t = "E005",
-    .bad_name = "E006",
-    .not_file = "E003",
-    .bad_content = "E007",
-    .missing = "E003",
-    .multiple = "E003",
+    .bad_t = OCFL_CK_OBJ_DECL_T,
+    .bad_name = OCFL_CK_OBJ_DECL_NAME,
+    .not_file = OCFL_CK_OBJ_DECL_NOT_FILE,
+    .bad_content = OCFL_CK_OBJ_DECL_CONTENT,
+    .missing = OCFL_CK_OBJ_DECL_MISSING,
+    .multiple = OCFL_CK_OBJ_DECL_MULTIPLE,
 };
 
 const struct val_decl val_decl_root = {
     .prefix = "0=ocfl_",
     .what = "storage root",
-    .bad_t = "E078",
-    .bad_name = "E079",
-    .not_file = "E076",
-    .bad_content = "E080",
-    .missing = "E069",
-    .multiple = "E076",
+    .bad_t = OCFL_CK_ROOT_DECL_T,
+    .bad_name = OCFL_CK_ROOT_DECL_NAME,
+    .not_file = OCFL_CK_ROOT_DECL_NOT_FILE,
+    .bad_content = OCFL_CK_ROOT_DECL_CONTENT,
+    .missing = OCFL_CK_ROOT_DECL_MISSING,
+    .multiple = OCFL_CK_ROOT_DECL_MULTIPLE,
 };
 
 /* The spec a declaration name gives under @k's prefix ("1.0" / "1.1"), or unknown. */

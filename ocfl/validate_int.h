@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "checks.h"
 #include "digest.h"
 #include "inventory.h"
 #include "report.h"
@@ -25,12 +26,20 @@ struct vctx {
 };
 
 /*
- * Record a finding at @rel (relative to the object; NULL = the object
- * itself) with c->prefix in front.  1.1-only codes are mapped to their 1.0
- * counterparts (or dropped) when c->spec is 1.0.
+ * Record a finding of check @ck at @rel (relative to the object; NULL = the
+ * object itself) with c->prefix in front, under the code c->spec gives the
+ * check (1.1's when the spec is not known).
  */
-void vreport(struct vctx *c, const char *code, const char *rel, const char *fmt, ...)
+void vreport(struct vctx *c, enum ocfl_check ck, const char *rel, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/*
+ * The same for a finding made in the inventory @inv ("v2/inventory.json"):
+ * about @rel (a content path), or about the inventory itself when @rel is
+ * NULL.  The report keeps one finding however many inventories repeat it.
+ */
+void vreport_inv(struct vctx *c, enum ocfl_check ck, const char *inv, const char *rel,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Whether @name is an extension registered at ocfl.io (or one ocflfs knows). */
 int val_extension_registered(const char *name);
@@ -67,7 +76,7 @@ void val_free_dents(struct vdent *d, size_t n);
 struct val_decl {
     const char *prefix; /* "0=ocfl_object_" or "0=ocfl_" */
     const char *what;   /* "object" or "storage root" */
-    const char *bad_t, *bad_name, *not_file, *bad_content, *missing, *multiple;
+    enum ocfl_check bad_t, bad_name, not_file, bad_content, missing, multiple;
 };
 extern const struct val_decl val_decl_object, val_decl_root;
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "json_doc.h"
 #include "validate_int.h"
 
 /* Deepest directory nesting walked inside a content directory. */
@@ -46,29 +47,44 @@ int val_extension_registered(const char *name)
     return 0;
 }
 
-void vreport(struct vctx *c, const char *code, const char *rel, const char *fmt, ...)
+static void vreport_va(struct vctx *c, enum ocfl_check ck, const char *inv, const char *rel,
+                       const char *fmt, va_list ap)
 {
-    char msg[1024];
-    char *path = NULL;
+    const char *prefix = c->prefix ? c->prefix : "";
+    char *path = NULL, *ipath = NULL;
+
+    if (asprintf(&path, "%s%s", prefix, rel ? rel : "") < 0)
+        path = NULL;
+    if (inv && asprintf(&ipath, "%s%s", prefix, inv) < 0)
+        ipath = NULL;
+    if (!path || (inv && !ipath)) {
+        /* still counted, at the object; the run fails with -ENOMEM */
+        c->oom = 1;
+        ocfl_report_vcheck(c->report, ck, c->spec, NULL, prefix, fmt, ap);
+    } else {
+        ocfl_report_vcheck(c->report, ck, c->spec, ipath, inv && !rel ? NULL : path, fmt, ap);
+    }
+    free(path);
+    free(ipath);
+}
+
+void vreport(struct vctx *c, enum ocfl_check ck, const char *rel, const char *fmt, ...)
+{
     va_list ap;
 
-    if (c->spec == OCFL_SPEC_1_0) {
-        /* Codes 1.1 added: the 1.0 equivalent, or nothing when 1.0 has none. */
-        if (!strcmp(code, "E110"))
-            code = "E037";
-        else if (!strcmp(code, "E103") || !strcmp(code, "E107") || !strcmp(code, "E112") ||
-                 !strcmp(code, "W016"))
-            return;
-    }
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vreport_va(c, ck, NULL, rel, fmt, ap);
     va_end(ap);
-    if (asprintf(&path, "%s%s", c->prefix ? c->prefix : "", rel ? rel : "") < 0) {
-        path = NULL; /* still counted, at the object; the run fails with -ENOMEM */
-        c->oom = 1;
-    }
-    ocfl_report_add(c->report, code, path ? path : c->prefix, "%s", msg);
-    free(path);
+}
+
+void vreport_inv(struct vctx *c, enum ocfl_check ck, const char *inv, const char *rel,
+                 const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vreport_va(c, ck, inv, rel, fmt, ap);
+    va_end(ap);
 }
 
 static int cmp_dent(const void *a, const void *b)
@@ -195,13 +211,13 @@ static int read_inventory(struct vctx *c, const char *dir, struct vinv *vi)
         return rc;
     if (rc < 0) {
         vi->buf = NULL;
-        vreport(c, *dir ? "W010" : "E063", vi->where, "cannot read '%s': %s", vi->where,
-                strerror(-rc));
+        vreport(c, *dir ? OCFL_CK_VDIR_NO_INVENTORY : OCFL_CK_OBJ_NO_INVENTORY, vi->where,
+                "cannot read '%s': %s", vi->where, strerror(-rc));
         return 0;
     }
     if (snprintf(where, sizeof(where), "%s%s", c->prefix, vi->where) >= (int)sizeof(where))
         snprintf(where, sizeof(where), "%s", vi->where);
-    return ocfl_inventory_check(vi->buf, vi->len, where, c->report, &vi->inv);
+    return ocfl_inventory_check(vi->buf, vi->len, where, c->spec, c->report, &vi->inv);
 }
 
 /* The digest of @buf in @alg_name as hex; 0, or -ENOTSUP / -ENOMEM. */
@@ -248,7 +264,7 @@ static const char *check_sidecar(struct vctx *c, const char *dir, const struct v
     }
     snprintf(rel, sizeof(rel), "%s%sinventory.json.%s", dir, *dir ? "/" : "", alg ? alg : "ALG");
     if (!sc || sc->type != VT_REG) {
-        vreport(c, "E058", rel, "inventory sidecar '%s' is missing", rel);
+        vreport(c, OCFL_CK_SIDECAR_MISSING, rel, "inventory sidecar '%s' is missing", rel);
         return NULL;
     }
     int rc = ocfl_io_read_file(c->fd, rel, VAL_SMALL_FILE_MAX, &buf, &len, NULL);
@@ -257,7 +273,7 @@ static const char *check_sidecar(struct vctx *c, const char *dir, const struct v
         return sc->name;
     }
     if (rc < 0) {
-        vreport(c, "E058", rel, "cannot read inventory sidecar '%s'", rel);
+        vreport(c, OCFL_CK_SIDECAR_MISSING, rel, "cannot read inventory sidecar '%s'", rel);
         return sc->name;
     }
     /* DIGEST, whitespace, "inventory.json", an optional newline */
@@ -267,7 +283,8 @@ static const char *check_sidecar(struct vctx *c, const char *dir, const struct v
         const char *rest = buf + hexlen + ws;
         if (!hexlen || !ws || strncmp(rest, "inventory.json", 14) ||
             (rest[14] && strcmp(rest + 14, "\n")) || hexlen >= OCFL_DIGEST_HEX_MAX) {
-            vreport(c, "E061", rel, "sidecar '%s' is not 'DIGEST inventory.json'", rel);
+            vreport(c, OCFL_CK_SIDECAR_FORMAT, rel, "sidecar '%s' is not 'DIGEST inventory.json'",
+                    rel);
             free(buf);
             return sc->name;
         }
@@ -277,7 +294,8 @@ static const char *check_sidecar(struct vctx *c, const char *dir, const struct v
     if (rc == -ENOMEM)
         c->oom = 1; /* unchecked is not valid */
     else if (rc == 0 && !ocfl_digest_equal(hex, buf))
-        vreport(c, "E060", rel, "'%s' says %s but the inventory's digest is %s", rel, buf, hex);
+        vreport(c, OCFL_CK_SIDECAR_DIGEST, rel, "'%s' says %s but the inventory's digest is %s",
+                rel, buf, hex);
     free(buf);
     return sc->name;
 }
@@ -292,9 +310,10 @@ static void check_extensions(struct vctx *c)
     for (int i = 0; i < n; i++) {
         snprintf(rel, sizeof(rel), "extensions/%s", d[i].name);
         if (d[i].type != VT_DIR)
-            vreport(c, "E067", rel, "'%s': only extension directories may be in extensions/", rel);
+            vreport(c, OCFL_CK_OBJ_EXT_FILE, rel,
+                    "'%s': only extension directories may be in extensions/", rel);
         else if (!val_extension_registered(d[i].name))
-            vreport(c, "W013", rel, "'%s' is not a registered extension", rel);
+            vreport(c, OCFL_CK_OBJ_EXT_UNKNOWN, rel, "'%s' is not a registered extension", rel);
     }
     val_free_dents(d, n > 0 ? (size_t)n : 0);
 }
@@ -309,11 +328,12 @@ static int walk_content(struct vobj *o, struct vver *v, const char *rel, int dep
     if (n == -ENOMEM)
         return n;
     if (n < 0) {
-        vreport(o->c, "E023", rel, "cannot list '%s': %s", rel, strerror(-n));
+        vreport(o->c, OCFL_CK_CONTENT_UNREADABLE, rel, "cannot list '%s': %s", rel, strerror(-n));
         return 0;
     }
     if (n == 0 && depth > 0)
-        vreport(o->c, "E024", rel, "empty directory '%s' in a content directory", rel);
+        vreport(o->c, OCFL_CK_CONTENT_EMPTY_DIR, rel, "empty directory '%s' in a content directory",
+                rel);
     for (int i = 0; i < n && rc == 0; i++) {
         free(path);
         if (asprintf(&path, "%s/%s", rel, d[i].name) < 0) {
@@ -327,9 +347,10 @@ static int walk_content(struct vobj *o, struct vver *v, const char *rel, int dep
         } else if (d[i].type == VT_DIR && depth < MAX_DEPTH) {
             rc = walk_content(o, v, path, depth + 1);
         } else if (d[i].type == VT_DIR) {
-            vreport(o->c, "E023", path, "'%s' nested too deep to check", path);
+            vreport(o->c, OCFL_CK_CONTENT_UNREADABLE, path, "'%s' nested too deep to check", path);
         } else {
-            vreport(o->c, "E090", path, "'%s' is not a regular file or directory", path);
+            vreport(o->c, OCFL_CK_CONTENT_LINK, path, "'%s' is not a regular file or directory",
+                    path);
         }
     }
     free(path);
@@ -355,7 +376,8 @@ static int check_version_dir(struct vobj *o, struct vver *v)
         if (rc < 0)
             goto out;
     } else {
-        vreport(c, "W010", v->name, "version directory '%s' has no inventory", v->name);
+        vreport(c, OCFL_CK_VDIR_NO_INVENTORY, v->name, "version directory '%s' has no inventory",
+                v->name);
     }
     sidecar = check_sidecar(c, v->name, d, (size_t)n, &v->vi);
     for (int i = 0; i < n; i++) {
@@ -371,12 +393,14 @@ static int check_version_dir(struct vobj *o, struct vver *v)
             if (rc < 0)
                 goto out;
             if (!v->n_files)
-                vreport(c, "W003", rel, "content directory '%s' holds no file", rel);
+                vreport(c, OCFL_CK_CONTENT_DIR_EMPTY, rel, "content directory '%s' holds no file",
+                        rel);
         } else if (d[i].type == VT_DIR) {
-            vreport(c, "W002", rel, "extra directory '%s' in a version directory", rel);
+            vreport(c, OCFL_CK_VDIR_EXTRA_DIR, rel, "extra directory '%s' in a version directory",
+                    rel);
         } else {
-            vreport(c, "E015", rel, "'%s': only the inventory, its sidecar and '%s' may be here",
-                    rel, cdir);
+            vreport(c, OCFL_CK_VDIR_EXTRA_FILE, rel,
+                    "'%s': only the inventory, its sidecar and '%s' may be here", rel, cdir);
         }
     }
     rc = 0;
@@ -401,23 +425,25 @@ static void check_version_names(struct vobj *o)
     int padded = o->n_vers && o->vers[0].name[1] == '0';
     char name[32];
 
-    if (!o->n_vers)
-        vreport(c, "E008", NULL, "the object has no version directory");
+    /* With versions in the inventory the rule their missing directories break is E046. */
+    if (!o->n_vers && (!inv || !inv->n_versions))
+        vreport(c, OCFL_CK_NO_VERSION_DIRS, NULL, "the object has no version directory");
     if (o->n_vers && o->vers[0].num != 1)
-        vreport(c, "E009", o->vers[0].name, "versions do not start at 1 (first is '%s')",
-                o->vers[0].name);
+        vreport(c, OCFL_CK_VDIRS_START, o->vers[0].name,
+                "versions do not start at 1 (first is '%s')", o->vers[0].name);
     for (size_t i = 0; i < o->n_vers; i++) {
         const char *nm = o->vers[i].name;
         if (i > 0 && o->vers[i].num == o->vers[i - 1].num)
-            vreport(c, "E012", nm, "'%s' and '%s' name the same version", o->vers[i - 1].name, nm);
+            vreport(c, OCFL_CK_VDIRS_SAME_NUMBER, nm, "'%s' and '%s' name the same version",
+                    o->vers[i - 1].name, nm);
         else if (i > 0 && o->vers[i].num != o->vers[i - 1].num + 1)
-            vreport(c, "E010", nm, "versions skip from '%s' to '%s'", o->vers[i - 1].name, nm);
+            vreport(c, OCFL_CK_VDIRS_GAP, nm, "versions skip from '%s' to '%s'",
+                    o->vers[i - 1].name, nm);
         if (padded && nm[1] != '0') {
-            vreport(c, "E011", nm, "'%s' breaks the zero-padded naming of '%s'", nm,
-                    o->vers[0].name);
-            vreport(c, "E013", nm, "'%s' does not follow the naming of earlier versions", nm);
+            vreport(c, OCFL_CK_VDIRS_PAD_PREFIX, nm, "'%s' breaks the zero-padded naming of '%s'",
+                    nm, o->vers[0].name);
         } else if (strlen(nm) != width && (padded || nm[1] == '0')) {
-            vreport(c, "E012", nm, "'%s' and '%s' use different version naming", nm,
+            vreport(c, OCFL_CK_VDIRS_MIXED, nm, "'%s' and '%s' use different version naming", nm,
                     o->vers[0].name);
         }
     }
@@ -430,18 +456,38 @@ static void check_version_names(struct vobj *o)
         for (size_t i = 0; i < o->n_vers && !found; i++)
             found = !strcmp(o->vers[i].name, name);
         if (!found)
-            vreport(c, "E010", name, "version '%s' of the inventory has no directory", name);
+            vreport(c, OCFL_CK_VDIR_MISSING, name, "version '%s' of the inventory has no directory",
+                    name);
     }
     for (size_t i = 0; i < o->n_vers; i++) {
         const struct vver *v = &o->vers[i];
         if (v->num > inv->n_versions)
-            vreport(c, "E046", v->name, "version directory '%s' is not in the root inventory",
-                    v->name);
+            vreport(c, OCFL_CK_VDIR_UNKNOWN, v->name,
+                    "version directory '%s' is not in the root inventory", v->name);
         else if (ocfl_inventory_version_name(inv, v->num, name, sizeof(name)) == 0 &&
                  strcmp(name, v->name))
-            vreport(c, "E046", v->name, "version directory '%s' is named '%s' in the inventory",
-                    v->name, name);
+            vreport(c, OCFL_CK_VDIR_UNKNOWN, v->name,
+                    "version directory '%s' is named '%s' in the inventory", v->name, name);
     }
+}
+
+/* What an object without a declaration says it is: its root inventory's type, if any. */
+static enum ocfl_spec typed_spec(struct vctx *c)
+{
+    enum ocfl_spec spec = OCFL_SPEC_UNKNOWN;
+    struct json_doc *doc = NULL;
+    char *buf = NULL, msg[8];
+    size_t len = 0;
+
+    if (ocfl_io_read_file(c->fd, "inventory.json", OCFL_INVENTORY_MAX_BYTES, &buf, &len, NULL) < 0)
+        return spec;
+    if (json_doc_parse(buf, len, &doc, msg, sizeof(msg)) == 0 &&
+        json_doc_is(doc, json_doc_root(doc), JSON_K_OBJECT))
+        spec = ocfl_spec_from_inventory_type(
+            json_doc_str(doc, json_doc_get(doc, json_doc_root(doc), "type")));
+    json_doc_free(doc);
+    free(buf);
+    return spec;
 }
 
 static void free_vinv(struct vinv *vi)
@@ -463,17 +509,21 @@ int val_object_at(struct vctx *c, struct vobj_info *ret_info)
     /* git cannot store an empty directory: a lone .keep stands for one. */
     if (n == 1 && !strcmp(d[0].name, ".keep") && d[0].type == VT_REG)
         n = 0;
+    /* the codes of the version the object says it is, even where its declaration is missing */
+    if (!find_dent(d, (size_t)n, "0=ocfl_object_1.0") &&
+        !find_dent(d, (size_t)n, "0=ocfl_object_1.1"))
+        c->spec = typed_spec(c);
     val_check_declaration(c, d, (size_t)n, &val_decl_object);
     if (find_dent(d, (size_t)n, "inventory.json")) {
         rc = read_inventory(c, "", &o.root);
         if (rc < 0)
             goto out;
     } else {
-        vreport(c, "E063", "inventory.json", "the object has no inventory.json");
+        vreport(c, OCFL_CK_OBJ_NO_INVENTORY, "inventory.json", "the object has no inventory.json");
     }
     if (o.root.inv && c->spec && o.root.inv->spec != c->spec)
-        vreport(c, "E038", "inventory.json", "inventory type is not that of the declaration (%s)",
-                ocfl_spec_number(c->spec));
+        vreport(c, OCFL_CK_OBJ_INV_TYPE, "inventory.json",
+                "inventory type is not that of the declaration (%s)", ocfl_spec_number(c->spec));
     if (!c->spec && o.root.inv)
         c->spec = o.root.inv->spec;
     sidecar = check_sidecar(c, "", d, (size_t)n, &o.root);
@@ -507,8 +557,8 @@ int val_object_at(struct vctx *c, struct vobj_info *ret_info)
             continue;
         }
         if (!strcmp(name, "logs"))
-            vreport(c, "W012", name, "'logs' should be a directory of log files");
-        vreport(c, "E001", name, "'%s' does not belong in an object root%s", name,
+            vreport(c, OCFL_CK_OBJ_LOGS, name, "'logs' should be a directory of log files");
+        vreport(c, OCFL_CK_OBJ_EXTRA, name, "'%s' does not belong in an object root%s", name,
                 d[i].type == VT_LNK ? " (symbolic link)" : "");
     }
     if (o.n_vers > 1)
@@ -524,8 +574,8 @@ int val_object_at(struct vctx *c, struct vobj_info *ret_info)
         const struct vver *last = &o.vers[o.n_vers - 1];
         if (last->vi.buf &&
             (last->vi.len != o.root.len || memcmp(last->vi.buf, o.root.buf, o.root.len)))
-            vreport(c, "E064", "inventory.json", "root inventory differs from '%s'",
-                    last->vi.where);
+            vreport(c, OCFL_CK_ROOT_INV_NOT_LAST, "inventory.json",
+                    "root inventory differs from '%s'", last->vi.where);
     }
     val_compare_versions(&o);
     rc = val_check_content(&o);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -29,25 +30,67 @@ struct rctx {
     size_t n_objs;
 };
 
+/* How far ocfl_validate_detect() looks for an object below an undeclared root. */
+#define DETECT_DEPTH 16
+#define DETECT_DIRS  10000
+
+/* Whether an object root lies at most @depth levels below @rel; *budget counts the
+ * directories listed so far, down to 0 (then the answer is no). */
+static int holds_object(int fd, const char *rel, int depth, size_t *budget)
+{
+    struct vdent *d = NULL;
+    int n, found = 0;
+    char path[4096];
+
+    if (!*budget)
+        return 0;
+    --*budget;
+    n = val_list_dir(fd, rel, &d);
+    for (int i = 0; i < n && !found; i++)
+        found = !strncmp(d[i].name, "0=ocfl_object_", 14);
+    for (int i = 0; i < n && !found && depth > 0; i++)
+        if (d[i].type == VT_DIR && snprintf(path, sizeof(path), "%s%s%s", rel, *rel ? "/" : "",
+                                            d[i].name) < (int)sizeof(path))
+            found = holds_object(fd, path, depth - 1, budget);
+    val_free_dents(d, n > 0 ? (size_t)n : 0);
+    return found;
+}
+
 int ocfl_validate_detect(int dirfd, const char *path, struct ocfl_err *err)
 {
     struct vdent *d = NULL;
-    int fd, n, kind = OCFL_VALIDATE_NEITHER;
+    int fd, n, kind = OCFL_VALIDATE_NEITHER, layout = 0;
+    size_t budget = DETECT_DIRS;
+    struct stat st;
 
-    fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must not hang the question */
+    fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return ocfl_err_sys(err, -errno, "cannot open '%s'", path);
+    if (fstat(fd, &st) < 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+        close(fd);
+        return ocfl_err_set(err, -EINVAL, "'%s' is neither a directory nor a file", path);
+    }
+    if (S_ISREG(st.st_mode)) {
+        close(fd);
+        return OCFL_VALIDATE_INVENTORY;
+    }
     n = val_list_dir(fd, ".", &d);
-    close(fd);
-    if (n < 0)
+    if (n < 0) {
+        close(fd);
         return ocfl_err_sys(err, n, "cannot list '%s'", path);
+    }
     for (int i = 0; i < n; i++) {
         if (!strncmp(d[i].name, "0=ocfl_object_", 14))
             kind = OCFL_VALIDATE_OBJECT;
         else if (!strncmp(d[i].name, "0=ocfl_", 7) && kind == OCFL_VALIDATE_NEITHER)
             kind = OCFL_VALIDATE_ROOT;
+        layout |= !strcmp(d[i].name, "ocfl_layout.json");
     }
     val_free_dents(d, (size_t)n);
+    if (kind == OCFL_VALIDATE_NEITHER && (layout || holds_object(fd, "", DETECT_DEPTH, &budget)))
+        kind = OCFL_VALIDATE_ROOT; /* a storage root without its declaration */
+    close(fd);
     return kind;
 }
 
@@ -61,24 +104,24 @@ static void check_layout(struct rctx *r)
     json_error_t jerr;
 
     if (ocfl_io_read_file(c->fd, "ocfl_layout.json", VAL_LAYOUT_MAX, &buf, &len, NULL) < 0) {
-        vreport(c, "E070", "ocfl_layout.json", "cannot read ocfl_layout.json");
+        vreport(c, OCFL_CK_LAYOUT_BAD, "ocfl_layout.json", "cannot read ocfl_layout.json");
         return;
     }
     j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
     free(buf);
     if (!j || !json_is_object(j)) {
-        vreport(c, "E070", "ocfl_layout.json", "ocfl_layout.json is not a JSON object");
+        vreport(c, OCFL_CK_LAYOUT_BAD, "ocfl_layout.json", "ocfl_layout.json is not a JSON object");
         json_decref(j);
         return;
     }
     ext = json_object_get(j, "extension");
     desc = json_object_get(j, "description");
     if (!json_is_string(ext) || !json_is_string(desc))
-        vreport(c, "E070", "ocfl_layout.json",
+        vreport(c, OCFL_CK_LAYOUT_BAD, "ocfl_layout.json",
                 "ocfl_layout.json needs the string keys 'extension' and 'description'");
     if (json_is_string(ext) && !val_extension_registered(json_string_value(ext)))
-        vreport(c, "E071", "ocfl_layout.json", "'%s' is not a registered layout extension",
-                json_string_value(ext));
+        vreport(c, OCFL_CK_LAYOUT_UNKNOWN, "ocfl_layout.json",
+                "'%s' is not a registered layout extension", json_string_value(ext));
     if (json_is_string(ext) && snprintf(cfgpath, sizeof(cfgpath), "extensions/%s/config.json",
                                         json_string_value(ext)) < (int)sizeof(cfgpath)) {
         if (ocfl_io_read_file(c->fd, cfgpath, VAL_LAYOUT_MAX, &config, &clen, NULL) < 0)
@@ -100,9 +143,10 @@ static void check_root_extensions(struct vctx *c)
     for (int i = 0; i < n; i++) {
         snprintf(rel, sizeof(rel), "extensions/%s", d[i].name);
         if (d[i].type != VT_DIR)
-            vreport(c, "E112", rel, "'%s': only extension directories may be in extensions/", rel);
+            vreport(c, OCFL_CK_ROOT_EXT_FILE, rel,
+                    "'%s': only extension directories may be in extensions/", rel);
         else if (!val_extension_registered(d[i].name))
-            vreport(c, "W016", rel, "'%s' is not a registered extension", rel);
+            vreport(c, OCFL_CK_ROOT_EXT_UNKNOWN, rel, "'%s' is not a registered extension", rel);
     }
     val_free_dents(d, n > 0 ? (size_t)n : 0);
 }
@@ -118,7 +162,8 @@ static void find_nested(struct rctx *r, const char *rel, int depth)
         if (snprintf(path, sizeof(path), "%s/%s", rel, d[i].name) >= (int)sizeof(path))
             continue;
         if (!strncmp(d[i].name, "0=ocfl_object_", 14))
-            vreport(&r->c, "E082", rel, "object root '%s' is inside another object", rel);
+            vreport(&r->c, OCFL_CK_ROOT_NESTED_OBJECT, rel,
+                    "object root '%s' is inside another object", rel);
         else if (d[i].type == VT_DIR && depth < MAX_DEPTH)
             find_nested(r, path, depth + 1);
     }
@@ -138,7 +183,8 @@ static int validate_object_in_root(struct rctx *r, const char *rel, unsigned dep
         return 0;
     fd = ocfl_io_open(r->c.fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0) {
-        vreport(&r->c, "E088", rel, "cannot open object '%s': %s", rel, strerror(-fd));
+        vreport(&r->c, OCFL_CK_ROOT_UNREADABLE, rel, "cannot open object '%s': %s", rel,
+                strerror(-fd));
         return 0;
     }
     oc.fd = fd;
@@ -152,7 +198,8 @@ static int validate_object_in_root(struct rctx *r, const char *rel, unsigned dep
         return rc;
     }
     if (info.spec && r->c.spec && info.spec > r->c.spec)
-        vreport(&r->c, "E081", rel, "object '%s' is OCFL %s, later than the root's %s", rel,
+        vreport(&r->c, OCFL_CK_ROOT_LATER_OBJECT, rel,
+                "object '%s' is OCFL %s, later than the root's %s", rel,
                 ocfl_spec_number(info.spec), ocfl_spec_number(r->c.spec));
     /* objects hidden in an object's extra directories */
     n = val_list_dir(fd, ".", &d);
@@ -194,7 +241,7 @@ static int walk_hierarchy(struct rctx *r, const char *rel, unsigned depth)
     if (n == -ENOMEM)
         return n;
     if (n < 0) {
-        vreport(&r->c, "E088", rel, "cannot list '%s': %s", rel, strerror(-n));
+        vreport(&r->c, OCFL_CK_ROOT_UNREADABLE, rel, "cannot list '%s': %s", rel, strerror(-n));
         return 0;
     }
     for (int i = 0; i < n; i++)
@@ -203,24 +250,27 @@ static int walk_hierarchy(struct rctx *r, const char *rel, unsigned depth)
             return validate_object_in_root(r, rel, depth);
         }
     if (n == 0)
-        vreport(&r->c, "E073", rel, "empty directory '%s' in the storage root", rel);
+        vreport(&r->c, OCFL_CK_ROOT_EMPTY_DIR, rel, "empty directory '%s' in the storage root",
+                rel);
     for (int i = 0; i < n; i++)
         n_dirs += d[i].type == VT_DIR;
     for (int i = 0; i < n && rc == 0; i++) {
         if (snprintf(path, sizeof(path), "%s/%s", rel, d[i].name) >= (int)sizeof(path))
             continue;
         if (d[i].type == VT_REG) {
-            vreport(&r->c, "E072", path, "file '%s' is not part of an object", path);
-            vreport(&r->c, n_dirs ? "E084" : "E085", path,
-                    n_dirs ? "file '%s' in an intermediate directory"
-                           : "'%s' is in a directory that is not an object root",
+            /* both E072 (not part of an object) with the rule for where it is */
+            vreport(&r->c, n_dirs ? OCFL_CK_ROOT_FILE_BETWEEN : OCFL_CK_ROOT_FILE_UNENDED, path,
+                    n_dirs
+                        ? "file '%s' is not part of an object: it is in an intermediate directory"
+                        : "file '%s' is not part of an object: it is in a directory that is "
+                          "not an object root",
                     path);
         } else if (d[i].type == VT_DIR && depth < MAX_DEPTH) {
             rc = walk_hierarchy(r, path, depth + 1);
         } else if (d[i].type == VT_DIR) {
-            vreport(&r->c, "E088", path, "'%s' is nested too deep", path);
+            vreport(&r->c, OCFL_CK_ROOT_TOO_DEEP, path, "'%s' is nested too deep", path);
         } else {
-            vreport(&r->c, "E090", path, "'%s' is a link or special file", path);
+            vreport(&r->c, OCFL_CK_ROOT_LINK, path, "'%s' is a link or special file", path);
         }
     }
     val_free_dents(d, (size_t)n);
@@ -249,18 +299,19 @@ static void check_placement(struct rctx *r)
             deep = 1;
         if (r->layout && o->id && ocfl_layout_map(r->layout, o->id, &mapped, NULL) == 0 &&
             strcmp(mapped, o->path))
-            vreport(&r->c, "W014", o->path, "object '%s' is at '%s', the layout says '%s'", o->id,
-                    o->path, mapped);
+            vreport(&r->c, OCFL_CK_ROOT_MISPLACED, o->path,
+                    "object '%s' is at '%s', the layout says '%s'", o->id, o->path, mapped);
         free(mapped);
     }
     if (top && deep)
-        vreport(&r->c, "W015", NULL, "objects are both top-level and in a directory hierarchy");
+        vreport(&r->c, OCFL_CK_ROOT_MIXED_DEPTH, NULL,
+                "objects are both top-level and in a directory hierarchy");
     if (r->n_objs > 1)
         qsort(r->objs, r->n_objs, sizeof(*r->objs), cmp_robj_id);
     for (size_t i = 1; i < r->n_objs; i++)
         if (r->objs[i].id && r->objs[i - 1].id && !strcmp(r->objs[i].id, r->objs[i - 1].id))
-            vreport(&r->c, "E037", r->objs[i].path, "id '%s' is also used by '%s'", r->objs[i].id,
-                    r->objs[i - 1].path);
+            vreport(&r->c, OCFL_CK_ROOT_DUP_ID, r->objs[i].path, "id '%s' is also used by '%s'",
+                    r->objs[i].id, r->objs[i - 1].path);
 }
 
 int ocfl_validate_root(int dirfd, const char *path, const struct ocfl_validate_opts *opts,
@@ -296,7 +347,7 @@ int ocfl_validate_root(int dirfd, const char *path, const struct ocfl_validate_o
         else if (d[i].type == VT_DIR)
             rc = walk_hierarchy(&r, name, 1);
         else if (d[i].type != VT_REG)
-            vreport(&r.c, "E090", name, "'%s' is a link or special file", name);
+            vreport(&r.c, OCFL_CK_ROOT_LINK, name, "'%s' is a link or special file", name);
         /* other files at the top: E087, a validator ignores what it does not understand */
     }
     if (rc < 0) {

@@ -72,28 +72,27 @@ void val_compare_versions(struct vobj *o)
         if (!inv)
             continue;
         if (prev && inv->spec && inv->spec < prev)
-            vreport(c, "E103", v->vi.where, "'%s' is OCFL %s, older than '%s'", v->vi.where,
-                    ocfl_spec_number(inv->spec), prev_where);
+            vreport(c, OCFL_CK_INV_SPEC_OLDER, v->vi.where, "'%s' is OCFL %s, older than '%s'",
+                    v->vi.where, ocfl_spec_number(inv->spec), prev_where);
         if (inv->spec) {
             prev = inv->spec;
             prev_where = v->vi.where;
         }
         if (inv->head && strcmp(inv->head, v->name))
-            vreport(c, "E040", v->vi.where, "head of '%s' is '%s', not '%s'", v->vi.where,
-                    inv->head, v->name);
+            vreport(c, OCFL_CK_INV_HEAD_NOT_DIR, v->vi.where, "head of '%s' is '%s', not '%s'",
+                    v->vi.where, inv->head, v->name);
         if (!root)
             continue;
         if (root->spec && inv->spec > root->spec)
-            vreport(c, "E103", "inventory.json", "root inventory is OCFL %s, older than '%s'",
-                    ocfl_spec_number(root->spec), v->vi.where);
+            vreport(c, OCFL_CK_INV_SPEC_OLDER, "inventory.json",
+                    "root inventory is OCFL %s, older than '%s'", ocfl_spec_number(root->spec),
+                    v->vi.where);
         if (inv->id && root->id && strcmp(inv->id, root->id))
-            vreport(c, "E110", v->vi.where, "id '%s' in '%s' differs from the root's '%s'", inv->id,
-                    v->vi.where, root->id);
-        if (inv->id && root->id && strcmp(inv->id, root->id))
-            vreport(c, "E037", v->vi.where, "'%s' is not the object's id ('%s')", inv->id,
-                    root->id);
+            vreport(c, OCFL_CK_ID_CHANGED, v->vi.where,
+                    "id '%s' in '%s' differs from the root's '%s'", inv->id, v->vi.where, root->id);
         if (strcmp(cdir_of(inv), cdir_of(root)))
-            vreport(c, "E019", v->vi.where, "contentDirectory '%s' in '%s' differs from '%s'",
+            vreport(c, OCFL_CK_CDIR_CHANGED, v->vi.where,
+                    "contentDirectory '%s' in '%s' differs from '%s' in the root inventory",
                     cdir_of(inv), v->vi.where, cdir_of(root));
         for (size_t j = 0; j < inv->n_versions; j++) {
             const struct ocfl_version *a = &inv->versions[j];
@@ -103,12 +102,12 @@ void val_compare_versions(struct vobj *o)
             if (ocfl_inventory_version_name(root, a->num, vname, sizeof(vname)) < 0)
                 snprintf(vname, sizeof(vname), "v%u", a->num);
             if (!same_state(inv, a, root, b))
-                vreport(c, "E066", v->vi.where,
+                vreport(c, OCFL_CK_STATE_CHANGED, v->vi.where,
                         "state of %s in '%s' differs from the root inventory", vname, v->vi.where);
             if (!same_str(a->created, b->created) || !same_str(a->message, b->message) ||
                 !same_str(a->user_name, b->user_name) ||
                 !same_str(a->user_address, b->user_address))
-                vreport(c, "W011", v->vi.where,
+                vreport(c, OCFL_CK_META_CHANGED, v->vi.where,
                         "created, message or user of %s in '%s' differ from the root inventory",
                         vname, v->vi.where);
         }
@@ -123,7 +122,7 @@ static int cmp_strp(const void *a, const void *b)
 /*
  * One inventory's manifest against the files on disk in versions up to
  * @upto: E092 (missing or, with digests, different) and E023 (a file no
- * manifest entry names).
+ * manifest entry names), each naming the inventory @where.
  */
 static int check_manifest(struct vobj *o, const struct ocfl_inventory *inv, const char *where,
                           unsigned upto)
@@ -147,8 +146,8 @@ static int check_manifest(struct vobj *o, const struct ocfl_inventory *inv, cons
             const char *dg;
             paths[k++] = e->paths[j];
             if (!f) {
-                vreport(c, "E092", e->paths[j], "content path '%s' in '%s' does not exist",
-                        e->paths[j], where);
+                vreport_inv(c, OCFL_CK_CONTENT_MISSING, where, e->paths[j],
+                            "content path '%s' does not exist", e->paths[j]);
                 continue;
             }
             if (f->status == -ENOMEM) {
@@ -156,14 +155,15 @@ static int check_manifest(struct vobj *o, const struct ocfl_inventory *inv, cons
                 continue;
             }
             if (f->status < 0) {
-                vreport(c, "E092", e->paths[j], "cannot read '%s': %s", e->paths[j],
-                        strerror(-f->status));
+                vreport_inv(c, OCFL_CK_CONTENT_MISSING, where, e->paths[j], "cannot read '%s': %s",
+                            e->paths[j], strerror(-f->status));
                 continue;
             }
             dg = vfiles_digest(&o->files, f, alg);
             if (dg && !ocfl_digest_equal(dg, e->digest))
-                vreport(c, "E092", e->paths[j], "'%s' has %s %s, '%s' says %s", e->paths[j],
-                        inv->digest_algorithm, dg, where, e->digest);
+                vreport_inv(c, OCFL_CK_CONTENT_MISSING, where, e->paths[j],
+                            "'%s' has %s %s, the manifest says %s", e->paths[j],
+                            inv->digest_algorithm, dg, e->digest);
         }
     }
     if (n_paths > 1)
@@ -174,14 +174,18 @@ static int check_manifest(struct vobj *o, const struct ocfl_inventory *inv, cons
         if (!vn || vn > upto)
             continue;
         if (!n_paths || !bsearch(&p, paths, n_paths, sizeof(*paths), cmp_strp))
-            vreport(c, "E023", p, "'%s' is not in the manifest of '%s'", p, where);
+            vreport_inv(c, OCFL_CK_CONTENT_UNLISTED, where, p, "'%s' is not in the manifest", p);
     }
     free(paths);
     return 0;
 }
 
-/* Fixity values in the algorithms ocflfs knows: E093. */
-static void check_fixity(struct vobj *o, const struct ocfl_inventory *inv)
+/*
+ * One inventory's fixity values, in the algorithms ocflfs knows, against the
+ * files (E093), naming the inventory @where.  A fixity path that is not the
+ * manifest's is the inventory's own problem (E057), not looked for here.
+ */
+static void check_fixity(struct vobj *o, const struct ocfl_inventory *inv, const char *where)
 {
     for (size_t b = 0; b < inv->n_fixity; b++) {
         const struct ocfl_fixity_block *fb = &inv->fixity[b];
@@ -193,18 +197,29 @@ static void check_fixity(struct vobj *o, const struct ocfl_inventory *inv)
             for (size_t j = 0; j < e->n_paths; j++) {
                 const struct vfile *f = vfiles_find(&o->files, e->paths[j]);
                 const char *dg;
+                if (!ocfl_inventory_content_digest(inv, e->paths[j]))
+                    continue;
                 if (!f) {
-                    vreport(o->c, "E093", e->paths[j], "fixity path '%s' does not exist",
-                            e->paths[j]);
+                    vreport_inv(o->c, OCFL_CK_FIXITY_MISMATCH, where, e->paths[j],
+                                "fixity path '%s' does not exist", e->paths[j]);
                     continue;
                 }
                 dg = vfiles_digest(&o->files, f, alg);
                 if (dg && !ocfl_digest_equal(dg, e->digest))
-                    vreport(o->c, "E093", e->paths[j], "'%s' has %s %s, fixity says %s",
-                            e->paths[j], fb->algorithm, dg, e->digest);
+                    vreport_inv(o->c, OCFL_CK_FIXITY_MISMATCH, where, e->paths[j],
+                                "'%s' has %s %s, the fixity block says %s", e->paths[j],
+                                fb->algorithm, dg, e->digest);
             }
         }
     }
+}
+
+/* Ask for every algorithm @inv names: its digestAlgorithm and its fixity blocks'. */
+static void want_algs(struct vobj *o, const struct ocfl_inventory *inv)
+{
+    vfiles_want(&o->files, ocfl_digest_alg_from_name(inv->digest_algorithm));
+    for (size_t b = 0; b < inv->n_fixity; b++)
+        vfiles_want(&o->files, ocfl_digest_alg_from_name(inv->fixity[b].algorithm));
 }
 
 int val_check_content(struct vobj *o)
@@ -215,15 +230,11 @@ int val_check_content(struct vobj *o)
 
     vfiles_sort(&o->files);
     if (c->opts->check_digests) {
-        if (root) {
-            vfiles_want(&o->files, ocfl_digest_alg_from_name(root->digest_algorithm));
-            for (size_t b = 0; b < root->n_fixity; b++)
-                vfiles_want(&o->files, ocfl_digest_alg_from_name(root->fixity[b].algorithm));
-        }
+        if (root)
+            want_algs(o, root);
         for (size_t i = 0; i < o->n_vers; i++)
             if (o->vers[i].vi.inv)
-                vfiles_want(&o->files,
-                            ocfl_digest_alg_from_name(o->vers[i].vi.inv->digest_algorithm));
+                want_algs(o, o->vers[i].vi.inv);
         rc = vfiles_hash(&o->files, c);
         if (rc < 0)
             return rc;
@@ -232,7 +243,7 @@ int val_check_content(struct vobj *o)
         rc = check_manifest(o, root, o->root.where, (unsigned)-1);
         if (rc < 0)
             return rc;
-        check_fixity(o, root);
+        check_fixity(o, root, o->root.where);
         /* E016: a version that adds content has a content directory */
         for (size_t i = 0; i < o->n_vers; i++) {
             const struct vver *v = &o->vers[i];
@@ -243,10 +254,12 @@ int val_check_content(struct vobj *o)
                 for (size_t j = 0; j < root->manifest[m].n_paths && !adds; j++)
                     adds = val_path_version(root->manifest[m].paths[j]) == v->num;
             if (adds)
-                vreport(c, "E016", v->name, "version '%s' adds content but has no '%s' directory",
-                        v->name, cdir_of(root));
+                vreport(c, OCFL_CK_VDIR_NO_CONTENT_DIR, v->name,
+                        "version '%s' adds content but has no '%s' directory", v->name,
+                        cdir_of(root));
         }
     }
+    /* Every earlier inventory is held to the files too: its manifest and its fixity. */
     for (size_t i = 0; i < o->n_vers; i++) {
         const struct vver *v = &o->vers[i];
         if (!v->vi.inv)
@@ -254,6 +267,7 @@ int val_check_content(struct vobj *o)
         rc = check_manifest(o, v->vi.inv, v->vi.where, v->num);
         if (rc < 0)
             return rc;
+        check_fixity(o, v->vi.inv, v->vi.where);
     }
     return 0;
 }

@@ -18,7 +18,8 @@ static const struct command commands[] = {
      "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME [--address URI]] [--user-map FILE] "
      "[--address-template T] [--log FILE] [--fresh-state] [-o OPTS]"},
     {"umount", cmd_umount, "umount MOUNTPOINT [--ctl NAME] [--timeout SECONDS]"},
-    {"validate", cmd_validate, "validate PATH [--json] [--no-digests]"},
+    {"validate", cmd_validate,
+     "validate PATH [ID] [--json] [--no-digests] [--quiet] [--no-warnings]"},
     {"ls", cmd_ls, "ls ROOT [--json]"},
     {"log", cmd_log, "log ROOT ID [PATH] [--json]"},
     {"show", cmd_show, "show ROOT ID [-v VERSION] [--json]"},

@@ -7,10 +7,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../../build}" && pwd)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for b in validate put mount write; do
+for b in validate put mount loadlock write; do
     echo "=== $b"
-    if [[ $b == mount ]]; then
-        bash "$here/mount.sh" "$build/fs/ocflfs"
+    if [[ $b == mount || $b == loadlock ]]; then
+        bash "$here/$b.sh" "$build/fs/ocflfs"
     else
         bash "$here/$b.sh" "$build"
     fi 2>&1 | tee -a "$log"

@@ -176,7 +176,7 @@ fi
 declare -a BAD=(
     "init" "init --bogus $HT/x" "init $HT/x $HT/y" "init $HT/x --digest md5"
     "mount" "mount $R" "mount --bogus $R $HT/m"
-    "validate" "validate --bogus $R" "validate $R $R"
+    "validate" "validate --bogus $R" "validate $R id:1 id:2"
     "ls" "ls --bogus $R" "ls $R extra"
     "log" "log $R" "log --bogus $R base"
     "put" "put $R base" "put $R base $HT/d" "put --bogus $R base $HT/d -m x" "put $R base $HT/d -m"

@@ -17,6 +17,24 @@
  */
 static int check_n_, check_failed_;
 
+/* A diagnostic of a failed check: every line of it behind "#" (TAP). */
+static inline void check_diag_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline void check_diag_(const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    for (char *line = buf, *nl; line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        printf("#   %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+        if (nl && !nl[1])
+            break;
+    }
+}
+
 #define CHECK_AT_(cond, text, ...)                                                                 \
     do {                                                                                           \
         check_n_++;                                                                                \
@@ -25,8 +43,7 @@ static int check_n_, check_failed_;
         } else {                                                                                   \
             check_failed_++;                                                                       \
             printf("not ok %d - %s (%s:%d)\n", check_n_, text, __FILE__, __LINE__);                \
-            printf("#   " __VA_ARGS__);                                                            \
-            printf("\n");                                                                          \
+            check_diag_(__VA_ARGS__);                                                              \
         }                                                                                          \
     } while (0)
 

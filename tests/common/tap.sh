@@ -3,15 +3,22 @@
 tap_n=0
 tap_failed=0
 
+# tap_diag TEXT: TEXT as TAP diagnostics, every line of it behind '#' (a finding or a
+# command's output on a line of its own would be a stray line of the TAP stream)
+tap_diag() {
+    printf '%s\n' "$1" | sed 's/^/#   /'
+}
+
 tap_result() { # tap_result OK DESCRIPTION [DETAIL]
     tap_n=$((tap_n + 1))
     if [[ $1 == 1 ]]; then
-        echo "ok $tap_n - $2"
+        echo "ok $tap_n - ${2//$'\n'/ }"
     else
         tap_failed=$((tap_failed + 1))
-        echo "not ok $tap_n - $2"
-        [[ -n ${3:-} ]] && printf '#   %s\n' "$3"
+        echo "not ok $tap_n - ${2//$'\n'/ }"
+        [[ -n ${3:-} ]] && tap_diag "$3"
     fi
+    return 0
 }
 
 check_eq() { # check_eq DESCRIPTION WANT GOT

@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (json_diff(buf, size, &why) < 0)
         abort();
 
-    if (ocfl_inventory_check(buf, size, "inventory.json", &report, &partial) == 0) {
+    if (ocfl_inventory_check(buf, size, "inventory.json", OCFL_SPEC_UNKNOWN, &report, &partial) ==
+        0) {
         /* every finding is well formed */
         for (size_t i = 0; i < report.n; i++)
             if (!report.items[i].message || !report.items[i].path ||

@@ -215,7 +215,7 @@ static int run_check(void *ctx, char *fp)
     int r;
 
     ocfl_report_init(&rep);
-    r = ocfl_inventory_check(b->data, b->len, "inventory.json", &rep, &partial);
+    r = ocfl_inventory_check(b->data, b->len, "inventory.json", OCFL_SPEC_UNKNOWN, &rep, &partial);
     fp_report(fp, &rep);
     if (partial)
         fp_add(fp, " partial:%zu", partial->n_versions);

@@ -31,8 +31,8 @@ def check(ok, what, detail=""):
     else:
         failed += 1
         print(f"not ok {n} - {what}")
-        if detail:
-            print(f"#   {detail}")
+        for line in str(detail).splitlines():
+            print(f"#   {line}")
 
 
 def encode(ident):

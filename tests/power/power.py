@@ -485,6 +485,12 @@ class Ocflfs:
         wait_for(lambda: not mounted(self.mnt), 20, "the mount to go")
 
 
+def diag(text):
+    """Print @text as TAP diagnostics: every line behind '#'."""
+    for line in str(text).splitlines() or [""]:
+        print("#   " + line)
+
+
 def tail(path, n=5):
     try:
         with open(path, errors="replace") as fh:
@@ -1004,7 +1010,8 @@ def main():
                     dog.cancel()
                     # LazyFS itself crashed while a trial was being set up (nothing of the
                     # trial's claims yet): start it again and set the trial up afresh
-                    print("# LazyFS died during the set-up of trial %d (%s): again" % (n, e))
+                    print("# LazyFS died during the set-up of trial %d (%s): again"
+                          % (n, " ".join(str(e).splitlines())))
                     suite.fs.detach()
                     d.cut()
                     d.start()
@@ -1036,8 +1043,8 @@ def main():
                 failed += 1
                 print("not ok %d - %s" % (n, line))
                 for b in t.bad[:8]:
-                    print("#   " + b)
-                print("#   ocflfs log: " + tail(suite.fs.log, 3))
+                    diag(b)
+                diag("ocflfs log: " + tail(suite.fs.log, 3))
             else:
                 print("ok %d - %s" % (n, line))
             sys.stdout.flush()

@@ -78,6 +78,23 @@ vcheck "one id twice: E037 (and W014 for the misplaced copy)" "E037 W014 W016" "
 good "$tmp/r12"; echo "readme" >"$tmp/r12/README.txt"
 vcheck "unknown file at the top: ignored (E087)" "W016" "$tmp/r12"
 
+# a root that lost its declaration is still a storage root (it has a layout, objects below it)
+good "$tmp/r14"; rm "$tmp/r14/0=ocfl_1.1"
+vcheck "no declaration: E069" "E069 W016" "$tmp/r14"
+check_eq "no declaration: exit 1" 1 "$rc"
+check_grep "no declaration: validated as a storage root" '"type": "root"' "$tmp/out.json"
+rm "$tmp/r14/ocfl_layout.json"
+vcheck "no declaration, no layout, objects below: E069 still" "E069 W016" "$tmp/r14"
+
+# a 1.0 root gets the codes of 1.0: E086 for a file in extensions/, no W016 (1.1 only)
+mkdir -p "$tmp/r15/extensions/ocflfs"
+printf 'ocfl_1.0\n' >"$tmp/r15/0=ocfl_1.0"
+printf '{"extension": "0002-flat-direct-storage-layout", "description": "flat"}\n' \
+    >"$tmp/r15/ocfl_layout.json"
+cp -r "$fixtures/1.0/good-objects/spec-ex-full" "$tmp/r15/ark:%2F12345%2Fbcd987"
+echo x >"$tmp/r15/extensions/stray"
+vcheck "1.0 root, file in extensions/: E086, and no W016" "E086" "$tmp/r15"
+
 good "$tmp/r13"; echo "corrupt" >>"$tmp/r13/uri:something451/v1/content/a_file.txt"
 vcheck "bad object in a root: its codes, with its path" "E092 W016" "$tmp/r13"
 check_grep "finding path names the object" '"path": "uri:something451/v1/content/a_file.txt"' "$tmp/out.json"

@@ -154,9 +154,10 @@ t1=$(date +%s.%N)
 progress=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); c=s["commit"]; print(s["committing"], c["steps_total"] > 0, c["steps_done"] < c["steps_total"])' "$D/.ocfl/status" 2>&1)
 check_eq ".ocfl/status shows the running commit's steps" "True True True" "$progress"
 running=$(kill -0 $cpid 2>/dev/null && echo running || echo finished)
-check_eq "the commit is still running after the writes" running "$running"
-check_true "writes during the commit did not wait for it ($(echo "$t1 - $t0" | bc) s)" \
-    test "$(echo "$t1 - $t0 < 0.5" | bc)" = 1
+# had the writes waited for the commit, it would have ended before they did: the order of the
+# two events is the check, their seconds only a figure
+check_eq "the writes did not wait for the commit: it is still running after them" running "$running"
+tap_diag "the writes during the commit took $(echo "$t1 - $t0" | bc) s"
 wait $cpid
 check_eq "the slow commit succeeds" 0 $?
 exec 7>&-
