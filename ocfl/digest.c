@@ -177,6 +177,20 @@ int ocfl_hasher_final(struct ocfl_hasher *h, enum ocfl_digest_alg alg, char *hex
     return 0;
 }
 
+int ocfl_digest_buffer(enum ocfl_digest_alg alg, const void *buf, size_t len,
+                       char hex[OCFL_DIGEST_HEX_MAX], struct ocfl_err *err)
+{
+    struct ocfl_hasher *h;
+    int r = ocfl_hasher_new(1u << alg, &h, err);
+
+    if (r < 0)
+        return r;
+    ocfl_hasher_update(h, buf, len);
+    r = ocfl_hasher_final(h, alg, hex);
+    ocfl_hasher_free(h);
+    return r < 0 ? ocfl_err_set(err, r, "cannot digest %zu bytes", len) : 0;
+}
+
 int ocfl_digest_fd(int fd, unsigned want, char hex[][OCFL_DIGEST_HEX_MAX], uint64_t *ret_size,
                    struct ocfl_err *err)
 {

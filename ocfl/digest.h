@@ -67,6 +67,11 @@ void ocfl_hasher_free(struct ocfl_hasher *h);
 int ocfl_digest_fd(int fd, unsigned algs, char hex[][OCFL_DIGEST_HEX_MAX], uint64_t *ret_size,
                    struct ocfl_err *err);
 
+/* The digest of @len bytes at @buf in @alg (a hashing algorithm, not "size") into @hex.
+ * 0, -EINVAL for an unknown algorithm, -ENOMEM. */
+int ocfl_digest_buffer(enum ocfl_digest_alg alg, const void *buf, size_t len,
+                       char hex[OCFL_DIGEST_HEX_MAX], struct ocfl_err *err);
+
 /* Case-insensitive digest equality (the spec treats hex digits so). */
 int ocfl_digest_equal(const char *a, const char *b);
 

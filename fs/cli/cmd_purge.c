@@ -110,16 +110,10 @@ static int confirm(const struct purge_args *a, const struct ocfl_object *obj)
 static int trash_path(const char *id, char **ret, struct ocfl_err *err)
 {
     char hex[OCFL_DIGEST_HEX_MAX], when[32];
-    struct ocfl_hasher *h;
-    int r = ocfl_hasher_new(1u << OCFL_DIGEST_SHA256, &h, err);
+    int r = ocfl_digest_buffer(OCFL_DIGEST_SHA256, id, strlen(id), hex, err);
 
     if (r < 0)
         return r;
-    ocfl_hasher_update(h, id, strlen(id));
-    r = ocfl_hasher_final(h, OCFL_DIGEST_SHA256, hex);
-    ocfl_hasher_free(h);
-    if (r < 0)
-        return ocfl_err_set(err, r, "cannot digest the id");
     cli_created_now(when, sizeof(when));
     when[strspn(when, "0123456789-T:Z")] = 0;
     for (char *c = when; *c; c++)

@@ -32,7 +32,6 @@ int mount_name_encode(const char *id, char **ret)
     if (o > NAME_MAX_BYTES) {
         /* cut at a character boundary outside an escape, then add a hash */
         size_t cut = LONG_PREFIX;
-        struct ocfl_hasher *h = NULL;
         char hexd[OCFL_DIGEST_HEX_MAX];
 
         while (cut > 0 && (((unsigned char)out[cut] & 0xC0) == 0x80))
@@ -41,13 +40,10 @@ int mount_name_encode(const char *id, char **ret)
             cut -= 1;
         else if (cut >= 2 && out[cut - 2] == '%')
             cut -= 2;
-        if (ocfl_hasher_new(1u << OCFL_DIGEST_SHA256, &h, NULL) < 0) {
+        if (ocfl_digest_buffer(OCFL_DIGEST_SHA256, id, len, hexd, NULL) < 0) {
             free(out);
             return -ENOMEM;
         }
-        ocfl_hasher_update(h, id, len);
-        ocfl_hasher_final(h, OCFL_DIGEST_SHA256, hexd);
-        ocfl_hasher_free(h);
         out[cut] = '~';
         memcpy(out + cut + 1, hexd, 32);
         out[cut + 33] = '\0';

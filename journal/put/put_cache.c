@@ -46,14 +46,8 @@ struct disk_rec {
 static int cache_name(const char *id, char *buf, size_t size, struct ocfl_err *err)
 {
     char hex[OCFL_DIGEST_HEX_MAX];
-    struct ocfl_hasher *h;
-    int r = ocfl_hasher_new(1u << OCFL_DIGEST_SHA256, &h, err);
+    int r = ocfl_digest_buffer(OCFL_DIGEST_SHA256, id, strlen(id), hex, err);
 
-    if (r < 0)
-        return r;
-    ocfl_hasher_update(h, id, strlen(id));
-    r = ocfl_hasher_final(h, OCFL_DIGEST_SHA256, hex);
-    ocfl_hasher_free(h);
     if (r < 0)
         return ocfl_err_set(err, r, "cannot name the put cache of '%s'", id);
     snprintf(buf, size, "cache/put-%s", hex);
