@@ -358,6 +358,11 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root,
         r = ocfl_root_object_path(root, object_id, &opath, err);
     } else if (r >= 0) {
         r = ocfl_object_open(root->fd, opath, &in.obj, err);
+        /* a path the caller gave (its index) may be stale: never another object's */
+        if (r >= 0 && strcmp(in.obj->inv->id, object_id))
+            r = ocfl_err_set(err, JOURNAL_CONFLICT,
+                             "conflict: '%s' now holds object '%s', not '%s'", opath,
+                             in.obj->inv->id, object_id);
     }
     in.opath = opath;
     if (r >= 0)

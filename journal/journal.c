@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -483,8 +484,33 @@ static int open_lock(struct journal *j, const char *holder, struct ocfl_err *err
     return 0;
 }
 
+/* From /proc/locks: whether a flock(2) lock is held on the file @st is (1, 0), or -ENOENT
+ * when the table cannot be read. */
+static int flock_listed(const struct stat *st)
+{
+    FILE *f = fopen("/proc/locks", "re");
+    char line[256];
+    int held = 0;
+
+    if (!f)
+        return -ENOENT;
+    /* "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF": major and minor in hex, the inode */
+    while (!held && fgets(line, sizeof(line), f)) {
+        unsigned maj, min;
+        unsigned long long ino;
+        char kind[16], *dev = strstr(line, "FLOCK") ? strchr(line, ':') : NULL;
+        if (!dev || sscanf(line, "%*d: %15s %*s %*s %*d %x:%x:%llu", kind, &maj, &min, &ino) != 4)
+            continue;
+        held = !strcmp(kind, "FLOCK") && maj == major(st->st_dev) && min == minor(st->st_dev) &&
+               ino == (unsigned long long)st->st_ino;
+    }
+    fclose(f);
+    return held;
+}
+
 int journal_lock_held(const char *state_dir)
 {
+    struct stat st;
     char *path;
     int fd, r;
 
@@ -494,7 +520,12 @@ int journal_lock_held(const char *state_dir)
     free(path);
     if (fd < 0)
         return errno == ENOENT ? 0 : -errno;
-    r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno == EWOULDBLOCK ? 1 : -errno;
+    /* Read, not probed: taking the lock for a moment, even to give it back, would make a
+     * process starting then (a put, a mount) find it taken — and `plans --watch` looks every
+     * interval.  Probed only where the kernel has no lock table to read. */
+    r = fstat(fd, &st) < 0 ? -errno : flock_listed(&st);
+    if (r == -ENOENT)
+        r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno == EWOULDBLOCK ? 1 : -errno;
     close(fd); /* gives back a lock just taken */
     return r;
 }

@@ -135,11 +135,14 @@ int run_content_batch(struct run *run, size_t from, size_t to, struct ocfl_err *
 
 /*
  * A purge (steps_purge.c).  run_purge_position: where the object stands: 0 whole where it
- * was and unchanged since the plan, 1 moved out (by an earlier run), or JOURNAL_CONFLICT (a
- * new version meanwhile, or gone).  run_exec_purge: one purge step, idempotent, durable when
- * it returns 0.
+ * was and unchanged since the plan, 1 moved out (recorded, or by an earlier run), or
+ * JOURNAL_CONFLICT (a new version meanwhile, or gone).  run_exec_purge: one purge step, idempotent,
+ * durable when it returns 0.
  */
 int run_purge_position(struct run *run, struct ocfl_err *err);
+/* Whether the purge's object has been moved out: recorded so, or gone from its path with the
+ * purge area there (1), not (0), or a negative errno when that cannot be told. */
+int run_purge_moved(struct run *run);
 int run_exec_purge(struct run *run, const struct rstep *s, struct ocfl_err *err);
 
 /* Add @add bytes to the plan's progress and report it. */

@@ -387,22 +387,26 @@ static int run_purge(struct run *run, struct ocfl_err *err)
 
     if (r < 0)
         return revert(run, r, err);
-    if (r == 1 && p->steps[0].state != JOURNAL_STEP_DONE) {
-        size_t idx = 0;
-        if ((r = jdb_steps_done(j, p->id, &idx, NULL, NULL, 1)) < 0)
-            return ocfl_err_set(err, r, "journal: cannot record plan %lld", (long long)p->id);
-        p->steps[0].state = JOURNAL_STEP_DONE;
-    }
+    /* moved by an earlier run but not recorded: the move step runs again all the same (it
+     * finds the object moved and makes that durable before it is recorded) */
     for (size_t i = 0; i < p->n_steps; i++) {
         if (p->steps[i].state == JOURNAL_STEP_DONE)
             continue;
-        if (i == 0 && j->cancel_requested) {
+        if (i == 0 && r == 0 && j->cancel_requested) {
             ocfl_err_set(err, -ECANCELED, "cancelled");
             return revert(run, -ECANCELED, err);
         }
-        r = run_one(run, i, err);
-        if (r < 0 && i == 0)
-            return revert(run, r, err);
+        int rr = run_one(run, i, err);
+        /* a move that failed after its rename (an fsync, the journal's record) has passed
+         * the switch point: only forward from there */
+        if (rr < 0 && i == 0 && run_purge_moved(run) != 1)
+            return revert(run, rr, err);
+        if (rr < 0 && i == 0) {
+            size_t idx = 0;
+            if (jdb_steps_done(j, p->id, &idx, NULL, NULL, 1) == 0)
+                p->steps[0].state = JOURNAL_STEP_DONE;
+        }
+        r = rr;
         if (r < 0) {
             char why[sizeof(err->msg) + 512];
             snprintf(why, sizeof(why),
@@ -590,14 +594,16 @@ int journal_plan_cancel(struct journal *j, struct ocfl_root *root, int64_t id, s
             return r;
         }
     run_init(&run, j, root, p);
-    /* a purge's move is one rename: an object still whole where it was has not moved, even
-     * when a move was begun */
-    if (is_purge(p) && (r = run_purge_position(&run, err)) != 0) {
+    /* a purge's move is one rename: an object not moved out (still there, changed by another
+     * tool, or gone) may be cancelled even when a move was begun */
+    if (is_purge(p) && (r = run_purge_moved(&run)) != 0) {
         if (r == 1)
             r = ocfl_err_set(err, -EBUSY,
                              "plan %lld is past its switch point (object '%s' has been moved "
                              "out of the layout); resume it instead",
                              (long long)id, p->object_id);
+        else
+            r = ocfl_err_set(err, r, "cannot tell where object '%s' is", p->object_id);
         run_release(&run);
         rplan_free(p);
         return r;

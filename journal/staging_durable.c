@@ -73,16 +73,15 @@ int sx_graveyard_flush(struct journal *j, int synced)
 }
 
 /* Whether the state directory's file system is nearly full: then a removed file's room is
- * wanted now, worth a WAL sync (less than 64 MiB or 2% free). */
+ * wanted now, worth a WAL sync (less than 64 MiB free: an absolute figure, so that a large
+ * volume with room to spare does not sync on every removal). */
 static int space_low(struct journal *j)
 {
     struct statvfs sv;
-    uint64_t avail;
 
     if (fstatvfs(j->state_fd, &sv) < 0)
         return 0;
-    avail = (uint64_t)sv.f_bavail * sv.f_frsize;
-    return avail < (64ull << 20) || avail < (uint64_t)sv.f_blocks * sv.f_frsize / 50;
+    return (uint64_t)sv.f_bavail * sv.f_frsize < (64ull << 20);
 }
 
 int sx_graveyard_add(struct journal *j, char *scratch)

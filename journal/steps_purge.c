@@ -1,7 +1,6 @@
 /* steps_purge.c: the steps of a purge (an object removed for good) and where one stands. */
 #include "run_int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,11 +62,30 @@ static int check_unchanged(struct run *run, struct ocfl_err *err)
     return 0;
 }
 
+int run_purge_moved(struct run *run)
+{
+    const struct rstep *move = &run->p->steps[0];
+    int here, there;
+
+    if (move->state == JOURNAL_STEP_DONE)
+        return 1;
+    here = exists(run, move->source, NULL);
+    there = exists(run, move->dest, NULL);
+    if (here < 0 || there < 0)
+        return here < 0 ? here : there;
+    return !here && there;
+}
+
 int run_purge_position(struct run *run, struct ocfl_err *err)
 {
     const struct rstep *move = &run->p->steps[0];
-    int here = exists(run, move->source, err), there;
+    int here, there;
 
+    /* recorded moved: whatever is at the object's path now (a new object of the same id) is
+     * not this purge's */
+    if (move->state == JOURNAL_STEP_DONE)
+        return 1;
+    here = exists(run, move->source, err);
     if (here < 0)
         return here;
     if (here) {
@@ -84,51 +102,30 @@ int run_purge_position(struct run *run, struct ocfl_err *err)
                         run->p->object_id, move->source);
 }
 
-/* Entries in the directory @path of the root: 0, 1 or 2 (two or more), or an error. */
-static int few_entries(struct run *run, const char *path, struct ocfl_err *err)
+/* Remove the directories above @path that the move left empty (rmdir refuses any that holds
+ * something else: nothing but empty layout directories goes); the nearest one left is
+ * fsynced, which makes the removals beneath it durable. */
+static int remove_empty_above(struct run *run, const char *path, struct ocfl_err *err)
 {
-    int fd = ocfl_io_open(run->root->fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0), n = 0;
-    struct dirent *de;
-    DIR *d;
-
-    if (fd < 0)
-        return ocfl_err_sys(err, fd, "cannot open '%s'", path);
-    if (!(d = fdopendir(fd))) {
-        close(fd);
-        return ocfl_err_sys(err, -errno, "cannot read '%s'", path);
-    }
-    while (n < 2 && (de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            n++;
-    closedir(d);
-    return n;
-}
-
-/*
- * What the move takes: the highest directory above @path (or @path itself) that holds
- * nothing but the way down to it, so that the one rename leaves no empty layout directory
- * behind (E073) and the root is valid the moment the object is gone.  *ret malloc'd.
- */
-static int move_top(struct run *run, const char *path, char **ret, struct ocfl_err *err)
-{
-    char *top = strdup(path), *slash;
+    char *dir = dir_of(path);
     int r = 0;
 
-    if (!top)
+    if (!dir)
         return ocfl_err_set(err, -ENOMEM, "out of memory");
-    while ((slash = strrchr(top, '/'))) {
-        *slash = 0;
-        if ((r = few_entries(run, top, err)) != 1) {
-            *slash = '/'; /* the parent holds more (or nothing can be said): stop below it */
-            break;
-        }
+    /* (a directory someone else removed meanwhile: go on above it) */
+    while (*dir && (unlinkat(run->root->fd, dir, AT_REMOVEDIR) == 0 || errno == ENOENT)) {
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = 0;
+        else
+            dir[0] = 0;
     }
-    if (r < 0) {
-        free(top);
-        return r;
-    }
-    *ret = top;
-    return 0;
+    if (*dir && errno != ENOTEMPTY && errno != EEXIST)
+        r = ocfl_err_sys(err, -errno, "cannot remove the empty directory '%s'", dir);
+    if (r == 0)
+        r = ocfl_io_fsync_dir(run->root->fd, dir, err);
+    free(dir);
+    return r;
 }
 
 static int exec_move(struct run *run, const struct rstep *s, struct ocfl_err *err)
@@ -153,11 +150,7 @@ static int exec_move(struct run *run, const struct rstep *s, struct ocfl_err *er
             close(run->objfd);
             run->objfd = -1;
         }
-        char *top = NULL;
-        if ((r = move_top(run, s->source, &top, err)) < 0)
-            return r;
-        r = ocfl_io_rename(run->root->fd, top, run->root->fd, s->dest, err);
-        free(top);
+        r = ocfl_io_rename(run->root->fd, s->source, run->root->fd, s->dest, err);
         if (r == -EXDEV)
             return ocfl_err_set(err, -EXDEV,
                                 "'%s' is on another file system than '%s': the object cannot "
@@ -166,26 +159,10 @@ static int exec_move(struct run *run, const struct rstep *s, struct ocfl_err *er
         if (r < 0)
             return r;
     }
-    /* the directory the moved one was in: the nearest left above the object's path */
+    /* at once, so that the root has no empty layout directory for longer than it takes (a
+     * crash in between leaves them to the prune step) */
     r = fsync_parent(run, s->dest, err);
-    if (r == 0) {
-        char *dir = dir_of(s->source);
-        if (!dir)
-            return ocfl_err_set(err, -ENOMEM, "out of memory");
-        for (;;) {
-            r = ocfl_io_fsync_dir(run->root->fd, dir, err);
-            char *slash = strrchr(dir, '/');
-            if (r != -ENOENT || !*dir)
-                break;
-            ocfl_err_clear(err);
-            if (slash)
-                *slash = 0;
-            else
-                dir[0] = 0;
-        }
-        free(dir);
-    }
-    return r;
+    return r < 0 ? r : remove_empty_above(run, s->source, err);
 }
 
 static int exec_delete(struct run *run, const struct rstep *s, struct ocfl_err *err)
@@ -215,24 +192,8 @@ static int exec_delete(struct run *run, const struct rstep *s, struct ocfl_err *
  * object (the mount's index, the attributes it kept) dropped. */
 static int exec_prune(struct run *run, const struct rstep *s, struct ocfl_err *err)
 {
-    char *dir = dir_of(s->source);
-    int r = 0;
+    int r = remove_empty_above(run, s->source, err);
 
-    if (!dir)
-        return ocfl_err_set(err, -ENOMEM, "out of memory");
-    /* (a directory someone else removed meanwhile: go on above it) */
-    while (*dir && (unlinkat(run->root->fd, dir, AT_REMOVEDIR) == 0 || errno == ENOENT)) {
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            *slash = 0;
-        else
-            dir[0] = 0;
-    }
-    if (*dir && errno != ENOTEMPTY && errno != EEXIST)
-        r = ocfl_err_sys(err, -errno, "cannot remove the empty directory '%s'", dir);
-    if (r == 0)
-        r = ocfl_io_fsync_dir(run->root->fd, dir, err);
-    free(dir);
     return r == 0 ? jdb_forget_object(run->j, run->p->object_id, err) : r;
 }
 

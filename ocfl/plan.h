@@ -26,9 +26,10 @@
  * A purge (ocfl_plan_build_purge) has steps of its own, paths relative to the storage root:
  *   PURGE_MOVE     rename the object directory @source to @dest, a place in the root outside
  *                  every object (the switch point: before it the object is whole where it
- *                  was, after it it is gone from there)
+ *                  was, after it it is gone from there), then the directories above
+ *                  @source that it left empty
  *   PURGE_DELETE   remove the tree at @dest
- *   PURGE_PRUNE    remove the directories above @source that it leaves empty
+ *   PURGE_PRUNE    the same removal again (after a crash between the rename and it)
  */
 enum ocfl_step_kind {
     OCFL_STEP_DECLARE = 0,

@@ -49,6 +49,24 @@ static int head_of(struct ocfl_root *root, const char *id, struct ocfl_object **
     return r;
 }
 
+/* The staged changes of @id were made on a committed object that is not found (not where the
+ * layout puts it): the head they sit on is unknown, so paths cannot be restored; -ENOENT. */
+static int committed_elsewhere(struct journal *j, const char *id, struct ocfl_err *err)
+{
+    struct staging_object_info *oi = NULL;
+    size_t n = 0;
+    int r = staging_objects(j, &oi, &n, err);
+
+    for (size_t i = 0; r == 0 && i < n; i++)
+        if (!strcmp(oi[i].object_id, id) && !oi[i].new_object)
+            r = ocfl_err_set(err, -ENOENT,
+                             "object '%s' is not where the layout puts it: its committed state "
+                             "is unknown (OCFLFS_FIND_MISPLACED=1 walks the root for it)",
+                             id);
+    staging_object_infos_free(oi, n);
+    return r;
+}
+
 static int parse(int argc, char **argv, const char *synopsis, int *json, const char **state)
 {
     static const struct option longopts[] = {
@@ -162,6 +180,7 @@ int cmd_discard(int argc, char **argv)
         struct ocfl_object *obj = NULL;
         const char *const *paths = (const char *const *)argv + optind + 2;
         if (head_of(root, argv[optind + 1], &obj, &err) < 0 ||
+            (!obj && (r = committed_elsewhere(j, argv[optind + 1], &err)) < 0) ||
             (r = staging_discard_paths(j, argv[optind + 1], obj ? obj->inv : NULL, paths,
                                        (size_t)(argc - optind - 2), &err)) < 0)
             status = cli_fail(&err);

@@ -162,15 +162,22 @@ static int parse_args(int argc, char **argv, struct vargs *a)
     return -1;
 }
 
-/* ROOT ID: the object's path in the root, by its layout (or a walk). */
+/* ROOT ID: the object's path in the root, by its layout (a walk without one, or with
+ * OCFLFS_FIND_MISPLACED=1). */
 static int find_object(const struct vargs *a, struct ocfl_root **ret_root, char **ret_path,
                        struct ocfl_err *err)
 {
-    int r = ocfl_root_open(a->path, ret_root, err);
+    int r = cli_root_open(a->path, ret_root, err);
 
     if (r < 0)
         return r;
     r = ocfl_root_find_object(*ret_root, a->id, ret_path, err);
+    /* something that is no object (say, one without its declaration) where the layout puts
+     * the id: that is what is to be validated, and the validator says what is wrong */
+    if (r == -EEXIST) {
+        ocfl_err_clear(err);
+        r = ocfl_root_object_path(*ret_root, a->id, ret_path, err);
+    }
     if (r == -ENOENT)
         r = ocfl_err_set(err, -ENOENT, "no object '%s' in '%s'", a->id, a->path);
     return r;

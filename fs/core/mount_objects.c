@@ -551,11 +551,12 @@ static void *refresh_thread(void *arg)
 {
     struct mount *m = arg;
     struct ocfl_err err = {0};
+    int rc = mount_objects_refresh(m, &err);
 
-    if (mount_objects_refresh(m, &err) < 0)
+    if (rc < 0)
         mount_log(m, "cannot refresh the object list: %s", err.msg);
     pthread_mutex_lock(&m->lock);
-    if (!m->walk_stop)
+    if (!m->walk_stop && rc >= 0) /* a walk that failed is no complete listing */
         m->first_walk = 0;
     m->refreshing = 0;
     m->refreshed_at = mount_now();
@@ -614,10 +615,11 @@ int mount_objects_populate(struct mount *m, struct ocfl_err *err)
             return (int)m->objs.n;
     }
     /* No index: the mount serves at once (an object is found by its name through the layout)
-     * and the listing fills in from the walk started once mounted.  Unless changes are
-     * staged (a first walk cut short): their objects are found by walking first, wherever
-     * they are, so that the start-up reconciles them. */
-    if (!m->journal || !has_staged(m)) {
+     * and the listing fills in from the walk started once mounted.  Unless the root has no
+     * layout to find an object by (then nothing could be reached until the walk is done), or
+     * changes are staged (a first walk cut short): their objects are found by walking first,
+     * wherever they are, so that the start-up reconciles them. */
+    if (m->root->layout && (!m->journal || !has_staged(m))) {
         m->first_walk = 1;
         return 0;
     }
@@ -648,7 +650,8 @@ struct mount_obj *mount_objects_discover(struct mount *m, const char *name)
     if (!found || strcmp(found, id))
         goto out;
     mo = mount_objects_add(&m->objs, id, path);
-    if (mo && m->journal) {
+    /* (not while a first walk runs: an index of a few rows would pass for a complete one) */
+    if (mo && m->journal && !m->first_walk) {
         struct object_index_row row = {.id = id, .path = path};
         struct ocfl_err ierr = {0};
         journal_lock(m->journal);

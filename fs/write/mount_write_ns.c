@@ -75,6 +75,13 @@ static int new_object(struct mount *m, const char *name, uint32_t mode, int64_t 
     char *id = NULL, *path = NULL;
     int rc;
 
+    /* a first mount's walk may yet find an object of this id that is not where the layout
+     * puts it: a second object of one id must never be made, so the walk is waited for */
+    while (m->first_walk && !m->walk_stop) {
+        pthread_mutex_unlock(&m->lock);
+        usleep(20000);
+        pthread_mutex_lock(&m->lock);
+    }
     if (mount_objects_find(&m->objs, name) || mount_objects_discover(m, name))
         return -EEXIST;
     if (mount_name_decode(name, &id) < 0)

@@ -157,7 +157,7 @@ static struct {
     uint64_t key;
     double at;
     unsigned repeats;
-} seen[64];
+} seen[1024]; /* a copy of many files into a full disk keeps each one's line once */
 static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* FNV-1a of the object, the path and the message, apart */

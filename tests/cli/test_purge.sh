@@ -203,4 +203,16 @@ plan=$("$OCFLFS" plans "$HT/r" --all --json | python3 -c 'import json,sys; print
 out=$("$OCFLFS" resume "$HT/r" "$plan" 2>&1)
 tap_result $(($? == 0)) "resume PLAN finishes the failed purge" "$out"
 gone "$HT/r" "and then it is gone, nothing left behind"
+
+# a failed purge, then a new object of the same id, then resume: the purge finishes what it
+# moved out, the new object is not its business
+fresh
+OCFLFS_TEST_FAIL_STEP=1:99 "$OCFLFS" purge "$HT/r" "$ID" --yes >/dev/null 2>&1
+plan=$("$OCFLFS" plans "$HT/r" --all --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["plans"][-1]["id"])')
+"$OCFLFS" put "$HT/r" "$ID" "$HT/d2" -m "a new one" --user Tester >/dev/null 2>&1
+check_eq "a new object of the purged id is put meanwhile" v1 "$(json "$HT/r/$opath/inventory.json" 'd["head"]' 2>&1)"
+out=$("$OCFLFS" resume "$HT/r" "$plan" 2>&1)
+tap_result $(($? == 0)) "resume PLAN of the failed purge" "$out"
+check_eq "  leaves the new object alone" v1 "$(json "$HT/r/$opath/inventory.json" 'd["head"]' 2>&1)"
+check_true "  and removes what it had moved out" test -z "$(ls -A "$HT/r/extensions/ocflfs/purging" 2>/dev/null)"
 done_testing

@@ -87,7 +87,11 @@ static void test_migrations(void)
     CHECK_OK(journal_open(state, &ro, &j2, &err)); /* readers need no lock */
     journal_close(j2);
     j2 = NULL;
+    /* the holder is seen without the lock being taken (a writer starting meanwhile would
+     * find it taken): held while open, free once closed */
+    CHECK_INT(journal_lock_held(state), 1);
     journal_close(j);
+    CHECK_INT(journal_lock_held(state), 0);
     CHECK_OK(journal_open(state, NULL, &j, &err)); /* released on close */
     journal_close(j);
 

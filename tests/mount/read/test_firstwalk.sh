@@ -35,6 +35,23 @@ for k in range(n):
     for where in (top, os.path.join(top, "v1")):
         open(os.path.join(where, "inventory.json"), "wb").write(b)
         open(os.path.join(where, "inventory.json.sha512"), "w").write(d + " inventory.json\n")
+# and one that is not where the layout puts its id
+top = os.path.join(root, "zz-misplaced")
+os.makedirs(os.path.join(top, "v1", "content"))
+oid = "urn:walk:misplaced"
+body = b"misplaced\n"
+cd = hashlib.sha512(body).hexdigest()
+inv = {"id": oid, "type": "https://ocfl.io/1.1/spec/#inventory", "digestAlgorithm": "sha512",
+       "head": "v1", "contentDirectory": "content", "manifest": {cd: ["v1/content/f.txt"]},
+       "versions": {"v1": {"created": "2024-01-01T00:00:00Z", "message": "m",
+                           "user": {"name": "U", "address": "mailto:u@example.org"},
+                           "state": {cd: ["f.txt"]}}}}
+b = json.dumps(inv).encode()
+open(os.path.join(top, "0=ocfl_object_1.1"), "w").write("ocfl_object_1.1\n")
+open(os.path.join(top, "v1", "content", "f.txt"), "wb").write(body)
+for where in (top, os.path.join(top, "v1")):
+    open(os.path.join(where, "inventory.json"), "wb").write(b)
+    open(os.path.join(where, "inventory.json.sha512"), "w").write(hashlib.sha512(b).hexdigest() + " inventory.json\n")
 PY
 listing() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["listing"])' "$mnt/.ocfl/status" 2>&1; }
 
@@ -52,10 +69,23 @@ check_true "the listing shows the objects found so far ($shown of $N)" test "$sh
 check_eq "an object not listed yet reads by its name (through the layout)" "object 399" \
     "$(cat "$mnt/urn:walk:0399/f.txt" 2>&1)"
 check_eq "and one listed already" "object 0" "$(cat "$mnt/urn:walk:0000/f.txt" 2>&1)"
+# a new object during the walk: mkdir waits for it (the walk may find that id elsewhere)
+mkdir "$mnt/urn:walk:brand-new" 2>"$WORK/mkdir-new.err" &
+mk_new=$!
+mkdir "$mnt/urn:walk:misplaced" 2>"$WORK/mkdir-mis.err" &
+mk_mis=$!
+sleep 0.5
+check_true "mkdir of a new object waits while the walk is held" kill -0 $mk_new
 touch "$gate"
+wait $mk_new
+check_eq "  then makes it" 0 $?
+wait $mk_mis
+check_eq "mkdir of the id of an object the walk found elsewhere: EEXIST, no second object" "1 yes" \
+    "$? $(grep -q "File exists" "$WORK/mkdir-mis.err" && echo yes)"
+check_eq "  and that object reads" misplaced "$(cat "$mnt/urn:walk:misplaced/f.txt" 2>&1)"
 for _ in $(seq 600); do [[ $(listing) == complete ]] && break; sleep 0.1; done
 check_eq "once the walk ends: complete" complete "$(listing)"
-check_eq "and every object is listed" "$N" "$(ls -f "$mnt" | grep -c '^urn:walk:')"
+check_eq "and every object is listed (with the misplaced and the new one)" "$((N + 2))" "$(ls -f "$mnt" | grep -c '^urn:walk:')"
 check_eq "the object read by name is listed once" 1 "$(ls -f "$mnt" | grep -c '^urn:walk:0399$')"
 stop_mount "$mnt"
 check_eq "unmount" 0 $?
@@ -63,7 +93,7 @@ check_eq "unmount" 0 $?
 NO_WAIT_LISTING=1 OCFLFS_TEST_WALK_GATE=$WORK/never start_mount "$root" "$mnt" --state "$WORK/state" ||
     { echo "Bail out! cannot mount again"; exit 1; }
 check_eq "the next mount: complete at once, from the index (its refresh may hold)" complete "$(listing)"
-check_eq "  with every object" "$N" "$(ls -f "$mnt" | grep -c '^urn:walk:')"
+check_eq "  with every object (and the staged new one)" "$((N + 2))" "$(ls -f "$mnt" | grep -c '^urn:walk:')"
 stop_mount "$mnt"
 check_eq "an unmount while a walk is held stops it (exit 0)" 0 $?
 done_testing
