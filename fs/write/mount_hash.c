@@ -286,7 +286,8 @@ void mw_hash_extend(struct mw_hash *j, uint64_t written)
     pthread_mutex_lock(&pool.mu);
     if (j->valid && written > j->written) {
         j->written = written;
-        enqueue_locked(j);
+        if (written >= MW_HASH_MIN_BYTES) /* a small file wakes no hasher */
+            enqueue_locked(j);
     }
     pthread_mutex_unlock(&pool.mu);
 }

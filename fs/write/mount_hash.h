@@ -38,7 +38,13 @@ struct mw_hash *mw_hash_new(struct mount *m, struct mount_obj *mo, int fd, const
 /* Drop a reference (NULL is fine). */
 void mw_hash_put(struct mw_hash *j);
 
-/* The writer accounted bytes up to @written (in order): queue them for hashing. */
+/* Files smaller than this are hashed by the commit (faster than a hasher's wake-up and a
+ * transaction per close): their bytes are not queued while written, and at release their job
+ * is dropped. */
+#define MW_HASH_MIN_BYTES (256 << 10)
+
+/* The writer accounted bytes up to @written (in order): queue them for hashing once there
+ * are MW_HASH_MIN_BYTES of them. */
 void mw_hash_extend(struct mw_hash *j, uint64_t written);
 
 /* The bytes no longer are what the job hashes: never record its digest. */

@@ -12,7 +12,7 @@
 #include "mount_write.h"
 
 /* Files smaller than this get no size/digest record at release (the commit hashes them). */
-#define REPORT_MIN_BYTES (256 << 10)
+#define REPORT_MIN_BYTES MW_HASH_MIN_BYTES
 
 void mw_fh_free(struct mw_fh *fh)
 {
