@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../../build}" && pwd)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for b in validate put mount loadlock write; do
+for b in validate put mount loadlock write large_root; do
     echo "=== $b"
     if [[ $b == mount || $b == loadlock ]]; then
         bash "$here/$b.sh" "$build/fs/ocflfs"
