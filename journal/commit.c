@@ -170,8 +170,6 @@ struct commit_in {
     const char *opath, *oid, *message, *user_name, *user_address, *created;
     struct ocfl_root *root;
     unsigned flags;
-    const char *const *held;
-    size_t n_held;
 };
 
 /* Refuse changes staged on another head than the object has now (inside the transaction). */
@@ -239,11 +237,7 @@ static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct
     }
     r = check_base(j, in, err);
     gen = r < 0 ? r : staging_freeze_locked(j, in->oid, err);
-    r = gen < 0 ? (int)gen : 0;
-    for (size_t i = 0; r == 0 && i < in->n_held; i++)
-        r = staging_hold_locked(j, in->oid, inv, in->held[i], err);
-    if (r == 0)
-        r = sx_attach(&c, j, in->oid, err);
+    r = gen < 0 ? (int)gen : sx_attach(&c, j, in->oid, err);
     if (r == 0) {
         c.head = inv ? ocfl_inventory_head(inv) : NULL;
         r = sx_compute(&c, gen, s);
@@ -333,9 +327,7 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root,
                            .user_name = what->user_name,
                            .user_address = what->user_address,
                            .root = root,
-                           .flags = what->flags,
-                           .held = what->held,
-                           .n_held = what->n_held};
+                           .flags = what->flags};
     struct staging_state s = {0};
     struct ocfl_plan *plan = NULL;
     struct ocfl_err local = {0};

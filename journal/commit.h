@@ -18,10 +18,6 @@ struct journal_commit_in {
     /* where the object is, relative to the root, when the caller knows (the mount's index:
      * also an object that is not where the layout puts it); NULL: found by the layout */
     const char *object_path;
-    /* scratch files the caller's writers still write without it seeing (kernel passthrough):
-     * held back from this version, staged for the next (staging_hold_locked) */
-    const char *const *held;
-    size_t n_held;
     unsigned flags; /* JOURNAL_COMMIT_REBASE, JOURNAL_COMMIT_CALLER_FINISHES */
 };
 

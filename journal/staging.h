@@ -367,15 +367,6 @@ void staging_cache_close(struct journal *j);
  * rows and the object is not new, -EBUSY when one is frozen already.  Must
  * be called inside the caller's transaction (journal_lock held, begun). */
 int64_t staging_freeze_locked(struct journal *j, const char *oid, struct ocfl_err *err);
-/*
- * Just after staging_freeze_locked, in the same transaction: keep the frozen row whose
- * scratch file is @scratch out of the commit (a file the kernel is still writing straight
- * into, which must never be moved into a version): the row goes to the new generation, and
- * the frozen view shows the path as before it (removed when @inv's head has it).  0 also when
- * no frozen row has that file.
- */
-int staging_hold_locked(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-                        const char *scratch, struct ocfl_err *err);
 /* Attach the frozen generation to its plan (inside the caller's transaction). */
 int staging_set_plan_locked(struct journal *j, const char *oid, int64_t plan_id,
                             struct ocfl_err *err);

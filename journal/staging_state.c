@@ -390,56 +390,6 @@ int64_t staging_freeze_locked(struct journal *j, const char *oid, struct ocfl_er
     return c.gen;
 }
 
-int staging_hold_locked(struct journal *j, const char *oid, const struct ocfl_inventory *inv,
-                        const char *scratch, struct ocfl_err *err)
-{
-    struct srow wo = {.kind = ROW_WHITEOUT, .size = -1};
-    sqlite3_stmt *st;
-    char *path = NULL;
-    struct sctx c;
-    int rc, r = sx_attach(&c, j, oid, err);
-
-    if (r < 0)
-        return r;
-    if (!c.frozen)
-        return ocfl_err_set(err, -EINVAL, "'%s' is not frozen", oid);
-    rc = sqlite3_prepare_v2(c.db,
-                            "SELECT path FROM staged WHERE object_id=?1 AND gen=?2 AND scratch=?3",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sx_sql_fail(&c, rc, "cannot read the staging index");
-    sqlite3_bind_text(st, 1, oid, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, c.frozen);
-    sqlite3_bind_text(st, 3, scratch, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW &&
-        !(path = strdup((const char *)sqlite3_column_text(st, 0))))
-        r = ocfl_err_set(err, -ENOMEM, "out of memory");
-    sqlite3_finalize(st);
-    if (r < 0 || !path)
-        return r; /* not in the frozen rows (unlinked, or closed and replaced): nothing to hold */
-    rc = sqlite3_prepare_v2(
-        c.db, "UPDATE staged SET gen=?3 WHERE object_id=?1 AND gen=?2 AND path=?4", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, oid, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, c.frozen);
-        sqlite3_bind_int64(st, 3, c.gen);
-        sqlite3_bind_text(st, 4, path, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(c.db);
-        sqlite3_finalize(st);
-    }
-    if (rc != SQLITE_OK)
-        r = sx_sql_fail(&c, rc, "cannot update the staging index");
-    /* the frozen view shows the path as it was before that file: a head file it replaced
-     * after an unlink is removed there as well */
-    c.head = inv ? ocfl_inventory_head(inv) : NULL;
-    if (r == 0 && c.head && ocfl_version_lookup(c.head, path)) {
-        c.gen = c.frozen;
-        r = sx_row_put(&c, path, &wo);
-    }
-    free(path);
-    return r;
-}
-
 int staging_set_plan_locked(struct journal *j, const char *oid, int64_t plan_id,
                             struct ocfl_err *err)
 {

@@ -59,23 +59,6 @@ enum mount_iomode mount_io_open(struct mount_node *n, struct fuse_file_info *fi)
     return MOUNT_IO_CACHED;
 }
 
-enum mount_iomode mount_io_open_writer(struct mount *m, fuse_req_t req, struct mount_node *n,
-                                       int fd, struct fuse_file_info *fi)
-{
-    enum mount_iomode mode = MOUNT_IO_NONE;
-
-    /* only a file no one else has open: a cached open of it would be refused meanwhile */
-    if (!n->cached_opens && !n->pt_opens && !n->backing_id) {
-        fi->direct_io = 0;
-        mode = mount_io_open_committed(m, req, n, fd, fi);
-        if (mode == MOUNT_IO_PT)
-            return mode;
-        mount_io_release(m, NULL, n, mode); /* undo what that open counted */
-    }
-    fi->direct_io = 1;
-    return mount_io_open(n, fi);
-}
-
 enum mount_iomode mount_io_open_committed(struct mount *m, fuse_req_t req, struct mount_node *n,
                                           int fd, struct fuse_file_info *fi)
 {

@@ -2,7 +2,6 @@
  * plans/, recovery before serving, and the attributes of every node of the writable mount. */
 #include <errno.h>
 #include <pwd.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,32 +236,6 @@ struct watcher {
     _Atomic int done; /* journal_commit_object returned */
 };
 
-/* The scratch files of @w's open passthrough writers (lock held); NULL when none. */
-static char **held_files(const struct mount_wobj *w, size_t *ret_n)
-{
-    char **v = NULL;
-    size_t n = 0;
-
-    for (struct mw_fh *fh = w->fhs; fh; fh = fh->next) {
-        char **nv;
-        if (!fh->pt_writer || !fh->path || !fh->scratch[0])
-            continue;
-        if (!(nv = realloc(v, (n + 1) * sizeof(*v))) || !(nv[n] = strdup(fh->scratch))) {
-            /* without the list the commit could move a file still written: refuse it */
-            v = nv ? nv : v;
-            for (size_t i = 0; i < n; i++)
-                free(v[i]);
-            free(v);
-            *ret_n = SIZE_MAX;
-            return NULL;
-        }
-        v = nv;
-        n++;
-    }
-    *ret_n = n;
-    return v;
-}
-
 static int frozen_now(struct mount *m, const char *oid)
 {
     struct staging_object_info *oi = NULL;
@@ -452,19 +425,12 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
         return -ENOMEM;
     }
     pthread_mutex_lock(&m->lock);
-    /* files the kernel still writes into (passthrough): held back for the next version; no
-     * new one starts while committing is set (mw_op_create) */
-    size_t n_held = 0;
-    char **held = w->committing ? NULL : held_files(w, &n_held);
-    if (w->committing || n_held == SIZE_MAX) { /* the journal would refuse it too: say why */
-        int busy = w->committing;
-        set_result(
-            w, error_json(mo, busy ? -EBUSY : -ENOMEM,
-                          busy ? "a commit of this object is already running" : "out of memory"));
+    if (w->committing) { /* the journal would refuse it too, but say why */
+        set_result(w, error_json(mo, -EBUSY, "a commit of this object is already running"));
         pthread_mutex_unlock(&m->lock);
         journal_commit_request_release(&rq);
         identity_release(&id);
-        return busy ? -EBUSY : -ENOMEM;
+        return -EBUSY;
     }
     w->committing = 1;
     /* where the mount found it (an object the layout would put elsewhere included) */
@@ -480,15 +446,10 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
                                    .user_name = user,
                                    .user_address = addr,
                                    .object_path = opath,
-                                   .held = (const char *const *)held,
-                                   .n_held = n_held,
                                    .flags = (rq.rebase ? JOURNAL_COMMIT_REBASE : 0) |
                                             JOURNAL_COMMIT_CALLER_FINISHES};
     rc = journal_commit_object(m->journal, m->root, &in, &plan, &result, &err);
     free(opath);
-    for (size_t i = 0; i < n_held; i++)
-        free(held[i]);
-    free(held);
     wt.done = 1;
     if (watching)
         pthread_join(watcher, NULL);

@@ -65,8 +65,6 @@ struct mw_fh {
     struct mw_fh *next, *prev; /* the object's write handles */
     struct mount_node *node;   /* the tree file opened, NULL for control files */
     enum mount_iomode io;      /* how the kernel has it open (mount_io.c) */
-    int pt_writer; /* -o write_passthrough: the kernel writes its scratch file, the daemon sees
-                    * no write; a commit holds the file back until it is closed */
 };
 
 /* File handles of the write side are tagged with bit 0 in fi->fh (the read side's are not). */

@@ -144,12 +144,7 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         fi->keep_cache = 0;
         fi->direct_io = 1; /* as a writable open (mw_op_open) */
         fh->node = n;
-        /* not while a commit runs: it has chosen the files it holds back already */
-        if (m->write_passthrough && !(mode & (S_ISUID | S_ISGID)) && !p->obj->w->committing)
-            fh->io = mount_io_open_writer(m, req, n, fh->fd, fi);
-        else
-            fh->io = mount_io_open(n, fi);
-        fh->pt_writer = fh->io == MOUNT_IO_PT;
+        fh->io = mount_io_open(n, fi);
         mount_node_lookup(&m->nodes, n);
         mount_fill_entry(m, n, &st, &ep);
         ep.attr_timeout = 1.0;
@@ -330,7 +325,6 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
             fuse_reply_write(req, size);
         return;
     }
-    __atomic_fetch_add(&m->n_writes, 1, __ATOMIC_RELAXED);
     mw_gate_enter(fh->mo->w);
     pthread_mutex_lock(&fh->mu);
     rc = mw_revalidate(m, fh);
@@ -443,20 +437,6 @@ static void report(struct mount *m, struct mw_fh *fh)
     fh->cleared = 0; /* a later write (through a dup) clears the digest again */
 }
 
-/* The last close of a passthrough writer: the kernel wrote its file, so the whole of it is
- * what the background hash takes (in order from 0, as a sequential writer's), and its size
- * and digest are recorded now, as for a writer the daemon saw. */
-static void pt_writer_closed(struct mw_fh *fh)
-{
-    struct stat st;
-
-    if (fstat(fh->fd, &st) < 0)
-        return;
-    fh->seq_off = (uint64_t)st.st_size;
-    mw_hash_extend(fh->hj, fh->seq_off);
-    fh->report = 1;
-}
-
 void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct mount *m = mount_req(req);
@@ -469,8 +449,6 @@ void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (fh->writable)
         drain(fh);
     pthread_mutex_lock(&m->lock);
-    if (fh->pt_writer)
-        pt_writer_closed(fh);
     if (fh->writable)
         report(m, fh);
     if (fh->hj) {
@@ -494,8 +472,7 @@ void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     /* close(2) waits for this (release comes later): a commit right after close finds the
      * digest of a sequentially written file already recorded */
     (void)ino;
-    /* (a passthrough writer may go on through a dup: its size and digest wait for release) */
-    if (fh && fh->writable && !fh->pt_writer) {
+    if (fh && fh->writable) {
         drain(fh);
         pthread_mutex_lock(&m->lock);
         report(m, fh);
