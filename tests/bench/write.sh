@@ -7,7 +7,7 @@
 # (target <= 3); (d) committing those 10,000 staged files vs @ocfl/ocfl-fs importing the same
 # tree (target >= 3x faster).  Not part of `meson test`.  Needs npm for (d).
 # BIG_MIB and SMALL_FILES shrink the runs; NO_JS=1 skips ocfl-fs in (d); MOUNT_OPTS adds mount
-# options (MOUNT_OPTS="-o write_passthrough").  On a shared machine
+# options (MOUNT_OPTS="-o nopassthrough").  On a shared machine
 # one measurement is noise: (a) and (c) alternate native and mount runs REPEAT times (default 3)
 # and compare the best of each (all times are printed).
 set -euo pipefail
@@ -32,7 +32,7 @@ min() { printf '%s\n' "$@" | sort -g | head -1; }
 
 "$ocflfs" init "$tmp/root" --layout 0002-flat-direct-storage-layout >/dev/null
 mkdir -p "$mnt"
-# MOUNT_OPTS: e.g. "-o write_passthrough" (new files written by the kernel itself)
+# MOUNT_OPTS: more options of the mount under test
 # shellcheck disable=SC2086
 "$ocflfs" mount "$tmp/root" "$mnt" --state "$tmp/state" --user Bench --address mailto:b@example.org \
     ${MOUNT_OPTS:-}
