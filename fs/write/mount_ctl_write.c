@@ -1,10 +1,12 @@
 /* mount_ctl_write.c: commit and discard (xattrs and control files), status with staged changes,
  * plans/, recovery before serving, and the attributes of every node of the writable mount. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -515,6 +517,23 @@ int mw_discard(struct mount *m, struct mount_obj *mo, const struct mw_caller *wh
     return rc;
 }
 
+/* After recovery finished plans: a purge among them removed an object the list (loaded from
+ * the index before) still has. */
+static void drop_purged(struct mount *m)
+{
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < m->objs.n; i++) {
+        struct mount_obj *mo = m->objs.all[i];
+        char rel[4096];
+        struct stat st;
+        int k = snprintf(rel, sizeof(rel), "%s/inventory.json", mo->path);
+        if (!mo->gone && !mo->staged_new && k > 0 && (size_t)k < sizeof(rel) &&
+            fstatat(m->root->fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+            mo->gone = 1;
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
 int mw_startup(struct mount *m, struct ocfl_err *err)
 {
     struct staging_object_info *oi = NULL;
@@ -524,6 +543,8 @@ int mw_startup(struct mount *m, struct ocfl_err *err)
     rc = journal_recover(m->journal, m->root, NULL, NULL, &failed, err);
     if (rc < 0)
         mount_log(m, "recovery: %zu plan(s) could not finish: %s", failed, err->msg);
+    if (rc > 0)
+        drop_purged(m);
     /* inventory files of plans whose rows a killed process never committed */
     if (journal_scratch_gc(m->journal, "inventory-", err) < 0)
         mount_log(m, "recovery: %s", err->msg);

@@ -159,6 +159,15 @@ for mode in BEFORE AT; do
     done
 done
 
+# a purge killed after its move, finished by the next mount's recovery: not listed there
+fresh
+"$OCFLFS" mount "$HT/r" "$M" >/dev/null 2>&1 && wait_listing "$M" && "$OCFLFS" umount "$M" >/dev/null 2>&1
+OCFLFS_TEST_KILL_AT_STEP=0 "$OCFLFS" purge "$HT/r" "$ID" --yes >/dev/null 2>&1
+"$OCFLFS" mount "$HT/r" "$M" >/dev/null 2>&1 && H_FUSE+=("$M") && wait_listing "$M"
+check_eq "a mount that finishes a purge lists only the other object" "$OTHER" "$(ls "$M")"
+"$OCFLFS" umount "$M" >/dev/null 2>&1
+gone "$HT/r" "  and the purge is done"
+
 # cancel: before the move it reverts, after it it is refused
 fresh
 OCFLFS_TEST_KILL_BEFORE_STEP=0 "$OCFLFS" purge "$HT/r" "$ID" --yes >/dev/null 2>&1
