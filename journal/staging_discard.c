@@ -6,36 +6,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "@head FROM staged WHERE" the current generation's rows at @path and beneath it, prepared
+ * and bound; SQLITE_OK or the error code. */
+static int on_subtree(struct sctx *c, const char *head, const char *path, sqlite3_stmt **st)
+{
+    /* beneath PATH: PATH/ < p < PATH0 ('0' follows '/'), no LIKE and its wildcards */
+    char sql[256];
+    int rc;
+
+    snprintf(sql, sizeof(sql),
+             "%s FROM staged WHERE object_id=?1 AND gen=?2 AND"
+             " (path=?3 OR (path > ?3 || '/' AND path < ?3 || '0'))",
+             head);
+    rc = sqlite3_prepare_v2(c->db, sql, -1, st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(*st, 1, c->oid, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(*st, 2, c->gen);
+        sqlite3_bind_text(*st, 3, path, -1, SQLITE_STATIC);
+    }
+    return rc;
+}
+
 /* Queue the scratch files of the rows at @path and beneath it, then delete those rows
  * (current generation).  The number of rows, or a negative errno. */
 static int drop_subtree(struct sctx *c, const char *path)
 {
-    /* beneath PATH: PATH/ < p < PATH0 ('0' follows '/'), no LIKE and its wildcards */
-    static const char where[] = " FROM staged WHERE object_id=?1 AND gen=?2 AND"
-                                " (path=?3 OR (path > ?3 || '/' AND path < ?3 || '0'))";
     sqlite3_stmt *st;
-    char sql[256];
     int rc, r = 0;
 
-    snprintf(sql, sizeof(sql), "SELECT scratch%s AND scratch IS NOT NULL", where);
-    rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK)
+    if ((rc = on_subtree(c, "SELECT scratch", path, &st)) != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot read the staging index");
-    sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, c->gen);
-    sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
     while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        r = sx_unlink_later(c, (const char *)sqlite3_column_text(st, 0));
+        if (sqlite3_column_text(st, 0))
+            r = sx_unlink_later(c, (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     if (r < 0)
         return r;
-    snprintf(sql, sizeof(sql), "DELETE%s", where);
-    rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK)
+    if ((rc = on_subtree(c, "DELETE", path, &st)) != SQLITE_OK)
         return sx_sql_fail(c, rc, "cannot update the staging index");
-    sqlite3_bind_text(st, 1, c->oid, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, c->gen);
-    sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -82,6 +90,8 @@ int staging_discard_paths(struct journal *j, const char *oid, const struct ocfl_
 
     for (size_t i = 0; r == 0 && i < n; i++) {
         r = sx_check_path(paths[i], err);
+        if (r == -EILSEQ) /* (the path itself cannot be printed) */
+            r = ocfl_err_set(err, r, "path %zu to discard in '%s' is not valid UTF-8", i + 1, oid);
         if (r == 0 && !*paths[i])
             r = ocfl_err_set(err, -EINVAL, "an empty path: discard the whole object instead");
     }

@@ -1,5 +1,6 @@
 /* cli_util.c: error output and progress lines for the command line. */
 #include "cli_util.h"
+#include "identity.h"
 #include "root.h"
 
 #include <errno.h>
@@ -177,5 +178,14 @@ int cli_root_open(const char *path, struct ocfl_root **ret, struct ocfl_err *err
 
     if (r == 0)
         (*ret)->find_misplaced = walk && !strcmp(walk, "1");
+    return r;
+}
+
+int cli_user_or_me(const char **user, struct identity *me, struct ocfl_err *err)
+{
+    int r = *user ? 0 : identity_of(NULL, NULL, getuid(), me, err);
+
+    if (r == 0 && !*user)
+        *user = me->name;
     return r;
 }

@@ -57,6 +57,11 @@ void cli_progress_done(struct cli_progress *p);
 struct ocfl_root;
 int cli_root_open(const char *path, struct ocfl_root **ret, struct ocfl_err *err);
 
+/* *@user, or when NULL the user who runs the command as passwd has them (the name kept in
+ * @me: identity_release it).  0, or an error. */
+struct identity;
+int cli_user_or_me(const char **user, struct identity *me, struct ocfl_err *err);
+
 /* RFC 3339 "now" in UTC into @buf, or $OCFLFS_TEST_CREATED (tests fix the timestamp). */
 void cli_created_now(char *buf, size_t size);
 

@@ -193,11 +193,8 @@ int cmd_purge(int argc, char **argv)
     if (r)
         return r < 0 ? EXIT_OK : r;
     /* the plan names who purged, as a version names who wrote it */
-    if (!a.user) {
-        if (identity_of(NULL, NULL, getuid(), &me, &err) < 0)
-            return cli_fail(&err);
-        a.user = me.name;
-    }
+    if (cli_user_or_me(&a.user, &me, &err) < 0)
+        return cli_fail(&err);
     r = do_purge(&a, &err);
     identity_release(&me);
     if (r == -EINVAL && strstr(err.msg, "give --yes")) {

@@ -449,11 +449,8 @@ int cmd_put(int argc, char **argv)
     if (r)
         return r < 0 ? EXIT_OK : r;
     /* without --user, the version names the user who runs put, as passwd has them */
-    if (!a.user) {
-        if (identity_of(NULL, NULL, getuid(), &me, &err) < 0)
-            return cli_fail(&err);
-        a.user = me.name;
-    }
+    if (cli_user_or_me(&a.user, &me, &err) < 0)
+        return cli_fail(&err);
     if (ocfl_version_meta_check(a.message, a.user, a.address, &err) < 0) {
         identity_release(&me);
         return cli_usage(synopsis, "put: %s", err.msg);

@@ -44,6 +44,9 @@ check_eq "and nothing was dropped (a.txt still modified)" "$before" "$("$OCFLFS"
 out=$("$OCFLFS" discard "$R" obj ../outside --state "$S" 2>&1)
 check_eq "a path out of the object: refused, naming it" "1 yes" \
     "$? $(grep -q "'../outside' is not a valid logical path" <<<"$out" && echo yes)"
+out=$("$OCFLFS" discard "$R" obj a.txt $'bad\xff' --state "$S" 2>&1)
+check_eq "a path that is not UTF-8: refused, naming the object" "1 yes" \
+    "$? $(grep -q "path 2 to discard in 'obj' is not valid UTF-8" <<<"$out" && echo yes)"
 out=$("$OCFLFS" discard "$R" obj e/f.txt --state "$S" 2>&1)
 check_eq "a committed file under what is now a staged file: refused, naming the file" "1 yes" \
     "$? $(grep -q "'e' of 'obj' is a staged file" <<<"$out" && echo yes)"

@@ -812,7 +812,6 @@ class Suite:
         src = os.path.join(self.src, "put" if mode == "loop" else "put-direct")
         cmd = [self.exe, "put", root, "p", src, "-m", "put trial", "--user", "Power Trial",
                "--address", "mailto:power@example.org"]
-        returned = False
         pending = False
         t.phase = "work"
         if resume:
@@ -822,18 +821,7 @@ class Suite:
             p.wait()
             pending = "no unfinished plans" not in self.fs.cli("plans", root, check=False).stdout
             cmd = [self.exe, "resume", root]
-        t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if t.rng.random() < 0.2:
-            p.wait()  # right after it returned
-            returned = p.returncode == 0
-            self.took(t, time.monotonic() - t0)
-        else:
-            time.sleep(self.cut_delay(t))
-            returned = p.poll() == 0
-        t.unsynced = self.report(disk)
-        disk.cut([p])
-        t.phase = "checks"
+        returned = self.run_and_cut(t, disk, cmd)
         disk.start()
         r = self.fs.cli("resume", root, check=False)
         t.expect(r.returncode == 0, "resume after the cut failed: " + r.stdout.strip()[-300:])
@@ -859,18 +847,7 @@ class Suite:
         root = self.fresh_root(disk, [("q", ["base"]), ("p", [name])])
         cmd = [self.exe, "purge", root, "p", "--yes", "--user", "Power Trial"]
         t.phase = "work"
-        t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if t.rng.random() < 0.2:
-            p.wait()
-            returned = p.returncode == 0
-            self.took(t, time.monotonic() - t0)
-        else:
-            time.sleep(self.cut_delay(t))
-            returned = p.poll() == 0
-        t.unsynced = self.report(disk)
-        disk.cut([p])
-        t.phase = "checks"
+        returned = self.run_and_cut(t, disk, cmd)
         disk.start()
         pdir = os.path.join(root, "p")
         # before anything runs again: whole or gone
@@ -896,6 +873,23 @@ class Suite:
         if not gone:  # never recorded before the cut: whole, and still purgeable
             t.expect(version_tree(root, "p") == dir_tree(src), "the kept object is not whole")
         t.outcome = ("returned, " if returned else "") + ("gone" if gone else "kept")
+
+    def run_and_cut(self, t, disk, cmd):
+        """Run @cmd and cut the power: a fifth of the time right after it returned (its time
+        learnt), else at a moment drawn over how long it takes.  Whether it returned 0."""
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if t.rng.random() < 0.2:
+            p.wait()  # right after it returned
+            returned = p.returncode == 0
+            self.took(t, time.monotonic() - t0)
+        else:
+            time.sleep(self.cut_delay(t))
+            returned = p.poll() == 0
+        t.unsynced = self.report(disk)
+        disk.cut([p])
+        t.phase = "checks"
+        return returned
 
     # -- cut moments: uniform over how long the operation takes here (learnt as trials go:
     # a fixed range would mostly cut after a fast commit, or always early in a slow one)
