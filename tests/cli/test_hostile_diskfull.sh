@@ -172,7 +172,7 @@ if fuse_mount "$R" "$M" --state "$HT/fs6/state"; then
     rm "$D/big.bin"
     check_eq "rm of the file that filled the disk succeeds (the journal has room kept)" 0 $?
     # its room comes back once the kernel has let go of the file (its release is asynchronous)
-    for _ in $(seq 300); do
+    for _ in $(seq 3000); do
         (($(stat -f -c %a "$HT/fs6") * $(stat -f -c %S "$HT/fs6") > 1048576)) && break
         sleep 0.1
     done

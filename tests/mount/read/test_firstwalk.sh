@@ -59,7 +59,7 @@ gate=$WORK/gate
 NO_WAIT_LISTING=1 OCFLFS_TEST_WALK_GATE=$gate start_mount "$root" "$mnt" --state "$WORK/state" ||
     { echo "Bail out! cannot mount"; exit 1; }
 # the walk holds after 100 objects: wait for it to get there (order, not time)
-for _ in $(seq 600); do
+for _ in $(seq 3000); do
     (($(ls -f "$mnt" | grep -c '^urn:walk:') >= 100)) && break
     sleep 0.1
 done
@@ -83,7 +83,7 @@ wait $mk_mis
 check_eq "mkdir of the id of an object the walk found elsewhere: EEXIST, no second object" "1 yes" \
     "$? $(grep -q "File exists" "$WORK/mkdir-mis.err" && echo yes)"
 check_eq "  and that object reads" misplaced "$(cat "$mnt/urn:walk:misplaced/f.txt" 2>&1)"
-for _ in $(seq 600); do [[ $(listing) == complete ]] && break; sleep 0.1; done
+for _ in $(seq 3000); do [[ $(listing) == complete ]] && break; sleep 0.1; done
 check_eq "once the walk ends: complete" complete "$(listing)"
 check_eq "and every object is listed (with the misplaced and the new one)" "$((N + 2))" "$(ls -f "$mnt" | grep -c '^urn:walk:')"
 check_eq "the object read by name is listed once" 1 "$(ls -f "$mnt" | grep -c '^urn:walk:0399$')"
