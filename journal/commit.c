@@ -170,6 +170,8 @@ struct commit_in {
     const char *opath, *oid, *message, *user_name, *user_address, *created;
     struct ocfl_root *root;
     unsigned flags;
+    const char *const *live;
+    size_t n_live;
 };
 
 /* Refuse changes staged on another head than the object has now (inside the transaction). */
@@ -226,6 +228,7 @@ static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct
             : (in->root->digest_algorithm ? in->root->digest_algorithm : "sha512");
     enum ocfl_digest_alg alg = ocfl_digest_alg_from_name(alg_name);
     struct ocfl_plan_file *files = NULL;
+    char(*copies)[64] = NULL; /* the snapshots of live files made (staging_snapshot_locked) */
     struct sctx c;
     int64_t gen;
     int r;
@@ -237,7 +240,13 @@ static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct
     }
     r = check_base(j, in, err);
     gen = r < 0 ? r : staging_freeze_locked(j, in->oid, err);
-    r = gen < 0 ? (int)gen : sx_attach(&c, j, in->oid, err);
+    r = gen < 0 ? (int)gen : 0;
+    if (r == 0 && in->n_live && !(copies = calloc(in->n_live, sizeof(*copies))))
+        r = ocfl_err_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; r == 0 && i < in->n_live; i++)
+        r = staging_snapshot_locked(j, in->oid, in->live[i], copies[i], err);
+    if (r == 0)
+        r = sx_attach(&c, j, in->oid, err);
     if (r == 0) {
         c.head = inv ? ocfl_inventory_head(inv) : NULL;
         r = sx_compute(&c, gen, s);
@@ -283,7 +292,12 @@ static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct
         r = ocfl_err_set(err, -EIO, "cannot commit: %s", sqlite3_errmsg(journal_sqlite(j)));
     if (r < 0 && !sqlite3_get_autocommit(journal_sqlite(j)))
         sqlite3_exec(journal_sqlite(j), "ROLLBACK", NULL, NULL, NULL);
+    /* copies no row names any more (rolled back) */
+    for (size_t i = 0; r < 0 && copies && i < in->n_live; i++)
+        if (copies[i][0])
+            unlinkat(journal_state_fd(j), copies[i], 0);
     journal_unlock(j);
+    free(copies);
     free(files);
     return r;
 }
@@ -327,7 +341,9 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root,
                            .user_name = what->user_name,
                            .user_address = what->user_address,
                            .root = root,
-                           .flags = what->flags};
+                           .flags = what->flags,
+                           .live = what->live,
+                           .n_live = what->n_live};
     struct staging_state s = {0};
     struct ocfl_plan *plan = NULL;
     struct ocfl_err local = {0};

@@ -18,6 +18,11 @@ struct journal_commit_in {
     /* where the object is, relative to the root, when the caller knows (the mount's index:
      * also an object that is not where the layout puts it); NULL: found by the layout */
     const char *object_path;
+    /* scratch files the caller's writers may still write without it seeing (kernel
+     * passthrough): never moved into a version; the version gets a copy of each, and the
+     * file itself stays staged for the next one (staging_snapshot_locked) */
+    const char *const *live;
+    size_t n_live;
     unsigned flags; /* JOURNAL_COMMIT_REBASE, JOURNAL_COMMIT_CALLER_FINISHES */
 };
 

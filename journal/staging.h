@@ -367,6 +367,17 @@ void staging_cache_close(struct journal *j);
  * rows and the object is not new, -EBUSY when one is frozen already.  Must
  * be called inside the caller's transaction (journal_lock held, begun). */
 int64_t staging_freeze_locked(struct journal *j, const char *oid, struct ocfl_err *err);
+/*
+ * Just after staging_freeze_locked, in the same transaction: the frozen row whose scratch file
+ * is @scratch (a file the caller's writers may still write without it seeing: kernel
+ * passthrough) gets a copy of that file, made now, into a new scratch file named in @copy
+ * (else ""); the file itself, still open, stays staged at the same path in the new generation,
+ * with its acknowledged bytes.  So nothing a writer can still reach is ever moved into a
+ * version.  0 also when no frozen row has that file (unlinked, or replaced).  On a later
+ * failure of the transaction the caller unlinks @copy.
+ */
+int staging_snapshot_locked(struct journal *j, const char *oid, const char *scratch, char copy[64],
+                            struct ocfl_err *err);
 /* Attach the frozen generation to its plan (inside the caller's transaction). */
 int staging_set_plan_locked(struct journal *j, const char *oid, int64_t plan_id,
                             struct ocfl_err *err);

@@ -108,6 +108,12 @@ int sx_check_path(const char *path, struct ocfl_err *err);
 /* Head state range [*lo, *hi) of paths under @dir ("" = all). */
 void sx_head_range(const struct ocfl_version *head, const char *dir, size_t *lo, size_t *hi);
 
+/*
+ * Copy @in into the empty @out, up to @limit bytes (< 0: all): a reflink when the file system
+ * can; else only the data ranges (SEEK_DATA/SEEK_HOLE), so that a sparse file stays sparse,
+ * and the size set at the end.  0 or -errno (staging_write.c).
+ */
+int sx_copy_fd(int in, int out, int64_t limit);
 /* A new scratch file: name into @name (32 bytes), O_RDWR fd returned. */
 int sx_new_scratch(struct sctx *c, char name[64]);
 

@@ -152,12 +152,8 @@ static int copy_range(int in, int out, off_t off, off_t end)
     return 0;
 }
 
-/*
- * Copy @in into the empty @out, up to @limit bytes (< 0: all): a reflink when the file system
- * can; else only the data ranges (SEEK_DATA/SEEK_HOLE), so that a sparse file stays sparse,
- * and the size set at the end.
- */
-static int copy_fd(int in, int out, int64_t limit)
+/* (staging_int.h) */
+int sx_copy_fd(int in, int out, int64_t limit)
 {
     struct stat st;
     off_t off = 0, end;
@@ -204,7 +200,7 @@ int staging_private_copy(struct journal *j, int src_fd, int *ret_fd, struct ocfl
     }
     if (fd < 0)
         return ocfl_err_sys(err, -errno, "cannot make a private copy in the state directory");
-    if ((r = copy_fd(src_fd, fd, -1)) < 0) {
+    if ((r = sx_copy_fd(src_fd, fd, -1)) < 0) {
         close(fd);
         return ocfl_err_sys(err, r, "cannot copy an unlinked file's bytes");
     }
@@ -237,7 +233,7 @@ int staging_copy_up(struct journal *j, const char *oid, const struct ocfl_invent
     if (r == 0)
         r = fd = sx_new_scratch(&c, row.scratch);
     if (r >= 0 && truncate_to != 0) {
-        r = copy_fd(src_fd, fd, truncate_to);
+        r = sx_copy_fd(src_fd, fd, truncate_to);
         if (r < 0)
             ocfl_err_sys(err, r, "cannot copy '%s' into '%s'", path, row.scratch);
     }

@@ -45,6 +45,7 @@ struct mount_args {
     double refresh;             /* -o refresh=SECONDS, or -1 for REFRESH_AGE */
     long cache;                 /* -o cache=OBJECTS, or 0 for CACHE_OBJECTS */
     int nopassthrough;          /* -o nopassthrough: no kernel passthrough reads */
+    int write_passthrough;      /* -o write_passthrough: new files written by the kernel */
     const char *user, *address; /* the mounting user's name and address in versions */
     int fresh_state;            /* --fresh-state: start a new journal beside orphaned scratch */
     char *user_map;             /* --user-map / -o user_map=FILE: login -> name, address */
@@ -93,6 +94,10 @@ static int split_opts(const char *opts, struct mount_args *a)
     for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (!strcmp(tok, "nopassthrough")) {
             a->nopassthrough = 1;
+            continue;
+        }
+        if (!strcmp(tok, "write_passthrough")) {
+            a->write_passthrough = 1;
             continue;
         }
         if (!strcmp(tok, "named_users")) {
@@ -400,6 +405,7 @@ static int run(struct mount_args *a, int *notify_fd)
     int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0, started = 0;
 
     m.passthrough_off = a->nopassthrough;
+    m.write_passthrough = a->write_passthrough;
     m.uid = getuid();
     m.gid = getgid();
     if ((rc = mount_identities(a, &m, &me)) != EXIT_OK)

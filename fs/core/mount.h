@@ -199,8 +199,12 @@ struct mount {
     int kept_ids_loaded;
     /* kernel passthrough of committed content (mount_io.c) */
     int passthrough_off; /* -o nopassthrough */
+    /* -o write_passthrough: a file created through the mount is written by the kernel
+     * straight into its scratch file (passthrough); a commit takes it once it is closed */
+    int write_passthrough;
     int passthrough;     /* negotiated at init: committed reads bypass the daemon */
     uint64_t n_reads;    /* FUSE read requests served (atomic builtins) */
+    uint64_t n_writes;   /* FUSE write requests of staged files (the same) */
     uint64_t n_pt_opens; /* opens handed to the kernel's passthrough */
     uint64_t n_readdirs; /* FUSE readdir/readdirplus requests served (atomic builtins) */
 };

@@ -64,6 +64,9 @@ static int root_status(struct mount *m, char **ret, size_t *ret_len)
     json_object_set_new(j, "passthrough_opens", json_integer((json_int_t)m->n_pt_opens));
     json_object_set_new(j, "fuse_reads",
                         json_integer((json_int_t)__atomic_load_n(&m->n_reads, __ATOMIC_RELAXED)));
+    /* writes of staged files the daemon served (a passthrough writer's cost none) */
+    json_object_set_new(j, "fuse_writes",
+                        json_integer((json_int_t)__atomic_load_n(&m->n_writes, __ATOMIC_RELAXED)));
     /* listings the kernel keeps (committed versions, unchanged head directories) cost none */
     json_object_set_new(
         j, "fuse_readdirs",

@@ -11,10 +11,12 @@
 /*
  * The kernel (fs/fuse/iomode.c) puts an inode in one io mode at a time:
  * while a passthrough open of it is open, an open in its caching mode fails
- * (EIO), and the other way round; direct io opens mix with both.  So every
- * open of a tree file goes through here with m->lock held: a passthrough
- * open only when the inode has no cached open, and any other open in
- * direct io while it has passthrough opens.  The counts may run ahead of
+ * (EIO), and the other way round.  So every open of a tree file goes through
+ * here with m->lock held: a passthrough open only when the inode has no
+ * cached open, and any other open in direct io while it has passthrough
+ * opens.  (A kernel of 6.18 also refuses a direct io open of an inode with a
+ * backing file: a staged file written by passthrough takes only passthrough
+ * opens of the same file, mount_io_join_backing.)  The counts may run ahead of
  * the kernel's (it forgets a file before its RELEASE reaches us), which
  * only costs a passthrough or a cache, never a failed open.
  */
@@ -57,6 +59,40 @@ enum mount_iomode mount_io_open(struct mount_node *n, struct fuse_file_info *fi)
         return MOUNT_IO_NONE;
     n->cached_opens++;
     return MOUNT_IO_CACHED;
+}
+
+enum mount_iomode mount_io_open_writer(struct mount *m, fuse_req_t req, struct mount_node *n,
+                                       int fd, struct fuse_file_info *fi)
+{
+    enum mount_iomode mode = MOUNT_IO_NONE;
+
+    /* only a file no one else has open: a cached open of it would be refused meanwhile */
+    if (!n->cached_opens && !n->pt_opens && !n->backing_id) {
+        fi->direct_io = 0;
+        mode = mount_io_open_committed(m, req, n, fd, fi);
+        if (mode == MOUNT_IO_PT)
+            return mode;
+        mount_io_release(m, NULL, n, mode); /* undo what that open counted */
+    }
+    fi->direct_io = 1;
+    return mount_io_open(n, fi);
+}
+
+int mount_io_join_backing(struct mount *m, struct mount_node *n, int fd, struct fuse_file_info *fi)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (n->backing_dev != st.st_dev || n->backing_ino != st.st_ino)
+        return -EBUSY;
+    fi->direct_io = 0;
+    fi->keep_cache = 0;
+    fi->backing_id = n->backing_id;
+    mount_node_pin(n);
+    n->pt_opens++;
+    m->n_pt_opens++;
+    return 0;
 }
 
 enum mount_iomode mount_io_open_committed(struct mount *m, fuse_req_t req, struct mount_node *n,

@@ -79,6 +79,19 @@ void mount_io_init(struct mount *m, struct fuse_conn_info *conn);
  */
 enum mount_iomode mount_io_open_committed(struct mount *m, fuse_req_t req, struct mount_node *n,
                                           int fd, struct fuse_file_info *fi);
+/*
+ * A writer of a staged file (-o write_passthrough) whose bytes are on @fd, its scratch file:
+ * through a passthrough backing file when the inode has no other open (the kernel then writes
+ * @fd itself, the daemon sees no write), else direct io as any writer.  Sets fi->direct_io.
+ */
+enum mount_iomode mount_io_open_writer(struct mount *m, fuse_req_t req, struct mount_node *n,
+                                       int fd, struct fuse_file_info *fi);
+/*
+ * An open of tree file @n while the kernel has it backed by a file (n->backing_id): every
+ * open of such an inode must be passthrough to that same file, so @fd must be it (-EBUSY
+ * otherwise: the path names other bytes now).  0 and the open counted as MOUNT_IO_PT.
+ */
+int mount_io_join_backing(struct mount *m, struct mount_node *n, int fd, struct fuse_file_info *fi);
 /* Any other open of tree file @n: cached, or direct io while it has passthrough opens. */
 enum mount_iomode mount_io_open(struct mount_node *n, struct fuse_file_info *fi);
 /* A handle of @n opened in @mode is released (@req NULL when its open reply failed). */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,57 @@ struct watcher {
     _Atomic int done; /* journal_commit_object returned */
 };
 
+/* The scratch files of @w's open passthrough writers (lock held); NULL when none, and
+ * *ret_n SIZE_MAX when out of memory. */
+static char **live_files(const struct mount_wobj *w, size_t *ret_n)
+{
+    char **v = NULL;
+    size_t n = 0;
+
+    for (struct mw_fh *fh = w->fhs; fh; fh = fh->next) {
+        char **nv;
+        if (!fh->pt_writer || !fh->path || !fh->scratch[0])
+            continue;
+        if (!(nv = realloc(v, (n + 1) * sizeof(*v))) || !(nv[n] = strdup(fh->scratch))) {
+            /* without the list the commit could move a file still written: refuse it */
+            v = nv ? nv : v;
+            for (size_t i = 0; i < n; i++)
+                free(v[i]);
+            free(v);
+            *ret_n = SIZE_MAX;
+            return NULL;
+        }
+        v = nv;
+        n++;
+    }
+    *ret_n = n;
+    return v;
+}
+
+/* How long a commit waits for the release of a passthrough writer already closed (lock
+ * held).  close(2) returns after FLUSH; RELEASE is queued by then but may be served a moment
+ * after the commit's request: a file released in time is moved, not copied. */
+#define RELEASE_WAIT_NS (100 * 1000000L)
+
+static void wait_closed_writers(struct mount *m, struct mount_wobj *w)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += RELEASE_WAIT_NS;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    for (;;) {
+        int closing = 0;
+        for (struct mw_fh *fh = w->fhs; fh && !closing; fh = fh->next)
+            closing = fh->pt_writer && fh->pt_flushed;
+        if (!closing || pthread_cond_timedwait(&w->released_cv, &m->lock, &until) != 0)
+            return;
+    }
+}
+
 static int frozen_now(struct mount *m, const char *oid)
 {
     struct staging_object_info *oi = NULL;
@@ -254,6 +306,16 @@ static int frozen_now(struct mount *m, const char *oid)
     return frozen;
 }
 
+/* After a commit moved @w's epoch on from @before (lock held): a passthrough writer's file was
+ * copied, not moved (staging_snapshot_locked), and stays the path's file: its handle is as
+ * current as before (the kernel writes that file whatever the daemon thinks of it). */
+static void keep_passthrough_current(struct mount_wobj *w, uint64_t before)
+{
+    for (struct mw_fh *fh = w->fhs; fh; fh = fh->next)
+        if (fh->pt_writer && fh->epoch == before)
+            fh->epoch = w->epoch;
+}
+
 static void *watch(void *arg)
 {
     struct watcher *wt = arg;
@@ -266,6 +328,7 @@ static void *watch(void *arg)
     /* handles copy up before their next write: into the next generation */
     pthread_mutex_lock(&wt->m->lock);
     w->epoch++;
+    keep_passthrough_current(w, w->epoch - 1);
     pthread_mutex_unlock(&wt->m->lock);
     mw_gate_open(w);
     return NULL;
@@ -427,12 +490,23 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
         return -ENOMEM;
     }
     pthread_mutex_lock(&m->lock);
-    if (w->committing) { /* the journal would refuse it too, but say why */
-        set_result(w, error_json(mo, -EBUSY, "a commit of this object is already running"));
+    /* files the kernel may still write into (passthrough): the version gets a copy of each,
+     * taken as the commit freezes; no new one starts while committing is set (mw_op_create) */
+    size_t n_live = 0;
+    char **live = NULL;
+    if (!w->committing) {
+        wait_closed_writers(m, w);
+        live = w->committing ? NULL : live_files(w, &n_live);
+    }
+    if (w->committing || n_live == SIZE_MAX) { /* the journal would refuse it too: say why */
+        int busy = w->committing;
+        set_result(
+            w, error_json(mo, busy ? -EBUSY : -ENOMEM,
+                          busy ? "a commit of this object is already running" : "out of memory"));
         pthread_mutex_unlock(&m->lock);
         journal_commit_request_release(&rq);
         identity_release(&id);
-        return -EBUSY;
+        return busy ? -EBUSY : -ENOMEM;
     }
     w->committing = 1;
     /* where the mount found it (an object the layout would put elsewhere included) */
@@ -448,10 +522,15 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
                                    .user_name = user,
                                    .user_address = addr,
                                    .object_path = opath,
+                                   .live = (const char *const *)live,
+                                   .n_live = n_live,
                                    .flags = (rq.rebase ? JOURNAL_COMMIT_REBASE : 0) |
                                             JOURNAL_COMMIT_CALLER_FINISHES};
     rc = journal_commit_object(m->journal, m->root, &in, &plan, &result, &err);
     free(opath);
+    for (size_t i = 0; i < n_live; i++)
+        free(live[i]);
+    free(live);
     wt.done = 1;
     if (watching)
         pthread_join(watcher, NULL);
@@ -464,6 +543,7 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
     w->moving = 0;
     pthread_cond_broadcast(&w->moved_cv);
     w->epoch++;
+    keep_passthrough_current(w, w->epoch - 1);
     if (rc == 0 && result) { /* for the log: the version the result names */
         json_t *r = json_loads(result, 0, NULL);
         const char *v = json_string_value(json_object_get(r, "version"));

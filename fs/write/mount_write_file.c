@@ -144,7 +144,12 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         fi->keep_cache = 0;
         fi->direct_io = 1; /* as a writable open (mw_op_open) */
         fh->node = n;
-        fh->io = mount_io_open(n, fi);
+        /* not while a commit runs: it has listed the files it must copy already */
+        if (m->write_passthrough && !(mode & (S_ISUID | S_ISGID)) && !p->obj->w->committing)
+            fh->io = mount_io_open_writer(m, req, n, fh->fd, fi);
+        else
+            fh->io = mount_io_open(n, fi);
+        fh->pt_writer = fh->io == MOUNT_IO_PT;
         mount_node_lookup(&m->nodes, n);
         mount_fill_entry(m, n, &st, &ep);
         ep.attr_timeout = 1.0;
@@ -164,6 +169,37 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         pthread_mutex_unlock(&m->lock);
     }
 }
+
+/*
+ * How the kernel serves handle @fh of a head file (lock held): as any open, or, while the inode
+ * is backed by a passthrough writer's scratch file, by passthrough to the same file (then a
+ * writer is a passthrough writer too).  -EBUSY when the path names other bytes by now.
+ */
+static int open_io(struct mount *m, struct mw_fh *fh, struct fuse_file_info *fi)
+{
+    struct mount_node *n = fh->node;
+    int rc;
+
+    if (!n->backing_id) {
+        fh->io = mount_io_open(n, fi);
+        return 0;
+    }
+    rc = mount_io_join_backing(m, n, fh->fd, fi);
+    if (rc < 0) {
+        struct ocfl_err err = {0};
+        ocfl_err_set(&err, rc,
+                     "'%s' is still open by a passthrough writer of its earlier bytes: it opens "
+                     "again once that writer has closed it",
+                     n->path);
+        fh->node = NULL;
+        return mw_fail(m, n->obj, n->path, rc, &err);
+    }
+    fh->io = MOUNT_IO_PT;
+    fh->pt_writer = fh->writable;
+    return 0;
+}
+
+static void kill_priv(struct mount *m, struct mw_fh *fh);
 
 void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -199,6 +235,11 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         if (!mw_wobj(n->obj)) {
             rc = -ENOMEM;
         } else {
+            /* an inode the kernel writes by passthrough takes only passthrough opens, whose
+             * writes the daemon never sees: none while a commit runs, which has listed the
+             * files it must copy rather than move */
+            while (n->backing_id && n->obj->w->committing)
+                pthread_cond_wait(&n->obj->w->moved_cv, &m->lock);
             n->obj->w->staged = 1;
             rc = mw_make_writable(m, n->obj, n->path, (fi->flags & O_TRUNC) ? 0 : -1, -1, &fd, &e);
             if (rc == 0 && !(fh = fh_new(m, n->obj, n->path, fd, e.scratch, 1)))
@@ -219,7 +260,7 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                  * two requests.) */
                 fi->direct_io = 1;
                 fh->node = n;
-                fh->io = mount_io_open(n, fi);
+                rc = open_io(m, fh, fi);
             }
         }
     } else if (mw_is_head(n) && n->kind == MK_FILE) {
@@ -234,10 +275,12 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
              * staged bytes may also change by a discard, so they start afresh */
             fi->keep_cache = !mw_staged(n->obj);
             fh->node = n;
-            fh->io = mount_io_open(n, fi);
+            rc = open_io(m, fh, fi);
         }
     }
     pthread_mutex_unlock(&m->lock);
+    if (rc == 0 && fh && fh->pt_writer && fh->kill_priv)
+        kill_priv(m, fh); /* its writes are not seen: the set-ID bits go at once */
     if (fd >= 0)
         close(fd);
     if (rc == 1) {
@@ -325,6 +368,7 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
             fuse_reply_write(req, size);
         return;
     }
+    __atomic_fetch_add(&m->n_writes, 1, __ATOMIC_RELAXED);
     mw_gate_enter(fh->mo->w);
     pthread_mutex_lock(&fh->mu);
     rc = mw_revalidate(m, fh);
@@ -437,6 +481,20 @@ static void report(struct mount *m, struct mw_fh *fh)
     fh->cleared = 0; /* a later write (through a dup) clears the digest again */
 }
 
+/* The last close of a passthrough writer: the kernel wrote its file, so the whole of it is
+ * what the background hash takes (in order from 0, as a sequential writer's), and its size
+ * and digest are recorded now, as for a writer the daemon saw. */
+static void pt_writer_closed(struct mw_fh *fh)
+{
+    struct stat st;
+
+    if (fstat(fh->fd, &st) < 0)
+        return;
+    fh->seq_off = (uint64_t)st.st_size;
+    mw_hash_extend(fh->hj, fh->seq_off);
+    fh->report = 1;
+}
+
 void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct mount *m = mount_req(req);
@@ -449,6 +507,8 @@ void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (fh->writable)
         drain(fh);
     pthread_mutex_lock(&m->lock);
+    if (fh->pt_writer)
+        pt_writer_closed(fh);
     if (fh->writable)
         report(m, fh);
     if (fh->hj) {
@@ -459,6 +519,8 @@ void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fh->hj = NULL;
     }
     mount_io_release(m, req, fh->node, fh->io);
+    if (fh->pt_writer && fh->mo && fh->mo->w) /* a commit may wait for it (mw_commit) */
+        pthread_cond_broadcast(&fh->mo->w->released_cv);
     mw_fh_free(fh);
     pthread_mutex_unlock(&m->lock);
     fuse_reply_err(req, 0);
@@ -472,7 +534,12 @@ void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     /* close(2) waits for this (release comes later): a commit right after close finds the
      * digest of a sequentially written file already recorded */
     (void)ino;
-    if (fh && fh->writable) {
+    /* (a passthrough writer may go on through a dup: its size and digest wait for release) */
+    if (fh && fh->pt_writer) {
+        pthread_mutex_lock(&m->lock);
+        fh->pt_flushed = 1;
+        pthread_mutex_unlock(&m->lock);
+    } else if (fh && fh->writable) {
         drain(fh);
         pthread_mutex_lock(&m->lock);
         report(m, fh);

@@ -48,7 +48,9 @@ start_mount() {
     local root=$1 mnt=$2
     shift 2
     mkdir -p "$mnt"
-    "$OCFLFS" mount "$root" "$mnt" -f "$@" 2>>"$mnt.log" &
+    # MOUNT_EXTRA_OPTS: options every mount of a test gets (a suite run again with them)
+    # shellcheck disable=SC2086
+    "$OCFLFS" mount "$root" "$mnt" -f "$@" ${MOUNT_EXTRA_OPTS:-} 2>>"$mnt.log" &
     MOUNT_PID=$!
     PIDS+=("$MOUNT_PID")
     MOUNTS+=("$mnt")

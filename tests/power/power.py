@@ -447,10 +447,11 @@ class Ocflfs:
     def cli(self, *args, check=True, timeout=300):
         return run(self.exe, *args, check=check, timeout=timeout)
 
-    def mount(self, root):
+    def mount(self, root, opts=()):
         self.daemon = subprocess.Popen(
             [self.exe, "mount", root, self.mnt, "-f", "--user", "Power Trial",
-             "--address", "mailto:power@example.org"],
+             "--address", "mailto:power@example.org"] + list(opts) +
+            os.environ.get("POWER_MOUNT_OPTS", "").split(),
             stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
         wait_for(lambda: mounted(self.mnt) or self.daemon.poll() is not None, 30, "the mount")
         if not mounted(self.mnt):
@@ -671,12 +672,12 @@ class Suite:
             os.unlink(log)
         return log
 
-    def sc_stage(self, t, mode, fsync_mode):
+    def sc_stage(self, t, mode, fsync_mode, opts=()):
         """Staging writes; fsync on the writing fd / on a read-only fd / never / part way
-        through files written in order."""
+        through files written in order.  @opts: more mount options (-o write_passthrough)."""
         disk = self.disk(mode)
         root = self.fresh_root(disk, [("s", ["stage"])])
-        self.fs.mount(root)
+        self.fs.mount(root, opts)
         log = self.fresh_log()
         t.phase = "work"
         w = subprocess.Popen([sys.executable, __file__, "--writer", "stage",
@@ -753,7 +754,7 @@ class Suite:
                          "later one" % (name, i, got[i]))
                 break
 
-    def sc_commit(self, t, mode, kind, how):
+    def sc_commit(self, t, mode, kind, how, opts=()):
         """A commit through the mount, cut while it runs or right after it returned."""
         disk = self.disk(mode)
         objs = {"big": [("b", ["base"])], "small": [("n", ["base"])],
@@ -761,7 +762,7 @@ class Suite:
         oid = objs[0][0]
         root = self.fresh_root(disk, objs)
         old = head_of(root, oid)
-        self.fs.mount(root)
+        self.fs.mount(root, opts)
         log = self.fresh_log()
         t.phase = "work"
         w = subprocess.Popen([sys.executable, __file__, "--writer", "commit",
@@ -929,6 +930,14 @@ class Suite:
                                   ("mixed", "ctl")):
                     S.append(("%s-commit-%s-%s" % (mode, kind, how),
                               lambda t, m=mode, k=kind, h=how: self.sc_commit(t, m, k, h)))
+                # the kernel writes new files straight into scratch (no write seen by the
+                # daemon): what an fsync acknowledged must survive all the same
+                pt = ("-o", "write_passthrough")
+                S.append(("loop-stage-fsync-fd-pt", lambda t: self.sc_stage(t, "loop", "fd", pt)))
+                S.append(("loop-stage-fsync-seq-pt",
+                          lambda t: self.sc_stage(t, "loop", "seq", pt)))
+                S.append(("loop-commit-mixed-xattr-pt",
+                          lambda t: self.sc_commit(t, "loop", "mixed", "xattr", pt)))
                 S.append(("%s-put" % mode, lambda t, m=mode: self.sc_put(t, m, False)))
                 S.append(("%s-resume" % mode, lambda t, m=mode: self.sc_put(t, m, True)))
                 S.append(("%s-purge" % mode, lambda t, m=mode: self.sc_purge(t, m)))
