@@ -87,3 +87,21 @@ void ocfl_err_clear(struct ocfl_err *err)
         err->msg[0] = '\0';
     }
 }
+
+const char *ocfl_errno_name(int code)
+{
+    if (code < 0)
+        code = -code;
+    return code ? strerrorname_np(code) : NULL;
+}
+
+int ocfl_errno_from_name(const char *name)
+{
+    /* errnos are small on Linux (EHWPOISON is 133); the C library names them */
+    for (int e = 1; e < 256; e++) {
+        const char *n = strerrorname_np(e);
+        if (n && !strcmp(n, name))
+            return e;
+    }
+    return 0;
+}

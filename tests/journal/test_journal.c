@@ -129,7 +129,6 @@ static void fake_sleep(void *ctx, uint64_t ns)
 static void test_backoff(void)
 {
     struct journal_retry r;
-    static const int only_eio[] = {-EIO, 0};
 
     journal_retry_default(&r);
     CHECK_INT(r.initial_ms, 100);
@@ -146,7 +145,8 @@ static void test_backoff(void)
     r.coefficient = 3.0;
     r.initial_ms = 10;
     CHECK_INT(journal_retry_delay_ms(&r, 3), 90);
-    r.non_retryable = only_eio;
+    r.n_non_retryable = 1;
+    r.non_retryable[0] = -EIO;
     CHECK(!journal_retry_allowed(&r, -EIO));
     CHECK(journal_retry_allowed(&r, -EINVAL));
 }
