@@ -97,6 +97,15 @@ const char *ocfl_errno_name(int code)
 
 int ocfl_errno_from_name(const char *name)
 {
+    /* names the C library gives another (the same number) */
+    static const struct {
+        const char *name;
+        int code;
+    } aliases[] = {{"ENOTSUP", ENOTSUP}, {"EWOULDBLOCK", EWOULDBLOCK}, {"EDEADLOCK", EDEADLOCK}};
+
+    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+        if (!strcmp(aliases[i].name, name))
+            return aliases[i].code;
     /* errnos are small on Linux (EHWPOISON is 133); the C library names them */
     for (int e = 1; e < 256; e++) {
         const char *n = strerrorname_np(e);
