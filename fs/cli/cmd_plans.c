@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_settings.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "journal.h"
@@ -78,6 +79,8 @@ static int open_journal(const struct args *a, unsigned flags, struct journal **r
                         struct ocfl_err *err)
 {
     struct journal_options o = {.flags = flags, .root = a->root, .holder = "resume or cancel"};
+    struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT];
+    struct ocfl_settings *s = NULL;
     struct ocfl_root *root = NULL;
     char *dflt = NULL;
     int r;
@@ -86,6 +89,11 @@ static int open_journal(const struct args *a, unsigned flags, struct journal **r
     if ((r = ocfl_root_open(a->root, &root, err)) < 0)
         return r == -ENOENT ? -ENODEV : r; /* -ENOENT from here means "no journal yet" */
     ocfl_root_close(root);
+    /* the policy of plans recorded before policies were, and the content step threads */
+    if ((r = cli_settings_load(a->root, a->state, &s, err)) < 0)
+        return r;
+    cli_settings_journal(s, retry, &o);
+    ocfl_settings_free(s);
     if (!a->state && asprintf(&dflt, "%s/extensions/ocflfs", a->root) < 0)
         return ocfl_err_set(err, -ENOMEM, "out of memory");
     r = journal_open(a->state ? a->state : dflt, &o, ret, err);
