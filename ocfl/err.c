@@ -92,6 +92,8 @@ const char *ocfl_errno_name(int code)
 {
     if (code < 0)
         code = -code;
+    if (code == ENOTSUP) /* EOPNOTSUPP too on Linux: POSIX's name for files */
+        return "ENOTSUP";
     return code ? strerrorname_np(code) : NULL;
 }
 
