@@ -66,7 +66,7 @@ int ocfl_settings_set(struct ocfl_settings *s, const char *key, const char *valu
 
 /*
  * Read INI @text (@name for messages, e.g. the file's path) into @s as source @src, every
- * value checked.  On an error nothing of @text is kept.  0, -EINVAL (the message:
+ * value checked.  After a bad line nothing of @text is kept (after -ENOMEM part may be).  0, -EINVAL (the message:
  * "NAME:LINE: ..."), -ENOMEM.
  */
 int ocfl_settings_load_text(struct ocfl_settings *s, const char *text, const char *name,
