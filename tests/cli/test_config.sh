@@ -182,4 +182,16 @@ check_true "the command line's -o overrides the root's" test -f "$T/m/obj/.other
 check_true "... and the root's value is gone" test ! -e "$T/m/obj/.meta/status"
 "$OCFLFS" umount "$T/m" --ctl .other >/dev/null 2>&1
 flock -w 300 "$T/r/extensions/ocflfs/ocflfs.lock" true
+# the system file's address template names the mounting user when no user.name does
+"$OCFLFS" config --root "$T/r" user.name ""
+"$OCFLFS" config --system mount.address_template 'mailto:{login}@example.org'
+out=$("$OCFLFS" mount "$T/r" "$T/m" 2>&1)
+tap_result $(($? == 0)) "mount with the system file's address template" "$out"
+echo four >"$T/m/obj/a.txt"
+echo "templated" >"$T/m/obj/.meta/commit"
+out=$("$OCFLFS" log "$T/r" obj --json)
+check_eq "a commit's address made by mount.address_template" "mailto:$(id -un)@example.org" \
+    "$(jget versions/0/user/address <<<"$out")"
+"$OCFLFS" umount "$T/m" --ctl .meta >/dev/null 2>&1
+flock -w 300 "$T/r/extensions/ocflfs/ocflfs.lock" true
 done_testing
