@@ -67,14 +67,20 @@ static const char *const secure_options[] = {
 #define MAX_DURATION  (24ull * 3600 * 1000) /* a day */
 #define MAX_VALUE_LEN 4096
 
+#define N_SOURCES (OCFL_SETTINGS_COMMAND_LINE + 1)
+
+/* What one source said of a key: NULL when nothing. */
 struct value {
-    char *text; /* NULL: the default */
-    enum ocfl_settings_source src;
-    char *where;
+    char *text, *where;
 };
 
 struct ocfl_settings {
-    struct value v[N_KEYS];
+    struct value v[N_KEYS][N_SOURCES];
+    /* each key's value in force: the highest source's, or for -o lists (mount.options) every
+     * source's joined, the lowest first (views into v, or joined strings owned here) */
+    struct value now[N_KEYS];
+    enum ocfl_settings_source now_src[N_KEYS];
+    int now_owned[N_KEYS];
 };
 
 const char *ocfl_settings_source_name(enum ocfl_settings_source src)
@@ -307,13 +313,78 @@ int ocfl_settings_new(struct ocfl_settings **ret)
     return 0;
 }
 
+static void drop_now(struct ocfl_settings *s, size_t i)
+{
+    if (s->now_owned[i]) {
+        free(s->now[i].text);
+        free(s->now[i].where);
+    }
+    s->now[i] = (struct value){NULL, NULL};
+    s->now_owned[i] = 0;
+    s->now_src[i] = OCFL_SETTINGS_DEFAULT;
+}
+
+/* Work out key @i's value in force after a change.  0 or -ENOMEM (then it is the default). */
+static int refresh(struct ocfl_settings *s, size_t i)
+{
+    size_t tl = 0, wl = 0, n = 0;
+    int top = -1;
+
+    drop_now(s, i);
+    for (int k = 1; k < N_SOURCES; k++)
+        if (s->v[i][k].text) {
+            top = k;
+            if (*s->v[i][k].text) {
+                tl += strlen(s->v[i][k].text) + 1;
+                wl += strlen(s->v[i][k].where) + 2;
+                n++;
+            }
+        }
+    if (top < 0)
+        return 0;
+    s->now_src[i] = (enum ocfl_settings_source)top;
+    if (keys[i].type != T_OPTIONS || n < 2) {
+        /* one value: the highest source's (for -o lists, the one that is not empty) */
+        for (int k = N_SOURCES - 1; keys[i].type == T_OPTIONS && n == 1 && k > 0; k--)
+            if (s->v[i][k].text && *s->v[i][k].text) {
+                s->now[i] = s->v[i][k];
+                return 0;
+            }
+        s->now[i] = s->v[i][top];
+        return 0;
+    }
+    char *t = malloc(tl), *w = malloc(wl);
+    if (!t || !w) {
+        free(t);
+        free(w);
+        s->now_src[i] = OCFL_SETTINGS_DEFAULT;
+        return -ENOMEM;
+    }
+    t[0] = w[0] = 0;
+    for (int k = 1; k < N_SOURCES; k++)
+        if (s->v[i][k].text && *s->v[i][k].text) {
+            if (*t) {
+                strcat(t, ",");
+                strcat(w, ", ");
+            }
+            strcat(t, s->v[i][k].text);
+            strcat(w, s->v[i][k].where);
+        }
+    s->now[i] = (struct value){t, w};
+    s->now_owned[i] = 1;
+    return 0;
+}
+
 void ocfl_settings_free(struct ocfl_settings *s)
 {
     if (!s)
         return;
     for (size_t i = 0; i < N_KEYS; i++) {
-        free(s->v[i].text);
-        free(s->v[i].where);
+        drop_now(s, i);
+        for (int k = 0; k < N_SOURCES; k++) {
+            free(s->v[i][k].text);
+            free(s->v[i][k].where);
+        }
     }
     free(s);
 }
@@ -328,8 +399,8 @@ int ocfl_settings_set(struct ocfl_settings *s, const char *key, const char *valu
     r = ocfl_settings_check(key, value, src, &e);
     if (r < 0)
         return ocfl_err_set(err, r, "%s: %s", where, e.msg);
-    if (s->v[i].text && s->v[i].src > src)
-        return 0;
+    if ((unsigned)src >= N_SOURCES || src == OCFL_SETTINGS_DEFAULT)
+        return ocfl_err_set(err, -EINVAL, "%s: no such source", where);
     t = strdup(value);
     w = strdup(where);
     if (!t || !w) {
@@ -337,9 +408,12 @@ int ocfl_settings_set(struct ocfl_settings *s, const char *key, const char *valu
         free(w);
         return ocfl_err_set(err, -ENOMEM, "%s: out of memory", where);
     }
-    free(s->v[i].text);
-    free(s->v[i].where);
-    s->v[i] = (struct value){t, src, w};
+    drop_now(s, (size_t)i); /* it may point at the value replaced */
+    free(s->v[i][src].text);
+    free(s->v[i][src].where);
+    s->v[i][src] = (struct value){t, w};
+    if (refresh(s, (size_t)i) < 0)
+        return ocfl_err_set(err, -ENOMEM, "%s: out of memory", where);
     return 0;
 }
 
@@ -351,10 +425,10 @@ const char *ocfl_settings_get(const struct ocfl_settings *s, const char *key,
     if (i < 0)
         return NULL;
     if (ret_src)
-        *ret_src = s->v[i].text ? s->v[i].src : OCFL_SETTINGS_DEFAULT;
+        *ret_src = s->now[i].text ? s->now_src[i] : OCFL_SETTINGS_DEFAULT;
     if (ret_where)
-        *ret_where = s->v[i].text ? s->v[i].where : "default";
-    return s->v[i].text ? s->v[i].text : keys[i].def;
+        *ret_where = s->now[i].text ? s->now[i].where : "default";
+    return s->now[i].text ? s->now[i].text : keys[i].def;
 }
 
 uint64_t ocfl_settings_ms(const struct ocfl_settings *s, const char *key)

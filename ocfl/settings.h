@@ -59,7 +59,9 @@ void ocfl_settings_free(struct ocfl_settings *s);
 /*
  * Set @key to @value from @src, @where naming the place ("/etc/ocflfs.conf:12",
  * "--user").  Checked as ocfl_settings_check; the message then begins with @where.  A value
- * from a lower source than the one already held is ignored (0).
+ * from a lower source than the one already held is ignored (0), one from the same source
+ * replaces it; but -o lists (mount.options) of different sources add up, the lower
+ * source's options first, and their place names every file.
  */
 int ocfl_settings_set(struct ocfl_settings *s, const char *key, const char *value,
                       enum ocfl_settings_source src, const char *where, struct ocfl_err *err);

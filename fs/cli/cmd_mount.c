@@ -690,8 +690,26 @@ static int apply_settings(struct mount_args *a)
     free(st);
     if (r < 0)
         return cli_fail(&err);
+    /* what the command line's options said stays: mount.options only fills in */
+    char *kept[] = {a->user_map, a->address_template, a->log};
+    char **slots[] = {&a->user_map, &a->address_template, &a->log};
+    const char *user = a->user, *address = a->address, *state_arg = a->state;
+    for (size_t i = 0; i < 3; i++)
+        *slots[i] = NULL;
     v = ocfl_settings_get(a->settings, "mount.options", NULL, &where);
-    if (*v && split_opts(v, a) < 0) {
+    r = *v ? split_opts(v, a) : 0;
+    for (size_t i = 0; i < 3; i++)
+        if (kept[i]) {
+            free(*slots[i]);
+            *slots[i] = kept[i];
+        }
+    if (user) {
+        a->user = user;
+        a->address = address;
+    }
+    if (state_arg)
+        a->state = state_arg;
+    if (r < 0) {
         cli_error("mount: mount.options '%s' (%s): %s", v, where, BAD_OPTS);
         return EXIT_USAGE;
     }

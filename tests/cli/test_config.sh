@@ -161,13 +161,23 @@ if [[ $(id -u) != 0 ]] || [[ ! -e /dev/fuse ]]; then
     done_testing
 fi
 : >"$USERF"
+"$OCFLFS" config --system mount.options ctl=.sys,nonempty
 "$OCFLFS" config --root "$T/r" mount.options ctl=.meta
+out=$("$OCFLFS" config --root "$T/r" --json)
+where=$(jget settings/mount.options/where <<<"$out")
+check_eq "-o lists add up: the system file's, then the root's" "ctl=.sys,nonempty,ctl=.meta" \
+    "$(jget settings/mount.options/value <<<"$out")"
+check_true "... and their place names both files" \
+    grep -Eq "^$OCFLFS_SYSTEM_CONFIG:[0-9]+, $T/r/extensions/ocflfs/ocflfs.conf:[0-9]+\$" <<<"$where"
 "$OCFLFS" config --root "$T/r" user.name "Root File User"
 mkdir -p "$T/m"
 MNT+=("$T/m")
+touch "$T/m/left-here"
 out=$("$OCFLFS" mount "$T/r" "$T/m" 2>&1)
 tap_result $(($? == 0)) "mount with the root's settings" "$out"
 check_true "the root's mount.options apply (-o ctl=.meta)" test -f "$T/m/obj/.meta/status"
+check_true "... over the system file's ctl=.sys" test ! -e "$T/m/obj/.sys/status"
+check_true "... and with its nonempty (the mount point had a file)" mountpoint -q "$T/m"
 echo three >"$T/m/obj/a.txt"
 echo "through the mount" >"$T/m/obj/.meta/commit"
 out=$("$OCFLFS" log "$T/r" obj --json)

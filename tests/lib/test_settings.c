@@ -175,6 +175,16 @@ static void test_precedence(void)
     CHECK_STR(ocfl_settings_get(s, "user.name", &src, &where), "C");
     CHECK_INT(src, OCFL_SETTINGS_COMMAND_LINE);
     CHECK_STR(where, "--user");
+    /* -o lists add up across sources, the lower one's first, whatever the order read */
+    CHECK_OK(ocfl_settings_load_text(s, "[mount]\noptions = cache=5\n", "root", OCFL_SETTINGS_ROOT,
+                                     &err));
+    CHECK_OK(ocfl_settings_load_text(s, "[mount]\noptions = allow_other\n", "sys",
+                                     OCFL_SETTINGS_SYSTEM, &err));
+    CHECK_OK(ocfl_settings_load_text(s, "[mount]\noptions = ctl=.x\noptions = ctl=.y\n", "user",
+                                     OCFL_SETTINGS_USER, &err));
+    CHECK_STR(ocfl_settings_get(s, "mount.options", &src, &where), "allow_other,ctl=.y,cache=5");
+    CHECK_INT(src, OCFL_SETTINGS_ROOT);
+    CHECK_STR(where, "sys:2, user:3, root:2");
     ocfl_settings_free(s);
 }
 
