@@ -198,7 +198,10 @@ int ocfl_settings_load_file(struct ocfl_settings *s, const char *path,
     char *text = NULL;
     int r;
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* a file whose owner is checked is that file itself, not what a link points at */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (owner != (uid_t)-1 ? O_NOFOLLOW : 0));
+    if (fd < 0 && errno == ELOOP)
+        return ocfl_err_set(err, -EPERM, "'%s' is a symbolic link: not read", path);
     if (fd < 0)
         return errno == ENOENT ? 0 : ocfl_err_sys(err, -errno, "cannot open '%s'", path);
     if (fstat(fd, &st) < 0) {

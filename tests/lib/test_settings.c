@@ -207,6 +207,12 @@ static void test_files(void)
     CHECK(strstr(err.msg, "group- or world-writable") != NULL);
     CHECK_INT(ocfl_settings_count(s, "threads.content"), 0);
     chmod(path("root.conf"), 0644);
+    char target[256];
+    snprintf(target, sizeof(target), "%s", path("root.conf"));
+    CHECK_OK(symlink(target, path("link.conf")));
+    CHECK_INT(ocfl_settings_load_file(s, path("link.conf"), OCFL_SETTINGS_ROOT, getuid(), &err),
+              -EPERM);
+    CHECK(strstr(err.msg, "is a symbolic link") != NULL);
     CHECK_OK(ocfl_settings_load_file(s, path("root.conf"), OCFL_SETTINGS_ROOT, getuid(), &err));
     CHECK_INT(ocfl_settings_count(s, "threads.content"), 5);
 
