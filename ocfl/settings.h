@@ -57,19 +57,20 @@ int ocfl_settings_new(struct ocfl_settings **ret);
 void ocfl_settings_free(struct ocfl_settings *s);
 
 /*
- * Set @key to @value from @src, @where naming the place ("/etc/ocflfs.conf:12",
- * "--user").  Checked as ocfl_settings_check; the message then begins with @where.  A value
- * from a lower source than the one already held is ignored (0), one from the same source
- * replaces it; but -o lists (mount.options) of different sources add up, the lower
- * source's options first, and their place names every file.
+ * Set @key to @value from @src (not OCFL_SETTINGS_DEFAULT), @where naming the place
+ * ("/etc/ocflfs.conf:12", "--user").  Checked as ocfl_settings_check; the message then begins
+ * with @where.  Each source's value is kept apart, so the order of calls does not matter: the
+ * value in force is the highest source's, a second value from one source replaces its first;
+ * but -o lists (mount.options) of every source add up, the lowest source's options first,
+ * and their place names every file.
  */
 int ocfl_settings_set(struct ocfl_settings *s, const char *key, const char *value,
                       enum ocfl_settings_source src, const char *where, struct ocfl_err *err);
 
 /*
  * Read INI @text (@name for messages, e.g. the file's path) into @s as source @src, every
- * value checked.  After a bad line nothing of @text is kept (after -ENOMEM part may be).  0, -EINVAL (the message:
- * "NAME:LINE: ..."), -ENOMEM.
+ * value checked.  After a bad line nothing of @text is kept (after -ENOMEM part may be).  0,
+ * -EINVAL (the message: "NAME:LINE: ..."), -ENOMEM.
  */
 int ocfl_settings_load_text(struct ocfl_settings *s, const char *text, const char *name,
                             enum ocfl_settings_source src, struct ocfl_err *err);
