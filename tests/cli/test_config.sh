@@ -183,6 +183,8 @@ echo "through the mount" >"$T/m/obj/.meta/commit"
 out=$("$OCFLFS" log "$T/r" obj --json)
 check_eq "a commit signs as the root file's user.name" "Root File User" \
     "$(jget versions/0/user/name <<<"$out")"
+check_eq "the mount's plans/N.json shows each plan's own policy" "4 5" \
+    "$(jget retry/content/maximum_attempts <"$T/m/.meta/plans/4.json") $(jget retry/content/maximum_attempts <"$T/m/.meta/plans/5.json")"
 "$OCFLFS" umount "$T/m" --ctl .meta >/dev/null 2>&1
 # the daemon lets go of the state directory after the unmount: wait for its lock
 flock -w 300 "$T/r/extensions/ocflfs/ocflfs.lock" true
