@@ -473,6 +473,16 @@ static int reopen(struct fixture *f, const char *name, const struct journal_opti
     return 0;
 }
 
+/* Step @step of the fixture's plan fails with EIO on its first @times attempts; the clock's
+ * record of waits starts afresh. */
+static void fail_eio(struct fixture *f, struct fake_clock *clk, size_t step, unsigned times)
+{
+    f->j->fail_step = (long)step;
+    f->j->fail_times = times;
+    f->j->fail_code = -EIO;
+    clk->n = 0;
+}
+
 static void test_policy_json(void)
 {
     struct journal_retry a[JOURNAL_RETRY_KIND_COUNT], b[JOURNAL_RETRY_KIND_COUNT];
@@ -533,10 +543,7 @@ static void test_policy_kept_on_resume(void)
     CHECK_INT(info.retry[JOURNAL_RETRY_CONTENT].max_attempts, 4);
     journal_plan_info_release(&info);
     /* the first content step fails three times: retried after 7, 21 and 50 (not 63) ms */
-    f.j->fail_step = 1;
-    f.j->fail_times = 3;
-    f.j->fail_code = -EIO;
-    clk.n = 0;
+    fail_eio(&f, &clk, 1, 3);
     CHECK_OK(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err));
     CHECK_INT(clk.n, 3);
     CHECK_INT(clk.slept[0], 7000000);
@@ -568,10 +575,7 @@ static void test_policy_per_kind(void)
         fixture_free(&f);
         return;
     }
-    f.j->fail_step = (long)ocfl_plan_find_step(f.plan, OCFL_STEP_ROOT_INV);
-    f.j->fail_times = 2;
-    f.j->fail_code = -EIO;
-    clk.n = 0;
+    fail_eio(&f, &clk, ocfl_plan_find_step(f.plan, OCFL_STEP_ROOT_INV), 2);
     CHECK_OK(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err));
     CHECK_INT(clk.n, 2);
     CHECK_INT(clk.slept[0], 3000000);
@@ -585,10 +589,7 @@ static void test_policy_per_kind(void)
         fixture_free(&f);
         return;
     }
-    f.j->fail_step = 1;
-    f.j->fail_times = 1;
-    f.j->fail_code = -EIO;
-    clk.n = 0;
+    fail_eio(&f, &clk, 1, 1);
     CHECK_OK(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err));
     CHECK_INT(clk.n, 1);
     CHECK_INT(clk.slept[0], 100000000);
@@ -615,10 +616,7 @@ static void test_policy_non_retryable(void)
         fixture_free(&f);
         return;
     }
-    f.j->fail_step = 1;
-    f.j->fail_times = 1;
-    f.j->fail_code = -EIO;
-    clk.n = 0;
+    fail_eio(&f, &clk, 1, 1);
     CHECK_INT(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err), -EIO);
     CHECK_INT(clk.n, 0);
     CHECK_OK(journal_plan_get(f.j, f.id, &info, NULL, NULL, &err));
@@ -663,10 +661,7 @@ static void test_policy_old_journal(void)
     CHECK(!info.retry_recorded);
     CHECK_INT(info.retry[JOURNAL_RETRY_CONTENT].initial_ms, 5);
     journal_plan_info_release(&info);
-    f.j->fail_step = 1;
-    f.j->fail_times = 1;
-    f.j->fail_code = -EIO;
-    clk.n = 0;
+    fail_eio(&f, &clk, 1, 1);
     CHECK_OK(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err));
     CHECK_INT(clk.n, 1);
     CHECK_INT(clk.slept[0], 5000000);
