@@ -230,6 +230,7 @@ static void *batch_worker(void *arg)
         pthread_mutex_unlock(&b->mu);
         size_t idx = b->idx[k];
         struct rstep *s = &run->p->steps[idx];
+        const struct journal_retry *policy = run_retry(run, idx);
         unsigned attempts = s->attempts;
         sfd = b->dirs[b->src[k]].fd;
         dfd = b->dirs[b->dst[k]].fd;
@@ -247,9 +248,9 @@ static void *batch_worker(void *arg)
                 break;
             }
             jdb_step_fail(j, run->p->id, idx, attempts, err.msg);
-            if (!journal_retry_allowed(&j->retry, r) || attempts >= j->retry.max_attempts)
+            if (!journal_retry_allowed(policy, r) || attempts >= policy->max_attempts)
                 break;
-            j->clock.sleep_ns(j->clock.ctx, journal_retry_delay_ms(&j->retry, attempts) * 1000000u);
+            j->clock.sleep_ns(j->clock.ctx, journal_retry_delay_ms(policy, attempts) * 1000000u);
         }
         s->attempts = attempts;
         b->attempts[k] = attempts;

@@ -1,4 +1,4 @@
-/* journal.c: open the state directory: lock, SQLite connection, schema migrations, retry policy. */
+/* journal.c: open the state directory: lock, SQLite connection, schema migrations. */
 #include "journal_int.h"
 #include "staging.h"
 
@@ -115,42 +115,9 @@ static const char *const migrations[] = {
     "ALTER TABLE staged ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE kept_attrs ADD COLUMN owner INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE kept_attrs ADD COLUMN grp INTEGER NOT NULL DEFAULT 0;",
+    /* 8 -> 9: the retry policy a plan was recorded with (journal_retry_to_json) */
+    "ALTER TABLE plans ADD COLUMN retry_policy TEXT;",
 };
-
-static const int default_non_retryable[] = {
-    -EINVAL,    -EBADMSG, -ENOENT, -EEXIST, -ENOTDIR, -EISDIR, -ESTALE /* JOURNAL_CONFLICT */,
-    -ECANCELED, -ENOTSUP, 0,
-};
-
-void journal_retry_default(struct journal_retry *r)
-{
-    r->initial_ms = 100;
-    r->coefficient = 2.0;
-    r->max_ms = 30000;
-    r->max_attempts = 5;
-    r->non_retryable = NULL;
-}
-
-uint64_t journal_retry_delay_ms(const struct journal_retry *r, unsigned attempt)
-{
-    double d = (double)r->initial_ms;
-
-    for (unsigned i = 1; i < attempt && d < (double)r->max_ms; i++)
-        d *= r->coefficient;
-    if (d > (double)r->max_ms)
-        d = (double)r->max_ms;
-    return (uint64_t)(d + 0.5);
-}
-
-int journal_retry_allowed(const struct journal_retry *r, int code)
-{
-    const int *list = r->non_retryable ? r->non_retryable : default_non_retryable;
-
-    for (; *list; list++)
-        if (*list == code)
-            return 0;
-    return 1;
-}
 
 static uint64_t real_now_ns(void *ctx)
 {
@@ -413,8 +380,10 @@ static void parse_test_hooks(struct journal *j)
             j->fail_code = -(int)e;
         }
     }
+    /* every plan's first interval, its recorded policy's too (tests that need not wait) */
+    j->test_retry_ms = -1;
     if ((s = getenv("OCFLFS_TEST_RETRY_MS")) && *s)
-        j->retry.initial_ms = (uint64_t)strtoull(s, NULL, 10);
+        j->test_retry_ms = (long long)strtoull(s, NULL, 10);
 }
 
 /*
@@ -690,9 +659,11 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
     j->clock.sleep_ns = real_sleep_ns;
     if (opts && opts->clock)
         j->clock = *opts->clock;
-    journal_retry_default(&j->retry);
-    if (opts && opts->retry)
-        j->retry = *opts->retry;
+    for (int k = 0; k < JOURNAL_RETRY_KIND_COUNT; k++) {
+        journal_retry_default(&j->retry[k]);
+        if (opts && opts->retry)
+            j->retry[k] = opts->retry[k];
+    }
     j->threads = opts && opts->threads ? opts->threads : (cores > 0 ? (unsigned)cores : 1);
     parse_test_hooks(j);
     j->state_dir = strdup(state_dir);

@@ -31,6 +31,8 @@
  *   objects(id TEXT PRIMARY KEY, path TEXT NOT NULL, head TEXT,
  *           inventory_digest TEXT, mtime_ns INTEGER)   -- the mount's index
  * Times are nanoseconds since the epoch (from the journal's clock).
+ * Schema v9 adds plans.retry_policy (journal_retry_to_json: the policy in force when the plan
+ * was recorded; NULL in plans recorded before, which run under the journal's).
  * Schema v2 adds the staging index: staged_objects, staged, staging_seq
  * (see staging.h); v3 the base digest of each object's staged changes
  * (staged_objects.base_digest); v4 plans.inventory_file: the new inventory's
@@ -45,8 +47,8 @@
  */
 #define JOURNAL_APPLICATION_ID 0x4f43464c /* "OCFL" */
 /* 2: staging index, 3: its bases, 4: inventory files, 5: synced sizes, 6: atime, ctime,
- * 7: attributes kept across commits, 8: owners */
-#define JOURNAL_SCHEMA_VERSION 8
+ * 7: attributes kept across commits, 8: owners, 9: each plan's retry policy */
+#define JOURNAL_SCHEMA_VERSION 9
 
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)
@@ -65,16 +67,38 @@ struct journal_clock {
  * min(initial_ms * coefficient^(n-1), max_ms) unless n == max_attempts or
  * the error is non-retryable (then the plan fails and is reverted).
  */
+#define JOURNAL_RETRY_CODES_MAX 32
 struct journal_retry {
     uint64_t initial_ms;   /* default 100 */
     double coefficient;    /* default 2.0 */
     uint64_t max_ms;       /* default 30000 */
     unsigned max_attempts; /* default 5 */
-    /* Negative errnos that are never retried, 0-terminated; NULL = the
-     * defaults: -EINVAL, -EBADMSG, -ENOENT, -EEXIST, -ENOTDIR, -EISDIR,
-     * JOURNAL_CONFLICT, -ECANCELED, -ENOTSUP. */
-    const int *non_retryable;
+    /* Negative errnos that are never retried (n_non_retryable of them); the defaults:
+     * -EINVAL, -EBADMSG, -ENOENT, -EEXIST, -ENOTDIR, -EISDIR, JOURNAL_CONFLICT,
+     * -ECANCELED, -ENOTSUP. */
+    unsigned n_non_retryable;
+    int non_retryable[JOURNAL_RETRY_CODES_MAX];
 };
+
+/*
+ * The kinds of step that have a policy of their own: content moves and copies; the object's
+ * own files before the switch (declaration, version directories, version inventory); the
+ * switch (root inventory and sidecar, a purge's move); releases (scratch released, a purged
+ * tree deleted, its layout directories pruned).
+ */
+enum journal_retry_kind {
+    JOURNAL_RETRY_CONTENT = 0,
+    JOURNAL_RETRY_INVENTORY,
+    JOURNAL_RETRY_SWITCH,
+    JOURNAL_RETRY_RELEASE,
+    JOURNAL_RETRY_KIND_COUNT
+};
+
+/* "content", "inventory", "switch", "release"; NULL when out of range. */
+const char *journal_retry_kind_name(enum journal_retry_kind k);
+
+/* The policy kind of a step of kind @step. */
+enum journal_retry_kind journal_retry_kind_of(enum ocfl_step_kind step);
 
 /* Fill @r with the defaults above. */
 void journal_retry_default(struct journal_retry *r);
@@ -84,6 +108,18 @@ uint64_t journal_retry_delay_ms(const struct journal_retry *r, unsigned attempt)
 
 /* Whether @code (a negative errno) may be retried under @r. */
 int journal_retry_allowed(const struct journal_retry *r, int code);
+
+/*
+ * The policies of every kind as one JSON object, {"content": {"initial_interval_ms": 100,
+ * "backoff_coefficient": 2.0, "maximum_interval_ms": 30000, "maximum_attempts": 5,
+ * "non_retryable": ["EINVAL", ...]}, "inventory": ...}: what a plan records.  *ret is
+ * malloc()ed; 0 or -ENOMEM.
+ */
+int journal_retry_to_json(const struct journal_retry r[JOURNAL_RETRY_KIND_COUNT], char **ret);
+
+/* The reverse: a kind missing from @json keeps what @r holds.  0, or -EBADMSG for text that
+ * is not such an object (then @r may be partly filled). */
+int journal_retry_from_json(const char *json, struct journal_retry r[JOURNAL_RETRY_KIND_COUNT]);
 
 enum journal_open_flags {
     JOURNAL_READONLY = 1, /* no lock, no migration, no writes: for plans/plan
@@ -98,8 +134,11 @@ enum journal_open_flags {
 struct journal_options {
     unsigned flags;                    /* enum journal_open_flags */
     const struct journal_clock *clock; /* NULL = the real clock */
-    const struct journal_retry *retry; /* NULL = journal_retry_default() */
-    unsigned threads;                  /* content step workers; 0 = number of cores */
+    /* The policy of new plans, one per kind (an array of JOURNAL_RETRY_KIND_COUNT), recorded
+     * in each plan: a plan resumed later keeps its own.  NULL = journal_retry_default() for
+     * every kind. */
+    const struct journal_retry *retry;
+    unsigned threads; /* content step workers; 0 = number of cores */
     /* The storage root this writer changes (NULL = none).  Unless
      * JOURNAL_READONLY, its directory is flock()ed too (an O_RDONLY fd,
      * nothing written into the root), so that one root has one writer
@@ -275,6 +314,10 @@ struct journal_plan_info {
     size_t n_steps, steps_done;
     uint64_t bytes_total, bytes_done; /* content steps */
     int purge;                        /* a purge (version: the head it removes), not a version */
+    /* the policy the plan runs under: its own when recorded (retry_recorded), else the
+     * journal's */
+    int retry_recorded;
+    struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT];
 };
 
 struct journal_step_info {

@@ -85,15 +85,20 @@ static int plan_insert(struct journal *j, const struct ocfl_plan *plan, const ch
     static const char plan_sql[] =
         "INSERT INTO plans (object_id, object_path, new_object, spec, base_digest, inventory,"
         " inventory_digest, version, digest_algorithm, created, message, user_name,"
-        " user_address, state, created_ns, inventory_file)"
-        " VALUES (?,?,?,?,?,x'',?,?,?,?,?,?,?,'pending',?,?)";
+        " user_address, state, created_ns, inventory_file, retry_policy)"
+        " VALUES (?,?,?,?,?,x'',?,?,?,?,?,?,?,'pending',?,?,?)";
     static const char step_sql[] = "INSERT INTO steps (plan_id, idx, kind, source, dest, digest,"
                                    " size) VALUES (?,?,?,?,?,?,?)";
     sqlite3_stmt *st = NULL;
     char inv_file[JDB_INV_NAME_MAX];
+    char *policy = NULL;
     int64_t id;
     int rc, r;
 
+    /* the policy in force now is the plan's for good: a resume after the configuration
+     * changed keeps it */
+    if (journal_retry_to_json(j->retry, &policy) < 0)
+        return ocfl_err_set(err, -ENOMEM, "cannot record the plan: out of memory");
     /* the inventory's bytes first, durably, so that a recorded plan always finds them (a
      * purge writes none) */
     r = jdb_inventory_file_name(plan->inventory_digest, inv_file, sizeof(inv_file));
@@ -103,8 +108,10 @@ static int plan_insert(struct journal *j, const struct ocfl_plan *plan, const ch
         r = jdb_write_inventory_files(j, plan, inv_file, !own_tx, err);
     else
         inv_file[0] = 0;
-    if (r < 0)
+    if (r < 0) {
+        free(policy);
         return r;
+    }
     if (own_tx) {
         pthread_mutex_lock(&j->mu);
         r = jdb_begin(j, err);
@@ -128,6 +135,7 @@ static int plan_insert(struct journal *j, const struct ocfl_plan *plan, const ch
     bind_text(st, 12, plan->user_address);
     sqlite3_bind_int64(st, 13, (int64_t)journal_now_ns(j));
     bind_text(st, 14, inv_file[0] ? inv_file : NULL);
+    bind_text(st, 15, policy);
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE)
         goto sqlfail;
@@ -169,6 +177,7 @@ out:
         jdb_drop_unrecorded(j, inv_file, 1);
     if (own_tx)
         pthread_mutex_unlock(&j->mu);
+    free(policy);
     return r;
 }
 
@@ -382,11 +391,19 @@ void journal_step_infos_free(struct journal_step_info *s, size_t n)
     " (SELECT TOTAL(CASE WHEN s.state = 'done' THEN s.size ELSE s.bytes_done END) FROM steps s"    \
     "  WHERE s.plan_id = p.id AND s.kind = 'content'),"                                            \
     " EXISTS (SELECT 1 FROM steps s WHERE s.plan_id = p.id AND s.idx = 0 AND"                      \
-    "  s.kind = 'purge-move')"
+    "  s.kind = 'purge-move'), p.retry_policy"
 
-static int row_to_plan(sqlite3_stmt *st, struct journal_plan_info *p)
+static int row_to_plan(struct journal *j, sqlite3_stmt *st, struct journal_plan_info *p)
 {
+    const char *policy = (const char *)sqlite3_column_text(st, 21);
     int ok = 1;
+
+    /* a plan from before schema v9 runs under the journal's policy; a recorded one that does
+     * not parse (the row was changed by hand) too, rather than not at all */
+    memcpy(p->retry, j->retry, sizeof(p->retry));
+    p->retry_recorded = policy && journal_retry_from_json(policy, p->retry) == 0;
+    if (!p->retry_recorded)
+        memcpy(p->retry, j->retry, sizeof(p->retry));
 
     p->id = sqlite3_column_int64(st, 0);
     p->object_id = col_dup(st, 1, &ok);
@@ -441,7 +458,7 @@ int journal_plans_list(struct journal *j, int all, struct journal_plan_info **re
             alloc = na;
         }
         memset(&v[n], 0, sizeof(v[n]));
-        r = row_to_plan(st, &v[n++]);
+        r = row_to_plan(j, st, &v[n++]);
         if (r < 0)
             break;
     }
@@ -537,7 +554,7 @@ int journal_plan_get(struct journal *j, int64_t id, struct journal_plan_info *re
     sqlite3_bind_int64(st, 1, id);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        r = row_to_plan(st, &p);
+        r = row_to_plan(j, st, &p);
     else if (rc == SQLITE_DONE)
         r = ocfl_err_set(err, -ENOENT, "no plan %lld in the journal", (long long)id);
     else

@@ -32,13 +32,14 @@ struct journal {
     sqlite3_stmt *kept_read_st; /* staging_kept_read's statement, prepared once */
     pthread_mutex_t kept_mu;
     struct journal_clock clock;
-    struct journal_retry retry;
+    struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT]; /* of new plans */
     unsigned threads;
     /* test hooks from the environment (-1 = off) */
     long kill_after_step, kill_before_step;
     long fail_step;
     unsigned fail_times;
     int fail_code;
+    long long test_retry_ms; /* OCFLFS_TEST_RETRY_MS: every policy's initial interval, or -1 */
     /* the plan running in this process and whether cancel was asked */
     int64_t running_id;
     volatile int cancel_requested;

@@ -34,6 +34,8 @@ struct rplan {
     struct ocfl_err inventory_lost;
     struct rstep *steps;
     size_t n_steps;
+    /* the policy the plan was recorded with (the journal's for plans from before it was) */
+    struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT];
 };
 
 struct run {
@@ -57,6 +59,9 @@ struct run {
     uint64_t root_stat_ns;
     char root_hex[OCFL_DIGEST_HEX_MAX];
 };
+
+/* The policy of step @idx of the running plan. */
+const struct journal_retry *run_retry(const struct run *run, size_t idx);
 
 /*
  * Read @name (the plan's record, relative to the state dir) into p->inventory and check it

@@ -71,6 +71,9 @@ static int load_plan(struct journal *j, int64_t id, struct rplan **ret, struct o
     p->inventory_digest = info.inventory_digest;
     p->version = info.version;
     p->alg = info.digest_algorithm;
+    memcpy(p->retry, info.retry, sizeof(p->retry));
+    for (int k = 0; j->test_retry_ms >= 0 && k < JOURNAL_RETRY_KIND_COUNT; k++)
+        p->retry[k].initial_ms = (uint64_t)j->test_retry_ms;
     info.object_id = info.object_path = info.base_digest = info.inventory_digest = NULL;
     info.version = info.digest_algorithm = NULL;
     p->steps = calloc(n ? n : 1, sizeof(*p->steps));
@@ -154,6 +157,11 @@ out:
     return 0;
 }
 
+const struct journal_retry *run_retry(const struct run *run, size_t idx)
+{
+    return &run->p->retry[journal_retry_kind_of(run->p->steps[idx].kind)];
+}
+
 void run_report_progress(struct run *run, uint64_t add)
 {
     pthread_mutex_lock(&run->pmu);
@@ -168,6 +176,7 @@ static int run_one(struct run *run, size_t idx, struct ocfl_err *err)
 {
     struct journal *j = run->j;
     struct rstep *s = &run->p->steps[idx];
+    const struct journal_retry *policy = run_retry(run, idx);
     unsigned before = s->attempts, attempts = s->attempts;
     uint64_t bytes[1];
     int r;
@@ -196,9 +205,9 @@ static int run_one(struct run *run, size_t idx, struct ocfl_err *err)
             s->attempts = attempts = 0;
         jdb_step_fail(j, run->p->id, idx, attempts, err ? err->msg : "failed");
         s->state = JOURNAL_STEP_FAILED;
-        if (!journal_retry_allowed(&j->retry, r) || attempts >= j->retry.max_attempts)
+        if (!journal_retry_allowed(policy, r) || attempts >= policy->max_attempts)
             return r;
-        j->clock.sleep_ns(j->clock.ctx, journal_retry_delay_ms(&j->retry, attempts) * 1000000u);
+        j->clock.sleep_ns(j->clock.ctx, journal_retry_delay_ms(policy, attempts) * 1000000u);
     }
 }
 

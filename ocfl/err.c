@@ -87,3 +87,32 @@ void ocfl_err_clear(struct ocfl_err *err)
         err->msg[0] = '\0';
     }
 }
+
+const char *ocfl_errno_name(int code)
+{
+    if (code < 0)
+        code = -code;
+    if (code == ENOTSUP) /* EOPNOTSUPP too on Linux: POSIX's name for files */
+        return "ENOTSUP";
+    return code ? strerrorname_np(code) : NULL;
+}
+
+int ocfl_errno_from_name(const char *name)
+{
+    /* names the C library gives another (the same number) */
+    static const struct {
+        const char *name;
+        int code;
+    } aliases[] = {{"ENOTSUP", ENOTSUP}, {"EWOULDBLOCK", EWOULDBLOCK}, {"EDEADLOCK", EDEADLOCK}};
+
+    for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+        if (!strcmp(aliases[i].name, name))
+            return aliases[i].code;
+    /* errnos are small on Linux (EHWPOISON is 133); the C library names them */
+    for (int e = 1; e < 256; e++) {
+        const char *n = strerrorname_np(e);
+        if (n && !strcmp(n, name))
+            return e;
+    }
+    return 0;
+}

@@ -44,4 +44,11 @@ int ocfl_err_prefix(struct ocfl_err *err, const char *fmt, ...)
 /* Reset @err to "no error". */
 void ocfl_err_clear(struct ocfl_err *err);
 
+/* The symbolic name of errno @code, positive or negative ("EIO" for -5); NULL when the C
+ * library knows none.  The string is static. */
+const char *ocfl_errno_name(int code);
+
+/* The reverse: the positive errno named @name ("EIO", case as written), or 0 when none is. */
+int ocfl_errno_from_name(const char *name);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_settings.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "root.h"
@@ -21,6 +22,7 @@ int cmd_init(int argc, char **argv)
         {0},
     };
     const char *layout = NULL, *config_file = NULL, *digest = NULL;
+    struct ocfl_settings *s = NULL;
     struct ocfl_err err = {0};
     char *config = NULL;
     int c, rc;
@@ -48,14 +50,26 @@ int cmd_init(int argc, char **argv)
         return cli_usage(synopsis, "init: expected exactly one ROOT");
     if (digest && strcmp(digest, "sha512") && strcmp(digest, "sha256"))
         return cli_usage(synopsis, "init: '%s': digest must be sha512 or sha256", digest);
-    if (config_file && cli_read_file(config_file, 1 << 20, &config, &err) < 0)
+    /* without --layout and --digest, the settings' (a root to be has no file of its own) */
+    if (cli_settings_load(NULL, NULL, &s, &err) < 0)
         return cli_fail(&err);
+    if (!layout)
+        layout = ocfl_settings_get(s, "init.layout", NULL, NULL);
+    if (!digest)
+        digest = ocfl_settings_get(s, "init.digest", NULL, NULL);
+    if (config_file && cli_read_file(config_file, 1 << 20, &config, &err) < 0) {
+        ocfl_settings_free(s);
+        return cli_fail(&err);
+    }
 
     rc = ocfl_root_create(argv[optind], layout, config, digest, &err);
     free(config);
-    if (rc < 0)
+    if (rc < 0) {
+        ocfl_settings_free(s);
         return cli_fail(&err);
-    printf("initialized OCFL 1.1 storage root '%s' (layout %s, digest %s)\n", argv[optind],
-           layout ? layout : "0004-hashed-n-tuple-storage-layout", digest ? digest : "sha512");
+    }
+    printf("initialized OCFL 1.1 storage root '%s' (layout %s, digest %s)\n", argv[optind], layout,
+           digest);
+    ocfl_settings_free(s);
     return EXIT_OK;
 }

@@ -20,6 +20,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "cli_settings.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "journal.h"
@@ -57,6 +58,8 @@ struct mount_args {
     int nonempty;               /* -o nonempty: mount over a directory that has files */
     char *user_opt, *address_opt, *state_opt; /* -o committer=, committer_address=, state= */
     char *log;                                /* --log / -o log=FILE */
+    char *cli_opts;                           /* the command line's -o lists, joined by commas */
+    struct ocfl_settings *settings;           /* the configuration files' */
 };
 
 /* Replace *@slot by a copy of @value: 0 or -ENOMEM. */
@@ -318,14 +321,16 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
                         optarg) < 0)
                 return cli_usage(synopsis, "out of memory");
             break;
-        case 'o':
-            if (split_opts(optarg, a) < 0)
-                return cli_usage(synopsis,
-                                 "-o %s: bad option list (ctl=NAME must be a name, "
-                                 "refresh=SECONDS and cache=OBJECTS numbers; user_map, "
-                                 "address_template and commit_group need a value)",
-                                 optarg);
+        case 'o': {
+            /* applied once the settings are read: the defaults of mount.options go first */
+            char *joined = NULL;
+            if (asprintf(&joined, "%s%s%s", a->cli_opts ? a->cli_opts : "", a->cli_opts ? "," : "",
+                         optarg) < 0)
+                return cli_usage(synopsis, "out of memory");
+            free(a->cli_opts);
+            a->cli_opts = joined;
             break;
+        }
         case 'h':
             printf("usage: ocflfs %s\n", synopsis);
             return EXIT_OK + 100;
@@ -477,11 +482,11 @@ static int run(struct mount_args *a, int *notify_fd)
     char holder[PATH_MAX + 16], *mnt_abs = realpath(a->mountpoint, NULL);
     snprintf(holder, sizeof(holder), "mount on %s", mnt_abs ? mnt_abs : a->mountpoint);
     free(mnt_abs);
-    rc = journal_open(state,
-                      &(struct journal_options){.root = root_abs,
-                                                .holder = holder,
-                                                .flags = a->fresh_state ? JOURNAL_FRESH_STATE : 0},
-                      &m.journal, &err);
+    struct journal_options jo = {
+        .root = root_abs, .holder = holder, .flags = a->fresh_state ? JOURNAL_FRESH_STATE : 0};
+    struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT];
+    cli_settings_journal(a->settings, retry, &jo);
+    rc = journal_open(state, &jo, &m.journal, &err);
     if (rc < 0) {
         cli_error("mount '%s': %s", a->root, err.msg);
         goto out;
@@ -662,8 +667,74 @@ static int check_mountpoint(const struct mount_args *a)
     return rc;
 }
 
+#define BAD_OPTS                                                                                   \
+    "bad option list (ctl=NAME must be a name, refresh=SECONDS and cache=OBJECTS numbers; "        \
+    "user_map, address_template and commit_group need a value)"
+
+/*
+ * The settings, then what they give: mount.options (before the command line's -o, which
+ * override them), the signing user when neither --user nor committer= says, the address
+ * template.  The root's file is found by --state or -o state= when given.  An exit status.
+ */
+static int apply_settings(struct mount_args *a)
+{
+    struct ocfl_err err = {0};
+    const char *where, *v, *state = a->state;
+    char *st = NULL;
+
+    /* -o state=DIR is needed first: the root's settings are in its state directory */
+    for (const char *o = a->cli_opts; o && *o;) {
+        size_t len = strcspn(o, ",");
+        if (len > 6 && !strncmp(o, "state=", 6)) {
+            free(st);
+            st = strndup(o + 6, len - 6);
+            state = st;
+        }
+        o += len + (o[len] == ',');
+    }
+    int r = cli_settings_load(a->root, state, &a->settings, &err);
+    free(st);
+    if (r < 0)
+        return cli_fail(&err);
+    /* what the command line's options said stays: mount.options only fills in */
+    char *kept[] = {a->user_map, a->address_template, a->log};
+    char **slots[] = {&a->user_map, &a->address_template, &a->log};
+    const char *user = a->user, *address = a->address, *state_arg = a->state;
+    for (size_t i = 0; i < 3; i++)
+        *slots[i] = NULL;
+    v = ocfl_settings_get(a->settings, "mount.options", NULL, &where);
+    r = *v ? split_opts(v, a) : 0;
+    for (size_t i = 0; i < 3; i++)
+        if (kept[i]) {
+            free(*slots[i]);
+            *slots[i] = kept[i];
+        }
+    if (user) {
+        a->user = user;
+        a->address = address;
+    }
+    if (state_arg)
+        a->state = state_arg;
+    if (r < 0) {
+        cli_error("mount: mount.options '%s' (%s): %s", v, where, BAD_OPTS);
+        return EXIT_USAGE;
+    }
+    if (a->cli_opts && split_opts(a->cli_opts, a) < 0)
+        return cli_usage(synopsis, "-o %s: %s", a->cli_opts, BAD_OPTS);
+    cli_settings_identity(a->settings, &a->user, &a->address);
+    v = ocfl_settings_get(a->settings, "mount.address_template", NULL, NULL);
+    if (!a->address_template && *v && set_str(&a->address_template, v) < 0) {
+        cli_error("mount: out of memory");
+        return EXIT_FAIL;
+    }
+    mw_hash_set_threads(ocfl_settings_count(a->settings, "threads.hashing"));
+    return EXIT_OK;
+}
+
 static void free_args(struct mount_args *a)
 {
+    free(a->cli_opts);
+    ocfl_settings_free(a->settings);
     free(a->fuse_opts);
     free(a->ctl);
     free(a->user_map);
@@ -686,6 +757,10 @@ int cmd_mount(int argc, char **argv)
     if (rc >= 0) {
         free_args(&a);
         return rc >= 100 ? rc - 100 : rc;
+    }
+    if ((rc = apply_settings(&a)) != EXIT_OK) {
+        free_args(&a);
+        return rc;
     }
     /* identities and the group checked here, before the fork: their errors are the user's */
     rc = mount_identities(&a, &probe, &me);

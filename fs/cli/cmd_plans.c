@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_settings.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "journal.h"
@@ -78,6 +79,8 @@ static int open_journal(const struct args *a, unsigned flags, struct journal **r
                         struct ocfl_err *err)
 {
     struct journal_options o = {.flags = flags, .root = a->root, .holder = "resume or cancel"};
+    struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT];
+    struct ocfl_settings *s = NULL;
     struct ocfl_root *root = NULL;
     char *dflt = NULL;
     int r;
@@ -86,6 +89,11 @@ static int open_journal(const struct args *a, unsigned flags, struct journal **r
     if ((r = ocfl_root_open(a->root, &root, err)) < 0)
         return r == -ENOENT ? -ENODEV : r; /* -ENOENT from here means "no journal yet" */
     ocfl_root_close(root);
+    /* the policy of plans recorded before policies were, and the content step threads */
+    if ((r = cli_settings_load(a->root, a->state, &s, err)) < 0)
+        return r;
+    cli_settings_journal(s, retry, &o);
+    ocfl_settings_free(s);
     if (!a->state && asprintf(&dflt, "%s/extensions/ocflfs", a->root) < 0)
         return ocfl_err_set(err, -ENOMEM, "out of memory");
     r = journal_open(a->state ? a->state : dflt, &o, ret, err);
@@ -396,6 +404,38 @@ static int watch(const struct args *a)
 
 static const char plan_synopsis[] = "plan ROOT PLAN [--json] [--state DIR]";
 
+/* The plan's retry policies: the JSON the journal records, under "retry". */
+static void add_retry_json(json_t *doc, const struct journal_plan_info *p)
+{
+    char *text = NULL;
+
+    if (!doc || journal_retry_to_json(p->retry, &text) < 0)
+        return;
+    json_object_set_new(doc, "retry", json_loads(text, 0, NULL));
+    json_object_set_new(doc, "retry_recorded", json_boolean(p->retry_recorded));
+    free(text);
+}
+
+static void print_retry(const struct journal_plan_info *p)
+{
+    printf("  retry policy (%s):\n",
+           p->retry_recorded ? "recorded with the plan" : "the settings': none recorded");
+    for (int k = 0; k < JOURNAL_RETRY_KIND_COUNT; k++) {
+        const struct journal_retry *r = &p->retry[k];
+        printf("    %-9s %llums, backoff %g, at most %llums, %u attempts; never retried:",
+               journal_retry_kind_name(k), (unsigned long long)r->initial_ms, r->coefficient,
+               (unsigned long long)r->max_ms, r->max_attempts);
+        for (unsigned i = 0; i < r->n_non_retryable; i++) {
+            const char *name = ocfl_errno_name(r->non_retryable[i]);
+            if (name)
+                printf(" %s", name);
+            else
+                printf(" %d", -r->non_retryable[i]);
+        }
+        printf("%s\n", r->n_non_retryable ? "" : " none");
+    }
+}
+
 int cmd_plan(int argc, char **argv)
 {
     struct args a = {0};
@@ -424,6 +464,7 @@ int cmd_plan(int argc, char **argv)
             json_array_append_new(arr, step_json(&s[i]));
         if (doc)
             json_object_set_new(doc, "step_list", arr);
+        add_retry_json(doc, &p);
         journal_plan_info_release(&p);
         journal_step_infos_free(s, n);
         return print_json(doc);
@@ -443,6 +484,7 @@ int cmd_plan(int argc, char **argv)
         if (s[i].last_error)
             printf("      error: %s\n", s[i].last_error);
     }
+    print_retry(&p);
     journal_plan_info_release(&p);
     journal_step_infos_free(s, n);
     return EXIT_OK;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_settings.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "digest.h"
@@ -124,9 +125,10 @@ static int trash_path(const char *id, char **ret, struct ocfl_err *err)
     return 0;
 }
 
-static int do_purge(const struct purge_args *a, struct ocfl_err *err)
+static int do_purge(const struct purge_args *a, const struct ocfl_settings *s, struct ocfl_err *err)
 {
     struct journal_options o = {.root = a->root, .holder = "purge"};
+    struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT];
     struct ocfl_root *root = NULL;
     struct ocfl_object *obj = NULL;
     struct journal *j = NULL;
@@ -135,6 +137,7 @@ static int do_purge(const struct purge_args *a, struct ocfl_err *err)
     int64_t id = 0;
     int r = cli_root_open(a->root, &root, err);
 
+    cli_settings_journal(s, retry, &o);
     if (r >= 0 && (r = ocfl_root_find_object(root, a->id, &path, err)) == -ENOENT)
         r = ocfl_err_set(err, -ENOENT, "no object '%s' in '%s'", a->id, a->root);
     if (r >= 0)
@@ -188,15 +191,22 @@ int cmd_purge(int argc, char **argv)
     struct purge_args a = {0};
     struct ocfl_err err = {0};
     struct identity me = {0};
+    struct ocfl_settings *s = NULL;
     int r = parse(argc, argv, &a);
 
     if (r)
         return r < 0 ? EXIT_OK : r;
-    /* the plan names who purged, as a version names who wrote it */
-    if (cli_user_or_me(&a.user, &me, &err) < 0)
+    if (cli_settings_load(a.root, a.state, &s, &err) < 0)
         return cli_fail(&err);
-    r = do_purge(&a, &err);
+    /* the plan names who purged, as a version names who wrote it */
+    cli_settings_identity(s, &a.user, &a.address);
+    if (cli_user_or_me(&a.user, &me, &err) < 0) {
+        ocfl_settings_free(s);
+        return cli_fail(&err);
+    }
+    r = do_purge(&a, s, &err);
     identity_release(&me);
+    ocfl_settings_free(s);
     if (r == -EINVAL && strstr(err.msg, "give --yes")) {
         cli_error("%s", err.msg);
         return EXIT_USAGE;

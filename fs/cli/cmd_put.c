@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_settings.h"
 #include "cli_util.h"
 #include "identity.h"
 #include "commands.h"
@@ -58,6 +59,7 @@ struct put_args {
     int merge;            /* --merge: DIR's files added or replaced, the rest of the head kept */
     const char **removes; /* --remove PATH (a file or a directory), any number: implies merge */
     size_t n_removes;
+    const struct ocfl_settings *settings; /* the configuration files' */
 };
 
 static int parse(int argc, char **argv, struct put_args *a)
@@ -127,12 +129,15 @@ static int parse(int argc, char **argv, struct put_args *a)
 
 /* Open the journal of ROOT (the state dir given, or ROOT/extensions/ocflfs). */
 static int put_open_journal(const char *root, const char *state, unsigned flags,
-                            struct journal **ret, struct ocfl_err *err)
+                            const struct ocfl_settings *s, struct journal **ret,
+                            struct ocfl_err *err)
 {
     struct journal_options o = {.flags = flags, .root = root, .holder = "put"}; /* one writer */
+    struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT];
     char *dflt = NULL;
     int r;
 
+    cli_settings_journal(s, retry, &o);
     if (!state) {
         if (asprintf(&dflt, "%s/extensions/ocflfs", root) < 0)
             return ocfl_err_set(err, -ENOMEM, "out of memory");
@@ -293,6 +298,7 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     struct put_stage p = {.dir = a->dir,
                           .id = a->id,
                           .rehash = a->rehash,
+                          .threads = ocfl_settings_count(a->settings, "threads.hashing"),
                           .progress = on_read,
                           .progress_ctx = &prog};
     struct scan sc = {.p = &p};
@@ -306,7 +312,7 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     r = cli_root_open(a->root, &root, err);
     if (r < 0)
         goto out;
-    r = put_open_journal(a->root, a->state, 0, &j, err);
+    r = put_open_journal(a->root, a->state, 0, a->settings, &j, err);
     if (r < 0)
         goto out;
     r = refuse_unfinished(j, a->id, err);
@@ -444,21 +450,35 @@ int cmd_put(int argc, char **argv)
     struct put_args a = {0};
     struct ocfl_err err = {0};
     struct identity me = {0};
+    struct ocfl_settings *settings = NULL;
     int r = parse(argc, argv, &a);
 
     if (r)
         return r < 0 ? EXIT_OK : r;
-    /* without --user, the version names the user who runs put, as passwd has them */
-    if (cli_user_or_me(&a.user, &me, &err) < 0)
+    if (cli_settings_load(a.root, a.state, &settings, &err) < 0) {
+        free(a.removes);
         return cli_fail(&err);
+    }
+    a.settings = settings;
+    /* without --user, the version names the user.name of the settings, else the user who
+     * runs put, as passwd has them */
+    cli_settings_identity(settings, &a.user, &a.address);
+    if (cli_user_or_me(&a.user, &me, &err) < 0) {
+        ocfl_settings_free(settings);
+        free(a.removes);
+        return cli_fail(&err);
+    }
     if (ocfl_version_meta_check(a.message, a.user, a.address, &err) < 0) {
         identity_release(&me);
+        ocfl_settings_free(settings);
+        free(a.removes);
         return cli_usage(synopsis, "put: %s", err.msg);
     }
     /* --remove without DIR: an empty one, nothing added */
     char empty[] = "/tmp/ocflfs-put-XXXXXX";
     if (!a.dir && !(a.dir = mkdtemp(empty))) {
         identity_release(&me);
+        ocfl_settings_free(settings);
         free(a.removes);
         cli_error("put: cannot make an empty directory: %s", strerror(errno));
         return EXIT_FAIL;
@@ -467,6 +487,7 @@ int cmd_put(int argc, char **argv)
     if (a.dir == empty)
         rmdir(empty);
     identity_release(&me);
+    ocfl_settings_free(settings);
     free(a.removes);
     return r < 0 ? cli_fail(&err) : EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_settings.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "report.h"
@@ -216,6 +217,16 @@ int cmd_validate(int argc, char **argv)
         }
     }
 
+    /* the hashing threads of the system and user files (a root's own file is not read: the
+     * root is what is checked) */
+    struct ocfl_settings *settings = NULL;
+    if (cli_settings_load(NULL, NULL, &settings, &err) < 0) {
+        ocfl_root_close(root);
+        free(object_path);
+        return cli_fail(&err);
+    }
+    a.opts.threads = ocfl_settings_count(settings, "threads.hashing");
+    ocfl_settings_free(settings);
     cli_progress_init(&progress);
     if (progress.enabled && a.opts.check_digests && !a.quiet && kind != OCFL_VALIDATE_INVENTORY) {
         a.opts.progress = on_progress;

@@ -37,6 +37,8 @@ static const struct command commands[] = {
     {"resume", cmd_resume, "resume ROOT [PLAN] [--state DIR]"},
     {"cancel", cmd_cancel, "cancel ROOT PLAN [--state DIR]"},
     {"purge", cmd_purge, "purge ROOT ID [--yes] [--user NAME [--address URI]] [--state DIR]"},
+    {"config", cmd_config,
+     "config [KEY [VALUE]] [--system | --user | --root ROOT] [--state DIR] [--json]"},
 };
 
 static void usage(FILE *out)

@@ -116,6 +116,13 @@ static json_t *plan_json(struct mount *m, int64_t id, int with_steps)
                                "bytes_done", (json_int_t)st[i].bytes_done, "attempts",
                                (json_int_t)st[i].attempts, "last_error", jstr(st[i].last_error)));
         json_object_set_new(j, "step_list", arr ? arr : json_null());
+        /* the retry policy it runs under, as `ocflfs plan --json` shows it */
+        char *policy = NULL;
+        if (journal_retry_to_json(pi.retry, &policy) == 0) {
+            json_t *r = json_loads(policy, 0, NULL);
+            json_object_set_new(j, "retry", r ? r : json_null());
+            free(policy);
+        }
     }
     journal_step_infos_free(st, ns);
     journal_plan_info_release(&pi);

@@ -14,8 +14,9 @@
 #include "mount_hash.h"
 #include "mount_write.h"
 
-#define CHUNK       (1u << 20) /* bytes per pread */
-#define MAX_THREADS 4
+#define CHUNK        (1u << 20) /* bytes per pread */
+#define AUTO_THREADS 4          /* at most, when not set */
+#define MAX_THREADS  64         /* at most, when set */
 
 struct mw_hash {
     struct mount *m;
@@ -226,6 +227,13 @@ static void *hasher_main(void *arg)
     return NULL;
 }
 
+static unsigned set_threads; /* mw_hash_set_threads(), before the pool starts */
+
+void mw_hash_set_threads(unsigned n)
+{
+    set_threads = n;
+}
+
 /* Start the threads once.  pool.mu held.  0 or -errno. */
 static int start_locked(void)
 {
@@ -237,8 +245,10 @@ static int start_locked(void)
     pool.started = 1;
     cores = sysconf(_SC_NPROCESSORS_ONLN);
     want = cores > 2 ? (int)(cores - 1) : 1;
-    if (want > MAX_THREADS)
-        want = MAX_THREADS;
+    if (want > AUTO_THREADS)
+        want = AUTO_THREADS;
+    if (set_threads)
+        want = set_threads > MAX_THREADS ? MAX_THREADS : (int)set_threads;
     while (pool.n_threads < want &&
            pthread_create(&pool.threads[pool.n_threads], NULL, hasher_main, NULL) == 0)
         pool.n_threads++;

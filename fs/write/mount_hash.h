@@ -88,4 +88,8 @@ int mw_hash_pending(const char *scratch);
 /* Stop the hasher threads (queued digests are not recorded; the commit hashes). */
 void mw_hash_shutdown(void);
 
+/* How many hashing threads the pool starts (before the first file is hashed): 0 = one
+ * fewer than the cores, at most 4; else @n, at most 64. */
+void mw_hash_set_threads(unsigned n);
+
 #endif

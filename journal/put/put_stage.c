@@ -420,7 +420,8 @@ static int sync_small(struct put_stage *p, struct ocfl_err *err)
 static int stage_all(struct put_stage *p, struct ocfl_err *err)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int nw = cores < 1 ? 1 : cores > 8 ? 8 : (int)cores, started = 0, r = 0;
+    int nw = p->threads ? (int)p->threads : cores < 1 ? 1 : cores > 8 ? 8 : (int)cores;
+    int started = 0, r = 0;
     struct stager *w = calloc((size_t)nw, sizeof(*w));
     pthread_t *th = calloc((size_t)nw, sizeof(*th));
 

@@ -39,6 +39,7 @@ struct put_stage {
     const char *id;                    /* the object's id (names its put cache) */
     int state_fd;                      /* the journal's state directory; not owned */
     int rehash;                        /* read every file: do not use the put cache */
+    unsigned threads;                  /* hashing workers; 0 = one per core, at most 8 */
     const struct ocfl_inventory *base; /* the object's head inventory; NULL for a new object */
     enum ocfl_digest_alg alg;          /* the object's digest algorithm */
     char *stage;                       /* "scratch/put-...", relative to state_fd, already
@@ -82,7 +83,8 @@ int put_stage_scan(struct put_stage *p, struct ocfl_err *err);
  * knows unchanged takes its digest from there and is not read when that
  * content is in @p->base already.  Every other file is read once, hashed with @p->alg and, when its
  * digest is not in @p->base's manifest, copied to a file under
- * @p->stage/wK/ in the state directory (on up to 8 threads; files of 64 MiB
+ * @p->stage/wK/ in the state directory (on @p->threads threads, by default one per core up
+ * to 8, never more than one per 64 files to read; files of 64 MiB
  * and more on a reader/hasher pipeline of two, written with O_DIRECT where
  * the file system allows it).  Big staged files are
  * fdatasync()ed as they are written, small ones all together at the end (on

@@ -1,5 +1,5 @@
 /* test_journal.c: schema and migrations, the lock, retry backoff with a fake clock, step
- * idempotence, revert. */
+ * idempotence, revert; the retry policy each plan records, per kind of step. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -129,7 +129,6 @@ static void fake_sleep(void *ctx, uint64_t ns)
 static void test_backoff(void)
 {
     struct journal_retry r;
-    static const int only_eio[] = {-EIO, 0};
 
     journal_retry_default(&r);
     CHECK_INT(r.initial_ms, 100);
@@ -146,7 +145,8 @@ static void test_backoff(void)
     r.coefficient = 3.0;
     r.initial_ms = 10;
     CHECK_INT(journal_retry_delay_ms(&r, 3), 90);
-    r.non_retryable = only_eio;
+    r.n_non_retryable = 1;
+    r.non_retryable[0] = -EIO;
     CHECK(!journal_retry_allowed(&r, -EIO));
     CHECK(journal_retry_allowed(&r, -EINVAL));
 }
@@ -443,6 +443,232 @@ static void test_idempotence(void)
     fixture_free(&f);
 }
 
+/* ---- the policy a plan records, per kind of step ---- */
+
+/* Every kind at the defaults, then @kind as given. */
+static void policies(struct journal_retry r[JOURNAL_RETRY_KIND_COUNT], enum journal_retry_kind kind,
+                     uint64_t initial, double coefficient, uint64_t max, unsigned attempts)
+{
+    for (int k = 0; k < JOURNAL_RETRY_KIND_COUNT; k++)
+        journal_retry_default(&r[k]);
+    r[kind].initial_ms = initial;
+    r[kind].coefficient = coefficient;
+    r[kind].max_ms = max;
+    r[kind].max_attempts = attempts;
+}
+
+/* Close the fixture's journal and open it again with @o (as a later process would). */
+static int reopen(struct fixture *f, const char *name, const struct journal_options *o)
+{
+    struct ocfl_err err = {0};
+    char state[1100];
+
+    snprintf(state, sizeof(state), "%s/extensions/ocflfs", path_of("%s/%s", name));
+    journal_close(f->j);
+    f->j = NULL;
+    if (journal_open(state, o, &f->j, &err) < 0) {
+        printf("# reopen: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Step @step of the fixture's plan fails with EIO on its first @times attempts; the clock's
+ * record of waits starts afresh. */
+static void fail_eio(struct fixture *f, struct fake_clock *clk, size_t step, unsigned times)
+{
+    f->j->fail_step = (long)step;
+    f->j->fail_times = times;
+    f->j->fail_code = -EIO;
+    clk->n = 0;
+}
+
+static void test_policy_json(void)
+{
+    struct journal_retry a[JOURNAL_RETRY_KIND_COUNT], b[JOURNAL_RETRY_KIND_COUNT];
+    char *text = NULL;
+
+    policies(a, JOURNAL_RETRY_SWITCH, 7, 1.5, 90, 3);
+    a[JOURNAL_RETRY_RELEASE].n_non_retryable = 2;
+    a[JOURNAL_RETRY_RELEASE].non_retryable[0] = -EIO;
+    a[JOURNAL_RETRY_RELEASE].non_retryable[1] = -ENOTSUP;
+    CHECK_OK(journal_retry_to_json(a, &text));
+    for (int k = 0; k < JOURNAL_RETRY_KIND_COUNT; k++)
+        memset(&b[k], 0, sizeof(b[k]));
+    CHECK_OK(journal_retry_from_json(text, b));
+    for (int k = 0; k < JOURNAL_RETRY_KIND_COUNT; k++) {
+        CHECK_INT(b[k].initial_ms, a[k].initial_ms);
+        CHECK(b[k].coefficient == a[k].coefficient);
+        CHECK_INT(b[k].max_ms, a[k].max_ms);
+        CHECK_INT(b[k].max_attempts, a[k].max_attempts);
+        CHECK_INT(b[k].n_non_retryable, a[k].n_non_retryable);
+        CHECK(!memcmp(b[k].non_retryable, a[k].non_retryable, a[k].n_non_retryable * sizeof(int)));
+    }
+    free(text);
+    CHECK_INT(journal_retry_from_json("{\"content\": {\"initial_interval_ms\": \"x\"}}", b),
+              -EBADMSG);
+    CHECK_INT(journal_retry_from_json("[", b), -EBADMSG);
+    CHECK_INT(journal_retry_kind_of(OCFL_STEP_CONTENT), JOURNAL_RETRY_CONTENT);
+    CHECK_INT(journal_retry_kind_of(OCFL_STEP_VERSION_INV), JOURNAL_RETRY_INVENTORY);
+    CHECK_INT(journal_retry_kind_of(OCFL_STEP_ROOT_SIDECAR), JOURNAL_RETRY_SWITCH);
+    CHECK_INT(journal_retry_kind_of(OCFL_STEP_PURGE_DELETE), JOURNAL_RETRY_RELEASE);
+}
+
+/*
+ * A plan recorded under one policy and resumed by a process with another (the configuration
+ * changed meanwhile) keeps its own: its retries wait what it was recorded with.
+ */
+static void test_policy_kept_on_resume(void)
+{
+    struct fake_clock clk = {.now = 1000};
+    struct journal_clock jc = {fake_now, fake_sleep, &clk};
+    struct journal_retry a[JOURNAL_RETRY_KIND_COUNT], b[JOURNAL_RETRY_KIND_COUNT];
+    struct journal_options oa = {.clock = &jc, .retry = a}, ob = {.clock = &jc, .retry = b};
+    struct ocfl_err err = {0};
+    struct journal_plan_info info;
+    struct journal_step_info *steps = NULL;
+    size_t n = 0;
+    struct fixture f;
+
+    policies(a, JOURNAL_RETRY_CONTENT, 7, 3.0, 50, 4);
+    policies(b, JOURNAL_RETRY_CONTENT, 1000, 2.0, 30000, 1); /* would fail at once */
+    if (fixture_make(&f, "root-policy", &oa) < 0 || reopen(&f, "root-policy", &ob) < 0) {
+        CHECK(0);
+        fixture_free(&f);
+        return;
+    }
+    CHECK_OK(journal_plan_get(f.j, f.id, &info, NULL, NULL, &err));
+    CHECK(info.retry_recorded);
+    CHECK_INT(info.retry[JOURNAL_RETRY_CONTENT].initial_ms, 7);
+    CHECK_INT(info.retry[JOURNAL_RETRY_CONTENT].max_attempts, 4);
+    journal_plan_info_release(&info);
+    /* the first content step fails three times: retried after 7, 21 and 50 (not 63) ms */
+    fail_eio(&f, &clk, 1, 3);
+    CHECK_OK(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err));
+    CHECK_INT(clk.n, 3);
+    CHECK_INT(clk.slept[0], 7000000);
+    CHECK_INT(clk.slept[1], 21000000);
+    CHECK_INT(clk.slept[2], 50000000);
+    CHECK_OK(journal_plan_get(f.j, f.id, &info, &steps, &n, &err));
+    CHECK_INT(info.state, JOURNAL_PLAN_DONE);
+    if (n > 1)
+        CHECK_INT(steps[1].attempts, 4);
+    journal_plan_info_release(&info);
+    journal_step_infos_free(steps, n);
+    check_v2(&f);
+    fixture_free(&f);
+}
+
+/* Each kind of step follows its own policy: the switch's here, the others' untouched. */
+static void test_policy_per_kind(void)
+{
+    struct fake_clock clk = {.now = 1000};
+    struct journal_clock jc = {fake_now, fake_sleep, &clk};
+    struct journal_retry r[JOURNAL_RETRY_KIND_COUNT];
+    struct journal_options o = {.clock = &jc, .retry = r};
+    struct ocfl_err err = {0};
+    struct fixture f;
+
+    policies(r, JOURNAL_RETRY_SWITCH, 3, 1.0, 30000, 3);
+    if (fixture_make(&f, "root-kind", &o) < 0) {
+        CHECK(0);
+        fixture_free(&f);
+        return;
+    }
+    fail_eio(&f, &clk, ocfl_plan_find_step(f.plan, OCFL_STEP_ROOT_INV), 2);
+    CHECK_OK(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err));
+    CHECK_INT(clk.n, 2);
+    CHECK_INT(clk.slept[0], 3000000);
+    CHECK_INT(clk.slept[1], 3000000);
+    check_v2(&f);
+    fixture_free(&f);
+
+    /* a content step under the same settings keeps the default policy (100 ms first) */
+    if (fixture_make(&f, "root-kind2", &o) < 0) {
+        CHECK(0);
+        fixture_free(&f);
+        return;
+    }
+    fail_eio(&f, &clk, 1, 1);
+    CHECK_OK(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err));
+    CHECK_INT(clk.n, 1);
+    CHECK_INT(clk.slept[0], 100000000);
+    fixture_free(&f);
+}
+
+/* An errno the policy names non-retryable is not retried: the plan is reverted at once. */
+static void test_policy_non_retryable(void)
+{
+    struct fake_clock clk = {.now = 1000};
+    struct journal_clock jc = {fake_now, fake_sleep, &clk};
+    struct journal_retry r[JOURNAL_RETRY_KIND_COUNT];
+    struct journal_options o = {.clock = &jc, .retry = r};
+    struct ocfl_err err = {0};
+    struct journal_plan_info info;
+    struct fixture f;
+    char head[64];
+
+    policies(r, JOURNAL_RETRY_CONTENT, 100, 2.0, 30000, 5);
+    r[JOURNAL_RETRY_CONTENT].n_non_retryable = 1;
+    r[JOURNAL_RETRY_CONTENT].non_retryable[0] = -EIO;
+    if (fixture_make(&f, "root-nonretry", &o) < 0) {
+        CHECK(0);
+        fixture_free(&f);
+        return;
+    }
+    fail_eio(&f, &clk, 1, 1);
+    CHECK_INT(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err), -EIO);
+    CHECK_INT(clk.n, 0);
+    CHECK_OK(journal_plan_get(f.j, f.id, &info, NULL, NULL, &err));
+    CHECK_INT(info.state, JOURNAL_PLAN_REVERTED);
+    journal_plan_info_release(&info);
+    CHECK_STR(head_of(&f, head, sizeof(head)), "v1");
+    fixture_free(&f);
+}
+
+/*
+ * A journal of schema 8 (plans without a policy) opens, is migrated, and its unfinished plan
+ * runs under the policy of the process that resumes it.
+ */
+static void test_policy_old_journal(void)
+{
+    struct fake_clock clk = {.now = 1000};
+    struct journal_clock jc = {fake_now, fake_sleep, &clk};
+    struct journal_retry r[JOURNAL_RETRY_KIND_COUNT];
+    struct journal_options o = {.clock = &jc}, o2 = {.clock = &jc, .retry = r};
+    struct ocfl_err err = {0};
+    struct journal_plan_info info;
+    struct fixture f;
+
+    if (fixture_make(&f, "root-v8", &o) < 0) {
+        CHECK(0);
+        fixture_free(&f);
+        return;
+    }
+    /* what an ocflfs of schema 8 left: no retry_policy column */
+    CHECK_INT(sqlite3_exec(journal_sqlite(f.j),
+                           "ALTER TABLE plans DROP COLUMN retry_policy; PRAGMA user_version = 8",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    policies(r, JOURNAL_RETRY_CONTENT, 5, 2.0, 30000, 2);
+    if (reopen(&f, "root-v8", &o2) < 0) {
+        CHECK(0);
+        fixture_free(&f);
+        return;
+    }
+    CHECK_INT(pragma(journal_sqlite(f.j), "PRAGMA user_version"), JOURNAL_SCHEMA_VERSION);
+    CHECK_OK(journal_plan_get(f.j, f.id, &info, NULL, NULL, &err));
+    CHECK(!info.retry_recorded);
+    CHECK_INT(info.retry[JOURNAL_RETRY_CONTENT].initial_ms, 5);
+    journal_plan_info_release(&info);
+    fail_eio(&f, &clk, 1, 1);
+    CHECK_OK(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err));
+    CHECK_INT(clk.n, 1);
+    CHECK_INT(clk.slept[0], 5000000);
+    check_v2(&f);
+    fixture_free(&f);
+}
+
 int main(void)
 {
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -458,6 +684,11 @@ int main(void)
     test_retry_then_success();
     test_persistent_failure();
     test_idempotence();
+    test_policy_json();
+    test_policy_kept_on_resume();
+    test_policy_per_kind();
+    test_policy_non_retryable();
+    test_policy_old_journal();
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (system(cmd) != 0)
         printf("# cannot remove %s\n", tmp);

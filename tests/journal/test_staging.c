@@ -69,7 +69,7 @@ int main(void)
     char *json = NULL;
     int64_t plan = 0;
     const char *oid = "ark:/1/obj";
-    struct journal_retry retry;
+    struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT];
 
     snprintf(tmp, sizeof(tmp), "/tmp/test_staging.XXXXXX");
     CHECK(mkdtemp(tmp) != NULL);
@@ -77,9 +77,11 @@ int main(void)
     snprintf(state, sizeof(state), "%s/state", tmp);
     CHECK_OK(ocfl_root_create(rootdir, NULL, NULL, NULL, &err));
     CHECK_OK(ocfl_root_open(rootdir, &root, &err));
-    journal_retry_default(&retry);
-    retry.max_attempts = 1;
-    struct journal_options jo = {.retry = &retry};
+    for (int k = 0; k < JOURNAL_RETRY_KIND_COUNT; k++) {
+        journal_retry_default(&retry[k]);
+        retry[k].max_attempts = 1;
+    }
+    struct journal_options jo = {.retry = retry};
     CHECK_OK(journal_open(state, &jo, &j, &err));
 
     /* a new object: nothing staged in it yet */

@@ -19,6 +19,7 @@
 #include "plan.h"
 #include "report.h"
 #include "root.h"
+#include "settings.h"
 #include "validate.h"
 
 /*
@@ -261,6 +262,33 @@ out:
 }
 
 /* ---- storage roots and objects ---- */
+
+/* Settings: text read, values read back, one key set in a file (the same value each run). */
+static int run_settings(void *ctx, char *fp)
+{
+    static const char text[] = "[retry.content]\ninitial_interval = 2s\n"
+                               "non_retryable = EIO ENOSPC\n[user]\nname = \"A B\"\n"
+                               "[threads]\nhashing = 3\n";
+    struct ocfl_settings *s = NULL;
+    char path[128];
+    int codes[8], r;
+
+    (void)ctx;
+    r = ocfl_settings_new(&s);
+    if (r >= 0)
+        r = ocfl_settings_load_text(s, text, "chaos.conf", OCFL_SETTINGS_USER, NULL);
+    if (r >= 0) {
+        fp_add(fp, "%llu %u %s %d",
+               (unsigned long long)ocfl_settings_ms(s, "retry.content.initial_interval"),
+               ocfl_settings_count(s, "threads.hashing"),
+               ocfl_settings_get(s, "user.name", NULL, NULL),
+               ocfl_settings_errnos(s, "retry.content.non_retryable", codes, 8));
+        snprintf(path, sizeof(path), "%s/settings/chaos.conf", tmp);
+        r = ocfl_settings_write(path, "threads.content", "2", OCFL_SETTINGS_USER, NULL);
+    }
+    ocfl_settings_free(s);
+    return r;
+}
 
 static int run_root(void *ctx, char *fp)
 {
@@ -531,6 +559,7 @@ int main(void)
 
     const struct op ops[] = {
         {"report_add", run_report, NULL, accept_report},
+        {"settings load+get+write", run_settings, NULL, accept_enomem},
         {"inventory_parse+dup+serialize spec-ex-full", run_parse_serialize, &full, accept_enomem},
         {"inventory_check E049_E050_E054", run_check, &bad, accept_report},
         {"root_open+object_path+find_object", run_root, rootdir, accept_enomem},
