@@ -170,8 +170,6 @@ struct commit_in {
     const char *opath, *oid, *message, *user_name, *user_address, *created;
     struct ocfl_root *root;
     unsigned flags;
-    const char *const *live;
-    size_t n_live;
 };
 
 /* Refuse changes staged on another head than the object has now (inside the transaction). */
@@ -218,6 +216,40 @@ static int mark_dropped_dirs(struct sctx *c, int64_t gen, const struct staging_s
     return r;
 }
 
+/*
+ * Under JOURNAL_COMMIT_UNSEEN_WRITERS: each frozen scratch file of @s that anyone may still
+ * write gets a copy (staging_snapshot_locked), which @s then names; *ret_copies (one slot per
+ * file, "" where none was made) lets the caller remove them when the transaction fails.
+ */
+static int copy_written_files(struct journal *j, const char *oid, struct staging_state *s,
+                              char (**ret_copies)[64], struct ocfl_err *err)
+{
+    char(*copies)[64] = calloc(s->n_files ? s->n_files : 1, sizeof(*copies));
+    int r = copies ? 0 : ocfl_err_set(err, -ENOMEM, "out of memory");
+
+    *ret_copies = copies;
+    for (size_t i = 0; r == 0 && i < s->n_files; i++) {
+        struct staging_file *f = &s->files[i];
+        char *name = NULL;
+        if (!f->scratch || (r = staging_scratch_written_elsewhere(j, f->scratch)) == 0)
+            continue;
+        if (r < 0) /* its frozen row names a file that is not there */
+            return ocfl_err_sys(err, r, "cannot open staged file '%s' of '%s'", f->scratch,
+                                f->path);
+        r = staging_snapshot_locked(j, oid, f->scratch, copies[i], err);
+        if (r == 0 && copies[i][0] && !(name = strdup(copies[i])))
+            r = ocfl_err_set(err, -ENOMEM, "out of memory");
+        if (r == 0 && copies[i][0]) { /* the version's file is the copy, hashed below */
+            free(f->scratch);
+            free(f->digest);
+            f->scratch = name;
+            f->digest = NULL;
+            f->size = -1;
+        }
+    }
+    return r;
+}
+
 /* Step 1: one transaction from freeze to the recorded plan. */
 static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct staging_state *s,
                            struct ocfl_plan **ret_plan, int64_t *ret_id, struct ocfl_err *err)
@@ -240,17 +272,13 @@ static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct
     }
     r = check_base(j, in, err);
     gen = r < 0 ? r : staging_freeze_locked(j, in->oid, err);
-    r = gen < 0 ? (int)gen : 0;
-    if (r == 0 && in->n_live && !(copies = calloc(in->n_live, sizeof(*copies))))
-        r = ocfl_err_set(err, -ENOMEM, "out of memory");
-    for (size_t i = 0; r == 0 && i < in->n_live; i++)
-        r = staging_snapshot_locked(j, in->oid, in->live[i], copies[i], err);
-    if (r == 0)
-        r = sx_attach(&c, j, in->oid, err);
+    r = gen < 0 ? (int)gen : sx_attach(&c, j, in->oid, err);
     if (r == 0) {
         c.head = inv ? ocfl_inventory_head(inv) : NULL;
         r = sx_compute(&c, gen, s);
     }
+    if (r == 0 && (in->flags & JOURNAL_COMMIT_UNSEEN_WRITERS))
+        r = copy_written_files(j, in->oid, s, &copies, err);
     for (size_t i = 0; r == 0 && i < s->n_files; i++)
         if (s->files[i].scratch && (!s->files[i].digest || s->files[i].size < 0))
             r = hash_scratch(&c, alg, &s->files[i]);
@@ -293,7 +321,7 @@ static int freeze_and_plan(struct journal *j, const struct commit_in *in, struct
     if (r < 0 && !sqlite3_get_autocommit(journal_sqlite(j)))
         sqlite3_exec(journal_sqlite(j), "ROLLBACK", NULL, NULL, NULL);
     /* copies no row names any more (rolled back) */
-    for (size_t i = 0; r < 0 && copies && i < in->n_live; i++)
+    for (size_t i = 0; r < 0 && copies && i < s->n_files; i++)
         if (copies[i][0])
             unlinkat(journal_state_fd(j), copies[i], 0);
     journal_unlock(j);
@@ -336,14 +364,14 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root,
                           char **ret_result, struct ocfl_err *err)
 {
     const char *object_id = what->object_id, *created = what->created;
-    struct commit_in in = {.oid = object_id,
-                           .message = what->message,
-                           .user_name = what->user_name,
-                           .user_address = what->user_address,
-                           .root = root,
-                           .flags = what->flags,
-                           .live = what->live,
-                           .n_live = what->n_live};
+    struct commit_in in = {
+        .oid = object_id,
+        .message = what->message,
+        .user_name = what->user_name,
+        .user_address = what->user_address,
+        .root = root,
+        .flags = what->flags,
+    };
     struct staging_state s = {0};
     struct ocfl_plan *plan = NULL;
     struct ocfl_err local = {0};

@@ -18,12 +18,7 @@ struct journal_commit_in {
     /* where the object is, relative to the root, when the caller knows (the mount's index:
      * also an object that is not where the layout puts it); NULL: found by the layout */
     const char *object_path;
-    /* scratch files the caller's writers may still write without it seeing (kernel
-     * passthrough): never moved into a version; the version gets a copy of each, and the
-     * file itself stays staged for the next one (staging_snapshot_locked) */
-    const char *const *live;
-    size_t n_live;
-    unsigned flags; /* JOURNAL_COMMIT_REBASE, JOURNAL_COMMIT_CALLER_FINISHES */
+    unsigned flags; /* JOURNAL_COMMIT_REBASE, _CALLER_FINISHES, _UNSEEN_WRITERS */
 };
 
 /*
@@ -56,6 +51,11 @@ struct journal_commit_in {
  * own view to the new version at the same moment (the mount, under its lock); a crash before
  * is finished by staging_recover. */
 #define JOURNAL_COMMIT_CALLER_FINISHES 2u
+/* With JOURNAL_COMMIT_UNSEEN_WRITERS the caller may not see every writer of its scratch files
+ * (kernel passthrough): a frozen file that anyone may still write is never moved into the
+ * version; the version gets a copy, made as the commit freezes (the caller holds its own
+ * writers back meanwhile), and the file stays staged for the next one. */
+#define JOURNAL_COMMIT_UNSEEN_WRITERS 4u
 int journal_commit_object(struct journal *j, struct ocfl_root *root,
                           const struct journal_commit_in *in, int64_t *ret_plan_id,
                           char **ret_result, struct ocfl_err *err);

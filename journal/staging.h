@@ -368,8 +368,15 @@ void staging_cache_close(struct journal *j);
  * be called inside the caller's transaction (journal_lock held, begun). */
 int64_t staging_freeze_locked(struct journal *j, const char *oid, struct ocfl_err *err);
 /*
+ * Whether scratch file @scratch may be written by someone now: 1 when an open file of it may
+ * write it (or when that cannot be told: no leases on this file system), 0 when none can,
+ * -errno when it cannot be opened.  Under kernel passthrough the daemon does not see every
+ * writer: a shared writable mapping keeps the file after its last close.
+ */
+int staging_scratch_written_elsewhere(struct journal *j, const char *scratch);
+/*
  * Just after staging_freeze_locked, in the same transaction: the frozen row whose scratch file
- * is @scratch (a file the caller's writers may still write without it seeing: kernel
+ * is @scratch (a file someone may still write without the caller seeing it: kernel
  * passthrough) gets a copy of that file, made now, into a new scratch file named in @copy
  * (else ""); the file itself, still open, stays staged at the same path in the new generation,
  * with its acknowledged bytes.  So nothing a writer can still reach is ever moved into a

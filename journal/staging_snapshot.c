@@ -56,6 +56,25 @@ static int point_frozen_at(struct sctx *c, const char *path, const char *copy, i
     return rc == SQLITE_DONE ? 0 : sx_sql_fail(c, rc, "cannot update the staging index");
 }
 
+int staging_scratch_written_elsewhere(struct journal *j, const char *scratch)
+{
+    int fd = openat(journal_state_fd(j), scratch, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r;
+
+    if (fd < 0)
+        return -errno;
+    /* A read lease is granted only while no open file of the inode may write it: the
+     * kernel's backing file of a passthrough open, the one a shared writable mapping keeps
+     * after close(2), our own writable descriptors, anyone else's.  Released at once. */
+    if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
+        fcntl(fd, F_SETLEASE, F_UNLCK);
+        r = 0;
+    } else {
+        r = 1; /* EAGAIN: open for writing; anything else (no leases here): cannot tell */
+    }
+    close(fd);
+    return r;
+}
+
 int staging_snapshot_locked(struct journal *j, const char *oid, const char *scratch, char copy[64],
                             struct ocfl_err *err)
 {
@@ -95,6 +114,12 @@ int staging_snapshot_locked(struct journal *j, const char *oid, const char *scra
         ocfl_err_sys(err, r, "cannot copy '%s' of '%s' into '%s'", scratch, path, copy);
     if (r == 0 && fstat(out, &st) < 0)
         r = ocfl_err_sys(err, -errno, "cannot stat '%s'", copy);
+    /* the times the view shows come from the scratch file (sync_sources): the source's */
+    struct stat src;
+    if (r == 0 && fstat(in, &src) == 0) {
+        struct timespec times[2] = {src.st_atim, src.st_mtim};
+        futimens(out, times);
+    }
     if (r == 0) {
         /* the live file, in the new generation: its acknowledged bytes stay its own */
         live = row;

@@ -78,6 +78,18 @@ enum mount_iomode mount_io_open_writer(struct mount *m, fuse_req_t req, struct m
     return mount_io_open(n, fi);
 }
 
+void mount_io_drop_stale_backing(fuse_req_t req, struct mount_node *n)
+{
+    if (!n->backing_id || n->pt_opens)
+        return;
+#ifdef OCFLFS_FUSE_PASSTHROUGH
+    fuse_passthrough_close(req, n->backing_id);
+#else
+    (void)req;
+#endif
+    n->backing_id = 0;
+}
+
 int mount_io_join_backing(struct mount *m, struct mount_node *n, int fd, struct fuse_file_info *fi)
 {
     struct stat st;

@@ -86,6 +86,9 @@ enum mount_iomode mount_io_open_committed(struct mount *m, fuse_req_t req, struc
  */
 enum mount_iomode mount_io_open_writer(struct mount *m, fuse_req_t req, struct mount_node *n,
                                        int fd, struct fuse_file_info *fi);
+/* A backing file left to @n by an open whose reply failed (no passthrough open of it now):
+ * closed, so that the next open chooses afresh.  Lock held. */
+void mount_io_drop_stale_backing(fuse_req_t req, struct mount_node *n);
 /*
  * An open of tree file @n while the kernel has it backed by a file (n->backing_id): every
  * open of such an inode must be passthrough to that same file, so @fd must be it (-EBUSY

@@ -246,57 +246,6 @@ struct watcher {
     _Atomic int done; /* journal_commit_object returned */
 };
 
-/* The scratch files of @w's open passthrough writers (lock held); NULL when none, and
- * *ret_n SIZE_MAX when out of memory. */
-static char **live_files(const struct mount_wobj *w, size_t *ret_n)
-{
-    char **v = NULL;
-    size_t n = 0;
-
-    for (struct mw_fh *fh = w->fhs; fh; fh = fh->next) {
-        char **nv;
-        if (!fh->pt_writer || !fh->path || !fh->scratch[0])
-            continue;
-        if (!(nv = realloc(v, (n + 1) * sizeof(*v))) || !(nv[n] = strdup(fh->scratch))) {
-            /* without the list the commit could move a file still written: refuse it */
-            v = nv ? nv : v;
-            for (size_t i = 0; i < n; i++)
-                free(v[i]);
-            free(v);
-            *ret_n = SIZE_MAX;
-            return NULL;
-        }
-        v = nv;
-        n++;
-    }
-    *ret_n = n;
-    return v;
-}
-
-/* How long a commit waits for the release of a passthrough writer already closed (lock
- * held).  close(2) returns after FLUSH; RELEASE is queued by then but may be served a moment
- * after the commit's request: a file released in time is moved, not copied. */
-#define RELEASE_WAIT_NS (100 * 1000000L)
-
-static void wait_closed_writers(struct mount *m, struct mount_wobj *w)
-{
-    struct timespec until;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += RELEASE_WAIT_NS;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    for (;;) {
-        int closing = 0;
-        for (struct mw_fh *fh = w->fhs; fh && !closing; fh = fh->next)
-            closing = fh->pt_writer && fh->pt_flushed;
-        if (!closing || pthread_cond_timedwait(&w->released_cv, &m->lock, &until) != 0)
-            return;
-    }
-}
-
 static int frozen_now(struct mount *m, const char *oid)
 {
     struct staging_object_info *oi = NULL;
@@ -497,23 +446,12 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
         return -ENOMEM;
     }
     pthread_mutex_lock(&m->lock);
-    /* files the kernel may still write into (passthrough): the version gets a copy of each,
-     * taken as the commit freezes; no new one starts while committing is set (mw_op_create) */
-    size_t n_live = 0;
-    char **live = NULL;
-    if (!w->committing) {
-        wait_closed_writers(m, w);
-        live = w->committing ? NULL : live_files(w, &n_live);
-    }
-    if (w->committing || n_live == SIZE_MAX) { /* the journal would refuse it too: say why */
-        int busy = w->committing;
-        set_result(
-            w, error_json(mo, busy ? -EBUSY : -ENOMEM,
-                          busy ? "a commit of this object is already running" : "out of memory"));
+    if (w->committing) { /* the journal would refuse it too, but say why */
+        set_result(w, error_json(mo, -EBUSY, "a commit of this object is already running"));
         pthread_mutex_unlock(&m->lock);
         journal_commit_request_release(&rq);
         identity_release(&id);
-        return busy ? -EBUSY : -ENOMEM;
+        return -EBUSY;
     }
     w->committing = 1;
     /* where the mount found it (an object the layout would put elsewhere included) */
@@ -529,15 +467,15 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
                                    .user_name = user,
                                    .user_address = addr,
                                    .object_path = opath,
-                                   .live = (const char *const *)live,
-                                   .n_live = n_live,
-                                   .flags = (rq.rebase ? JOURNAL_COMMIT_REBASE : 0) |
-                                            JOURNAL_COMMIT_CALLER_FINISHES};
+                                   /* no passthrough writer starts while committing is set
+                                    * (mw_op_create, mw_op_open): the journal copies the files
+                                    * those before may still write */
+                                   .flags =
+                                       (rq.rebase ? JOURNAL_COMMIT_REBASE : 0) |
+                                       (m->write_passthrough ? JOURNAL_COMMIT_UNSEEN_WRITERS : 0) |
+                                       JOURNAL_COMMIT_CALLER_FINISHES};
     rc = journal_commit_object(m->journal, m->root, &in, &plan, &result, &err);
     free(opath);
-    for (size_t i = 0; i < n_live; i++)
-        free(live[i]);
-    free(live);
     wt.done = 1;
     if (watching)
         pthread_join(watcher, NULL);

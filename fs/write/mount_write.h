@@ -65,9 +65,8 @@ struct mw_fh {
     struct mw_fh *next, *prev; /* the object's write handles */
     struct mount_node *node;   /* the tree file opened, NULL for control files */
     enum mount_iomode io;      /* how the kernel has it open (mount_io.c) */
-    int pt_writer;  /* -o write_passthrough: the kernel writes its scratch file, the daemon
-                     * sees no write; a commit takes a copy while it is open */
-    int pt_flushed; /* such a writer was closed once (its release may follow any moment) */
+    int pt_writer; /* kernel passthrough: the kernel writes its scratch file, the daemon sees
+                    * no write (-o write_passthrough; a commit copies what may still be written) */
 };
 
 /* File handles of the write side are tagged with bit 0 in fi->fh (the read side's are not). */
@@ -85,17 +84,16 @@ struct mount_wobj {
     pthread_cond_t gate_cv;
     int freezing;
     unsigned writers;
-    int staged;                 /* has (or may have) staged rows: the view asks the staging index */
-    int committing;             /* a commit runs */
-    int moving;                 /* its plan may be moving the frozen files: opens of them wait */
-    pthread_cond_t moved_cv;    /* with m->lock: moving went back to 0 */
-    pthread_cond_t released_cv; /* with m->lock: a passthrough writer was released */
-    int64_t plan_id;            /* its plan, once known */
-    uint64_t epoch;             /* bumped by every commit and discard */
-    uint64_t copyups;           /* bumped whenever a path of the object gets a new scratch file */
-    uint64_t unlinks;           /* numbers the unlinks that orphaned handles (mw_fh.orphaned_by) */
-    uint64_t dirops;            /* bumped by mkdir, rmdir and rename: directory link counts */
-    uint64_t kept_stamp;        /* mw_view_stamp + 1 when kept was learnt, 0: not yet */
+    int staged;              /* has (or may have) staged rows: the view asks the staging index */
+    int committing;          /* a commit runs */
+    int moving;              /* its plan may be moving the frozen files: opens of them wait */
+    pthread_cond_t moved_cv; /* with m->lock: moving went back to 0 */
+    int64_t plan_id;         /* its plan, once known */
+    uint64_t epoch;          /* bumped by every commit and discard */
+    uint64_t copyups;        /* bumped whenever a path of the object gets a new scratch file */
+    uint64_t unlinks;        /* numbers the unlinks that orphaned handles (mw_fh.orphaned_by) */
+    uint64_t dirops;         /* bumped by mkdir, rmdir and rename: directory link counts */
+    uint64_t kept_stamp;     /* mw_view_stamp + 1 when kept was learnt, 0: not yet */
     /* the top directory's owner and mode as last shown (its control files follow them
      * without asking the journal, which a commit may hold) */
     int top_known;

@@ -170,14 +170,43 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
     }
 }
 
+/* Refuse an open of head file @n whose inode the kernel has backed by a file that is not the
+ * path's (writable) file any more: every open of it must be passthrough to that file (lock
+ * held).  0 when it is, or when the inode has no backing. */
+static int backing_still_path(struct mount *m, struct mount_node *n, int writable)
+{
+    const struct ocfl_inventory *inv;
+    struct staging_entry e;
+    struct ocfl_err err = {0};
+    struct stat st;
+    int rc = 0;
+
+    if (!n->backing_id)
+        return 0;
+    if ((rc = mw_inv(m, n->obj, &inv)) == 0 &&
+        (rc = staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL)) == 0 &&
+        (!e.scratch[0] || (writable && !staging_entry_writable(&e)) ||
+         fstatat(journal_state_fd(m->journal), e.scratch, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+         st.st_dev != n->backing_dev || st.st_ino != n->backing_ino))
+        rc = -EBUSY;
+    if (rc == -EBUSY)
+        ocfl_err_set(&err, rc,
+                     "'%s' is still open through kernel passthrough on bytes it no longer has: "
+                     "it opens again once those have been closed",
+                     n->path);
+    return rc < 0 ? mw_fail(m, n->obj, n->path, rc, rc == -EBUSY ? &err : NULL) : 0;
+}
+
 /*
  * How the kernel serves handle @fh of a head file (lock held): as any open, or, while the inode
  * is backed by a passthrough writer's scratch file, by passthrough to the same file (then a
- * writer is a passthrough writer too).  -EBUSY when the path names other bytes by now.
+ * writer is a passthrough writer too, and what was hashed of the file before is void).
+ * -EBUSY when the path names other bytes by now.
  */
 static int open_io(struct mount *m, struct mw_fh *fh, struct fuse_file_info *fi)
 {
     struct mount_node *n = fh->node;
+    struct stat st;
     int rc;
 
     if (!n->backing_id) {
@@ -188,14 +217,24 @@ static int open_io(struct mount *m, struct mw_fh *fh, struct fuse_file_info *fi)
     if (rc < 0) {
         struct ocfl_err err = {0};
         ocfl_err_set(&err, rc,
-                     "'%s' is still open by a passthrough writer of its earlier bytes: it opens "
-                     "again once that writer has closed it",
+                     "'%s' is still open through kernel passthrough on bytes it no longer has: "
+                     "it opens again once those have been closed",
                      n->path);
         fh->node = NULL;
         return mw_fail(m, n->obj, n->path, rc, &err);
     }
     fh->io = MOUNT_IO_PT;
     fh->pt_writer = fh->writable;
+    if (fh->writable) {
+        /* as a first write does (mw_revalidate): the writes of this one go unseen */
+        struct ocfl_err err = {0};
+        mw_hash_invalidate_scratch(fh->scratch, fh->hj);
+        if (fstat(fh->fd, &st) == 0 &&
+            (rc = staging_set_written(m->journal, fh->mo->id, fh->path, st.st_size, mw_now_ns(),
+                                      NULL, &err)) < 0)
+            mw_fail(m, fh->mo, fh->path, rc, &err);
+        fh->cleared = fh->report = 1;
+    }
     return 0;
 }
 
@@ -240,8 +279,13 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
              * files it must copy rather than move */
             while (n->backing_id && n->obj->w->committing)
                 pthread_cond_wait(&n->obj->w->moved_cv, &m->lock);
+            mount_io_drop_stale_backing(req, n);
             n->obj->w->staged = 1;
-            rc = mw_make_writable(m, n->obj, n->path, (fi->flags & O_TRUNC) ? 0 : -1, -1, &fd, &e);
+            /* refused before anything is copied up or truncated */
+            rc = backing_still_path(m, n, 1);
+            if (rc == 0)
+                rc = mw_make_writable(m, n->obj, n->path, (fi->flags & O_TRUNC) ? 0 : -1, -1, &fd,
+                                      &e);
             if (rc == 0 && !(fh = fh_new(m, n->obj, n->path, fd, e.scratch, 1)))
                 rc = -ENOMEM;
             if (rc == 0) {
@@ -266,6 +310,7 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     } else if (mw_is_head(n) && n->kind == MK_FILE) {
         /* a reader: served here, not by passthrough, so that it can follow the path to the
          * bytes a writer of it puts in another file (a copy-up) */
+        mount_io_drop_stale_backing(req, n);
         rc = mw_wobj(n->obj) ? mw_reader_fd(m, n->obj, n->path, &fd) : -ENOMEM;
         if (rc == 0 && !(fh = fh_new(m, n->obj, n->path, fd, NULL, 0)))
             rc = -ENOMEM;
@@ -439,19 +484,18 @@ static void drain(struct mw_fh *fh)
     pthread_mutex_unlock(&fh->mu);
 }
 
-/* Record @fh's size (and digest when written sequentially and already hashed) on its row.
- * Lock held. */
-static void report(struct mount *m, struct mw_fh *fh)
+/* Record @fh's size @st (and digest when written sequentially and already hashed) on its
+ * row.  Lock held. */
+static void report_stat(struct mount *m, struct mw_fh *fh, struct stat st)
 {
     const struct ocfl_inventory *inv;
     struct staging_entry e;
     struct ocfl_err err = {0};
     char hex[OCFL_DIGEST_HEX_MAX];
     const char *digest = NULL;
-    struct stat st;
     int rc;
 
-    if (!fh->path || !fh->report || fstat(fh->fd, &st) < 0)
+    if (!fh->path || !fh->report)
         return;
     /* small files are hashed at commit faster than a transaction per close */
     if (st.st_size < REPORT_MIN_BYTES)
@@ -481,18 +525,49 @@ static void report(struct mount *m, struct mw_fh *fh)
     fh->cleared = 0; /* a later write (through a dup) clears the digest again */
 }
 
-/* The last close of a passthrough writer: the kernel wrote its file, so the whole of it is
- * what the background hash takes (in order from 0, as a sequential writer's), and its size
- * and digest are recorded now, as for a writer the daemon saw. */
-static void pt_writer_closed(struct mw_fh *fh)
+/* The same with @fh's size now (lock held). */
+static void report(struct mount *m, struct mw_fh *fh)
 {
     struct stat st;
 
-    if (fstat(fh->fd, &st) < 0)
+    if (fh->path && fh->report && fstat(fh->fd, &st) == 0)
+        report_stat(m, fh, st);
+}
+
+/*
+ * The release of a passthrough writer (lock held).  The kernel wrote its file; whether it is
+ * done with it the daemon cannot see (a shared writable mapping keeps it after close(2)).  So
+ * this handle's own descriptors go first, and the background hash starts only once nothing
+ * may write the file any more (mw_hash_mark_unseen); else its digest waits for the commit,
+ * which copies what may still change.  Its size is recorded either way.
+ */
+static void pt_writer_closed(struct mount *m, fuse_req_t req, struct mw_fh *fh)
+{
+    struct stat st;
+    int alone = 1;
+
+    if (fstat(fh->fd, &st) < 0) {
+        mw_hash_invalidate_scratch(fh->scratch, NULL);
         return;
-    fh->seq_off = (uint64_t)st.st_size;
-    mw_hash_extend(fh->hj, fh->seq_off);
+    }
+    /* the kernel's backing file goes with the inode's last passthrough open */
+    mount_io_release(m, req, fh->node, fh->io);
+    fh->node = NULL;
+    fh->io = MOUNT_IO_NONE;
+    close(fh->fd);
+    fh->fd = -1;
+    for (struct mw_fh *o = fh->mo->w->fhs; o; o = o->next)
+        if (o != fh && o->writable && !strcmp(o->scratch, fh->scratch))
+            alone = 0;
+    if (alone && fh->hj) {
+        fh->seq_off = (uint64_t)st.st_size; /* all of it, in order from 0 */
+        mw_hash_mark_unseen(fh->hj);
+        mw_hash_extend(fh->hj, fh->seq_off);
+    } else {
+        mw_hash_invalidate_scratch(fh->scratch, NULL); /* and the row's digest goes below */
+    }
     fh->report = 1;
+    report_stat(m, fh, st);
 }
 
 void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -508,8 +583,8 @@ void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         drain(fh);
     pthread_mutex_lock(&m->lock);
     if (fh->pt_writer)
-        pt_writer_closed(fh);
-    if (fh->writable)
+        pt_writer_closed(m, req, fh);
+    else if (fh->writable)
         report(m, fh);
     if (fh->hj) {
         /* small files are hashed at commit faster than a transaction per close */
@@ -519,8 +594,6 @@ void mw_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fh->hj = NULL;
     }
     mount_io_release(m, req, fh->node, fh->io);
-    if (fh->pt_writer && fh->mo && fh->mo->w) /* a commit may wait for it (mw_commit) */
-        pthread_cond_broadcast(&fh->mo->w->released_cv);
     mw_fh_free(fh);
     pthread_mutex_unlock(&m->lock);
     fuse_reply_err(req, 0);
@@ -535,11 +608,7 @@ void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
      * digest of a sequentially written file already recorded */
     (void)ino;
     /* (a passthrough writer may go on through a dup: its size and digest wait for release) */
-    if (fh && fh->pt_writer) {
-        pthread_mutex_lock(&m->lock);
-        fh->pt_flushed = 1;
-        pthread_mutex_unlock(&m->lock);
-    } else if (fh && fh->writable) {
+    if (fh && fh->writable && !fh->pt_writer) {
         drain(fh);
         pthread_mutex_lock(&m->lock);
         report(m, fh);

@@ -38,13 +38,6 @@ struct mount_wobj *mw_wobj(struct mount_obj *mo)
         free(w);
         return NULL;
     }
-    if (pthread_cond_init(&w->released_cv, NULL) != 0) {
-        pthread_cond_destroy(&w->moved_cv);
-        pthread_cond_destroy(&w->gate_cv);
-        pthread_mutex_destroy(&w->gate_mu);
-        free(w);
-        return NULL;
-    }
     mo->w = w;
     return w;
 }
@@ -60,7 +53,6 @@ void mw_release_all(struct mount *m)
         pthread_mutex_destroy(&mo->w->gate_mu);
         pthread_cond_destroy(&mo->w->gate_cv);
         pthread_cond_destroy(&mo->w->moved_cv);
-        pthread_cond_destroy(&mo->w->released_cv);
         free(mo->w->last_result);
         free(mo->w);
         mo->w = NULL;
