@@ -25,5 +25,6 @@ int cmd_export(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_discard(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -37,6 +37,7 @@ static const struct command commands[] = {
     {"resume", cmd_resume, "resume ROOT [PLAN] [--state DIR]"},
     {"cancel", cmd_cancel, "cancel ROOT PLAN [--state DIR]"},
     {"purge", cmd_purge, "purge ROOT ID [--yes] [--user NAME [--address URI]] [--state DIR]"},
+    {"serve", cmd_serve, "serve ROOT [--listen ADDR] [--state DIR]"},
 };
 
 static void usage(FILE *out)
