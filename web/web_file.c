@@ -209,13 +209,15 @@ void web_render_file(struct web *w, const struct web_req *q, json_t *doc, FILE *
     web_html_end(f);
 }
 
-/* /raw: the committed bytes, read from the object's content path, hashed on the way; a
- * mismatch at the end cuts the connection, so no client takes damaged bytes for whole. */
+/* /raw: the committed bytes, read from the object's content path and hashed on the way; the
+ * last piece is held back until the digest matched, so a damaged file is cut off short of its
+ * length and no client takes it for whole. */
 struct raw {
     int fd;
     struct ocfl_hasher *h;
     enum ocfl_digest_alg alg;
     char *digest;
+    uint64_t size;
 };
 
 static ssize_t raw_read(void *ctx, uint64_t pos, char *buf, size_t max)
@@ -224,16 +226,20 @@ static ssize_t raw_read(void *ctx, uint64_t pos, char *buf, size_t max)
     char hex[OCFL_DIGEST_HEX_MAX];
     ssize_t n;
 
+    if (pos >= s->size)
+        return 0;
+    if (max > s->size - pos)
+        max = (size_t)(s->size - pos);
     do
         n = pread(s->fd, buf, max, (off_t)pos);
     while (n < 0 && errno == EINTR);
-    if (n > 0) {
-        ocfl_hasher_update(s->h, buf, (size_t)n);
-        return n;
-    }
-    if (n < 0 || ocfl_hasher_final(s->h, s->alg, hex) < 0 || !ocfl_digest_equal(hex, s->digest))
+    if (n <= 0)
+        return -1; /* shorter than it was, or unreadable */
+    ocfl_hasher_update(s->h, buf, (size_t)n);
+    if (pos + (uint64_t)n == s->size &&
+        (ocfl_hasher_final(s->h, s->alg, hex) < 0 || !ocfl_digest_equal(hex, s->digest)))
         return -1;
-    return 0;
+    return n;
 }
 
 static void raw_free(void *ctx)
@@ -269,6 +275,16 @@ int web_raw(struct web *w, const struct web_req *q, struct web_resp *r, struct o
         goto out;
     }
     s->alg = ocfl_digest_alg_from_name(obj->inv->digest_algorithm);
+    if (st.st_size == 0) { /* no bytes to hold back: checked before anything is sent */
+        char hex[OCFL_DIGEST_HEX_MAX];
+        if ((rc = ocfl_digest_buffer(s->alg, "", 0, hex, err)) < 0)
+            goto out;
+        if (!ocfl_digest_equal(hex, digest)) {
+            rc = ocfl_err_set(err, -EIO, "'%s' does not match its digest (the object is damaged)",
+                              cp);
+            goto out;
+        }
+    }
     if ((rc = ocfl_hasher_new(1u << s->alg, &s->h, err)) < 0)
         goto out;
     k = pread(fd, head, sizeof(head), 0);
@@ -293,6 +309,7 @@ int web_raw(struct web *w, const struct web_req *q, struct web_resp *r, struct o
     }
     r->sandbox = 1;
     r->size = st.st_size;
+    s->size = (uint64_t)st.st_size;
     s->fd = fd;
     fd = -1;
     r->read = raw_read;
