@@ -89,6 +89,23 @@ int web_model_plan(struct web *w, const struct web_req *q, json_t **ret, struct 
     return r < 0 ? r : plan_doc(w, id, 1, ret, err);
 }
 
+/* Over the steps of @doc: the attempts made, and the last error of a step not done. */
+static int64_t step_summary(json_t *doc, const char **ret_error)
+{
+    json_t *st;
+    size_t i;
+    int64_t attempts = 0;
+
+    *ret_error = "";
+    json_array_foreach(json_object_get(doc, "step_list"), i, st)
+    {
+        attempts += web_jint(st, "attempts");
+        if (strcmp(web_jstr(st, "state"), "done") && *web_jstr(st, "last_error"))
+            *ret_error = web_jstr(st, "last_error");
+    }
+    return attempts;
+}
+
 static int unfinished(const char *state)
 {
     return !strcmp(state, "running") || !strcmp(state, "pending") || !strcmp(state, "reverting");
@@ -194,6 +211,16 @@ static void what_to_do(FILE *f, struct web *w, json_t *p)
     json_t *s;
     size_t i;
 
+    if (!strcmp(state, "reverted") || !strcmp(state, "cancelled")) {
+        fputs("<div class=\"what\" id=\"what-to-do\"><p>", f);
+        fputs(!strcmp(state, "cancelled") ? "Cancelled and reverted"
+                                          : "It failed (see the error) and was reverted",
+              f);
+        fputs(": the object is at its old head and what was staged is staged again. Nothing is "
+              "left to resume or cancel.</p></div>\n",
+              f);
+        return;
+    }
     if (strcmp(state, "failed") && strcmp(state, "interrupted"))
         return;
     json_array_foreach(json_object_get(p, "step_list"), i, s)
@@ -260,7 +287,14 @@ void web_render_plan(struct web *w, const struct web_req *q, json_t *doc, FILE *
                             : web_jint(doc, "steps") + !web_jint(doc, "steps")),
             (long long)(web_jint(doc, "bytes_total") ? web_jint(doc, "bytes_done")
                                                      : web_jint(doc, "steps_done")));
-    fputs("<p class=\"error\" id=\"p-last-error\">", f);
+    const char *step_error;
+    int64_t attempts = step_summary(doc, &step_error);
+    fprintf(f,
+            "<p>Attempts <span id=\"p-attempts\">%lld</span>; a step's last error: "
+            "<span class=\"error\" id=\"p-step-error\">",
+            (long long)attempts);
+    web_esc(f, step_error);
+    fputs("</span></p>\n<p class=\"error\" id=\"p-last-error\">", f);
     web_esc(f, web_jstr(doc, "last_error"));
     fputs("</p>\n", f);
     if (unfinished(state))
@@ -289,15 +323,18 @@ void web_render_plan(struct web *w, const struct web_req *q, json_t *doc, FILE *
           f);
     json_array_foreach(json_object_get(doc, "step_list"), i, s)
     {
-        fprintf(f, "<tr><td class=\"num\">%lld</td><td>", (long long)web_jint(s, "index"));
+        fprintf(f, "<tr id=\"step-%lld\"><td class=\"num\">%lld</td><td>",
+                (long long)web_jint(s, "index"), (long long)web_jint(s, "index"));
         web_esc(f, web_jstr(s, "kind"));
         fputs("</td><td>", f);
         state_cell(f, web_jstr(s, "state"), NULL);
-        fprintf(f, "</td><td class=\"num\">%lld</td><td class=\"num\">%lld/%lld</td><td><code>",
+        fprintf(f,
+                "</td><td class=\"num attempts\">%lld</td><td class=\"num bytes\">%lld/%lld"
+                "</td><td><code>",
                 (long long)web_jint(s, "attempts"), (long long)web_jint(s, "bytes_done"),
                 (long long)web_jint(s, "size"));
         web_esc(f, *web_jstr(s, "dest") ? web_jstr(s, "dest") : web_jstr(s, "source"));
-        fputs("</code></td><td class=\"error\">", f);
+        fputs("</code></td><td class=\"error step-error\">", f);
         web_esc(f, web_jstr(s, "last_error"));
         fputs("</td></tr>\n", f);
     }
@@ -305,10 +342,14 @@ void web_render_plan(struct web *w, const struct web_req *q, json_t *doc, FILE *
     web_html_end(f);
 }
 
-/* Server-sent events: "event: progress" with the plan's document (no steps) whenever it
+/* Server-sent events: "event: progress" with the plan's document (as /api/plan, its steps
+ * when there are at most EVENT_STEPS_MAX, and "attempts" and "step_error" summed up over
+ * them) whenever it
  * changed, looked at every 200 ms; a comment line every 15 s keeps proxies from closing the
  * stream; the stream ends once the plan is finished.  Each stream holds its own connection's
  * thread only, and no journal between looks. */
+#define EVENT_STEPS_MAX 1000
+
 struct events {
     struct web *w;
     int64_t id;
@@ -337,8 +378,13 @@ static ssize_t events_read(void *ctx, uint64_t pos, char *buf, size_t max)
         if (e->done)
             return 0;
         json_t *doc = NULL;
-        if (plan_doc(e->w, e->id, 0, &doc, NULL) < 0)
+        if (plan_doc(e->w, e->id, 1, &doc, NULL) < 0)
             return -1;
+        const char *step_error;
+        json_object_set_new(doc, "attempts", json_integer(step_summary(doc, &step_error)));
+        json_object_set_new(doc, "step_error", json_string(step_error));
+        if (json_array_size(json_object_get(doc, "step_list")) > EVENT_STEPS_MAX)
+            json_object_del(doc, "step_list"); /* each event stays small */
         char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
         e->done = !unfinished(web_jstr(doc, "state"));
         json_decref(doc);
