@@ -48,6 +48,8 @@ int web_model_objects(struct web *w, const struct web_req *q, json_t **ret, stru
                     search ? search : "", "elapsed_ms",
                     (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
                     "objects", arr);
+    if (doc)
+        json_object_set_new(doc, "built_ms", json_real(c->built_ms));
     if (doc && c->error[0])
         json_object_set_new(doc, "error", json_string(c->error));
     pthread_mutex_unlock(&c->lock);
