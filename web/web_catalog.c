@@ -52,6 +52,7 @@ static int add(struct building *b, const char *id, const char *path, const char 
     e->path = strdup(path);
     e->head = head ? strdup(head) : NULL;
     e->mtime_ns = mtime_ns;
+    e->size = e->files = -1;
     if (!e->id || !e->path || (head && !e->head)) {
         free(e->id), free(e->path), free(e->head);
         return -ENOMEM;
@@ -143,6 +144,19 @@ static void build(struct web *w)
         if (!c->entries)
             c->source = source;
     } else {
+        /* sizes already found stay while the inventory is the one they were found in */
+        for (size_t i = 0, k = 0; i < b.n && k < c->n;) {
+            int d = strcmp(b.v[i].id, c->entries[k].id);
+            if (d == 0 && b.v[i].mtime_ns == c->entries[k].mtime_ns &&
+                !strcmp(b.v[i].path, c->entries[k].path)) {
+                b.v[i].size = c->entries[k].size;
+                b.v[i].files = c->entries[k].files;
+            }
+            if (d <= 0)
+                i++;
+            if (d >= 0)
+                k++;
+        }
         entries_free(c->entries, c->n);
         c->entries = b.v;
         c->n = b.n;

@@ -27,6 +27,7 @@ struct journal;
 struct web_entry {
     char *id, *path, *head; /* head NULL when unknown */
     int64_t mtime_ns;       /* the root inventory's, 0 when unknown */
+    int64_t size, files;    /* the head's bytes and files, -1 until a page showed it */
 };
 
 /* The listing of the root's objects, sorted by id, rebuilt in the background (web_catalog.c). */

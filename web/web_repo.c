@@ -3,9 +3,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "io.h"
+#include "object.h"
+#include "root.h"
 #include "web_int.h"
+
+/* The head's files and bytes of @e, found once (an inventory read, a stat per file). */
+static void find_size(struct web *w, struct web_entry *e)
+{
+    struct ocfl_object *obj = NULL;
+    const struct ocfl_version *v;
+    int64_t size = 0;
+    struct stat st;
+
+    if (e->size >= 0 || ocfl_object_open(w->root->fd, e->path, &obj, NULL) < 0)
+        return;
+    v = ocfl_inventory_head(obj->inv);
+    for (size_t i = 0; v && i < v->n_state; i++) {
+        const char *cp = ocfl_inventory_content_path(obj->inv, v->state[i].digest);
+        if (cp && ocfl_io_stat(obj->fd, cp, &st) == 0)
+            size += st.st_size;
+    }
+    e->files = v ? (int64_t)v->n_state : 0;
+    e->size = size;
+    ocfl_object_close(obj);
+}
 
 int web_model_objects(struct web *w, const struct web_req *q, json_t **ret, struct ocfl_err *err)
 {
@@ -34,11 +59,14 @@ int web_model_objects(struct web *w, const struct web_req *q, json_t **ret, stru
         const struct web_entry *e = &c->entries[i];
         if (search && *search && !strcasestr(e->id, search))
             continue;
-        if (total >= offset && total < offset + limit)
-            json_array_append_new(arr,
-                                  json_pack("{s:s, s:s, s:o, s:I}", "id", e->id, "path", e->path,
-                                            "head", e->head ? json_string(e->head) : json_null(),
-                                            "mtime_ns", (json_int_t)e->mtime_ns));
+        if (total >= offset && total < offset + limit) {
+            find_size(w, &c->entries[i]);
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:o, s:I, s:I, s:I}", "id", e->id, "path", e->path,
+                               "head", e->head ? json_string(e->head) : json_null(), "mtime_ns",
+                               (json_int_t)e->mtime_ns, "size", (json_int_t)e->size, "files",
+                               (json_int_t)e->files));
+        }
         total++;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -100,7 +128,7 @@ void web_render_objects(struct web *w, const struct web_req *q, json_t *doc, FIL
     web_esc(f, search);
     fputs("\"></label> <button type=\"submit\">Search</button></form>\n", f);
     fputs("<table id=\"objects\"><thead><tr><th>id</th><th>head</th><th>last change</th>"
-          "<th>path</th></tr></thead><tbody>\n",
+          "<th>files</th><th>size</th><th>path</th></tr></thead><tbody>\n",
           f);
     json_array_foreach(arr, i, o)
     {
@@ -112,6 +140,9 @@ void web_render_objects(struct web *w, const struct web_req *q, json_t *doc, FIL
         web_esc(f, json_is_string(json_object_get(o, "head")) ? web_jstr(o, "head") : "?");
         fputs("</td><td>", f);
         web_time_ns(f, web_jint(o, "mtime_ns"));
+        fprintf(f, "</td><td class=\"num\">%lld</td><td class=\"num\" data-bytes=\"%lld\">",
+                (long long)web_jint(o, "files"), (long long)web_jint(o, "size"));
+        web_bytes(f, web_jint(o, "size"));
         fputs("</td><td><code>", f);
         web_esc(f, web_jstr(o, "path"));
         fputs("</code></td></tr>\n", f);

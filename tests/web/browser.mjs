@@ -48,6 +48,9 @@ try {
   await page.goto(base, { waitUntil: 'load' });
   eq('the repository page shows every object', ls.objects.length, await text(page, '#total'));
   eq('one row per object', ls.objects.length, await count(page, '#objects tbody tr'));
+  const one = cli('show', ROOT, ls.objects[0].id, '--json');
+  eq('the first object\'s size is its head\'s bytes', one.files.reduce((a, f) => a + f.size, 0),
+    await page.$eval('#objects tbody tr td[data-bytes]', (e) => e.dataset.bytes));
   await shot(page, 'repository');
   await page.type('#q', 'obj/');
   await click(page, 'form button');
