@@ -166,6 +166,8 @@ F=$tmp/flat
 "$OCFLFS" init "$F" --layout 0002-flat-direct-storage-layout >/dev/null
 "$OCFLFS" put "$F" "a" "$tmp/d" -m "flat" --user Bob >/dev/null
 serve_stop
+check_eq "serve ends with 0 on SIGTERM, after all of that" 0 $?
+tap_diag "$(grep -v '^serving ' "$tmp/serve.out" | head -20)"
 serve_start "$tmp/serve2.out" "$F" --listen 127.0.0.1:0
 check_eq "flat layout: the object by id" 200 "$(http_code "object?id=a")"
 for id in extensions extensions%2Focflfs %2E%2E . %2E "a%2F..%2Fa" "%2Fetc" "a%2F"; do
@@ -203,6 +205,8 @@ check_eq "while slow clients hold connections, a page is answered" 200 "$(http_c
 check_eq "and the plans page" 200 "$(http_code "plans")"
 touch "$tmp/slow.done"
 wait $slow
+serve_stop
+check_eq "and after the slow clients" 0 $?
 
 # a damaged content file: its page says so, its download is cut off, never whole
 D=$tmp/damaged
