@@ -68,12 +68,14 @@ wait_built() { # wait_built CURL-ARGS...: until the listing is built; prints the
 fetch() {
     local what=$1
     shift
-    local times=()
+    local times=() out
     for _ in $(seq "$repeat"); do
-        times+=("$(curl -s -o /dev/null -w '%{time_total}' "$@")")
+        out=$(curl -s -o /dev/null -w '%{time_total} %{http_code} %{size_download}' "$@")
+        [[ $out == *" 200 "* ]] || { echo "$what: not 200: $out" >&2; exit 1; }
+        times+=("$out")
     done
     printf '%s\n' "${times[@]}" | sort -n | awk -v w="$what" \
-        'NR==1{b=$1} {l=$1} END{printf "%-44s best %7.1f ms  worst %7.1f ms\n", w, b*1000, l*1000}'
+        'NR==1{b=$1} {l=$1; n=$3} END{printf "%-44s best %7.1f ms  worst %7.1f ms  (%d bytes)\n", w, b*1000, l*1000, n}'
 }
 
 t0=$(date +%s.%N)
