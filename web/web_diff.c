@@ -5,52 +5,12 @@
 
 #include "digest.h"
 #include "object.h"
+#include "object_json.h"
 #include "web_int.h"
 #include "web_textdiff.h"
 
 /* Text diffs on one page: at most this many files. */
 #define TEXT_DIFFS_MAX 20
-
-/* diff --json's document from version @a (NULL: none, all added) to @b. */
-static json_t *diff_json(const struct ocfl_inventory *inv, const struct ocfl_version *a,
-                         const struct ocfl_version *b)
-{
-    json_t *added = json_array(), *modified = json_array(), *removed = json_array(),
-           *renamed = json_array(), *m;
-    size_t k;
-
-    for (size_t i = 0; a && i < a->n_state; i++) {
-        const struct ocfl_state_entry *e = &a->state[i],
-                                      *f = ocfl_version_lookup(b, e->logical_path);
-        if (f && !ocfl_digest_equal(e->digest, f->digest)) {
-            json_array_append_new(modified, json_string(e->logical_path));
-        } else if (!f) {
-            const char *to = NULL; /* renamed: an added path with the same content */
-            for (size_t j = 0; j < b->n_state && !to; j++)
-                if (ocfl_digest_equal(b->state[j].digest, e->digest) &&
-                    !ocfl_version_lookup(a, b->state[j].logical_path))
-                    to = b->state[j].logical_path;
-            if (to)
-                json_array_append_new(renamed,
-                                      json_pack("{s:s, s:s}", "from", e->logical_path, "to", to));
-            else
-                json_array_append_new(removed, json_string(e->logical_path));
-        }
-    }
-    for (size_t i = 0; i < b->n_state; i++) {
-        const char *p = b->state[i].logical_path;
-        int moved_here = 0;
-        if (a && ocfl_version_lookup(a, p))
-            continue;
-        json_array_foreach(renamed, k, m) moved_here |=
-            !strcmp(json_string_value(json_object_get(m, "to")), p);
-        if (!moved_here)
-            json_array_append_new(added, json_string(p));
-    }
-    return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "id", inv->id, "from",
-                     (json_int_t)(a ? a->num : 0), "to", (json_int_t)b->num, "added", added,
-                     "modified", modified, "removed", removed, "renamed", renamed);
-}
 
 /* The line diff of @path from @a to @b, or why there is none. */
 static json_t *text_diff(const struct ocfl_object *obj, const struct ocfl_version *a,
@@ -104,7 +64,7 @@ int web_model_diff(struct web *w, const struct web_req *q, json_t **ret, struct 
         na = nb > 1 ? nb - 1 : 0;
     b = ocfl_inventory_version(obj->inv, nb);
     a = na ? ocfl_inventory_version(obj->inv, na) : NULL;
-    if (!(doc = diff_json(obj->inv, a, b)) || !(texts = json_array())) {
+    if (!(doc = ocfl_diff_json(obj->inv, a, b)) || !(texts = json_array())) {
         json_decref(doc);
         r = ocfl_err_set(err, -ENOMEM, "out of memory");
         goto out;

@@ -5,61 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "digest.h"
-#include "io.h"
 #include "object.h"
+#include "object_json.h"
 #include "web_int.h"
-
-/* Whether version @i (0-based) of @inv changed @path: added, modified or removed. */
-static int changes(const struct ocfl_inventory *inv, size_t i, const char *path)
-{
-    const struct ocfl_state_entry *now = ocfl_version_lookup(&inv->versions[i], path);
-    const struct ocfl_state_entry *before =
-        i > 0 ? ocfl_version_lookup(&inv->versions[i - 1], path) : NULL;
-
-    if (!now || !before)
-        return now != before;
-    return !ocfl_digest_equal(now->digest, before->digest);
-}
-
-static json_t *version_json(const struct ocfl_inventory *inv, const struct ocfl_version *v)
-{
-    char name[32];
-    json_t *o = json_object(), *u;
-
-    ocfl_inventory_version_name(inv, v->num, name, sizeof(name));
-    json_object_set_new(o, "version", json_string(name));
-    json_object_set_new(o, "created", json_string(v->created));
-    json_object_set_new(o, "message", v->message ? json_string(v->message) : json_null());
-    if (v->user_name) {
-        u = json_object();
-        json_object_set_new(u, "name", json_string(v->user_name));
-        if (v->user_address)
-            json_object_set_new(u, "address", json_string(v->user_address));
-        json_object_set_new(o, "user", u);
-    } else {
-        json_object_set_new(o, "user", json_null());
-    }
-    json_object_set_new(o, "files", json_integer((json_int_t)v->n_state));
-    return o;
-}
-
-/* `log --json` of @obj, only the versions that changed @only when given. */
-static json_t *log_json(const struct ocfl_object *obj, const char *only)
-{
-    json_t *doc = json_object(), *arr = json_array();
-
-    json_object_set_new(doc, "id", json_string(obj->inv->id));
-    json_object_set_new(doc, "path", json_string(obj->path));
-    json_object_set_new(doc, "head", json_string(obj->inv->head));
-    for (size_t i = obj->inv->n_versions; i-- > 0;)
-        if (!only || changes(obj->inv, i, only))
-            json_array_append_new(arr, version_json(obj->inv, &obj->inv->versions[i]));
-    if (only)
-        json_object_set_new(doc, "logical_path", json_string(only));
-    json_object_set_new(doc, "versions", arr);
-    return doc;
-}
 
 int web_model_log(struct web *w, const struct web_req *q, json_t **ret, struct ocfl_err *err)
 {
@@ -73,37 +21,10 @@ int web_model_log(struct web *w, const struct web_req *q, json_t **ret, struct o
         ocfl_object_close(obj);
         return r;
     }
-    *ret = log_json(obj, only);
+    *ret = ocfl_log_json(obj, only);
     free(only);
     ocfl_object_close(obj);
     return *ret ? 0 : ocfl_err_set(err, -ENOMEM, "out of memory");
-}
-
-/* `show --json` of version @num, files @offset.. (at most @limit) with the whole tree's
- * count and size. */
-static json_t *show_json(const struct ocfl_object *obj, unsigned num, uint64_t offset,
-                         uint64_t limit)
-{
-    const struct ocfl_version *v = ocfl_inventory_version(obj->inv, num);
-    json_t *files = json_array();
-    char name[32];
-    long long total_size = 0;
-
-    for (size_t i = 0; i < v->n_state; i++) {
-        const struct ocfl_state_entry *e = &v->state[i];
-        const char *cp = ocfl_inventory_content_path(obj->inv, e->digest);
-        struct stat st;
-        long long size = cp && ocfl_io_stat(obj->fd, cp, &st) == 0 ? (long long)st.st_size : -1;
-        total_size += size > 0 ? size : 0;
-        if (i >= offset && i - offset < limit)
-            json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "path", e->logical_path,
-                                                   "size", (json_int_t)size, "digest", e->digest));
-    }
-    ocfl_inventory_version_name(obj->inv, num, name, sizeof(name));
-    return json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "id", obj->inv->id, "version",
-                     name, "digest_algorithm", obj->inv->digest_algorithm, "files", files,
-                     "total_files", (json_int_t)v->n_state, "total_size", (json_int_t)total_size,
-                     "offset", (json_int_t)offset, "limit", (json_int_t)limit);
 }
 
 static int tree_args(const struct web_req *q, const struct ocfl_object *obj, unsigned *num,
@@ -128,7 +49,7 @@ int web_model_show(struct web *w, const struct web_req *q, json_t **ret, struct 
     int r = web_open_object(w, q, &obj, NULL, err);
 
     if (r >= 0 && (r = tree_args(q, obj, &num, &offset, &limit, err)) >= 0)
-        if (!(*ret = show_json(obj, num, offset, limit)))
+        if (!(*ret = ocfl_show_json(obj, num, 1, offset, limit)))
             r = ocfl_err_set(err, -ENOMEM, "out of memory");
     ocfl_object_close(obj);
     return r;
@@ -143,8 +64,8 @@ int web_model_object(struct web *w, const struct web_req *q, json_t **ret, struc
     int r = web_open_object(w, q, &obj, NULL, err);
 
     if (r >= 0 && (r = tree_args(q, obj, &num, &offset, &limit, err)) >= 0)
-        if (!(*ret = json_pack("{s:o, s:o}", "log", log_json(obj, NULL), "tree",
-                               show_json(obj, num, offset, limit))))
+        if (!(*ret = json_pack("{s:o, s:o}", "log", ocfl_log_json(obj, NULL), "tree",
+                               ocfl_show_json(obj, num, 1, offset, limit))))
             r = ocfl_err_set(err, -ENOMEM, "out of memory");
     ocfl_object_close(obj);
     return r;
