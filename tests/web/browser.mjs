@@ -106,10 +106,12 @@ try {
   eq('one row each', hist.versions.length, await count(page, '#versions tbody tr'));
   await shot(page, 'history');
 
-  // a running plan: its page follows the put's progress
+  // a running plan: its page follows the put's progress.  Its first content step fails four
+  // times, retried after 2, 4, 8 and 16 s: the plan runs half a minute, which the page is
+  // loaded in (checked: the state it first shows is running)
   const before = cli('plans', ROOT, '--all', '--json').plans.length;
   const put = spawn(OCFLFS, ['put', ROOT, 'live/object', BIGDIR, '-m', 'a large commit', '--user', 'Live Tester'], {
-    env: { ...process.env, OCFLFS_TEST_FAIL_STEP: '2:3', OCFLFS_TEST_RETRY_MS: '1500' },
+    env: { ...process.env, OCFLFS_TEST_FAIL_STEP: '2:4', OCFLFS_TEST_RETRY_MS: '2000' },
     stdio: 'ignore',
   });
   const putDone = new Promise((r) => put.on('exit', (code) => r(code)));
