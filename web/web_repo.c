@@ -11,25 +11,59 @@
 #include "root.h"
 #include "web_int.h"
 
-/* The head's files and bytes of @e, found once (an inventory read, a stat per file). */
-static void find_size(struct web *w, struct web_entry *e)
+/* The head's files and bytes of the object at @path: 0, or a negative errno. */
+static int find_size(struct web *w, const char *path, int64_t *ret_size, int64_t *ret_files)
 {
     struct ocfl_object *obj = NULL;
     const struct ocfl_version *v;
     int64_t size = 0;
     struct stat st;
+    int r = ocfl_object_open(w->root->fd, path, &obj, NULL);
 
-    if (e->size >= 0 || ocfl_object_open(w->root->fd, e->path, &obj, NULL) < 0)
-        return;
+    if (r < 0)
+        return r;
     v = ocfl_inventory_head(obj->inv);
     for (size_t i = 0; v && i < v->n_state; i++) {
         const char *cp = ocfl_inventory_content_path(obj->inv, v->state[i].digest);
         if (cp && ocfl_io_stat(obj->fd, cp, &st) == 0)
             size += st.st_size;
     }
-    e->files = v ? (int64_t)v->n_state : 0;
-    e->size = size;
+    *ret_files = v ? (int64_t)v->n_state : 0;
+    *ret_size = size;
     ocfl_object_close(obj);
+    return 0;
+}
+
+static int by_id(const void *key, const void *e)
+{
+    return strcmp(key, ((const struct web_entry *)e)->id);
+}
+
+/* Sizes not known yet for the rows of @arr: found without the listing's lock (an inventory
+ * may be large), then kept in the listing while the inventory is the same. */
+static void fill_sizes(struct web *w, json_t *arr)
+{
+    struct web_catalog *c = &w->catalog;
+    json_t *o;
+    size_t i;
+
+    json_array_foreach(arr, i, o)
+    {
+        int64_t size, files, mtime = (int64_t)json_integer_value(json_object_get(o, "mtime_ns"));
+        const char *id = json_string_value(json_object_get(o, "id"));
+        if (json_integer_value(json_object_get(o, "size")) >= 0 ||
+            find_size(w, json_string_value(json_object_get(o, "path")), &size, &files) < 0)
+            continue;
+        json_object_set_new(o, "size", json_integer((json_int_t)size));
+        json_object_set_new(o, "files", json_integer((json_int_t)files));
+        pthread_mutex_lock(&c->lock);
+        struct web_entry *e = bsearch(id, c->entries, c->n, sizeof(*c->entries), by_id);
+        if (e && e->mtime_ns == mtime) {
+            e->size = size;
+            e->files = files;
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
 }
 
 int web_model_objects(struct web *w, const struct web_req *q, json_t **ret, struct ocfl_err *err)
@@ -60,7 +94,6 @@ int web_model_objects(struct web *w, const struct web_req *q, json_t **ret, stru
         if (search && *search && !strcasestr(e->id, search))
             continue;
         if (total >= offset && total < offset + limit) {
-            find_size(w, &c->entries[i]);
             json_array_append_new(
                 arr, json_pack("{s:s, s:s, s:o, s:I, s:I, s:I}", "id", e->id, "path", e->path,
                                "head", e->head ? json_string(e->head) : json_null(), "mtime_ns",
@@ -82,6 +115,8 @@ int web_model_objects(struct web *w, const struct web_req *q, json_t **ret, stru
         json_object_set_new(doc, "error", json_string(c->error));
     pthread_mutex_unlock(&c->lock);
     free(search);
+    if (doc)
+        fill_sizes(w, arr);
     if (!doc)
         return ocfl_err_set(err, -ENOMEM, "out of memory");
     *ret = doc;
