@@ -9,6 +9,30 @@
 #include "plan_json.h"
 #include "web_int.h"
 
+static int64_t step_summary(json_t *doc, const char **ret_error);
+
+/* "attempts" and "step_error" over the steps of plan @id, into @doc. */
+static void add_step_summary(struct journal *j, int64_t id, json_t *doc)
+{
+    struct journal_plan_info p;
+    struct journal_step_info *s = NULL;
+    size_t n = 0;
+    int64_t attempts = 0;
+    const char *error = "";
+
+    if (journal_plan_get(j, id, &p, &s, &n, NULL) < 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        attempts += s[i].attempts;
+        if (s[i].state != JOURNAL_STEP_DONE && s[i].last_error)
+            error = s[i].last_error;
+    }
+    json_object_set_new(doc, "attempts", json_integer((json_int_t)attempts));
+    json_object_set_new(doc, "step_error", json_string(error));
+    journal_plan_info_release(&p);
+    journal_step_infos_free(s, n);
+}
+
 int web_model_plans(struct web *w, const struct web_req *q, json_t **ret, struct ocfl_err *err)
 {
     struct journal *j = NULL;
@@ -25,13 +49,20 @@ int web_model_plans(struct web *w, const struct web_req *q, json_t **ret, struct
         r = 0; /* no journal yet: no plans */
     else if (r >= 0)
         r = journal_plans_list(j, (int)all, &v, &n, err);
-    journal_close(j);
-    if (r < 0)
+    if (r < 0) {
+        journal_close(j);
         return r;
+    }
     arr = json_array();
     /* oldest first, as `plans --json`; the newest WEB_PAGE_MAX of them */
-    for (size_t i = n > WEB_PAGE_MAX ? n - WEB_PAGE_MAX : 0; arr && i < n; i++)
-        json_array_append_new(arr, journal_plan_json(&v[i], gone));
+    for (size_t i = n > WEB_PAGE_MAX ? n - WEB_PAGE_MAX : 0; arr && i < n; i++) {
+        json_t *doc = journal_plan_json(&v[i], gone);
+        /* one that did not simply go through: its attempts and the last error of a step */
+        if (doc && v[i].state != JOURNAL_PLAN_DONE)
+            add_step_summary(j, v[i].id, doc);
+        json_array_append_new(arr, doc);
+    }
+    journal_close(j);
     journal_plan_infos_free(v, n);
     if (!arr || !(*ret = json_pack("{s:o, s:I}", "plans", arr, "total", (json_int_t)n)))
         return ocfl_err_set(err, -ENOMEM, "out of memory");
@@ -188,9 +219,13 @@ void web_render_plans(struct web *w, const struct web_req *q, json_t *doc, FILE 
         web_bytes(f, web_jint(p, "bytes_done"));
         fputs(" / ", f);
         web_bytes(f, web_jint(p, "bytes_total"));
-        fputs("</td><td class=\"error\">", f);
-        web_esc(f, web_jstr(p, "last_error"));
         fputs("</td><td>", f);
+        if (json_object_get(p, "attempts"))
+            fprintf(f, "<span class=\"attempts\">%lld</span> ", (long long)web_jint(p, "attempts"));
+        fputs("<span class=\"error\">", f);
+        web_esc(f,
+                *web_jstr(p, "last_error") ? web_jstr(p, "last_error") : web_jstr(p, "step_error"));
+        fputs("</span></td><td>", f);
         web_duration_ns(f, duration(p));
         fputs("</td><td>", f);
         who(f, p);

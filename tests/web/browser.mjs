@@ -161,6 +161,7 @@ try {
   spawnSyncPut(['put', ROOT, 'killed/object', BIGDIR, '-m', 'killed', '--user', 'Tester'],
     { OCFLFS_TEST_KILL_AT_STEP: '2' });
   const plans = cli('plans', ROOT, '--all', '--json').plans;
+  const reverted = plans.find((q) => q.object_id === 'failing/object');
   await page.goto(`${base}plans`, { waitUntil: 'load' });
   eq('the plans page has every plan', plans.length, await count(page, '#plans tbody tr'));
   const rows = await page.$$eval('#plans tbody tr', (trs) => trs.map((tr) => [tr.dataset.plan,
@@ -168,8 +169,10 @@ try {
     tr.querySelector('.bytes').dataset.total]));
   const want = plans.slice().reverse().map((q) => [q.id, q.state, `${q.steps_done}/${q.steps}`, q.bytes_done, q.bytes_total]);
   eq('each row has plans --json\'s id, state, steps and bytes', JSON.stringify(want.map(String)), JSON.stringify(rows.map(String)));
+  const shownAttempts = await page.$eval(`#plans tr[data-plan="${reverted.id}"] .attempts`, (e) => e.textContent);
+  const revSteps = cli('plan', ROOT, String(reverted.id), '--json').step_list;
+  eq('the failed plan\'s row has its steps\' attempts', revSteps.reduce((a, st) => a + st.attempts, 0), shownAttempts);
   await shot(page, 'plans');
-  const reverted = plans.find((q) => q.object_id === 'failing/object');
   await page.goto(`${base}plan?id=${reverted.id}`, { waitUntil: 'load' });
   eq('a failed plan shows its state', reverted.state, await text(page, '#p-state'));
   ok((await text(page, '#p-last-error')).length > 0, 'and why', reverted.last_error);
