@@ -8,7 +8,7 @@ const char web_style_css[] =
     "main{padding:1em 1.5em;max-width:80em}footer{color:#888;padding:1em 1.5em;font-size:80%}\n"
     "table{border-collapse:collapse;margin:.5em 0 1em}td,th{padding:.2em .8em;text-align:left;"
     "border-bottom:1px solid #ddd;vertical-align:top}th{background:#eee}\n"
-    "td.num{text-align:right;font-variant-numeric:tabular-nums}code,.digest{font-family:monospace;"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}code,.digest{font-family:monospace;"
     "font-size:90%}\n"
     ".state-done{color:#080}.state-failed,.state-reverted,.state-interrupted{color:#b00;"
     "font-weight:bold}.state-running,.state-pending,.state-reverting{color:#a60;font-weight:bold}\n"
