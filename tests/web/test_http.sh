@@ -213,7 +213,14 @@ D=$tmp/damaged
 cp -a "$R" "$D"
 opath=$("$OCFLFS" ls "$D" --json | python3 -c 'import json,sys; print([o["path"] for o in json.load(sys.stdin)["objects"] if o["id"] == "obj/1"][0])')
 cfile=$D/$opath/v1/content/data.bin
-printf 'X' | dd of="$cfile" bs=1 seek=10 conv=notrunc status=none
+python3 - "$cfile" <<'PY' # one byte changed, whatever it was
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(10)
+    b = f.read(1)
+    f.seek(10)
+    f.write(bytes([b[0] ^ 0xFF]))
+PY
 serve_stop
 serve_start "$tmp/serve4.out" "$D" --listen 127.0.0.1:0
 curl -s -o "$tmp/got" "${URL}raw?id=obj%2F1&path=data.bin"
