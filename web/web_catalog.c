@@ -30,6 +30,7 @@ static void entries_free(struct web_entry *v, size_t n)
         free(v[i].id);
         free(v[i].path);
         free(v[i].head);
+        free(v[i].seen_head);
     }
     free(v);
 }
@@ -53,6 +54,9 @@ static int add(struct building *b, const char *id, const char *path, const char 
     e->head = head ? strdup(head) : NULL;
     e->mtime_ns = mtime_ns;
     e->size = e->files = -1;
+    e->seen_head = NULL;
+    e->seen_ino = 0;
+    e->seen_ns = 0;
     if (!e->id || !e->path || (head && !e->head)) {
         free(e->id), free(e->path), free(e->head);
         return -ENOMEM;
@@ -144,13 +148,17 @@ static void build(struct web *w)
         if (!c->entries)
             c->source = source;
     } else {
-        /* sizes already found stay while the inventory is the one they were found in */
+        /* what pages found stays: it is checked against the inventory when shown */
         for (size_t i = 0, k = 0; i < b.n && k < c->n;) {
             int d = strcmp(b.v[i].id, c->entries[k].id);
-            if (d == 0 && b.v[i].mtime_ns == c->entries[k].mtime_ns &&
-                !strcmp(b.v[i].path, c->entries[k].path)) {
-                b.v[i].size = c->entries[k].size;
-                b.v[i].files = c->entries[k].files;
+            if (d == 0 && !strcmp(b.v[i].path, c->entries[k].path)) {
+                struct web_entry *to = &b.v[i], *from = &c->entries[k];
+                to->size = from->size;
+                to->files = from->files;
+                to->seen_ino = from->seen_ino;
+                to->seen_ns = from->seen_ns;
+                to->seen_head = from->seen_head;
+                from->seen_head = NULL;
             }
             if (d <= 0)
                 i++;

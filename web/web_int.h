@@ -27,7 +27,12 @@ struct journal;
 struct web_entry {
     char *id, *path, *head; /* head NULL when unknown */
     int64_t mtime_ns;       /* the root inventory's, 0 when unknown */
-    int64_t size, files;    /* the head's bytes and files, -1 until a page showed it */
+    /* what a page found when it showed the object: the head's bytes and files (-1 until
+     * then) and its head, valid while the root inventory has this inode and mtime */
+    int64_t size, files;
+    char *seen_head;
+    uint64_t seen_ino;
+    int64_t seen_ns;
 };
 
 /* The listing of the root's objects, sorted by id, rebuilt in the background (web_catalog.c). */

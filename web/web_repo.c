@@ -11,8 +11,9 @@
 #include "root.h"
 #include "web_int.h"
 
-/* The head's files and bytes of the object at @path: 0, or a negative errno. */
-static int find_size(struct web *w, const char *path, int64_t *ret_size, int64_t *ret_files)
+/* The head's files, bytes and name of the object at @path: 0, or a negative errno. */
+static int find_size(struct web *w, const char *path, int64_t *ret_size, int64_t *ret_files,
+                     char **ret_head)
 {
     struct ocfl_object *obj = NULL;
     const struct ocfl_version *v;
@@ -30,8 +31,9 @@ static int find_size(struct web *w, const char *path, int64_t *ret_size, int64_t
     }
     *ret_files = v ? (int64_t)v->n_state : 0;
     *ret_size = size;
+    *ret_head = strdup(obj->inv->head);
     ocfl_object_close(obj);
-    return 0;
+    return *ret_head ? 0 : -ENOMEM;
 }
 
 static int by_id(const void *key, const void *e)
@@ -39,9 +41,21 @@ static int by_id(const void *key, const void *e)
     return strcmp(key, ((const struct web_entry *)e)->id);
 }
 
-/* Sizes not known yet for the rows of @arr: found without the listing's lock (an inventory
- * may be large), then kept in the listing while the inventory is the same. */
-static void fill_sizes(struct web *w, json_t *arr)
+static void set_row(json_t *o, const char *head, int64_t mtime, int64_t size, int64_t files)
+{
+    json_object_set_new(o, "head", json_string(head));
+    json_object_set_new(o, "mtime_ns", json_integer((json_int_t)mtime));
+    json_object_set_new(o, "size", json_integer((json_int_t)size));
+    json_object_set_new(o, "files", json_integer((json_int_t)files));
+}
+
+/*
+ * The rows of @arr as the root has them now: each object's inventory stat'ed (the index may
+ * be older than the last commit), and where it changed since a page last showed it, read
+ * for its head, files and size, without the listing's lock (an inventory may be large);
+ * what was found is kept in the listing for the next page.
+ */
+static void fill_rows(struct web *w, json_t *arr)
 {
     struct web_catalog *c = &w->catalog;
     json_t *o;
@@ -49,20 +63,45 @@ static void fill_sizes(struct web *w, json_t *arr)
 
     json_array_foreach(arr, i, o)
     {
-        int64_t size, files, mtime = (int64_t)json_integer_value(json_object_get(o, "mtime_ns"));
-        const char *id = json_string_value(json_object_get(o, "id"));
-        if (json_integer_value(json_object_get(o, "size")) >= 0 ||
-            find_size(w, json_string_value(json_object_get(o, "path")), &size, &files) < 0)
+        const char *id = json_string_value(json_object_get(o, "id")),
+                   *path = json_string_value(json_object_get(o, "path"));
+        struct web_entry *e;
+        struct stat st;
+        int64_t size, files, mtime;
+        char *inv = NULL, *head = NULL;
+        int known = 0;
+
+        if (asprintf(&inv, "%s/inventory.json", path) < 0)
             continue;
-        json_object_set_new(o, "size", json_integer((json_int_t)size));
-        json_object_set_new(o, "files", json_integer((json_int_t)files));
+        if (ocfl_io_stat(w->root->fd, inv, &st) < 0) {
+            free(inv); /* gone, or unreadable: shown as listed */
+            continue;
+        }
+        free(inv);
+        mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
         pthread_mutex_lock(&c->lock);
-        struct web_entry *e = bsearch(id, c->entries, c->n, sizeof(*c->entries), by_id);
-        if (e && e->mtime_ns == mtime) {
+        e = bsearch(id, c->entries, c->n, sizeof(*c->entries), by_id);
+        if (e && e->seen_head && e->seen_ino == (uint64_t)st.st_ino && e->seen_ns == mtime) {
+            set_row(o, e->seen_head, mtime, e->size, e->files);
+            known = 1;
+        }
+        pthread_mutex_unlock(&c->lock);
+        if (known || find_size(w, path, &size, &files, &head) < 0)
+            continue;
+        set_row(o, head, mtime, size, files);
+        pthread_mutex_lock(&c->lock);
+        e = bsearch(id, c->entries, c->n, sizeof(*c->entries), by_id);
+        if (e) {
+            free(e->seen_head);
+            e->seen_head = head;
+            head = NULL;
+            e->seen_ino = (uint64_t)st.st_ino;
+            e->seen_ns = mtime;
             e->size = size;
             e->files = files;
         }
         pthread_mutex_unlock(&c->lock);
+        free(head);
     }
 }
 
@@ -116,7 +155,7 @@ int web_model_objects(struct web *w, const struct web_req *q, json_t **ret, stru
     pthread_mutex_unlock(&c->lock);
     free(search);
     if (doc)
-        fill_sizes(w, arr);
+        fill_rows(w, arr);
     if (!doc)
         return ocfl_err_set(err, -ENOMEM, "out of memory");
     *ret = doc;
