@@ -13,13 +13,13 @@
 
 /* The head's files, bytes and name of the object at @path: 0, or a negative errno. */
 static int find_size(struct web *w, const char *path, int64_t *ret_size, int64_t *ret_files,
-                     char **ret_head)
+                     char **ret_head, struct ocfl_err *err)
 {
     struct ocfl_object *obj = NULL;
     const struct ocfl_version *v;
     int64_t size = 0;
     struct stat st;
-    int r = ocfl_object_open(w->root->fd, path, &obj, NULL);
+    int r = ocfl_object_open(w->root->fd, path, &obj, err);
 
     if (r < 0)
         return r;
@@ -33,7 +33,7 @@ static int find_size(struct web *w, const char *path, int64_t *ret_size, int64_t
     *ret_size = size;
     *ret_head = strdup(obj->inv->head);
     ocfl_object_close(obj);
-    return *ret_head ? 0 : -ENOMEM;
+    return *ret_head ? 0 : ocfl_err_set(err, -ENOMEM, "out of memory");
 }
 
 static int by_id(const void *key, const void *e)
@@ -69,11 +69,14 @@ static void fill_rows(struct web *w, json_t *arr)
         struct stat st;
         int64_t size, files, mtime;
         char *inv = NULL, *head = NULL;
-        int known = 0;
+        struct ocfl_err ferr = {0};
+        int known = 0, r;
 
         if (asprintf(&inv, "%s/inventory.json", path) < 0)
             continue;
-        if (ocfl_io_stat(w->root->fd, inv, &st) < 0) {
+        if ((r = ocfl_io_stat(w->root->fd, inv, &st)) < 0) {
+            json_object_set_new(o, "error",
+                                json_sprintf("cannot stat '%s': %s", inv, strerror(-r)));
             free(inv); /* gone, or unreadable: shown as listed */
             continue;
         }
@@ -86,8 +89,13 @@ static void fill_rows(struct web *w, json_t *arr)
             known = 1;
         }
         pthread_mutex_unlock(&c->lock);
-        if (known || find_size(w, path, &size, &files, &head) < 0)
+        if (known)
             continue;
+        if (find_size(w, path, &size, &files, &head, &ferr) < 0) {
+            /* as `ls --json` has it: the object cannot be read (damaged, or being changed) */
+            json_object_set_new(o, "error", json_string(ferr.msg));
+            continue;
+        }
         set_row(o, head, mtime, size, files);
         pthread_mutex_lock(&c->lock);
         e = bsearch(id, c->entries, c->n, sizeof(*c->entries), by_id);
@@ -219,7 +227,13 @@ void web_render_objects(struct web *w, const struct web_req *q, json_t *doc, FIL
         web_bytes(f, web_jint(o, "size"));
         fputs("</td><td><code>", f);
         web_esc(f, web_jstr(o, "path"));
-        fputs("</code></td></tr>\n", f);
+        fputs("</code>", f);
+        if (*web_jstr(o, "error")) {
+            fputs(" <span class=\"error\">", f);
+            web_esc(f, web_jstr(o, "error"));
+            fputs("</span>", f);
+        }
+        fputs("</td></tr>\n", f);
     }
     fputs("</tbody></table>\n<p class=\"pager\">", f);
     if (offset > 0)
