@@ -27,6 +27,7 @@
 #include "mount.h"
 #include "mount_write.h"
 #include "staging.h"
+#include "web.h"
 
 static const char synopsis[] =
     "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME [--address URI]] [--user-map FILE]"
@@ -60,6 +61,7 @@ struct mount_args {
     char *log;                                /* --log / -o log=FILE */
     char *cli_opts;                           /* the command line's -o lists, joined by commas */
     struct ocfl_settings *settings;           /* the configuration files' */
+    char *http; /* -o http=ADDR: the read-only web view (web.h) listens there */
 };
 
 /* Replace *@slot by a copy of @value: 0 or -ENOMEM. */
@@ -76,7 +78,8 @@ static int set_str(char **slot, const char *value)
 
 /*
  * Take ocflfs's own options out of a -o list (ctl=NAME, refresh=SECONDS, cache=OBJECTS,
- * nopassthrough, user_map=FILE, address_template=T, commit_group=GROUP, named_users); the
+ * nopassthrough, user_map=FILE, address_template=T, commit_group=GROUP, named_users,
+ * http=ADDR); the
  * rest goes to FUSE.  allow_other always brings default_permissions: a mount other users
  * reach has the kernel check every access against the modes it shows.  0 or -EINVAL.
  */
@@ -135,11 +138,13 @@ static int split_opts(const char *opts, struct mount_args *a)
             continue;
         }
         if (!strncmp(tok, "user_map=", 9) || !strncmp(tok, "address_template=", 17) ||
-            !strncmp(tok, "commit_group=", 13) || !strncmp(tok, "log=", 4)) {
+            !strncmp(tok, "commit_group=", 13) || !strncmp(tok, "log=", 4) ||
+            !strncmp(tok, "http=", 5)) {
             const char *v = strchr(tok, '=') + 1;
             char **slot = tok[0] == 'u'   ? &a->user_map
                           : tok[0] == 'a' ? &a->address_template
                           : tok[0] == 'l' ? &a->log
+                          : tok[0] == 'h' ? &a->http
                                           : &a->commit_group;
             if (!*v || (rc = set_str(slot, v)) < 0) {
                 rc = rc < 0 ? rc : -EINVAL;
@@ -408,6 +413,7 @@ static int run(struct mount_args *a, int *notify_fd)
     char *state = NULL, *opts = NULL, *root_abs = NULL;
     struct identity me = {0};
     int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0, started = 0;
+    struct web *web = NULL;
 
     m.passthrough_off = a->nopassthrough;
     m.write_passthrough = a->write_passthrough;
@@ -541,6 +547,22 @@ static int run(struct mount_args *a, int *notify_fd)
     pthread_mutex_lock(&m.lock);
     mount_objects_refresh_async(&m, m.refresh_age);
     pthread_mutex_unlock(&m.lock);
+    /* -o http=ADDR: the web view, started after the fork (its threads and its read-only
+     * journal connections must not cross it); a failure stops the mount while the user
+     * still waits for it */
+    if (a->http) {
+        struct web_options wo = {.root = root_abs, .state_dir = state, .listen = a->http};
+        if (web_start(&wo, &web, &err) < 0) {
+            cli_error("mount '%s': -o http: %s", a->root, err.msg);
+            goto out;
+        }
+        mount_log(&m, "web view of '%s' at %s (read-only)", root_abs, web_url(web));
+        if (web_is_remote(web))
+            mount_log(&m, "note: %s is reachable from other hosts, without a password",
+                      web_url(web));
+        if (a->foreground)
+            fprintf(stderr, "ocflfs: web view at %s\n", web_url(web));
+    }
     if (!a->foreground)
         daemonize_finish(notify_fd);
     notify_ready();
@@ -556,6 +578,7 @@ static int run(struct mount_args *a, int *notify_fd)
     status = rc >= 0 ? EXIT_OK : EXIT_FAIL; /* a signal ends the loop with its number */
     mw_invalidations_wait();                /* they use the session */
 out:
+    web_stop(web); /* before the journal goes: it reads it */
     /* Staged changes are flushed at unmount, and their sizes then trusted by the next mount;
      * only after a start whose check of them ran (else its damage would be blessed). */
     if (started && staging_close_clean(m.journal, &err) < 0)
@@ -744,6 +767,7 @@ static void free_args(struct mount_args *a)
     free(a->address_opt);
     free(a->state_opt);
     free(a->log);
+    free(a->http);
 }
 
 int cmd_mount(int argc, char **argv)

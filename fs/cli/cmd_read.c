@@ -14,6 +14,7 @@
 #include "digest.h"
 #include "io.h"
 #include "object.h"
+#include "object_json.h"
 #include "root.h"
 
 /* An object of a root, opened, and the version asked for (-v; default the head). */
@@ -98,7 +99,7 @@ int cmd_show(int argc, char **argv)
 {
     struct reading r;
     const struct ocfl_version *v;
-    json_t *files;
+    json_t *doc;
     int c = reading_open(argc, argv, vsynopsis, 0, 0, &r);
 
     if (c >= 0)
@@ -107,25 +108,23 @@ int cmd_show(int argc, char **argv)
         reading_close(&r);
         return EXIT_FAIL;
     }
-    files = json_array();
-    for (size_t i = 0; i < v->n_state; i++) {
-        const struct ocfl_state_entry *e = &v->state[i];
-        const char *cp = ocfl_inventory_content_path(r.obj->inv, e->digest);
-        struct stat st;
-        long long size = cp && ocfl_io_stat(r.obj->fd, cp, &st) == 0 ? (long long)st.st_size : -1;
-        if (r.json)
-            json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "path", e->logical_path,
-                                                   "size", (json_int_t)size, "digest", e->digest));
-        else
-            printf("%12lld  %.16s  %s\n", size, e->digest, e->logical_path);
+    if (!(doc = ocfl_show_json(r.obj, v->num, 0, 0, 0))) {
+        cli_error("cannot format JSON: out of memory");
+        reading_close(&r);
+        return EXIT_FAIL;
     }
     if (r.json) {
-        char name[32];
-        ocfl_inventory_version_name(r.obj->inv, v->num, name, sizeof(name));
-        cli_print_json(json_pack("{s:s, s:s, s:s, s:o}", "id", r.obj->inv->id, "version", name,
-                                 "digest_algorithm", r.obj->inv->digest_algorithm, "files", files));
+        cli_print_json(doc);
     } else {
-        json_decref(files);
+        json_t *files = json_object_get(doc, "files"), *e;
+        size_t i;
+        json_array_foreach(files, i, e)
+        {
+            printf("%12lld  %.16s  %s\n", (long long)json_integer_value(json_object_get(e, "size")),
+                   json_string_value(json_object_get(e, "digest")),
+                   json_string_value(json_object_get(e, "path")));
+        }
+        json_decref(doc);
     }
     reading_close(&r);
     return EXIT_OK;
@@ -221,13 +220,11 @@ int cmd_diff(int argc, char **argv)
 {
     struct reading r;
     const struct ocfl_version *a, *b;
-    json_t *added, *modified, *removed, *renamed;
+    json_t *doc, *added, *modified, *removed, *renamed;
     int c = reading_open(argc, argv, dsynopsis, 0, 2, &r);
 
     if (c >= 0)
         return c >= 100 ? c - 100 : c;
-    added = json_array(), modified = json_array(), removed = json_array();
-    renamed = json_array();
     b = pick(&r, r.n_pos > 1 ? r.pos[1] : NULL);
     if (!b)
         a = NULL;
@@ -236,45 +233,18 @@ int cmd_diff(int argc, char **argv)
     else /* the version before; none before v1 (everything added) */
         a = b->num > 1 ? ocfl_inventory_version(r.obj->inv, b->num - 1) : NULL;
     if (!b || (r.n_pos > 0 && !a)) {
-        json_decref(added), json_decref(modified), json_decref(removed), json_decref(renamed);
         reading_close(&r);
         return EXIT_FAIL;
     }
-    for (size_t i = 0; a && i < a->n_state; i++) {
-        const struct ocfl_state_entry *e = &a->state[i],
-                                      *f = ocfl_version_lookup(b, e->logical_path);
-        if (f && !ocfl_digest_equal(e->digest, f->digest))
-            json_array_append_new(modified, json_string(e->logical_path));
-        else if (!f) {
-            const char *to = NULL; /* renamed: an added path with the same content */
-            for (size_t k = 0; k < b->n_state && !to; k++)
-                if (ocfl_digest_equal(b->state[k].digest, e->digest) &&
-                    !ocfl_version_lookup(a, b->state[k].logical_path))
-                    to = b->state[k].logical_path;
-            if (to)
-                json_array_append_new(renamed,
-                                      json_pack("{s:s, s:s}", "from", e->logical_path, "to", to));
-            else
-                json_array_append_new(removed, json_string(e->logical_path));
-        }
+    if (!(doc = ocfl_diff_json(r.obj->inv, a, b))) {
+        cli_error("cannot format JSON: out of memory");
+        reading_close(&r);
+        return EXIT_FAIL;
     }
-    for (size_t i = 0; i < b->n_state; i++) {
-        const char *p = b->state[i].logical_path;
-        int moved_here = 0;
-        size_t k;
-        json_t *m;
-        if (a && ocfl_version_lookup(a, p))
-            continue;
-        json_array_foreach(renamed, k, m) moved_here |=
-            !strcmp(json_string_value(json_object_get(m, "to")), p);
-        if (!moved_here)
-            json_array_append_new(added, json_string(p));
-    }
+    added = json_object_get(doc, "added"), modified = json_object_get(doc, "modified");
+    removed = json_object_get(doc, "removed"), renamed = json_object_get(doc, "renamed");
     if (r.json) {
-        cli_print_json(json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "id", r.obj->inv->id,
-                                 "from", (json_int_t)(a ? a->num : 0), "to", (json_int_t)b->num,
-                                 "added", added, "modified", modified, "removed", removed,
-                                 "renamed", renamed));
+        cli_print_json(doc);
     } else {
         size_t k;
         json_t *m;
@@ -284,7 +254,7 @@ int cmd_diff(int argc, char **argv)
         json_array_foreach(renamed, k, m)
             printf("R  %s -> %s\n", json_string_value(json_object_get(m, "from")),
                    json_string_value(json_object_get(m, "to")));
-        json_decref(added), json_decref(modified), json_decref(removed), json_decref(renamed);
+        json_decref(doc);
     }
     reading_close(&r);
     return EXIT_OK;

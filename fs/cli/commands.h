@@ -26,5 +26,6 @@ int cmd_status(int argc, char **argv);
 int cmd_discard(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

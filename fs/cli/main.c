@@ -39,6 +39,7 @@ static const struct command commands[] = {
     {"purge", cmd_purge, "purge ROOT ID [--yes] [--user NAME [--address URI]] [--state DIR]"},
     {"config", cmd_config,
      "config [KEY [VALUE]] [--system | --user | --root ROOT] [--state DIR] [--json]"},
+    {"serve", cmd_serve, "serve ROOT [--listen ADDR] [--state DIR]"},
 };
 
 static void usage(FILE *out)

@@ -4,7 +4,7 @@
 usage: call_circles.py MAX BUILD_DIR [ROOM...]
 
 The objects are those of BUILD_DIR's compile_commands.json whose source lies under one of the
-ROOMs (default: ocfl journal fs), named by their source path.
+ROOMs (default: ocfl journal web fs), named by their source path.
 
 A file uses another when its object file has an undefined symbol that the other's object
 defines (nm: a function or a variable with external linkage; static ones never count).  Files
@@ -91,7 +91,7 @@ def objects(build, rooms):
 
 
 # the layers, lowest first
-ORDER = ["ocfl", "journal", "fs/core", "fs/read", "fs/write", "fs/cli"]
+ORDER = ["ocfl", "journal", "web", "fs/core", "fs/read", "fs/write", "fs/cli"]
 
 
 def room_of(path):
@@ -135,7 +135,7 @@ def include_graph(rooms):
 
 def main():
     limit = int(sys.argv[1])
-    rooms = sys.argv[3:] or ["ocfl", "journal", "fs"]
+    rooms = sys.argv[3:] or ["ocfl", "journal", "web", "fs"]
     objs = objects(sys.argv[2], rooms)
     if not objs:
         print("not ok 1 - no objects of %s in %s" % (" ".join(rooms), sys.argv[2]))
@@ -172,6 +172,29 @@ def main():
                                                      " <- ".join(ORDER)))
     for u in upward[:20]:
         print("#   " + u)
+    # system headers that belong to one room: FUSE to fs/, SQLite not in ocfl/, the HTTP
+    # server's only in web/
+    wrong = []
+    for room in rooms:
+        for d, _, names in os.walk(os.path.join(SOURCE, room)):
+            for f in names:
+                if not f.endswith((".c", ".h")):
+                    continue
+                rel = os.path.relpath(os.path.join(d, f), SOURCE)
+                with open(os.path.join(d, f), errors="replace") as fh:
+                    for line in fh:
+                        if not line.startswith("#include <"):
+                            continue
+                        inc = line.split("<")[1].split(">")[0]
+                        if ((inc.startswith("fuse") and not rel.startswith("fs/")) or
+                                (inc == "sqlite3.h" and rel.startswith("ocfl/")) or
+                                (inc == "microhttpd.h" and not rel.startswith("web/"))):
+                            wrong.append("%s includes <%s>" % (rel, inc))
+    n += 1
+    print("%s %d - FUSE headers only in fs/, SQLite's not in ocfl/, microhttpd.h only in web/" %
+          ("not ok" if wrong else "ok", n))
+    for u in wrong[:20]:
+        print("#   " + u)
     for c in found:
         n += 1
         ok = len(c) <= limit
@@ -181,7 +204,7 @@ def main():
     print("ok %d - %d files, %d circles, the largest of %d" %
           (n, len(graph), len(found), len(found[0]) if found else 1))
     print("1..%d" % n)
-    ok = all(len(c) <= limit for c in found + found_inc) and not upward
+    ok = all(len(c) <= limit for c in found + found_inc) and not upward and not wrong
     return 0 if ok else 1
 
 
