@@ -1,6 +1,8 @@
 /* plan_json.c: plans and steps as JSON, one spelling for the command line and the web. */
 #include "plan_json.h"
 
+#include <stdlib.h>
+
 static json_t *jstr(const char *s)
 {
     return s ? json_string(s) : json_null();
@@ -41,4 +43,15 @@ json_t *journal_step_json(const struct journal_step_info *s)
                      journal_step_state_name(s->state), "attempts", (json_int_t)s->attempts,
                      "last_error", jstr(s->last_error), "started_ns", (json_int_t)s->started_ns,
                      "finished_ns", (json_int_t)s->finished_ns);
+}
+
+void journal_plan_json_add_retry(json_t *doc, const struct journal_plan_info *p)
+{
+    char *text = NULL;
+
+    if (!doc || journal_retry_to_json(p->retry, &text) < 0)
+        return;
+    json_object_set_new(doc, "retry", json_loads(text, 0, NULL));
+    json_object_set_new(doc, "retry_recorded", json_boolean(p->retry_recorded));
+    free(text);
 }

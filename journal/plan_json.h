@@ -16,6 +16,11 @@
  */
 json_t *journal_plan_json(const struct journal_plan_info *p, int interrupted);
 
+/* Add to @doc (journal_plan_json's) the plan's retry policies under "retry", as the journal
+ * records them (journal_retry_to_json), and "retry_recorded": whether the plan recorded its
+ * own or runs under the settings'.  `plan --json` and the web view's plan print them. */
+void journal_plan_json_add_retry(json_t *doc, const struct journal_plan_info *p);
+
 /* The state name journal_plan_json() gives @p ("interrupted" as said there). */
 const char *journal_plan_shown_state(const struct journal_plan_info *p, int interrupted);
 

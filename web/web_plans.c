@@ -103,6 +103,7 @@ static int plan_doc(struct web *w, int64_t id, int with_steps, json_t **ret, str
         for (size_t i = 0; arr && i < n; i++)
             json_array_append_new(arr, journal_step_json(&s[i]));
         json_object_set_new(doc, "step_list", arr);
+        journal_plan_json_add_retry(doc, &p);
     }
     journal_plan_info_release(&p);
     journal_step_infos_free(s, n);

@@ -379,18 +379,6 @@ static int watch(const struct args *a)
 
 static const char plan_synopsis[] = "plan ROOT PLAN [--json] [--state DIR]";
 
-/* The plan's retry policies: the JSON the journal records, under "retry". */
-static void add_retry_json(json_t *doc, const struct journal_plan_info *p)
-{
-    char *text = NULL;
-
-    if (!doc || journal_retry_to_json(p->retry, &text) < 0)
-        return;
-    json_object_set_new(doc, "retry", json_loads(text, 0, NULL));
-    json_object_set_new(doc, "retry_recorded", json_boolean(p->retry_recorded));
-    free(text);
-}
-
 static void print_retry(const struct journal_plan_info *p)
 {
     printf("  retry policy (%s):\n",
@@ -439,7 +427,7 @@ int cmd_plan(int argc, char **argv)
             json_array_append_new(arr, step_json(&s[i]));
         if (doc)
             json_object_set_new(doc, "step_list", arr);
-        add_retry_json(doc, &p);
+        journal_plan_json_add_retry(doc, &p);
         journal_plan_info_release(&p);
         journal_step_infos_free(s, n);
         return print_json(doc);
