@@ -1,0 +1,111 @@
+/* cluster.h: several hosts on one storage root, coordinated through PostgreSQL. */
+#ifndef OCFLFS_CLUSTER_H
+#define OCFLFS_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/*
+ * A host joins the cluster of a storage root under a name and keeps a heartbeat; an object
+ * is changed only under its lease, taken in PostgreSQL.  The database holds (schema version
+ * CLUSTER_SCHEMA_VERSION, in table ocflfs_schema; created and migrated here):
+ *   ocflfs_hosts(name, session, pid, state_dir, started, heartbeat, state, taken_by)
+ *   ocflfs_leases(object_id, host, session, plan, acquired, expires)
+ *   ocflfs_plans(host, plan, object_id, version, state, bytes_done, bytes_total, updated)
+ * One database (or schema, by the URL's options) per storage root.
+ *
+ * Time.  Every lease and heartbeat time in the database is the server's now(); a holder
+ * counts its lease on its own CLOCK_MONOTONIC from the moment it sent the request that
+ * took or renewed it, so its view of the end is never later than the server's.  Before a
+ * switch step it wants at least margin_ms left (cluster_lease_check).  Another host takes
+ * a lease only grace_ms after its expiry by the server's clock, grace_ms = margin_ms +
+ * max_skew_ms; cluster_open refuses a host whose wall clock differs from the server's by
+ * more than max_skew_ms (the plans it makes carry its wall-clock time).
+ */
+#define CLUSTER_SCHEMA_VERSION 1
+
+struct cluster;
+
+struct cluster_options {
+    const char *url;       /* libpq's connection URI or key=value string (postgresql://...) */
+    const char *host;      /* this host's name: [A-Za-z0-9._-], 1 to 64 bytes; NULL = hostname */
+    const char *state_dir; /* where this host's journal lives, recorded for the others */
+    /* 0 = the defaults (or OCFLFS_CLUSTER_LEASE_MS, _MARGIN_MS, _SKEW_MS, _WAIT_MS from the
+     * environment): a lease of 10 s, a margin of 2 s, a skew of 1 s, a wait of 30 s */
+    uint64_t lease_ms, margin_ms, max_skew_ms, wait_ms;
+};
+
+/*
+ * Connect to @o->url, create or migrate the schema (under an advisory lock, so hosts starting
+ * together migrate once), check the clock skew, and join as @o->host: -EBUSY naming the pid
+ * and heartbeat when a live host of that name is in the cluster, -ERANGE when the clocks
+ * differ by more than the skew allowed, -ECONNREFUSED (with libpq's message) when the server
+ * cannot be reached, -EPROTO for a schema newer than this build.  Starts the heartbeat
+ * thread, which also renews the leases held.  *ret is the caller's (cluster_close).
+ */
+int cluster_open(const struct cluster_options *o, struct cluster **ret, struct ocfl_err *err);
+
+/* Leave: drop the leases held, mark the host left, stop the heartbeat.  NULL is fine. */
+void cluster_close(struct cluster *c);
+
+/* This host's name. */
+const char *cluster_host(const struct cluster *c);
+
+/* The grace a taker waits after a lease's expiry (margin + skew), ms. */
+uint64_t cluster_grace_ms(const struct cluster *c);
+
+/*
+ * Take the lease of @object_id for this host (renewed by the heartbeat until dropped),
+ * waiting up to the wait timeout while another host holds it: then -EBUSY naming the holder.
+ * Taking a lease this host holds already is -EALREADY (one commit of an object at a time).
+ */
+int cluster_lease_take(struct cluster *c, const char *object_id, struct ocfl_err *err);
+
+/*
+ * Whether this host may still write @object_id's switch: 0 when its lease has at least the
+ * margin left on the monotonic clock, else -ENOLCK (the lease is lost, or about to be:
+ * stop, write nothing more).
+ */
+int cluster_lease_check(struct cluster *c, const char *object_id, struct ocfl_err *err);
+
+/* Give back the lease of @object_id (nothing when not held). */
+void cluster_lease_drop(struct cluster *c, const char *object_id);
+
+/* A plan's state and progress, for `plans --cluster` (best effort: a failure is ignored). */
+void cluster_plan_note(struct cluster *c, int64_t plan, const char *object_id, const char *version,
+                       const char *state, uint64_t bytes_done, uint64_t bytes_total);
+
+struct cluster_host_info {
+    char *name, *state, *state_dir, *taken_by;
+    long pid;
+    double heartbeat_age; /* seconds since its last heartbeat, by the server's clock */
+};
+
+struct cluster_plan_info {
+    char *host, *object_id, *version, *state;
+    int64_t plan;
+    uint64_t bytes_done, bytes_total;
+    double heartbeat_age; /* of its host */
+};
+
+/* Every host of the cluster, by name.  *ret freed with cluster_host_infos_free. */
+int cluster_hosts(struct cluster *c, struct cluster_host_info **ret, size_t *ret_n,
+                  struct ocfl_err *err);
+void cluster_host_infos_free(struct cluster_host_info *v, size_t n);
+
+/* The hosts as the heartbeat last read them (every quarter lease), without a round trip to
+ * the server: for answers that must not wait on it.  0 or -ENOMEM. */
+int cluster_hosts_snapshot(struct cluster *c, struct cluster_host_info **ret, size_t *ret_n);
+
+/* The plans of every host (@all: finished ones too), by host and plan. */
+int cluster_plans(struct cluster *c, int all, struct cluster_plan_info **ret, size_t *ret_n,
+                  struct ocfl_err *err);
+void cluster_plan_infos_free(struct cluster_plan_info *v, size_t n);
+
+/* Connect to @url without joining (for `plans --cluster`): the same calls work, except that
+ * leases cannot be taken.  Migrates the schema like cluster_open. */
+int cluster_connect(const char *url, struct cluster **ret, struct ocfl_err *err);
+
+#endif
