@@ -118,8 +118,17 @@ static const char *const migrations[] = {
 };
 
 static const int default_non_retryable[] = {
-    -EINVAL,    -EBADMSG, -ENOENT, -EEXIST, -ENOTDIR, -EISDIR, -ESTALE /* JOURNAL_CONFLICT */,
-    -ECANCELED, -ENOTSUP, 0,
+    -EINVAL,
+    -EBADMSG,
+    -ENOENT,
+    -EEXIST,
+    -ENOTDIR,
+    -EISDIR,
+    -ESTALE /* JOURNAL_CONFLICT */,
+    -ECANCELED,
+    -ENOTSUP,
+    -ENOLCK /* JOURNAL_FENCED */,
+    0,
 };
 
 void journal_retry_default(struct journal_retry *r)
@@ -413,6 +422,9 @@ static void parse_test_hooks(struct journal *j)
             j->fail_code = -(int)e;
         }
     }
+    /* the process stops itself (SIGSTOP) between a switch's checks on the storage and its
+     * fence, so that a test can wake it after its lease ran out */
+    j->stop_at_switch = (s = getenv("OCFLFS_TEST_STOP_AT_SWITCH")) && *s == '1';
     if ((s = getenv("OCFLFS_TEST_RETRY_MS")) && *s)
         j->retry.initial_ms = (uint64_t)strtoull(s, NULL, 10);
 }
@@ -530,12 +542,15 @@ int journal_lock_held(const char *state_dir)
     return r;
 }
 
-/* One writer per storage root, whatever the state dir: flock its directory. */
+/* One writer per storage root, whatever the state dir: flock its directory (in cluster mode
+ * the leases keep the writers of one object apart: only opened). */
 static int lock_root(struct journal *j, const char *root, struct ocfl_err *err)
 {
     j->root_lock_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (j->root_lock_fd < 0)
         return ocfl_err_sys(err, -errno, "cannot open storage root '%s'", root);
+    if (j->flags & JOURNAL_CLUSTER)
+        return 0;
     if (flock(j->root_lock_fd, LOCK_EX | LOCK_NB) < 0) {
         int e = errno;
         if (e == EWOULDBLOCK)
@@ -582,9 +597,15 @@ static int open_db(struct journal *j, struct ocfl_err *err)
         r = jdb_exec(j->db,
                      /* secure_delete (on in Debian's build) would rewrite every
                       * freed page of a plan's inventory with zeros: nothing in
-                      * the journal is secret, so that is pure write amplification */
-                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                     " PRAGMA foreign_keys = ON; PRAGMA secure_delete = OFF",
+                      * the journal is secret, so that is pure write amplification.
+                      * On shared storage (cluster mode) a rollback journal: WAL's
+                      * index lives in shared memory, which network file systems
+                      * do not provide safely. */
+                     j->flags & JOURNAL_CLUSTER
+                         ? "PRAGMA journal_mode = TRUNCATE; PRAGMA synchronous = FULL;"
+                           " PRAGMA foreign_keys = ON; PRAGMA secure_delete = OFF"
+                         : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                           " PRAGMA foreign_keys = ON; PRAGMA secure_delete = OFF",
                      err);
         if (r < 0)
             return r;
@@ -772,6 +793,37 @@ void journal_close(struct journal *j)
     free(j->graveyard);
     free(j->state_dir);
     free(j);
+}
+
+int journal_rollback_mode(const struct journal *j)
+{
+    return (j->flags & JOURNAL_CLUSTER) != 0;
+}
+
+void journal_set_hooks(struct journal *j, const struct journal_hooks *h)
+{
+    memset(&j->hooks, 0, sizeof(j->hooks));
+    if (h)
+        j->hooks = *h;
+}
+
+int jdb_fence(struct journal *j, const char *object_id, struct ocfl_err *err)
+{
+    int r;
+
+    if (!j->hooks.fence)
+        return 0;
+    r = j->hooks.fence(j->hooks.ctx, object_id, err);
+    return r < 0 ? r : 0;
+}
+
+void jdb_plan_event(struct journal *j, int64_t id, const char *object_id, const char *version,
+                    enum journal_plan_state s, uint64_t done, uint64_t total)
+{
+    struct journal_plan_event ev = {id, object_id, version, s, done, total};
+
+    if (j->hooks.plan_event)
+        j->hooks.plan_event(j->hooks.ctx, &ev);
 }
 
 sqlite3 *journal_sqlite(struct journal *j)
