@@ -21,6 +21,7 @@
 #include <fuse_lowlevel.h>
 
 #include "cli_util.h"
+#include "cluster_hooks.h"
 #include "commands.h"
 #include "journal.h"
 #include "mount.h"
@@ -29,7 +30,8 @@
 
 static const char synopsis[] =
     "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME [--address URI]] [--user-map FILE]"
-    " [--address-template T] [--log FILE] [--fresh-state] [-o OPTS]";
+    " [--address-template T] [--log FILE] [--fresh-state] [--cluster URL [--host NAME]]"
+    " [-o OPTS]";
 
 #define TTL_COMMITTED 86400.0    /* versions/ never change */
 #define TTL_HEAD      5.0        /* the head may be changed by another tool */
@@ -56,6 +58,7 @@ struct mount_args {
     int nonempty;               /* -o nonempty: mount over a directory that has files */
     char *user_opt, *address_opt, *state_opt; /* -o committer=, committer_address=, state= */
     char *log;                                /* --log / -o log=FILE */
+    char *cluster, *host;                     /* --cluster / -o cluster=URL, --host / host= */
 };
 
 /* Replace *@slot by a copy of @value: 0 or -ENOMEM. */
@@ -127,11 +130,14 @@ static int split_opts(const char *opts, struct mount_args *a)
             continue;
         }
         if (!strncmp(tok, "user_map=", 9) || !strncmp(tok, "address_template=", 17) ||
-            !strncmp(tok, "commit_group=", 13) || !strncmp(tok, "log=", 4)) {
+            !strncmp(tok, "commit_group=", 13) || !strncmp(tok, "log=", 4) ||
+            !strncmp(tok, "cluster=", 8) || !strncmp(tok, "host=", 5)) {
             const char *v = strchr(tok, '=') + 1;
             char **slot = tok[0] == 'u'   ? &a->user_map
                           : tok[0] == 'a' ? &a->address_template
                           : tok[0] == 'l' ? &a->log
+                          : tok[0] == 'h' ? &a->host
+                          : tok[1] == 'l' ? &a->cluster
                                           : &a->commit_group;
             if (!*v || (rc = set_str(slot, v)) < 0) {
                 rc = rc < 0 ? rc : -EINVAL;
@@ -282,6 +288,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
         {"user-map", required_argument, NULL, 'M'},
         {"address-template", required_argument, NULL, 'T'},
         {"log", required_argument, NULL, 'L'},
+        {"cluster", required_argument, NULL, 'C'},
+        {"host", required_argument, NULL, 'H'},
         {0},
     };
     int c;
@@ -307,8 +315,12 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
         case 'M':
         case 'T':
         case 'L':
+        case 'C':
+        case 'H':
             if (set_str(c == 'M'   ? &a->user_map
                         : c == 'T' ? &a->address_template
+                        : c == 'C' ? &a->cluster
+                        : c == 'H' ? &a->host
                                    : &a->log,
                         optarg) < 0)
                 return cli_usage(synopsis, "out of memory");
@@ -330,6 +342,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
     }
     if (argc - optind != 2)
         return cli_usage(synopsis, "expected ROOT and MOUNTPOINT");
+    if (a->host && !a->cluster)
+        return cli_usage(synopsis, "--host (-o host=) needs --cluster (-o cluster=)");
     a->root = argv[optind];
     a->mountpoint = argv[optind + 1];
     return -1;
@@ -395,7 +409,7 @@ static int run(struct mount_args *a, int *notify_fd)
     struct fuse_session *se = NULL;
     struct fuse_loop_config *cfg = NULL;
     struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
-    char *state = NULL, *opts = NULL, *root_abs = NULL;
+    char *state = NULL, *opts = NULL, *root_abs = NULL, *host_state = NULL;
     struct identity me = {0};
     int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0, started = 0;
 
@@ -436,6 +450,15 @@ static int run(struct mount_args *a, int *notify_fd)
         cli_fail(&err);
         goto out;
     }
+    /* cluster mode: joined after the fork (libpq's connections and the heartbeat thread do
+     * not cross it); the state dir is this host's, under the root, unless --state */
+    if (a->cluster) {
+        rc = cluster_hooks_join(a->cluster, a->host, root_abs, NULL, &m.cluster, &host_state, &err);
+        if (rc < 0) {
+            cli_error("mount '%s': %s", a->root, err.msg);
+            goto out;
+        }
+    }
     if (a->state && a->state[0] != '/') {
         char *cwd = getcwd(NULL, 0);
         if (!cwd || asprintf(&state, "%s/%s", cwd, a->state) < 0)
@@ -443,6 +466,9 @@ static int run(struct mount_args *a, int *notify_fd)
         free(cwd);
     } else if (a->state) {
         state = strdup(a->state);
+    } else if (host_state) {
+        state = host_state;
+        host_state = NULL;
     } else if (asprintf(&state, "%s/extensions/ocflfs", root_abs) < 0) {
         state = NULL;
     }
@@ -471,15 +497,19 @@ static int run(struct mount_args *a, int *notify_fd)
     char holder[PATH_MAX + 16], *mnt_abs = realpath(a->mountpoint, NULL);
     snprintf(holder, sizeof(holder), "mount on %s", mnt_abs ? mnt_abs : a->mountpoint);
     free(mnt_abs);
-    rc = journal_open(state,
-                      &(struct journal_options){.root = root_abs,
-                                                .holder = holder,
-                                                .flags = a->fresh_state ? JOURNAL_FRESH_STATE : 0},
-                      &m.journal, &err);
+    rc =
+        journal_open(state,
+                     &(struct journal_options){.root = root_abs,
+                                               .holder = holder,
+                                               .flags = (a->fresh_state ? JOURNAL_FRESH_STATE : 0) |
+                                                        (m.cluster ? JOURNAL_CLUSTER : 0)},
+                     &m.journal, &err);
     if (rc < 0) {
         cli_error("mount '%s': %s", a->root, err.msg);
         goto out;
     }
+    if (m.cluster)
+        cluster_hooks_attach(m.cluster, m.journal);
     if (journal_orphaned(m.journal))
         mount_log(&m,
                   "the journal was lost: staged files set aside in '%s/%s', a new journal "
@@ -571,8 +601,10 @@ out:
     identity_release(&me);
     staging_cache_close(m.journal); /* no staging call runs any more (hashers joined) */
     journal_close(m.journal);
+    cluster_close(m.cluster); /* gives back the leases: after the journal's last plan */
     ocfl_root_close(m.root);
     free(state);
+    free(host_state);
     free(opts);
     free(root_abs);
     if (lock_ok)
@@ -667,6 +699,8 @@ static void free_args(struct mount_args *a)
     free(a->address_opt);
     free(a->state_opt);
     free(a->log);
+    free(a->cluster);
+    free(a->host);
 }
 
 int cmd_mount(int argc, char **argv)

@@ -1,0 +1,37 @@
+/* cluster_hooks.h: the glue between a journal and the cluster (fs/ knows both rooms). */
+#ifndef OCFLFS_CLUSTER_HOOKS_H
+#define OCFLFS_CLUSTER_HOOKS_H
+
+#include <jansson.h>
+
+#include "cluster.h"
+#include "journal.h"
+
+/*
+ * Join the cluster at @url as @host (NULL: this machine's hostname) for the storage root
+ * @root: *ret_cluster joined (cluster_close), *ret_state the host's state directory (the
+ * caller's to free): @state when given, else ROOT/extensions/ocflfs/hosts/NAME, on the
+ * shared storage where the other hosts reach it.  0 or a negative errno (cluster_open's).
+ */
+int cluster_hooks_join(const char *url, const char *host, const char *root, const char *state,
+                       struct cluster **ret_cluster, char **ret_state, struct ocfl_err *err);
+
+/* Let @j's plans run under @c's leases: the fence before each switch step is
+ * cluster_lease_check, and every plan's state goes to the cluster's table. */
+void cluster_hooks_attach(struct cluster *c, struct journal *j);
+
+/*
+ * journal_recover (or journal_plan_run of plan @only, when not 0) under @c's leases: each
+ * unfinished plan of @j runs once this host holds its object's lease, given back after (not
+ * after a fenced plan: it stays unfinished, for the lease's next holder).  The number of
+ * plans done, or the first error; *ret_failed (optional) counts the failures.
+ */
+int cluster_hooks_recover(struct cluster *c, struct journal *j, struct ocfl_root *root,
+                          int64_t only, journal_progress_fn progress, void *ctx, size_t *ret_failed,
+                          struct ocfl_err *err);
+
+/* {"host": NAME, "hosts": [{"name", "state", "pid", "heartbeat_age", "taken_by"}...]}: this
+ * host and the others, as the last heartbeat read them (for the root's .ocfl/status). */
+json_t *cluster_hooks_status_json(struct cluster *c);
+
+#endif
