@@ -741,7 +741,9 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
         goto fail;
     }
     if (!(j->flags & JOURNAL_READONLY)) {
-        r = open_lock(j, opts ? opts->holder : NULL, err);
+        /* a takeover's claim in the cluster stands for the lock: the host it takes over
+         * may be a paused process that still holds it */
+        r = j->flags & JOURNAL_TAKEOVER ? 0 : open_lock(j, opts ? opts->holder : NULL, err);
         if (r < 0)
             goto fail;
         r = opts && opts->root ? lock_root(j, opts->root, err) : 0;
@@ -820,7 +822,7 @@ int jdb_fence(struct journal *j, const char *object_id, struct ocfl_err *err)
 void jdb_plan_event(struct journal *j, int64_t id, const char *object_id, const char *version,
                     enum journal_plan_state s, uint64_t done, uint64_t total)
 {
-    struct journal_plan_event ev = {id, object_id, version, s, done, total};
+    struct journal_plan_event ev = {id, object_id, version, s, done, total, NULL, NULL, 0, 0};
 
     if (j->hooks.plan_event)
         j->hooks.plan_event(j->hooks.ctx, &ev);

@@ -105,6 +105,11 @@ enum journal_open_flags {
      * file systems.  One process opens the journal at a time (the lock file, and the
      * host's membership of the cluster). */
     JOURNAL_CLUSTER = 4,
+    /* With JOURNAL_CLUSTER: the journal of another host that this one has taken over (its
+     * heartbeat stopped; the cluster marked it taken by this host).  Its lock file is not
+     * taken: the claim stands for it, and a paused process of that host may still hold
+     * it (it is fenced: its leases are gone). */
+    JOURNAL_TAKEOVER = 8,
 };
 
 struct journal_options {
@@ -205,6 +210,10 @@ struct journal_plan_event {
     const char *object_id, *version;
     enum journal_plan_state state; /* running while it runs; then done, reverted, failed... */
     uint64_t bytes_done, bytes_total;
+    /* the last event of a plan (its end) only: the object's path, the new inventory's
+     * digest, and whether the plan was a purge (then done means the object is gone) */
+    const char *object_path, *inventory_digest;
+    int purge, final;
 };
 
 struct journal_hooks {

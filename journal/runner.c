@@ -190,6 +190,9 @@ static int run_one(struct run *run, size_t idx, struct ocfl_err *err)
             s->state = JOURNAL_STEP_DONE;
             return 0;
         }
+        /* fenced: the plan is no longer this process's, nor is its journal row */
+        if (r == JOURNAL_FENCED)
+            return r;
         /* A conflict found before touching anything leaves the step unattempted,
          * so a revert does not take what it found for its own. */
         if (r == JOURNAL_CONFLICT && !before && attempts == 1)
@@ -539,8 +542,17 @@ int journal_plan_run(struct journal *j, struct ocfl_root *root, int64_t id,
     if (j->hooks.plan_event) {
         struct journal_plan_info info;
         if (journal_plan_get(j, id, &info, NULL, NULL, NULL) == 0) {
-            jdb_plan_event(j, id, p->object_id, p->version, info.state, run.bytes_done,
-                           run.bytes_total);
+            struct journal_plan_event ev = {id,
+                                            p->object_id,
+                                            p->version,
+                                            info.state,
+                                            run.bytes_done,
+                                            run.bytes_total,
+                                            info.object_path,
+                                            info.inventory_digest,
+                                            info.purge,
+                                            1};
+            j->hooks.plan_event(j->hooks.ctx, &ev);
             journal_plan_info_release(&info);
         }
     }
