@@ -14,6 +14,8 @@
  *   ocflfs_hosts(name, session, pid, state_dir, started, heartbeat, state, taken_by)
  *   ocflfs_leases(object_id, host, session, plan, acquired, expires)
  *   ocflfs_plans(host, plan, object_id, version, state, bytes_done, bytes_total, updated)
+ *   ocflfs_objects(object_id, path, head, inventory_digest, host, updated)   -- version 2
+ * and announces every switch of a root inventory on the channel ocflfs_objects.
  * One database (or schema, by the URL's options) per storage root.
  *
  * Time.  Every lease and heartbeat time in the database is the server's now(); a holder
@@ -24,7 +26,7 @@
  * max_skew_ms; cluster_open refuses a host whose wall clock differs from the server's by
  * more than max_skew_ms (the plans it makes carry its wall-clock time).
  */
-#define CLUSTER_SCHEMA_VERSION 1
+#define CLUSTER_SCHEMA_VERSION 2
 
 struct cluster;
 
@@ -103,6 +105,58 @@ int cluster_hosts_snapshot(struct cluster *c, struct cluster_host_info **ret, si
 int cluster_plans(struct cluster *c, int all, struct cluster_plan_info **ret, size_t *ret_n,
                   struct ocfl_err *err);
 void cluster_plan_infos_free(struct cluster_plan_info *v, size_t n);
+
+/*
+ * Claim one host (not this one) that is live in the table but whose heartbeat stopped more
+ * than a lease and the grace ago: marked taken by this host, at most one claimer wins.
+ * 1 with its name and recorded state dir (the caller frees both), 0 when there is none,
+ * or an error.  Its leases have expired by then; cluster_lease_take takes them.
+ */
+int cluster_takeover_claim(struct cluster *c, char **ret_name, char **ret_state_dir,
+                           struct ocfl_err *err);
+
+/* The host that took this one over while it was away (found at join), or NULL. */
+const char *cluster_taken_by(const struct cluster *c);
+
+/* How often the heartbeat beats, ms (a quarter lease). */
+uint64_t cluster_beat_ms(const struct cluster *c);
+
+/*
+ * Object @object_id at @path (relative to the root) switched to @head, whose inventory has
+ * @digest (NULL @head: the object was purged): the shared index updated and the change
+ * announced (NOTIFY ocflfs_objects) in one transaction, so that a host sees the notice only
+ * once the index has it.  Best effort: 0, or an error the caller may only log.
+ */
+int cluster_object_switched(struct cluster *c, const char *object_id, const char *path,
+                            const char *head, const char *digest, struct ocfl_err *err);
+
+/* What another host's switch tells: the object's id, path, new head and inventory digest
+ * (head "" for a purge), and the host that made it. */
+struct cluster_notice {
+    const char *host, *object_id, *path, *head, *digest;
+};
+typedef void (*cluster_notice_fn)(void *ctx, const struct cluster_notice *n);
+
+/*
+ * Listen for the switches of every host (this one's included: @fn tells them apart by
+ * n->host) on a connection and a thread of their own; @fn runs on that thread, one notice
+ * at a time, until cluster_close.  The connection is made again when it breaks (notices
+ * sent meanwhile are missed; the mount's check of an inventory's age covers them).
+ */
+int cluster_listen(struct cluster *c, cluster_notice_fn fn, void *ctx, struct ocfl_err *err);
+
+/* Stop listening (before what @fn uses goes); cluster_close does it too. */
+void cluster_close_listener(struct cluster *c);
+
+/* One object of the shared index. */
+struct cluster_object_info {
+    char *object_id, *path, *head, *digest;
+};
+
+/* Every object of the shared index, by id.  *ret freed with cluster_object_infos_free. */
+int cluster_objects(struct cluster *c, struct cluster_object_info **ret, size_t *ret_n,
+                    struct ocfl_err *err);
+void cluster_object_infos_free(struct cluster_object_info *v, size_t n);
 
 /* Connect to @url without joining (for `plans --cluster`): the same calls work, except that
  * leases cannot be taken.  Migrates the schema like cluster_open. */

@@ -66,6 +66,13 @@ static int try_join(struct cluster *c, const char *state_dir, char *beat, size_t
     int r;
 
     snprintf(spid, sizeof(spid), "%ld", (long)getpid());
+    /* who took this host over while it was away: said once it is back */
+    if (cpg_exec(c->db, "SELECT taken_by FROM ocflfs_hosts WHERE name = $1 AND state = 'taken'", 1,
+                 p, &res, NULL) == 0) {
+        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+            snprintf(c->taken_by, sizeof(c->taken_by), "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+    }
     snprintf(stale, sizeof(stale), "%" PRIu64, c->lease_ms + c->margin_ms + c->max_skew_ms);
     r = cpg_exec(c->db,
                  "INSERT INTO ocflfs_hosts (name, session, pid, state_dir, state)"
@@ -208,6 +215,7 @@ int cluster_connect(const char *url, struct cluster **ret, struct ocfl_err *err)
     if (!c)
         return ocfl_err_set(err, -ENOMEM, "cluster: out of memory");
     cpg_durations(c, NULL);
+    c->url = url ? strdup(url) : NULL;
     r = cpg_connect(url, &c->db, err);
     if (r == 0)
         r = cpg_migrate(c->db, err);
@@ -268,6 +276,7 @@ void cluster_close(struct cluster *c)
 
     if (!c)
         return;
+    cpg_listen_stop(c);
     if (c->beating) {
         pthread_mutex_lock(&c->stop_mu);
         c->stop = 1;
@@ -296,7 +305,57 @@ void cluster_close(struct cluster *c)
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->stop_mu);
     pthread_cond_destroy(&c->stop_cv);
+    free(c->url);
     free(c);
+}
+
+const char *cluster_taken_by(const struct cluster *c)
+{
+    return c->taken_by[0] ? c->taken_by : NULL;
+}
+
+uint64_t cluster_beat_ms(const struct cluster *c)
+{
+    return c->beat_ms;
+}
+
+int cluster_takeover_claim(struct cluster *c, char **ret_name, char **ret_state_dir,
+                           struct ocfl_err *err)
+{
+    char stale[32];
+    const char *p[2] = {c->host, stale};
+    PGresult *res;
+    int r;
+
+    snprintf(stale, sizeof(stale), "%" PRIu64, c->lease_ms + cluster_grace_ms(c));
+    pthread_mutex_lock(&c->mu);
+    r = c->lost ? -ENOLCK
+                : cpg_exec(c->db,
+                           "UPDATE ocflfs_hosts SET state = 'taken', taken_by = $1"
+                           " WHERE name = (SELECT name FROM ocflfs_hosts WHERE state = 'live'"
+                           "  AND name <> $1"
+                           "  AND heartbeat + $2::bigint * interval '1 millisecond' < now()"
+                           "  ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                           " AND state = 'live' RETURNING name, state_dir",
+                           2, p, &res, err);
+    pthread_mutex_unlock(&c->mu);
+    if (r < 0)
+        return r == -ENOLCK
+                   ? ocfl_err_set(err, r, "cluster: host '%s' was taken over itself", c->host)
+                   : r;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return 0;
+    }
+    *ret_name = strdup(PQgetvalue(res, 0, 0));
+    *ret_state_dir = PQgetisnull(res, 0, 1) ? strdup("") : strdup(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (!*ret_name || !*ret_state_dir) {
+        free(*ret_name);
+        free(*ret_state_dir);
+        return ocfl_err_set(err, -ENOMEM, "cluster: out of memory");
+    }
+    return 1;
 }
 
 const char *cluster_host(const struct cluster *c)

@@ -29,6 +29,15 @@ struct cluster {
     size_t n_hosts;
     uint64_t hosts_ns;
     int joined;
+    char taken_by[65]; /* who took this host over while it was away, "" when nobody */
+    char *url;
+    /* the listener (notice.c): its own connection and thread */
+    PGconn *listen_db;
+    pthread_t listener;
+    int listening;
+    int listen_stop; /* under stop_mu */
+    cluster_notice_fn notice_fn;
+    void *notice_ctx;
     pthread_t beat;
     int beating;
     pthread_mutex_t stop_mu;
@@ -58,6 +67,9 @@ void cpg_durations(struct cluster *c, const struct cluster_options *o);
 
 /* Read every host on @db into *ret (cluster_host_infos_free). */
 int cpg_hosts_read(PGconn *db, struct cluster_host_info **ret, size_t *ret_n, struct ocfl_err *err);
+
+/* Stop the listener (notice.c), when it runs. */
+void cpg_listen_stop(struct cluster *c);
 
 /* Renew every lease held (the heartbeat thread; lease.c).  -ENOLCK when one was lost. */
 int cpg_leases_renew(struct cluster *c, PGconn *db);

@@ -35,6 +35,15 @@ static const char *const migrations[] = {
     "  bytes_total bigint NOT NULL DEFAULT 0,"
     "  updated timestamptz NOT NULL DEFAULT now(),"
     "  PRIMARY KEY (host, plan));",
+    /* 2: the shared object index: every object's path, head and inventory digest, kept by
+     * every switch of a root inventory */
+    "CREATE TABLE ocflfs_objects ("
+    "  object_id text PRIMARY KEY,"
+    "  path text NOT NULL,"
+    "  head text NOT NULL,"
+    "  inventory_digest text NOT NULL,"
+    "  host text,"
+    "  updated timestamptz NOT NULL DEFAULT now());",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
