@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,6 +399,18 @@ static int mount_identities(const struct mount_args *a, struct mount *m, struct 
     return EXIT_OK;
 }
 
+/* The takeover thread's lines, into the mount's log. */
+static void takeover_log(void *ctx, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    mount_log(ctx, "%s", buf);
+}
+
 /* Everything after the fork: returns the exit status. */
 static int run(struct mount_args *a, int *notify_fd)
 {
@@ -410,6 +423,7 @@ static int run(struct mount_args *a, int *notify_fd)
     struct fuse_loop_config *cfg = NULL;
     struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
     char *state = NULL, *opts = NULL, *root_abs = NULL, *host_state = NULL;
+    struct cluster_takeover *takeover = NULL;
     struct identity me = {0};
     int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0, started = 0;
 
@@ -508,8 +522,15 @@ static int run(struct mount_args *a, int *notify_fd)
         cli_error("mount '%s': %s", a->root, err.msg);
         goto out;
     }
-    if (m.cluster)
+    if (m.cluster) {
         cluster_hooks_attach(m.cluster, m.journal);
+        if (cluster_taken_by(m.cluster))
+            mount_log(&m,
+                      "cluster: host '%s' was taken over by host '%s' while it was away: its "
+                      "unfinished plans were finished or reverted there (ocflfs plans --all "
+                      "shows them)",
+                      cluster_host(m.cluster), cluster_taken_by(m.cluster));
+    }
     if (journal_orphaned(m.journal))
         mount_log(&m,
                   "the journal was lost: staged files set aside in '%s/%s', a new journal "
@@ -528,6 +549,10 @@ static int run(struct mount_args *a, int *notify_fd)
         goto out;
     }
     started = 1;
+    /* the plans of hosts whose heartbeat stopped: finished or reverted here */
+    if (m.cluster &&
+        !(takeover = cluster_hooks_takeover_start(m.cluster, m.root, root_abs, takeover_log, &m)))
+        mount_log(&m, "cluster: cannot start the takeover thread: no takeover from here");
 
     if (asprintf(&opts, "fsname=ocflfs,subtype=ocflfs,max_read=1048576%s%s",
                  a->fuse_opts && *a->fuse_opts ? "," : "", a->fuse_opts ? a->fuse_opts : "") < 0) {
@@ -560,6 +585,10 @@ static int run(struct mount_args *a, int *notify_fd)
     pthread_mutex_lock(&m.lock);
     mount_objects_refresh_async(&m, m.refresh_age);
     pthread_mutex_unlock(&m.lock);
+    /* other hosts' switches, heard once the session serves */
+    if (m.cluster && cluster_listen(m.cluster, mw_cluster_notice, &m, &err) < 0)
+        mount_log(&m, "%s: other hosts' new versions show when an object is looked at again",
+                  err.msg);
     if (!a->foreground)
         daemonize_finish(notify_fd);
     notify_ready();
@@ -573,10 +602,13 @@ static int run(struct mount_args *a, int *notify_fd)
     fuse_loop_cfg_set_idle_threads(cfg, 4);
     rc = fuse_session_loop_mt(se, cfg);
     status = rc >= 0 ? EXIT_OK : EXIT_FAIL; /* a signal ends the loop with its number */
-    mw_invalidations_wait();                /* they use the session */
+    if (m.cluster)
+        cluster_close_listener(m.cluster); /* no notice after this: the session goes */
+    mw_invalidations_wait();               /* they use the session */
 out:
     /* Staged changes are flushed at unmount, and their sizes then trusted by the next mount;
      * only after a start whose check of them ran (else its damage would be blessed). */
+    cluster_hooks_takeover_stop(takeover); /* before the journal and the root go */
     if (started && staging_close_clean(m.journal, &err) < 0)
         mount_log(&m, "unmount: %s", err.msg);
     mount_objects_stop_refresh(&m);

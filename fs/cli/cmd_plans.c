@@ -118,6 +118,11 @@ static int open_cluster_journal(const struct args *a, struct cluster **ret_clust
     r = cluster_hooks_join(a->cluster, a->host, a->root, a->state, ret_cluster, ret_state, err);
     if (r < 0)
         return r;
+    if (cluster_taken_by(*ret_cluster))
+        fprintf(stderr,
+                "ocflfs: note: host '%s' was taken over by host '%s' while it was away: its "
+                "unfinished plans were finished or reverted there\n",
+                cluster_host(*ret_cluster), cluster_taken_by(*ret_cluster));
     r = journal_open(*ret_state, &o, ret, err);
     if (r >= 0)
         cluster_hooks_attach(*ret_cluster, *ret);

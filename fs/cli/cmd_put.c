@@ -329,6 +329,11 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
         r = cluster_hooks_join(a->cluster, a->host, a->root, a->state, &cl, &host_state, err);
         if (r < 0)
             goto out;
+        if (cluster_taken_by(cl))
+            fprintf(stderr,
+                    "ocflfs: note: host '%s' was taken over by host '%s' while it was away: "
+                    "its unfinished plans were finished or reverted there\n",
+                    cluster_host(cl), cluster_taken_by(cl));
     }
     r = put_open_journal(a->root, cl ? host_state : a->state, cl ? JOURNAL_CLUSTER : 0, &j, err);
     if (r < 0)

@@ -2,6 +2,8 @@
 #include "cluster_hooks.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,11 @@ static void plan_event(void *ctx, const struct journal_plan_event *ev)
 {
     cluster_plan_note(ctx, ev->plan_id, ev->object_id, ev->version ? ev->version : "",
                       journal_plan_state_name(ev->state), ev->bytes_done, ev->bytes_total);
+    /* a switch: into the shared index, and announced to the other hosts (a plan done twice,
+     * by a takeover and by a woken host, announces the same head twice: harmless) */
+    if (ev->final && ev->state == JOURNAL_PLAN_DONE)
+        cluster_object_switched(ctx, ev->object_id, ev->object_path, ev->purge ? NULL : ev->version,
+                                ev->inventory_digest, NULL);
 }
 
 void cluster_hooks_attach(struct cluster *c, struct journal *j)
@@ -109,4 +116,138 @@ json_t *cluster_hooks_status_json(struct cluster *c)
                                  v[i].taken_by ? json_string(v[i].taken_by) : json_null()));
     cluster_host_infos_free(v, n);
     return json_pack("{s:s, s:o}", "host", cluster_host(c), "hosts", hosts ? hosts : json_array());
+}
+
+/* Where host @name keeps its journal, seen from here: its dir under this root when it used
+ * the default (the shared storage may be mounted elsewhere there), else what it recorded. */
+static char *host_dir(const char *root_path, const char *name, const char *recorded)
+{
+    char *dir = NULL, tail[128];
+
+    snprintf(tail, sizeof(tail), "/extensions/ocflfs/hosts/%s", name);
+    size_t n = strlen(recorded), t = strlen(tail);
+    if (!*recorded || (n >= t && !strcmp(recorded + n - t, tail))) {
+        if (asprintf(&dir, "%s%s", root_path, tail) < 0)
+            dir = NULL;
+        return dir;
+    }
+    return strdup(recorded);
+}
+
+int cluster_hooks_takeover(struct cluster *c, struct ocfl_root *root, const char *root_path,
+                           cluster_hooks_log_fn log, void *ctx, struct ocfl_err *err)
+{
+    int taken = 0, r;
+
+    for (;;) {
+        char *name = NULL, *recorded = NULL, *dir;
+        struct journal *j = NULL;
+        size_t failed = 0;
+        r = cluster_takeover_claim(c, &name, &recorded, err);
+        if (r <= 0)
+            return r < 0 ? r : taken;
+        dir = host_dir(root_path, name, recorded);
+        struct journal_options o = {.flags = JOURNAL_CLUSTER | JOURNAL_TAKEOVER, .root = root_path};
+        r = dir ? journal_open(dir, &o, &j, err) : ocfl_err_set(err, -ENOMEM, "out of memory");
+        if (r == -ENOENT || (r < 0 && access(dir, F_OK) < 0)) {
+            log(ctx, "cluster: took over host '%s': it has no journal in '%s'", name,
+                dir ? dir : "?");
+            r = 0;
+        } else if (r < 0) {
+            log(ctx, "cluster: took over host '%s' but cannot open its journal: %s", name,
+                err ? err->msg : "");
+        } else {
+            cluster_hooks_attach(c, j);
+            r = cluster_hooks_recover(c, j, root, 0, NULL, NULL, &failed, err);
+            if (r >= 0)
+                log(ctx,
+                    "cluster: took over host '%s' (heartbeat stopped): %d unfinished plan(s) "
+                    "finished or reverted from '%s'; its staged changes stay there",
+                    name, r, dir);
+            else
+                log(ctx, "cluster: took over host '%s': %zu plan(s) could not finish: %s", name,
+                    failed, err ? err->msg : "");
+            journal_close(j);
+        }
+        taken++;
+        free(dir);
+        free(name);
+        free(recorded);
+    }
+}
+
+struct cluster_takeover {
+    struct cluster *c;
+    struct ocfl_root *root;
+    const char *root_path;
+    cluster_hooks_log_fn log;
+    void *ctx;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+};
+
+static void *takeover_main(void *arg)
+{
+    struct cluster_takeover *t = arg;
+
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + cluster_beat_ms(t->c) * 1000000u;
+        ts.tv_sec += (time_t)(ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+        if (t->stop)
+            break;
+        pthread_mutex_unlock(&t->mu);
+        struct ocfl_err e = {0};
+        if (cluster_hooks_takeover(t->c, t->root, t->root_path, t->log, t->ctx, &e) < 0 &&
+            e.code != -ENOLCK)
+            t->log(t->ctx, "cluster: takeover: %s", e.msg);
+        pthread_mutex_lock(&t->mu);
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+struct cluster_takeover *cluster_hooks_takeover_start(struct cluster *c, struct ocfl_root *root,
+                                                      const char *root_path,
+                                                      cluster_hooks_log_fn log, void *ctx)
+{
+    struct cluster_takeover *t = calloc(1, sizeof(*t));
+    pthread_condattr_t ca;
+
+    if (!t)
+        return NULL;
+    *t = (struct cluster_takeover){
+        .c = c, .root = root, .root_path = root_path, .log = log, .ctx = ctx};
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&t->thread, NULL, takeover_main, t) != 0) {
+        pthread_mutex_destroy(&t->mu);
+        pthread_cond_destroy(&t->cv);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void cluster_hooks_takeover_stop(struct cluster_takeover *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->stop = 1;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    free(t);
 }

@@ -30,6 +30,29 @@ int cluster_hooks_recover(struct cluster *c, struct journal *j, struct ocfl_root
                           int64_t only, journal_progress_fn progress, void *ctx, size_t *ret_failed,
                           struct ocfl_err *err);
 
+/* A line for the log: @ctx's, printf-style. */
+typedef void (*cluster_hooks_log_fn)(void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Take over every host whose heartbeat stopped (cluster_takeover_claim): open its journal
+ * (ROOT/extensions/ocflfs/hosts/NAME, or the state dir it recorded when that is elsewhere)
+ * as JOURNAL_TAKEOVER and finish or revert its unfinished plans as `resume` does, each under
+ * its object's lease (cluster_hooks_recover).  Its staged changes stay in its state dir.
+ * @root is the storage root open at @root_path.  The number of hosts taken over, or an error;
+ * each one is logged through @log.
+ */
+int cluster_hooks_takeover(struct cluster *c, struct ocfl_root *root, const char *root_path,
+                           cluster_hooks_log_fn log, void *ctx, struct ocfl_err *err);
+
+/* cluster_hooks_takeover on a thread, every heartbeat, until _stop.  NULL when the thread
+ * could not start. */
+struct cluster_takeover;
+struct cluster_takeover *cluster_hooks_takeover_start(struct cluster *c, struct ocfl_root *root,
+                                                      const char *root_path,
+                                                      cluster_hooks_log_fn log, void *ctx);
+void cluster_hooks_takeover_stop(struct cluster_takeover *t);
+
 /* {"host": NAME, "hosts": [{"name", "state", "pid", "heartbeat_age", "taken_by"}...]}: this
  * host and the others, as the last heartbeat read them (for the root's .ocfl/status). */
 json_t *cluster_hooks_status_json(struct cluster *c);

@@ -204,8 +204,11 @@ static int root_status(struct mount *m, struct mount_node *n, char **ret, size_t
     json_object_set_new(j, "staged", staged);
     json_object_set_new(j, "plans", plans);
     json_object_set_new(j, "pid", json_integer((json_int_t)getpid())); /* ocflfs umount waits */
-    if (m->cluster) /* the hosts as the last heartbeat saw them (no round trip here) */
-        json_object_set_new(j, "cluster", cluster_hooks_status_json(m->cluster));
+    if (m->cluster) { /* the hosts as the last heartbeat saw them (no round trip here) */
+        json_t *cl = cluster_hooks_status_json(m->cluster);
+        json_object_set_new(cl, "notices", json_integer((json_int_t)m->n_notices));
+        json_object_set_new(j, "cluster", cl);
+    }
     return json_text(j, ret, ret_len);
 }
 
