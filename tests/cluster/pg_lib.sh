@@ -18,11 +18,19 @@ pg_stop() {
     su -s /bin/sh "$PG_USER" -c "$(pg_bin)/pg_ctl -D '$PG_DIR/data' -m fast -w stop" >/dev/null 2>&1
 }
 
-# Run after mount_lib.sh's cleanup: the daemons first (they hold connections), then the server.
+# Instead of mount_lib.sh's cleanup: the daemons first (they hold connections), then the
+# server, then $WORK (which holds the server's files).
 pg_cleanup() {
-    local rc=$?
-    cleanup
+    local rc=$? m p
+    for m in "${MOUNTS[@]}"; do
+        mountpoint -q "$m" 2>/dev/null && fusermount3 -u -z "$m" 2>/dev/null
+    done
+    for p in "${PIDS[@]}"; do
+        kill -CONT "$p" 2>/dev/null # a paused host would keep its connections
+        kill "$p" 2>/dev/null
+    done
     pg_stop
+    rm -rf "$WORK"
     exit $rc
 }
 
