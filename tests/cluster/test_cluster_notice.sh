@@ -66,4 +66,12 @@ for h in a b; do
     stop_host "$h"
     check_eq "host $h unmounts cleanly" 0 $?
 done
+# b's staged change, seen and dropped without a mount through its host name
+"$OCFLFS" status "$root" obj --host b --json >"$WORK/st.json" 2>&1
+check_eq "status --host b" 0 $?
+check_grep "shows b's staged file" "b.txt" "$WORK/st.json"
+"$OCFLFS" discard "$root" obj --host b >/dev/null 2>&1
+check_eq "discard --host b drops it" 0 $?
+check_eq "then nothing is staged on b" "" "$("$OCFLFS" status "$root" --host b --json |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(o.get("object", o.get("id","")) for o in d.get("objects", d.get("staged", []))))')"
 done_testing

@@ -22,7 +22,7 @@ echo two >"$WORK/d2/b.txt"
     >"$WORK/out1" 2>&1
 check_eq "put --cluster --host alpha writes v1" 0 $?
 check_grep "it says so" "v1 written" "$WORK/out1"
-check_eq "the schema has its version" 1 "$(pg_sql 'SELECT version FROM ocflfs_schema')"
+check_eq "the schema has its version" 2 "$(pg_sql 'SELECT version FROM ocflfs_schema')"
 check_eq "alpha joined and left" "alpha|left" "$(pg_sql "SELECT name, state FROM ocflfs_hosts")"
 check_true "alpha's journal is in its own state dir under the root" \
     test -f "$root/extensions/ocflfs/hosts/alpha/ocflfs.db"
@@ -57,10 +57,17 @@ pg_sql "UPDATE ocflfs_schema SET version = 99" >/dev/null
     >"$WORK/out3" 2>&1
 check_eq "a newer cluster schema is refused" 1 $?
 check_grep "naming the version" "schema version 99" "$WORK/out3"
-pg_sql "UPDATE ocflfs_schema SET version = 1" >/dev/null
+# a database of schema version 1 (before the shared index) is migrated by the next host
+pg_sql "UPDATE ocflfs_schema SET version = 1; DROP TABLE ocflfs_objects" >/dev/null
+"$OCFLFS" put "$root" obj-2 "$WORK/d1" -m "x" --user Tester --cluster "$PG_URL" --host alpha \
+    >"$WORK/out3" 2>&1
+check_eq "a version 1 schema: put works" 0 $?
+check_eq "and migrates it to version 2" 2 "$(pg_sql 'SELECT version FROM ocflfs_schema')"
+check_eq "whose shared index has the new object" "obj-2|v1" \
+    "$(pg_sql "SELECT object_id, head FROM ocflfs_objects")"
 
 # a server that cannot be reached fails clearly
-"$OCFLFS" put "$root" obj-2 "$WORK/d1" -m "x" --user Tester \
+"$OCFLFS" put "$root" obj-3 "$WORK/d1" -m "x" --user Tester \
     --cluster "postgresql:///postgres?host=$WORK/nowhere&user=ocflfs" --host alpha >"$WORK/out4" 2>&1
 check_eq "no server: put fails" 1 $?
 check_grep "saying it cannot connect" "cannot connect" "$WORK/out4"
