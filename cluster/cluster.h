@@ -49,7 +49,10 @@ struct cluster_options {
  */
 int cluster_open(const struct cluster_options *o, struct cluster **ret, struct ocfl_err *err);
 
-/* Leave: drop the leases held, mark the host left, stop the heartbeat.  NULL is fine. */
+/* Leave: stop the heartbeat, and mark the host left.  A host that still holds a lease (a
+ * plan stopped by its fence, not dropped) does not leave: its row stays live with its
+ * heartbeat stopped, so that another host takes it over and finishes or reverts the plan.
+ * NULL is fine. */
 void cluster_close(struct cluster *c);
 
 /* This host's name. */

@@ -286,7 +286,9 @@ void cluster_close(struct cluster *c)
     }
     p[0] = c->host;
     p[1] = c->session;
-    if (c->joined && c->db) {
+    /* A lease still held is a plan its fence stopped: the host stays in the table as it is,
+     * its heartbeat stopping, so that another host takes it over and finishes the plan. */
+    if (c->joined && c->db && !c->n_leases) {
         cpg_exec(c->db, "DELETE FROM ocflfs_leases WHERE host = $1 AND session = $2", 2, p, NULL,
                  NULL);
         cpg_exec(c->db,

@@ -150,4 +150,11 @@ fusermount3 -u "$WORK/mnt-a"
 wait "$apid"
 stop_host b
 check_eq "host b unmounts cleanly" 0 $?
+# host a's daemons were started here, not by start_mount: their sanitizer reports by hand
+if grep -qE "runtime error|AddressSanitizer|LeakSanitizer" "$WORK/mnt-a.log"; then
+    tap_result 0 "host a's daemons report no sanitizer errors" \
+        "$(grep -E -A30 "runtime error|Sanitizer" "$WORK/mnt-a.log" | head -40)"
+else
+    tap_result 1 "host a's daemons report no sanitizer errors"
+fi
 done_testing
