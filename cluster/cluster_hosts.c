@@ -23,12 +23,15 @@ static int valid_name(const char *s)
     return 1;
 }
 
+/* The wall clock; OCFLFS_TEST_CLOCK_OFFSET_MS moves it, so that a test can make a host whose
+ * clock is off. */
 static double real_s(void)
 {
     struct timespec ts;
+    const char *off = getenv("OCFLFS_TEST_CLOCK_OFFSET_MS");
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + (off ? strtod(off, NULL) / 1000 : 0);
 }
 
 /* The host's wall clock against the server's, as this host sees it: refused when they

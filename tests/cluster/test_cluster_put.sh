@@ -66,6 +66,16 @@ check_eq "and migrates it to version 2" 2 "$(pg_sql 'SELECT version FROM ocflfs_
 check_eq "whose shared index has the new object" "obj-2|v1" \
     "$(pg_sql "SELECT object_id, head FROM ocflfs_objects")"
 
+# a host whose clock is off by more than the skew the leases allow for is refused
+OCFLFS_TEST_CLOCK_OFFSET_MS=5000 "$OCFLFS" put "$root" obj-1 "$WORK/d1" -m "skewed" --user Tester \
+    --cluster "$PG_URL" --host skewed >"$WORK/out5" 2>&1
+check_eq "a host 5 s off the server's clock is refused" 1 $?
+check_grep "saying so" "its clock differs from the PostgreSQL server's" "$WORK/out5"
+check_eq "and does not join" 0 "$(pg_sql "SELECT count(*) FROM ocflfs_hosts WHERE name = 'skewed'")"
+OCFLFS_TEST_CLOCK_OFFSET_MS=300 "$OCFLFS" put "$root" obj-1 "$WORK/d1" -m "a little off" --user Tester \
+    --cluster "$PG_URL" --host near >"$WORK/out6" 2>&1
+check_eq "one 0.3 s off (within the 1 s allowed) works" 0 $?
+
 # a server that cannot be reached fails clearly
 "$OCFLFS" put "$root" obj-3 "$WORK/d1" -m "x" --user Tester \
     --cluster "postgresql:///postgres?host=$WORK/nowhere&user=ocflfs" --host alpha >"$WORK/out4" 2>&1
