@@ -445,17 +445,18 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
     /* where the mount found it (an object the layout would put elsewhere included) */
     char *opath = mo->staged_new || !mo->path ? NULL : strdup(mo->path);
     pthread_mutex_unlock(&m->lock);
-    mw_gate_close(w);
-    pthread_mutex_lock(&m->lock);
-    w->moving = 1; /* no writer inside the gate now: none waits for this while holding it */
-    pthread_mutex_unlock(&m->lock);
     /* cluster mode: the object's lease before its staged changes are frozen on a head that
-     * another host could be changing (waits for a commit elsewhere; EBUSY naming it) */
+     * another host could be changing (waits for a commit elsewhere, EBUSY naming it; writers
+     * go on meanwhile: the gate closes once the lease is held) */
     int leased = 0;
     if (m->cluster) {
         rc = cluster_lease_take(m->cluster, mo->id, &err);
         leased = rc == 0;
     }
+    mw_gate_close(w);
+    pthread_mutex_lock(&m->lock);
+    w->moving = 1; /* no writer inside the gate now: none waits for this while holding it */
+    pthread_mutex_unlock(&m->lock);
     watching = rc == 0 && pthread_create(&watcher, NULL, watch, &wt) == 0;
     struct journal_commit_in in = {.object_id = mo->id,
                                    .message = rq.message,
