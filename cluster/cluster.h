@@ -78,9 +78,11 @@ int cluster_lease_check(struct cluster *c, const char *object_id, struct ocfl_er
 /* Give back the lease of @object_id (nothing when not held). */
 void cluster_lease_drop(struct cluster *c, const char *object_id);
 
-/* A plan's state and progress, for `plans --cluster` (best effort: a failure is ignored). */
-void cluster_plan_note(struct cluster *c, int64_t plan, const char *object_id, const char *version,
-                       const char *state, uint64_t bytes_done, uint64_t bytes_total);
+/* A plan's state and progress, for `plans --cluster` (best effort: a failure is ignored):
+ * plan @plan of host @host's journal (NULL: this host's; another's when taken over). */
+void cluster_plan_note(struct cluster *c, const char *host, int64_t plan, const char *object_id,
+                       const char *version, const char *state, uint64_t bytes_done,
+                       uint64_t bytes_total);
 
 struct cluster_host_info {
     char *name, *state, *state_dir, *taken_by;

@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cluster_plan_note(struct cluster *c, int64_t plan, const char *object_id, const char *version,
-                       const char *state, uint64_t bytes_done, uint64_t bytes_total)
+void cluster_plan_note(struct cluster *c, const char *host, int64_t plan, const char *object_id,
+                       const char *version, const char *state, uint64_t bytes_done,
+                       uint64_t bytes_total)
 {
     char id[24], done[24], total[24];
-    const char *p[7] = {c->host, id, object_id, version, state, done, total};
+    const char *p[7] = {host ? host : c->host, id, object_id, version, state, done, total};
 
     if (!c || !c->joined)
         return;

@@ -36,6 +36,17 @@ int cluster_hooks_join(const char *url, const char *host, const char *root, cons
     return 0;
 }
 
+static void event(struct cluster *c, const char *host, const struct journal_plan_event *ev)
+{
+    cluster_plan_note(c, host, ev->plan_id, ev->object_id, ev->version ? ev->version : "",
+                      journal_plan_state_name(ev->state), ev->bytes_done, ev->bytes_total);
+    /* a switch: into the shared index, and announced to the other hosts (a plan done twice,
+     * by a takeover and by a woken host, announces the same head twice: harmless) */
+    if (ev->final && ev->state == JOURNAL_PLAN_DONE)
+        cluster_object_switched(c, ev->object_id, ev->object_path, ev->purge ? NULL : ev->version,
+                                ev->inventory_digest, NULL);
+}
+
 static int fence(void *ctx, const char *object_id, struct ocfl_err *err)
 {
     return cluster_lease_check(ctx, object_id, err);
@@ -43,13 +54,7 @@ static int fence(void *ctx, const char *object_id, struct ocfl_err *err)
 
 static void plan_event(void *ctx, const struct journal_plan_event *ev)
 {
-    cluster_plan_note(ctx, ev->plan_id, ev->object_id, ev->version ? ev->version : "",
-                      journal_plan_state_name(ev->state), ev->bytes_done, ev->bytes_total);
-    /* a switch: into the shared index, and announced to the other hosts (a plan done twice,
-     * by a takeover and by a woken host, announces the same head twice: harmless) */
-    if (ev->final && ev->state == JOURNAL_PLAN_DONE)
-        cluster_object_switched(ctx, ev->object_id, ev->object_path, ev->purge ? NULL : ev->version,
-                                ev->inventory_digest, NULL);
+    event(ctx, NULL, ev);
 }
 
 void cluster_hooks_attach(struct cluster *c, struct journal *j)
@@ -57,6 +62,25 @@ void cluster_hooks_attach(struct cluster *c, struct journal *j)
     struct journal_hooks h = {.fence = fence, .plan_event = plan_event, .ctx = c};
 
     journal_set_hooks(j, c ? &h : NULL);
+}
+
+static int fence_host(void *ctx, const char *object_id, struct ocfl_err *err)
+{
+    return cluster_lease_check(((struct cluster_hooks_ctx *)ctx)->c, object_id, err);
+}
+
+static void plan_event_host(void *ctx, const struct journal_plan_event *ev)
+{
+    struct cluster_hooks_ctx *hc = ctx;
+
+    event(hc->c, hc->host, ev);
+}
+
+void cluster_hooks_attach_host(struct cluster_hooks_ctx *hc, struct journal *j)
+{
+    struct journal_hooks h = {.fence = fence_host, .plan_event = plan_event_host, .ctx = hc};
+
+    journal_set_hooks(j, &h);
 }
 
 int cluster_hooks_recover(struct cluster *c, struct journal *j, struct ocfl_root *root,
@@ -157,7 +181,8 @@ int cluster_hooks_takeover(struct cluster *c, struct ocfl_root *root, const char
             log(ctx, "cluster: took over host '%s' but cannot open its journal: %s", name,
                 err ? err->msg : "");
         } else {
-            cluster_hooks_attach(c, j);
+            struct cluster_hooks_ctx hc = {.c = c, .host = name};
+            cluster_hooks_attach_host(&hc, j);
             r = cluster_hooks_recover(c, j, root, 0, NULL, NULL, &failed, err);
             if (r >= 0)
                 log(ctx,

@@ -20,6 +20,14 @@ int cluster_hooks_join(const char *url, const char *host, const char *root, cons
  * cluster_lease_check, and every plan's state goes to the cluster's table. */
 void cluster_hooks_attach(struct cluster *c, struct journal *j);
 
+/* The same for the journal of host @host that this one took over (its plans keep their
+ * host's name in the cluster's table); @hc is the caller's and outlives the journal. */
+struct cluster_hooks_ctx {
+    struct cluster *c;
+    const char *host;
+};
+void cluster_hooks_attach_host(struct cluster_hooks_ctx *hc, struct journal *j);
+
 /*
  * journal_recover (or journal_plan_run of plan @only, when not 0) under @c's leases: each
  * unfinished plan of @j runs once this host holds its object's lease, given back after (not

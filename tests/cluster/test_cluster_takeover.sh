@@ -109,11 +109,12 @@ trial() { # trial DESCRIPTION ENV...: host a commits a new file and dies as ENV 
     wait "$apid"
 }
 
-for k in 0 1 2 3 4 5; do
+# TAKEOVER_STEPS and TAKEOVER_RANDOM (counts) choose the trials
+for k in ${TAKEOVER_STEPS:-0 1 2 3 4 5}; do
     trial "killed before step $k" OCFLFS_TEST_KILL_BEFORE_STEP=$k
     trial "killed after step $k" OCFLFS_TEST_KILL_AT_STEP=$k
 done
-for r in 1 2 3; do
+for ((r = 1; r <= ${TAKEOVER_RANDOM:-3}; r++)); do
     trial "random moment $r"
 done
 check_grep "host a, back, says it was taken over" "was taken over by host 'b'" "$WORK/mnt-a.log"
@@ -150,6 +151,40 @@ fusermount3 -u "$WORK/mnt-a"
 wait "$apid"
 stop_host b
 check_eq "host b unmounts cleanly" 0 $?
+# with no other host to take it over: host a killed before its switch (after the content
+# step), its plan cancelled from the command line under its name (a revert, under the
+# object's lease), its staged bytes back in staging
+before=$(versions)
+OCFLFS_TEST_KILL_AT_STEP=1 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster "$PG_URL" \
+    --host a 2>>"$WORK/mnt-a.log" &
+apid=$!
+PIDS+=("$apid")
+wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+echo "to be cancelled" >"$WORK/mnt-a/obj/cancelled.txt"
+setfattr -n user.ocfl.commit -v "cancelled" "$WORK/mnt-a/obj" 2>/dev/null
+wait "$apid" 2>/dev/null
+fusermount3 -u -z "$WORK/mnt-a" 2>/dev/null
+"$OCFLFS" plans "$root" --cluster "$PG_URL" --json >"$WORK/plans.json"
+plan=$(python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(open(sys.argv[1]))["plans"] if p["host"] == "a" and p["state"] == "running"))' "$WORK/plans.json")
+check_true "plans --cluster shows a's interrupted plan" test -n "$plan"
+"$OCFLFS" cancel "$root" "$plan" --cluster "$PG_URL" --host a >"$WORK/cancel.out" 2>&1
+check_eq "cancel --cluster --host a reverts it" 0 $?
+check_grep "and says so" "cancelled and reverted" "$WORK/cancel.out"
+check_eq "the object is at its old head" "$before" "$(versions)"
+check_true "and valid" "$OCFLFS" validate "$root" obj --quiet
+OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster "$PG_URL" \
+    --host a 2>>"$WORK/mnt-a.log" &
+apid=$!
+PIDS+=("$apid")
+wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+check_eq "host a, back, has the cancelled commit's bytes staged" "to be cancelled" \
+    "$(cat "$WORK/mnt-a/obj/cancelled.txt" 2>&1)"
+setfattr -n user.ocfl.commit -v "again" "$WORK/mnt-a/obj"
+check_eq "and commits them" 0 $?
+check_eq "a new version" $((before + 1)) "$(versions)"
+fusermount3 -u "$WORK/mnt-a"
+wait "$apid"
+
 # host a's daemons were started here, not by start_mount: their sanitizer reports by hand
 if grep -qE "runtime error|AddressSanitizer|LeakSanitizer" "$WORK/mnt-a.log"; then
     tap_result 0 "host a's daemons report no sanitizer errors" \
