@@ -130,10 +130,13 @@ uint64_t cluster_beat_ms(const struct cluster *c);
  * Object @object_id at @path (relative to the root) switched to @head, whose inventory has
  * @digest (NULL @head: the object was purged): the shared index updated and the change
  * announced (NOTIFY ocflfs_objects) in one transaction, so that a host sees the notice only
- * once the index has it.  Best effort: 0, or an error the caller may only log.
+ * once the index has it.  @origin names the host whose journal holds the plan (NULL: this
+ * one; a host taken over: its name, so that this host's own mount hears it too).  Best
+ * effort: 0, or an error the caller may only log.
  */
-int cluster_object_switched(struct cluster *c, const char *object_id, const char *path,
-                            const char *head, const char *digest, struct ocfl_err *err);
+int cluster_object_switched(struct cluster *c, const char *origin, const char *object_id,
+                            const char *path, const char *head, const char *digest,
+                            struct ocfl_err *err);
 
 /* What another host's switch tells: the object's id, path, new head and inventory digest
  * (head "" for a purge), and the host that made it. */

@@ -10,15 +10,16 @@
 #define CHANNEL     "ocflfs_objects"
 #define PAYLOAD_MAX 7999 /* PostgreSQL's limit is 8000 bytes */
 
-int cluster_object_switched(struct cluster *c, const char *object_id, const char *path,
-                            const char *head, const char *digest, struct ocfl_err *err)
+int cluster_object_switched(struct cluster *c, const char *origin, const char *object_id,
+                            const char *path, const char *head, const char *digest,
+                            struct ocfl_err *err)
 {
     char *payload = NULL;
     int r;
 
     /* host, head, digest and path on a line each, the id (anything) last */
-    if (asprintf(&payload, "%s\n%s\n%s\n%s\n%s", c->host, head ? head : "", digest ? digest : "",
-                 path ? path : "", object_id) < 0)
+    if (asprintf(&payload, "%s\n%s\n%s\n%s\n%s", origin ? origin : c->host, head ? head : "",
+                 digest ? digest : "", path ? path : "", object_id) < 0)
         return ocfl_err_set(err, -ENOMEM, "cluster: out of memory");
     const char *p[6] = {object_id,        path ? path : "",
                         head ? head : "", digest ? digest : "",

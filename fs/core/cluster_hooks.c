@@ -43,8 +43,8 @@ static void event(struct cluster *c, const char *host, const struct journal_plan
     /* a switch: into the shared index, and announced to the other hosts (a plan done twice,
      * by a takeover and by a woken host, announces the same head twice: harmless) */
     if (ev->final && ev->state == JOURNAL_PLAN_DONE)
-        cluster_object_switched(c, ev->object_id, ev->object_path, ev->purge ? NULL : ev->version,
-                                ev->inventory_digest, NULL);
+        cluster_object_switched(c, host, ev->object_id, ev->object_path,
+                                ev->purge ? NULL : ev->version, ev->inventory_digest, NULL);
 }
 
 static int fence(void *ctx, const char *object_id, struct ocfl_err *err)

@@ -89,6 +89,14 @@ trial() { # trial DESCRIPTION ENV...: host a commits a new file and dies as ENV 
         broken=$((broken + 1))
     fi
     tap_result $ok "$what: object valid at v$before or v$((before + 1)) (v$after)" "$(cat "$WORK/validate")"
+    if [[ $after != "$before" ]]; then # the taker's own mount heard of the version it finished
+        local i seen=0
+        for ((i = 0; i < 3000; i++)); do
+            [[ $(cat "$WORK/mnt-b/obj/t$trials.txt" 2>/dev/null) == "$data" ]] && { seen=1; break; }
+            sleep 0.1
+        done
+        tap_result $seen "$what: host b's mount shows the version it finished"
+    fi
     # host a comes back: the bytes it was given are there, committed or staged
     env OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster "$PG_URL" \
         --host a 2>>"$WORK/mnt-a.log" &
