@@ -38,6 +38,22 @@ wait_taken() {
     return 1
 }
 
+# stop_a PID: unmount host a and wait for its daemon, never for ever: a stuck mount is detached
+# and a daemon still there after 5 minutes is killed (and reported)
+stop_a() {
+    local i
+    fusermount3 -u "$WORK/mnt-a" 2>/dev/null || fusermount3 -u -z "$WORK/mnt-a"
+    for ((i = 0; i < 3000; i++)); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -9 "$1"
+        tap_result 0 "host a's daemon ends once unmounted"
+    fi
+    wait "$1" 2>/dev/null
+}
+
 trials=0 broken=0 lost=0 finished=0 reverted=0
 taken=0
 trial() { # trial DESCRIPTION ENV...: host a commits a new file and dies as ENV makes it
@@ -113,8 +129,7 @@ trial() { # trial DESCRIPTION ENV...: host a commits a new file and dies as ENV 
         setfattr -n user.ocfl.commit -v "trial $trials again" "$WORK/mnt-a/obj" 2>"$WORK/err"
         check_eq "$what: and commits them" 0 $?
     fi
-    fusermount3 -u "$WORK/mnt-a"
-    wait "$apid"
+    stop_a "$apid"
 }
 
 # TAKEOVER_STEPS and TAKEOVER_RANDOM (counts) choose the trials
@@ -155,8 +170,7 @@ check_grep "fenced: its lease is gone" "lease" "$WORK/mnt-a/obj/.ocfl/commit"
 check_eq "a wrote nothing into the root after it woke" "$sums" "$(tree_sums "$root")"
 check_true "the object is valid" "$OCFLFS" validate "$root" obj --quiet
 check_eq "with the paused commit's bytes" paused "$("$OCFLFS" cat "$root" obj paused.txt 2>&1)"
-fusermount3 -u "$WORK/mnt-a"
-wait "$apid"
+stop_a "$apid"
 stop_host b
 check_eq "host b unmounts cleanly" 0 $?
 # with no other host to take it over: host a killed before its switch (after the content
@@ -190,8 +204,7 @@ check_eq "host a, back, has the cancelled commit's bytes staged" "to be cancelle
 setfattr -n user.ocfl.commit -v "again" "$WORK/mnt-a/obj"
 check_eq "and commits them" 0 $?
 check_eq "a new version" $((before + 1)) "$(versions)"
-fusermount3 -u "$WORK/mnt-a"
-wait "$apid"
+stop_a "$apid"
 
 # host a's daemons were started here, not by start_mount: their sanitizer reports by hand
 if grep -qE "runtime error|AddressSanitizer|LeakSanitizer" "$WORK/mnt-a.log"; then
