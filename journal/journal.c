@@ -118,17 +118,8 @@ static const char *const migrations[] = {
 };
 
 static const int default_non_retryable[] = {
-    -EINVAL,
-    -EBADMSG,
-    -ENOENT,
-    -EEXIST,
-    -ENOTDIR,
-    -EISDIR,
-    -ESTALE /* JOURNAL_CONFLICT */,
-    -ECANCELED,
-    -ENOTSUP,
-    -ENOLCK /* JOURNAL_FENCED */,
-    0,
+    -EINVAL,    -EBADMSG, -ENOENT, -EEXIST, -ENOTDIR, -EISDIR, -ESTALE /* JOURNAL_CONFLICT */,
+    -ECANCELED, -ENOTSUP, 0,
 };
 
 void journal_retry_default(struct journal_retry *r)
@@ -816,7 +807,9 @@ int jdb_fence(struct journal *j, const char *object_id, struct ocfl_err *err)
     if (!j->hooks.fence)
         return 0;
     r = j->hooks.fence(j->hooks.ctx, object_id, err);
-    return r < 0 ? r : 0;
+    if (r < 0 && err)
+        err->code = JOURNAL_FENCED;
+    return r < 0 ? JOURNAL_FENCED : 0;
 }
 
 void jdb_plan_event(struct journal *j, int64_t id, const char *object_id, const char *version,

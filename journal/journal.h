@@ -53,7 +53,8 @@
 
 /* The fence code: the hooks' fence refused a switch step (cluster mode: this host's lease of
  * the object is lost or about to be).  The plan stops where it is, unreverted and still
- * unfinished: the host that takes the lease over finishes or reverts it. */
+ * unfinished: the host that takes the lease over finishes or reverts it.  (Only a refusal of
+ * the fence does that: an ENOLCK of the storage itself fails a step as any error does.) */
 #define JOURNAL_FENCED (-ENOLCK)
 
 struct journal;

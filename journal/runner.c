@@ -191,8 +191,8 @@ static int run_one(struct run *run, size_t idx, struct ocfl_err *err)
             return 0;
         }
         /* fenced: the plan is no longer this process's, nor is its journal row */
-        if (r == JOURNAL_FENCED)
-            return r;
+        if (run->fenced)
+            return JOURNAL_FENCED;
         /* A conflict found before touching anything leaves the step unattempted,
          * so a revert does not take what it found for its own. */
         if (r == JOURNAL_CONFLICT && !before && attempts == 1)
@@ -481,8 +481,8 @@ static int run_steps(struct run *run, struct ocfl_err *err)
         if (s->kind == OCFL_STEP_RELEASE && run_releases(run, i, err) > 0)
             continue;
         r = run_one(run, i, err);
-        if (r == JOURNAL_FENCED)
-            return r; /* no longer ours: not even a revert is written */
+        if (run->fenced)
+            return JOURNAL_FENCED; /* no longer ours: not even a revert is written */
         if (r < 0) {
             if (s->kind == OCFL_STEP_RELEASE) {
                 /* The version is complete; a leftover staged file is not worth undoing it. */

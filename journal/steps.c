@@ -329,6 +329,15 @@ static int exec_version_inv(struct run *run, struct rstep *s, struct ocfl_err *e
     return run_write_sidecar(run->objfd, s->dest, run->p->alg, run->p->inventory_digest, err);
 }
 
+int run_fence(struct run *run, struct ocfl_err *err)
+{
+    int r = jdb_fence(run->j, run->p->object_id, err);
+
+    if (r < 0)
+        run->fenced = 1;
+    return r;
+}
+
 static int exec_root_inv(struct run *run, struct ocfl_err *err)
 {
     char hex[OCFL_DIGEST_HEX_MAX], side[OCFL_DIGEST_HEX_MAX];
@@ -352,7 +361,7 @@ static int exec_root_inv(struct run *run, struct ocfl_err *err)
     if (run->j->stop_at_switch)
         raise(SIGSTOP);
     /* the last moment before the rename: still this writer's to switch (cluster leases) */
-    r = jdb_fence(run->j, run->p->object_id, err);
+    r = run_fence(run, err);
     if (r < 0)
         return r;
     r = run_rename_root_copy(run, err);
@@ -413,7 +422,7 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
     case OCFL_STEP_ROOT_SIDECAR: {
         char hex[OCFL_DIGEST_HEX_MAX];
         /* Written (durably) by this process a step ago: no need to read it back. */
-        r = jdb_fence(run->j, run->p->object_id, err);
+        r = run_fence(run, err);
         if (r < 0)
             return r;
         if (run->root_inv_written)
