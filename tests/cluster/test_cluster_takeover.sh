@@ -141,7 +141,7 @@ for ((r = 1; r <= ${TAKEOVER_RANDOM:-3}; r++)); do
     trial "random moment $r"
 done
 check_grep "host a, back, says it was taken over" "was taken over by host 'b'" "$WORK/mnt-a.log"
-tap_diag "takeover trials: $trials; finished by b: $finished, reverted: $reverted; broken objects: $broken; lost staged data: $lost"
+tap_diag "takeover trials: $trials; at the new head (finished): $finished, at the old head (reverted, or killed before its plan was recorded): $reverted; broken objects: $broken; lost staged data: $lost"
 check_eq "no object broken in $trials trials" 0 "$broken"
 check_eq "no staged data lost" 0 "$lost"
 
