@@ -116,7 +116,8 @@ int cluster_lease_check(struct cluster *c, const char *object_id, struct ocfl_er
     struct cluster_lease *l = held(c, object_id);
     if (c->lost)
         r = ocfl_err_set(err, -ENOLCK,
-                         "cluster: host '%s' was taken over by another host: not writing '%s'",
+                         "cluster: host '%s' was taken over by another host (its leases are "
+                         "gone): not writing '%s'",
                          c->host, object_id);
     else if (!l)
         r = ocfl_err_set(err, -ENOLCK, "cluster: this host holds no lease of '%s'", object_id);

@@ -166,7 +166,8 @@ check_eq "the lease is no longer a's" 0 "$(pg_sql "SELECT count(*) FROM ocflfs_l
 kill -CONT "$apid"
 wait "$cpid"
 check_eq "a's commit fails once it wakes" 1 $?
-check_grep "fenced: its lease is gone" "lease" "$WORK/mnt-a/obj/.ocfl/commit"
+check_eq "fenced: ENOLCK, its lease is gone" 37 \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("code"))' "$WORK/mnt-a/obj/.ocfl/commit")"
 check_eq "a wrote nothing into the root after it woke" "$sums" "$(tree_sums "$root")"
 check_true "the object is valid" "$OCFLFS" validate "$root" obj --quiet
 check_eq "with the paused commit's bytes" paused "$("$OCFLFS" cat "$root" obj paused.txt 2>&1)"
