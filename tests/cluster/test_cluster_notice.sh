@@ -43,6 +43,10 @@ done
 t1=$(date +%s.%N)
 tap_result $seen "b shows a's new bytes"
 tap_diag "notice delay: $(python3 -c "print('%.3f s' % ($t1 - $t0))") from a's commit returning to b's read"
+for ((i = 0; i < 3000; i++)); do # heard by now, unless b read the bytes some other way first
+    (($(notices) > n0)) && break
+    sleep 0.1
+done
 check_true "b heard the notice" test "$(notices)" -gt "$n0"
 check_eq "b's staged change now shows its conflict" True \
     "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["conflict"])' "$WORK/mnt-b/obj/.ocfl/status")"
