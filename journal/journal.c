@@ -382,6 +382,9 @@ static void parse_test_hooks(struct journal *j)
     }
     /* every plan's first interval, its recorded policy's too (tests that need not wait) */
     j->test_retry_ms = -1;
+    /* the process stops itself (SIGSTOP) between a switch's checks on the storage and its
+     * fence, so that a test can wake it after its lease ran out */
+    j->stop_at_switch = (s = getenv("OCFLFS_TEST_STOP_AT_SWITCH")) && *s == '1';
     if ((s = getenv("OCFLFS_TEST_RETRY_MS")) && *s)
         j->test_retry_ms = (long long)strtoull(s, NULL, 10);
 }
@@ -499,12 +502,15 @@ int journal_lock_held(const char *state_dir)
     return r;
 }
 
-/* One writer per storage root, whatever the state dir: flock its directory. */
+/* One writer per storage root, whatever the state dir: flock its directory (in cluster mode
+ * the leases keep the writers of one object apart: only opened). */
 static int lock_root(struct journal *j, const char *root, struct ocfl_err *err)
 {
     j->root_lock_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (j->root_lock_fd < 0)
         return ocfl_err_sys(err, -errno, "cannot open storage root '%s'", root);
+    if (j->flags & JOURNAL_CLUSTER)
+        return 0;
     if (flock(j->root_lock_fd, LOCK_EX | LOCK_NB) < 0) {
         int e = errno;
         if (e == EWOULDBLOCK)
@@ -551,9 +557,15 @@ static int open_db(struct journal *j, struct ocfl_err *err)
         r = jdb_exec(j->db,
                      /* secure_delete (on in Debian's build) would rewrite every
                       * freed page of a plan's inventory with zeros: nothing in
-                      * the journal is secret, so that is pure write amplification */
-                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                     " PRAGMA foreign_keys = ON; PRAGMA secure_delete = OFF",
+                      * the journal is secret, so that is pure write amplification.
+                      * On shared storage (cluster mode) a rollback journal: WAL's
+                      * index lives in shared memory, which network file systems
+                      * do not provide safely. */
+                     j->flags & JOURNAL_CLUSTER
+                         ? "PRAGMA journal_mode = TRUNCATE; PRAGMA synchronous = FULL;"
+                           " PRAGMA foreign_keys = ON; PRAGMA secure_delete = OFF"
+                         : "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                           " PRAGMA foreign_keys = ON; PRAGMA secure_delete = OFF",
                      err);
         if (r < 0)
             return r;
@@ -691,7 +703,9 @@ int journal_open(const char *state_dir, const struct journal_options *opts, stru
         goto fail;
     }
     if (!(j->flags & JOURNAL_READONLY)) {
-        r = open_lock(j, opts ? opts->holder : NULL, err);
+        /* a takeover's claim in the cluster stands for the lock: the host it takes over
+         * may be a paused process that still holds it */
+        r = j->flags & JOURNAL_TAKEOVER ? 0 : open_lock(j, opts ? opts->holder : NULL, err);
         if (r < 0)
             goto fail;
         r = opts && opts->root ? lock_root(j, opts->root, err) : 0;
@@ -743,6 +757,39 @@ void journal_close(struct journal *j)
     free(j->graveyard);
     free(j->state_dir);
     free(j);
+}
+
+int journal_rollback_mode(const struct journal *j)
+{
+    return (j->flags & JOURNAL_CLUSTER) != 0;
+}
+
+void journal_set_hooks(struct journal *j, const struct journal_hooks *h)
+{
+    memset(&j->hooks, 0, sizeof(j->hooks));
+    if (h)
+        j->hooks = *h;
+}
+
+int jdb_fence(struct journal *j, const char *object_id, struct ocfl_err *err)
+{
+    int r;
+
+    if (!j->hooks.fence)
+        return 0;
+    r = j->hooks.fence(j->hooks.ctx, object_id, err);
+    if (r < 0 && err)
+        err->code = JOURNAL_FENCED;
+    return r < 0 ? JOURNAL_FENCED : 0;
+}
+
+void jdb_plan_event(struct journal *j, int64_t id, const char *object_id, const char *version,
+                    enum journal_plan_state s, uint64_t done, uint64_t total)
+{
+    struct journal_plan_event ev = {id, object_id, version, s, done, total, NULL, NULL, 0, 0};
+
+    if (j->hooks.plan_event)
+        j->hooks.plan_event(j->hooks.ctx, &ev);
 }
 
 sqlite3 *journal_sqlite(struct journal *j)

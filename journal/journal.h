@@ -53,6 +53,12 @@
 /* The conflict code: the object changed under the plan (another tool wrote it). */
 #define JOURNAL_CONFLICT (-ESTALE)
 
+/* The fence code: the hooks' fence refused a switch step (cluster mode: this host's lease of
+ * the object is lost or about to be).  The plan stops where it is, unreverted and still
+ * unfinished: the host that takes the lease over finishes or reverts it.  (Only a refusal of
+ * the fence does that: an ENOLCK of the storage itself fails a step as any error does.) */
+#define JOURNAL_FENCED (-ENOLCK)
+
 struct journal;
 
 /* Time, injectable so tests need not sleep.  Both run on any thread. */
@@ -129,6 +135,18 @@ enum journal_open_flags {
      * what it found); with it, scratch/ is set aside as scratch.orphaned-TIME/ (named in
      * the message of journal_orphaned()) and a new journal starts. */
     JOURNAL_FRESH_STATE = 2,
+    /* Cluster mode: the state dir is on shared (network) storage and the root is shared by
+     * several hosts, coordinated by leases (journal_set_hooks).  The root is not flock()ed,
+     * and the database keeps a rollback journal (journal_mode=TRUNCATE, synchronous=FULL for
+     * every transaction) instead of WAL, whose shared-memory index is not safe on network
+     * file systems.  One process opens the journal at a time (the lock file, and the
+     * host's membership of the cluster). */
+    JOURNAL_CLUSTER = 4,
+    /* With JOURNAL_CLUSTER: the journal of another host that this one has taken over (its
+     * heartbeat stopped; the cluster marked it taken by this host).  Its lock file is not
+     * taken: the claim stands for it, and a paused process of that host may still hold
+     * it (it is fenced: its leases are gone). */
+    JOURNAL_TAKEOVER = 8,
 };
 
 struct journal_options {
@@ -170,6 +188,9 @@ const char *journal_orphaned(const struct journal *j);
 
 /* Close the database and release the lock.  NULL is fine. */
 void journal_close(struct journal *j);
+
+/* Whether the journal keeps a rollback journal instead of WAL (JOURNAL_CLUSTER): 1 or 0. */
+int journal_rollback_mode(const struct journal *j);
 
 /* The connection (owned by the journal; serialize use with journal_lock()). */
 sqlite3 *journal_sqlite(struct journal *j);
@@ -222,6 +243,32 @@ int journal_lock_held(const char *state_dir);
 const char *journal_step_state_name(enum journal_step_state s);
 /* Whether a plan in state @s still has work (pending, running, reverting). */
 int journal_plan_state_unfinished(enum journal_plan_state s);
+
+/* What a plan's run tells, and asks, the caller (cluster mode); every member may be NULL. */
+struct journal_plan_event {
+    int64_t plan_id;
+    const char *object_id, *version;
+    enum journal_plan_state state; /* running while it runs; then done, reverted, failed... */
+    uint64_t bytes_done, bytes_total;
+    /* the last event of a plan (its end) only: the object's path, the new inventory's
+     * digest, and whether the plan was a purge (then done means the object is gone) */
+    const char *object_path, *inventory_digest;
+    int purge, final;
+};
+
+struct journal_hooks {
+    /* Right before each switch step (the root inventory's rename, the root sidecar), after
+     * the step's checks on the storage: 0 to go on, else a negative errno (JOURNAL_FENCED)
+     * with @err set: the plan stops, unreverted. */
+    int (*fence)(void *ctx, const char *object_id, struct ocfl_err *err);
+    /* When a plan starts, moves (at most every content batch) and ends. */
+    void (*plan_event)(void *ctx, const struct journal_plan_event *ev);
+    void *ctx;
+};
+
+/* Set (or, with NULL, clear) the hooks; before any plan runs.  They are called on the
+ * threads that run plans. */
+void journal_set_hooks(struct journal *j, const struct journal_hooks *h);
 
 /*
  * Record @plan (built by ocfl_plan_build) for the object at @object_path

@@ -55,8 +55,15 @@ struct journal {
      * that removed their rows is synced (staging_durable.c; under mu) */
     char **graveyard;
     size_t n_graveyard;
-    char orphaned[64]; /* scratch.orphaned-TIME when JOURNAL_FRESH_STATE set one aside */
+    char orphaned[64];          /* scratch.orphaned-TIME when JOURNAL_FRESH_STATE set one aside */
+    struct journal_hooks hooks; /* journal_set_hooks(); all NULL when none */
+    int stop_at_switch;         /* test hook: SIGSTOP between the switch's checks and its fence */
 };
+
+/* The hooks' fence for the plan's object (0 without one), and its plan event. */
+int jdb_fence(struct journal *j, const char *object_id, struct ocfl_err *err);
+void jdb_plan_event(struct journal *j, int64_t id, const char *object_id, const char *version,
+                    enum journal_plan_state s, uint64_t done, uint64_t total);
 
 /* The reserve (reserve.c): 5 MiB of blocks allocated to the WAL beyond its end, made once the
  * journal is open for writing, so that the staging index can record an unlink, a truncate or

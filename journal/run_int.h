@@ -50,6 +50,7 @@ struct run {
     uint64_t bytes_total, bytes_done;
     int revert_failed;    /* set when a revert could not complete */
     int root_inv_written; /* this process wrote the plan's root inventory.json */
+    int fenced;           /* the hooks' fence refused a switch step: stop, write nothing */
     /* the last digest of the root inventory.json and the file it was of (run_digest_file),
      * or the caller's hint (journal_hint_root_inventory): the same inode, size and times mean
      * the same bytes, so a second check reads nothing, when those times were at least 2 s
@@ -149,6 +150,11 @@ int run_purge_position(struct run *run, struct ocfl_err *err);
  * purge area there (1), not (0), or a negative errno when that cannot be told. */
 int run_purge_moved(struct run *run);
 int run_exec_purge(struct run *run, const struct rstep *s, struct ocfl_err *err);
+
+/* The hooks' fence before a switch step (jdb_fence): 0, or JOURNAL_FENCED with run->fenced
+ * set, so that the runner stops without a revert or a record (a step's own -ENOLCK from the
+ * storage is an ordinary failure). */
+int run_fence(struct run *run, struct ocfl_err *err);
 
 /* Add @add bytes to the plan's progress and report it. */
 void run_report_progress(struct run *run, uint64_t add);

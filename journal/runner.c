@@ -199,6 +199,9 @@ static int run_one(struct run *run, size_t idx, struct ocfl_err *err)
             s->state = JOURNAL_STEP_DONE;
             return 0;
         }
+        /* fenced: the plan is no longer this process's, nor is its journal row */
+        if (run->fenced)
+            return JOURNAL_FENCED;
         /* A conflict found before touching anything leaves the step unattempted,
          * so a revert does not take what it found for its own. */
         if (r == JOURNAL_CONFLICT && !before && attempts == 1)
@@ -480,11 +483,15 @@ static int run_steps(struct run *run, struct ocfl_err *err)
             r = run_content_batch(run, i, e, err);
             if (r < 0)
                 return revert(run, r, err);
+            jdb_plan_event(j, p->id, p->object_id, p->version, JOURNAL_PLAN_RUNNING,
+                           run->bytes_done, run->bytes_total);
             continue; /* from the first step the batch left undone, if it ended early */
         }
         if (s->kind == OCFL_STEP_RELEASE && run_releases(run, i, err) > 0)
             continue;
         r = run_one(run, i, err);
+        if (run->fenced)
+            return JOURNAL_FENCED; /* no longer ours: not even a revert is written */
         if (r < 0) {
             if (s->kind == OCFL_STEP_RELEASE) {
                 /* The version is complete; a leftover staged file is not worth undoing it. */
@@ -534,10 +541,30 @@ int journal_plan_run(struct journal *j, struct ocfl_root *root, int64_t id,
         r = revert(&run, -EIO, err);
     } else {
         r = jdb_plan_set_state(j, id, JOURNAL_PLAN_RUNNING, NULL, err);
-        if (r >= 0)
+        if (r >= 0) {
+            jdb_plan_event(j, id, p->object_id, p->version, JOURNAL_PLAN_RUNNING, run.bytes_done,
+                           run.bytes_total);
             r = run_steps(&run, err);
+        }
     }
     j->running_id = 0;
+    if (j->hooks.plan_event) {
+        struct journal_plan_info info;
+        if (journal_plan_get(j, id, &info, NULL, NULL, NULL) == 0) {
+            struct journal_plan_event ev = {id,
+                                            p->object_id,
+                                            p->version,
+                                            info.state,
+                                            run.bytes_done,
+                                            run.bytes_total,
+                                            info.object_path,
+                                            info.inventory_digest,
+                                            info.purge,
+                                            1};
+            j->hooks.plan_event(j->hooks.ctx, &ev);
+            journal_plan_info_release(&info);
+        }
+    }
     run_release(&run);
     rplan_free(p);
     return r;

@@ -79,7 +79,9 @@ static int begin(struct sctx *c, struct journal *j, const char *oid,
         return ocfl_err_set(err, -EINVAL, "no object id");
     journal_lock(j);
     /* the level cannot change inside a transaction: set before BEGIN, reset after COMMIT */
-    if (write && sx_exec(db, "PRAGMA synchronous = NORMAL") == SQLITE_OK)
+    /* NORMAL is safe with WAL only: a rollback journal (cluster mode) stays FULL */
+    if (write && !journal_rollback_mode(j) &&
+        sx_exec(db, "PRAGMA synchronous = NORMAL") == SQLITE_OK)
         relaxed = 1;
     if (sx_exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN") != SQLITE_OK)
         r = ocfl_err_set(err, -EBUSY, "staging: cannot begin: %s", sqlite3_errmsg(db));

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,7 +183,6 @@ static int exec_declare(struct run *run, struct rstep *s, unsigned before, struc
 static int exec_version_dirs(struct run *run, struct rstep *s, unsigned before,
                              struct ocfl_err *err)
 {
-    struct stat st;
     int r = run_open_object(run, err);
 
     if (r < 0)
@@ -190,8 +190,18 @@ static int exec_version_dirs(struct run *run, struct rstep *s, unsigned before,
     r = check_base(run, err);
     if (r < 0)
         return r;
-    if (!before && fstatat(run->objfd, run->p->version, &st, AT_SYMLINK_NOFOLLOW) == 0)
-        return conflict(run, err, "already has a version directory of the new version");
+    /* The version directory claimed by an exclusive mkdir on the first attempt: of two
+     * writers of one version, one gets EEXIST (a conflict), whatever their leases say. */
+    if (!before) {
+        r = ocfl_io_mkdir_nosync(run->objfd, run->p->version, 0755, err);
+        if (r == 0)
+            return conflict(run, err, "already has a version directory of the new version");
+        if (r < 0)
+            return r;
+        r = ocfl_io_fsync_dir(run->objfd, "", err);
+        if (r < 0)
+            return r;
+    }
     return ocfl_io_mkdirs(run->objfd, s->dest, 0755, err);
 }
 
@@ -319,6 +329,15 @@ static int exec_version_inv(struct run *run, struct rstep *s, struct ocfl_err *e
     return run_write_sidecar(run->objfd, s->dest, run->p->alg, run->p->inventory_digest, err);
 }
 
+int run_fence(struct run *run, struct ocfl_err *err)
+{
+    int r = jdb_fence(run->j, run->p->object_id, err);
+
+    if (r < 0)
+        run->fenced = 1;
+    return r;
+}
+
 static int exec_root_inv(struct run *run, struct ocfl_err *err)
 {
     char hex[OCFL_DIGEST_HEX_MAX], side[OCFL_DIGEST_HEX_MAX];
@@ -339,6 +358,12 @@ static int exec_root_inv(struct run *run, struct ocfl_err *err)
         if (r < 0 || !ocfl_digest_equal(side, run->p->base_digest))
             return conflict(run, err, "has a root sidecar that is not the plan's base");
     }
+    if (run->j->stop_at_switch)
+        raise(SIGSTOP);
+    /* the last moment before the rename: still this writer's to switch (cluster leases) */
+    r = run_fence(run, err);
+    if (r < 0)
+        return r;
     r = run_rename_root_copy(run, err);
     if (r == 0)
         r = run_inventory(run, err);
@@ -397,6 +422,9 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
     case OCFL_STEP_ROOT_SIDECAR: {
         char hex[OCFL_DIGEST_HEX_MAX];
         /* Written (durably) by this process a step ago: no need to read it back. */
+        r = run_fence(run, err);
+        if (r < 0)
+            return r;
         if (run->root_inv_written)
             return run_write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
         r = run_digest_file(run, "inventory.json", hex, err);

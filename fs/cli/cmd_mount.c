@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 
 #include "cli_settings.h"
 #include "cli_util.h"
+#include "cluster_hooks.h"
 #include "commands.h"
 #include "journal.h"
 #include "mount.h"
@@ -31,7 +33,8 @@
 
 static const char synopsis[] =
     "mount ROOT MOUNTPOINT [-f] [--state DIR] [--user NAME [--address URI]] [--user-map FILE]"
-    " [--address-template T] [--log FILE] [--fresh-state] [-o OPTS]";
+    " [--address-template T] [--log FILE] [--fresh-state] [--cluster URL [--host NAME]]"
+    " [-o OPTS]";
 
 #define TTL_COMMITTED 86400.0    /* versions/ never change */
 #define TTL_HEAD      5.0        /* the head may be changed by another tool */
@@ -62,6 +65,7 @@ struct mount_args {
     char *cli_opts;                           /* the command line's -o lists, joined by commas */
     struct ocfl_settings *settings;           /* the configuration files' */
     char *http; /* -o http=ADDR: the read-only web view (web.h) listens there */
+    char *cluster, *host;                     /* --cluster / -o cluster=URL, --host / host= */
 };
 
 /* Replace *@slot by a copy of @value: 0 or -ENOMEM. */
@@ -139,12 +143,15 @@ static int split_opts(const char *opts, struct mount_args *a)
         }
         if (!strncmp(tok, "user_map=", 9) || !strncmp(tok, "address_template=", 17) ||
             !strncmp(tok, "commit_group=", 13) || !strncmp(tok, "log=", 4) ||
-            !strncmp(tok, "http=", 5)) {
+            !strncmp(tok, "http=", 5) || !strncmp(tok, "cluster=", 8) ||
+            !strncmp(tok, "host=", 5)) {
             const char *v = strchr(tok, '=') + 1;
             char **slot = tok[0] == 'u'   ? &a->user_map
                           : tok[0] == 'a' ? &a->address_template
                           : tok[0] == 'l' ? &a->log
-                          : tok[0] == 'h' ? &a->http
+                          : tok[0] == 'h' && tok[1] == 't' ? &a->http
+                          : tok[0] == 'h' ? &a->host
+                          : tok[1] == 'l' ? &a->cluster
                                           : &a->commit_group;
             if (!*v || (rc = set_str(slot, v)) < 0) {
                 rc = rc < 0 ? rc : -EINVAL;
@@ -295,6 +302,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
         {"user-map", required_argument, NULL, 'M'},
         {"address-template", required_argument, NULL, 'T'},
         {"log", required_argument, NULL, 'L'},
+        {"cluster", required_argument, NULL, 'C'},
+        {"host", required_argument, NULL, 'H'},
         {0},
     };
     int c;
@@ -320,8 +329,12 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
         case 'M':
         case 'T':
         case 'L':
+        case 'C':
+        case 'H':
             if (set_str(c == 'M'   ? &a->user_map
                         : c == 'T' ? &a->address_template
+                        : c == 'C' ? &a->cluster
+                        : c == 'H' ? &a->host
                                    : &a->log,
                         optarg) < 0)
                 return cli_usage(synopsis, "out of memory");
@@ -345,6 +358,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
     }
     if (argc - optind != 2)
         return cli_usage(synopsis, "expected ROOT and MOUNTPOINT");
+    if (a->host && !a->cluster)
+        return cli_usage(synopsis, "--host (-o host=) needs --cluster (-o cluster=)");
     a->root = argv[optind];
     a->mountpoint = argv[optind + 1];
     return -1;
@@ -399,6 +414,18 @@ static int mount_identities(const struct mount_args *a, struct mount *m, struct 
     return EXIT_OK;
 }
 
+/* The takeover thread's lines, into the mount's log. */
+static void takeover_log(void *ctx, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    mount_log(ctx, "%s", buf);
+}
+
 /* Everything after the fork: returns the exit status. */
 static int run(struct mount_args *a, int *notify_fd)
 {
@@ -410,7 +437,8 @@ static int run(struct mount_args *a, int *notify_fd)
     struct fuse_session *se = NULL;
     struct fuse_loop_config *cfg = NULL;
     struct fuse_args fargs = FUSE_ARGS_INIT(0, NULL);
-    char *state = NULL, *opts = NULL, *root_abs = NULL;
+    char *state = NULL, *opts = NULL, *root_abs = NULL, *host_state = NULL;
+    struct cluster_takeover *takeover = NULL;
     struct identity me = {0};
     int status = EXIT_FAIL, rc, mounted = 0, lock_ok = 0, started = 0;
     struct web *web = NULL;
@@ -453,6 +481,15 @@ static int run(struct mount_args *a, int *notify_fd)
         cli_fail(&err);
         goto out;
     }
+    /* cluster mode: joined after the fork (libpq's connections and the heartbeat thread do
+     * not cross it); the state dir is this host's, under the root, unless --state */
+    if (a->cluster) {
+        rc = cluster_hooks_join(a->cluster, a->host, root_abs, NULL, &m.cluster, &host_state, &err);
+        if (rc < 0) {
+            cli_error("mount '%s': %s", a->root, err.msg);
+            goto out;
+        }
+    }
     if (a->state && a->state[0] != '/') {
         char *cwd = getcwd(NULL, 0);
         if (!cwd || asprintf(&state, "%s/%s", cwd, a->state) < 0)
@@ -460,6 +497,9 @@ static int run(struct mount_args *a, int *notify_fd)
         free(cwd);
     } else if (a->state) {
         state = strdup(a->state);
+    } else if (host_state) {
+        state = host_state;
+        host_state = NULL;
     } else if (asprintf(&state, "%s/extensions/ocflfs", root_abs) < 0) {
         state = NULL;
     }
@@ -488,14 +528,25 @@ static int run(struct mount_args *a, int *notify_fd)
     char holder[PATH_MAX + 16], *mnt_abs = realpath(a->mountpoint, NULL);
     snprintf(holder, sizeof(holder), "mount on %s", mnt_abs ? mnt_abs : a->mountpoint);
     free(mnt_abs);
-    struct journal_options jo = {
-        .root = root_abs, .holder = holder, .flags = a->fresh_state ? JOURNAL_FRESH_STATE : 0};
+    struct journal_options jo = {.root = root_abs,
+                                 .holder = holder,
+                                 .flags = (a->fresh_state ? JOURNAL_FRESH_STATE : 0) |
+                                          (m.cluster ? JOURNAL_CLUSTER : 0)};
     struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT];
     cli_settings_journal(a->settings, retry, &jo);
     rc = journal_open(state, &jo, &m.journal, &err);
     if (rc < 0) {
         cli_error("mount '%s': %s", a->root, err.msg);
         goto out;
+    }
+    if (m.cluster) {
+        cluster_hooks_attach(m.cluster, m.journal);
+        if (cluster_taken_by(m.cluster))
+            mount_log(&m,
+                      "cluster: host '%s' was taken over by host '%s' while it was away: its "
+                      "unfinished plans were finished or reverted there (ocflfs plans --all "
+                      "shows them)",
+                      cluster_host(m.cluster), cluster_taken_by(m.cluster));
     }
     if (journal_orphaned(m.journal))
         mount_log(&m,
@@ -515,6 +566,10 @@ static int run(struct mount_args *a, int *notify_fd)
         goto out;
     }
     started = 1;
+    /* the plans of hosts whose heartbeat stopped: finished or reverted here */
+    if (m.cluster &&
+        !(takeover = cluster_hooks_takeover_start(m.cluster, m.root, root_abs, takeover_log, &m)))
+        mount_log(&m, "cluster: cannot start the takeover thread: no takeover from here");
 
     if (asprintf(&opts, "fsname=ocflfs,subtype=ocflfs,max_read=1048576%s%s",
                  a->fuse_opts && *a->fuse_opts ? "," : "", a->fuse_opts ? a->fuse_opts : "") < 0) {
@@ -563,6 +618,10 @@ static int run(struct mount_args *a, int *notify_fd)
         if (a->foreground)
             fprintf(stderr, "ocflfs: web view at %s\n", web_url(web));
     }
+    /* other hosts' switches, heard once the session serves */
+    if (m.cluster && cluster_listen(m.cluster, mw_cluster_notice, &m, &err) < 0)
+        mount_log(&m, "%s: other hosts' new versions show when an object is looked at again",
+                  err.msg);
     if (!a->foreground)
         daemonize_finish(notify_fd);
     notify_ready();
@@ -576,11 +635,14 @@ static int run(struct mount_args *a, int *notify_fd)
     fuse_loop_cfg_set_idle_threads(cfg, 4);
     rc = fuse_session_loop_mt(se, cfg);
     status = rc >= 0 ? EXIT_OK : EXIT_FAIL; /* a signal ends the loop with its number */
-    mw_invalidations_wait();                /* they use the session */
+    if (m.cluster)
+        cluster_close_listener(m.cluster); /* no notice after this: the session goes */
+    mw_invalidations_wait();               /* they use the session */
 out:
     web_stop(web); /* before the journal goes: it reads it */
     /* Staged changes are flushed at unmount, and their sizes then trusted by the next mount;
      * only after a start whose check of them ran (else its damage would be blessed). */
+    cluster_hooks_takeover_stop(takeover); /* before the journal and the root go */
     if (started && staging_close_clean(m.journal, &err) < 0)
         mount_log(&m, "unmount: %s", err.msg);
     mount_objects_stop_refresh(&m);
@@ -605,8 +667,10 @@ out:
     identity_release(&me);
     staging_cache_close(m.journal); /* no staging call runs any more (hashers joined) */
     journal_close(m.journal);
+    cluster_close(m.cluster); /* gives back the leases: after the journal's last plan */
     ocfl_root_close(m.root);
     free(state);
+    free(host_state);
     free(opts);
     free(root_abs);
     if (lock_ok)
@@ -768,6 +832,8 @@ static void free_args(struct mount_args *a)
     free(a->state_opt);
     free(a->log);
     free(a->http);
+    free(a->cluster);
+    free(a->host);
 }
 
 int cmd_mount(int argc, char **argv)

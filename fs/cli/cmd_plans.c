@@ -11,6 +11,7 @@
 
 #include "cli_settings.h"
 #include "cli_util.h"
+#include "cluster_hooks.h"
 #include "commands.h"
 #include "journal.h"
 #include "plan_json.h"
@@ -18,15 +19,17 @@
 
 struct args {
     const char *root, *plan, *state;
+    const char *cluster, *host; /* --cluster URL, --host NAME */
     int json, all, failed, watch;
     double interval; /* --watch's, seconds */
 };
 
 static const struct option longopts[] = {
-    {"json", no_argument, NULL, 'j'},   {"all", no_argument, NULL, 'a'},
-    {"failed", no_argument, NULL, 'F'}, {"state", required_argument, NULL, 's'},
-    {"watch", no_argument, NULL, 'w'},  {"interval", required_argument, NULL, 'i'},
-    {"help", no_argument, NULL, 'h'},   {0},
+    {"json", no_argument, NULL, 'j'},          {"all", no_argument, NULL, 'a'},
+    {"failed", no_argument, NULL, 'F'},        {"state", required_argument, NULL, 's'},
+    {"watch", no_argument, NULL, 'w'},         {"interval", required_argument, NULL, 'i'},
+    {"cluster", required_argument, NULL, 'C'}, {"host", required_argument, NULL, 'H'},
+    {"help", no_argument, NULL, 'h'},          {0},
 };
 
 /* Parse options; @min..@max positional arguments (ROOT [PLAN]). */
@@ -52,6 +55,12 @@ static int parse(int argc, char **argv, const char *synopsis, int min, int max, 
         case 'w':
             a->watch = 1;
             break;
+        case 'C':
+            a->cluster = optarg;
+            break;
+        case 'H':
+            a->host = optarg;
+            break;
         case 'i': {
             char *end;
             a->interval = strtod(optarg, &end);
@@ -71,6 +80,8 @@ static int parse(int argc, char **argv, const char *synopsis, int min, int max, 
     }
     if (argc - optind < min || argc - optind > max)
         return cli_usage(synopsis, "%s: wrong number of arguments", argv[0]);
+    if (a->host && !a->cluster)
+        return cli_usage(synopsis, "%s: --host needs --cluster", argv[0]);
     a->root = argv[optind];
     a->plan = argc - optind > 1 ? argv[optind + 1] : NULL;
     return 0;
@@ -99,6 +110,31 @@ static int open_journal(const struct args *a, unsigned flags, struct journal **r
         return ocfl_err_set(err, -ENOMEM, "out of memory");
     r = journal_open(a->state ? a->state : dflt, &o, ret, err);
     free(dflt);
+    return r;
+}
+
+/* The journal to write: with --cluster, this host's (joined; its state dir under the root
+ * unless --state), else open_journal's.  *ret_cluster stays NULL without --cluster. */
+static int open_cluster_journal(const struct args *a, struct cluster **ret_cluster,
+                                char **ret_state, struct journal **ret, struct ocfl_err *err)
+{
+    struct journal_options o = {
+        .flags = JOURNAL_CLUSTER, .root = a->root, .holder = "resume or cancel"};
+    int r;
+
+    if (!a->cluster)
+        return open_journal(a, 0, ret, err);
+    r = cluster_hooks_join(a->cluster, a->host, a->root, a->state, ret_cluster, ret_state, err);
+    if (r < 0)
+        return r;
+    if (cluster_taken_by(*ret_cluster))
+        fprintf(stderr,
+                "ocflfs: note: host '%s' was taken over by host '%s' while it was away: its "
+                "unfinished plans were finished or reverted there\n",
+                cluster_host(*ret_cluster), cluster_taken_by(*ret_cluster));
+    r = journal_open(*ret_state, &o, ret, err);
+    if (r >= 0)
+        cluster_hooks_attach(*ret_cluster, *ret);
     return r;
 }
 
@@ -171,8 +207,8 @@ static void print_plan_line(const struct journal_plan_info *p)
     print_plan_line_to(stdout, p);
 }
 
-static const char plans_synopsis[] =
-    "plans ROOT [--json] [--all | --failed | --watch [--interval S]] [--state DIR]";
+static const char plans_synopsis[] = "plans ROOT [--json] [--all | --failed | --watch [--interval "
+                                     "S]] [--state DIR] [--cluster URL]";
 
 /* What needs someone: a plan that failed, or one whose process died (interrupted). */
 static int needs_attention(const struct journal_plan_info *p)
@@ -183,6 +219,47 @@ static int needs_attention(const struct journal_plan_info *p)
 }
 
 static int watch(const struct args *a);
+
+/* plans --cluster: every host's plans, as the cluster's table has them, with the age of
+ * each host's heartbeat. */
+static int cluster_plans_show(const struct args *a)
+{
+    struct ocfl_err err = {0};
+    struct ocfl_root *root = NULL;
+    struct cluster *c = NULL;
+    struct cluster_plan_info *v = NULL;
+    size_t n = 0;
+    int r = ocfl_root_open(a->root, &root, &err);
+
+    ocfl_root_close(root);
+    if (r >= 0)
+        r = cluster_connect(a->cluster, &c, &err);
+    if (r >= 0)
+        r = cluster_plans(c, a->all, &v, &n, &err);
+    cluster_close(c);
+    if (r < 0)
+        return cli_fail(&err);
+    if (a->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++)
+            json_array_append_new(
+                arr, json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:f}", "host", v[i].host, "id",
+                               (json_int_t)v[i].plan, "object_id", v[i].object_id, "version",
+                               v[i].version, "state", v[i].state, "bytes_done",
+                               (json_int_t)v[i].bytes_done, "bytes_total",
+                               (json_int_t)v[i].bytes_total, "heartbeat_age", v[i].heartbeat_age));
+        cluster_plan_infos_free(v, n);
+        return print_json(json_pack("{s:o}", "plans", arr));
+    }
+    if (!n)
+        printf(a->all ? "no plans on any host\n" : "no unfinished plans on any host\n");
+    for (size_t i = 0; i < n; i++)
+        printf("%-16s %-6lld %-11s %-6s %llu/%llu bytes  heartbeat %.1fs ago  %s\n", v[i].host,
+               (long long)v[i].plan, v[i].state, v[i].version, (unsigned long long)v[i].bytes_done,
+               (unsigned long long)v[i].bytes_total, v[i].heartbeat_age, v[i].object_id);
+    cluster_plan_infos_free(v, n);
+    return EXIT_OK;
+}
 
 int cmd_plans(int argc, char **argv)
 {
@@ -199,6 +276,8 @@ int cmd_plans(int argc, char **argv)
         return cli_usage(plans_synopsis, "plans: --watch goes with no --json, --all or --failed");
     if (a.watch)
         return watch(&a);
+    if (a.cluster)
+        return cluster_plans_show(&a);
     r = open_journal(&a, JOURNAL_READONLY, &j, &err);
     note_holder(&a);
     if (r == -ENOENT) {
@@ -459,7 +538,8 @@ static void on_progress(void *ctx, int64_t id, uint64_t done, uint64_t total)
     cli_progress_update(ctx, "resume", done, total);
 }
 
-static const char resume_synopsis[] = "resume ROOT [PLAN] [--state DIR]";
+static const char resume_synopsis[] =
+    "resume ROOT [PLAN] [--state DIR] [--cluster URL [--host NAME]]";
 
 int cmd_resume(int argc, char **argv)
 {
@@ -468,6 +548,8 @@ int cmd_resume(int argc, char **argv)
     struct ocfl_root *root = NULL;
     struct journal *j = NULL;
     struct cli_progress prog;
+    struct cluster *cl = NULL;
+    char *host_state = NULL;
     size_t failed = 0;
     int64_t id = 0;
     int r = parse(argc, argv, resume_synopsis, 1, 2, &a);
@@ -479,8 +561,15 @@ int cmd_resume(int argc, char **argv)
     cli_progress_init(&prog);
     r = ocfl_root_open(a.root, &root, &err);
     if (r >= 0)
-        r = open_journal(&a, 0, &j, &err);
-    if (r >= 0) {
+        r = open_cluster_journal(&a, &cl, &host_state, &j, &err);
+    if (r >= 0 && cl) {
+        /* under the leases of the plans' objects */
+        r = cluster_hooks_recover(cl, j, root, id, on_progress, &prog, &failed, &err);
+        if (r >= 0 && id)
+            printf("plan %lld done\n", (long long)id);
+        else if (r >= 0)
+            printf("%d plan%s resumed and done\n", r, r == 1 ? "" : "s");
+    } else if (r >= 0) {
         if (id) {
             r = journal_plan_run(j, root, id, on_progress, &prog, &err);
             if (r >= 0)
@@ -498,11 +587,14 @@ int cmd_resume(int argc, char **argv)
     }
     cli_progress_done(&prog);
     journal_close(j);
+    cluster_close(cl);
+    free(host_state);
     ocfl_root_close(root);
     return r < 0 ? cli_fail(&err) : EXIT_OK;
 }
 
-static const char cancel_synopsis[] = "cancel ROOT PLAN [--state DIR]";
+static const char cancel_synopsis[] =
+    "cancel ROOT PLAN [--state DIR] [--cluster URL [--host NAME]]";
 
 int cmd_cancel(int argc, char **argv)
 {
@@ -510,6 +602,8 @@ int cmd_cancel(int argc, char **argv)
     struct ocfl_err err = {0};
     struct ocfl_root *root = NULL;
     struct journal *j = NULL;
+    struct cluster *cl = NULL;
+    char *host_state = NULL;
     int64_t id;
     int r = parse(argc, argv, cancel_synopsis, 2, 2, &a);
 
@@ -519,12 +613,25 @@ int cmd_cancel(int argc, char **argv)
         return cli_usage(cancel_synopsis, "cancel: '%s': not a plan number", a.plan);
     r = ocfl_root_open(a.root, &root, &err);
     if (r >= 0)
-        r = open_journal(&a, 0, &j, &err);
+        r = open_cluster_journal(&a, &cl, &host_state, &j, &err);
+    /* in cluster mode the revert writes the object under its lease */
+    struct journal_plan_info p = {0};
+    int leased = 0;
+    if (r >= 0 && cl && (r = journal_plan_get(j, id, &p, NULL, NULL, &err)) >= 0) {
+        r = cluster_lease_take(cl, p.object_id, &err);
+        leased = r >= 0;
+    }
     if (r >= 0)
         r = journal_plan_cancel(j, root, id, &err);
     if (r >= 0)
         printf("plan %lld cancelled and reverted\n", (long long)id);
+    if (leased)
+        cluster_lease_drop(cl, p.object_id);
+    if (cl)
+        journal_plan_info_release(&p);
     journal_close(j);
+    cluster_close(cl);
+    free(host_state);
     ocfl_root_close(root);
     return r < 0 ? cli_fail(&err) : EXIT_OK;
 }

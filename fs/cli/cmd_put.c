@@ -27,6 +27,7 @@
 
 #include "cli_settings.h"
 #include "cli_util.h"
+#include "cluster_hooks.h"
 #include "identity.h"
 #include "commands.h"
 #include "digest.h"
@@ -40,7 +41,7 @@
 
 static const char synopsis[] = "put ROOT ID [DIR] -m MSG [--merge] [--remove PATH]... [--user NAME "
                                "[--address URI]] [--state DIR] "
-                               "[--rehash]";
+                               "[--rehash] [--cluster URL [--host NAME]]";
 
 static void on_read(void *ctx, uint64_t done)
 {
@@ -55,6 +56,7 @@ static void on_progress(void *ctx, int64_t id, uint64_t done, uint64_t total)
 
 struct put_args {
     const char *root, *id, *dir, *message, *user, *address, *state;
+    const char *cluster, *host; /* --cluster URL, --host NAME */
     int rehash;
     int merge;            /* --merge: DIR's files added or replaced, the rest of the head kept */
     const char **removes; /* --remove PATH (a file or a directory), any number: implies merge */
@@ -72,6 +74,8 @@ static int parse(int argc, char **argv, struct put_args *a)
         {"rehash", no_argument, NULL, 'r'},
         {"merge", no_argument, NULL, 'M'},
         {"remove", required_argument, NULL, 'R'},
+        {"cluster", required_argument, NULL, 'C'},
+        {"host", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -107,6 +111,12 @@ static int parse(int argc, char **argv, struct put_args *a)
             a->merge = 1;
             break;
         }
+        case 'C':
+            a->cluster = optarg;
+            break;
+        case 'H':
+            a->host = optarg;
+            break;
         case 'h':
             printf("usage: ocflfs %s\n", synopsis);
             return -1;
@@ -121,6 +131,8 @@ static int parse(int argc, char **argv, struct put_args *a)
         return cli_usage(synopsis, "put: a message is required (-m MSG)");
     if (a->address && !a->user)
         return cli_usage(synopsis, "put: --address needs --user");
+    if (a->host && !a->cluster)
+        return cli_usage(synopsis, "put: --host needs --cluster");
     a->root = argv[optind];
     a->id = argv[optind + 1];
     a->dir = argc - optind == 3 ? argv[optind + 2] : NULL;
@@ -132,7 +144,8 @@ static int put_open_journal(const char *root, const char *state, unsigned flags,
                             const struct ocfl_settings *s, struct journal **ret,
                             struct ocfl_err *err)
 {
-    struct journal_options o = {.flags = flags, .root = root, .holder = "put"}; /* one writer */
+    /* one writer (in cluster mode: one per object, by its lease) */
+    struct journal_options o = {.flags = flags, .root = root, .holder = "put"};
     struct journal_retry retry[JOURNAL_RETRY_KIND_COUNT];
     char *dflt = NULL;
     int r;
@@ -308,13 +321,37 @@ static int do_put(struct put_args *a, struct ocfl_err *err)
     int64_t id;
     int r;
 
+    struct cluster *cl = NULL;
+    char *host_state = NULL;
+    int leased = 0;
+
     cli_progress_init(&prog);
     r = cli_root_open(a->root, &root, err);
     if (r < 0)
         goto out;
-    r = put_open_journal(a->root, a->state, 0, a->settings, &j, err);
+    /* cluster mode: this host's own state dir, and the object's lease before its head is
+     * read, so that the plan's base is the head no other host is changing */
+    if (a->cluster) {
+        r = cluster_hooks_join(a->cluster, a->host, a->root, a->state, &cl, &host_state, err);
+        if (r < 0)
+            goto out;
+        if (cluster_taken_by(cl))
+            fprintf(stderr,
+                    "ocflfs: note: host '%s' was taken over by host '%s' while it was away: "
+                    "its unfinished plans were finished or reverted there\n",
+                    cluster_host(cl), cluster_taken_by(cl));
+    }
+    r = put_open_journal(a->root, cl ? host_state : a->state, cl ? JOURNAL_CLUSTER : 0,
+                         a->settings, &j, err);
     if (r < 0)
         goto out;
+    if (cl) {
+        cluster_hooks_attach(cl, j);
+        r = cluster_lease_take(cl, a->id, err);
+        if (r < 0)
+            goto out;
+        leased = 1;
+    }
     r = refuse_unfinished(j, a->id, err);
     if (r >= 0)
         r = refuse_staged(j, a->id, err);
@@ -440,7 +477,12 @@ out:
     put_stage_release(&p);
     free(opath);
     ocfl_object_close(obj);
+    /* a plan stopped by its fence stays unfinished: the lease is not given back for it */
+    if (leased && r != JOURNAL_FENCED)
+        cluster_lease_drop(cl, a->id);
     journal_close(j);
+    cluster_close(cl);
+    free(host_state);
     ocfl_root_close(root);
     return r;
 }

@@ -14,17 +14,24 @@
 #include "root.h"
 #include "staging.h"
 
-/* Open ROOT and its journal (the state dir given, or ROOT/extensions/ocflfs). */
-static int open_both(const char *rootp, const char *state, unsigned flags, struct ocfl_root **root,
-                     struct journal **j, struct ocfl_err *err)
+/* Open ROOT and its journal (the state dir given, or cluster host @host's under the root, or
+ * ROOT/extensions/ocflfs). */
+static int open_both(const char *rootp, const char *state, const char *host, unsigned flags,
+                     struct ocfl_root **root, struct journal **j, struct ocfl_err *err)
 {
-    struct journal_options o = {.flags = flags, .root = rootp, .holder = "status or discard"};
+    /* a cluster host's journal: a rollback journal on the shared root, which is not locked */
+    struct journal_options o = {.flags = flags | (host ? JOURNAL_CLUSTER : 0),
+                                .root = rootp,
+                                .holder = "status or discard"};
     char *dflt = NULL;
     int r = cli_root_open(rootp, root, err);
 
     if (r < 0)
         return r;
-    if (!state && asprintf(&dflt, "%s/extensions/ocflfs", rootp) < 0)
+    if (host && (!*host || strchr(host, '/') || !strcmp(host, ".") || !strcmp(host, "..")))
+        return ocfl_err_set(err, -EINVAL, "--host '%s': not a host name", host);
+    if (!state && (host ? asprintf(&dflt, "%s/extensions/ocflfs/hosts/%s", rootp, host)
+                        : asprintf(&dflt, "%s/extensions/ocflfs", rootp)) < 0)
         return ocfl_err_set(err, -ENOMEM, "out of memory");
     r = journal_open(state ? state : dflt, &o, j, err);
     free(dflt);
@@ -67,11 +74,13 @@ static int committed_elsewhere(struct journal *j, const char *id, struct ocfl_er
     return r;
 }
 
-static int parse(int argc, char **argv, const char *synopsis, int *json, const char **state)
+static int parse(int argc, char **argv, const char *synopsis, int *json, const char **state,
+                 const char **host)
 {
     static const struct option longopts[] = {
         {"json", no_argument, NULL, 'j'},
         {"state", required_argument, NULL, 's'},
+        {"host", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -83,6 +92,8 @@ static int parse(int argc, char **argv, const char *synopsis, int *json, const c
             *json = 1;
         else if (c == 's')
             *state = optarg;
+        else if (c == 'H')
+            *host = optarg;
         else if (c == 'h') {
             printf("usage: ocflfs %s\n", synopsis);
             return EXIT_OK + 100;
@@ -92,7 +103,7 @@ static int parse(int argc, char **argv, const char *synopsis, int *json, const c
     return -1;
 }
 
-static const char ssynopsis[] = "status ROOT [ID] [--json] [--state DIR]";
+static const char ssynopsis[] = "status ROOT [ID] [--json] [--state DIR | --host NAME]";
 
 /* `status`: the objects with staged changes, or one object's changes (as .ocfl/status). */
 int cmd_status(int argc, char **argv)
@@ -100,15 +111,15 @@ int cmd_status(int argc, char **argv)
     struct ocfl_root *root = NULL;
     struct journal *j = NULL;
     struct ocfl_err err = {0};
-    const char *state = NULL;
-    int json = 0, r = parse(argc, argv, ssynopsis, &json, &state), status = EXIT_OK;
+    const char *state = NULL, *host = NULL;
+    int json = 0, r = parse(argc, argv, ssynopsis, &json, &state, &host), status = EXIT_OK;
 
     if (r >= 0)
         return r >= 100 ? r - 100 : r;
     if (argc - optind < 1 || argc - optind > 2)
         return cli_usage(ssynopsis, "status: expected ROOT and maybe an ID");
     /* read-only: a running mount does not refuse it */
-    if ((r = open_both(argv[optind], state, JOURNAL_READONLY, &root, &j, &err)) < 0) {
+    if ((r = open_both(argv[optind], state, host, JOURNAL_READONLY, &root, &j, &err)) < 0) {
         ocfl_root_close(root);
         if (r == -ENOENT && root) /* no journal: nothing was ever staged */
             return json ? (cli_print_json(json_pack("{s:[]}", "staged")), EXIT_OK)
@@ -152,7 +163,7 @@ int cmd_status(int argc, char **argv)
     return status;
 }
 
-static const char dsynopsis[] = "discard ROOT ID [PATH...] [--state DIR]";
+static const char dsynopsis[] = "discard ROOT ID [PATH...] [--state DIR | --host NAME]";
 
 /* `discard`: drop an object's staged changes (its scratch files go); refused while a mount or
  * another ocflfs process holds the state directory. */
@@ -161,14 +172,14 @@ int cmd_discard(int argc, char **argv)
     struct ocfl_root *root = NULL;
     struct journal *j = NULL;
     struct ocfl_err err = {0};
-    const char *state = NULL;
-    int json = 0, r = parse(argc, argv, dsynopsis, &json, &state), status = EXIT_OK;
+    const char *state = NULL, *host = NULL;
+    int json = 0, r = parse(argc, argv, dsynopsis, &json, &state, &host), status = EXIT_OK;
 
     if (r >= 0)
         return r >= 100 ? r - 100 : r;
     if (argc - optind < 2)
         return cli_usage(dsynopsis, "discard: expected ROOT and ID");
-    if (open_both(argv[optind], state, 0, &root, &j, &err) < 0) {
+    if (open_both(argv[optind], state, host, 0, &root, &j, &err) < 0) {
         status = cli_fail(&err);
     } else if (argc - optind == 2) {
         if ((r = staging_discard(j, argv[optind + 1], &err)) < 0)

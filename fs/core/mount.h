@@ -157,6 +157,8 @@ struct mount {
     pthread_mutex_t lock;
     struct ocfl_root *root;
     struct journal *journal; /* may be NULL (tests) */
+    struct cluster *cluster; /* --cluster: joined, commits under object leases; else NULL */
+    uint64_t n_notices;      /* other hosts' switches heard (mount_notice.c; lock held) */
     const char *ctl_name;    /* ".ocfl" or -o ctl=NAME */
     int foreground;
     int log_fd; /* --log FILE (O_APPEND), or the state dir's ocflfs.log when daemonized

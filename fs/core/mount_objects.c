@@ -11,10 +11,12 @@
 
 #include <jansson.h>
 
+#include "cluster.h"
 #include "io.h"
 #include "journal.h"
 #include "mount.h"
 #include "object_index.h"
+#include "path.h"
 #include "staging.h"
 
 #define NAME_BUCKETS (1u << 16)
@@ -598,6 +600,30 @@ static int has_staged(struct mount *m)
     return n > 0;
 }
 
+/* The list from the cluster's shared index: the number of objects (0 when it has none or
+ * cannot be read: then as without it). */
+static int populate_from_cluster(struct mount *m)
+{
+    struct cluster_object_info *v = NULL;
+    struct ocfl_err e = {0};
+    size_t n = 0, added = 0;
+
+    if (cluster_objects(m->cluster, &v, &n, &e) < 0) {
+        mount_log(m, "%s; walking the root instead", e.msg);
+        return 0;
+    }
+    pthread_mutex_lock(&m->lock);
+    for (size_t i = 0; i < n; i++)
+        if (*v[i].path && ocfl_path_check(v[i].path) == OCFL_PATH_OK &&
+            mount_objects_add(&m->objs, v[i].object_id, v[i].path))
+            added++;
+    pthread_mutex_unlock(&m->lock);
+    cluster_object_infos_free(v, n);
+    if (added)
+        mount_log(m, "cluster: %zu objects listed from the shared index", added);
+    return (int)added;
+}
+
 int mount_objects_populate(struct mount *m, struct ocfl_err *err)
 {
     int rc;
@@ -614,6 +640,10 @@ int mount_objects_populate(struct mount *m, struct ocfl_err *err)
         else if (m->objs.n > 0)
             return (int)m->objs.n;
     }
+    /* Cluster mode, no index of our own yet: the cluster's, which every host's commits keep;
+     * the walk once mounted catches up with what other tools wrote. */
+    if (m->cluster && (rc = populate_from_cluster(m)) > 0)
+        return rc;
     /* No index: the mount serves at once (an object is found by its name through the layout)
      * and the listing fills in from the walk started once mounted.  Unless the root has no
      * layout to find an object by (then nothing could be reached until the walk is done), or

@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "cluster.h"
+#include "cluster_hooks.h"
 #include "commit.h"
 #include "commit_request.h"
 #include "plan.h"
@@ -210,6 +212,11 @@ static int root_status(struct mount *m, struct mount_node *n, char **ret, size_t
     json_object_set_new(j, "staged", staged);
     json_object_set_new(j, "plans", plans);
     json_object_set_new(j, "pid", json_integer((json_int_t)getpid())); /* ocflfs umount waits */
+    if (m->cluster) { /* the hosts as the last heartbeat saw them (no round trip here) */
+        json_t *cl = cluster_hooks_status_json(m->cluster);
+        json_object_set_new(cl, "notices", json_integer((json_int_t)m->n_notices));
+        json_object_set_new(j, "cluster", cl);
+    }
     return json_text(j, ret, ret_len);
 }
 
@@ -457,11 +464,19 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
     /* where the mount found it (an object the layout would put elsewhere included) */
     char *opath = mo->staged_new || !mo->path ? NULL : strdup(mo->path);
     pthread_mutex_unlock(&m->lock);
+    /* cluster mode: the object's lease before its staged changes are frozen on a head that
+     * another host could be changing (waits for a commit elsewhere, EBUSY naming it; writers
+     * go on meanwhile: the gate closes once the lease is held) */
+    int leased = 0;
+    if (m->cluster) {
+        rc = cluster_lease_take(m->cluster, mo->id, &err);
+        leased = rc == 0;
+    }
     mw_gate_close(w);
     pthread_mutex_lock(&m->lock);
     w->moving = 1; /* no writer inside the gate now: none waits for this while holding it */
     pthread_mutex_unlock(&m->lock);
-    watching = pthread_create(&watcher, NULL, watch, &wt) == 0;
+    watching = rc == 0 && pthread_create(&watcher, NULL, watch, &wt) == 0;
     struct journal_commit_in in = {.object_id = mo->id,
                                    .message = rq.message,
                                    .user_name = user,
@@ -474,7 +489,12 @@ int mw_commit(struct mount *m, struct mount_obj *mo, const struct mw_caller *who
                                        (rq.rebase ? JOURNAL_COMMIT_REBASE : 0) |
                                        (m->write_passthrough ? JOURNAL_COMMIT_UNSEEN_WRITERS : 0) |
                                        JOURNAL_COMMIT_CALLER_FINISHES};
-    rc = journal_commit_object(m->journal, m->root, &in, &plan, &result, &err);
+    /* (the commit reads the object's head from the storage, under the lease) */
+    if (rc == 0)
+        rc = journal_commit_object(m->journal, m->root, &in, &plan, &result, &err);
+    /* a plan its fence stopped stays unfinished under the lease, for its next holder */
+    if (leased && rc != JOURNAL_FENCED)
+        cluster_lease_drop(m->cluster, mo->id);
     free(opath);
     wt.done = 1;
     if (watching)
@@ -565,7 +585,9 @@ int mw_startup(struct mount *m, struct ocfl_err *err)
     size_t n = 0, failed = 0;
     int rc;
 
-    rc = journal_recover(m->journal, m->root, NULL, NULL, &failed, err);
+    rc = m->cluster
+             ? cluster_hooks_recover(m->cluster, m->journal, m->root, 0, NULL, NULL, &failed, err)
+             : journal_recover(m->journal, m->root, NULL, NULL, &failed, err);
     if (rc < 0)
         mount_log(m, "recovery: %zu plan(s) could not finish: %s", failed, err->msg);
     if (rc > 0)

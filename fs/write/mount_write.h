@@ -206,6 +206,14 @@ void mw_invalidate_object(struct mount *m, struct mount_obj *mo);
  * kernel may hold a lock of the inode the request is about).  Does nothing without a session
  * or on ENOMEM. */
 void mw_invalidate_object_async(struct mount *m, struct mount_obj *mo);
+/* ---- mount_notice.c: another host's switch (cluster mode) */
+
+/* A notice of the cluster (cluster_listen's callback; @ctx is the mount): an object that
+ * another host switched is read again and the kernel's entries of it dropped, a new one is
+ * added to the listing, a purged one marked gone.  Lock not held. */
+struct cluster_notice;
+void mw_cluster_notice(void *ctx, const struct cluster_notice *n);
+
 /* Wait until the threads of mw_invalidate_object_async have ended (before the session goes). */
 void mw_invalidations_wait(void);
 

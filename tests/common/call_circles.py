@@ -4,7 +4,7 @@
 usage: call_circles.py MAX BUILD_DIR [ROOM...]
 
 The objects are those of BUILD_DIR's compile_commands.json whose source lies under one of the
-ROOMs (default: ocfl journal web fs), named by their source path.
+ROOMs (default: ocfl journal cluster web fs), named by their source path.
 
 A file uses another when its object file has an undefined symbol that the other's object
 defines (nm: a function or a variable with external linkage; static ones never count).  Files
@@ -91,7 +91,7 @@ def objects(build, rooms):
 
 
 # the layers, lowest first
-ORDER = ["ocfl", "journal", "web", "fs/core", "fs/read", "fs/write", "fs/cli"]
+ORDER = ["ocfl", "journal", "cluster", "web", "fs/core", "fs/read", "fs/write", "fs/cli"]
 
 
 def room_of(path):
@@ -135,7 +135,7 @@ def include_graph(rooms):
 
 def main():
     limit = int(sys.argv[1])
-    rooms = sys.argv[3:] or ["ocfl", "journal", "web", "fs"]
+    rooms = sys.argv[3:] or ["ocfl", "journal", "cluster", "web", "fs"]
     objs = objects(sys.argv[2], rooms)
     if not objs:
         print("not ok 1 - no objects of %s in %s" % (" ".join(rooms), sys.argv[2]))

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# test_cluster_takeover.sh: a host killed (SIGKILL) in the middle of a commit, at every step
+# of its plan and at moments in between, is taken over by another host once its heartbeat is
+# stale: the other host finishes or reverts the plan from the dead host's journal, and every
+# time the object is valid at its old head or at the complete new one, and nothing staged is
+# lost (the dead host, back, sees the bytes committed or still staged).  Then a host paused
+# (SIGSTOP) between the switch's checks and its rename loses its lease, is taken over, and
+# writes nothing after it wakes.
+set -u
+. "$SOURCE_ROOT/tests/common/tap.sh"
+. "$SOURCE_ROOT/tests/mount/mount_lib.sh"
+. "$SOURCE_ROOT/tests/cluster/pg_lib.sh"
+
+if ! pg_start; then
+    tap_result 0 "a private PostgreSQL server started (the cluster tests need one)"
+    done_testing
+fi
+# short leases, so that a takeover comes within seconds (the test waits for it, whatever
+# it takes)
+export OCFLFS_CLUSTER_LEASE_MS=4000
+root=$WORK/root
+"$OCFLFS" init "$root" >/dev/null
+mkdir -p "$WORK/seed"
+echo seed >"$WORK/seed/seed.txt"
+"$OCFLFS" put "$root" obj "$WORK/seed" -m seed --user Seeder --cluster "$PG_URL" --host seed \
+    >/dev/null 2>&1 || tap_result 0 "seed obj"
+mkdir -p "$WORK/mnt-a"
+start_host b "$root" || tap_result 0 "host b mounts" "$(tail -5 "$WORK/mnt-b.log")"
+
+versions() { "$OCFLFS" log "$root" obj --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["versions"]))'; }
+# wait_taken N: until host b's log has N takeovers of host a (5 minutes at most)
+wait_taken() {
+    local i
+    for ((i = 0; i < 3000; i++)); do
+        (($(grep -c "took over host 'a'" "$WORK/mnt-b.log") >= $1)) && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# stop_a PID: unmount host a and wait for its daemon, never for ever: a stuck mount is detached
+# and a daemon still there after 5 minutes is killed (and reported)
+stop_a() {
+    local i
+    fusermount3 -u "$WORK/mnt-a" 2>/dev/null || fusermount3 -u -z "$WORK/mnt-a"
+    for ((i = 0; i < 3000; i++)); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$1" 2>/dev/null; then
+        kill -9 "$1"
+        tap_result 0 "host a's daemon ends once unmounted"
+    fi
+    wait "$1" 2>/dev/null
+}
+
+trials=0 broken=0 lost=0 finished=0 reverted=0
+taken=0
+trial() { # trial DESCRIPTION ENV...: host a commits a new file and dies as ENV makes it
+    local what=$1
+    shift
+    trials=$((trials + 1))
+    local before n_before
+    before=$(versions)
+    env "$@" OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster "$PG_URL" \
+        --host a 2>>"$WORK/mnt-a.log" &
+    local apid=$!
+    PIDS+=("$apid")
+    MOUNTS+=("$WORK/mnt-a")
+    wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a" ||
+        { tap_result 0 "$what: host a mounts" "$(tail -5 "$WORK/mnt-a.log")"; return; }
+    local data="trial $trials: $what"
+    if [[ $what == random* ]]; then # a bigger file, and a kill after a random moment
+        head -c $((4 << 20)) /dev/urandom >"$WORK/big"
+        cp "$WORK/big" "$WORK/mnt-a/obj/t$trials.bin"
+    fi
+    echo "$data" >"$WORK/mnt-a/obj/t$trials.txt"
+    setfattr -n user.ocfl.commit -v "trial $trials" "$WORK/mnt-a/obj" 2>/dev/null &
+    local cpid=$!
+    if [[ $what == random* ]]; then
+        sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+        kill -9 "$apid" 2>/dev/null
+    fi
+    wait "$cpid" 2>/dev/null
+    # a plan with no such step returns: then the host dies just after its commit
+    kill -9 "$apid" 2>/dev/null
+    wait "$apid" 2>/dev/null
+    fusermount3 -u -z "$WORK/mnt-a" 2>/dev/null
+    taken=$((taken + 1))
+    if ! wait_taken "$taken"; then
+        tap_result 0 "$what: host b takes host a over" "$(tail -5 "$WORK/mnt-b.log")"
+        return
+    fi
+    # the object: valid, at the old head or the complete new one
+    local after ok=1
+    after=$(versions)
+    "$OCFLFS" validate "$root" obj --quiet >"$WORK/validate" 2>&1 || { ok=0; broken=$((broken + 1)); }
+    if [[ $after == "$before" ]]; then
+        reverted=$((reverted + 1))
+    elif [[ $after == $((before + 1)) ]]; then
+        finished=$((finished + 1))
+        [[ $("$OCFLFS" cat "$root" obj "t$trials.txt" 2>&1) == "$data" ]] || { ok=0; broken=$((broken + 1)); }
+    else
+        ok=0
+        broken=$((broken + 1))
+    fi
+    tap_result $ok "$what: object valid at v$before or v$((before + 1)) (v$after)" "$(cat "$WORK/validate")"
+    if [[ $after != "$before" ]]; then # the taker's own mount heard of the version it finished
+        local i seen=0
+        for ((i = 0; i < 3000; i++)); do
+            [[ $(cat "$WORK/mnt-b/obj/t$trials.txt" 2>/dev/null) == "$data" ]] && { seen=1; break; }
+            sleep 0.1
+        done
+        tap_result $seen "$what: host b's mount shows the version it finished"
+    fi
+    # host a comes back: the bytes it was given are there, committed or staged
+    env OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster "$PG_URL" \
+        --host a 2>>"$WORK/mnt-a.log" &
+    apid=$!
+    PIDS+=("$apid")
+    wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+    if [[ $(cat "$WORK/mnt-a/obj/t$trials.txt" 2>&1) == "$data" ]]; then
+        tap_result 1 "$what: host a, back, has the bytes"
+    else
+        lost=$((lost + 1))
+        tap_result 0 "$what: host a, back, has the bytes" "$(cat "$WORK/mnt-a/obj/t$trials.txt" 2>&1)"
+    fi
+    if [[ $after == "$before" ]]; then # reverted: still staged there; committed from there
+        setfattr -n user.ocfl.commit -v "trial $trials again" "$WORK/mnt-a/obj" 2>"$WORK/err"
+        check_eq "$what: and commits them" 0 $?
+    fi
+    stop_a "$apid"
+}
+
+# TAKEOVER_STEPS and TAKEOVER_RANDOM (counts) choose the trials
+for k in ${TAKEOVER_STEPS:-0 1 2 3 4 5}; do
+    trial "killed before step $k" OCFLFS_TEST_KILL_BEFORE_STEP=$k
+    trial "killed after step $k" OCFLFS_TEST_KILL_AT_STEP=$k
+done
+for ((r = 1; r <= ${TAKEOVER_RANDOM:-3}; r++)); do
+    trial "random moment $r"
+done
+check_grep "host a, back, says it was taken over" "was taken over by host 'b'" "$WORK/mnt-a.log"
+tap_diag "takeover trials: $trials; at the new head (finished): $finished, at the old head (reverted, or killed before its plan was recorded): $reverted; broken objects: $broken; lost staged data: $lost"
+check_eq "no object broken in $trials trials" 0 "$broken"
+check_eq "no staged data lost" 0 "$lost"
+
+# a host paused between the switch's checks and its rename: it loses its lease and must not
+# write after it wakes
+echo "paused" >"$WORK/p.txt"
+OCFLFS_TEST_STOP_AT_SWITCH=1 OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f \
+    --cluster "$PG_URL" --host a 2>>"$WORK/mnt-a.log" &
+apid=$!
+PIDS+=("$apid")
+wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+cp "$WORK/p.txt" "$WORK/mnt-a/obj/paused.txt"
+before=$(versions)
+setfattr -n user.ocfl.commit -v "paused" "$WORK/mnt-a/obj" 2>"$WORK/err-paused" &
+cpid=$!
+check_true "host a stops between the checks and the rename" wait_stopped "$apid"
+taken=$((taken + 1))
+check_true "host b takes the paused host over" wait_taken "$taken"
+check_eq "and finishes its plan: the new version is there" $((before + 1)) "$(versions)"
+# everything under the root but host b's own state dir (b's journal moves on its own)
+sums_but_b() {
+    (cd "$root" && find . -path ./extensions/ocflfs/hosts/b -prune -o -type f -print0 | sort -z |
+        xargs -0 -r sha256sum && find . -path ./extensions/ocflfs/hosts/b -prune -o -type d -print | sort)
+}
+sums=$(sums_but_b)
+check_eq "the lease is no longer a's" 0 "$(pg_sql "SELECT count(*) FROM ocflfs_leases WHERE host = 'a'")"
+kill -CONT "$apid"
+wait "$cpid"
+check_eq "a's commit fails once it wakes" 1 $?
+check_eq "fenced: ENOLCK, its lease is gone" 37 \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("code"))' "$WORK/mnt-a/obj/.ocfl/commit")"
+check_eq "a wrote nothing into the root (its own journal included) after it woke" "$sums" "$(sums_but_b)"
+check_true "the object is valid" "$OCFLFS" validate "$root" obj --quiet
+check_eq "with the paused commit's bytes" paused "$("$OCFLFS" cat "$root" obj paused.txt 2>&1)"
+stop_a "$apid"
+stop_host b
+check_eq "host b unmounts cleanly" 0 $?
+# with no other host to take it over: host a killed before its switch (after the content
+# step), its plan cancelled from the command line under its name (a revert, under the
+# object's lease), its staged bytes back in staging
+before=$(versions)
+OCFLFS_TEST_KILL_AT_STEP=1 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster "$PG_URL" \
+    --host a 2>>"$WORK/mnt-a.log" &
+apid=$!
+PIDS+=("$apid")
+wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+echo "to be cancelled" >"$WORK/mnt-a/obj/cancelled.txt"
+setfattr -n user.ocfl.commit -v "cancelled" "$WORK/mnt-a/obj" 2>/dev/null
+wait "$apid" 2>/dev/null
+fusermount3 -u -z "$WORK/mnt-a" 2>/dev/null
+"$OCFLFS" plans "$root" --cluster "$PG_URL" --json >"$WORK/plans.json"
+plan=$(python3 -c 'import json,sys; print(" ".join(str(p["id"]) for p in json.load(open(sys.argv[1]))["plans"] if p["host"] == "a" and p["state"] == "running"))' "$WORK/plans.json")
+check_true "plans --cluster shows a's interrupted plan" test -n "$plan"
+"$OCFLFS" cancel "$root" "$plan" --cluster "$PG_URL" --host a >"$WORK/cancel.out" 2>&1
+check_eq "cancel --cluster --host a reverts it" 0 $?
+check_grep "and says so" "cancelled and reverted" "$WORK/cancel.out"
+check_eq "the object is at its old head" "$before" "$(versions)"
+check_true "and valid" "$OCFLFS" validate "$root" obj --quiet
+OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster "$PG_URL" \
+    --host a 2>>"$WORK/mnt-a.log" &
+apid=$!
+PIDS+=("$apid")
+wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+check_eq "host a, back, has the cancelled commit's bytes staged" "to be cancelled" \
+    "$(cat "$WORK/mnt-a/obj/cancelled.txt" 2>&1)"
+setfattr -n user.ocfl.commit -v "again" "$WORK/mnt-a/obj"
+check_eq "and commits them" 0 $?
+check_eq "a new version" $((before + 1)) "$(versions)"
+stop_a "$apid"
+
+# host a's daemons were started here, not by start_mount: their sanitizer reports by hand
+if grep -qE "runtime error|AddressSanitizer|LeakSanitizer" "$WORK/mnt-a.log"; then
+    tap_result 0 "host a's daemons report no sanitizer errors" \
+        "$(grep -E -A30 "runtime error|Sanitizer" "$WORK/mnt-a.log" | head -40)"
+else
+    tap_result 1 "host a's daemons report no sanitizer errors"
+fi
+done_testing
