@@ -106,7 +106,8 @@ void journal_retry_default(struct journal_retry *r);
 /* Milliseconds to wait after failed attempt @attempt (1-based). */
 uint64_t journal_retry_delay_ms(const struct journal_retry *r, unsigned attempt);
 
-/* Whether @code (a negative errno) may be retried under @r. */
+/* Whether @code (a negative errno) may be retried under @r: never JOURNAL_CONFLICT nor
+ * -ECANCELED, whatever @r's list says; else when the list does not name it. */
 int journal_retry_allowed(const struct journal_retry *r, int code);
 
 /*

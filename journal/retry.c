@@ -62,6 +62,9 @@ uint64_t journal_retry_delay_ms(const struct journal_retry *r, unsigned attempt)
 
 int journal_retry_allowed(const struct journal_retry *r, int code)
 {
+    /* a conflict or a cancel is never retried, whatever the list says */
+    if (code == JOURNAL_CONFLICT || code == -ECANCELED)
+        return 0;
     for (unsigned i = 0; i < r->n_non_retryable && i < JOURNAL_RETRY_CODES_MAX; i++)
         if (r->non_retryable[i] == code)
             return 0;
