@@ -211,6 +211,10 @@ static int check_options(const char *key, const char *v, enum ocfl_settings_sour
             name = len;
         if (!len)
             return ocfl_err_set(err, -EINVAL, "'%s': an empty option", key);
+        /* FUSE un-escapes "\X" and "\NNN" after the names were compared here */
+        if (memchr(v, '\\', len))
+            return ocfl_err_set(err, -EINVAL, "'%s': option '%.*s': a backslash is refused", key,
+                                (int)len, v);
         for (size_t i = 0; src != OCFL_SETTINGS_SYSTEM && src != OCFL_SETTINGS_COMMAND_LINE &&
                            i < sizeof(secure_options) / sizeof(secure_options[0]);
              i++)

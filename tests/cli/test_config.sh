@@ -103,6 +103,20 @@ check_grep "... saying where it may be set" "taken only from the system file or 
 out=$("$OCFLFS" config --root "$T/r" mount.options ctl=.c,allow_other 2>&1)
 check_eq "allow_other in a root's mount.options: refused" 2 $?
 check_grep "... naming the option" "option 'allow_other' is taken only" <(echo "$out")
+# FUSE un-escapes backslashes after ocflfs compared the names: none taken, from anywhere
+out=$("$OCFLFS" config --system mount.options 'allow\_other' 2>&1)
+check_eq "a backslash in the system file's mount.options: refused" 2 $?
+check_grep "... naming the option" "option 'allow\\_other': a backslash is refused" <(echo "$out")
+printf '[mount]\noptions = \\141llow_other\n' >"$USERF"
+check_grep "an escaped allow_other written into the user file by hand: refused where it is" \
+    "$USERF:2: 'mount.options': option '\\141llow_other': a backslash is refused" <("$OCFLFS" config 2>&1)
+: >"$USERF"
+mkdir -p "$T/mb"
+MNT+=("$T/mb")
+out=$("$OCFLFS" mount "$T/r" "$T/mb" -o 'ro,allow\_other' 2>&1)
+check_eq "a backslash in the command line's -o: a usage error" 2 $?
+check_grep "... naming the option" "option 'allow\\_other': a backslash is refused" <(echo "$out")
+check_true "... and nothing is mounted" bash -c '! mountpoint -q "$0"' "$T/mb"
 printf '[mount]\noptions = commit_group=staff\n' >"$USERF"
 check_grep "commit_group written into the user file by hand: refused where it is" \
     "$USERF:2: 'mount.options': option 'commit_group' is taken only" <("$OCFLFS" config 2>&1)

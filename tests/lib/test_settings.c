@@ -120,6 +120,10 @@ static void test_syntax_and_values(void)
          "b.conf:2: 'mount.options': option 'allow_other' is taken only from the system"},
         {"[mount]\noptions = commit_group=wheel\n", "option 'commit_group' is taken only"},
         {"[mount]\noptions = default_permissions\n", "option 'default_permissions' is taken"},
+        /* FUSE would un-escape these into allow_other */
+        {"[mount]\noptions = ctl=.c,allow\\_other\n",
+         "b.conf:2: 'mount.options': option 'allow\\_other': a backslash is refused"},
+        {"[mount]\noptions = \\141llow_other\n", "option '\\141llow_other': a backslash"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct ocfl_settings *t;
@@ -132,6 +136,12 @@ static void test_syntax_and_values(void)
             printf("#   got '%s'\n", err.msg);
         ocfl_settings_free(t);
     }
+    /* a backslash from every source, the system file's and the command line's too */
+    CHECK_INT(ocfl_settings_check("mount.options", "allow\\_other", OCFL_SETTINGS_SYSTEM, &err),
+              -EINVAL);
+    CHECK_INT(ocfl_settings_check("mount.options", "ctl=a\\b", OCFL_SETTINGS_COMMAND_LINE, &err),
+              -EINVAL);
+    CHECK(strstr(err.msg, "option 'ctl=a\\b': a backslash is refused") != NULL);
     /* the one bad line leaves the good ones before it unset */
     ocfl_err_clear(&err);
     CHECK_INT(ocfl_settings_load_text(s, "[threads]\ncontent = 2\n[init]\ndigest = md5\n", "b.conf",
