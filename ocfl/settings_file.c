@@ -198,8 +198,10 @@ int ocfl_settings_load_file(struct ocfl_settings *s, const char *path,
     char *text = NULL;
     int r;
 
-    /* a file whose owner is checked is that file itself, not what a link points at */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (owner != (uid_t)-1 ? O_NOFOLLOW : 0));
+    /* a file whose owner is checked is that file itself, not what a link points at; a FIFO
+     * or a device is not waited for (O_NONBLOCK), but refused once it is seen for one */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                            (owner != (uid_t)-1 ? O_NOFOLLOW : 0));
     if (fd < 0 && errno == ELOOP)
         return ocfl_err_set(err, -EPERM, "'%s' is a symbolic link: not read", path);
     if (fd < 0)
@@ -296,9 +298,19 @@ int ocfl_settings_write(const char *path, const char *key, const char *value,
     if (strchr(value, '\n') || (size_t)(dot - key) >= sizeof(section))
         return ocfl_err_set(err, -EINVAL, "'%s': a value of one line wanted", key);
     snprintf(section, sizeof(section), "%.*s", (int)(dot - key), key);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0 && errno != ENOENT)
         return ocfl_err_sys(err, -errno, "cannot open '%s'", path);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) < 0) {
+        r = ocfl_err_sys(err, -errno, "cannot stat '%s'", path);
+        close(fd);
+        return r;
+    }
+    if (fd >= 0 && !S_ISREG(st.st_mode)) {
+        close(fd);
+        return ocfl_err_set(err, -EINVAL, "'%s' is not a regular file: not written", path);
+    }
     if (fd < 0) {
         if (!(text = strdup("")))
             return ocfl_err_set(err, -ENOMEM, "out of memory");

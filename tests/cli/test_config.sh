@@ -96,6 +96,18 @@ check_eq "config KEY VALUE with a bad value: a usage error" 2 $?
 check_grep "... saying what is wanted" "'0.5' is no number from 1 to 100" <(echo "$out")
 check_true "... and the file is left as it was" test ! -s "$USERF"
 
+# ---- a FIFO (or any file not regular) at a config path: refused, not waited for ----
+rm -f "$USERF" && mkfifo "$USERF"
+out=$(timeout 20 "$OCFLFS" config threads.content 2>&1)
+rc=$?
+check_true "a FIFO as the user file: the command does not hang" test "$rc" != 124
+check_grep "... and is refused with a message" "$USERF' is not a regular file" <(echo "$out")
+out=$(timeout 20 "$OCFLFS" config threads.content 2 2>&1)
+rc=$?
+check_true "config KEY VALUE into a FIFO: no hang" test "$rc" != 124
+check_grep "... refused" "$USERF' is not a regular file: not written" <(echo "$out")
+rm -f "$USERF" && : >"$USERF"
+
 # ---- security-relevant keys: the system file and the command line only ----
 out=$("$OCFLFS" config mount.address_template 'mailto:{login}@example.org' 2>&1)
 check_eq "address_template in the user file: refused" 2 $?
