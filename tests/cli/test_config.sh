@@ -108,6 +108,44 @@ check_true "config KEY VALUE into a FIFO: no hang" test "$rc" != 124
 check_grep "... refused" "$USERF' is not a regular file: not written" <(echo "$out")
 rm -f "$USERF" && : >"$USERF"
 
+# ---- what config KEY VALUE writes: modes kept, the umask's no part, links ----
+"$OCFLFS" config threads.content 3 && chmod 600 "$USERF"
+"$OCFLFS" config threads.hashing 4
+check_eq "a 0600 user file stays 0600" 600 "$(stat -c %a "$USERF")"
+: >"$USERF"
+rm -f "$OCFLFS_SYSTEM_CONFIG"
+(umask 077 && "$OCFLFS" config --system threads.content 2)
+check_eq "under umask 077 a new system file is 0644 (every user reads it)" 644 \
+    "$(stat -c %a "$OCFLFS_SYSTEM_CONFIG")"
+rm -rf "$T/xdg"
+(umask 077 && XDG_CONFIG_HOME=$T/xdg "$OCFLFS" config threads.content 2)
+check_eq "... and the directories made for a user file 0755" 755 "$(stat -c %a "$T/xdg/ocflfs")"
+mv "$USERF" "$T/real-config" && ln -s "$T/real-config" "$USERF"
+"$OCFLFS" config threads.content 6
+check_true "a symlinked user file stays a link" test -L "$USERF"
+check_eq "... and its target gets the value" "6" "$("$OCFLFS" config threads.content)"
+rm -f "$USERF" && : >"$USERF"
+"$OCFLFS" init "$T/rl" >/dev/null && mkdir -p "$T/elsewhere" &&
+    rm -rf "$T/rl/extensions/ocflfs" && ln -s "$T/elsewhere" "$T/rl/extensions/ocflfs"
+out=$("$OCFLFS" config --root "$T/rl" threads.content 2 2>&1)
+check_true "a symlinked state directory: config --root refuses it" test $? != 0
+check_grep "... saying so" "is a symbolic link: not written into" <(echo "$out")
+check_true "... and writes nothing there" test ! -e "$T/elsewhere/ocflfs.conf"
+# two writers at once of one file: neither update lost, no half-written file
+lost=0
+for i in $(seq 1 15); do
+    : >"$USERF"
+    "$OCFLFS" config threads.content 7 &
+    "$OCFLFS" config threads.hashing 8 &
+    wait
+    [[ $("$OCFLFS" config threads.content) == 7 && $("$OCFLFS" config threads.hashing) == 8 ]] ||
+        lost=$((lost + 1))
+done
+check_eq "two writers in parallel, 15 times: both keys every time" 0 "$lost"
+check_true "... and no temporary file is left" \
+    bash -c '! ls -A "$0" | grep -q tmp' "$(dirname "$USERF")"
+: >"$USERF"
+
 # ---- security-relevant keys: the system file and the command line only ----
 out=$("$OCFLFS" config mount.address_template 'mailto:{login}@example.org' 2>&1)
 check_eq "address_template in the user file: refused" 2 $?
