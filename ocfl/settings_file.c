@@ -261,6 +261,24 @@ static int find_line(void *ctx, const struct line *l, struct ocfl_err *err)
     return 0;
 }
 
+/* The last value of a key, as a file's text gives it. */
+struct readback {
+    const char *key;
+    char *value; /* malloc()ed */
+};
+
+static int read_back(void *ctx, const struct line *l, struct ocfl_err *err)
+{
+    struct readback *rb = ctx;
+
+    if (!l->key[0] || strcmp(l->key, rb->key))
+        return 0;
+    free(rb->value);
+    if (!(rb->value = strdup(l->value)))
+        return ocfl_err_set(err, -ENOMEM, "out of memory");
+    return 0;
+}
+
 /* mkdir -p of @path's directory (an absolute or relative file system path), each new one
  * 0755 whatever the umask. */
 static int make_parents(const char *path, struct ocfl_err *err)
@@ -429,8 +447,9 @@ int ocfl_settings_write(const char *path, const char *key, const char *value,
         r = parse(text, path, find_line, &w, err);
     if (r < 0)
         goto out;
-    /* quoted when spaces at either end would otherwise be lost */
-    int quote = *value && (value[0] == ' ' || value[strlen(value) - 1] == ' ' || value[0] == '"');
+    /* quoted when blanks at either end would otherwise be lost */
+    size_t vl = strlen(value);
+    int quote = vl && (strchr(" \t\r\"", value[0]) || strchr(" \t\r", value[vl - 1]));
     if (asprintf(&line, "%s = %s%s%s", dot + 1, quote ? "\"" : "", value, quote ? "\"" : "") < 0) {
         line = NULL;
         r = ocfl_err_set(err, -ENOMEM, "out of memory");
@@ -448,6 +467,14 @@ int ocfl_settings_write(const char *path, const char *key, const char *value,
     else
         snprintf(out, n, "%s%s[%s]\n%s\n", text, len && text[len - 1] != '\n' ? "\n" : "", section,
                  line);
+    /* what is written must read back as @value, and the whole file parse */
+    struct readback rb = {key, NULL};
+    r = parse(out, path, read_back, &rb, err);
+    if (r >= 0 && (!rb.value || strcmp(rb.value, value)))
+        r = ocfl_err_set(err, -EINVAL, "'%s': a value that would not read back as given", key);
+    free(rb.value);
+    if (r < 0)
+        goto out;
     /* an existing file keeps its mode (and, written by root, its owner); a new one is 0644
      * whatever the umask, so that the system file is every user's to read */
     if (fd >= 0)
