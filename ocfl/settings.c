@@ -352,6 +352,7 @@ static int refresh(struct ocfl_settings *s, size_t i)
         for (int k = N_SOURCES - 1; keys[i].type == T_OPTIONS && n == 1 && k > 0; k--)
             if (s->v[i][k].text && *s->v[i][k].text) {
                 s->now[i] = s->v[i][k];
+                s->now_src[i] = (enum ocfl_settings_source)k; /* not the empty one above */
                 return 0;
             }
         s->now[i] = s->v[i][top];

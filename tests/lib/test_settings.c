@@ -196,6 +196,16 @@ static void test_precedence(void)
     CHECK_INT(src, OCFL_SETTINGS_ROOT);
     CHECK_STR(where, "sys:2, user:3, root:2");
     ocfl_settings_free(s);
+    /* a later source's empty list adds nothing: the value, its source and its place are the
+     * one list's */
+    CHECK_OK(ocfl_settings_new(&s));
+    CHECK_OK(ocfl_settings_load_text(s, "[mount]\noptions = ctl=.x\n", "sys", OCFL_SETTINGS_SYSTEM,
+                                     &err));
+    CHECK_OK(ocfl_settings_load_text(s, "[mount]\noptions =\n", "root", OCFL_SETTINGS_ROOT, &err));
+    CHECK_STR(ocfl_settings_get(s, "mount.options", &src, &where), "ctl=.x");
+    CHECK_INT(src, OCFL_SETTINGS_SYSTEM);
+    CHECK_STR(where, "sys:2");
+    ocfl_settings_free(s);
 }
 
 static void test_files(void)
