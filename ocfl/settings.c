@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "path.h"
 
 enum type {
     T_DURATION,
@@ -246,6 +247,9 @@ int ocfl_settings_check(const char *key, const char *value, enum ocfl_settings_s
     k = &keys[i];
     if (strlen(value) > MAX_VALUE_LEN)
         return ocfl_err_set(err, -EINVAL, "'%s': longer than %d bytes", key, MAX_VALUE_LEN);
+    /* config --json could not show it (and a name or an address is text) */
+    if (!ocfl_utf8_valid(value, strlen(value)))
+        return ocfl_err_set(err, -EINVAL, "'%s': not UTF-8", key);
     if (k->secure && src != OCFL_SETTINGS_SYSTEM && src != OCFL_SETTINGS_COMMAND_LINE &&
         src != OCFL_SETTINGS_DEFAULT)
         return ocfl_err_set(err, -EINVAL,

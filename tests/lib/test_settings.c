@@ -136,6 +136,12 @@ static void test_syntax_and_values(void)
             printf("#   got '%s'\n", err.msg);
         ocfl_settings_free(t);
     }
+    /* text that is not UTF-8, from any source */
+    CHECK_INT(ocfl_settings_check("user.name", "caf\xe9", OCFL_SETTINGS_SYSTEM, &err), -EINVAL);
+    CHECK(strstr(err.msg, "'user.name': not UTF-8") != NULL);
+    CHECK_INT(ocfl_settings_check("mount.options", "ctl=\xff", OCFL_SETTINGS_COMMAND_LINE, &err),
+              -EINVAL);
+    CHECK_OK(ocfl_settings_check("user.name", "caf\xc3\xa9", OCFL_SETTINGS_USER, &err));
     /* a backslash from every source, the system file's and the command line's too */
     CHECK_INT(ocfl_settings_check("mount.options", "allow\\_other", OCFL_SETTINGS_SYSTEM, &err),
               -EINVAL);
