@@ -118,6 +118,10 @@ int journal_retry_to_json(const struct journal_retry r[JOURNAL_RETRY_KIND_COUNT]
     return 0;
 }
 
+/* The bounds the settings check (ocfl/settings.c): a recorded policy edited by hand past them
+ * is refused, not run (a negative or huge coefficient is no wait). */
+#define MAX_INTERVAL_MS (24ll * 3600 * 1000)
+
 static int policy_from(json_t *o, struct journal_retry *r)
 {
     json_t *v, *codes = json_object_get(o, "non_retryable");
@@ -127,14 +131,15 @@ static int policy_from(json_t *o, struct journal_retry *r)
         json_array_size(codes) > JOURNAL_RETRY_CODES_MAX)
         return -EBADMSG;
     if (!json_is_integer(v = json_object_get(o, "initial_interval_ms")) ||
-        json_integer_value(v) < 0)
+        json_integer_value(v) < 0 || json_integer_value(v) > MAX_INTERVAL_MS)
         return -EBADMSG;
     r->initial_ms = (uint64_t)json_integer_value(v);
-    if (!json_is_number(v = json_object_get(o, "backoff_coefficient")))
+    if (!json_is_number(v = json_object_get(o, "backoff_coefficient")) ||
+        !(json_number_value(v) >= 1.0 && json_number_value(v) <= 100.0))
         return -EBADMSG;
     r->coefficient = json_number_value(v);
     if (!json_is_integer(v = json_object_get(o, "maximum_interval_ms")) ||
-        json_integer_value(v) < 0)
+        json_integer_value(v) < 0 || json_integer_value(v) > MAX_INTERVAL_MS)
         return -EBADMSG;
     r->max_ms = (uint64_t)json_integer_value(v);
     if (!json_is_integer(v = json_object_get(o, "maximum_attempts")) || json_integer_value(v) < 1 ||

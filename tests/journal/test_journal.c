@@ -508,6 +508,24 @@ static void test_policy_json(void)
     CHECK_INT(journal_retry_from_json("{\"content\": {\"initial_interval_ms\": \"x\"}}", b),
               -EBADMSG);
     CHECK_INT(journal_retry_from_json("[", b), -EBADMSG);
+    /* a recorded policy edited past the settings' bounds is refused, not run */
+    static const char *const edited[][3] = {
+        {"1", "-2.0", "10"},      {"1", "0.5", "10"},
+        {"1", "1e300", "10"},     {"9223372036854775807", "2.0", "10"},
+        {"1", "2.0", "86400001"},
+    };
+    for (size_t i = 0; i < sizeof(edited) / sizeof(edited[0]); i++) {
+        char json[512];
+        snprintf(json, sizeof(json),
+                 "{\"switch\": {\"initial_interval_ms\": %s, \"backoff_coefficient\": %s, "
+                 "\"maximum_interval_ms\": %s, \"maximum_attempts\": 3, \"non_retryable\": []}}",
+                 edited[i][0], edited[i][1], edited[i][2]);
+        CHECK_INT(journal_retry_from_json(json, b), -EBADMSG);
+    }
+    CHECK_OK(journal_retry_from_json("{\"switch\": {\"initial_interval_ms\": 1, "
+                                     "\"backoff_coefficient\": 100, \"maximum_interval_ms\": "
+                                     "86400000, \"maximum_attempts\": 3, \"non_retryable\": []}}",
+                                     b));
     CHECK_INT(journal_retry_kind_of(OCFL_STEP_CONTENT), JOURNAL_RETRY_CONTENT);
     CHECK_INT(journal_retry_kind_of(OCFL_STEP_VERSION_INV), JOURNAL_RETRY_INVENTORY);
     CHECK_INT(journal_retry_kind_of(OCFL_STEP_ROOT_SIDECAR), JOURNAL_RETRY_SWITCH);
