@@ -163,12 +163,17 @@ int journal_retry_from_json(const char *json, struct journal_retry r[JOURNAL_RET
 {
     json_t *all = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
     int ret = json_is_object(all) ? 0 : -EBADMSG;
+    struct journal_retry got[JOURNAL_RETRY_KIND_COUNT];
 
+    /* @r changes only when every policy is good */
+    memcpy(got, r, sizeof(got));
     for (int k = 0; !ret && k < JOURNAL_RETRY_KIND_COUNT; k++) {
         json_t *o = json_object_get(all, kind_names[k]);
         if (o)
-            ret = policy_from(o, &r[k]);
+            ret = policy_from(o, &got[k]);
     }
     json_decref(all);
+    if (!ret)
+        memcpy(r, got, sizeof(got));
     return ret;
 }

@@ -520,7 +520,9 @@ static void test_policy_json(void)
                  "{\"switch\": {\"initial_interval_ms\": %s, \"backoff_coefficient\": %s, "
                  "\"maximum_interval_ms\": %s, \"maximum_attempts\": 3, \"non_retryable\": []}}",
                  edited[i][0], edited[i][1], edited[i][2]);
+        b[JOURNAL_RETRY_SWITCH].initial_ms = 42;
         CHECK_INT(journal_retry_from_json(json, b), -EBADMSG);
+        CHECK_INT(b[JOURNAL_RETRY_SWITCH].initial_ms, 42); /* left as it was */
     }
     CHECK_OK(journal_retry_from_json("{\"switch\": {\"initial_interval_ms\": 1, "
                                      "\"backoff_coefficient\": 100, \"maximum_interval_ms\": "
