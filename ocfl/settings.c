@@ -216,6 +216,12 @@ static int check_options(const char *key, const char *v, enum ocfl_settings_sour
         if (memchr(v, '\\', len))
             return ocfl_err_set(err, -EINVAL, "'%s': option '%.*s': a backslash is refused", key,
                                 (int)len, v);
+        /* one mount's doing, never every mount's: a file's list would wipe or move the state */
+        if (src != OCFL_SETTINGS_COMMAND_LINE && ((name == 11 && !strncmp(v, "fresh_state", 11)) ||
+                                                  (name == 5 && !strncmp(v, "state", 5))))
+            return ocfl_err_set(err, -EINVAL,
+                                "'%s': option '%.*s' is taken only from the command line", key,
+                                (int)name, v);
         for (size_t i = 0; src != OCFL_SETTINGS_SYSTEM && src != OCFL_SETTINGS_COMMAND_LINE &&
                            i < sizeof(secure_options) / sizeof(secure_options[0]);
              i++)

@@ -136,6 +136,16 @@ static void test_syntax_and_values(void)
             printf("#   got '%s'\n", err.msg);
         ocfl_settings_free(t);
     }
+    /* fresh_state and state= only from the command line, not even from the system file */
+    CHECK_INT(ocfl_settings_check("mount.options", "ro,fresh_state", OCFL_SETTINGS_SYSTEM, &err),
+              -EINVAL);
+    CHECK(strstr(err.msg, "option 'fresh_state' is taken only from the command line") != NULL);
+    CHECK_INT(ocfl_settings_check("mount.options", "state=/tmp/x", OCFL_SETTINGS_ROOT, &err),
+              -EINVAL);
+    CHECK(strstr(err.msg, "option 'state' is taken only from the command line") != NULL);
+    CHECK_OK(ocfl_settings_check("mount.options", "state=/tmp/x,fresh_state",
+                                 OCFL_SETTINGS_COMMAND_LINE, &err));
+    CHECK_OK(ocfl_settings_check("mount.options", "statefoo", OCFL_SETTINGS_USER, &err));
     /* text that is not UTF-8, from any source */
     CHECK_INT(ocfl_settings_check("user.name", "caf\xe9", OCFL_SETTINGS_SYSTEM, &err), -EINVAL);
     CHECK(strstr(err.msg, "'user.name': not UTF-8") != NULL);
