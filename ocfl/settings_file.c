@@ -35,6 +35,17 @@ static int read_all(int fd, const char *path, char **ret, size_t *ret_len, struc
         return ocfl_err_set(err, -ENOMEM, "out of memory");
     for (;;) {
         ssize_t n;
+        if (len == MAX_FILE) {
+            /* exactly MAX_FILE bytes is allowed: only a byte more is too much */
+            char probe;
+            while ((n = read(fd, &probe, 1)) < 0 && errno == EINTR)
+                ;
+            if (!n)
+                break;
+            free(buf);
+            return n < 0 ? ocfl_err_sys(err, -errno, "cannot read '%s'", path)
+                         : ocfl_err_set(err, -EFBIG, "'%s': larger than %u bytes", path, MAX_FILE);
+        }
         if (len == cap) {
             char *nb = cap < MAX_FILE ? realloc(buf, 2 * cap + 1) : NULL;
             if (!nb) {

@@ -252,6 +252,37 @@ static void test_files(void)
     CHECK_OK(ocfl_settings_load_file(s, path("root.conf"), OCFL_SETTINGS_ROOT, getuid(), &err));
     CHECK_INT(ocfl_settings_count(s, "threads.content"), 5);
 
+    /* at most 1 MiB: exactly that is read, a byte more refused */
+    {
+        size_t big = 1u << 20;
+        char *t = malloc(big + 2);
+        struct ocfl_settings *u;
+        const char *head = "[threads]\ncontent = 3\n";
+        CHECK(t != NULL);
+        if (t) {
+            memset(t, '#', big + 1);
+            for (size_t k = 79; k < big; k += 80)
+                t[k] = '\n'; /* comment lines, no longer than a line may be */
+            memcpy(t, head, strlen(head));
+            t[big - 1] = '\n';
+            t[big] = 0;
+            int wfd = open(path("big.conf"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            CHECK(wfd >= 0 && write(wfd, t, big) == (ssize_t)big);
+            close(wfd);
+            CHECK_OK(ocfl_settings_new(&u));
+            CHECK_OK(
+                ocfl_settings_load_file(u, path("big.conf"), OCFL_SETTINGS_USER, (uid_t)-1, &err));
+            CHECK_INT(ocfl_settings_count(u, "threads.content"), 3);
+            wfd = open(path("big.conf"), O_WRONLY | O_APPEND);
+            CHECK(wfd >= 0 && write(wfd, "\n", 1) == 1);
+            close(wfd);
+            CHECK_INT(
+                ocfl_settings_load_file(u, path("big.conf"), OCFL_SETTINGS_USER, (uid_t)-1, &err),
+                -EFBIG);
+            ocfl_settings_free(u);
+            free(t);
+        }
+    }
     /* setting one key keeps every other line */
     put("w.conf", "# mine\n[threads]\ncontent = 2 \n\n[user]\nname = X\n", 0644);
     CHECK_OK(ocfl_settings_write(path("w.conf"), "threads.content", "4", OCFL_SETTINGS_USER, &err));
