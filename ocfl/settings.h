@@ -109,11 +109,11 @@ int ocfl_settings_errnos(const struct ocfl_settings *s, const char *key, int *co
  * the end of its section, else a new section is appended.  The value is checked for @src
  * and the file's present text must parse.  An existing file keeps its mode (and its owner,
  * written by root).  A user file (@src OCFL_SETTINGS_USER) that is a symbolic link is written
- * where it points; any other link, a root's state directory that is a link (@src
- * OCFL_SETTINGS_ROOT) and a file that is not regular are refused.  Writers of one directory
- * take turns (flock of the directory, around the read and the rename), so concurrent writers
- * lose no update.  Written durably (a temporary file of a unique name, fsync, rename, fsync of
- * the directory).  0, or a negative errno with a message naming the file.
+ * where it points; any other link ("is a symbolic link: not written"), a root's state directory
+ * that is a link (@src OCFL_SETTINGS_ROOT) and a file that is not regular are refused.  Writers of
+ * one directory take turns (flock of the directory, around the read and the rename), so concurrent
+ * writers lose no update.  Written durably (a temporary file of a unique name, fsync, rename, fsync
+ * of the directory).  0, or a negative errno with a message naming the file.
  */
 int ocfl_settings_write(const char *path, const char *key, const char *value,
                         enum ocfl_settings_source src, struct ocfl_err *err);
