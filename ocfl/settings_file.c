@@ -1,6 +1,7 @@
 /* settings_file.c: configuration files: INI text read into settings, one key set in a file. */
 #include "settings.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -335,6 +336,27 @@ static int create_temp(int dfd, const char *name, char *tmp, size_t size)
     return -EEXIST;
 }
 
+/* Remove the temporary files of @name in @dfd that writers killed before their rename left
+ * (called under the directory's lock: no live writer has one then). */
+static void remove_stale_temps(int dfd, const char *name)
+{
+    char prefix[300];
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    snprintf(prefix, sizeof(prefix), ".%.200s.tmp-", name);
+    while ((de = readdir(d)))
+        if (!strncmp(de->d_name, prefix, strlen(prefix)))
+            unlinkat(dfd, de->d_name, 0);
+    closedir(d);
+}
+
 /* Write @text as @name in @dfd durably: a unique temporary file of mode @mode (and, when
  * @uid is not -1, that owner), fsync, rename, fsync of the directory. */
 static int publish(int dfd, const char *path, const char *name, const char *text, mode_t mode,
@@ -426,6 +448,7 @@ int ocfl_settings_write(const char *path, const char *key, const char *value,
         r = ocfl_err_sys(err, -errno, "cannot lock '%s'", dir);
         goto out;
     }
+    remove_stale_temps(dfd, name);
     fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0 && errno == ELOOP) {
         r = ocfl_err_set(err, -EPERM, "'%s' is a symbolic link: not written", path);

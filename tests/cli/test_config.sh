@@ -131,7 +131,9 @@ out=$("$OCFLFS" config --root "$T/rl" threads.content 2 2>&1)
 check_true "a symlinked state directory: config --root refuses it" test $? != 0
 check_grep "... saying so" "is a symbolic link: not written into" <(echo "$out")
 check_true "... and writes nothing there" test ! -e "$T/elsewhere/ocflfs.conf"
-# two writers at once of one file: neither update lost, no half-written file
+# two writers at once of one file: neither update lost, no half-written file; a temporary
+# file a killed writer left is removed by the next one
+echo "[threads" >"$(dirname "$USERF")/.config.tmp-0123456789ab"
 lost=0
 for i in $(seq 1 15); do
     : >"$USERF"
