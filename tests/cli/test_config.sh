@@ -125,6 +125,14 @@ mv "$USERF" "$T/real-config" && ln -s "$T/real-config" "$USERF"
 check_true "a symlinked user file stays a link" test -L "$USERF"
 check_eq "... and its target gets the value" "6" "$("$OCFLFS" config threads.content)"
 rm -f "$USERF" && : >"$USERF"
+cp "$OCFLFS_SYSTEM_CONFIG" "$T/sys-target" && rm "$OCFLFS_SYSTEM_CONFIG" &&
+    ln -s "$T/sys-target" "$OCFLFS_SYSTEM_CONFIG"
+out=$("$OCFLFS" config --system threads.content 5 2>&1)
+check_true "a symlinked system file: config --system refuses it" test $? != 0
+check_grep "... saying so" "is a symbolic link: not written" <(echo "$out")
+check_true "... and leaves the link and its target" \
+    bash -c 'test -L "$0" && ! grep -q 5 "$1"' "$OCFLFS_SYSTEM_CONFIG" "$T/sys-target"
+rm -f "$OCFLFS_SYSTEM_CONFIG" && mv "$T/sys-target" "$OCFLFS_SYSTEM_CONFIG"
 "$OCFLFS" init "$T/rl" >/dev/null && mkdir -p "$T/elsewhere" &&
     rm -rf "$T/rl/extensions/ocflfs" && ln -s "$T/elsewhere" "$T/rl/extensions/ocflfs"
 out=$("$OCFLFS" config --root "$T/rl" threads.content 2 2>&1)
