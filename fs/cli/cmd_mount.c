@@ -78,7 +78,8 @@ static int set_str(char **slot, const char *value)
  * Take ocflfs's own options out of a -o list (ctl=NAME, refresh=SECONDS, cache=OBJECTS,
  * nopassthrough, user_map=FILE, address_template=T, commit_group=GROUP, named_users); the
  * rest goes to FUSE.  allow_other always brings default_permissions: a mount other users
- * reach has the kernel check every access against the modes it shows.  0 or -EINVAL.
+ * reach has the kernel check every access against the modes it shows.  An option with a
+ * backslash is refused.  0 or -EINVAL.
  */
 static int split_opts(const char *opts, struct mount_args *a)
 {
