@@ -112,7 +112,8 @@ void journal_retry_default(struct journal_retry *r);
 /* Milliseconds to wait after failed attempt @attempt (1-based). */
 uint64_t journal_retry_delay_ms(const struct journal_retry *r, unsigned attempt);
 
-/* Whether @code (a negative errno) may be retried under @r. */
+/* Whether @code (a negative errno) may be retried under @r: never JOURNAL_CONFLICT nor
+ * -ECANCELED, whatever @r's list says; else when the list does not name it. */
 int journal_retry_allowed(const struct journal_retry *r, int code);
 
 /*
@@ -124,7 +125,8 @@ int journal_retry_allowed(const struct journal_retry *r, int code);
 int journal_retry_to_json(const struct journal_retry r[JOURNAL_RETRY_KIND_COUNT], char **ret);
 
 /* The reverse: a kind missing from @json keeps what @r holds.  0, or -EBADMSG for text that
- * is not such an object (then @r may be partly filled). */
+ * is not such an object or a policy past the settings' bounds (coefficient 1 to 100,
+ * intervals at most 24 h, 1 to 1000000 attempts); then @r is left as it was. */
 int journal_retry_from_json(const char *json, struct journal_retry r[JOURNAL_RETRY_KIND_COUNT]);
 
 enum journal_open_flags {

@@ -62,6 +62,9 @@ uint64_t journal_retry_delay_ms(const struct journal_retry *r, unsigned attempt)
 
 int journal_retry_allowed(const struct journal_retry *r, int code)
 {
+    /* a conflict or a cancel is never retried, whatever the list says */
+    if (code == JOURNAL_CONFLICT || code == -ECANCELED)
+        return 0;
     for (unsigned i = 0; i < r->n_non_retryable && i < JOURNAL_RETRY_CODES_MAX; i++)
         if (r->non_retryable[i] == code)
             return 0;
@@ -115,6 +118,10 @@ int journal_retry_to_json(const struct journal_retry r[JOURNAL_RETRY_KIND_COUNT]
     return 0;
 }
 
+/* The bounds the settings check (ocfl/settings.c): a recorded policy edited by hand past them
+ * is refused, not run (a negative or huge coefficient is no wait). */
+#define MAX_INTERVAL_MS (24ll * 3600 * 1000)
+
 static int policy_from(json_t *o, struct journal_retry *r)
 {
     json_t *v, *codes = json_object_get(o, "non_retryable");
@@ -124,14 +131,15 @@ static int policy_from(json_t *o, struct journal_retry *r)
         json_array_size(codes) > JOURNAL_RETRY_CODES_MAX)
         return -EBADMSG;
     if (!json_is_integer(v = json_object_get(o, "initial_interval_ms")) ||
-        json_integer_value(v) < 0)
+        json_integer_value(v) < 0 || json_integer_value(v) > MAX_INTERVAL_MS)
         return -EBADMSG;
     r->initial_ms = (uint64_t)json_integer_value(v);
-    if (!json_is_number(v = json_object_get(o, "backoff_coefficient")))
+    if (!json_is_number(v = json_object_get(o, "backoff_coefficient")) ||
+        !(json_number_value(v) >= 1.0 && json_number_value(v) <= 100.0))
         return -EBADMSG;
     r->coefficient = json_number_value(v);
     if (!json_is_integer(v = json_object_get(o, "maximum_interval_ms")) ||
-        json_integer_value(v) < 0)
+        json_integer_value(v) < 0 || json_integer_value(v) > MAX_INTERVAL_MS)
         return -EBADMSG;
     r->max_ms = (uint64_t)json_integer_value(v);
     if (!json_is_integer(v = json_object_get(o, "maximum_attempts")) || json_integer_value(v) < 1 ||
@@ -155,12 +163,17 @@ int journal_retry_from_json(const char *json, struct journal_retry r[JOURNAL_RET
 {
     json_t *all = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
     int ret = json_is_object(all) ? 0 : -EBADMSG;
+    struct journal_retry got[JOURNAL_RETRY_KIND_COUNT];
 
+    /* @r changes only when every policy is good */
+    memcpy(got, r, sizeof(got));
     for (int k = 0; !ret && k < JOURNAL_RETRY_KIND_COUNT; k++) {
         json_t *o = json_object_get(all, kind_names[k]);
         if (o)
-            ret = policy_from(o, &r[k]);
+            ret = policy_from(o, &got[k]);
     }
     json_decref(all);
+    if (!ret)
+        memcpy(r, got, sizeof(got));
     return ret;
 }

@@ -204,9 +204,12 @@ static int run_one(struct run *run, size_t idx, struct ocfl_err *err)
             return JOURNAL_FENCED;
         /* A conflict found before touching anything leaves the step unattempted,
          * so a revert does not take what it found for its own. */
+        /* (only what is recorded: the loop's count goes on, and a conflict is never
+         * retried whatever the policy says, so it cannot loop) */
+        unsigned recorded = attempts;
         if (r == JOURNAL_CONFLICT && !before && attempts == 1)
-            s->attempts = attempts = 0;
-        jdb_step_fail(j, run->p->id, idx, attempts, err ? err->msg : "failed");
+            s->attempts = recorded = 0;
+        jdb_step_fail(j, run->p->id, idx, recorded, err ? err->msg : "failed");
         s->state = JOURNAL_STEP_FAILED;
         if (!journal_retry_allowed(policy, r) || attempts >= policy->max_attempts)
             return r;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "path.h"
 
 enum type {
     T_DURATION,
@@ -211,6 +212,16 @@ static int check_options(const char *key, const char *v, enum ocfl_settings_sour
             name = len;
         if (!len)
             return ocfl_err_set(err, -EINVAL, "'%s': an empty option", key);
+        /* FUSE un-escapes "\X" and "\NNN" after the names were compared here */
+        if (memchr(v, '\\', len))
+            return ocfl_err_set(err, -EINVAL, "'%s': option '%.*s': a backslash is refused", key,
+                                (int)len, v);
+        /* one mount's doing, never every mount's: a file's list would wipe or move the state */
+        if (src != OCFL_SETTINGS_COMMAND_LINE && ((name == 11 && !strncmp(v, "fresh_state", 11)) ||
+                                                  (name == 5 && !strncmp(v, "state", 5))))
+            return ocfl_err_set(err, -EINVAL,
+                                "'%s': option '%.*s' is taken only from the command line", key,
+                                (int)name, v);
         for (size_t i = 0; src != OCFL_SETTINGS_SYSTEM && src != OCFL_SETTINGS_COMMAND_LINE &&
                            i < sizeof(secure_options) / sizeof(secure_options[0]);
              i++)
@@ -242,6 +253,9 @@ int ocfl_settings_check(const char *key, const char *value, enum ocfl_settings_s
     k = &keys[i];
     if (strlen(value) > MAX_VALUE_LEN)
         return ocfl_err_set(err, -EINVAL, "'%s': longer than %d bytes", key, MAX_VALUE_LEN);
+    /* config --json could not show it (and a name or an address is text) */
+    if (!ocfl_utf8_valid(value, strlen(value)))
+        return ocfl_err_set(err, -EINVAL, "'%s': not UTF-8", key);
     if (k->secure && src != OCFL_SETTINGS_SYSTEM && src != OCFL_SETTINGS_COMMAND_LINE &&
         src != OCFL_SETTINGS_DEFAULT)
         return ocfl_err_set(err, -EINVAL,
@@ -348,6 +362,7 @@ static int refresh(struct ocfl_settings *s, size_t i)
         for (int k = N_SOURCES - 1; keys[i].type == T_OPTIONS && n == 1 && k > 0; k--)
             if (s->v[i][k].text && *s->v[i][k].text) {
                 s->now[i] = s->v[i][k];
+                s->now_src[i] = (enum ocfl_settings_source)k; /* not the empty one above */
                 return 0;
             }
         s->now[i] = s->v[i][top];

@@ -104,11 +104,18 @@ double ocfl_settings_number(const struct ocfl_settings *s, const char *key);
 int ocfl_settings_errnos(const struct ocfl_settings *s, const char *key, int *codes, size_t max);
 
 /*
- * Set @key to @value in the file @path (created 0644, its directory too, when missing),
- * keeping every other line: the key's last line is replaced, else the line is added to
- * the end of its section, else a new section is appended.  The value is checked for @src
- * and the file's present text must parse.  Written durably (temporary file, fsync, rename,
- * fsync of the directory).  0, or a negative errno with a message naming the file.
+ * Set @key to @value in the file @path (created 0644 whatever the umask, missing directories
+ * 0755), keeping every other line: the key's last line is replaced, else the line is added to
+ * the end of its section, else a new section is appended.  The value is checked for @src and
+ * the file's present text must parse; the new text must give the value back as given.  An
+ * existing file keeps its mode (and its owner, written by root).  A user file (@src
+ * OCFL_SETTINGS_USER) that is a symbolic link is written where it points; any other link ("is
+ * a symbolic link: not written"), a root's state directory that is a link (@src
+ * OCFL_SETTINGS_ROOT) and a file that is not regular are refused.  Writers of one directory
+ * take turns (flock of the directory, around the read and the rename), so concurrent writers
+ * lose no update; a temporary file a killed writer left is removed by the next.  Written
+ * durably (a temporary file of a unique name, fsync, rename, fsync of the directory).  0, or a
+ * negative errno with a message naming the file.
  */
 int ocfl_settings_write(const char *path, const char *key, const char *value,
                         enum ocfl_settings_source src, struct ocfl_err *err);

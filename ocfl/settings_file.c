@@ -1,11 +1,13 @@
 /* settings_file.c: configuration files: INI text read into settings, one key set in a file. */
 #include "settings.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +36,17 @@ static int read_all(int fd, const char *path, char **ret, size_t *ret_len, struc
         return ocfl_err_set(err, -ENOMEM, "out of memory");
     for (;;) {
         ssize_t n;
+        if (len == MAX_FILE) {
+            /* exactly MAX_FILE bytes is allowed: only a byte more is too much */
+            char probe;
+            while ((n = read(fd, &probe, 1)) < 0 && errno == EINTR)
+                ;
+            if (!n)
+                break;
+            free(buf);
+            return n < 0 ? ocfl_err_sys(err, -errno, "cannot read '%s'", path)
+                         : ocfl_err_set(err, -EFBIG, "'%s': larger than %u bytes", path, MAX_FILE);
+        }
         if (len == cap) {
             char *nb = cap < MAX_FILE ? realloc(buf, 2 * cap + 1) : NULL;
             if (!nb) {
@@ -198,8 +211,10 @@ int ocfl_settings_load_file(struct ocfl_settings *s, const char *path,
     char *text = NULL;
     int r;
 
-    /* a file whose owner is checked is that file itself, not what a link points at */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (owner != (uid_t)-1 ? O_NOFOLLOW : 0));
+    /* a file whose owner is checked is that file itself, not what a link points at; a FIFO
+     * or a device is not waited for (O_NONBLOCK), but refused once it is seen for one */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+                            (owner != (uid_t)-1 ? O_NOFOLLOW : 0));
     if (fd < 0 && errno == ELOOP)
         return ocfl_err_set(err, -EPERM, "'%s' is a symbolic link: not read", path);
     if (fd < 0)
@@ -258,7 +273,26 @@ static int find_line(void *ctx, const struct line *l, struct ocfl_err *err)
     return 0;
 }
 
-/* mkdir -p of @path's directory (an absolute or relative file system path). */
+/* The last value of a key, as a file's text gives it. */
+struct readback {
+    const char *key;
+    char *value; /* malloc()ed */
+};
+
+static int read_back(void *ctx, const struct line *l, struct ocfl_err *err)
+{
+    struct readback *rb = ctx;
+
+    if (!l->key[0] || strcmp(l->key, rb->key))
+        return 0;
+    free(rb->value);
+    if (!(rb->value = strdup(l->value)))
+        return ocfl_err_set(err, -ENOMEM, "out of memory");
+    return 0;
+}
+
+/* mkdir -p of @path's directory (an absolute or relative file system path), each new one
+ * 0755 whatever the umask. */
 static int make_parents(const char *path, struct ocfl_err *err)
 {
     char *p = strdup(path);
@@ -268,7 +302,8 @@ static int make_parents(const char *path, struct ocfl_err *err)
     for (char *s = p + 1; *s; s++)
         if (*s == '/') {
             *s = 0;
-            if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+            int made = mkdir(p, 0700) == 0;
+            if ((!made && errno != EEXIST) || (made && chmod(p, 0755) < 0)) {
                 int r = ocfl_err_sys(err, -errno, "cannot create '%s'", p);
                 free(p);
                 return r;
@@ -279,16 +314,97 @@ static int make_parents(const char *path, struct ocfl_err *err)
     return 0;
 }
 
+/* Create a temporary file beside @name in @dfd, its name unique (O_EXCL, a random suffix)
+ * into @tmp; the fd or a negative errno. */
+static int create_temp(int dfd, const char *name, char *tmp, size_t size)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned char rnd[6] = {0};
+        int rfd = open("/dev/urandom", O_RDONLY | O_CLOEXEC), fd;
+        if (rfd < 0 || read(rfd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd)) {
+            if (rfd >= 0)
+                close(rfd);
+            return -EIO;
+        }
+        close(rfd);
+        snprintf(tmp, size, ".%.200s.tmp-%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2],
+                 rnd[3], rnd[4], rnd[5]);
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd >= 0 ? fd : -errno;
+    }
+    return -EEXIST;
+}
+
+/* Remove the temporary files of @name in @dfd that writers killed before their rename left
+ * (called under the directory's lock: no live writer has one then). */
+static void remove_stale_temps(int dfd, const char *name)
+{
+    char prefix[300];
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    snprintf(prefix, sizeof(prefix), ".%.200s.tmp-", name);
+    while ((de = readdir(d)))
+        if (!strncmp(de->d_name, prefix, strlen(prefix)))
+            unlinkat(dfd, de->d_name, 0);
+    closedir(d);
+}
+
+/* Write @text as @name in @dfd durably: a unique temporary file of mode @mode (and, when
+ * @uid is not -1, that owner), fsync, rename, fsync of the directory. */
+static int publish(int dfd, const char *path, const char *name, const char *text, mode_t mode,
+                   uid_t uid, gid_t gid, struct ocfl_err *err)
+{
+    char tmp[300];
+    size_t len = strlen(text), off = 0;
+    int fd = create_temp(dfd, name, tmp, sizeof(tmp)), r = 0;
+
+    if (fd < 0)
+        return ocfl_err_sys(err, fd, "cannot create a temporary file beside '%s'", path);
+    if (fchmod(fd, mode) < 0 || (uid != (uid_t)-1 && fchown(fd, uid, gid) < 0))
+        r = -errno;
+    while (!r && off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            r = -errno;
+        else
+            off += (size_t)n;
+    }
+    if (!r && fsync(fd) < 0)
+        r = -errno;
+    if (close(fd) < 0 && !r)
+        r = -errno;
+    if (!r && renameat(dfd, tmp, dfd, name) < 0)
+        r = -errno;
+    if (r < 0) {
+        unlinkat(dfd, tmp, 0);
+        return ocfl_err_sys(err, r, "cannot write '%s'", path);
+    }
+    if (fsync(dfd) < 0)
+        return ocfl_err_sys(err, -errno, "cannot sync the directory of '%s'", path);
+    return 0;
+}
+
 int ocfl_settings_write(const char *path, const char *key, const char *value,
                         enum ocfl_settings_source src, struct ocfl_err *err)
 {
     struct ocfl_err e = {0};
     const char *dot = strrchr(key, '.');
-    char section[MAX_KEY], *text = NULL, *out = NULL, *line = NULL, *dir = NULL;
-    const char *slash = strrchr(path, '/');
+    char section[MAX_KEY], *text = NULL, *out = NULL, *line = NULL, *dir = NULL, *real = NULL;
+    const char *slash, *name;
     struct where w = {.key = key, .section = section};
+    struct stat st;
     size_t len, n;
-    int r, dfd = -1;
+    int r, dfd = -1, fd = -1;
 
     r = ocfl_settings_check(key, value, src, &e);
     if (r < 0)
@@ -296,18 +412,68 @@ int ocfl_settings_write(const char *path, const char *key, const char *value,
     if (strchr(value, '\n') || (size_t)(dot - key) >= sizeof(section))
         return ocfl_err_set(err, -EINVAL, "'%s': a value of one line wanted", key);
     snprintf(section, sizeof(section), "%.*s", (int)(dot - key), key);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0 && errno != ENOENT)
-        return ocfl_err_sys(err, -errno, "cannot open '%s'", path);
+    /* a user file that is a symbolic link (a dotfile manager's) is written where it points */
+    if (src == OCFL_SETTINGS_USER && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        if (!(real = realpath(path, NULL)))
+            return ocfl_err_sys(err, -errno, "'%s': a symbolic link to nothing: not written", path);
+        path = real;
+    }
+    slash = strrchr(path, '/');
+    name = slash ? slash + 1 : path;
+    r = make_parents(path, err);
+    if (r < 0)
+        goto out;
+    dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+    if (!dir) {
+        r = ocfl_err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    /* a root's state directory is its own, not what a link there points at */
+    dfd = open(dir,
+               O_RDONLY | O_DIRECTORY | O_CLOEXEC | (src == OCFL_SETTINGS_ROOT ? O_NOFOLLOW : 0));
+    int open_errno = errno;
+    if (dfd < 0 && (open_errno == ELOOP || open_errno == ENOTDIR) && lstat(dir, &st) == 0 &&
+        S_ISLNK(st.st_mode)) {
+        r = ocfl_err_set(err, -EPERM, "'%s' is a symbolic link: not written into", dir);
+        goto out;
+    }
+    if (dfd < 0) {
+        r = ocfl_err_sys(err, -open_errno, "cannot open '%s'", dir);
+        goto out;
+    }
+    /* one writer of the directory's files at a time: a read-modify-write loses no update */
+    while ((r = flock(dfd, LOCK_EX)) < 0 && errno == EINTR)
+        ;
+    if (r < 0) {
+        r = ocfl_err_sys(err, -errno, "cannot lock '%s'", dir);
+        goto out;
+    }
+    remove_stale_temps(dfd, name);
+    fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+    if (fd < 0 && errno == ELOOP) {
+        r = ocfl_err_set(err, -EPERM, "'%s' is a symbolic link: not written", path);
+        goto out;
+    }
+    if (fd < 0 && errno != ENOENT) {
+        r = ocfl_err_sys(err, -errno, "cannot open '%s'", path);
+        goto out;
+    }
+    if (fd >= 0 && fstat(fd, &st) < 0) {
+        r = ocfl_err_sys(err, -errno, "cannot stat '%s'", path);
+        goto out;
+    }
+    if (fd >= 0 && !S_ISREG(st.st_mode)) {
+        r = ocfl_err_set(err, -EINVAL, "'%s' is not a regular file: not written", path);
+        goto out;
+    }
     if (fd < 0) {
-        if (!(text = strdup("")))
-            return ocfl_err_set(err, -ENOMEM, "out of memory");
+        if (!(text = strdup(""))) {
+            r = ocfl_err_set(err, -ENOMEM, "out of memory");
+            goto out;
+        }
         len = 0;
-    } else {
-        r = read_all(fd, path, &text, &len, err);
-        close(fd);
-        if (r < 0)
-            return r;
+    } else if ((r = read_all(fd, path, &text, &len, err)) < 0) {
+        goto out;
     }
     /* the file must be good as it is, and stay good */
     r = parse(text, path, check_line, &src, err);
@@ -315,8 +481,9 @@ int ocfl_settings_write(const char *path, const char *key, const char *value,
         r = parse(text, path, find_line, &w, err);
     if (r < 0)
         goto out;
-    /* quoted when spaces at either end would otherwise be lost */
-    int quote = *value && (value[0] == ' ' || value[strlen(value) - 1] == ' ' || value[0] == '"');
+    /* quoted when blanks at either end would otherwise be lost */
+    size_t vl = strlen(value);
+    int quote = vl && (strchr(" \t\r\"", value[0]) || strchr(" \t\r", value[vl - 1]));
     if (asprintf(&line, "%s = %s%s%s", dot + 1, quote ? "\"" : "", value, quote ? "\"" : "") < 0) {
         line = NULL;
         r = ocfl_err_set(err, -ENOMEM, "out of memory");
@@ -334,26 +501,30 @@ int ocfl_settings_write(const char *path, const char *key, const char *value,
     else
         snprintf(out, n, "%s%s[%s]\n%s\n", text, len && text[len - 1] != '\n' ? "\n" : "", section,
                  line);
-    r = make_parents(path, err);
+    /* what is written must read back as @value, and the whole file parse */
+    struct readback rb = {key, NULL};
+    r = parse(out, path, read_back, &rb, err);
+    if (r >= 0 && (!rb.value || strcmp(rb.value, value)))
+        r = ocfl_err_set(err, -EINVAL, "'%s': a value that would not read back as given", key);
+    free(rb.value);
     if (r < 0)
         goto out;
-    dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-    if (!dir) {
-        r = ocfl_err_set(err, -ENOMEM, "out of memory");
-        goto out;
-    }
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        r = ocfl_err_sys(err, -errno, "cannot open '%s'", dir);
-        goto out;
-    }
-    r = ocfl_io_write_file_durable(dfd, slash ? slash + 1 : path, out, strlen(out), err);
+    /* an existing file keeps its mode (and, written by root, its owner); a new one is 0644
+     * whatever the umask, so that the system file is every user's to read */
+    if (fd >= 0)
+        r = publish(dfd, path, name, out, st.st_mode & 07777,
+                    geteuid() == 0 ? st.st_uid : (uid_t)-1, st.st_gid, err);
+    else
+        r = publish(dfd, path, name, out, 0644, (uid_t)-1, 0, err);
 out:
+    if (fd >= 0)
+        close(fd);
     if (dfd >= 0)
-        close(dfd);
+        close(dfd); /* the lock with it */
     free(dir);
     free(line);
     free(out);
     free(text);
+    free(real);
     return r;
 }

@@ -85,7 +85,8 @@ static int set_str(char **slot, const char *value)
  * nopassthrough, user_map=FILE, address_template=T, commit_group=GROUP, named_users,
  * http=ADDR); the
  * rest goes to FUSE.  allow_other always brings default_permissions: a mount other users
- * reach has the kernel check every access against the modes it shows.  0 or -EINVAL.
+ * reach has the kernel check every access against the modes it shows.  An option with a
+ * backslash is refused.  0 or -EINVAL.
  */
 static int split_opts(const char *opts, struct mount_args *a)
 {
@@ -102,6 +103,12 @@ static int split_opts(const char *opts, struct mount_args *a)
     if (had)
         strcpy(out, a->fuse_opts);
     for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        /* fuse_opt_parse un-escapes "\X" and "\NNN": the names compared here would not be
+         * what FUSE sees (allow\_other without default_permissions) */
+        if (strchr(tok, '\\')) {
+            rc = -EINVAL;
+            goto out;
+        }
         if (!strcmp(tok, "nopassthrough")) {
             a->nopassthrough = 1;
             continue;
@@ -758,6 +765,21 @@ static int check_mountpoint(const struct mount_args *a)
     "bad option list (ctl=NAME must be a name, refresh=SECONDS and cache=OBJECTS numbers; "        \
     "user_map, address_template and commit_group need a value)"
 
+/* Whether the -o list @opts has an option with a backslash (refused: see split_opts); its
+ * length into *@len, itself returned. */
+static const char *backslash_opt(const char *opts, int *len)
+{
+    for (const char *o = opts; o && *o;) {
+        size_t n = strcspn(o, ",");
+        if (memchr(o, '\\', n)) {
+            *len = (int)n;
+            return o;
+        }
+        o += n + (o[n] == ',');
+    }
+    return NULL;
+}
+
 /*
  * The settings, then what they give: mount.options (before the command line's -o, which
  * override them), the signing user when neither --user nor committer= says, the address
@@ -806,6 +828,10 @@ static int apply_settings(struct mount_args *a)
         cli_error("mount: mount.options '%s' (%s): %s", v, where, BAD_OPTS);
         return EXIT_USAGE;
     }
+    int blen = 0;
+    const char *bad = backslash_opt(a->cli_opts, &blen);
+    if (bad)
+        return cli_usage(synopsis, "-o option '%.*s': a backslash is refused", blen, bad);
     if (a->cli_opts && split_opts(a->cli_opts, a) < 0)
         return cli_usage(synopsis, "-o %s: %s", a->cli_opts, BAD_OPTS);
     cli_settings_identity(a->settings, &a->user, &a->address);

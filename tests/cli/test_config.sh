@@ -96,6 +96,66 @@ check_eq "config KEY VALUE with a bad value: a usage error" 2 $?
 check_grep "... saying what is wanted" "'0.5' is no number from 1 to 100" <(echo "$out")
 check_true "... and the file is left as it was" test ! -s "$USERF"
 
+# ---- a FIFO (or any file not regular) at a config path: refused, not waited for ----
+rm -f "$USERF" && mkfifo "$USERF"
+out=$(timeout 20 "$OCFLFS" config threads.content 2>&1)
+rc=$?
+check_true "a FIFO as the user file: the command does not hang" test "$rc" != 124
+check_grep "... and is refused with a message" "$USERF' is not a regular file" <(echo "$out")
+out=$(timeout 20 "$OCFLFS" config threads.content 2 2>&1)
+rc=$?
+check_true "config KEY VALUE into a FIFO: no hang" test "$rc" != 124
+check_grep "... refused" "$USERF' is not a regular file: not written" <(echo "$out")
+rm -f "$USERF" && : >"$USERF"
+
+# ---- what config KEY VALUE writes: modes kept, the umask's no part, links ----
+"$OCFLFS" config threads.content 3 && chmod 600 "$USERF"
+"$OCFLFS" config threads.hashing 4
+check_eq "a 0600 user file stays 0600" 600 "$(stat -c %a "$USERF")"
+: >"$USERF"
+rm -f "$OCFLFS_SYSTEM_CONFIG"
+(umask 077 && "$OCFLFS" config --system threads.content 2)
+check_eq "under umask 077 a new system file is 0644 (every user reads it)" 644 \
+    "$(stat -c %a "$OCFLFS_SYSTEM_CONFIG")"
+rm -rf "$T/xdg"
+(umask 077 && XDG_CONFIG_HOME=$T/xdg "$OCFLFS" config threads.content 2)
+check_eq "... and the directories made for a user file 0755" 755 "$(stat -c %a "$T/xdg/ocflfs")"
+mv "$USERF" "$T/real-config" && ln -s "$T/real-config" "$USERF"
+"$OCFLFS" config threads.content 6
+check_true "a symlinked user file stays a link" test -L "$USERF"
+check_eq "... and its target gets the value" "6" "$("$OCFLFS" config threads.content)"
+rm -f "$USERF" && : >"$USERF"
+cp "$OCFLFS_SYSTEM_CONFIG" "$T/sys-target" && rm "$OCFLFS_SYSTEM_CONFIG" &&
+    ln -s "$T/sys-target" "$OCFLFS_SYSTEM_CONFIG"
+out=$("$OCFLFS" config --system threads.content 5 2>&1)
+check_true "a symlinked system file: config --system refuses it" test $? != 0
+check_grep "... saying so" "is a symbolic link: not written" <(echo "$out")
+check_true "... and leaves the link and its target" \
+    bash -c 'test -L "$0" && ! grep -q 5 "$1"' "$OCFLFS_SYSTEM_CONFIG" "$T/sys-target"
+rm -f "$OCFLFS_SYSTEM_CONFIG" && mv "$T/sys-target" "$OCFLFS_SYSTEM_CONFIG"
+"$OCFLFS" init "$T/rl" >/dev/null && mkdir -p "$T/elsewhere" &&
+    rm -rf "$T/rl/extensions/ocflfs" && ln -s "$T/elsewhere" "$T/rl/extensions/ocflfs"
+out=$("$OCFLFS" config --root "$T/rl" threads.content 2 2>&1)
+check_true "a symlinked state directory: config --root refuses it" test $? != 0
+check_grep "... saying so" "is a symbolic link: not written into" <(echo "$out")
+check_true "... and writes nothing there" test ! -e "$T/elsewhere/ocflfs.conf"
+# two writers at once of one file: neither update lost, no half-written file; a temporary
+# file a killed writer left is removed by the next one
+echo "[threads" >"$(dirname "$USERF")/.config.tmp-0123456789ab"
+lost=0
+for i in $(seq 1 15); do
+    : >"$USERF"
+    "$OCFLFS" config threads.content 7 &
+    "$OCFLFS" config threads.hashing 8 &
+    wait
+    [[ $("$OCFLFS" config threads.content) == 7 && $("$OCFLFS" config threads.hashing) == 8 ]] ||
+        lost=$((lost + 1))
+done
+check_eq "two writers in parallel, 15 times: both keys every time" 0 "$lost"
+check_true "... and no temporary file is left" \
+    bash -c '! ls -A "$0" | grep -q tmp' "$(dirname "$USERF")"
+: >"$USERF"
+
 # ---- security-relevant keys: the system file and the command line only ----
 out=$("$OCFLFS" config mount.address_template 'mailto:{login}@example.org' 2>&1)
 check_eq "address_template in the user file: refused" 2 $?
@@ -103,6 +163,20 @@ check_grep "... saying where it may be set" "taken only from the system file or 
 out=$("$OCFLFS" config --root "$T/r" mount.options ctl=.c,allow_other 2>&1)
 check_eq "allow_other in a root's mount.options: refused" 2 $?
 check_grep "... naming the option" "option 'allow_other' is taken only" <(echo "$out")
+# FUSE un-escapes backslashes after ocflfs compared the names: none taken, from anywhere
+out=$("$OCFLFS" config --system mount.options 'allow\_other' 2>&1)
+check_eq "a backslash in the system file's mount.options: refused" 2 $?
+check_grep "... naming the option" "option 'allow\\_other': a backslash is refused" <(echo "$out")
+printf '[mount]\noptions = \\141llow_other\n' >"$USERF"
+check_grep "an escaped allow_other written into the user file by hand: refused where it is" \
+    "$USERF:2: 'mount.options': option '\\141llow_other': a backslash is refused" <("$OCFLFS" config 2>&1)
+: >"$USERF"
+mkdir -p "$T/mb"
+MNT+=("$T/mb")
+out=$("$OCFLFS" mount "$T/r" "$T/mb" -o 'ro,allow\_other' 2>&1)
+check_eq "a backslash in the command line's -o: a usage error" 2 $?
+check_grep "... naming the option" "option 'allow\\_other': a backslash is refused" <(echo "$out")
+check_true "... and nothing is mounted" bash -c '! mountpoint -q "$0"' "$T/mb"
 printf '[mount]\noptions = commit_group=staff\n' >"$USERF"
 check_grep "commit_group written into the user file by hand: refused where it is" \
     "$USERF:2: 'mount.options': option 'commit_group' is taken only" <("$OCFLFS" config 2>&1)

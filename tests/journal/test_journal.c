@@ -508,6 +508,26 @@ static void test_policy_json(void)
     CHECK_INT(journal_retry_from_json("{\"content\": {\"initial_interval_ms\": \"x\"}}", b),
               -EBADMSG);
     CHECK_INT(journal_retry_from_json("[", b), -EBADMSG);
+    /* a recorded policy edited past the settings' bounds is refused, not run */
+    static const char *const edited[][3] = {
+        {"1", "-2.0", "10"},      {"1", "0.5", "10"},
+        {"1", "1e300", "10"},     {"9223372036854775807", "2.0", "10"},
+        {"1", "2.0", "86400001"},
+    };
+    for (size_t i = 0; i < sizeof(edited) / sizeof(edited[0]); i++) {
+        char json[512];
+        snprintf(json, sizeof(json),
+                 "{\"switch\": {\"initial_interval_ms\": %s, \"backoff_coefficient\": %s, "
+                 "\"maximum_interval_ms\": %s, \"maximum_attempts\": 3, \"non_retryable\": []}}",
+                 edited[i][0], edited[i][1], edited[i][2]);
+        b[JOURNAL_RETRY_SWITCH].initial_ms = 42;
+        CHECK_INT(journal_retry_from_json(json, b), -EBADMSG);
+        CHECK_INT(b[JOURNAL_RETRY_SWITCH].initial_ms, 42); /* left as it was */
+    }
+    CHECK_OK(journal_retry_from_json("{\"switch\": {\"initial_interval_ms\": 1, "
+                                     "\"backoff_coefficient\": 100, \"maximum_interval_ms\": "
+                                     "86400000, \"maximum_attempts\": 3, \"non_retryable\": []}}",
+                                     b));
     CHECK_INT(journal_retry_kind_of(OCFL_STEP_CONTENT), JOURNAL_RETRY_CONTENT);
     CHECK_INT(journal_retry_kind_of(OCFL_STEP_VERSION_INV), JOURNAL_RETRY_INVENTORY);
     CHECK_INT(journal_retry_kind_of(OCFL_STEP_ROOT_SIDECAR), JOURNAL_RETRY_SWITCH);
@@ -626,6 +646,63 @@ static void test_policy_non_retryable(void)
     fixture_free(&f);
 }
 
+/* A fake clock whose sleeps, after 50 of them, stop the fixture's injected fault: a plan that
+ * would retry a conflict for ever ends (and its test fails) instead of hanging. */
+struct bounded_clock {
+    struct fake_clock clk;
+    struct fixture *f;
+    unsigned sleeps;
+};
+
+static void bounded_sleep(void *ctx, uint64_t ns)
+{
+    struct bounded_clock *b = ctx;
+
+    fake_sleep(&b->clk, ns);
+    if (++b->sleeps >= 50)
+        b->f->j->fail_step = -1;
+}
+
+static uint64_t bounded_now(void *ctx)
+{
+    return ((struct bounded_clock *)ctx)->clk.now;
+}
+
+/* A conflict is never retried, not even under a list without ESTALE: the plan is reverted. */
+static void test_policy_conflict_not_retried(void)
+{
+    struct fixture f;
+    struct bounded_clock bc = {.clk = {.now = 1000}, .f = &f};
+    struct journal_clock jc = {bounded_now, bounded_sleep, &bc};
+    struct journal_retry r[JOURNAL_RETRY_KIND_COUNT];
+    struct journal_options o = {.clock = &jc, .retry = r};
+    struct ocfl_err err = {0};
+    struct journal_plan_info info;
+    char head[64];
+
+    policies(r, JOURNAL_RETRY_SWITCH, 1, 1.0, 30000, 5);
+    r[JOURNAL_RETRY_SWITCH].n_non_retryable = 1;
+    r[JOURNAL_RETRY_SWITCH].non_retryable[0] = -EIO;
+    CHECK(!journal_retry_allowed(&r[JOURNAL_RETRY_SWITCH], JOURNAL_CONFLICT));
+    CHECK(!journal_retry_allowed(&r[JOURNAL_RETRY_SWITCH], -ECANCELED));
+    if (fixture_make(&f, "root-conflict", &o) < 0) {
+        CHECK(0);
+        fixture_free(&f);
+        return;
+    }
+    f.j->fail_step = (long)ocfl_plan_find_step(f.plan, OCFL_STEP_ROOT_INV);
+    f.j->fail_times = 1000;
+    f.j->fail_code = JOURNAL_CONFLICT;
+    bc.clk.n = 0;
+    CHECK_INT(journal_plan_run(f.j, f.root, f.id, NULL, NULL, &err), JOURNAL_CONFLICT);
+    CHECK_INT(bc.sleeps, 0);
+    CHECK_OK(journal_plan_get(f.j, f.id, &info, NULL, NULL, &err));
+    CHECK_INT(info.state, JOURNAL_PLAN_REVERTED);
+    journal_plan_info_release(&info);
+    CHECK_STR(head_of(&f, head, sizeof(head)), "v1");
+    fixture_free(&f);
+}
+
 /*
  * A journal of schema 8 (plans without a policy) opens, is migrated, and its unfinished plan
  * runs under the policy of the process that resumes it.
@@ -688,6 +765,7 @@ int main(void)
     test_policy_kept_on_resume();
     test_policy_per_kind();
     test_policy_non_retryable();
+    test_policy_conflict_not_retried();
     test_policy_old_journal();
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

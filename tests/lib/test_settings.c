@@ -120,6 +120,10 @@ static void test_syntax_and_values(void)
          "b.conf:2: 'mount.options': option 'allow_other' is taken only from the system"},
         {"[mount]\noptions = commit_group=wheel\n", "option 'commit_group' is taken only"},
         {"[mount]\noptions = default_permissions\n", "option 'default_permissions' is taken"},
+        /* FUSE would un-escape these into allow_other */
+        {"[mount]\noptions = ctl=.c,allow\\_other\n",
+         "b.conf:2: 'mount.options': option 'allow\\_other': a backslash is refused"},
+        {"[mount]\noptions = \\141llow_other\n", "option '\\141llow_other': a backslash"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct ocfl_settings *t;
@@ -132,6 +136,28 @@ static void test_syntax_and_values(void)
             printf("#   got '%s'\n", err.msg);
         ocfl_settings_free(t);
     }
+    /* fresh_state and state= only from the command line, not even from the system file */
+    CHECK_INT(ocfl_settings_check("mount.options", "ro,fresh_state", OCFL_SETTINGS_SYSTEM, &err),
+              -EINVAL);
+    CHECK(strstr(err.msg, "option 'fresh_state' is taken only from the command line") != NULL);
+    CHECK_INT(ocfl_settings_check("mount.options", "state=/tmp/x", OCFL_SETTINGS_ROOT, &err),
+              -EINVAL);
+    CHECK(strstr(err.msg, "option 'state' is taken only from the command line") != NULL);
+    CHECK_OK(ocfl_settings_check("mount.options", "state=/tmp/x,fresh_state",
+                                 OCFL_SETTINGS_COMMAND_LINE, &err));
+    CHECK_OK(ocfl_settings_check("mount.options", "statefoo", OCFL_SETTINGS_USER, &err));
+    /* text that is not UTF-8, from any source */
+    CHECK_INT(ocfl_settings_check("user.name", "caf\xe9", OCFL_SETTINGS_SYSTEM, &err), -EINVAL);
+    CHECK(strstr(err.msg, "'user.name': not UTF-8") != NULL);
+    CHECK_INT(ocfl_settings_check("mount.options", "ctl=\xff", OCFL_SETTINGS_COMMAND_LINE, &err),
+              -EINVAL);
+    CHECK_OK(ocfl_settings_check("user.name", "caf\xc3\xa9", OCFL_SETTINGS_USER, &err));
+    /* a backslash from every source, the system file's and the command line's too */
+    CHECK_INT(ocfl_settings_check("mount.options", "allow\\_other", OCFL_SETTINGS_SYSTEM, &err),
+              -EINVAL);
+    CHECK_INT(ocfl_settings_check("mount.options", "ctl=a\\b", OCFL_SETTINGS_COMMAND_LINE, &err),
+              -EINVAL);
+    CHECK(strstr(err.msg, "option 'ctl=a\\b': a backslash is refused") != NULL);
     /* the one bad line leaves the good ones before it unset */
     ocfl_err_clear(&err);
     CHECK_INT(ocfl_settings_load_text(s, "[threads]\ncontent = 2\n[init]\ndigest = md5\n", "b.conf",
@@ -186,6 +212,16 @@ static void test_precedence(void)
     CHECK_INT(src, OCFL_SETTINGS_ROOT);
     CHECK_STR(where, "sys:2, user:3, root:2");
     ocfl_settings_free(s);
+    /* a later source's empty list adds nothing: the value, its source and its place are the
+     * one list's */
+    CHECK_OK(ocfl_settings_new(&s));
+    CHECK_OK(ocfl_settings_load_text(s, "[mount]\noptions = ctl=.x\n", "sys", OCFL_SETTINGS_SYSTEM,
+                                     &err));
+    CHECK_OK(ocfl_settings_load_text(s, "[mount]\noptions =\n", "root", OCFL_SETTINGS_ROOT, &err));
+    CHECK_STR(ocfl_settings_get(s, "mount.options", &src, &where), "ctl=.x");
+    CHECK_INT(src, OCFL_SETTINGS_SYSTEM);
+    CHECK_STR(where, "sys:2");
+    ocfl_settings_free(s);
 }
 
 static void test_files(void)
@@ -216,6 +252,37 @@ static void test_files(void)
     CHECK_OK(ocfl_settings_load_file(s, path("root.conf"), OCFL_SETTINGS_ROOT, getuid(), &err));
     CHECK_INT(ocfl_settings_count(s, "threads.content"), 5);
 
+    /* at most 1 MiB: exactly that is read, a byte more refused */
+    {
+        size_t big = 1u << 20;
+        char *t = malloc(big + 2);
+        struct ocfl_settings *u;
+        const char *head = "[threads]\ncontent = 3\n";
+        CHECK(t != NULL);
+        if (t) {
+            memset(t, '#', big + 1);
+            for (size_t k = 79; k < big; k += 80)
+                t[k] = '\n'; /* comment lines, no longer than a line may be */
+            memcpy(t, head, strlen(head));
+            t[big - 1] = '\n';
+            t[big] = 0;
+            int wfd = open(path("big.conf"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            CHECK(wfd >= 0 && write(wfd, t, big) == (ssize_t)big);
+            close(wfd);
+            CHECK_OK(ocfl_settings_new(&u));
+            CHECK_OK(
+                ocfl_settings_load_file(u, path("big.conf"), OCFL_SETTINGS_USER, (uid_t)-1, &err));
+            CHECK_INT(ocfl_settings_count(u, "threads.content"), 3);
+            wfd = open(path("big.conf"), O_WRONLY | O_APPEND);
+            CHECK(wfd >= 0 && write(wfd, "\n", 1) == 1);
+            close(wfd);
+            CHECK_INT(
+                ocfl_settings_load_file(u, path("big.conf"), OCFL_SETTINGS_USER, (uid_t)-1, &err),
+                -EFBIG);
+            ocfl_settings_free(u);
+            free(t);
+        }
+    }
     /* setting one key keeps every other line */
     put("w.conf", "# mine\n[threads]\ncontent = 2 \n\n[user]\nname = X\n", 0644);
     CHECK_OK(ocfl_settings_write(path("w.conf"), "threads.content", "4", OCFL_SETTINGS_USER, &err));
@@ -242,6 +309,18 @@ static void test_files(void)
     CHECK_OK(
         ocfl_settings_load_file(s, path("sub/dir/new.conf"), OCFL_SETTINGS_USER, (uid_t)-1, &err));
     CHECK_STR(ocfl_settings_get(s, "user.name", NULL, NULL), " Padded ");
+    /* a tab or a carriage return at either end is kept too (written quoted) */
+    const char *blank[] = {"mailto:a@b\t", "mailto:a@b\r", "mailto:a@b \r"};
+    for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
+        struct ocfl_settings *t;
+        CHECK_OK(ocfl_settings_write(path("blank.conf"), "user.address", blank[i],
+                                     OCFL_SETTINGS_USER, &err));
+        CHECK_OK(ocfl_settings_new(&t));
+        CHECK_OK(
+            ocfl_settings_load_file(t, path("blank.conf"), OCFL_SETTINGS_USER, (uid_t)-1, &err));
+        CHECK_STR(ocfl_settings_get(t, "user.address", NULL, NULL), blank[i]);
+        ocfl_settings_free(t);
+    }
     free(text);
     ocfl_settings_free(s);
 }
