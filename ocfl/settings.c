@@ -59,8 +59,9 @@ static const struct key keys[] = {
 /* -o options that widen who may reach a mount or who signs: the system's or the caller's to
  * give, never a file another user (or the root's owner) could write */
 static const char *const secure_options[] = {
-    "allow_other",      "allow_root", "default_permissions", "commit_group", "named_users",
-    "address_template", "user_map",
+    "allow_other",  "allow_root",  "default_permissions",
+    "commit_group", "named_users", "address_template",
+    "user_map",     "http", /* the web view's listen address */
 };
 
 #define MAX_THREADS   1024

@@ -120,6 +120,7 @@ static void test_syntax_and_values(void)
          "b.conf:2: 'mount.options': option 'allow_other' is taken only from the system"},
         {"[mount]\noptions = commit_group=wheel\n", "option 'commit_group' is taken only"},
         {"[mount]\noptions = default_permissions\n", "option 'default_permissions' is taken"},
+        {"[mount]\noptions = http=0.0.0.0:8080\n", "option 'http' is taken only"},
         /* FUSE would un-escape these into allow_other */
         {"[mount]\noptions = ctl=.c,allow\\_other\n",
          "b.conf:2: 'mount.options': option 'allow\\_other': a backslash is refused"},
