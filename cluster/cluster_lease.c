@@ -109,10 +109,11 @@ int cluster_lease_take(struct cluster *c, const char *object_id, struct ocfl_err
 
 int cluster_lease_check(struct cluster *c, const char *object_id, struct ocfl_err *err)
 {
-    uint64_t now = cpg_mono_ns();
+    uint64_t now;
     int r = 0;
 
     pthread_mutex_lock(&c->mu);
+    now = cpg_mono_ns(); /* after the lock: a check that waited behind a query counts that */
     struct cluster_lease *l = held(c, object_id);
     if (c->lost)
         r = ocfl_err_set(err, -ENOLCK,

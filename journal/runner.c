@@ -300,6 +300,10 @@ static int revert(struct run *run, int cause, struct ocfl_err *err)
     int r;
 
     snprintf(why, sizeof(why), "%s", err && err->msg[0] ? err->msg : "failed");
+    /* a revert writes the object too: in cluster mode not without the lease (a host that
+     * woke after a takeover would undo the version its taker finished) */
+    if (run_fence(run, err) < 0)
+        return JOURNAL_FENCED;
     jdb_plan_set_state(j, run->p->id, JOURNAL_PLAN_REVERTING, why, NULL);
     /* fsyncs every file and directory it changes; a purge reverts before its move, when
      * nothing has changed */

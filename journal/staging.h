@@ -374,13 +374,17 @@ int64_t staging_freeze_locked(struct journal *j, const char *oid, struct ocfl_er
  * writer: a shared writable mapping keeps the file after its last close.
  */
 int staging_scratch_written_elsewhere(struct journal *j, const char *scratch);
+/* Whether read leases can be had in @j's state directory (a file made and removed there to
+ * try): 0, or -errno with a message naming the directory (a network file system, leases
+ * turned off in /proc/sys/fs/leases-enable). */
+int staging_leases_work(struct journal *j, struct ocfl_err *err);
 /*
  * Just after staging_freeze_locked, in the same transaction: the frozen row whose scratch file
  * is @scratch (a file someone may still write without the caller seeing it: kernel
  * passthrough) gets a copy of that file, made now, into a new scratch file named in @copy
  * (else ""); the file itself, still open, stays staged at the same path in the new generation,
  * with its acknowledged bytes.  So nothing a writer can still reach is ever moved into a
- * version.  0 also when no frozen row has that file (unlinked, or replaced).  On a later
+ * version.  -EIO when no frozen row has that file.  On a later
  * failure of the transaction the caller unlinks @copy.
  */
 int staging_snapshot_locked(struct journal *j, const char *oid, const char *scratch, char copy[64],

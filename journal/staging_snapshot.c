@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -75,6 +76,31 @@ int staging_scratch_written_elsewhere(struct journal *j, const char *scratch)
     return r;
 }
 
+int staging_leases_work(struct journal *j, struct ocfl_err *err)
+{
+    char name[64];
+    int fd, r = 0;
+
+    snprintf(name, sizeof(name), ".lease-probe-%ld", (long)getpid());
+    fd =
+        openat(journal_state_fd(j), name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return ocfl_err_sys(err, -errno, "cannot make a file in '%s'", journal_state_dir(j));
+    close(fd);
+    fd = openat(journal_state_fd(j), name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || fcntl(fd, F_SETLEASE, F_RDLCK) < 0)
+        r = ocfl_err_sys(err, -errno,
+                         "the state directory '%s' gives no file leases (a network file "
+                         "system, or /proc/sys/fs/leases-enable is 0)",
+                         journal_state_dir(j));
+    else
+        fcntl(fd, F_SETLEASE, F_UNLCK);
+    if (fd >= 0)
+        close(fd);
+    unlinkat(journal_state_fd(j), name, 0);
+    return r;
+}
+
 int staging_snapshot_locked(struct journal *j, const char *oid, const char *scratch, char copy[64],
                             struct ocfl_err *err)
 {
@@ -90,8 +116,10 @@ int staging_snapshot_locked(struct journal *j, const char *oid, const char *scra
         r = ocfl_err_set(err, -EINVAL, "'%s' is not frozen", oid);
     if (r == 0)
         r = frozen_path_of(&c, scratch, &path);
-    if (r <= 0)
-        return r; /* not in the frozen rows (unlinked, or replaced): nothing to copy */
+    if (r == 0) /* the caller found it among them */
+        r = ocfl_err_set(err, -EIO, "staging: no frozen row of '%s' names '%s'", oid, scratch);
+    if (r < 0)
+        return r;
     /* right after the freeze the new generation is empty: the top row is the frozen one */
     r = sx_row_top(&c, path, &row);
     if (r == 1 && (row.gen != c.frozen || strcmp(row.scratch, scratch)))

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
@@ -64,8 +65,8 @@ struct mount_args {
     char *log;                                /* --log / -o log=FILE */
     char *cli_opts;                           /* the command line's -o lists, joined by commas */
     struct ocfl_settings *settings;           /* the configuration files' */
-    char *http; /* -o http=ADDR: the read-only web view (web.h) listens there */
-    char *cluster, *host;                     /* --cluster / -o cluster=URL, --host / host= */
+    char *http;           /* -o http=ADDR: the read-only web view (web.h) listens there */
+    char *cluster, *host; /* --cluster / -o cluster=URL, --host / host= */
 };
 
 /* Replace *@slot by a copy of @value: 0 or -ENOMEM. */
@@ -153,13 +154,13 @@ static int split_opts(const char *opts, struct mount_args *a)
             !strncmp(tok, "http=", 5) || !strncmp(tok, "cluster=", 8) ||
             !strncmp(tok, "host=", 5)) {
             const char *v = strchr(tok, '=') + 1;
-            char **slot = tok[0] == 'u'   ? &a->user_map
-                          : tok[0] == 'a' ? &a->address_template
-                          : tok[0] == 'l' ? &a->log
+            char **slot = tok[0] == 'u'                    ? &a->user_map
+                          : tok[0] == 'a'                  ? &a->address_template
+                          : tok[0] == 'l'                  ? &a->log
                           : tok[0] == 'h' && tok[1] == 't' ? &a->http
-                          : tok[0] == 'h' ? &a->host
-                          : tok[1] == 'l' ? &a->cluster
-                                          : &a->commit_group;
+                          : tok[0] == 'h'                  ? &a->host
+                          : tok[1] == 'l'                  ? &a->cluster
+                                                           : &a->commit_group;
             if (!*v || (rc = set_str(slot, v)) < 0) {
                 rc = rc < 0 ? rc : -EINVAL;
                 goto out;
@@ -546,6 +547,16 @@ static int run(struct mount_args *a, int *notify_fd)
         cli_error("mount '%s': %s", a->root, err.msg);
         goto out;
     }
+    /* -o write_passthrough asks the kernel by a read lease whether anyone may still write a
+     * staged file: without leases in the state directory every commit would copy every file.
+     * A lease broken by an opener signals SIGIO to its holder, whom it would kill. */
+    if (a->write_passthrough && staging_leases_work(m.journal, &err) < 0) {
+        cli_error("mount '%s': -o write_passthrough: %s", a->root, err.msg);
+        rc = -EOPNOTSUPP;
+        goto out;
+    }
+    if (a->write_passthrough)
+        signal(SIGIO, SIG_IGN);
     if (m.cluster) {
         cluster_hooks_attach(m.cluster, m.journal);
         if (cluster_taken_by(m.cluster))

@@ -32,7 +32,6 @@ struct mw_hash {
     int busy;                    /* a thread (or a digest_now) works on h */
     int queued;                  /* in the queue (holds a reference) */
     int released;                /* the handle is gone: record when caught up */
-    int unseen;                  /* mw_hash_mark_unseen: prove first that nobody writes */
     uint64_t written;            /* bytes the writer accounted, in order from 0 */
     uint64_t hashed;             /* bytes fed to h */
     struct mw_hash *qnext;       /* queue */
@@ -150,37 +149,10 @@ static void record(struct mw_hash *j)
     pthread_mutex_unlock(&m->lock);
 }
 
-/* Whether nobody may write @j's file now.  The kernel lets go of a passthrough writer's files
- * a moment after its release may reach us: asked again for up to about 50 ms. */
-static int nobody_writes(const struct mw_hash *j)
-{
-    struct timespec ms = {.tv_nsec = 1000000L};
-
-    for (int i = 0; i < 50 && j->m->journal; i++) {
-        int r = staging_scratch_written_elsewhere(j->m->journal, j->scratch);
-        if (r <= 0)
-            return r == 0;
-        nanosleep(&ms, NULL);
-    }
-    return 0;
-}
-
 /* Hash what @j has pending, up to @limit bytes of the file; record when released and caught
  * up.  Called with pool.mu held, returns with it. */
 static void work(struct mw_hash *j, char *buf, uint64_t limit)
 {
-    if (j->unseen && j->valid && !j->busy && !pool.stopping) {
-        int ok;
-        j->busy = 1;
-        pthread_mutex_unlock(&pool.mu);
-        ok = nobody_writes(j);
-        pthread_mutex_lock(&pool.mu);
-        j->busy = 0;
-        j->unseen = 0;
-        if (!ok)
-            j->valid = 0;
-        pthread_cond_broadcast(&pool.done);
-    }
     while (j->valid && !j->busy && j->hashed < j->written && j->hashed < limit && !pool.stopping) {
         uint64_t off = j->hashed, want = j->written - j->hashed;
         size_t n = want > CHUNK ? CHUNK : (size_t)want, got = 0;
@@ -285,15 +257,13 @@ static int start_locked(void)
 
 /* A read-only open of @fd's file (the same inode, renamed or not): a job keeps no descriptor
  * that may write, so that a file nobody writes can be told from one somebody still may
- * (staging_scratch_written_elsewhere).  A duplicate when /proc is not there. */
+ * (staging_scratch_written_elsewhere).  -1 without /proc: then no job (the commit hashes). */
 static int reopen_read_only(int fd)
 {
     char self[64];
-    int r;
 
     snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-    r = open(self, O_RDONLY | O_CLOEXEC);
-    return r >= 0 ? r : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    return open(self, O_RDONLY | O_CLOEXEC);
 }
 
 struct mw_hash *mw_hash_new(struct mount *m, struct mount_obj *mo, int fd, const char *scratch,
@@ -343,15 +313,6 @@ void mw_hash_extend(struct mw_hash *j, uint64_t written)
     pthread_mutex_unlock(&pool.mu);
 }
 
-void mw_hash_mark_unseen(struct mw_hash *j)
-{
-    if (!j)
-        return;
-    pthread_mutex_lock(&pool.mu);
-    j->unseen = 1;
-    pthread_mutex_unlock(&pool.mu);
-}
-
 void mw_hash_invalidate(struct mw_hash *j)
 {
     if (!j)
@@ -379,7 +340,7 @@ int mw_hash_digest_now(struct mw_hash *j, uint64_t size, char *hex)
     if (!j)
         return 0;
     pthread_mutex_lock(&pool.mu);
-    ok = j->valid && !j->unseen && !j->busy && j->hashed == j->written && j->written == size;
+    ok = j->valid && !j->busy && j->hashed == j->written && j->written == size;
     if (ok) {
         j->valid = 0;
         j->busy = 1;

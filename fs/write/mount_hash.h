@@ -46,11 +46,6 @@ void mw_hash_put(struct mw_hash *j);
 /* The writer accounted bytes up to @written (in order): queue them for hashing once there
  * are MW_HASH_MIN_BYTES of them. */
 void mw_hash_extend(struct mw_hash *j, uint64_t written);
-/* The file was written where the daemon does not see it (kernel passthrough), and its writer
- * released: before its first byte is hashed the job proves that nobody may write the file
- * any more (staging_scratch_written_elsewhere, asked again for a moment while the kernel
- * lets go of the writer's files); else it never records. */
-void mw_hash_mark_unseen(struct mw_hash *j);
 
 /* The bytes no longer are what the job hashes: never record its digest. */
 void mw_hash_invalidate(struct mw_hash *j);

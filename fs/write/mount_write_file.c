@@ -198,6 +198,24 @@ static int backing_still_path(struct mount *m, struct mount_node *n, int writabl
 }
 
 /*
+ * Whether the staged file of head file @n may be written by someone the daemon does not see
+ * before this open adds its own descriptor (lock held): a shared writable mapping an earlier
+ * passthrough writer kept after close(2).  A writer opened beside such a mapping makes no
+ * background digest (the mapping may change bytes it hashed); the commit hashes, or copies.
+ */
+static int written_elsewhere(struct mount *m, struct mount_node *n)
+{
+    const struct ocfl_inventory *inv;
+    struct staging_entry e;
+
+    if (mw_inv(m, n->obj, &inv) < 0 ||
+        staging_lookup(m->journal, n->obj->id, inv, n->path, &e, NULL) < 0)
+        return 1;
+    return e.scratch[0] && staging_entry_writable(&e) &&
+           staging_scratch_written_elsewhere(m->journal, e.scratch) != 0;
+}
+
+/*
  * How the kernel serves handle @fh of a head file (lock held): as any open, or, while the inode
  * is backed by a passthrough writer's scratch file, by passthrough to the same file (then a
  * writer is a passthrough writer too, and what was hashed of the file before is void).
@@ -283,11 +301,17 @@ void mw_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             n->obj->w->staged = 1;
             /* refused before anything is copied up or truncated */
             rc = backing_still_path(m, n, 1);
+            int unseen = rc == 0 && m->write_passthrough && written_elsewhere(m, n);
             if (rc == 0)
                 rc = mw_make_writable(m, n->obj, n->path, (fi->flags & O_TRUNC) ? 0 : -1, -1, &fd,
                                       &e);
             if (rc == 0 && !(fh = fh_new(m, n->obj, n->path, fd, e.scratch, 1)))
                 rc = -ENOMEM;
+            if (rc == 0 && unseen && fh->hj) { /* its digest would not describe the bytes */
+                mw_hash_invalidate(fh->hj);
+                mw_hash_put(fh->hj);
+                fh->hj = NULL;
+            }
             if (rc == 0) {
                 const struct fuse_ctx *ctx = fuse_req_ctx(req);
                 struct stat cur;
@@ -535,16 +559,21 @@ static void report(struct mount *m, struct mw_fh *fh)
 }
 
 /*
- * The release of a passthrough writer (lock held).  The kernel wrote its file; whether it is
- * done with it the daemon cannot see (a shared writable mapping keeps it after close(2)).  So
- * this handle's own descriptors go first, and the background hash starts only once nothing
- * may write the file any more (mw_hash_mark_unseen); else its digest waits for the commit,
- * which copies what may still change.  Its size is recorded either way.
+ * The release of a passthrough writer.  The kernel wrote its file; whether it is done with it
+ * the daemon cannot see (a shared writable mapping keeps it after close(2)).  So this handle's
+ * own descriptors go first (lock held), then, without the lock, the kernel is asked whether
+ * anyone may still write the file (staging_scratch_written_elsewhere: asked again for up to
+ * about 20 ms, as the closing process lets go of its backing file a moment after this release
+ * was sent; SIGIO, which a lease broken meanwhile would send, is ignored by the mount).  Only
+ * when nobody may does the background hash take the file; else the commit hashes, or copies,
+ * it.  Its size is recorded either way.  Called and returns with the lock held.
  */
 static void pt_writer_closed(struct mount *m, fuse_req_t req, struct mw_fh *fh)
 {
+    struct timespec ms = {.tv_nsec = 1000000L};
+    char scratch[sizeof(fh->scratch)];
     struct stat st;
-    int alone = 1;
+    int alone = 1, elsewhere = 1;
 
     if (fstat(fh->fd, &st) < 0) {
         mw_hash_invalidate_scratch(fh->scratch, NULL);
@@ -556,12 +585,22 @@ static void pt_writer_closed(struct mount *m, fuse_req_t req, struct mw_fh *fh)
     fh->io = MOUNT_IO_NONE;
     close(fh->fd);
     fh->fd = -1;
+    memcpy(scratch, fh->scratch, sizeof(scratch));
+    pthread_mutex_unlock(&m->lock);
+    for (int i = 0; i < 20 && elsewhere; i++) {
+        int r = staging_scratch_written_elsewhere(m->journal, scratch);
+        elsewhere = r != 0;
+        if (r < 0)
+            break;
+        if (elsewhere)
+            nanosleep(&ms, NULL);
+    }
+    pthread_mutex_lock(&m->lock);
     for (struct mw_fh *o = fh->mo->w->fhs; o; o = o->next)
         if (o != fh && o->writable && !strcmp(o->scratch, fh->scratch))
             alone = 0;
-    if (alone && fh->hj) {
+    if (alone && fh->hj && !elsewhere) {
         fh->seq_off = (uint64_t)st.st_size; /* all of it, in order from 0 */
-        mw_hash_mark_unseen(fh->hj);
         mw_hash_extend(fh->hj, fh->seq_off);
     } else {
         mw_hash_invalidate_scratch(fh->scratch, NULL); /* and the row's digest goes below */
