@@ -10,6 +10,7 @@
 #include "root.h"
 #include "web_int.h"
 #include "web_listen.h"
+#include "web_url.h"
 
 /* Pages and the JSON behind them: /NAME renders the document /api/NAME returns. */
 static const struct route {
@@ -189,6 +190,22 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     enum MHD_Result ret;
 
     (void)version, (void)upload, (void)con_cls;
+    /* a loopback listener answers only to its own names: another site's page that DNS
+     * rebinding points at 127.0.0.1 names that site in Host */
+    if (!w->remote && !w->unix_path &&
+        !web_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+                     w->url)) {
+        static const char msg[] = "misdirected request: this server answers to its loopback "
+                                  "address only (127.0.0.1, localhost or [::1] with its port)\n";
+        resp =
+            MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+        ret = MHD_queue_response(c, 421, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
     if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp)

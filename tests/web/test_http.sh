@@ -161,6 +161,17 @@ code=$(http_code "object?id=$huge")
 check_true "a URL of 100 kB is refused ($code)" test "$code" -ge 400 -a "$code" -lt 500
 check_eq "POST is not allowed" 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL")"
 
+# DNS rebinding: a loopback listener answers only to its own names in Host
+lport=${URL##*:}
+lport=${lport%/}
+hcode() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "${URL}$2"; }
+check_eq "Host: evil.example is refused (421)" 421 "$(hcode evil.example api/objects)"
+check_eq "Host: evil.example:PORT too" 421 "$(hcode "evil.example:$lport" "object?id=obj%2F1")"
+check_eq "and a download" 421 "$(hcode evil.example "raw?id=obj%2F1&path=sub%2Fb.txt")"
+check_eq "Host: localhost:PORT is answered" 200 "$(hcode "localhost:$lport" api/objects)"
+check_eq "Host: [::1]:PORT is answered" 200 "$(hcode "[::1]:$lport" api/objects)"
+check_eq "Host: 127.0.0.1:PORT is answered" 200 "$(hcode "127.0.0.1:$lport" api/objects)"
+
 # a layout that maps ids to paths as they are: ids naming the state dir or a way out
 F=$tmp/flat
 "$OCFLFS" init "$F" --layout 0002-flat-direct-storage-layout >/dev/null
@@ -233,12 +244,16 @@ serve_start "$tmp/serve5.out" "$R" --listen "unix:$tmp/web.sock"
 check_grep "a Unix socket is said" "unix:$tmp/web.sock" "$tmp/serve5.out"
 check_eq "a page through the socket" 200 \
     "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$tmp/web.sock" http://x/plans)"
+check_eq "any Host through the socket (a proxy's)" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.example' --unix-socket "$tmp/web.sock" http://x/plans)"
 serve_stop
 check_true "the socket is gone after the server" test ! -e "$tmp/web.sock"
 
 # any address: only when asked, and said
 serve_start "$tmp/serve6.out" "$R" --listen 0.0.0.0:0
 check_grep "a non-loopback address is said on start-up" "reachable from other hosts" "$tmp/serve6.out"
+check_eq "an explicit non-loopback address answers any Host" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.example' "http://127.0.0.1:$(awk '/^serving /{print $4; exit}' "$tmp/serve6.out" | sed 's/.*://; s,/,,')/plans")"
 serve_stop
 "$OCFLFS" serve "$R" --listen "nonsense:address:x" >"$tmp/bad.out" 2>&1
 check_eq "a bad address fails" 1 $?
