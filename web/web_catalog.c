@@ -248,3 +248,19 @@ void web_catalog_stop(struct web *w)
     c->entries = NULL;
     c->n = 0;
 }
+
+int web_catalog_path(struct web *w, const char *id, char **ret)
+{
+    struct web_catalog *c = &w->catalog;
+    struct web_entry key = {.id = (char *)id};
+    const struct web_entry *e;
+    int r = -ENOENT;
+
+    web_catalog_refresh(w);
+    pthread_mutex_lock(&c->lock);
+    e = c->n ? bsearch(&key, c->entries, c->n, sizeof(key), by_id) : NULL;
+    if (e)
+        r = (*ret = strdup(e->path)) ? 0 : -ENOMEM;
+    pthread_mutex_unlock(&c->lock);
+    return r;
+}

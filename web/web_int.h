@@ -140,9 +140,10 @@ extern const char web_app_js[];
 extern const char web_style_css[];
 
 /*
- * The object named by the argument "id": looked up through the root's layout, its path
- * checked (web_object_path_ok) and its inventory's id compared with the one asked for.
- * 0 and *ret (ocfl_object_close), or -ENOENT, -EINVAL with a message.
+ * The object named by the argument "id": looked up through the root's layout (an id the
+ * layout cannot map is no object: never a walk of the root), or without a layout in the
+ * listing (web_catalog_path), its path checked (web_object_path_ok) and its inventory's id compared
+ * with the one asked for. 0 and *ret (ocfl_object_close), or -ENOENT, -EINVAL with a message.
  */
 int web_open_object(struct web *w, const struct web_req *q, struct ocfl_object **ret, char **ret_id,
                     struct ocfl_err *err);
@@ -173,5 +174,8 @@ void web_catalog_stop(struct web *w);
 /* Look at the journal (at most once a second): when a plan ended since the listing was
  * built, build it again in the background. */
 void web_catalog_refresh(struct web *w);
+/* The path of the object @id as the listing has it: 0 and a malloc'd *ret, -ENOENT when the
+ * listing has no such id (yet: a walk may still be running), -ENOMEM. */
+int web_catalog_path(struct web *w, const char *id, char **ret);
 
 #endif

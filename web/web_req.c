@@ -69,6 +69,26 @@ int web_journal(struct web *w, struct journal **ret, int *ret_gone, struct ocfl_
     return r;
 }
 
+/*
+ * Where @id lives, without reading other objects' inventories: with a layout its path (an
+ * id it cannot map, as "extensions" or "a/b" in 0002, is no object: the library would walk
+ * the root for it, every inventory on every request); without one, the listing's path.
+ */
+static int find(struct web *w, const char *id, char **ret, struct ocfl_err *err)
+{
+    char *mapped = NULL;
+    int r;
+
+    if (!w->root->layout) {
+        r = web_catalog_path(w, id, ret);
+        return r == -ENOMEM ? ocfl_err_set(err, r, "out of memory") : r;
+    }
+    if ((r = ocfl_layout_map(w->root->layout, id, &mapped, NULL)) < 0)
+        return r == -ENOMEM ? ocfl_err_set(err, r, "out of memory") : -ENOENT;
+    free(mapped);
+    return ocfl_root_find_object(w->root, id, ret, err);
+}
+
 int web_open_object(struct web *w, const struct web_req *q, struct ocfl_object **ret, char **ret_id,
                     struct ocfl_err *err)
 {
@@ -84,7 +104,7 @@ int web_open_object(struct web *w, const struct web_req *q, struct ocfl_object *
         r = ocfl_err_set(err, -EINVAL, "an empty object id");
         goto out;
     }
-    if ((r = ocfl_root_find_object(w->root, id, &path, err)) < 0) {
+    if ((r = find(w, id, &path, err)) < 0) {
         /* a layout's path that holds something else is no object of that id either */
         if (r == -EEXIST || r == -ENOTDIR || r == -ELOOP || r == -ENAMETOOLONG)
             r = -ENOENT;

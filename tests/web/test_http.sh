@@ -186,6 +186,57 @@ for id in extensions extensions%2Focflfs %2E%2E . %2E "a%2F..%2Fa" "%2Fetc" "a%2
 done
 snapshot "$F" >"$tmp/flat.before"
 
+# an id the layout cannot map, or any id in a root without a layout, is looked up without
+# reading the other objects' inventories (the library would walk the root on every request):
+# counted with strace, once the background listing is built
+inv_opens() { grep -c 'openat2(.*inventory.json",' "$tmp/trace"; }
+traced_stop() { # strace does not pass SIGTERM on: the server it runs is stopped
+    local child
+    child=$(pgrep -P "$SERVE_PID")
+    [[ -n $child ]] && kill -TERM $child
+    wait "$SERVE_PID"
+    SERVE_PID=""
+}
+traced_serve() { # traced_serve ROOT: serve it under strace; sets SERVE_PID, URL
+    strace -f -qq -e trace=openat2 -o "$tmp/trace" "$OCFLFS" serve "$1" --listen 127.0.0.1:0 \
+        >"$tmp/traced.out" 2>&1 &
+    SERVE_PID=$!
+    URL=""
+    for _ in $(seq 600); do
+        grep -q '^serving ' "$tmp/traced.out" && break
+        sleep 0.1
+    done
+    URL=$(awk '/^serving /{print $4; exit}' "$tmp/traced.out")
+    for _ in $(seq 600); do
+        curl -s "${URL}api/objects" | grep -q '"building": false' && break
+        sleep 0.1
+    done
+}
+serve_stop
+if strace -qq -e trace=none true 2>/dev/null; then
+    F2=$tmp/flat2
+    cp -a "$F" "$F2"
+    "$OCFLFS" put "$F2" "b" "$tmp/d" -m "flat" --user Bob >/dev/null
+    traced_serve "$F2"
+    n0=$(inv_opens)
+    for id in extensions "a%2Fb" "0%3Dx"; do
+        check_eq "flat layout: '$id', which the layout cannot map, is 404" 404 "$(http_code "object?id=$id")"
+    done
+    check_eq "and no inventory was read for them" 0 $(($(inv_opens) - n0))
+    traced_stop
+    N=$tmp/nolayout
+    cp -a "$R" "$N"
+    rm "$N/ocfl_layout.json"
+    traced_serve "$N"
+    check_eq "no layout: an object by id (from the listing)" 200 "$(http_code "object?id=obj%2F1")"
+    n0=$(inv_opens)
+    check_eq "no layout: an id not in the listing is 404" 404 "$(http_code "object?id=nope")"
+    check_eq "and no inventory was read for it" 0 $(($(inv_opens) - n0))
+    traced_stop
+else
+    tap_diag "no strace here (or no ptrace): the inventory reads are not counted"
+fi
+
 # slow clients: twenty connections that never finish their request, and one that reads
 # nothing of a large download, do not keep others from being answered
 serve_stop
