@@ -3,6 +3,7 @@
 #define OCFLFS_WEB_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -22,6 +23,8 @@ struct journal;
 #define WEB_PAGE_MAX     500         /* objects per page of the repository, files per tree page */
 #define WEB_INLINE_MAX   (1 << 20)   /* text shown inline on a file's page */
 #define WEB_TEXTDIFF_MAX (256 << 10) /* each side of a text diff */
+#define WEB_EVENTS_MAX   8           /* event streams at once; more are 503 */
+#define WEB_PER_IP_MAX   16          /* connections from one TCP peer address */
 
 /* One object of the listing. */
 struct web_entry {
@@ -56,6 +59,8 @@ struct web {
     struct ocfl_root *root;
     struct MHD_Daemon *mhd;
     int listen_fd, remote;
+    atomic_int stopping; /* set by web_stop first: a waiting event stream ends */
+    atomic_int n_events; /* event streams open (at most WEB_EVENTS_MAX) */
     char *unix_path;
     char url[300];
     struct web_catalog catalog;

@@ -1,9 +1,12 @@
 /* web_plans.c: the journal's update plans (as `plans --json`, `plan --json`), a plan's page,
  * and its progress as server-sent events. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <microhttpd.h>
 
 #include "journal.h"
 #include "plan_json.h"
@@ -381,25 +384,58 @@ void web_render_plan(struct web *w, const struct web_req *q, json_t *doc, FILE *
 /* Server-sent events: "event: progress" with the plan's document (as /api/plan, its steps
  * when there are at most EVENT_STEPS_MAX, and "attempts" and "step_error" summed up over
  * them) whenever it
- * changed, looked at every 200 ms; a comment line every 15 s keeps proxies from closing the
- * stream; the stream ends once the plan is finished.  Each stream holds its own connection's
- * thread only, and no journal between looks. */
+ * changed, looked at every 200 ms (the plan's row; its steps when the row changed, or every
+ * 5 s); at most WEB_EVENTS_MAX streams at once; a comment line every 15 s keeps proxies from
+ * closing the stream; the stream ends once the plan is finished.  Each stream holds its own
+ * connection's thread only, and no journal between looks. */
 #define EVENT_STEPS_MAX 1000
 
 struct events {
     struct web *w;
     int64_t id;
-    char *last;
+    char *last, *last_sum; /* the last event's document, and the plan's row then */
     int done;
     unsigned quiet_ticks;
+    int fd;        /* the connection's socket, -1 when unknown */
     char *pending; /* what is still to be sent of the last event */
     size_t off, len;
 };
 
+/* Wait one tick (200 ms) in slices of 20 ms: -1 at once when the server stops or the client
+ * has gone (@fd, the connection's socket, hung up: a quiet stream would hold its place until
+ * its next write otherwise). */
+static int tick_wait(struct web *w, int fd)
+{
+    for (int i = 0; i < 10; i++) {
+        struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+        if (atomic_load(&w->stopping))
+            return -1;
+        if (fd >= 0 && poll(&p, 1, 20) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+            return -1;
+        if (fd < 0) {
+            struct timespec slice = {0, 20 * 1000 * 1000};
+            nanosleep(&slice, NULL);
+        }
+    }
+    return atomic_load(&w->stopping) ? -1 : 0;
+}
+
+/* The plan without its steps, as text: what is compared before the steps are loaded. */
+static char *plan_summary(struct web *w, int64_t id)
+{
+    json_t *doc = NULL;
+    char *text;
+
+    if (plan_doc(w, id, 0, &doc, NULL) < 0)
+        return NULL;
+    text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    return text;
+}
+
 static ssize_t events_read(void *ctx, uint64_t pos, char *buf, size_t max)
 {
     struct events *e = ctx;
-    struct timespec tick = {0, 200 * 1000 * 1000};
 
     (void)pos;
     for (;;) {
@@ -413,6 +449,22 @@ static ssize_t events_read(void *ctx, uint64_t pos, char *buf, size_t max)
         e->pending = NULL;
         if (e->done)
             return 0;
+        if (atomic_load(&e->w->stopping))
+            return -1;
+        /* the steps (all of them) are read only when the plan's own row changed, or every
+         * 5 s (a step's retry need not change it): a quiet stream costs one row a tick */
+        char *sum = plan_summary(e->w, e->id);
+        if (!sum)
+            return -1;
+        if (e->last && e->last_sum && !strcmp(sum, e->last_sum) && e->quiet_ticks % 25 != 24) {
+            free(sum);
+            e->quiet_ticks++;
+            if (tick_wait(e->w, e->fd) < 0)
+                return -1;
+            continue;
+        }
+        free(e->last_sum);
+        e->last_sum = sum;
         json_t *doc = NULL;
         if (plan_doc(e->w, e->id, 1, &doc, NULL) < 0)
             return -1;
@@ -439,7 +491,8 @@ static ssize_t events_read(void *ctx, uint64_t pos, char *buf, size_t max)
                 if (!(e->pending = strdup(": still here\n\n")))
                     return -1;
             } else {
-                nanosleep(&tick, NULL);
+                if (tick_wait(e->w, e->fd) < 0)
+                    return -1;
                 continue;
             }
         }
@@ -452,13 +505,16 @@ static void events_free(void *ctx)
 {
     struct events *e = ctx;
 
+    atomic_fetch_sub(&e->w->n_events, 1);
     free(e->last);
+    free(e->last_sum);
     free(e->pending);
     free(e);
 }
 
 int web_events(struct web *w, const struct web_req *q, struct web_resp *r, struct ocfl_err *err)
 {
+    const union MHD_ConnectionInfo *ci;
     struct events *e;
     json_t *doc = NULL;
     int64_t id;
@@ -472,10 +528,19 @@ int web_events(struct web *w, const struct web_req *q, struct web_resp *r, struc
     if ((rc = plan_doc(w, id, 0, &doc, err)) < 0) /* no such plan: 404, not an empty stream */
         return rc;
     json_decref(doc);
-    if (!(e = calloc(1, sizeof(*e))))
+    if (atomic_fetch_add(&w->n_events, 1) >= WEB_EVENTS_MAX) {
+        atomic_fetch_sub(&w->n_events, 1);
+        return ocfl_err_set(err, -EBUSY, "too many event streams (%d): try again later",
+                            WEB_EVENTS_MAX);
+    }
+    if (!(e = calloc(1, sizeof(*e)))) {
+        atomic_fetch_sub(&w->n_events, 1);
         return ocfl_err_set(err, -ENOMEM, "out of memory");
+    }
     e->w = w;
     e->id = id;
+    ci = MHD_get_connection_info(q->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    e->fd = ci ? ci->connect_fd : -1;
     r->type = "text/event-stream";
     r->size = -1;
     r->read = events_read;

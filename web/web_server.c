@@ -57,6 +57,8 @@ unsigned web_status_of(int code)
     case -EACCES:
     case -EPERM:
         return 403;
+    case -EBUSY:
+        return 503;
     default:
         return 500;
     }
@@ -305,7 +307,11 @@ int web_start(const struct web_options *o, struct web **ret, struct ocfl_err *er
         MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 64u,
         MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s ? o->timeout_s : 30u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_EXTERNAL_LOGGER, quiet,
-        NULL, MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL, MHD_OPTION_END);
+        NULL, MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
+        /* one peer cannot take every connection; a Unix socket's clients (a reverse proxy)
+         * are one peer, so TCP only (MHD lets other families through anyway) */
+        w->unix_path ? MHD_OPTION_END : MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)WEB_PER_IP_MAX, MHD_OPTION_END);
     if (!w->mhd) {
         r = ocfl_err_set(err, -EIO, "cannot start the web server on '%s'", w->url);
         goto fail;
@@ -332,6 +338,7 @@ void web_stop(struct web *w)
 {
     if (!w)
         return;
+    atomic_store(&w->stopping, 1); /* event streams end at their next slice */
     if (w->mhd)
         MHD_stop_daemon(w->mhd);
     web_catalog_stop(w);

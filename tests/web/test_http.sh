@@ -237,8 +237,9 @@ else
     tap_diag "no strace here (or no ptrace): the inventory reads are not counted"
 fi
 
-# slow clients: twenty connections that never finish their request, and one that reads
-# nothing of a large download, do not keep others from being answered
+# slow clients: seventy connections from 127.0.0.1 that never finish their request, and one
+# that reads nothing of a large download: one peer holds at most 16 of the 64 connections,
+# so a client from another address (127.0.0.2) is still answered
 serve_stop
 serve_start "$tmp/serve3.out" "$R" --listen 127.0.0.1:0
 port=${URL##*:}
@@ -247,14 +248,17 @@ python3 - "$port" "$tmp/slow.ready" "$tmp/slow.done" <<'PY' &
 import socket, sys, time, os
 port, ready, done = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 socks = []
-for i in range(20):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(b"GET /object?id=obj%2F1 HTTP/1.1\r\nHost: x\r\n")  # never ends the request
-    socks.append(s)
 s = socket.create_connection(("127.0.0.1", port))
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.sendall(b"GET /raw?id=obj%2F1&path=data.bin HTTP/1.1\r\nHost: x\r\n\r\n")  # never reads
+s.sendall(b"GET /raw?id=obj%2F1&path=data.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # never reads
 socks.append(s)
+for i in range(70):
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /object?id=obj%2F1 HTTP/1.1\r\nHost: x\r\n")  # never ends the request
+        socks.append(s)
+    except OSError:
+        pass  # refused beyond the peer's limit
 open(ready, "w").close()
 for _ in range(1200):
     if os.path.exists(done):
@@ -263,8 +267,9 @@ for _ in range(1200):
 PY
 slow=$!
 for _ in $(seq 600); do [[ -e $tmp/slow.ready ]] && break; sleep 0.1; done
-check_eq "while slow clients hold connections, a page is answered" 200 "$(http_code "object?id=obj%2F1")"
-check_eq "and the plans page" 200 "$(http_code "plans")"
+other() { curl -s -m 20 --interface 127.0.0.2 -o /dev/null -w '%{http_code}' "$URL$1"; }
+check_eq "while one peer holds all it may, a page is answered to another" 200 "$(other "object?id=obj%2F1")"
+check_eq "and the plans page" 200 "$(other "plans")"
 touch "$tmp/slow.done"
 wait $slow
 serve_stop
@@ -313,6 +318,48 @@ check_grep "naming it" "nonsense:address:x" "$tmp/bad.out"
 check_eq "no storage root fails" 1 $?
 "$OCFLFS" serve >/dev/null 2>&1
 check_eq "no ROOT is a usage error" 2 $?
+
+# event streams: at most 8 at once (the 9th is 503), and a server with streams open still
+# stops at once on SIGTERM; a plan kept running by a step that fails and waits to retry
+E=$tmp/events
+"$OCFLFS" init "$E" >/dev/null
+OCFLFS_TEST_FAIL_STEP=2:100 OCFLFS_TEST_RETRY_MS=120000 "$OCFLFS" put "$E" ev "$tmp/d" -m ev \
+    --user Bob >/dev/null 2>&1 &
+putpid=$!
+for _ in $(seq 600); do
+    "$OCFLFS" plans "$E" --json 2>/dev/null | grep -q '"state": "running"' && break
+    sleep 0.1
+done
+serve_start "$tmp/serve7.out" "$E" --listen 127.0.0.1:0
+streams=()
+for i in 1 2 3 4 5 6 7 8; do
+    curl -s -N -m 100 "${URL}api/events?plan=1" >"$tmp/ev$i" &
+    streams+=($!)
+done
+for i in 1 2 3 4 5 6 7 8; do
+    for _ in $(seq 600); do grep -q '^event: progress' "$tmp/ev$i" && break; sleep 0.1; done
+done
+check_eq "eight event streams are open" 8 "$(cat "$tmp"/ev? | grep -c '^event: progress')"
+check_eq "a ninth is 503" 503 "$(http_code "api/events?plan=1")"
+check_eq "pages are still answered" 200 "$(http_code "plan?id=1")"
+kill "${streams[0]}"
+wait "${streams[0]}" 2>/dev/null
+got=""
+for _ in $(seq 100); do
+    got=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "${URL}api/events?plan=1")
+    [[ $got == 200 ]] && break
+    sleep 0.1
+done
+check_eq "once one ends, another may open" 200 "$got"
+timeout 60 bash -c "kill -TERM $SERVE_PID; while kill -0 $SERVE_PID 2>/dev/null; do sleep 0.1; done"
+check_eq "SIGTERM ends the server while seven streams wait (generous bound)" 0 $?
+wait "$SERVE_PID"
+check_eq "with 0" 0 $?
+SERVE_PID=""
+kill "${streams[@]:1}" 2>/dev/null
+wait "${streams[@]:1}" 2>/dev/null
+kill "$putpid"
+wait "$putpid" 2>/dev/null
 
 snapshot "$R" >"$tmp/after"
 check_true "nothing in the root (or its state dir) changed" diff "$tmp/before" "$tmp/after"
