@@ -8,6 +8,7 @@
 #include "inventory_priv.h"
 #include "io.h"
 #include "object_json.h"
+#include "utf8.h"
 
 int ocfl_version_changed(const struct ocfl_inventory *inv, size_t i, const char *path)
 {
@@ -28,12 +29,12 @@ static json_t *version_json(const struct ocfl_inventory *inv, const struct ocfl_
     ocfl_inventory_version_name(inv, v->num, name, sizeof(name));
     json_object_set_new(o, "version", json_string(name));
     json_object_set_new(o, "created", json_string(v->created));
-    json_object_set_new(o, "message", v->message ? json_string(v->message) : json_null());
+    json_object_set_new(o, "message", ocfl_json_string_lossy(v->message));
     if (v->user_name) {
         u = json_object();
-        json_object_set_new(u, "name", json_string(v->user_name));
+        json_object_set_new(u, "name", ocfl_json_string_lossy(v->user_name));
         if (v->user_address)
-            json_object_set_new(u, "address", json_string(v->user_address));
+            json_object_set_new(u, "address", ocfl_json_string_lossy(v->user_address));
         json_object_set_new(o, "user", u);
     } else {
         json_object_set_new(o, "user", json_null());

@@ -8,6 +8,7 @@
 #include "journal.h"
 #include "object.h"
 #include "root.h"
+#include "utf8.h"
 #include "web_int.h"
 #include "web_url.h"
 
@@ -51,8 +52,8 @@ int web_arg_uint(const struct web_req *q, const char *key, uint64_t dflt, uint64
     v = strtoull(s, &end, 10);
     r = *end || errno || s[0] == '-' || v > max ? -EINVAL : 0;
     if (r < 0)
-        ocfl_err_set(err, r, "argument '%s': '%.40s' is not a number from 0 to %llu", key, s,
-                     (unsigned long long)max);
+        ocfl_err_set(err, r, "argument '%s': '%.*s' is not a number from 0 to %llu", key,
+                     (int)ocfl_utf8_prefix(s, 40), s, (unsigned long long)max);
     else
         *ret = v;
     free(s);
@@ -155,8 +156,8 @@ int web_version_arg(const struct web_req *q, const char *key, const struct ocfl_
     n = strtoul(s + (s[0] == 'v'), &end, 10);
     if (*end || errno || n == 0 || n > inv->n_versions || s[s[0] == 'v'] == '-' ||
         s[s[0] == 'v'] == '+') {
-        r = ocfl_err_set(err, -ENOENT, "object '%s' has no version '%.40s' (head %s)", inv->id, s,
-                         inv->head);
+        r = ocfl_err_set(err, -ENOENT, "object '%s' has no version '%.*s' (head %s)", inv->id,
+                         (int)ocfl_utf8_prefix(s, 40), s, inv->head);
     } else {
         *ret = (unsigned)n;
     }

@@ -159,6 +159,14 @@ check_eq "an id longer than 4096 bytes is refused" 414 "$(http_code "object?id=$
 huge=$(head -c 100000 /dev/zero | tr '\0' a)
 code=$(http_code "object?id=$huge")
 check_true "a URL of 100 kB is refused ($code)" test "$code" -ge 400 -a "$code" -lt 500
+# messages cut on a character boundary: a long id of é characters, a version and a number
+# that quote their first 40 bytes (a cut é made the JSON fail: 500 "out of memory")
+e650=$(printf '%%C3%%A9%.0s' $(seq 650))
+check_eq "a long id of é characters is 404" 404 "$(http_code "object?id=$e650")"
+check_eq "and its JSON too" 404 "$(http_code "api/object?id=$e650")"
+check_grep "which says so, cut on a character" "no object" <(curl -s "${URL}api/object?id=x$e650")
+check_eq "a version of é characters is 404" 404 "$(http_code "api/show?id=obj%2F1&v=a$e650")"
+check_eq "a plan number of é characters is 400" 400 "$(http_code "api/events?plan=a$e650")"
 check_eq "POST is not allowed" 405 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL")"
 
 # DNS rebinding: a loopback listener answers only to its own names in Host
