@@ -368,6 +368,18 @@ kill "${streams[@]:1}" 2>/dev/null
 wait "${streams[@]:1}" 2>/dev/null
 kill "$putpid"
 wait "$putpid" 2>/dev/null
+# a stored last error cut inside a character (as an older ocflfs did) keeps its plan listed
+python3 - "$E/extensions/ocflfs/ocflfs.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE plans SET last_error = CAST(X'6375742061C3' AS TEXT) WHERE id = 1")
+db.commit()
+PY
+serve_start "$tmp/serve8.out" "$E" --listen 127.0.0.1:0
+check_grep "a plan whose stored error is not UTF-8 is still listed" '"last_error": "cut a' \
+    <(curl -s "${URL}api/plans")
+check_eq "and its page answers" 200 "$(http_code "plan?id=1")"
+serve_stop
 
 snapshot "$R" >"$tmp/after"
 check_true "nothing in the root (or its state dir) changed" diff "$tmp/before" "$tmp/after"
