@@ -76,7 +76,7 @@ static int from_walk(void *ctx, const char *object_path)
     struct ocfl_object *obj = NULL;
     int r;
 
-    if (b->w->catalog.stop)
+    if (atomic_load(&b->w->catalog.stop))
         return -ECANCELED;
     if (ocfl_object_open(b->w->root->fd, object_path, &obj, NULL) < 0)
         return 0; /* damaged: `validate` says why; the listing shows what can be read */
@@ -182,7 +182,7 @@ static void *run(void *arg)
     struct web_catalog *c = &w->catalog;
 
     pthread_mutex_lock(&c->lock);
-    while (!c->stop) {
+    while (!atomic_load(&c->stop)) {
         if (!c->wanted) {
             pthread_cond_wait(&c->wake, &c->lock);
             continue;
@@ -238,7 +238,7 @@ void web_catalog_stop(struct web *w)
     struct web_catalog *c = &w->catalog;
 
     pthread_mutex_lock(&c->lock);
-    c->stop = 1;
+    atomic_store(&c->stop, 1);
     pthread_cond_broadcast(&c->wake);
     pthread_mutex_unlock(&c->lock);
     if (c->thread_started)

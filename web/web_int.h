@@ -43,7 +43,8 @@ struct web_catalog {
     pthread_mutex_t lock;
     pthread_cond_t wake; /* a build is wanted, or stop */
     pthread_t thread;
-    int thread_started, building, stop, wanted;
+    int thread_started, building, wanted;
+    atomic_int stop;           /* read by a running walk without the lock */
     const char *source;        /* "index" or "walk"; "walking" while a walk runs */
     struct web_entry *entries; /* by id */
     size_t n;

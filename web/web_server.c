@@ -256,8 +256,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "Content-Security-Policy",
-                            r.sandbox ? "sandbox; default-src 'none'"
-                                      : "default-src 'self'; frame-ancestors 'none'");
+                            r.sandbox
+                                ? "sandbox; default-src 'none'"
+                                : "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                                  "form-action 'self'");
     if (r.disposition)
         MHD_add_response_header(resp, "Content-Disposition", r.disposition);
     free(r.disposition);
