@@ -116,12 +116,37 @@ static int plan_doc(struct web *w, int64_t id, int with_steps, json_t **ret, str
     return 0;
 }
 
+/* Steps on one page of a plan (a plan of 20,000 steps would be megabytes of HTML). */
+#define PLAN_STEPS_PAGE 1000
+#define PLAN_STEPS_MAX  10000
+
 int web_model_plan(struct web *w, const struct web_req *q, json_t **ret, struct ocfl_err *err)
 {
     int64_t id;
+    uint64_t offset = 0, limit = PLAN_STEPS_PAGE;
+    const char *step_error;
+    json_t *doc = NULL, *all, *page;
     int r = plan_arg(q, &id, err);
 
-    return r < 0 ? r : plan_doc(w, id, 1, ret, err);
+    if (r < 0 || (r = web_arg_uint(q, "offset", 0, INT64_MAX, &offset, err)) < 0 ||
+        (r = web_arg_uint(q, "limit", PLAN_STEPS_PAGE, PLAN_STEPS_MAX, &limit, err)) < 0 ||
+        (r = plan_doc(w, id, 1, &doc, err)) < 0)
+        return r;
+    /* attempts and the last error over all steps, then the page of them */
+    json_object_set_new(doc, "attempts", json_integer(step_summary(doc, &step_error)));
+    json_object_set_new(doc, "step_error", json_string(step_error));
+    all = json_object_get(doc, "step_list");
+    if (!(page = json_array())) {
+        json_decref(doc);
+        return ocfl_err_set(err, -ENOMEM, "out of memory");
+    }
+    for (size_t i = (size_t)offset; i < json_array_size(all) && i - offset < limit; i++)
+        json_array_append(page, json_array_get(all, i));
+    json_object_set_new(doc, "step_list", page);
+    json_object_set_new(doc, "step_offset", json_integer((json_int_t)offset));
+    json_object_set_new(doc, "step_limit", json_integer((json_int_t)limit));
+    *ret = doc;
+    return 0;
 }
 
 /* Over the steps of @doc: the attempts made, and the last error of a step not done. */
@@ -295,6 +320,27 @@ static void what_to_do(FILE *f, struct web *w, json_t *p)
     fputs("</p></div>\n", f);
 }
 
+/* Which steps the page shows, and links to the pages before and after. */
+static void page_links(FILE *f, json_t *doc)
+{
+    long long id = (long long)web_jint(doc, "id"), total = (long long)web_jint(doc, "steps"),
+              off = (long long)web_jint(doc, "step_offset"),
+              lim = (long long)web_jint(doc, "step_limit");
+    long long shown = (long long)json_array_size(json_object_get(doc, "step_list"));
+
+    if (off == 0 && shown >= total)
+        return;
+    fprintf(f, "<p id=\"steps-page\">Steps %lld to %lld of %lld", shown ? off + 1 : off,
+            off + shown, total);
+    if (off > 0)
+        fprintf(f, " <a href=\"/plan?id=%lld&amp;offset=%lld\" rel=\"prev\">previous</a>", id,
+                off > lim ? off - lim : 0);
+    if (off + shown < total)
+        fprintf(f, " <a href=\"/plan?id=%lld&amp;offset=%lld\" rel=\"next\">next</a>", id,
+                off + lim);
+    fputs("</p>\n", f);
+}
+
 void web_render_plan(struct web *w, const struct web_req *q, json_t *doc, FILE *f)
 {
     long long id = (long long)web_jint(doc, "id");
@@ -326,8 +372,8 @@ void web_render_plan(struct web *w, const struct web_req *q, json_t *doc, FILE *
                             : web_jint(doc, "steps") + !web_jint(doc, "steps")),
             (long long)(web_jint(doc, "bytes_total") ? web_jint(doc, "bytes_done")
                                                      : web_jint(doc, "steps_done")));
-    const char *step_error;
-    int64_t attempts = step_summary(doc, &step_error);
+    const char *step_error = web_jstr(doc, "step_error");
+    int64_t attempts = web_jint(doc, "attempts");
     fprintf(f,
             "<p>Attempts <span id=\"p-attempts\">%lld</span>; a step's last error: "
             "<span class=\"error\" id=\"p-step-error\">",
@@ -378,6 +424,7 @@ void web_render_plan(struct web *w, const struct web_req *q, json_t *doc, FILE *
         fputs("</td></tr>\n", f);
     }
     fputs("</tbody></table>\n", f);
+    page_links(f, doc);
     web_html_end(f);
 }
 

@@ -41,6 +41,17 @@ check_eq "and gives the totals" "1 0 0 $N" \
 curl -s -m 120 -o "$tmp/web.html" "${URL}diff?id=big"
 check_grep "the page gives the total" "<span id=\"n-renamed\">$N</span>" "$tmp/web.html"
 check_eq "the page lists at most 1000" 1000 "$(grep -c '&rarr;' "$tmp/web.html")"
+# the plan of the first put has a step for each of the 20,000 files: its page shows 1000 at a time
+curl -s -m 120 -o "$tmp/plan.json" "${URL}api/plan?id=1"
+read -r nsteps nlist <<<"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["steps"], len(d["step_list"]))' "$tmp/plan.json")"
+check_true "the plan has at least $N steps ($nsteps)" test "${nsteps:-0}" -ge "$N"
+check_eq "its JSON lists the first 1000" 1000 "$nlist"
+curl -s -m 120 -o "$tmp/plan.html" "${URL}plan?id=1"
+check_eq "its page shows 1000 steps" 1000 "$(grep -c '<tr id="step-' "$tmp/plan.html")"
+check_grep "and says which, with a link to the next" "offset=1000\" rel=\"next\"" "$tmp/plan.html"
+last=$((nsteps - 5))
+check_eq "the last page holds the rest" 5 \
+    "$(curl -s "${URL}plan?id=1&offset=$last" | grep -c '<tr id="step-')"
 serve_stop
 check_eq "serve ends with 0 on SIGTERM" 0 $?
 done_testing
