@@ -139,7 +139,8 @@ static void build(struct web *w)
         pthread_mutex_unlock(&c->lock);
         ocfl_err_clear(&err);
         r = ocfl_root_walk(w->root, from_walk, &b, &err);
-        qsort(b.v, b.n, sizeof(*b.v), by_id);
+        if (b.n) /* qsort of NULL is undefined, even for none */
+            qsort(b.v, b.n, sizeof(*b.v), by_id);
     }
     pthread_mutex_lock(&c->lock);
     if (r < 0) {

@@ -342,13 +342,15 @@ for _ in $(seq 600); do
     sleep 0.1
 done
 serve_start "$tmp/serve7.out" "$E" --listen 127.0.0.1:0
+check_true "serve starts on a root with no object yet" test -n "$URL"
 streams=()
 for i in 1 2 3 4 5 6 7 8; do
     curl -s -N -m 100 "${URL}api/events?plan=1" >"$tmp/ev$i" &
     streams+=($!)
 done
-for i in 1 2 3 4 5 6 7 8; do
-    for _ in $(seq 600); do grep -q '^event: progress' "$tmp/ev$i" && break; sleep 0.1; done
+for _ in $(seq 600); do
+    [[ $(cat "$tmp"/ev? | grep -c '^event: progress') == 8 ]] && break
+    sleep 0.1
 done
 check_eq "eight event streams are open" 8 "$(cat "$tmp"/ev? | grep -c '^event: progress')"
 check_eq "a ninth is 503" 503 "$(http_code "api/events?plan=1")"
