@@ -3,9 +3,13 @@
 
 #include <stdlib.h>
 
+#include "utf8.h"
+
+/* Text from the journal: not UTF-8 (an error cut mid-character by an older ocflfs) is
+ * repaired with U+FFFD rather than making the whole document fail. */
 static json_t *jstr(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return ocfl_json_string_lossy(s);
 }
 
 const char *journal_plan_shown_state(const struct journal_plan_info *p, int interrupted)
@@ -28,7 +32,7 @@ json_t *journal_plan_json(const struct journal_plan_info *p, int interrupted)
                      (json_int_t)p->bytes_total, "bytes_done", (json_int_t)p->bytes_done,
                      "created_ns", (json_int_t)p->created_ns, "started_ns",
                      (json_int_t)p->started_ns, "finished_ns", (json_int_t)p->finished_ns, "user",
-                     p->user_name ? json_pack("{s:s, s:o}", "name", p->user_name, "address",
+                     p->user_name ? json_pack("{s:o, s:o}", "name", jstr(p->user_name), "address",
                                               jstr(p->user_address))
                                   : json_null());
 }

@@ -6,10 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
+/* "..." at the end of a full @buf, cut on a UTF-8 boundary (a cut character would make the
+ * message no text: JSON refuses it). */
 static void mark_truncated(char *buf, size_t size)
 {
     if (size >= 4)
-        memcpy(buf + size - 4, "...", 4);
+        memcpy(buf + ocfl_utf8_prefix(buf, size - 4), "...", 4);
 }
 
 static void vformat(struct ocfl_err *err, int code, int with_errno, const char *fmt, va_list ap)

@@ -31,7 +31,8 @@ json_t *ocfl_show_json(const struct ocfl_object *obj, unsigned num, int paged, s
 /*
  * `diff --json` from version @a (NULL: nothing, so everything is added) to @b: {id, from (0
  * for nothing), to, added, modified, removed: [path], renamed: [{from, to}]}; renamed is a
- * removed path whose content an added one has.  A new reference, NULL when out of memory.
+ * removed path whose content an added one has.  O(n log n) in the number of paths.  A new
+ * reference, NULL when out of memory.
  */
 json_t *ocfl_diff_json(const struct ocfl_inventory *inv, const struct ocfl_version *a,
                        const struct ocfl_version *b);

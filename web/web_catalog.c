@@ -76,7 +76,7 @@ static int from_walk(void *ctx, const char *object_path)
     struct ocfl_object *obj = NULL;
     int r;
 
-    if (b->w->catalog.stop)
+    if (atomic_load(&b->w->catalog.stop))
         return -ECANCELED;
     if (ocfl_object_open(b->w->root->fd, object_path, &obj, NULL) < 0)
         return 0; /* damaged: `validate` says why; the listing shows what can be read */
@@ -139,7 +139,8 @@ static void build(struct web *w)
         pthread_mutex_unlock(&c->lock);
         ocfl_err_clear(&err);
         r = ocfl_root_walk(w->root, from_walk, &b, &err);
-        qsort(b.v, b.n, sizeof(*b.v), by_id);
+        if (b.n) /* qsort of NULL is undefined, even for none */
+            qsort(b.v, b.n, sizeof(*b.v), by_id);
     }
     pthread_mutex_lock(&c->lock);
     if (r < 0) {
@@ -182,7 +183,7 @@ static void *run(void *arg)
     struct web_catalog *c = &w->catalog;
 
     pthread_mutex_lock(&c->lock);
-    while (!c->stop) {
+    while (!atomic_load(&c->stop)) {
         if (!c->wanted) {
             pthread_cond_wait(&c->wake, &c->lock);
             continue;
@@ -238,7 +239,7 @@ void web_catalog_stop(struct web *w)
     struct web_catalog *c = &w->catalog;
 
     pthread_mutex_lock(&c->lock);
-    c->stop = 1;
+    atomic_store(&c->stop, 1);
     pthread_cond_broadcast(&c->wake);
     pthread_mutex_unlock(&c->lock);
     if (c->thread_started)
@@ -247,4 +248,20 @@ void web_catalog_stop(struct web *w)
     entries_free(c->entries, c->n);
     c->entries = NULL;
     c->n = 0;
+}
+
+int web_catalog_path(struct web *w, const char *id, char **ret)
+{
+    struct web_catalog *c = &w->catalog;
+    struct web_entry key = {.id = (char *)id};
+    const struct web_entry *e;
+    int r = -ENOENT;
+
+    web_catalog_refresh(w);
+    pthread_mutex_lock(&c->lock);
+    e = c->n ? bsearch(&key, c->entries, c->n, sizeof(key), by_id) : NULL;
+    if (e)
+        r = (*ret = strdup(e->path)) ? 0 : -ENOMEM;
+    pthread_mutex_unlock(&c->lock);
+    return r;
 }

@@ -12,6 +12,29 @@
 /* Text diffs on one page: at most this many files. */
 #define TEXT_DIFFS_MAX 20
 
+/* Each list (added, modified, removed, renamed) on one page: at most this many paths. */
+#define DIFF_LIST_MAX 1000
+
+static const char *const lists[] = {"added", "modified", "removed", "renamed"};
+
+/* Cut each list to DIFF_LIST_MAX; totals: {added: N, ...} the full counts. */
+static int cap_lists(json_t *doc)
+{
+    json_t *totals = json_object();
+
+    if (!totals)
+        return -ENOMEM;
+    for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
+        json_t *arr = json_object_get(doc, lists[i]);
+        size_t n = json_array_size(arr);
+        json_object_set_new(totals, lists[i], json_integer((json_int_t)n));
+        while (json_array_size(arr) > DIFF_LIST_MAX)
+            json_array_remove(arr, json_array_size(arr) - 1);
+    }
+    json_object_set_new(doc, "limit", json_integer(DIFF_LIST_MAX));
+    return json_object_set_new(doc, "totals", totals) ? -ENOMEM : 0;
+}
+
 /* The line diff of @path from @a to @b, or why there is none. */
 static json_t *text_diff(const struct ocfl_object *obj, const struct ocfl_version *a,
                          const struct ocfl_version *b, const char *path)
@@ -72,6 +95,11 @@ int web_model_diff(struct web *w, const struct web_req *q, json_t **ret, struct 
     json_array_foreach(json_object_get(doc, "modified"), k, m) if (k < TEXT_DIFFS_MAX)
         json_array_append_new(texts, text_diff(obj, a, b, json_string_value(m)));
     json_object_set_new(doc, "text_diffs", texts);
+    if (cap_lists(doc) < 0) {
+        json_decref(doc);
+        r = ocfl_err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
     *ret = doc;
 out:
     ocfl_object_close(obj);
@@ -92,10 +120,13 @@ static void file_link(FILE *f, const char *id, int64_t v, const char *path)
 static void list(FILE *f, json_t *doc, const char *key, const char *title, int64_t v)
 {
     json_t *arr = json_object_get(doc, key), *m;
+    int64_t total = web_jint(json_object_get(doc, "totals"), key);
     size_t k;
 
-    fprintf(f, "<h2>%s (<span id=\"n-%s\">%zu</span>)</h2>\n<ul id=\"%s\">\n", title, key,
-            json_array_size(arr), key);
+    fprintf(f, "<h2>%s (<span id=\"n-%s\">%lld</span>)</h2>\n", title, key, (long long)total);
+    if ((size_t)total > json_array_size(arr))
+        fprintf(f, "<p class=\"capped\">The first %zu shown.</p>\n", json_array_size(arr));
+    fprintf(f, "<ul id=\"%s\">\n", key);
     json_array_foreach(arr, k, m)
     {
         fputs("<li>", f);

@@ -3,6 +3,7 @@
 #define OCFLFS_WEB_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -22,6 +23,8 @@ struct journal;
 #define WEB_PAGE_MAX     500         /* objects per page of the repository, files per tree page */
 #define WEB_INLINE_MAX   (1 << 20)   /* text shown inline on a file's page */
 #define WEB_TEXTDIFF_MAX (256 << 10) /* each side of a text diff */
+#define WEB_EVENTS_MAX   8           /* event streams at once; more are 503 */
+#define WEB_PER_IP_MAX   16          /* connections from one TCP peer address */
 
 /* One object of the listing. */
 struct web_entry {
@@ -40,7 +43,8 @@ struct web_catalog {
     pthread_mutex_t lock;
     pthread_cond_t wake; /* a build is wanted, or stop */
     pthread_t thread;
-    int thread_started, building, stop, wanted;
+    int thread_started, building, wanted;
+    atomic_int stop;           /* read by a running walk without the lock */
     const char *source;        /* "index" or "walk"; "walking" while a walk runs */
     struct web_entry *entries; /* by id */
     size_t n;
@@ -56,6 +60,8 @@ struct web {
     struct ocfl_root *root;
     struct MHD_Daemon *mhd;
     int listen_fd, remote;
+    atomic_int stopping; /* set by web_stop first: a waiting event stream ends */
+    atomic_int n_events; /* event streams open (at most WEB_EVENTS_MAX) */
     char *unix_path;
     char url[300];
     struct web_catalog catalog;
@@ -140,9 +146,10 @@ extern const char web_app_js[];
 extern const char web_style_css[];
 
 /*
- * The object named by the argument "id": looked up through the root's layout, its path
- * checked (web_object_path_ok) and its inventory's id compared with the one asked for.
- * 0 and *ret (ocfl_object_close), or -ENOENT, -EINVAL with a message.
+ * The object named by the argument "id": looked up through the root's layout (an id the
+ * layout cannot map is no object: never a walk of the root), or without a layout in the
+ * listing (web_catalog_path), its path checked (web_object_path_ok) and its inventory's id compared
+ * with the one asked for. 0 and *ret (ocfl_object_close), or -ENOENT, -EINVAL with a message.
  */
 int web_open_object(struct web *w, const struct web_req *q, struct ocfl_object **ret, char **ret_id,
                     struct ocfl_err *err);
@@ -173,5 +180,8 @@ void web_catalog_stop(struct web *w);
 /* Look at the journal (at most once a second): when a plan ended since the listing was
  * built, build it again in the background. */
 void web_catalog_refresh(struct web *w);
+/* The path of the object @id as the listing has it: 0 and a malloc'd *ret, -ENOENT when the
+ * listing has no such id (yet: a walk may still be running), -ENOMEM. */
+int web_catalog_path(struct web *w, const char *id, char **ret);
 
 #endif

@@ -172,7 +172,14 @@ void web_render_object(struct web *w, const struct web_req *q, json_t *doc, FILE
         web_bytes(f, web_jint(e, "size"));
         fputs("</td><td class=\"digest\" title=\"", f);
         web_esc(f, d);
-        fprintf(f, "\">%.16s&hellip;</td><td>", d);
+        {
+            /* a digest from the inventory is the inventory's text: escaped like the rest */
+            char pre[17];
+            snprintf(pre, sizeof(pre), "%s", d);
+            fputs("\">", f);
+            web_esc(f, pre);
+            fputs("&hellip;</td><td>", f);
+        }
         link_obj(f, "log", id);
         fputs("&amp;path=", f);
         web_qenc(f, p);

@@ -1,9 +1,12 @@
 /* web_plans.c: the journal's update plans (as `plans --json`, `plan --json`), a plan's page,
  * and its progress as server-sent events. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <microhttpd.h>
 
 #include "journal.h"
 #include "plan_json.h"
@@ -113,12 +116,37 @@ static int plan_doc(struct web *w, int64_t id, int with_steps, json_t **ret, str
     return 0;
 }
 
+/* Steps on one page of a plan (a plan of 20,000 steps would be megabytes of HTML). */
+#define PLAN_STEPS_PAGE 1000
+#define PLAN_STEPS_MAX  10000
+
 int web_model_plan(struct web *w, const struct web_req *q, json_t **ret, struct ocfl_err *err)
 {
     int64_t id;
+    uint64_t offset = 0, limit = PLAN_STEPS_PAGE;
+    const char *step_error;
+    json_t *doc = NULL, *all, *page;
     int r = plan_arg(q, &id, err);
 
-    return r < 0 ? r : plan_doc(w, id, 1, ret, err);
+    if (r < 0 || (r = web_arg_uint(q, "offset", 0, INT64_MAX, &offset, err)) < 0 ||
+        (r = web_arg_uint(q, "limit", PLAN_STEPS_PAGE, PLAN_STEPS_MAX, &limit, err)) < 0 ||
+        (r = plan_doc(w, id, 1, &doc, err)) < 0)
+        return r;
+    /* attempts and the last error over all steps, then the page of them */
+    json_object_set_new(doc, "attempts", json_integer(step_summary(doc, &step_error)));
+    json_object_set_new(doc, "step_error", json_string(step_error));
+    all = json_object_get(doc, "step_list");
+    if (!(page = json_array())) {
+        json_decref(doc);
+        return ocfl_err_set(err, -ENOMEM, "out of memory");
+    }
+    for (size_t i = (size_t)offset; i < json_array_size(all) && i - offset < limit; i++)
+        json_array_append(page, json_array_get(all, i));
+    json_object_set_new(doc, "step_list", page);
+    json_object_set_new(doc, "step_offset", json_integer((json_int_t)offset));
+    json_object_set_new(doc, "step_limit", json_integer((json_int_t)limit));
+    *ret = doc;
+    return 0;
 }
 
 /* Over the steps of @doc: the attempts made, and the last error of a step not done. */
@@ -292,6 +320,27 @@ static void what_to_do(FILE *f, struct web *w, json_t *p)
     fputs("</p></div>\n", f);
 }
 
+/* Which steps the page shows, and links to the pages before and after. */
+static void page_links(FILE *f, json_t *doc)
+{
+    long long id = (long long)web_jint(doc, "id"), total = (long long)web_jint(doc, "steps"),
+              off = (long long)web_jint(doc, "step_offset"),
+              lim = (long long)web_jint(doc, "step_limit");
+    long long shown = (long long)json_array_size(json_object_get(doc, "step_list"));
+
+    if (off == 0 && shown >= total)
+        return;
+    fprintf(f, "<p id=\"steps-page\">Steps %lld to %lld of %lld", shown ? off + 1 : off,
+            off + shown, total);
+    if (off > 0)
+        fprintf(f, " <a href=\"/plan?id=%lld&amp;offset=%lld\" rel=\"prev\">previous</a>", id,
+                off > lim ? off - lim : 0);
+    if (off + shown < total)
+        fprintf(f, " <a href=\"/plan?id=%lld&amp;offset=%lld\" rel=\"next\">next</a>", id,
+                off + lim);
+    fputs("</p>\n", f);
+}
+
 void web_render_plan(struct web *w, const struct web_req *q, json_t *doc, FILE *f)
 {
     long long id = (long long)web_jint(doc, "id");
@@ -323,8 +372,8 @@ void web_render_plan(struct web *w, const struct web_req *q, json_t *doc, FILE *
                             : web_jint(doc, "steps") + !web_jint(doc, "steps")),
             (long long)(web_jint(doc, "bytes_total") ? web_jint(doc, "bytes_done")
                                                      : web_jint(doc, "steps_done")));
-    const char *step_error;
-    int64_t attempts = step_summary(doc, &step_error);
+    const char *step_error = web_jstr(doc, "step_error");
+    int64_t attempts = web_jint(doc, "attempts");
     fprintf(f,
             "<p>Attempts <span id=\"p-attempts\">%lld</span>; a step's last error: "
             "<span class=\"error\" id=\"p-step-error\">",
@@ -375,31 +424,65 @@ void web_render_plan(struct web *w, const struct web_req *q, json_t *doc, FILE *
         fputs("</td></tr>\n", f);
     }
     fputs("</tbody></table>\n", f);
+    page_links(f, doc);
     web_html_end(f);
 }
 
 /* Server-sent events: "event: progress" with the plan's document (as /api/plan, its steps
  * when there are at most EVENT_STEPS_MAX, and "attempts" and "step_error" summed up over
  * them) whenever it
- * changed, looked at every 200 ms; a comment line every 15 s keeps proxies from closing the
- * stream; the stream ends once the plan is finished.  Each stream holds its own connection's
- * thread only, and no journal between looks. */
+ * changed, looked at every 200 ms (the plan's row; its steps when the row changed, or every
+ * 5 s); at most WEB_EVENTS_MAX streams at once; a comment line every 15 s keeps proxies from
+ * closing the stream; the stream ends once the plan is finished.  Each stream holds its own
+ * connection's thread only, and no journal between looks. */
 #define EVENT_STEPS_MAX 1000
 
 struct events {
     struct web *w;
     int64_t id;
-    char *last;
+    char *last, *last_sum; /* the last event's document, and the plan's row then */
     int done;
     unsigned quiet_ticks;
+    int fd;        /* the connection's socket, -1 when unknown */
     char *pending; /* what is still to be sent of the last event */
     size_t off, len;
 };
 
+/* Wait one tick (200 ms) in slices of 20 ms: -1 at once when the server stops or the client
+ * has gone (@fd, the connection's socket, hung up: a quiet stream would hold its place until
+ * its next write otherwise). */
+static int tick_wait(struct web *w, int fd)
+{
+    for (int i = 0; i < 10; i++) {
+        struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+        if (atomic_load(&w->stopping))
+            return -1;
+        if (fd >= 0 && poll(&p, 1, 20) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+            return -1;
+        if (fd < 0) {
+            struct timespec slice = {0, 20 * 1000 * 1000};
+            nanosleep(&slice, NULL);
+        }
+    }
+    return atomic_load(&w->stopping) ? -1 : 0;
+}
+
+/* The plan without its steps, as text: what is compared before the steps are loaded. */
+static char *plan_summary(struct web *w, int64_t id)
+{
+    json_t *doc = NULL;
+    char *text;
+
+    if (plan_doc(w, id, 0, &doc, NULL) < 0)
+        return NULL;
+    text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    return text;
+}
+
 static ssize_t events_read(void *ctx, uint64_t pos, char *buf, size_t max)
 {
     struct events *e = ctx;
-    struct timespec tick = {0, 200 * 1000 * 1000};
 
     (void)pos;
     for (;;) {
@@ -413,6 +496,22 @@ static ssize_t events_read(void *ctx, uint64_t pos, char *buf, size_t max)
         e->pending = NULL;
         if (e->done)
             return 0;
+        if (atomic_load(&e->w->stopping))
+            return -1;
+        /* the steps (all of them) are read only when the plan's own row changed, or every
+         * 5 s (a step's retry need not change it): a quiet stream costs one row a tick */
+        char *sum = plan_summary(e->w, e->id);
+        if (!sum)
+            return -1;
+        if (e->last && e->last_sum && !strcmp(sum, e->last_sum) && e->quiet_ticks % 25 != 24) {
+            free(sum);
+            e->quiet_ticks++;
+            if (tick_wait(e->w, e->fd) < 0)
+                return -1;
+            continue;
+        }
+        free(e->last_sum);
+        e->last_sum = sum;
         json_t *doc = NULL;
         if (plan_doc(e->w, e->id, 1, &doc, NULL) < 0)
             return -1;
@@ -439,7 +538,8 @@ static ssize_t events_read(void *ctx, uint64_t pos, char *buf, size_t max)
                 if (!(e->pending = strdup(": still here\n\n")))
                     return -1;
             } else {
-                nanosleep(&tick, NULL);
+                if (tick_wait(e->w, e->fd) < 0)
+                    return -1;
                 continue;
             }
         }
@@ -452,13 +552,16 @@ static void events_free(void *ctx)
 {
     struct events *e = ctx;
 
+    atomic_fetch_sub(&e->w->n_events, 1);
     free(e->last);
+    free(e->last_sum);
     free(e->pending);
     free(e);
 }
 
 int web_events(struct web *w, const struct web_req *q, struct web_resp *r, struct ocfl_err *err)
 {
+    const union MHD_ConnectionInfo *ci;
     struct events *e;
     json_t *doc = NULL;
     int64_t id;
@@ -472,10 +575,19 @@ int web_events(struct web *w, const struct web_req *q, struct web_resp *r, struc
     if ((rc = plan_doc(w, id, 0, &doc, err)) < 0) /* no such plan: 404, not an empty stream */
         return rc;
     json_decref(doc);
-    if (!(e = calloc(1, sizeof(*e))))
+    if (atomic_fetch_add(&w->n_events, 1) >= WEB_EVENTS_MAX) {
+        atomic_fetch_sub(&w->n_events, 1);
+        return ocfl_err_set(err, -EBUSY, "too many event streams (%d): try again later",
+                            WEB_EVENTS_MAX);
+    }
+    if (!(e = calloc(1, sizeof(*e)))) {
+        atomic_fetch_sub(&w->n_events, 1);
         return ocfl_err_set(err, -ENOMEM, "out of memory");
+    }
     e->w = w;
     e->id = id;
+    ci = MHD_get_connection_info(q->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    e->fd = ci ? ci->connect_fd : -1;
     r->type = "text/event-stream";
     r->size = -1;
     r->read = events_read;

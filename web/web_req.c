@@ -8,6 +8,7 @@
 #include "journal.h"
 #include "object.h"
 #include "root.h"
+#include "utf8.h"
 #include "web_int.h"
 #include "web_url.h"
 
@@ -51,8 +52,8 @@ int web_arg_uint(const struct web_req *q, const char *key, uint64_t dflt, uint64
     v = strtoull(s, &end, 10);
     r = *end || errno || s[0] == '-' || v > max ? -EINVAL : 0;
     if (r < 0)
-        ocfl_err_set(err, r, "argument '%s': '%.40s' is not a number from 0 to %llu", key, s,
-                     (unsigned long long)max);
+        ocfl_err_set(err, r, "argument '%s': '%.*s' is not a number from 0 to %llu", key,
+                     (int)ocfl_utf8_prefix(s, 40), s, (unsigned long long)max);
     else
         *ret = v;
     free(s);
@@ -67,6 +68,26 @@ int web_journal(struct web *w, struct journal **ret, int *ret_gone, struct ocfl_
     if (ret_gone)
         *ret_gone = journal_lock_held(w->state_dir) == 0;
     return r;
+}
+
+/*
+ * Where @id lives, without reading other objects' inventories: with a layout its path (an
+ * id it cannot map, as "extensions" or "a/b" in 0002, is no object: the library would walk
+ * the root for it, every inventory on every request); without one, the listing's path.
+ */
+static int find(struct web *w, const char *id, char **ret, struct ocfl_err *err)
+{
+    char *mapped = NULL;
+    int r;
+
+    if (!w->root->layout) {
+        r = web_catalog_path(w, id, ret);
+        return r == -ENOMEM ? ocfl_err_set(err, r, "out of memory") : r;
+    }
+    if ((r = ocfl_layout_map(w->root->layout, id, &mapped, NULL)) < 0)
+        return r == -ENOMEM ? ocfl_err_set(err, r, "out of memory") : -ENOENT;
+    free(mapped);
+    return ocfl_root_find_object(w->root, id, ret, err);
 }
 
 int web_open_object(struct web *w, const struct web_req *q, struct ocfl_object **ret, char **ret_id,
@@ -84,7 +105,7 @@ int web_open_object(struct web *w, const struct web_req *q, struct ocfl_object *
         r = ocfl_err_set(err, -EINVAL, "an empty object id");
         goto out;
     }
-    if ((r = ocfl_root_find_object(w->root, id, &path, err)) < 0) {
+    if ((r = find(w, id, &path, err)) < 0) {
         /* a layout's path that holds something else is no object of that id either */
         if (r == -EEXIST || r == -ENOTDIR || r == -ELOOP || r == -ENAMETOOLONG)
             r = -ENOENT;
@@ -135,8 +156,8 @@ int web_version_arg(const struct web_req *q, const char *key, const struct ocfl_
     n = strtoul(s + (s[0] == 'v'), &end, 10);
     if (*end || errno || n == 0 || n > inv->n_versions || s[s[0] == 'v'] == '-' ||
         s[s[0] == 'v'] == '+') {
-        r = ocfl_err_set(err, -ENOENT, "object '%s' has no version '%.40s' (head %s)", inv->id, s,
-                         inv->head);
+        r = ocfl_err_set(err, -ENOENT, "object '%s' has no version '%.*s' (head %s)", inv->id,
+                         (int)ocfl_utf8_prefix(s, 40), s, inv->head);
     } else {
         *ret = (unsigned)n;
     }

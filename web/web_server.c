@@ -10,6 +10,7 @@
 #include "root.h"
 #include "web_int.h"
 #include "web_listen.h"
+#include "web_url.h"
 
 /* Pages and the JSON behind them: /NAME renders the document /api/NAME returns. */
 static const struct route {
@@ -56,6 +57,8 @@ unsigned web_status_of(int code)
     case -EACCES:
     case -EPERM:
         return 403;
+    case -EBUSY:
+        return 503;
     default:
         return 500;
     }
@@ -189,6 +192,22 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     enum MHD_Result ret;
 
     (void)version, (void)upload, (void)con_cls;
+    /* a loopback listener answers only to its own names: another site's page that DNS
+     * rebinding points at 127.0.0.1 names that site in Host */
+    if (!w->remote && !w->unix_path &&
+        !web_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+                     w->url)) {
+        static const char msg[] = "misdirected request: this server answers to its loopback "
+                                  "address only (127.0.0.1, localhost or [::1] with its port)\n";
+        resp =
+            MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+        ret = MHD_queue_response(c, 421, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
     if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp)
@@ -237,8 +256,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "Content-Security-Policy",
-                            r.sandbox ? "sandbox; default-src 'none'"
-                                      : "default-src 'self'; frame-ancestors 'none'");
+                            r.sandbox
+                                ? "sandbox; default-src 'none'"
+                                : "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+                                  "form-action 'self'");
     if (r.disposition)
         MHD_add_response_header(resp, "Content-Disposition", r.disposition);
     free(r.disposition);
@@ -288,7 +309,11 @@ int web_start(const struct web_options *o, struct web **ret, struct ocfl_err *er
         MHD_OPTION_CONNECTION_LIMIT, o->max_connections ? o->max_connections : 64u,
         MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s ? o->timeout_s : 30u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_EXTERNAL_LOGGER, quiet,
-        NULL, MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL, MHD_OPTION_END);
+        NULL, MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
+        /* one peer cannot take every connection; a Unix socket's clients (a reverse proxy)
+         * are one peer, so TCP only (MHD lets other families through anyway) */
+        w->unix_path ? MHD_OPTION_END : MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)WEB_PER_IP_MAX, MHD_OPTION_END);
     if (!w->mhd) {
         r = ocfl_err_set(err, -EIO, "cannot start the web server on '%s'", w->url);
         goto fail;
@@ -315,6 +340,7 @@ void web_stop(struct web *w)
 {
     if (!w)
         return;
+    atomic_store(&w->stopping, 1); /* event streams end at their next slice */
     if (w->mhd)
         MHD_stop_daemon(w->mhd);
     web_catalog_stop(w);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "web_url.h"
 
@@ -112,4 +113,33 @@ int web_object_path_ok(const char *path, const char *state_rel)
     if (under(path, "extensions") || (state_rel && under(path, state_rel)))
         return 0;
     return 1;
+}
+
+/* Whether @host is "@name:@port" (ASCII case ignored), or @name alone when @port is 80. */
+static int host_is(const char *host, const char *name, size_t nlen, const char *port)
+{
+    size_t hl = strlen(host);
+
+    if (hl < nlen || strncasecmp(host, name, nlen))
+        return 0;
+    if (hl == nlen)
+        return !strcmp(port, "80");
+    return host[nlen] == ':' && !strcmp(host + nlen + 1, port);
+}
+
+int web_host_ok(const char *host, const char *url)
+{
+    const char *h, *colon, *end;
+    char port[8];
+
+    if (!host || strncmp(url, "http://", 7))
+        return 0;
+    h = url + 7;
+    if (!(end = strchr(h, '/')) || !(colon = memrchr(h, ':', (size_t)(end - h))) ||
+        (size_t)(end - colon - 1) >= sizeof(port))
+        return 0;
+    memcpy(port, colon + 1, (size_t)(end - colon - 1));
+    port[end - colon - 1] = 0;
+    return host_is(host, "127.0.0.1", 9, port) || host_is(host, "localhost", 9, port) ||
+           host_is(host, "[::1]", 5, port) || host_is(host, h, (size_t)(colon - h), port);
 }

@@ -26,4 +26,12 @@ int web_utf8_valid(const char *s, size_t len);
  */
 int web_object_path_ok(const char *path, const char *state_rel);
 
+/*
+ * Whether the Host header @host names the loopback listener at @url ("http://H:P/"): one of
+ * 127.0.0.1:P, localhost:P, [::1]:P or H:P (ASCII case ignored; the port may be left out
+ * when P is 80).  Against DNS rebinding: a page of another site that a browser sends to
+ * the loopback address names that site in Host.  NULL @host (no header) is 0.  1 or 0.
+ */
+int web_host_ok(const char *host, const char *url);
+
 #endif

@@ -629,12 +629,18 @@ static int run(struct mount_args *a, int *notify_fd)
             cli_error("mount '%s': -o http: %s", a->root, err.msg);
             goto out;
         }
-        mount_log(&m, "web view of '%s' at %s (read-only)", root_abs, web_url(web));
+        /* said once on stderr in both modes (the parent still waits, the terminal is
+         * still ours), and in the log too when that is not stderr */
+        fprintf(stderr, "ocflfs: web view of '%s' at %s (read-only)\n", root_abs, web_url(web));
         if (web_is_remote(web))
-            mount_log(&m, "note: %s is reachable from other hosts, without a password",
-                      web_url(web));
-        if (a->foreground)
-            fprintf(stderr, "ocflfs: web view at %s\n", web_url(web));
+            fprintf(stderr, "ocflfs: note: %s is reachable from other hosts, without a password\n",
+                    web_url(web));
+        if (m.log_fd >= 0 || !a->foreground) {
+            mount_log(&m, "web view of '%s' at %s (read-only)", root_abs, web_url(web));
+            if (web_is_remote(web))
+                mount_log(&m, "note: %s is reachable from other hosts, without a password",
+                          web_url(web));
+        }
     }
     /* other hosts' switches, heard once the session serves */
     if (m.cluster && cluster_listen(m.cluster, mw_cluster_notice, &m, &err) < 0)

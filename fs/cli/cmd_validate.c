@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "report.h"
 #include "root.h"
+#include "utf8.h"
 #include "validate.h"
 
 static const char synopsis[] =
@@ -49,8 +50,10 @@ static int shown(const struct vargs *a, const struct ocfl_finding *f)
 
 static json_t *finding_json(const struct ocfl_finding *f)
 {
-    json_t *item = json_pack("{s:s, s:s, s:s}", "code", f->code, "path", f->path ? f->path : "",
-                             "message", f->message ? f->message : "");
+    /* a path on disk, and a message quoting one cut at a byte bound, need not be UTF-8 */
+    json_t *item = json_pack("{s:s, s:o, s:o}", "code", f->code, "path",
+                             ocfl_json_string_lossy(f->path ? f->path : ""), "message",
+                             ocfl_json_string_lossy(f->message ? f->message : ""));
     json_t *invs;
 
     if (!item)

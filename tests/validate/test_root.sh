@@ -99,4 +99,9 @@ good "$tmp/r13"; echo "corrupt" >>"$tmp/r13/uri:something451/v1/content/a_file.t
 vcheck "bad object in a root: its codes, with its path" "E092 W016" "$tmp/r13"
 check_grep "finding path names the object" '"path": "uri:something451/v1/content/a_file.txt"' "$tmp/out.json"
 
+# a file name that is not UTF-8: the JSON report still comes, the byte as U+FFFD
+good "$tmp/r16"; touch "$tmp/r16/uri:something451/v1/content/bad$(printf '\xff')"
+vcheck "a stray file whose name is not UTF-8: E023 in a JSON report" "E023 W016" "$tmp/r16"
+check_grep "its name with U+FFFD" "content/bad$(printf '\xef\xbf\xbd')" "$tmp/out.json"
+
 done_testing

@@ -60,6 +60,28 @@ check_eq "a plan's page" 200 "$(code "plan?id=2")"
 check_eq "umount" 0 $?
 check_true "the socket goes with the mount" test ! -e "$S"
 
+check_eq "the background mount said where its web view is, once" 1 \
+    "$(grep -c "web view of .* at unix:$S" "$tmp/mount.out")"
+
+# any address, in the background: the URL and the warning on stderr before the parent exits
+"$OCFLFS" mount "$R" "$M" -o "http=0.0.0.0:0" 2>"$tmp/any.err" >/dev/null
+check_eq "a background mount with -o http=0.0.0.0:0 starts" 0 $?
+check_eq "it says its URL once" 1 "$(grep -c 'web view of .* at http://0.0.0.0:[0-9]*/' "$tmp/any.err")"
+check_eq "and that other hosts can reach it, once" 1 "$(grep -c 'reachable from other hosts' "$tmp/any.err")"
+"$OCFLFS" umount "$M" >/dev/null 2>&1
+check_eq "umount" 0 $?
+
+# in the foreground: said once too
+"$OCFLFS" mount "$R" "$M" --foreground -o "http=127.0.0.1:0" 2>"$tmp/fg.err" >/dev/null &
+fg=$!
+for _ in $(seq 600); do grep -q 'web view of' "$tmp/fg.err" && break; sleep 0.1; done
+wait_listing "$M"
+check_eq "a foreground mount says its URL once" 1 "$(grep -c 'http://127.0.0.1:' "$tmp/fg.err")"
+check_eq "and no remote warning on loopback" 0 "$(grep -c 'reachable from other hosts' "$tmp/fg.err")"
+"$OCFLFS" umount "$M" >/dev/null 2>&1
+wait $fg
+check_eq "the foreground mount ends with 0 at umount" 0 $?
+
 "$OCFLFS" mount "$R" "$M" -o "http=not-an-address:x" >"$tmp/bad.out" 2>&1
 check_eq "a bad -o http address stops the mount" 1 $?
 check_grep "naming it" "not-an-address:x" "$tmp/bad.out"

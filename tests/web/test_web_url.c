@@ -50,6 +50,22 @@ int main(void)
     char *s;
     int r;
 
+    /* Host on a loopback listener: its own names only (DNS rebinding) */
+    CHECK(web_host_ok("127.0.0.1:8080", "http://127.0.0.1:8080/"));
+    CHECK(web_host_ok("localhost:8080", "http://127.0.0.1:8080/"));
+    CHECK(web_host_ok("LocalHost:8080", "http://127.0.0.1:8080/"));
+    CHECK(web_host_ok("[::1]:8080", "http://127.0.0.1:8080/"));
+    CHECK(web_host_ok("[::1]:8080", "http://[::1]:8080/"));
+    CHECK(web_host_ok("127.0.0.2:81", "http://127.0.0.2:81/"));
+    CHECK(web_host_ok("localhost", "http://127.0.0.1:80/"));
+    CHECK(!web_host_ok("localhost", "http://127.0.0.1:8080/"));
+    CHECK(!web_host_ok("localhost:8081", "http://127.0.0.1:8080/"));
+    CHECK(!web_host_ok("evil.example:8080", "http://127.0.0.1:8080/"));
+    CHECK(!web_host_ok("evil.example", "http://127.0.0.1:80/"));
+    CHECK(!web_host_ok("localhost.evil.example:8080", "http://127.0.0.1:8080/"));
+    CHECK(!web_host_ok("localhost:8080x", "http://127.0.0.1:8080/"));
+    CHECK(!web_host_ok("", "http://127.0.0.1:8080/"));
+    CHECK(!web_host_ok(NULL, "http://127.0.0.1:8080/"));
     decodes_to("obj%2F1", "obj/1");
     decodes_to("a+b%20c", "a b c");
     decodes_to("%2e%2e", "..");
