@@ -36,9 +36,12 @@ staged_digest() {
     python3 -c "import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute('select digest from staged where object_id=? and path=?', ('obj', sys.argv[2])).fetchone(); print((r[0] or '') if r else 'no row')" \
         "$WORK/state/ocflfs.db" "$1"
 }
-for _ in $(seq 600); do [[ -n $(staged_digest big.bin) ]] && break; sleep 0.1; done
-check_eq "its digest is made after the close (in the background), before any commit" "$want" \
-    "$(staged_digest big.bin)"
+# (made only when the kernel has let go of the writer's files within ~20 ms of the release:
+# on a slow machine it may be left to the commit; a wrong one is never kept)
+for _ in $(seq 100); do [[ -n $(staged_digest big.bin) ]] && break; sleep 0.1; done
+got=$(staged_digest big.bin)
+check_true "a background digest after the close, if any, is the bytes' ($got)" \
+    test -z "$got" -o "$got" = "$want"
 
 # a writer still open at the commit: the version gets a copy of what it wrote so far
 python3 - "$mnt/obj/open.txt" "$WORK/go" "$WORK/ready" <<'PY' &
@@ -79,9 +82,14 @@ check_eq "  takes all of it" "$(printf 'first half\nsecond half')" \
 # a shared writable mapping kept after close(2): the kernel may write the file at any time
 # (mmap(2) and close(2) straight from libc: Python's mmap module keeps a duplicate of the
 # descriptor, and then the file is not closed at all)
-python3 - "$mnt/obj/mapped.bin" "$WORK/go2" "$WORK/ready2" "$WORK/done2" <<'PY' &
+# mapper.py PATH SIZE GO READY DONE [WAIT]: create PATH with SIZE bytes of 'A', map it shared
+# and writable, close(2) the descriptor (mmap(2) and close(2) straight from libc: Python's
+# mmap module keeps a duplicate, and then the file is not closed at all), say READY; on GO
+# store 4096 'M' bytes and msync, say DONE; with WAIT, keep the mapping until GO is removed
+cat >"$WORK/mapper.py" <<'PY'
 import ctypes, mmap, os, sys, time
-path, go, ready, done = sys.argv[1:]
+path, size, go, ready, done = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+wait = len(sys.argv) > 6
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mmap.restype = ctypes.c_void_p
 libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
@@ -89,21 +97,22 @@ libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_i
 libc.msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-os.write(fd, b"A" * 65536)
-addr = libc.mmap(None, 65536, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+os.write(fd, b"A" * size)
+addr = libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
 if addr in (None, ctypes.c_void_p(-1).value):
     sys.exit("mmap: %s" % os.strerror(ctypes.get_errno()))
 os.close(fd)
 open(ready, "w").close()
 while not os.path.exists(go):
     time.sleep(0.02)
-ctypes.memset(addr, ord("B"), 4096)
-libc.msync(addr, 65536, 4)  # MS_SYNC
+ctypes.memset(addr, ord("M"), 4096)
+libc.msync(addr, size, 4)  # MS_SYNC
 open(done, "w").close()
-while os.path.exists(go):
+while wait and os.path.exists(go):
     time.sleep(0.02)
-libc.munmap(addr, 65536)
+libc.munmap(addr, size)
 PY
+python3 "$WORK/mapper.py" "$mnt/obj/mapped.bin" 65536 "$WORK/go2" "$WORK/ready2" "$WORK/done2" wait &
 mapper=$!
 for _ in $(seq 600); do [[ -e $WORK/ready2 ]] && break; sleep 0.05; done
 setfattr -n user.ocfl.commit -v "mapped" "$mnt/obj"
@@ -117,7 +126,7 @@ check_eq "  a store through the mapping after the commit leaves v4's bytes alone
     "$("$OCFLFS" cat "$root" obj mapped.bin -v v4 | sha512sum | cut -d' ' -f1)"
 out=$("$OCFLFS" validate "$root" obj 2>&1)
 tap_result $(($? == 0)) "  the object validates (the stored bytes match their digests)" "$out"
-vb=$(python3 -c 'import sys; sys.stdout.write("B" * 4096 + "A" * 61440)' | sha512sum | cut -d' ' -f1)
+vb=$(python3 -c 'import sys; sys.stdout.write("M" * 4096 + "A" * 61440)' | sha512sum | cut -d' ' -f1)
 check_eq "  the mount shows the store" "$vb" "$(sha512sum <"$mnt/obj/mapped.bin" | cut -d' ' -f1)"
 rm -f "$WORK/go2"
 wait $mapper
@@ -184,28 +193,7 @@ tap_result $(($? == 0)) "  the object validates" "$out"
 # a mapping kept by a passthrough writer after close(2), then a writer the daemon serves (the
 # backing file went with the first writer): that writer's background digest would miss what
 # the mapping stores later, so it makes none; the commit hashes what it moves
-python3 - "$mnt/obj/m.bin" "$WORK/go3" "$WORK/ready3" "$WORK/done3" <<'PY' &
-import ctypes, mmap, os, sys, time
-path, go, ready, done = sys.argv[1:]
-libc = ctypes.CDLL(None, use_errno=True)
-libc.mmap.restype = ctypes.c_void_p
-libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                      ctypes.c_int, ctypes.c_long]
-libc.msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-size = 1 << 20
-fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-os.write(fd, b"A" * size)
-addr = libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
-os.close(fd)
-open(ready, "w").close()
-while not os.path.exists(go):
-    time.sleep(0.02)
-ctypes.memset(addr, ord("M"), 4096)
-libc.msync(addr, size, 4)
-libc.munmap(addr, size)
-open(done, "w").close()
-PY
+python3 "$WORK/mapper.py" "$mnt/obj/m.bin" $((1 << 20)) "$WORK/go3" "$WORK/ready3" "$WORK/done3" &
 mapper=$!
 for _ in $(seq 600); do [[ -e $WORK/ready3 ]] && break; sleep 0.05; done
 python3 -c 'import sys; sys.stdout.write("N" * (1 << 20))' | dd of="$mnt/obj/m.bin" bs=64k conv=notrunc status=none
