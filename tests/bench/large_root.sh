@@ -27,34 +27,7 @@ ratio() { echo "scale=2; $1 / $2" | bc; }
 "$ocflfs" init "$tmp/empty" >/dev/null
 "$ocflfs" init "$tmp/big" >/dev/null
 echo "writing $n objects (layout 0004) ..."
-python3 - "$tmp/big" "$n" <<'PY'
-import hashlib, json, os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-content = b"content of an object made by another tool\n"
-cd = hashlib.sha512(content).hexdigest()
-for k in range(n):
-    oid = "urn:bench:obj-%07d" % k
-    h = hashlib.sha256(oid.encode()).hexdigest()
-    top = os.path.join(root, h[0:3], h[3:6], h[6:9], h)
-    os.makedirs(os.path.join(top, "v1", "content"))
-    inv = {"id": oid, "type": "https://ocfl.io/1.1/spec/#inventory", "digestAlgorithm": "sha512",
-           "head": "v1", "contentDirectory": "content",
-           "manifest": {cd: ["v1/content/a.txt"]},
-           "versions": {"v1": {"created": "2024-01-01T00:00:00Z", "message": "bench",
-                               "user": {"name": "Bench", "address": "mailto:b@example.org"},
-                               "state": {cd: ["a.txt"]}}}}
-    b = json.dumps(inv, indent=1).encode()
-    d = hashlib.sha512(b).hexdigest()
-    with open(os.path.join(top, "0=ocfl_object_1.1"), "w") as f:
-        f.write("ocfl_object_1.1\n")
-    with open(os.path.join(top, "v1", "content", "a.txt"), "wb") as f:
-        f.write(content)
-    for where in (top, os.path.join(top, "v1")):
-        with open(os.path.join(where, "inventory.json"), "wb") as f:
-            f.write(b)
-        with open(os.path.join(where, "inventory.json.sha512"), "w") as f:
-            f.write("%s inventory.json\n" % d)
-PY
+python3 "$here/mkroot.py" "$tmp/big" "$n"
 sync
 
 echo "--- (f) put of a new object"
