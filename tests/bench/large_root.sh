@@ -65,7 +65,7 @@ t_find=$(secs find "$tmp/big" -name '0=ocfl_object_1.1')
 rm -rf "$tmp/state-first"
 t0=$(date +%s.%N)
 "$ocflfs" mount "$tmp/big" "$mnt" --state "$tmp/state-first" >/dev/null
-cat "$mnt/urn:bench:obj-0099999/a.txt" >/dev/null
+cat "$mnt/$(printf "urn:bench:obj-%07d" $((n - 1)))/a.txt" >/dev/null
 t1=$(date +%s.%N)
 until python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["listing"] != "complete")' \
     "$mnt/.ocfl/status" 2>/dev/null; do sleep 0.05; done
