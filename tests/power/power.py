@@ -317,10 +317,12 @@ class Disk:
         for attempt in range(3):  # a start that does not mount is tried again
             run("fusermount3", "-u", "-z", self.lmnt, check=False)
             with open(os.path.join(self.base, "lazyfs.stderr"), "a") as err:
+                # the config by a name relative to base: LazyFS ignores a --config-path that
+                # holds "-o" anywhere (case-insensitive), as /tmp/ocflfs-power-oXXX does
                 self.proc = subprocess.Popen(
-                    [self.lazyfs, self.lmnt, "--config-path", self.cfg, "-o", "modules=subdir",
-                     "-o", "subdir=" + self.lower, "-f"],
-                    stdout=err, stderr=err)
+                    [self.lazyfs, self.lmnt, "--config-path", os.path.basename(self.cfg),
+                     "-o", "modules=subdir", "-o", "subdir=" + self.lower, "-f"],
+                    stdout=err, stderr=err, cwd=self.base)
             try:
                 wait_for(lambda: mounted(self.lmnt) or self.proc.poll() is not None, 20,
                          "LazyFS at " + self.lmnt)
