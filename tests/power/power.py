@@ -24,7 +24,12 @@ counts the trials where LazyFS still held unsynced bytes at the cut (its
 unsynced-data-report, asked for just before the cut): a cut after everything was synced
 proves nothing.
 
-usage: power.py            (env: OCFLFS, LAZYFS, POWER_TRIALS, POWER_SEED, POWER_ONLY, POWER_KEEP)
+The meson tests power-* each run one part of the plan (PART: a regex of scenario names; the
+trials are counted and numbered over the whole plan, so the parts together are the whole run),
+side by side.
+
+usage: power.py [PART]     (env: OCFLFS, LAZYFS, POWER_TRIALS, POWER_SEED, POWER_ONLY, POWER_KEEP)
+       power.py --check-parts PART...   (TAP: every scenario in exactly one part)
        power.py --writer MODE ARGS...   (the workload processes; internal)
 Prints TAP.  Needs root (loop devices, mounts).
 """
@@ -312,10 +317,12 @@ class Disk:
         for attempt in range(3):  # a start that does not mount is tried again
             run("fusermount3", "-u", "-z", self.lmnt, check=False)
             with open(os.path.join(self.base, "lazyfs.stderr"), "a") as err:
+                # the config by a name relative to base: LazyFS ignores a --config-path that
+                # holds "-o" anywhere (case-insensitive), as /tmp/ocflfs-power-oXXX does
                 self.proc = subprocess.Popen(
-                    [self.lazyfs, self.lmnt, "--config-path", self.cfg, "-o", "modules=subdir",
-                     "-o", "subdir=" + self.lower, "-f"],
-                    stdout=err, stderr=err)
+                    [self.lazyfs, self.lmnt, "--config-path", os.path.basename(self.cfg),
+                     "-o", "modules=subdir", "-o", "subdir=" + self.lower, "-f"],
+                    stdout=err, stderr=err, cwd=self.base)
             try:
                 wait_for(lambda: mounted(self.lmnt) or self.proc.poll() is not None, 20,
                          "LazyFS at " + self.lmnt)
@@ -966,21 +973,27 @@ def main():
     trials = int(os.environ.get("POWER_TRIALS", "200"))
     seed = int(os.environ.get("POWER_SEED", str(int(time.time()) % 100000)))
     only = os.environ.get("POWER_ONLY", "")
+    part = sys.argv[1] if len(sys.argv) > 1 else ""
     work = tempfile.mkdtemp(prefix="ocflfs-power-")
     if not os.path.isdir("/sys/kernel/debug/bdi"):  # for the dirty bytes above a loop device
         subprocess.run(["mount", "-t", "debugfs", "none", "/sys/kernel/debug"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    print("# POWER_SEED=%d POWER_TRIALS=%d work %s" % (seed, trials, work))
+    print("# POWER_SEED=%d POWER_TRIALS=%d part %s work %s" % (seed, trials, part or "all",
+                                                                 work))
     suite = Suite(exe, lazyfs, work)
     sc = [s for s in suite.scenarios() if not only or re.search(only, s[0])]
     # spread over the scenarios, the trials of one disk together (a switch restarts both)
     plan = sorted((sc[i % len(sc)] for i in range(trials)),
                   key=lambda s: s[0].split("-")[0] != "loop")
+    # numbered over the whole plan (a trial's seed is the same in a part as in the whole run),
+    # then cut to this part's scenarios
+    plan = [(n, name, fn) for n, (name, fn) in enumerate(plan, 1)
+            if not part or re.search(part, name)]
     print("1..%d" % len(plan))
     stats = {}
     failed = 0
     try:
-        for n, (name, fn) in enumerate(plan, 1):
+        for tap_n, (n, name, fn) in enumerate(plan, 1):
             mode = name.split("-")[0]
             d = suite.disk(mode)
             if d.proc is None or d.proc.poll() is not None:
@@ -1014,14 +1027,14 @@ def main():
                     # LazyFS itself crashed while a trial was being set up (nothing of the
                     # trial's claims yet): start it again and set the trial up afresh
                     print("# LazyFS died during the set-up of trial %d (%s): again"
-                          % (n, " ".join(str(e).splitlines())))
+                          % (tap_n, " ".join(str(e).splitlines())))
                     suite.fs.detach()
                     d.cut()
                     d.start()
                 except Exception as e:  # a broken harness is a failed trial, never a pass
                     dog.cancel()
                     if hung and hung[0] != "work" and attempt < 2:
-                        print("# LazyFS hung during the %s of trial %d: again" % (hung[0], n))
+                        print("# LazyFS hung during the %s of trial %d: again" % (hung[0], tap_n))
                         suite.fs.detach()
                         d.cut()
                         d.start()
@@ -1044,12 +1057,12 @@ def main():
                 time.monotonic() - t0)
             if t.bad:
                 failed += 1
-                print("not ok %d - %s" % (n, line))
+                print("not ok %d - %s" % (tap_n, line))
                 for b in t.bad[:8]:
                     diag(b)
                 diag("ocflfs log: " + tail(suite.fs.log, 3))
             else:
-                print("ok %d - %s" % (n, line))
+                print("ok %d - %s" % (tap_n, line))
             sys.stdout.flush()
     finally:
         for d in suite.disks.values():
@@ -1066,7 +1079,22 @@ def main():
     return 1 if failed else 0
 
 
+def check_parts(parts):
+    """TAP: every scenario is in exactly one of the parts (regexes) the meson tests run."""
+    names = [name for name, _ in Suite.scenarios(None)]  # (self serves only the lambdas)
+    print("1..%d" % len(names))
+    bad = 0
+    for n, name in enumerate(names, 1):
+        hits = [p for p in parts if re.search(p, name)]
+        bad += len(hits) != 1
+        print("%s %d - %s in exactly one part (%s)" % ("ok" if len(hits) == 1 else "not ok", n,
+                                                       name, ", ".join(hits) or "none"))
+    return 1 if bad else 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--check-parts":
+        sys.exit(check_parts(sys.argv[2:]))
     if len(sys.argv) > 1 and sys.argv[1] == "--writer":
         sys.exit(writer_main(sys.argv[2:]))
     sys.exit(main())
