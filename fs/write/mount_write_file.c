@@ -134,8 +134,11 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
     }
     if (rc == 0 && !(n = mount_node_get(&m->nodes, MK_FILE, p->obj, 0, path)))
         rc = -ENOMEM;
-    if (rc == 0)
+    if (rc == 0) {
+        mw_stat_memo(n, &e); /* the row just made */
         rc = mw_stat(m, n, &st);
+        mw_stat_memo(NULL, NULL);
+    }
     if (rc == 0 && !(fh = fh_new(m, p->obj, path, fd, e.scratch, 1)))
         rc = -ENOMEM;
     if (rc == 0) {
