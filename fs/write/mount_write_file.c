@@ -87,6 +87,8 @@ static struct mw_fh *fh_new(struct mount *m, struct mount_obj *mo, const char *p
 static void reply_open(fuse_req_t req, struct mount *m, struct fuse_file_info *fi, struct mw_fh *fh)
 {
     fi->fh = (uint64_t)(uintptr_t)fh | 1;
+    if (fh->pt_writer)
+        fi->noflush = 1; /* mw_op_flush has nothing to do for it: a round trip less per close */
     if (fuse_reply_open(req, fi) == -ENOENT) {
         pthread_mutex_lock(&m->lock);
         mount_io_release(m, NULL, fh->node, fh->io);
@@ -165,6 +167,8 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)fh | 1;
+    if (fh->pt_writer)
+        fi->noflush = 1; /* as in reply_open */
     if (fuse_reply_create(req, &ep, fi) == -ENOENT) {
         pthread_mutex_lock(&m->lock);
         mount_io_release(m, NULL, fh->node, fh->io);
@@ -589,6 +593,12 @@ static void pt_writer_closed(struct mount *m, fuse_req_t req, struct mw_fh *fh)
     close(fh->fd);
     fh->fd = -1;
     memcpy(scratch, fh->scratch, sizeof(scratch));
+    if (st.st_size < REPORT_MIN_BYTES) {
+        /* a small file gets no background digest and no record (the commit hashes it), so
+         * whether the kernel still writes it does not matter here */
+        mw_hash_invalidate_scratch(fh->scratch, NULL);
+        return;
+    }
     pthread_mutex_unlock(&m->lock);
     for (int i = 0; i < 20 && elsewhere; i++) {
         int r = staging_scratch_written_elsewhere(m->journal, scratch);
@@ -651,10 +661,18 @@ void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     (void)ino;
     /* (a passthrough writer may go on through a dup: its size and digest wait for release) */
     if (fh && fh->writable && !fh->pt_writer) {
+        struct stat st;
+        int small;
         drain(fh);
-        pthread_mutex_lock(&m->lock);
-        report(m, fh);
-        pthread_mutex_unlock(&m->lock);
+        /* a small file records nothing (report_stat): no need to queue for the lock */
+        pthread_mutex_lock(&fh->mu);
+        small = fstat(fh->fd, &st) == 0 && st.st_size < REPORT_MIN_BYTES;
+        pthread_mutex_unlock(&fh->mu);
+        if (!small) {
+            pthread_mutex_lock(&m->lock);
+            report(m, fh);
+            pthread_mutex_unlock(&m->lock);
+        }
     }
     fuse_reply_err(req, 0);
 }
