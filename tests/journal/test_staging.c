@@ -113,11 +113,30 @@ int main(void)
     }
     staging_dirents_free(d, nd);
 
+    /* scratch numbers: new ones for each create, in a block that a reopen never hands out
+     * again (staging_write.c reserves them 1,024 at a time) */
+    struct staging_entry e1, e2, e3;
+    long long n1 = -1, n2 = -1, n3 = -1;
+    CHECK_OK(staging_create(j, oid, NULL, "n1", 0644, -1, -1, NULL, &e1, &err));
+    CHECK_OK(staging_create(j, oid, NULL, "n2", 0644, -1, -1, NULL, &e2, &err));
+    CHECK(strrchr(e1.scratch, 'f') && sscanf(strrchr(e1.scratch, 'f'), "f%lld", &n1) == 1);
+    CHECK(strrchr(e2.scratch, 'f') && sscanf(strrchr(e2.scratch, 'f'), "f%lld", &n2) == 1);
+    CHECK(n2 == n1 + 1);
+
     /* persistence across close/open */
     journal_close(j);
     j = NULL;
     CHECK_OK(journal_open(state, &jo, &j, &err));
     CHECK_INT(kind_of(j, oid, NULL, "docs/a.txt"), STAGING_FILE);
+    CHECK_INT(kind_of(j, oid, NULL, "n2"), STAGING_FILE);
+    CHECK_OK(staging_create(j, oid, NULL, "n3", 0644, -1, -1, NULL, &e3, &err));
+    CHECK(strrchr(e3.scratch, 'f') && sscanf(strrchr(e3.scratch, 'f'), "f%lld", &n3) == 1);
+    CHECK(n3 > n2 && n3 > 1024); /* after the first block, which the first journal took */
+    CHECK(faccessat(journal_state_fd(j), e3.scratch, F_OK, 0) == 0);
+    CHECK(faccessat(journal_state_fd(j), e2.scratch, F_OK, 0) == 0);
+    CHECK_OK(staging_unlink(j, oid, NULL, "n1", &err));
+    CHECK_OK(staging_unlink(j, oid, NULL, "n2", &err));
+    CHECK_OK(staging_unlink(j, oid, NULL, "n3", &err));
 
     /* first commit writes v1; the empty directory is dropped */
     CHECK_OK(journal_commit_object(
