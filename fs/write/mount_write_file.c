@@ -495,6 +495,8 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
     }
     if (k > 0 && fh->hj && (uint64_t)off == fh->seq_off) {
         fh->seq_off += (uint64_t)k;
+        if (fh->seq_off >= MW_HASH_MIN_BYTES)
+            mw_hash_source(fh->hj, fd);
         mw_hash_extend(fh->hj, fh->seq_off);
     } else if (k > 0 && fh->hj) {
         mw_hash_invalidate(fh->hj); /* not sequential from 0: hashed at commit */
@@ -586,6 +588,8 @@ static void pt_writer_closed(struct mount *m, fuse_req_t req, struct mw_fh *fh)
         mw_hash_invalidate_scratch(fh->scratch, NULL);
         return;
     }
+    if (st.st_size >= MW_HASH_MIN_BYTES)
+        mw_hash_source(fh->hj, fh->fd); /* before the descriptor goes */
     /* the kernel's backing file goes with the inode's last passthrough open */
     mount_io_release(m, req, fh->node, fh->io);
     fh->node = NULL;
