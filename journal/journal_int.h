@@ -58,6 +58,9 @@ struct journal {
     char orphaned[64];          /* scratch.orphaned-TIME when JOURNAL_FRESH_STATE set one aside */
     struct journal_hooks hooks; /* journal_set_hooks(); all NULL when none */
     int stop_at_switch;         /* test hook: SIGSTOP between the switch's checks and its fence */
+    /* scratch numbers [seq_next, seq_end) reserved in staging_seq by a committed transaction,
+     * handed out without touching the index (staging_write.c; under mu) */
+    int64_t seq_next, seq_end;
 };
 
 /* The hooks' fence for the plan's object (0 without one), and its plan event. */

@@ -1,5 +1,6 @@
 /* staging.c: the staging index's rows, transactions and the merged view's lookups. */
 #include "staging_int.h"
+#include "journal_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -94,6 +95,7 @@ static int begin(struct sctx *c, struct journal *j, const char *oid,
         return r;
     }
     c->relaxed = relaxed;
+    c->own_tx = 1;
     c->head = inv ? ocfl_inventory_head(inv) : NULL;
     return 0;
 }
@@ -141,6 +143,9 @@ int sx_end(struct sctx *c, int r)
         r = sx_sql_fail(c, rc, "cannot commit"); /* SQLITE_FULL: -ENOSPC */
     if (r < 0 && !sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    if (r < 0 && c->seq_reserved)
+        c->j->seq_next = c->j->seq_end = 0; /* the reservation went with it */
+    c->seq_reserved = 0;
     /* the journal's own transactions on this connection stay FULL */
     if (c->relaxed && sx_exec(c->db, "PRAGMA synchronous = FULL") != SQLITE_OK)
         r = r < 0 ? r : sx_sql_fail(c, SQLITE_ERROR, "cannot reset the sync level");

@@ -51,7 +51,9 @@ struct sctx {
     char **unlink_after;             /* scratch files to delete once committed */
     unsigned char *unlink_wait;      /* per file: held acknowledged bytes, wait for the WAL */
     size_t n_unlink;
-    int relaxed; /* began with synchronous=NORMAL: sx_end sets FULL again */
+    int relaxed;      /* began with synchronous=NORMAL: sx_end sets FULL again */
+    int own_tx;       /* began by sx_begin (sx_end commits or rolls back), not attached */
+    int seq_reserved; /* reserved scratch numbers (journal.seq_*): void if it rolls back */
     struct ocfl_err *err;
 };
 

@@ -1,5 +1,6 @@
 /* staging_write.c: staged file data: create, copy-up into scratch, sizes, digests, attributes. */
 #include "staging_int.h"
+#include "journal_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,15 +22,55 @@
  */
 #define SCRATCH_PER_DIR_SHIFT 12
 
-int sx_new_scratch(struct sctx *c, char name[64])
-{
-    int64_t seq;
-    int fd, n;
+/* Scratch numbers are reserved this many at a time: staging_seq (AUTOINCREMENT) is told the
+ * last of them, so no one (this process after a restart, another process) gets them again,
+ * and the files between take no statement and no page of the index.  A restart skips what
+ * was left. */
+#define SCRATCH_SEQ_BLOCK 1024
 
+/* A scratch number never handed out before (in @c's transaction).  0, or -errno. */
+static int next_seq(struct sctx *c, int64_t *ret)
+{
+    struct journal *j = c->j;
+    sqlite3_stmt *st;
+    int64_t first;
+    int rc;
+
+    if (c->own_tx && j->seq_next > 0 && j->seq_next < j->seq_end) {
+        *ret = j->seq_next++;
+        return 0;
+    }
     if (sx_exec(c->db, "INSERT INTO staging_seq DEFAULT VALUES") != SQLITE_OK)
         return sx_sql_fail(c, SQLITE_ERROR, "cannot number a scratch file");
-    seq = sqlite3_last_insert_rowid(c->db);
+    first = sqlite3_last_insert_rowid(c->db);
+    if (!c->own_tx) { /* in a caller's transaction, whose end this file does not see */
+        sx_exec(c->db, "DELETE FROM staging_seq");
+        *ret = first;
+        return 0;
+    }
+    rc = sx_prepare(c->db, "INSERT INTO staging_seq (id) VALUES (?)", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sx_sql_fail(c, rc, "cannot number a scratch file");
+    sqlite3_bind_int64(st, 1, first + SCRATCH_SEQ_BLOCK - 1);
+    rc = sqlite3_step(st);
+    sx_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sx_sql_fail(c, rc, "cannot number a scratch file");
     sx_exec(c->db, "DELETE FROM staging_seq");
+    c->seq_reserved = 1; /* sx_end forgets the block if this transaction rolls back */
+    j->seq_next = first + 1;
+    j->seq_end = first + SCRATCH_SEQ_BLOCK;
+    *ret = first;
+    return 0;
+}
+
+int sx_new_scratch(struct sctx *c, char name[64])
+{
+    int64_t seq = 0;
+    int fd, n;
+
+    if ((n = next_seq(c, &seq)) < 0)
+        return n;
     n = snprintf(name, 64, "scratch/s%lld/f%lld", (long long)(seq >> SCRATCH_PER_DIR_SHIFT),
                  (long long)seq);
     if (n < 0 || n >= 64)

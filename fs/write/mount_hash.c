@@ -21,10 +21,11 @@
 struct mw_hash {
     struct mount *m;
     struct mount_obj *mo;
-    int fd;                /* a read-only open of the writer's file */
-    char scratch[64];      /* the scratch file hashed */
-    char *path;            /* logical path, updated at release */
-    int alg;               /* enum ocfl_digest_alg */
+    int fd;           /* a read-only open of the writer's file, made once the file is big enough to
+                       * hash (mw_hash_source; atomic: set under pool.mu, read by the hashing thread) */
+    char scratch[64]; /* the scratch file hashed */
+    char *path;       /* logical path, updated at release */
+    int alg;          /* enum ocfl_digest_alg */
     struct ocfl_hasher *h; /* touched only by the one who set busy */
     /* below: under pool.mu */
     unsigned refs;
@@ -63,6 +64,12 @@ static struct mw_hash *unref_locked(struct mw_hash *j)
     if (j->next)
         j->next->prev = j->prev;
     return j;
+}
+
+/* The job's descriptor, -1 before mw_hash_source (a read fails: the job goes invalid). */
+static int job_fd(const struct mw_hash *j)
+{
+    return __atomic_load_n(&j->fd, __ATOMIC_ACQUIRE);
 }
 
 static void job_free(struct mw_hash *j)
@@ -131,7 +138,7 @@ static void record(struct mw_hash *j)
     }
     /* every change to the scratch file by another handle passes m->lock and invalidates us,
      * so under m->lock the bytes are the ones hashed if the size still matches */
-    ok = fstat(j->fd, &st) == 0 && (uint64_t)st.st_size == size &&
+    ok = fstat(job_fd(j), &st) == 0 && (uint64_t)st.st_size == size &&
          ocfl_hasher_final(j->h, j->alg, hex) == 0 && mw_inv(m, j->mo, &inv) == 0 &&
          staging_lookup(m->journal, j->mo->id, inv, j->path, &e, NULL) == 0 &&
          staging_entry_writable(&e) && !strcmp(e.scratch, j->scratch);
@@ -159,7 +166,7 @@ static void work(struct mw_hash *j, char *buf, uint64_t limit)
         j->busy = 1;
         pthread_mutex_unlock(&pool.mu);
         while (got < n) {
-            ssize_t k = pread(j->fd, buf + got, n - got, (off_t)(off + got));
+            ssize_t k = pread(job_fd(j), buf + got, n - got, (off_t)(off + got));
             if (k < 0 && errno == EINTR)
                 continue;
             if (k <= 0)
@@ -281,8 +288,8 @@ struct mw_hash *mw_hash_new(struct mount *m, struct mount_obj *mo, int fd, const
     j->refs = 1;
     j->valid = 1;
     snprintf(j->scratch, sizeof(j->scratch), "%s", scratch);
-    j->fd = reopen_read_only(fd);
-    if (j->fd < 0 || !(j->path = strdup(path)) || ocfl_hasher_new(1u << alg, &j->h, NULL) < 0) {
+    j->fd = -1; /* a small file never needs one (mw_hash_source) */
+    if (!(j->path = strdup(path)) || ocfl_hasher_new(1u << alg, &j->h, NULL) < 0) {
         job_free(j);
         return NULL;
     }
@@ -300,6 +307,30 @@ struct mw_hash *mw_hash_new(struct mount *m, struct mount_obj *mo, int fd, const
     return j;
 }
 
+void mw_hash_source(struct mw_hash *j, int fd)
+{
+    struct stat a, b;
+    int rfd = -1;
+
+    if (!j || job_fd(j) >= 0)
+        return;
+    /* only a descriptor of the job's own scratch file (not one a copy-up switched to) */
+    if (fd >= 0 && fstat(fd, &a) == 0 &&
+        fstatat(journal_state_fd(j->m->journal), j->scratch, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        rfd = reopen_read_only(fd);
+    pthread_mutex_lock(&pool.mu);
+    if (rfd < 0) {
+        j->valid = 0; /* nothing to read it through: the commit hashes the file */
+    } else if (job_fd(j) < 0) {
+        __atomic_store_n(&j->fd, rfd, __ATOMIC_RELEASE);
+        rfd = -1;
+    }
+    pthread_mutex_unlock(&pool.mu);
+    if (rfd >= 0)
+        close(rfd);
+}
+
 void mw_hash_extend(struct mw_hash *j, uint64_t written)
 {
     if (!j)
@@ -307,7 +338,9 @@ void mw_hash_extend(struct mw_hash *j, uint64_t written)
     pthread_mutex_lock(&pool.mu);
     if (j->valid && written > j->written) {
         j->written = written;
-        if (written >= MW_HASH_MIN_BYTES) /* a small file wakes no hasher */
+        if (written >= MW_HASH_MIN_BYTES && job_fd(j) < 0)
+            j->valid = 0;                      /* no mw_hash_source: never hashed */
+        else if (written >= MW_HASH_MIN_BYTES) /* a small file wakes no hasher */
             enqueue_locked(j);
     }
     pthread_mutex_unlock(&pool.mu);

@@ -27,7 +27,7 @@ struct mw_hash;
 
 /*
  * A job for the scratch file @scratch (state-dir relative name) of @path in
- * @mo, reading through a dup of @fd, hashing with @alg.  The caller gets one
+ * @mo, written through @fd, hashing with @alg.  The caller gets one
  * reference (drop it with mw_hash_put or hand it over with mw_hash_release).
  * NULL when @alg is not a content algorithm, on ENOMEM, or when no hasher
  * thread could be started (the commit then hashes).
@@ -43,8 +43,12 @@ void mw_hash_put(struct mw_hash *j);
  * is dropped. */
 #define MW_HASH_MIN_BYTES (256 << 10)
 
+/* Before the job first grows to MW_HASH_MIN_BYTES: it reads the file through a read-only
+ * open of @fd (a descriptor of the job's scratch file), made here rather than for every small
+ * file.  When that cannot be had, the job goes invalid. */
+void mw_hash_source(struct mw_hash *j, int fd);
 /* The writer accounted bytes up to @written (in order): queue them for hashing once there
- * are MW_HASH_MIN_BYTES of them. */
+ * are MW_HASH_MIN_BYTES of them (after mw_hash_source, else the job goes invalid). */
 void mw_hash_extend(struct mw_hash *j, uint64_t written);
 
 /* The bytes no longer are what the job hashes: never record its digest. */

@@ -187,6 +187,11 @@ int mw_inv(struct mount *m, struct mount_obj *mo, const struct ocfl_inventory **
 
 /* Attributes of a head node, the staged view included.  Lock held. */
 int mw_stat(struct mount *m, struct mount_node *n, struct stat *st);
+/* Lock held.  @e is what the index says of @n's path now (a lookup or a create just got it):
+ * the next mw_stat of @n in this thread uses it once instead of asking the index again.  Call
+ * with @e NULL when done (at the latest before this thread takes the lock again), whether or
+ * not it was used. */
+void mw_stat_memo(const struct mount_node *n, const struct staging_entry *e);
 /* The attributes every node of the mount starts from (owner, inode number).  Lock held. */
 void mw_base_stat(struct mount *m, struct mount_node *n, struct stat *st);
 

@@ -35,6 +35,7 @@ static int child(struct mount *m, struct mount_node *p, const char *name, struct
             return -ENOENT;
         *ret =
             mount_node_get(&m->nodes, e.kind == STAGING_FILE ? MK_FILE : MK_DIR, p->obj, 0, path);
+        mw_stat_memo(*ret, *ret ? &e : NULL); /* for the stat that follows */
         return *ret ? 0 : -ENOMEM;
     }
     rc = mw_ctl_child(m, p, name, ret);
@@ -60,6 +61,7 @@ void mw_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     };
 
     mount_lookup_reply(req, parent, name, &staged);
+    mw_stat_memo(NULL, NULL);
 }
 
 void mw_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

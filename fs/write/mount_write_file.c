@@ -87,6 +87,8 @@ static struct mw_fh *fh_new(struct mount *m, struct mount_obj *mo, const char *p
 static void reply_open(fuse_req_t req, struct mount *m, struct fuse_file_info *fi, struct mw_fh *fh)
 {
     fi->fh = (uint64_t)(uintptr_t)fh | 1;
+    if (fh->pt_writer)
+        fi->noflush = 1; /* mw_op_flush has nothing to do for it: a round trip less per close */
     if (fuse_reply_open(req, fi) == -ENOENT) {
         pthread_mutex_lock(&m->lock);
         mount_io_release(m, NULL, fh->node, fh->io);
@@ -134,8 +136,11 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
     }
     if (rc == 0 && !(n = mount_node_get(&m->nodes, MK_FILE, p->obj, 0, path)))
         rc = -ENOMEM;
-    if (rc == 0)
+    if (rc == 0) {
+        mw_stat_memo(n, &e); /* the row just made */
         rc = mw_stat(m, n, &st);
+        mw_stat_memo(NULL, NULL);
+    }
     if (rc == 0 && !(fh = fh_new(m, p->obj, path, fd, e.scratch, 1)))
         rc = -ENOMEM;
     if (rc == 0) {
@@ -162,6 +167,8 @@ void mw_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)fh | 1;
+    if (fh->pt_writer)
+        fi->noflush = 1; /* as in reply_open */
     if (fuse_reply_create(req, &ep, fi) == -ENOENT) {
         pthread_mutex_lock(&m->lock);
         mount_io_release(m, NULL, fh->node, fh->io);
@@ -488,6 +495,8 @@ void mw_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
     }
     if (k > 0 && fh->hj && (uint64_t)off == fh->seq_off) {
         fh->seq_off += (uint64_t)k;
+        if (fh->seq_off >= MW_HASH_MIN_BYTES)
+            mw_hash_source(fh->hj, fd);
         mw_hash_extend(fh->hj, fh->seq_off);
     } else if (k > 0 && fh->hj) {
         mw_hash_invalidate(fh->hj); /* not sequential from 0: hashed at commit */
@@ -579,6 +588,8 @@ static void pt_writer_closed(struct mount *m, fuse_req_t req, struct mw_fh *fh)
         mw_hash_invalidate_scratch(fh->scratch, NULL);
         return;
     }
+    if (st.st_size >= MW_HASH_MIN_BYTES)
+        mw_hash_source(fh->hj, fh->fd); /* before the descriptor goes */
     /* the kernel's backing file goes with the inode's last passthrough open */
     mount_io_release(m, req, fh->node, fh->io);
     fh->node = NULL;
@@ -586,6 +597,12 @@ static void pt_writer_closed(struct mount *m, fuse_req_t req, struct mw_fh *fh)
     close(fh->fd);
     fh->fd = -1;
     memcpy(scratch, fh->scratch, sizeof(scratch));
+    if (st.st_size < REPORT_MIN_BYTES) {
+        /* a small file gets no background digest and no record (the commit hashes it), so
+         * whether the kernel still writes it does not matter here */
+        mw_hash_invalidate_scratch(fh->scratch, NULL);
+        return;
+    }
     pthread_mutex_unlock(&m->lock);
     for (int i = 0; i < 20 && elsewhere; i++) {
         int r = staging_scratch_written_elsewhere(m->journal, scratch);
@@ -648,10 +665,18 @@ void mw_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     (void)ino;
     /* (a passthrough writer may go on through a dup: its size and digest wait for release) */
     if (fh && fh->writable && !fh->pt_writer) {
+        struct stat st;
+        int small;
         drain(fh);
-        pthread_mutex_lock(&m->lock);
-        report(m, fh);
-        pthread_mutex_unlock(&m->lock);
+        /* a small file records nothing (report_stat): no need to queue for the lock */
+        pthread_mutex_lock(&fh->mu);
+        small = fstat(fh->fd, &st) == 0 && st.st_size < REPORT_MIN_BYTES;
+        pthread_mutex_unlock(&fh->mu);
+        if (!small) {
+            pthread_mutex_lock(&m->lock);
+            report(m, fh);
+            pthread_mutex_unlock(&m->lock);
+        }
     }
     fuse_reply_err(req, 0);
 }

@@ -394,6 +394,22 @@ static void apply_kept(const struct mount *m, struct stat *st, const struct stag
 
 static int head_stat(struct mount *m, struct mount_node *n, struct stat *st);
 
+/* (mount_write.h) Per thread: the holder of m->lock is one thread. */
+static _Thread_local struct {
+    const struct mount_node *n;
+    const struct mount_obj *obj;
+    struct staging_entry e;
+} memo;
+
+void mw_stat_memo(const struct mount_node *n, const struct staging_entry *e)
+{
+    memo.n = e ? n : NULL;
+    if (memo.n) {
+        memo.obj = n->obj;
+        memo.e = *e;
+    }
+}
+
 int mw_stat(struct mount *m, struct mount_node *n, struct stat *st)
 {
     int rc = head_stat(m, n, st);
@@ -437,9 +453,14 @@ static int head_stat(struct mount *m, struct mount_node *n, struct stat *st)
     }
     if ((rc = mw_inv(m, mo, &inv)) < 0)
         return rc;
-    rc = staging_lookup(m->journal, mo->id, inv, n->path, &e, &err);
-    if (rc < 0)
-        return mw_fail(m, mo, n->path, rc, &err);
+    if (memo.n == n && memo.obj == mo) {
+        e = memo.e; /* what the caller just looked up, in this locked section */
+        memo.n = NULL;
+    } else {
+        rc = staging_lookup(m->journal, mo->id, inv, n->path, &e, &err);
+        if (rc < 0)
+            return mw_fail(m, mo, n->path, rc, &err);
+    }
     if (e.kind == STAGING_NONE || (e.kind == STAGING_FILE) != (n->kind == MK_FILE))
         return -ENOENT;
     if (!e.staged && inv) {

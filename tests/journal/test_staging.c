@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -113,11 +114,70 @@ int main(void)
     }
     staging_dirents_free(d, nd);
 
+    /* scratch numbers: new ones for each create, in a block that a reopen never hands out
+     * again (staging_write.c reserves them 1,024 at a time) */
+    struct staging_entry e1, e2, e3;
+    long long n1 = -1, n2 = -1, n3 = -1;
+    CHECK_OK(staging_create(j, oid, NULL, "n1", 0644, -1, -1, NULL, &e1, &err));
+    CHECK_OK(staging_create(j, oid, NULL, "n2", 0644, -1, -1, NULL, &e2, &err));
+    CHECK(strrchr(e1.scratch, 'f') && sscanf(strrchr(e1.scratch, 'f'), "f%lld", &n1) == 1);
+    CHECK(strrchr(e2.scratch, 'f') && sscanf(strrchr(e2.scratch, 'f'), "f%lld", &n2) == 1);
+    CHECK(n2 == n1 + 1);
+
     /* persistence across close/open */
     journal_close(j);
     j = NULL;
     CHECK_OK(journal_open(state, &jo, &j, &err));
     CHECK_INT(kind_of(j, oid, NULL, "docs/a.txt"), STAGING_FILE);
+    CHECK_INT(kind_of(j, oid, NULL, "n2"), STAGING_FILE);
+    CHECK_OK(staging_create(j, oid, NULL, "n3", 0644, -1, -1, NULL, &e3, &err));
+    CHECK(strrchr(e3.scratch, 'f') && sscanf(strrchr(e3.scratch, 'f'), "f%lld", &n3) == 1);
+    CHECK(n3 > n2 && n3 > 1024); /* after the first block, which the first journal took */
+    CHECK(faccessat(journal_state_fd(j), e3.scratch, F_OK, 0) == 0);
+    CHECK(faccessat(journal_state_fd(j), e2.scratch, F_OK, 0) == 0);
+    CHECK_OK(staging_unlink(j, oid, NULL, "n1", &err));
+    CHECK_OK(staging_unlink(j, oid, NULL, "n2", &err));
+    CHECK_OK(staging_unlink(j, oid, NULL, "n3", &err));
+
+    /* a reservation whose transaction rolls back is forgotten: otherwise a create would take
+     * a number after it that no committed row reserved, and a reopened journal would hand it
+     * out again (here: r3 onto r1's live file) */
+    journal_close(j);
+    j = NULL;
+    CHECK_OK(journal_open(state, &jo, &j, &err));
+    sqlite3_stmt *q = NULL;
+    long long next = -1, x1 = -1, x2 = -1, x3 = -1;
+    CHECK(sqlite3_prepare_v2(journal_sqlite(j),
+                             "SELECT seq FROM sqlite_sequence WHERE name='staging_seq'", -1, &q,
+                             NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(q) == SQLITE_ROW);
+    next = (long long)sqlite3_column_int64(q, 0) + 1; /* the next reservation's first */
+    sqlite3_finalize(q);
+    char sdir[64], blocker[128];
+    snprintf(sdir, sizeof(sdir), "scratch/s%lld", next >> 12);
+    snprintf(blocker, sizeof(blocker), "%s/f%lld", sdir, next);
+    CHECK(mkdirat(journal_state_fd(j), sdir, 0700) == 0 || errno == EEXIST);
+    int bfd = openat(journal_state_fd(j), blocker, O_CREAT | O_EXCL | O_WRONLY, 0600);
+    CHECK(bfd >= 0);
+    close(bfd);
+    struct ocfl_err rerr = {0};
+    CHECK_INT(staging_create(j, oid, NULL, "r1", 0644, -1, -1, NULL, &e1, &rerr), -EEXIST);
+    CHECK_INT(kind_of(j, oid, NULL, "r1"), STAGING_NONE);
+    CHECK(unlinkat(journal_state_fd(j), blocker, 0) == 0);
+    CHECK_OK(staging_create(j, oid, NULL, "r1", 0644, -1, -1, NULL, &e1, &err));
+    CHECK(sscanf(strrchr(e1.scratch, 'f'), "f%lld", &x1) == 1);
+    journal_close(j);
+    j = NULL;
+    CHECK_OK(journal_open(state, &jo, &j, &err));
+    CHECK_OK(staging_create(j, oid, NULL, "r2", 0644, -1, -1, NULL, &e2, &err));
+    CHECK_OK(staging_create(j, oid, NULL, "r3", 0644, -1, -1, NULL, &e3, &err));
+    CHECK(sscanf(strrchr(e2.scratch, 'f'), "f%lld", &x2) == 1);
+    CHECK(sscanf(strrchr(e3.scratch, 'f'), "f%lld", &x3) == 1);
+    CHECK(x2 != x1 && x3 != x1 && x3 != x2);
+    CHECK(strcmp(e1.scratch, e2.scratch) && strcmp(e1.scratch, e3.scratch));
+    CHECK_OK(staging_unlink(j, oid, NULL, "r1", &err));
+    CHECK_OK(staging_unlink(j, oid, NULL, "r2", &err));
+    CHECK_OK(staging_unlink(j, oid, NULL, "r3", &err));
 
     /* first commit writes v1; the empty directory is dropped */
     CHECK_OK(journal_commit_object(
