@@ -9,7 +9,8 @@
 # BIG_MIB and SMALL_FILES shrink the runs; NO_JS=1 skips ocfl-fs in (d); MOUNT_OPTS adds mount
 # options (MOUNT_OPTS="-o nopassthrough").  On a shared machine
 # one measurement is noise: (a) and (c) alternate native and mount runs REPEAT times (default 3)
-# and compare the best of each (all times are printed).
+# and compare the best of each (all times are printed).  For steady figures run it under
+# freshfs.sh (a new ext4 file system as TMPDIR).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
