@@ -32,7 +32,14 @@ int cluster_object_switched(struct cluster *c, const char *origin, const char *o
                             "  host) VALUES ($1, $2, $3, $4, $5)"
                             " ON CONFLICT (object_id) DO UPDATE SET path = EXCLUDED.path,"
                             "  head = EXCLUDED.head, inventory_digest = EXCLUDED.inventory_digest,"
-                            "  host = EXCLUDED.host, updated = now()",
+                            "  host = EXCLUDED.host, updated = now()"
+                            /* only forward: a late or repeated notice of an older version
+                             * (a plan finished twice, by its taker and by its woken host)
+                             * never moves the head back */
+                            " WHERE CASE WHEN ocflfs_objects.head ~ '^v[0-9]{1,18}$'"
+                            "  AND EXCLUDED.head ~ '^v[0-9]{1,18}$'"
+                            "  THEN substr(EXCLUDED.head, 2)::bigint"
+                            "       >= substr(ocflfs_objects.head, 2)::bigint ELSE true END",
                             5, p, NULL, err)
                  : cpg_exec(c->db, "DELETE FROM ocflfs_objects WHERE object_id = $1", 1, p, NULL,
                             err);

@@ -57,7 +57,15 @@ struct journal {
     size_t n_graveyard;
     char orphaned[64];          /* scratch.orphaned-TIME when JOURNAL_FRESH_STATE set one aside */
     struct journal_hooks hooks; /* journal_set_hooks(); all NULL when none */
-    int stop_at_switch;         /* test hook: SIGSTOP between the switch's checks and its fence */
+    int stop_at_switch;         /* test hook: SIGSTOP at that moment of a switch (JDB_STOP_*) */
+};
+
+/* The moments of a switch where OCFLFS_TEST_STOP_AT_SWITCH=N stops the process. */
+enum {
+    JDB_STOP_BEFORE_FENCE = 1, /* the root inventory's fence */
+    JDB_STOP_AFTER_FENCE,      /* after it, before the storage checks */
+    JDB_STOP_BEFORE_RENAME,    /* between those checks and the rename */
+    JDB_STOP_SIDECAR,          /* after the root sidecar's fence, before its check */
 };
 
 /* The hooks' fence for the plan's object (0 without one), and its plan event. */

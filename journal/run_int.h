@@ -48,9 +48,10 @@ struct run {
     void *ctx;
     pthread_mutex_t pmu; /* guards the progress totals */
     uint64_t bytes_total, bytes_done;
-    int revert_failed;    /* set when a revert could not complete */
-    int root_inv_written; /* this process wrote the plan's root inventory.json */
-    int fenced;           /* the hooks' fence refused a switch step: stop, write nothing */
+    int revert_failed;      /* set when a revert could not complete */
+    int root_inv_written;   /* this process wrote the plan's root inventory.json */
+    struct stat written_st; /* and what it was right after (root_inv_written) */
+    int fenced;             /* the hooks' fence refused a switch step: stop, write nothing */
     /* the last digest of the root inventory.json and the file it was of (run_digest_file),
      * or the caller's hint (journal_hint_root_inventory): the same inode, size and times mean
      * the same bytes, so a second check reads nothing, when those times were at least 2 s

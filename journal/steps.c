@@ -338,40 +338,108 @@ int run_fence(struct run *run, struct ocfl_err *err)
     return r;
 }
 
-static int exec_root_inv(struct run *run, struct ocfl_err *err)
+/* Test hook: stop (SIGSTOP) at switch moment @at (journal_int.h: JDB_STOP_*). */
+static void stop_at(struct run *run, int at)
+{
+    if (run->j->stop_at_switch == at)
+        raise(SIGSTOP);
+}
+
+/* The storage-side guard of the switch: the object still at the plan's base, its root
+ * sidecar too.  Run after the fence, right before the rename: a writer paused after its
+ * fence whose lease was taken over meanwhile finds the taker's version here and stops. */
+static int check_switch_base(struct run *run, struct ocfl_err *err)
 {
     char hex[OCFL_DIGEST_HEX_MAX], side[OCFL_DIGEST_HEX_MAX];
+    int r = run_digest_file(run, "inventory.json", hex, err);
+
+    if (r < 0 && r != -ENOENT)
+        return r;
+    if (r == -ENOENT)
+        ocfl_err_clear(err);
+    r = check_base_digest(run, r, hex, err);
+    if (r < 0 || run->p->new_object)
+        return r;
+    r = ocfl_object_read_sidecar(run->objfd, "", run->p->alg, side, err);
+    if (r < 0 || !ocfl_digest_equal(side, run->p->base_digest))
+        return conflict(run, err, "has a root sidecar that is not the plan's base");
+    return 0;
+}
+
+/* A storage check after a fence failed with @r: when the lease is gone by now, the object
+ * was moved on by the lease's taker: the fence's code (nothing recorded, not even in this
+ * host's journal, which the taker has written meanwhile), else @r. */
+static int refenced(struct run *run, int r, struct ocfl_err *err)
+{
+    struct ocfl_err e = {0};
+
+    if (run_fence(run, &e) < 0) {
+        if (err)
+            *err = e;
+        return e.code;
+    }
+    return r;
+}
+
+static int exec_root_inv(struct run *run, struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX];
     int r = run_digest_file(run, "inventory.json", hex, err);
 
     if (r == 0 && ocfl_digest_equal(hex, run->p->inventory_digest))
         return 0; /* switched before */
     if (r < 0 && r != -ENOENT)
         return r;
-    if (r == -ENOENT)
-        ocfl_err_clear(err);
-    r = check_base_digest(run, r, hex, err); /* the same bytes: no second digest */
-    if (r < 0)
-        return r;
-    if (!run->p->new_object) {
-        /* The switch: the sidecar must still name the base. */
-        r = ocfl_object_read_sidecar(run->objfd, "", run->p->alg, side, err);
-        if (r < 0 || !ocfl_digest_equal(side, run->p->base_digest))
-            return conflict(run, err, "has a root sidecar that is not the plan's base");
-    }
-    if (run->j->stop_at_switch)
-        raise(SIGSTOP);
-    /* the last moment before the rename: still this writer's to switch (cluster leases) */
+    ocfl_err_clear(err);
+    stop_at(run, JDB_STOP_BEFORE_FENCE);
+    /* still this writer's to switch (cluster leases)... */
     r = run_fence(run, err);
     if (r < 0)
         return r;
+    stop_at(run, JDB_STOP_AFTER_FENCE);
+    /* ...and the storage still at the base, checked after the fence (the same bytes as
+     * above when nobody changed them: no second digest) */
+    r = check_switch_base(run, err);
+    if (r < 0)
+        return refenced(run, r, err);
+    stop_at(run, JDB_STOP_BEFORE_RENAME);
     r = run_rename_root_copy(run, err);
     if (r == 0)
         r = run_inventory(run, err);
     if (r == 0)
         r = ocfl_io_write_file_durable(run->objfd, "inventory.json", run->p->inventory,
                                        run->p->inventory_len, err);
-    run->root_inv_written = r >= 0;
+    run->root_inv_written =
+        r >= 0 && fstatat(run->objfd, "inventory.json", &run->written_st, AT_SYMLINK_NOFOLLOW) == 0;
     return r < 0 ? r : 0;
+}
+
+/* The root sidecar, after its fence: only over the plan's own root inventory (a late
+ * writer whose taker moved the object on would name an old inventory: E060). */
+static int exec_root_sidecar(struct run *run, struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX];
+    struct stat st;
+    int r = run_fence(run, err);
+
+    if (r < 0)
+        return r;
+    stop_at(run, JDB_STOP_SIDECAR);
+    /* Written (durably) by this process a step ago and the same file still (inode, size,
+     * times: a rename by anyone else makes another): no need to read it back. */
+    if (!(run->root_inv_written &&
+          fstatat(run->objfd, "inventory.json", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          jdb_same_file(&st, &run->written_st))) {
+        r = run_digest_file(run, "inventory.json", hex, err);
+        if (r < 0)
+            return r;
+        if (r < 0)
+            return refenced(run, r, err);
+        if (!ocfl_digest_equal(hex, run->p->inventory_digest))
+            return refenced(run, conflict(run, err, "has another root inventory than the plan's"),
+                            err);
+    }
+    return run_write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
 }
 
 static int exec_release(struct run *run, struct rstep *s, struct ocfl_err *err)
@@ -419,21 +487,9 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
     case OCFL_STEP_ROOT_INV:
         r = run_open_object(run, err);
         return r < 0 ? r : exec_root_inv(run, err);
-    case OCFL_STEP_ROOT_SIDECAR: {
-        char hex[OCFL_DIGEST_HEX_MAX];
-        /* Written (durably) by this process a step ago: no need to read it back. */
-        r = run_fence(run, err);
-        if (r < 0)
-            return r;
-        if (run->root_inv_written)
-            return run_write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
-        r = run_digest_file(run, "inventory.json", hex, err);
-        if (r < 0)
-            return r;
-        if (!ocfl_digest_equal(hex, run->p->inventory_digest))
-            return conflict(run, err, "has another root inventory than the plan's");
-        return run_write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
-    }
+    case OCFL_STEP_ROOT_SIDECAR:
+        r = run_open_object(run, err);
+        return r < 0 ? r : exec_root_sidecar(run, err);
     case OCFL_STEP_RELEASE:
         return exec_release(run, s, err);
     case OCFL_STEP_PURGE_MOVE:

@@ -133,7 +133,7 @@ trial() { # trial DESCRIPTION ENV...: host a commits a new file and dies as ENV 
 }
 
 # TAKEOVER_STEPS and TAKEOVER_RANDOM (counts) choose the trials
-for k in ${TAKEOVER_STEPS:-0 1 2 3 4 5}; do
+for k in ${TAKEOVER_STEPS-0 1 2 3 4 5}; do
     trial "killed before step $k" OCFLFS_TEST_KILL_BEFORE_STEP=$k
     trial "killed after step $k" OCFLFS_TEST_KILL_AT_STEP=$k
 done
@@ -177,6 +177,44 @@ check_eq "a wrote nothing into the root (its own journal included) after it woke
 check_true "the object is valid" "$OCFLFS" validate "$root" obj --quiet
 check_eq "with the paused commit's bytes" paused "$("$OCFLFS" cat "$root" obj paused.txt 2>&1)"
 stop_a "$apid"
+
+# late_writer MOMENT WHAT: host a paused after a fence (OCFLFS_TEST_STOP_AT_SWITCH=MOMENT) is
+# taken over, its taker finishes the plan and host b commits a further version; host a, woken,
+# finds the object moved on (its storage checks come after the fence) and writes nothing: the
+# object stays valid at b's version, and the shared index keeps b's head
+late_writer() {
+    local moment=$1 what=$2 before sums
+    echo "late $moment" >"$WORK/late.txt"
+    OCFLFS_TEST_STOP_AT_SWITCH=$moment OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" \
+        "$WORK/mnt-a" -f --cluster "$PG_URL" --host a 2>>"$WORK/mnt-a.log" &
+    apid=$!
+    PIDS+=("$apid")
+    wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+    cp "$WORK/late.txt" "$WORK/mnt-a/obj/late$moment.txt"
+    before=$(versions)
+    setfattr -n user.ocfl.commit -v "late $moment" "$WORK/mnt-a/obj" 2>"$WORK/err-late" &
+    cpid=$!
+    check_true "$what: host a stops there" wait_stopped "$apid"
+    taken=$((taken + 1))
+    check_true "$what: host b takes it over" wait_taken "$taken"
+    check_eq "$what: and finishes its plan" $((before + 1)) "$(versions)"
+    echo "b after $moment" >"$WORK/mnt-b/obj/b$moment.txt"
+    setfattr -n user.ocfl.commit -v "b after late $moment" "$WORK/mnt-b/obj"
+    check_eq "$what: host b commits a further version" $((before + 2)) "$(versions)"
+    sums=$(sums_but_b)
+    kill -CONT "$apid"
+    wait "$cpid"
+    check_eq "$what: a's commit fails once it wakes" 1 $?
+    check_eq "$what: a wrote nothing into the root after it woke" "$sums" "$(sums_but_b)"
+    check_true "$what: the object is valid" "$OCFLFS" validate "$root" obj --quiet
+    check_eq "$what: at b's version" "b after $moment" \
+        "$("$OCFLFS" cat "$root" obj "b$moment.txt" 2>&1)"
+    check_eq "$what: the shared index keeps b's head" "v$((before + 2))" \
+        "$(pg_sql "SELECT head FROM ocflfs_objects WHERE object_id = 'obj'")"
+    stop_a "$apid"
+}
+late_writer 2 "paused after the root inventory's fence"
+late_writer 4 "paused after the root sidecar's fence"
 stop_host b
 check_eq "host b unmounts cleanly" 0 $?
 # with no other host to take it over: host a killed before its switch (after the content
