@@ -14,7 +14,8 @@ static int valid_name(const char *s)
 {
     size_t n = strlen(s);
 
-    if (n == 0 || n > 64)
+    /* a directory's name under extensions/ocflfs/hosts/: never "." or ".." */
+    if (n == 0 || n > 64 || !strcmp(s, ".") || !strcmp(s, ".."))
         return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
@@ -156,9 +157,9 @@ static void *beat_main(void *arg)
             int gone = strcmp(PQcmdTuples(res), "1") != 0;
             PQclear(res);
             if (gone) { /* another host took this one over: nothing of ours is ours now */
-                pthread_mutex_lock(&c->mu);
+                pthread_mutex_lock(&c->lmu);
                 c->lost = 1;
-                pthread_mutex_unlock(&c->mu);
+                pthread_mutex_unlock(&c->lmu);
             }
         }
         cpg_leases_renew(c, c->beat_db);
@@ -166,12 +167,12 @@ static void *beat_main(void *arg)
         size_t hn;
         uint64_t read_ns = cpg_mono_ns();
         if (cpg_hosts_read(c->beat_db, &hv, &hn, NULL) == 0) {
-            pthread_mutex_lock(&c->mu);
+            pthread_mutex_lock(&c->lmu);
             cluster_host_infos_free(c->hosts, c->n_hosts);
             c->hosts = hv;
             c->n_hosts = hn;
             c->hosts_ns = read_ns;
-            pthread_mutex_unlock(&c->mu);
+            pthread_mutex_unlock(&c->lmu);
         }
         pthread_mutex_lock(&c->stop_mu);
     }
@@ -201,6 +202,7 @@ static struct cluster *cluster_new(void)
     if (!c)
         return NULL;
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->lmu, NULL);
     pthread_mutex_init(&c->stop_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -237,7 +239,8 @@ int cluster_open(const struct cluster_options *o, struct cluster **ret, struct o
 
     if (o->host && !valid_name(o->host))
         return ocfl_err_set(err, -EINVAL,
-                            "cluster: host name '%s': 1 to 64 letters, digits, '.', '_' or '-'",
+                            "cluster: host name '%s': 1 to 64 letters, digits, '.', '_' or '-'"
+                            " (not '.' or '..')",
                             o->host);
     r = cluster_connect(o->url, &c, err);
     if (r < 0)
@@ -308,6 +311,7 @@ void cluster_close(struct cluster *c)
     if (c->db)
         PQfinish(c->db);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->lmu);
     pthread_mutex_destroy(&c->stop_mu);
     pthread_cond_destroy(&c->stop_cv);
     free(c->url);
@@ -333,16 +337,19 @@ int cluster_takeover_claim(struct cluster *c, char **ret_name, char **ret_state_
     int r;
 
     snprintf(stale, sizeof(stale), "%" PRIu64, c->lease_ms + cluster_grace_ms(c));
+    pthread_mutex_lock(&c->lmu);
+    r = c->lost ? -ENOLCK : 0;
+    pthread_mutex_unlock(&c->lmu);
     pthread_mutex_lock(&c->mu);
-    r = c->lost ? -ENOLCK
-                : cpg_exec(c->db,
-                           "UPDATE ocflfs_hosts SET state = 'taken', taken_by = $1"
-                           " WHERE name = (SELECT name FROM ocflfs_hosts WHERE state = 'live'"
-                           "  AND name <> $1"
-                           "  AND heartbeat + $2::bigint * interval '1 millisecond' < now()"
-                           "  ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                           " AND state = 'live' RETURNING name, state_dir",
-                           2, p, &res, err);
+    r = r < 0 ? r
+              : cpg_exec(c->db,
+                         "UPDATE ocflfs_hosts SET state = 'taken', taken_by = $1"
+                         " WHERE name = (SELECT name FROM ocflfs_hosts WHERE state = 'live'"
+                         "  AND name <> $1"
+                         "  AND heartbeat + $2::bigint * interval '1 millisecond' < now()"
+                         "  ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                         " AND state = 'live' RETURNING name, state_dir",
+                         2, p, &res, err);
     pthread_mutex_unlock(&c->mu);
     if (r < 0)
         return r == -ENOLCK
@@ -422,7 +429,7 @@ int cluster_hosts_snapshot(struct cluster *c, struct cluster_host_info **ret, si
 {
     int r = 0;
 
-    pthread_mutex_lock(&c->mu);
+    pthread_mutex_lock(&c->lmu);
     double since = (double)(cpg_mono_ns() - c->hosts_ns) / 1e9;
     struct cluster_host_info *v = calloc(c->n_hosts ? c->n_hosts : 1, sizeof(*v));
     for (size_t i = 0; v && i < c->n_hosts; i++) {
@@ -440,7 +447,7 @@ int cluster_hosts_snapshot(struct cluster *c, struct cluster_host_info **ret, si
     } else {
         r = -ENOMEM;
     }
-    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&c->lmu);
     return r;
 }
 

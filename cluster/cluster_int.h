@@ -17,7 +17,10 @@ struct cluster_lease {
 struct cluster {
     PGconn *db;         /* the callers' connection, under mu */
     PGconn *beat_db;    /* the heartbeat thread's own (libpq connections are not shared) */
-    pthread_mutex_t mu; /* db, leases, lost */
+    pthread_mutex_t mu; /* db: held across round trips */
+    /* leases, lost, hosts: never held across a round trip (a lease check answers from the
+     * monotonic clock while the server hangs); taken after mu when both are */
+    pthread_mutex_t lmu;
     char host[65];
     char session[40]; /* this process's membership: a restarted host is another session */
     uint64_t lease_ms, margin_ms, max_skew_ms, wait_ms, beat_ms;
@@ -35,7 +38,8 @@ struct cluster {
     PGconn *listen_db;
     pthread_t listener;
     int listening;
-    int listen_stop; /* under stop_mu */
+    int listen_stop;  /* under stop_mu */
+    unsigned resyncs; /* under stop_mu: how often the listener reconnected and read the index */
     cluster_notice_fn notice_fn;
     void *notice_ctx;
     pthread_t beat;
@@ -48,7 +52,11 @@ struct cluster {
 /* CLOCK_MONOTONIC in ns. */
 uint64_t cpg_mono_ns(void);
 
-/* Connect to @url (a private connection, with a 10 s connect timeout unless the URL says). */
+/* @url for a message: its password (URI user info, password=) as ***. */
+void cpg_redact(const char *url, char *buf, size_t size);
+
+/* Connect to @url (a private connection, with a 10 s connect timeout, TCP keepalives and a
+ * user timeout unless the URL says otherwise, and a statement timeout). */
 int cpg_connect(const char *url, PGconn **ret, struct ocfl_err *err);
 
 /*
