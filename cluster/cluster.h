@@ -113,12 +113,19 @@ void cluster_plan_infos_free(struct cluster_plan_info *v, size_t n);
 
 /*
  * Claim one host (not this one) that is live in the table but whose heartbeat stopped more
- * than a lease and the grace ago: marked taken by this host, at most one claimer wins.
+ * than a lease and the grace ago, or one in state 'taking' whose taker is itself no longer
+ * live (it died in the middle of the takeover): marked 'taking' by this host, at most one
+ * claimer wins.
  * 1 with its name and recorded state dir (the caller frees both), 0 when there is none,
  * or an error.  Its leases have expired by then; cluster_lease_take takes them.
  */
 int cluster_takeover_claim(struct cluster *c, char **ret_name, char **ret_state_dir,
                            struct ocfl_err *err);
+
+/* The takeover of host @name (claimed by cluster_takeover_claim) is over: its row becomes
+ * 'taken'.  Until then it is 'taking': claimed again by another host should this one die
+ * (its heartbeat stale), and a returning host of that name waits to join.  Best effort. */
+void cluster_takeover_done(struct cluster *c, const char *name);
 
 /* The host that took this one over while it was away (found at join), or NULL. */
 const char *cluster_taken_by(const struct cluster *c);
@@ -149,7 +156,8 @@ typedef void (*cluster_notice_fn)(void *ctx, const struct cluster_notice *n);
  * Listen for the switches of every host (this one's included: @fn tells them apart by
  * n->host) on a connection and a thread of their own; @fn runs on that thread, one notice
  * at a time, until cluster_close.  The connection is made again when it breaks (notices
- * sent meanwhile are missed; the mount's check of an inventory's age covers them).
+ * sent meanwhile are missed: after a reconnect every object of the shared index is handed
+ * to @fn as if announced again, with host "" for this host's own).
  */
 int cluster_listen(struct cluster *c, cluster_notice_fn fn, void *ctx, struct ocfl_err *err);
 

@@ -49,6 +49,13 @@ struct cluster {
     int stop;
 };
 
+/* SQL, on row ROW of ocflfs_hosts in state 'taking' (MS: the parameter of the staleness in
+ * ms): the host that claimed it is no longer live with a fresh heartbeat (it died in the
+ * middle of the takeover). */
+#define CPG_TAKER_GONE(ROW, MS)                                                                    \
+    "NOT EXISTS (SELECT 1 FROM ocflfs_hosts t WHERE t.name = " ROW ".taken_by"                     \
+    " AND t.state = 'live' AND t.heartbeat + " MS "::bigint * interval '1 millisecond' >= now())"
+
 /* CLOCK_MONOTONIC in ns. */
 uint64_t cpg_mono_ns(void);
 

@@ -194,6 +194,7 @@ int cluster_hooks_takeover(struct cluster *c, struct ocfl_root *root, const char
                     failed, err ? err->msg : "");
             journal_close(j);
         }
+        cluster_takeover_done(c, name);
         taken++;
         free(dir);
         free(name);

@@ -250,6 +250,48 @@ check_eq "and commits them" 0 $?
 check_eq "a new version" $((before + 1)) "$(versions)"
 stop_a "$apid"
 
+# a taker that dies in the middle of a takeover: host a dies after its content step, host b
+# claims it and stops (SIGSTOP) at the switch of a's plan; meanwhile host a, back, may not
+# join (it is being taken over); b is killed, and host c claims a again (b's heartbeat
+# stale) and finishes a's plan
+before=$(versions)
+OCFLFS_TEST_KILL_AT_STEP=1 OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f \
+    --cluster "$PG_URL" --host a 2>>"$WORK/mnt-a.log" &
+apid=$!
+PIDS+=("$apid")
+wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+echo "finished by c" >"$WORK/mnt-a/obj/by-c.txt"
+setfattr -n user.ocfl.commit -v "taken twice" "$WORK/mnt-a/obj" 2>/dev/null
+wait "$apid" 2>/dev/null
+fusermount3 -u -z "$WORK/mnt-a" 2>/dev/null
+: >"$WORK/mnt-b.log"
+OCFLFS_TEST_STOP_AT_SWITCH=1 OCFLFS_CLUSTER_LEASE_MS=4000 start_host b "$root" ||
+    tap_result 0 "host b mounts again" "$(tail -5 "$WORK/mnt-b.log")"
+check_true "host b claims host a and stops in its plan" wait_stopped "${HOST_PID[b]}"
+check_eq "host a is being taken over by b" "taking b" \
+    "$(pg_sql "SELECT state || ' ' || taken_by FROM ocflfs_hosts WHERE name = 'a'")"
+OCFLFS_CLUSTER_WAIT_MS=1000 OCFLFS_CLUSTER_LEASE_MS=600000 "$OCFLFS" put "$root" obj "$WORK/seed" \
+    -m x --cluster "$PG_URL" --host a >/dev/null 2>"$WORK/err-join"
+check_eq "host a may not join meanwhile" 1 $?
+check_grep "and is told why" "is being taken over by host" "$WORK/err-join"
+kill -9 "${HOST_PID[b]}"
+wait "${HOST_PID[b]}" 2>/dev/null
+fusermount3 -u -z "$WORK/mnt-b" 2>/dev/null
+OCFLFS_CLUSTER_LEASE_MS=4000 start_host c "$root" ||
+    tap_result 0 "host c mounts" "$(tail -5 "$WORK/mnt-c.log")"
+for ((i = 0; i < 3000; i++)); do # the event, not a time: 5 minutes at most
+    grep -q "took over host 'a'" "$WORK/mnt-c.log" && break
+    sleep 0.1
+done
+check_grep "host c takes host a over again" "took over host 'a'" "$WORK/mnt-c.log"
+check_eq "and finishes its plan" $((before + 1)) "$(versions)"
+check_eq "with its bytes" "finished by c" "$("$OCFLFS" cat "$root" obj by-c.txt 2>&1)"
+check_true "the object is valid" "$OCFLFS" validate "$root" obj --quiet
+check_eq "host a was taken by c" "taken c" \
+    "$(pg_sql "SELECT state || ' ' || taken_by FROM ocflfs_hosts WHERE name = 'a'")"
+stop_host c
+check_eq "host c unmounts cleanly" 0 $?
+
 # host a's daemons were started here, not by start_mount: their sanitizer reports by hand
 if grep -qE "runtime error|AddressSanitizer|LeakSanitizer" "$WORK/mnt-a.log"; then
     tap_result 0 "host a's daemons report no sanitizer errors" \
