@@ -75,6 +75,14 @@ int cluster_lease_take(struct cluster *c, const char *object_id, struct ocfl_err
  */
 int cluster_lease_check(struct cluster *c, const char *object_id, struct ocfl_err *err);
 
+/*
+ * Take again the lease of @object_id that this host held and lost to its clock (a plan
+ * stopped by its fence): 0 when this host is still live and not taken over, and nobody else
+ * holds the lease (else waits like cluster_lease_take, then -EBUSY); -ENOLCK when the host
+ * was taken over (its plans are its taker's now).
+ */
+int cluster_lease_retake(struct cluster *c, const char *object_id, struct ocfl_err *err);
+
 /* Give back the lease of @object_id (nothing when not held). */
 void cluster_lease_drop(struct cluster *c, const char *object_id);
 

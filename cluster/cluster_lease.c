@@ -153,6 +153,40 @@ int cluster_lease_check(struct cluster *c, const char *object_id, struct ocfl_er
     return r;
 }
 
+int cluster_lease_retake(struct cluster *c, const char *object_id, struct ocfl_err *err)
+{
+    const char *p[2] = {c->host, c->session};
+    PGresult *res;
+    int r, live;
+
+    /* still this session's row, live: nobody claimed this host (a claim needs a stale
+     * heartbeat, and ends its session's leases) */
+    pthread_mutex_lock(&c->mu);
+    r = cpg_exec(c->db,
+                 "SELECT 1 FROM ocflfs_hosts WHERE name = $1 AND session = $2 AND state = 'live'",
+                 2, p, &res, err);
+    live = r == 0 && PQntuples(res) == 1;
+    if (r == 0)
+        PQclear(res);
+    pthread_mutex_unlock(&c->mu);
+    if (r < 0)
+        return r;
+    pthread_mutex_lock(&c->lmu);
+    if (c->lost)
+        live = 0;
+    struct cluster_lease *l = live ? held(c, object_id) : NULL;
+    if (l) { /* forgotten here only: the row stays this session's until taken again */
+        free(l->object_id);
+        *l = c->leases[--c->n_leases];
+    }
+    pthread_mutex_unlock(&c->lmu);
+    if (!live)
+        return ocfl_err_set(err, -ENOLCK,
+                            "cluster: host '%s' was taken over: not taking '%s' again", c->host,
+                            object_id);
+    return cluster_lease_take(c, object_id, err);
+}
+
 void cluster_lease_drop(struct cluster *c, const char *object_id)
 {
     const char *p[3] = {object_id, c->host, c->session};
@@ -182,7 +216,7 @@ int cpg_leases_renew(struct cluster *c, PGconn *db)
     size_t n;
 
     pthread_mutex_lock(&c->lmu);
-    n = c->n_leases;
+    n = c->lost ? 0 : c->n_leases; /* taken over: the leases are the taker's to take */
     pthread_mutex_unlock(&c->lmu);
     if (!n)
         return 0;

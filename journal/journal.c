@@ -774,6 +774,11 @@ void journal_set_hooks(struct journal *j, const struct journal_hooks *h)
         j->hooks = *h;
 }
 
+int jdb_refence(struct journal *j, const char *object_id)
+{
+    return j->hooks.refence ? j->hooks.refence(j->hooks.ctx, object_id, NULL) : -ENOLCK;
+}
+
 int jdb_fence(struct journal *j, const char *object_id, struct ocfl_err *err)
 {
     int r;

@@ -70,6 +70,8 @@ enum {
 
 /* The hooks' fence for the plan's object (0 without one), and its plan event. */
 int jdb_fence(struct journal *j, const char *object_id, struct ocfl_err *err);
+/* The hooks' refence after a plan stopped by its fence: 0 to run it again (never without one). */
+int jdb_refence(struct journal *j, const char *object_id);
 void jdb_plan_event(struct journal *j, int64_t id, const char *object_id, const char *version,
                     enum journal_plan_state s, uint64_t done, uint64_t total);
 

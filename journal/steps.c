@@ -341,8 +341,10 @@ int run_fence(struct run *run, struct ocfl_err *err)
 /* Test hook: stop (SIGSTOP) at switch moment @at (journal_int.h: JDB_STOP_*). */
 static void stop_at(struct run *run, int at)
 {
-    if (run->j->stop_at_switch == at)
+    if (run->j->stop_at_switch == at) {
+        run->j->stop_at_switch = 0; /* once: a plan run again after its fence goes on */
         raise(SIGSTOP);
+    }
 }
 
 /* The storage-side guard of the switch: the object still at the plan's base, its root

@@ -57,9 +57,15 @@ static void plan_event(void *ctx, const struct journal_plan_event *ev)
     event(ctx, NULL, ev);
 }
 
+static int refence(void *ctx, const char *object_id, struct ocfl_err *err)
+{
+    return cluster_lease_retake(ctx, object_id, err);
+}
+
 void cluster_hooks_attach(struct cluster *c, struct journal *j)
 {
-    struct journal_hooks h = {.fence = fence, .plan_event = plan_event, .ctx = c};
+    struct journal_hooks h = {
+        .fence = fence, .refence = refence, .plan_event = plan_event, .ctx = c};
 
     journal_set_hooks(j, c ? &h : NULL);
 }

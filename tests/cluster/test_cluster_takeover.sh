@@ -292,6 +292,34 @@ check_eq "host a was taken by c" "taken c" \
 stop_host c
 check_eq "host c unmounts cleanly" 0 $?
 
+# a plan stopped by its fence that nobody takes over (no other host runs): host a paused
+# before the switch until its lease ran out (by the server's clock, which is never behind
+# a's count), woken: its fence stops the plan, and as nobody took the host over it takes
+# the lease again and runs the plan to its end
+before=$(versions)
+OCFLFS_TEST_STOP_AT_SWITCH=1 OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f \
+    --cluster "$PG_URL" --host a 2>>"$WORK/mnt-a.log" &
+apid=$!
+PIDS+=("$apid")
+wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+echo "fenced alone" >"$WORK/mnt-a/obj/alone.txt"
+setfattr -n user.ocfl.commit -v "fenced alone" "$WORK/mnt-a/obj" 2>"$WORK/err-alone" &
+cpid=$!
+check_true "host a stops before its switch" wait_stopped "$apid"
+for ((i = 0; i < 3000; i++)); do # the event, not a time: 5 minutes at most
+    [[ $(pg_sql "SELECT count(*) FROM ocflfs_leases WHERE host = 'a' AND expires < now()") == 1 ]] && break
+    sleep 0.1
+done
+check_eq "its lease ran out" 1 "$(pg_sql "SELECT count(*) FROM ocflfs_leases WHERE host = 'a' AND expires < now()")"
+kill -CONT "$apid"
+wait "$cpid"
+check_eq "a's commit, fenced, takes its lease again and succeeds" 0 $?
+check_eq "a new version" $((before + 1)) "$(versions)"
+check_eq "with its bytes" "fenced alone" "$("$OCFLFS" cat "$root" obj alone.txt 2>&1)"
+check_true "the object is valid" "$OCFLFS" validate "$root" obj --quiet
+check_eq "and no lease is left" 0 "$(pg_sql "SELECT count(*) FROM ocflfs_leases")"
+stop_a "$apid"
+
 # host a's daemons were started here, not by start_mount: their sanitizer reports by hand
 if grep -qE "runtime error|AddressSanitizer|LeakSanitizer" "$WORK/mnt-a.log"; then
     tap_result 0 "host a's daemons report no sanitizer errors" \
