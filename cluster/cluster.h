@@ -12,6 +12,7 @@
  * is changed only under its lease, taken in PostgreSQL.  The database holds (schema version
  * CLUSTER_SCHEMA_VERSION, in table ocflfs_schema; created and migrated here):
  *   ocflfs_hosts(name, session, pid, state_dir, started, heartbeat, state, taken_by)
+ *     (state: live, left, taking (claimed by taken_by), taken (its takeover done))
  *   ocflfs_leases(object_id, host, session, plan, acquired, expires)
  *   ocflfs_plans(host, plan, object_id, version, state, bytes_done, bytes_total, updated)
  *   ocflfs_objects(object_id, path, head, inventory_digest, host, updated)   -- version 2
