@@ -66,6 +66,7 @@ enum {
     JDB_STOP_AFTER_FENCE,      /* after it, before the storage checks */
     JDB_STOP_BEFORE_RENAME,    /* between those checks and the rename */
     JDB_STOP_SIDECAR,          /* after the root sidecar's fence, before its check */
+    JDB_STOP_CONTENT,          /* in a content batch, its directories open, before its moves */
 };
 
 /* The hooks' fence for the plan's object (0 without one), and its plan event. */
