@@ -31,6 +31,53 @@ int run_open_object(struct run *run, struct ocfl_err *err)
     return 0;
 }
 
+int run_open_version(struct run *run, struct ocfl_err *err)
+{
+    int fd, r;
+
+    if (run->vfd >= 0)
+        return 0;
+    r = run_open_object(run, err);
+    if (r < 0)
+        return r;
+    fd = ocfl_io_open(run->objfd, run->p->version, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd == -ENOENT)
+        return ocfl_err_set(err, fd, "'%s' has no version directory '%s'", run->p->object_path,
+                            run->p->version);
+    if (fd < 0)
+        return ocfl_err_sys(err, fd, "cannot open '%s' in '%s'", run->p->version,
+                            run->p->object_path);
+    /* after the open: the lease held now was held when it opened */
+    r = run_fence(run, err);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    run->vfd = fd;
+    return 0;
+}
+
+const char *run_version_rel(const struct run *run, const char *path)
+{
+    size_t n = strlen(run->p->version);
+
+    if (strncmp(path, run->p->version, n))
+        return NULL;
+    if (!path[n])
+        return "";
+    return path[n] == '/' ? path + n + 1 : NULL;
+}
+
+int run_open_dir_in_object(struct run *run, const char *path)
+{
+    const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    const char *rel = run->vfd >= 0 ? run_version_rel(run, path) : NULL;
+
+    if (rel)
+        return ocfl_io_open(run->vfd, rel, flags, 0);
+    return ocfl_io_open(run->objfd, path, flags, 0);
+}
+
 int run_digest_at(int dirfd, const char *file, enum ocfl_digest_alg alg,
                   char hex[OCFL_DIGEST_HEX_MAX], struct ocfl_err *err)
 {
@@ -183,6 +230,7 @@ static int exec_declare(struct run *run, struct rstep *s, unsigned before, struc
 static int exec_version_dirs(struct run *run, struct rstep *s, unsigned before,
                              struct ocfl_err *err)
 {
+    const char *rel;
     int r = run_open_object(run, err);
 
     if (r < 0)
@@ -202,7 +250,13 @@ static int exec_version_dirs(struct run *run, struct rstep *s, unsigned before,
         if (r < 0)
             return r;
     }
-    return ocfl_io_mkdirs(run->objfd, s->dest, 0755, err);
+    /* the claimed directory's inode from here on (its fence after the open) */
+    r = run_open_version(run, err);
+    if (r < 0)
+        return r;
+    rel = run_version_rel(run, s->dest);
+    return rel ? (*rel ? ocfl_io_mkdirs(run->vfd, rel, 0755, err) : 0)
+               : ocfl_io_mkdirs(run->objfd, s->dest, 0755, err);
 }
 
 struct copy_progress {
@@ -244,25 +298,33 @@ static int exec_content(struct run *run, size_t idx, struct rstep *s, struct ocf
 {
     char hex[OCFL_DIGEST_HEX_MAX];
     struct copy_progress cp = {run, idx};
-    int r, in;
+    const char *dest;
+    int r, in, dfd;
 
-    r = run_open_object(run, err);
+    /* into the version directory this plan claimed (fenced after its open), never by name
+     * beneath the object: a late writer's version directory may be another's by now */
+    r = run_open_version(run, err);
     if (r < 0)
         return r;
-    r = run_digest_at(run->objfd, s->dest, run->alg, hex, err);
+    dest = run_version_rel(run, s->dest);
+    if (!dest || !*dest)
+        return ocfl_err_set(err, -EINVAL, "content step %zu: '%s' is not in '%s'", idx, s->dest,
+                            run->p->version);
+    dfd = run->vfd;
+    r = run_digest_at(dfd, dest, run->alg, hex, err);
     if (r == 0) {
         if (ocfl_digest_equal(hex, s->digest))
             return ocfl_io_unlink(run->j->state_fd, s->source, err); /* done before */
-        r = ocfl_io_unlink(run->objfd, s->dest, err);                /* a wrong or partial file */
+        r = ocfl_io_unlink(dfd, dest, err);                          /* a wrong or partial file */
         if (r < 0)
             return r;
     } else if (r != -ENOENT) {
         return r;
     }
-    r = run_parent_mkdirs(run->objfd, s->dest, err);
+    r = run_parent_mkdirs(dfd, dest, err);
     if (r < 0)
         return r;
-    r = ocfl_io_rename(run->j->state_fd, s->source, run->objfd, s->dest, err);
+    r = ocfl_io_rename(run->j->state_fd, s->source, dfd, dest, err);
     if (r == 0)
         return 0;
     if (r == -ENOENT)
@@ -273,15 +335,15 @@ static int exec_content(struct run *run, size_t idx, struct rstep *s, struct ocf
     in = open_source(run, s->source);
     if (in < 0)
         return ocfl_err_sys(err, in, "cannot open staged file '%s'", s->source);
-    r = ocfl_io_copy_fd_durable(in, run->objfd, s->dest, on_copy_progress, &cp, err);
+    r = ocfl_io_copy_fd_durable(in, dfd, dest, on_copy_progress, &cp, err);
     close(in);
     if (r < 0)
         return r;
-    r = run_digest_at(run->objfd, s->dest, run->alg, hex, err);
+    r = run_digest_at(dfd, dest, run->alg, hex, err);
     if (r < 0)
         return r;
     if (!ocfl_digest_equal(hex, s->digest)) {
-        ocfl_io_unlink(run->objfd, s->dest, NULL);
+        ocfl_io_unlink(dfd, dest, NULL);
         return ocfl_err_set(err, -EIO, "copy of '%s' to '%s' has the wrong digest", s->source,
                             s->dest);
     }
@@ -308,11 +370,12 @@ int run_exec_content_at(struct run *run, size_t idx, unsigned attempt, unsigned 
 
 static int exec_version_inv(struct run *run, struct rstep *s, struct ocfl_err *err)
 {
-    int r = run_open_object(run, err), vfd;
+    int r = run_open_version(run, err), vfd;
 
     if (r < 0)
         return r;
-    vfd = ocfl_io_open(run->objfd, s->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    /* the claimed version directory (fenced after its open), not its name */
+    vfd = run_version_rel(run, s->dest) ? run_open_dir_in_object(run, s->dest) : -EINVAL;
     if (vfd < 0)
         return ocfl_err_sys(err, vfd, "cannot open '%s'", s->dest);
     /* The record's inode becomes the version inventory (the record's name goes when the
@@ -323,10 +386,10 @@ static int exec_version_inv(struct run *run, struct rstep *s, struct ocfl_err *e
     if (r == 0)
         r = ocfl_io_write_file_durable(vfd, "inventory.json", run->p->inventory,
                                        run->p->inventory_len, err);
+    if (r >= 0)
+        r = run_write_sidecar(vfd, "", run->p->alg, run->p->inventory_digest, err);
     close(vfd);
-    if (r < 0)
-        return r;
-    return run_write_sidecar(run->objfd, s->dest, run->p->alg, run->p->inventory_digest, err);
+    return r;
 }
 
 int run_fence(struct run *run, struct ocfl_err *err)

@@ -416,6 +416,7 @@ static void test_idempotence(void)
     run.root = f.root;
     run.p = &rp;
     run.objfd = -1;
+    run.vfd = -1;
     run.alg = OCFL_DIGEST_SHA512;
     for (size_t i = 0; rp.steps && i < rp.n_steps; i++)
         for (unsigned t = 1; t <= 2; t++)
@@ -439,6 +440,8 @@ static void test_idempotence(void)
     free(a);
     if (run.objfd >= 0)
         close(run.objfd);
+    if (run.vfd >= 0)
+        close(run.vfd);
     free(rp.steps);
     fixture_free(&f);
 }
