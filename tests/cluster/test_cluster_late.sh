@@ -46,6 +46,8 @@ for ((i = 0; i < 3000; i++)); do
     sleep 0.1
 done
 check_grep "host b takes the paused host over" "took over host 'a'" "$WORK/mnt-b.log"
+# said once done: a returning host reading the line finds its host taken, not being taken
+check_eq "host a is 'taken' once b says so" taken "$(pg_sql "SELECT state FROM ocflfs_hosts WHERE name = 'a'")"
 check_true "and reverts its plan: the version directory is gone" test ! -e "$objdir/v$((before + 1))"
 check_eq "the object is at its old head" "$before" "$(versions)"
 echo "other" >"$WORK/other/seed.txt"
