@@ -34,7 +34,12 @@ static int try_take(struct cluster *c, const char *oid, char *holder, size_t hsi
     pthread_mutex_lock(&c->mu);
     r = cpg_exec(c->db,
                  "INSERT INTO ocflfs_leases (object_id, host, session, expires)"
-                 " VALUES ($1, $2, $3, now() + $4::bigint * interval '1 millisecond')"
+                 " SELECT $1, $2, $3, now() + $4::bigint * interval '1 millisecond'"
+                 /* only while this session is the host, live: a host claimed by a taker
+                  * (which has its journal) takes no lease, even before its heartbeat finds
+                  * out; the row lock orders the take and a claim */
+                 " WHERE EXISTS (SELECT 1 FROM ocflfs_hosts WHERE name = $2 AND session = $3"
+                 "  AND state = 'live' FOR SHARE)"
                  " ON CONFLICT (object_id) DO UPDATE SET host = EXCLUDED.host,"
                  "  session = EXCLUDED.session, expires = EXCLUDED.expires, acquired = now()"
                  " WHERE ocflfs_leases.expires + $5::bigint * interval '1 millisecond' < now()"
@@ -73,10 +78,23 @@ static int try_take(struct cluster *c, const char *oid, char *holder, size_t hsi
         v[c->n_leases++].valid_until_ns = sent + c->lease_ms * MS;
         pthread_mutex_unlock(&c->lmu);
     } else if (r == 0 && cpg_exec(c->db,
-                                  "SELECT host, expires::text FROM ocflfs_leases"
-                                  " WHERE object_id = $1",
-                                  1, p, &res, NULL) == 0) {
-        if (PQntuples(res) == 1) {
+                                  "SELECT l.host, l.expires::text, EXISTS (SELECT 1 FROM"
+                                  "  ocflfs_hosts h WHERE h.name = $2 AND h.session = $3"
+                                  "  AND h.state = 'live') FROM (SELECT 1) o"
+                                  " LEFT JOIN ocflfs_leases l ON l.object_id = $1",
+                                  3, p, &res, NULL) == 0) {
+        if (PQntuples(res) >= 1 && !strcmp(PQgetvalue(res, 0, 2), "f")) {
+            PQclear(res);
+            pthread_mutex_unlock(&c->mu);
+            pthread_mutex_lock(&c->lmu);
+            c->lost = 1; /* as the heartbeat would find */
+            pthread_mutex_unlock(&c->lmu);
+            return ocfl_err_set(err, -ENOLCK,
+                                "cluster: host '%s' was taken over by another host; restart it "
+                                "(not taking the lease of '%s')",
+                                c->host, oid);
+        }
+        if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
             snprintf(holder, hsize, "%s", PQgetvalue(res, 0, 0));
             snprintf(until, usize, "%s", PQgetvalue(res, 0, 1));
         }

@@ -3,7 +3,8 @@
 # version directory, loses its lease; its taker reverts its plan (the version directory
 # removed), and another host makes that version again.  Woken, the
 # paused host must write nothing into the new version directory (no content, no version
-# inventory): the object stays valid at the other host's version.
+# inventory): the object stays valid at the other host's version.  And a host claimed by a
+# taker before its heartbeat finds out takes no new lease.
 set -u
 . "$SOURCE_ROOT/tests/common/tap.sh"
 . "$SOURCE_ROOT/tests/mount/mount_lib.sh"
@@ -28,7 +29,7 @@ OCFLFS_TEST_STOP_AT_SWITCH=5 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster 
     --host a 2>>"$WORK/mnt-a.log" &
 apid=$!
 PIDS+=("$apid")
-wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+wait_mounted "$WORK/mnt-a" "$apid" && wait_listing "$WORK/mnt-a"
 before=$(versions)
 echo "late content" >"$WORK/mnt-a/obj/late.txt"
 echo "late too" >"$WORK/mnt-a/obj/seed.txt"
@@ -65,6 +66,31 @@ check_eq "a wrote nothing into the object after it woke" "$sums" "$(objsums)"
 check_true "the object is valid" "$OCFLFS" validate "$root" obj --quiet
 check_eq "at c's version" "other" "$("$OCFLFS" cat "$root" obj seed.txt 2>&1)"
 stop_host b
+fusermount3 -u "$WORK/mnt-a" 2>/dev/null || fusermount3 -u -z "$WORK/mnt-a"
+for ((i = 0; i < 3000; i++)); do
+    kill -0 "$apid" 2>/dev/null || break
+    sleep 0.1
+done
+kill -0 "$apid" 2>/dev/null && kill -9 "$apid"
+wait "$apid" 2>/dev/null
+# a host claimed by a taker before its own heartbeat found out (a long lease: the next beat is
+# seconds away) takes no lease: its commit fails (ENOLCK) and writes nothing
+"$OCFLFS" put "$root" obj2 "$WORK/seed" -m seed --user Seeder --cluster "$PG_URL" --host seed \
+    >/dev/null 2>&1 || tap_result 0 "seed obj2"
+OCFLFS_CLUSTER_LEASE_MS=40000 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster "$PG_URL" \
+    --host a 2>>"$WORK/mnt-a.log" &
+apid=$!
+PIDS+=("$apid")
+wait_mounted "$WORK/mnt-a" "$apid" && wait_listing "$WORK/mnt-a"
+echo "claimed" >"$WORK/mnt-a/obj2/claimed.txt"
+sums=$(objsums)
+pg_sql "UPDATE ocflfs_hosts SET state = 'taking', taken_by = 'x' WHERE name = 'a'" >/dev/null
+setfattr -n user.ocfl.commit -v "claimed" "$WORK/mnt-a/obj2" 2>/dev/null
+check_eq "a claimed host's commit fails" 1 $?
+check_eq "ENOLCK: it takes no lease" 37 \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("code"))' "$WORK/mnt-a/obj2/.ocfl/commit")"
+check_eq "and holds none" 0 "$(pg_sql "SELECT count(*) FROM ocflfs_leases WHERE host = 'a'")"
+check_eq "the object unchanged" "$sums" "$(objsums)"
 fusermount3 -u "$WORK/mnt-a" 2>/dev/null || fusermount3 -u -z "$WORK/mnt-a"
 for ((i = 0; i < 3000; i++)); do
     kill -0 "$apid" 2>/dev/null || break
