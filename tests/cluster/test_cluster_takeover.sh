@@ -85,7 +85,7 @@ trial_start() {
     local apid=$!
     PIDS+=("$apid")
     MOUNTS+=("$mnt")
-    wait_mounted "$mnt" && wait_listing "$mnt" ||
+    wait_mounted "$mnt" "$apid" && wait_listing "$mnt" ||
         { tap_result 0 "$what: host a$S mounts" "$(tail -5 "$WORK/mnt-a.log")"; kill -9 "$apid"; return; }
     T_APID[$S]=$apid
     local data="trial $trials: $what"
@@ -144,7 +144,7 @@ trial_check() {
         --host "a$S" 2>>"$WORK/mnt-a.log" &
     local apid=$!
     PIDS+=("$apid")
-    wait_mounted "$mnt" && wait_listing "$mnt" || bail "$what: host a$S mounts again"
+    wait_mounted "$mnt" "$apid" && wait_listing "$mnt" || bail "$what: host a$S mounts again"
     if [[ $(cat "$mnt/$obj/t.txt" 2>&1) == "$data" ]]; then
         tap_result 1 "$what: host a$S, back, has the bytes"
     else
@@ -189,7 +189,7 @@ OCFLFS_TEST_STOP_AT_SWITCH=1 OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root
     --cluster "$PG_URL" --host a 2>>"$WORK/mnt-a.log" &
 apid=$!
 PIDS+=("$apid")
-wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+wait_mounted "$WORK/mnt-a" "$apid" && wait_listing "$WORK/mnt-a"
 cp "$WORK/p.txt" "$WORK/mnt-a/obj/paused.txt"
 before=$(versions)
 setfattr -n user.ocfl.commit -v "paused" "$WORK/mnt-a/obj" 2>"$WORK/err-paused" &
@@ -226,7 +226,7 @@ late_writer() {
         "$WORK/mnt-a" -f --cluster "$PG_URL" --host a 2>>"$WORK/mnt-a.log" &
     apid=$!
     PIDS+=("$apid")
-    wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+    wait_mounted "$WORK/mnt-a" "$apid" && wait_listing "$WORK/mnt-a"
     cp "$WORK/late.txt" "$WORK/mnt-a/obj/late$moment.txt"
     before=$(versions)
     setfattr -n user.ocfl.commit -v "late $moment" "$WORK/mnt-a/obj" 2>"$WORK/err-late" &
@@ -262,7 +262,7 @@ OCFLFS_TEST_KILL_AT_STEP=1 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster "$
     --host a 2>>"$WORK/mnt-a.log" &
 apid=$!
 PIDS+=("$apid")
-wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+wait_mounted "$WORK/mnt-a" "$apid" && wait_listing "$WORK/mnt-a"
 echo "to be cancelled" >"$WORK/mnt-a/obj/cancelled.txt"
 setfattr -n user.ocfl.commit -v "cancelled" "$WORK/mnt-a/obj" 2>/dev/null
 wait "$apid" 2>/dev/null
@@ -279,7 +279,7 @@ OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster 
     --host a 2>>"$WORK/mnt-a.log" &
 apid=$!
 PIDS+=("$apid")
-wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+wait_mounted "$WORK/mnt-a" "$apid" && wait_listing "$WORK/mnt-a"
 check_eq "host a, back, has the cancelled commit's bytes staged" "to be cancelled" \
     "$(cat "$WORK/mnt-a/obj/cancelled.txt" 2>&1)"
 setfattr -n user.ocfl.commit -v "again" "$WORK/mnt-a/obj"
@@ -296,7 +296,7 @@ OCFLFS_TEST_KILL_AT_STEP=1 OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root" 
     --cluster "$PG_URL" --host a 2>>"$WORK/mnt-a.log" &
 apid=$!
 PIDS+=("$apid")
-wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+wait_mounted "$WORK/mnt-a" "$apid" && wait_listing "$WORK/mnt-a"
 echo "finished by c" >"$WORK/mnt-a/obj/by-c.txt"
 setfattr -n user.ocfl.commit -v "taken twice" "$WORK/mnt-a/obj" 2>/dev/null
 wait "$apid" 2>/dev/null
@@ -338,7 +338,7 @@ OCFLFS_TEST_STOP_AT_SWITCH=1 OCFLFS_CLUSTER_LEASE_MS=4000 "$OCFLFS" mount "$root
     --cluster "$PG_URL" --host a 2>>"$WORK/mnt-a.log" &
 apid=$!
 PIDS+=("$apid")
-wait_mounted "$WORK/mnt-a" && wait_listing "$WORK/mnt-a"
+wait_mounted "$WORK/mnt-a" "$apid" && wait_listing "$WORK/mnt-a"
 echo "fenced alone" >"$WORK/mnt-a/obj/alone.txt"
 setfattr -n user.ocfl.commit -v "fenced alone" "$WORK/mnt-a/obj" 2>"$WORK/err-alone" &
 cpid=$!
