@@ -20,9 +20,9 @@
  * One database (or schema, by the URL's options) per storage root.
  *
  * Time.  Every lease and heartbeat time in the database is the server's now(); a holder
- * counts its lease on its own CLOCK_MONOTONIC from the moment it sent the request that
- * took or renewed it, so its view of the end is never later than the server's.  Before a
- * switch step it wants at least margin_ms left (cluster_lease_check).  Another host takes
+ * counts its lease on its own CLOCK_BOOTTIME (monotonic, counting suspends) from the moment it sent
+ * the request that took or renewed it, so its view of the end is never later than the server's.
+ * Before a switch step it wants at least margin_ms left (cluster_lease_check).  Another host takes
  * a lease only grace_ms after its expiry by the server's clock, grace_ms = margin_ms +
  * max_skew_ms; cluster_open refuses a host whose wall clock differs from the server's by
  * more than max_skew_ms (the plans it makes carry its wall-clock time).

@@ -8,7 +8,7 @@
 
 #include "cluster.h"
 
-/* A lease this host holds, and until when (CLOCK_MONOTONIC ns) it may count on it. */
+/* A lease this host holds, and until when (cpg_mono_ns) it may count on it. */
 struct cluster_lease {
     char *object_id;
     uint64_t valid_until_ns;
@@ -27,7 +27,7 @@ struct cluster {
     struct cluster_lease *leases;
     size_t n_leases;
     int lost; /* the host's row was taken by another: every lease is gone */
-    /* the hosts as the heartbeat thread last read them, and when (CLOCK_MONOTONIC ns) */
+    /* the hosts as the heartbeat thread last read them, and when (cpg_mono_ns) */
     struct cluster_host_info *hosts;
     size_t n_hosts;
     uint64_t hosts_ns;
@@ -56,7 +56,7 @@ struct cluster {
     "NOT EXISTS (SELECT 1 FROM ocflfs_hosts t WHERE t.name = " ROW ".taken_by"                     \
     " AND t.state = 'live' AND t.heartbeat + " MS "::bigint * interval '1 millisecond' >= now())"
 
-/* CLOCK_MONOTONIC in ns. */
+/* CLOCK_BOOTTIME in ns: monotonic, and counting while the machine is suspended. */
 uint64_t cpg_mono_ns(void);
 
 /* @url for a message: its password (URI user info, password=) as ***. */

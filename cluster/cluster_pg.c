@@ -12,7 +12,9 @@ uint64_t cpg_mono_ns(void)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* CLOCK_BOOTTIME: CLOCK_MONOTONIC stands still while the machine is suspended, and a
+     * host that slept past its lease would wake believing it still held it */
+    clock_gettime(CLOCK_BOOTTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
