@@ -249,6 +249,11 @@ static int exec_version_dirs(struct run *run, struct rstep *s, unsigned before,
         r = ocfl_io_fsync_dir(run->objfd, "", err);
         if (r < 0)
             return r;
+    } else {
+        /* an attempt before this one may have died before its mkdir */
+        r = ocfl_io_mkdirs(run->objfd, run->p->version, 0755, err);
+        if (r < 0)
+            return r;
     }
     /* the claimed directory's inode from here on (its fence after the open) */
     r = run_open_version(run, err);
