@@ -12,6 +12,7 @@
  * is changed only under its lease, taken in PostgreSQL.  The database holds (schema version
  * CLUSTER_SCHEMA_VERSION, in table ocflfs_schema; created and migrated here):
  *   ocflfs_hosts(name, session, pid, state_dir, started, heartbeat, state, taken_by)
+ *     (state: live, left, taking (claimed by taken_by), taken (its takeover done))
  *   ocflfs_leases(object_id, host, session, plan, acquired, expires)
  *   ocflfs_plans(host, plan, object_id, version, state, bytes_done, bytes_total, updated)
  *   ocflfs_objects(object_id, path, head, inventory_digest, host, updated)   -- version 2
@@ -19,9 +20,9 @@
  * One database (or schema, by the URL's options) per storage root.
  *
  * Time.  Every lease and heartbeat time in the database is the server's now(); a holder
- * counts its lease on its own CLOCK_MONOTONIC from the moment it sent the request that
- * took or renewed it, so its view of the end is never later than the server's.  Before a
- * switch step it wants at least margin_ms left (cluster_lease_check).  Another host takes
+ * counts its lease on its own CLOCK_BOOTTIME (monotonic, counting suspends) from the moment it sent
+ * the request that took or renewed it, so its view of the end is never later than the server's.
+ * Before a switch step it wants at least margin_ms left (cluster_lease_check).  Another host takes
  * a lease only grace_ms after its expiry by the server's clock, grace_ms = margin_ms +
  * max_skew_ms; cluster_open refuses a host whose wall clock differs from the server's by
  * more than max_skew_ms (the plans it makes carry its wall-clock time).
@@ -75,6 +76,14 @@ int cluster_lease_take(struct cluster *c, const char *object_id, struct ocfl_err
  */
 int cluster_lease_check(struct cluster *c, const char *object_id, struct ocfl_err *err);
 
+/*
+ * Take again the lease of @object_id that this host held and lost to its clock (a plan
+ * stopped by its fence): 0 when this host is still live and not taken over, and nobody else
+ * holds the lease (else waits like cluster_lease_take, then -EBUSY); -ENOLCK when the host
+ * was taken over (its plans are its taker's now).
+ */
+int cluster_lease_retake(struct cluster *c, const char *object_id, struct ocfl_err *err);
+
 /* Give back the lease of @object_id (nothing when not held). */
 void cluster_lease_drop(struct cluster *c, const char *object_id);
 
@@ -113,12 +122,19 @@ void cluster_plan_infos_free(struct cluster_plan_info *v, size_t n);
 
 /*
  * Claim one host (not this one) that is live in the table but whose heartbeat stopped more
- * than a lease and the grace ago: marked taken by this host, at most one claimer wins.
+ * than a lease and the grace ago, or one in state 'taking' whose taker is itself no longer
+ * live (it died in the middle of the takeover): marked 'taking' by this host, at most one
+ * claimer wins.
  * 1 with its name and recorded state dir (the caller frees both), 0 when there is none,
  * or an error.  Its leases have expired by then; cluster_lease_take takes them.
  */
 int cluster_takeover_claim(struct cluster *c, char **ret_name, char **ret_state_dir,
                            struct ocfl_err *err);
+
+/* The takeover of host @name (claimed by cluster_takeover_claim) is over: its row becomes
+ * 'taken'.  Until then it is 'taking': claimed again by another host should this one die
+ * (its heartbeat stale), and a returning host of that name waits to join.  Best effort. */
+void cluster_takeover_done(struct cluster *c, const char *name);
 
 /* The host that took this one over while it was away (found at join), or NULL. */
 const char *cluster_taken_by(const struct cluster *c);
@@ -149,7 +165,8 @@ typedef void (*cluster_notice_fn)(void *ctx, const struct cluster_notice *n);
  * Listen for the switches of every host (this one's included: @fn tells them apart by
  * n->host) on a connection and a thread of their own; @fn runs on that thread, one notice
  * at a time, until cluster_close.  The connection is made again when it breaks (notices
- * sent meanwhile are missed; the mount's check of an inventory's age covers them).
+ * sent meanwhile are missed: after a reconnect every object of the shared index is handed
+ * to @fn as if announced again, with host "" for this host's own).
  */
 int cluster_listen(struct cluster *c, cluster_notice_fn fn, void *ctx, struct ocfl_err *err);
 

@@ -14,7 +14,8 @@ static int valid_name(const char *s)
 {
     size_t n = strlen(s);
 
-    if (n == 0 || n > 64)
+    /* a directory's name under extensions/ocflfs/hosts/: never "." or ".." */
+    if (n == 0 || n > 64 || !strcmp(s, ".") || !strcmp(s, ".."))
         return 0;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
@@ -70,8 +71,10 @@ static int try_join(struct cluster *c, const char *state_dir, char *beat, size_t
 
     snprintf(spid, sizeof(spid), "%ld", (long)getpid());
     /* who took this host over while it was away: said once it is back */
-    if (cpg_exec(c->db, "SELECT taken_by FROM ocflfs_hosts WHERE name = $1 AND state = 'taken'", 1,
-                 p, &res, NULL) == 0) {
+    if (cpg_exec(c->db,
+                 "SELECT taken_by FROM ocflfs_hosts WHERE name = $1"
+                 " AND state IN ('taken', 'taking')",
+                 1, p, &res, NULL) == 0) {
         if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
             snprintf(c->taken_by, sizeof(c->taken_by), "%s", PQgetvalue(res, 0, 0));
         PQclear(res);
@@ -83,9 +86,13 @@ static int try_join(struct cluster *c, const char *state_dir, char *beat, size_t
                  " ON CONFLICT (name) DO UPDATE SET session = EXCLUDED.session,"
                  "  pid = EXCLUDED.pid, state_dir = EXCLUDED.state_dir, state = 'live',"
                  "  taken_by = NULL, heartbeat = now(), started = now()"
-                 " WHERE ocflfs_hosts.state <> 'live'"
-                 "  OR ocflfs_hosts.heartbeat + $5::bigint * interval '1 millisecond' < now()"
-                 " RETURNING name",
+                 /* not while another host takes it over (unless that one died) */
+                 " WHERE ocflfs_hosts.state NOT IN ('live', 'taking')"
+                 "  OR (ocflfs_hosts.state = 'live'"
+                 "   AND ocflfs_hosts.heartbeat + $5::bigint * interval '1 millisecond' < now())"
+                 "  OR (ocflfs_hosts.state = 'taking' AND " CPG_TAKER_GONE("ocflfs_hosts",
+                                                                           "$5") ")"
+                                                                                 " RETURNING name",
                  5, p, &res, err);
     if (r < 0)
         return r;
@@ -93,13 +100,20 @@ static int try_join(struct cluster *c, const char *state_dir, char *beat, size_t
     PQclear(res);
     if (joined)
         return 1;
-    r = cpg_exec(c->db, "SELECT pid, heartbeat::text FROM ocflfs_hosts WHERE name = $1", 1, p, &res,
-                 err);
+    r = cpg_exec(c->db,
+                 "SELECT pid, heartbeat::text, state, coalesce(taken_by, '') FROM ocflfs_hosts"
+                 " WHERE name = $1",
+                 1, p, &res, err);
     if (r < 0)
         return r;
     if (PQntuples(res) == 1) {
         *pid = atol(PQgetvalue(res, 0, 0));
         snprintf(beat, beat_size, "%s", PQgetvalue(res, 0, 1));
+        if (!strcmp(PQgetvalue(res, 0, 2), "taking")) {
+            snprintf(c->taken_by, sizeof(c->taken_by), "%s", PQgetvalue(res, 0, 3));
+            PQclear(res);
+            return 2;
+        }
     }
     PQclear(res);
     return 0;
@@ -114,8 +128,23 @@ static int join(struct cluster *c, const char *state_dir, struct ocfl_err *err)
     uint64_t end =
         cpg_mono_ns() + (c->lease_ms + c->margin_ms + c->max_skew_ms + 1000) * UINT64_C(1000000);
 
+    /* a takeover of this host under way: waited for (its plans being finished by another),
+     * as long as a takeover may wait for the leases it takes, then refused */
+    uint64_t taking_end = cpg_mono_ns() + c->wait_ms * UINT64_C(1000000);
+
     for (;;) {
         int r = try_join(c, state_dir, beat, sizeof(beat), &pid, err);
+        if (r == 2) {
+            if (cpg_mono_ns() > taking_end)
+                return ocfl_err_set(err, -EBUSY,
+                                    "cluster: host '%s' is being taken over by host '%s' (its "
+                                    "unfinished plans are being finished there): join again "
+                                    "once that is done",
+                                    c->host, c->taken_by);
+            struct timespec ts = {0, 200 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         if (r != 0)
             return r < 0 ? r : 0;
         if (!first[0])
@@ -156,9 +185,9 @@ static void *beat_main(void *arg)
             int gone = strcmp(PQcmdTuples(res), "1") != 0;
             PQclear(res);
             if (gone) { /* another host took this one over: nothing of ours is ours now */
-                pthread_mutex_lock(&c->mu);
+                pthread_mutex_lock(&c->lmu);
                 c->lost = 1;
-                pthread_mutex_unlock(&c->mu);
+                pthread_mutex_unlock(&c->lmu);
             }
         }
         cpg_leases_renew(c, c->beat_db);
@@ -166,12 +195,12 @@ static void *beat_main(void *arg)
         size_t hn;
         uint64_t read_ns = cpg_mono_ns();
         if (cpg_hosts_read(c->beat_db, &hv, &hn, NULL) == 0) {
-            pthread_mutex_lock(&c->mu);
+            pthread_mutex_lock(&c->lmu);
             cluster_host_infos_free(c->hosts, c->n_hosts);
             c->hosts = hv;
             c->n_hosts = hn;
             c->hosts_ns = read_ns;
-            pthread_mutex_unlock(&c->mu);
+            pthread_mutex_unlock(&c->lmu);
         }
         pthread_mutex_lock(&c->stop_mu);
     }
@@ -201,6 +230,7 @@ static struct cluster *cluster_new(void)
     if (!c)
         return NULL;
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->lmu, NULL);
     pthread_mutex_init(&c->stop_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -237,7 +267,8 @@ int cluster_open(const struct cluster_options *o, struct cluster **ret, struct o
 
     if (o->host && !valid_name(o->host))
         return ocfl_err_set(err, -EINVAL,
-                            "cluster: host name '%s': 1 to 64 letters, digits, '.', '_' or '-'",
+                            "cluster: host name '%s': 1 to 64 letters, digits, '.', '_' or '-'"
+                            " (not '.' or '..')",
                             o->host);
     r = cluster_connect(o->url, &c, err);
     if (r < 0)
@@ -308,6 +339,7 @@ void cluster_close(struct cluster *c)
     if (c->db)
         PQfinish(c->db);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->lmu);
     pthread_mutex_destroy(&c->stop_mu);
     pthread_cond_destroy(&c->stop_cv);
     free(c->url);
@@ -333,16 +365,25 @@ int cluster_takeover_claim(struct cluster *c, char **ret_name, char **ret_state_
     int r;
 
     snprintf(stale, sizeof(stale), "%" PRIu64, c->lease_ms + cluster_grace_ms(c));
+    pthread_mutex_lock(&c->lmu);
+    r = c->lost ? -ENOLCK : 0;
+    pthread_mutex_unlock(&c->lmu);
     pthread_mutex_lock(&c->mu);
-    r = c->lost ? -ENOLCK
-                : cpg_exec(c->db,
-                           "UPDATE ocflfs_hosts SET state = 'taken', taken_by = $1"
-                           " WHERE name = (SELECT name FROM ocflfs_hosts WHERE state = 'live'"
-                           "  AND name <> $1"
-                           "  AND heartbeat + $2::bigint * interval '1 millisecond' < now()"
-                           "  ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                           " AND state = 'live' RETURNING name, state_dir",
-                           2, p, &res, err);
+    r = r < 0 ? r
+              : cpg_exec(
+                    c->db,
+                    "UPDATE ocflfs_hosts h SET state = 'taking', taken_by = $1"
+                    " WHERE name = (SELECT name FROM ocflfs_hosts h WHERE name <> $1"
+                    "  AND ((state = 'live'"
+                    "   AND heartbeat + $2::bigint * interval '1 millisecond' < now())"
+                    /* a takeover whose taker died: claimed again */
+                    "   OR (state = 'taking' AND " CPG_TAKER_GONE(
+                        "h", "$2") "))"
+                                   "  ORDER BY name LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                                   " AND (state = 'live' OR (state = 'taking' AND " CPG_TAKER_GONE(
+                                       "h", "$2") "))"
+                                                  " RETURNING name, state_dir",
+                    2, p, &res, err);
     pthread_mutex_unlock(&c->mu);
     if (r < 0)
         return r == -ENOLCK
@@ -361,6 +402,18 @@ int cluster_takeover_claim(struct cluster *c, char **ret_name, char **ret_state_
         return ocfl_err_set(err, -ENOMEM, "cluster: out of memory");
     }
     return 1;
+}
+
+void cluster_takeover_done(struct cluster *c, const char *name)
+{
+    const char *p[2] = {name, c->host};
+
+    pthread_mutex_lock(&c->mu);
+    cpg_exec(c->db,
+             "UPDATE ocflfs_hosts SET state = 'taken' WHERE name = $1 AND state = 'taking'"
+             " AND taken_by = $2",
+             2, p, NULL, NULL);
+    pthread_mutex_unlock(&c->mu);
 }
 
 const char *cluster_host(const struct cluster *c)
@@ -422,7 +475,7 @@ int cluster_hosts_snapshot(struct cluster *c, struct cluster_host_info **ret, si
 {
     int r = 0;
 
-    pthread_mutex_lock(&c->mu);
+    pthread_mutex_lock(&c->lmu);
     double since = (double)(cpg_mono_ns() - c->hosts_ns) / 1e9;
     struct cluster_host_info *v = calloc(c->n_hosts ? c->n_hosts : 1, sizeof(*v));
     for (size_t i = 0; v && i < c->n_hosts; i++) {
@@ -440,7 +493,7 @@ int cluster_hosts_snapshot(struct cluster *c, struct cluster_host_info **ret, si
     } else {
         r = -ENOMEM;
     }
-    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_unlock(&c->lmu);
     return r;
 }
 

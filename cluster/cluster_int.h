@@ -8,7 +8,7 @@
 
 #include "cluster.h"
 
-/* A lease this host holds, and until when (CLOCK_MONOTONIC ns) it may count on it. */
+/* A lease this host holds, and until when (cpg_mono_ns) it may count on it. */
 struct cluster_lease {
     char *object_id;
     uint64_t valid_until_ns;
@@ -17,14 +17,17 @@ struct cluster_lease {
 struct cluster {
     PGconn *db;         /* the callers' connection, under mu */
     PGconn *beat_db;    /* the heartbeat thread's own (libpq connections are not shared) */
-    pthread_mutex_t mu; /* db, leases, lost */
+    pthread_mutex_t mu; /* db: held across round trips */
+    /* leases, lost, hosts: never held across a round trip (a lease check answers from the
+     * monotonic clock while the server hangs); taken after mu when both are */
+    pthread_mutex_t lmu;
     char host[65];
     char session[40]; /* this process's membership: a restarted host is another session */
     uint64_t lease_ms, margin_ms, max_skew_ms, wait_ms, beat_ms;
     struct cluster_lease *leases;
     size_t n_leases;
     int lost; /* the host's row was taken by another: every lease is gone */
-    /* the hosts as the heartbeat thread last read them, and when (CLOCK_MONOTONIC ns) */
+    /* the hosts as the heartbeat thread last read them, and when (cpg_mono_ns) */
     struct cluster_host_info *hosts;
     size_t n_hosts;
     uint64_t hosts_ns;
@@ -35,7 +38,8 @@ struct cluster {
     PGconn *listen_db;
     pthread_t listener;
     int listening;
-    int listen_stop; /* under stop_mu */
+    int listen_stop;  /* under stop_mu */
+    unsigned resyncs; /* under stop_mu: how often the listener reconnected and read the index */
     cluster_notice_fn notice_fn;
     void *notice_ctx;
     pthread_t beat;
@@ -45,10 +49,21 @@ struct cluster {
     int stop;
 };
 
-/* CLOCK_MONOTONIC in ns. */
+/* SQL, on row ROW of ocflfs_hosts in state 'taking' (MS: the parameter of the staleness in
+ * ms): the host that claimed it is no longer live with a fresh heartbeat (it died in the
+ * middle of the takeover). */
+#define CPG_TAKER_GONE(ROW, MS)                                                                    \
+    "NOT EXISTS (SELECT 1 FROM ocflfs_hosts t WHERE t.name = " ROW ".taken_by"                     \
+    " AND t.state = 'live' AND t.heartbeat + " MS "::bigint * interval '1 millisecond' >= now())"
+
+/* CLOCK_BOOTTIME in ns: monotonic, and counting while the machine is suspended. */
 uint64_t cpg_mono_ns(void);
 
-/* Connect to @url (a private connection, with a 10 s connect timeout unless the URL says). */
+/* @url for a message: its password (URI user info, password=) as ***. */
+void cpg_redact(const char *url, char *buf, size_t size);
+
+/* Connect to @url (a private connection, with a 10 s connect timeout, TCP keepalives and a
+ * user timeout unless the URL says otherwise, and a statement timeout). */
 int cpg_connect(const char *url, PGconn **ret, struct ocfl_err *err);
 
 /*

@@ -32,7 +32,14 @@ int cluster_object_switched(struct cluster *c, const char *origin, const char *o
                             "  host) VALUES ($1, $2, $3, $4, $5)"
                             " ON CONFLICT (object_id) DO UPDATE SET path = EXCLUDED.path,"
                             "  head = EXCLUDED.head, inventory_digest = EXCLUDED.inventory_digest,"
-                            "  host = EXCLUDED.host, updated = now()",
+                            "  host = EXCLUDED.host, updated = now()"
+                            /* only forward: a late or repeated notice of an older version
+                             * (a plan finished twice, by its taker and by its woken host)
+                             * never moves the head back */
+                            " WHERE CASE WHEN ocflfs_objects.head ~ '^v[0-9]{1,18}$'"
+                            "  AND EXCLUDED.head ~ '^v[0-9]{1,18}$'"
+                            "  THEN substr(EXCLUDED.head, 2)::bigint"
+                            "       >= substr(ocflfs_objects.head, 2)::bigint ELSE true END",
                             5, p, NULL, err)
                  : cpg_exec(c->db, "DELETE FROM ocflfs_objects WHERE object_id = $1", 1, p, NULL,
                             err);
@@ -78,6 +85,36 @@ static int listen_connect(struct cluster *c)
     return cpg_exec(c->listen_db, "LISTEN " CHANNEL, 0, NULL, NULL, NULL);
 }
 
+/* After a reconnect: the notices sent while the listener was away are lost, so every
+ * object of the shared index is handed on as if announced again (the callback drops only
+ * what differs from what it has: the digest tells).  Read after the LISTEN: a switch in
+ * between is seen twice at worst. */
+static void resync(struct cluster *c)
+{
+    PGresult *res;
+
+    if (cpg_exec(c->listen_db,
+                 "SELECT host, head, inventory_digest, path, object_id FROM ocflfs_objects", 0,
+                 NULL, &res, NULL) < 0)
+        return;
+    for (int i = 0; i < PQntuples(res); i++) {
+        struct cluster_notice n = {.host = PQgetvalue(res, i, 0),
+                                   .head = PQgetvalue(res, i, 1),
+                                   .digest = PQgetvalue(res, i, 2),
+                                   .path = PQgetvalue(res, i, 3),
+                                   .object_id = PQgetvalue(res, i, 4)};
+        /* this host's own switches too: made by another process under its name (a put, a
+         * takeover) while the notices were not heard */
+        if (!strcmp(n.host, c->host))
+            n.host = "";
+        c->notice_fn(c->notice_ctx, &n);
+    }
+    PQclear(res);
+    pthread_mutex_lock(&c->stop_mu);
+    c->resyncs++;
+    pthread_mutex_unlock(&c->stop_mu);
+}
+
 static void *listen_main(void *arg)
 {
     struct cluster *c = arg;
@@ -94,6 +131,7 @@ static void *listen_main(void *arg)
                 poll(&none, 0, 500); /* the server away: try again in a while */
                 continue;
             }
+            resync(c);
         }
         /* woken by a notice, or every 200 ms to look at the stop flag */
         struct pollfd pfd = {.fd = PQsocket(c->listen_db), .events = POLLIN};
@@ -116,9 +154,12 @@ int cluster_listen(struct cluster *c, cluster_notice_fn fn, void *ctx, struct oc
         return ocfl_err_set(err, -EALREADY, "cluster: listening already");
     c->notice_fn = fn;
     c->notice_ctx = ctx;
-    if (listen_connect(c) < 0)
+    if (listen_connect(c) < 0) {
+        char shown[512];
+        cpg_redact(c->url, shown, sizeof(shown));
         return ocfl_err_set(err, -ECONNREFUSED, "cluster: cannot listen for notices on '%s'",
-                            c->url ? c->url : "?");
+                            shown);
+    }
     if (pthread_create(&c->listener, NULL, listen_main, c) != 0)
         return ocfl_err_set(err, -EAGAIN, "cluster: cannot start the listener thread");
     c->listening = 1;

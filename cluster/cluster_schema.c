@@ -15,7 +15,7 @@ static const char *const migrations[] = {
     "  state_dir text,"
     "  started timestamptz NOT NULL DEFAULT now(),"
     "  heartbeat timestamptz NOT NULL DEFAULT now(),"
-    "  state text NOT NULL," /* live, left, taken */
+    "  state text NOT NULL," /* live, left, taking, taken */
     "  taken_by text);"
     "CREATE TABLE ocflfs_leases ("
     "  object_id text PRIMARY KEY,"

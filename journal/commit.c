@@ -15,6 +15,7 @@
 #include "io.h"
 #include "object.h"
 #include "plan.h"
+#include "journal_int.h"
 #include "staging_int.h"
 
 /* Hash a frozen scratch file whose digest is not known; record the digest.  (Its data is
@@ -415,6 +416,13 @@ int journal_commit_object(struct journal *j, struct ocfl_root *root,
         r = freeze_and_plan(j, &in, &s, &plan, &id, err);
     if (r >= 0) {
         r = journal_plan_run(j, root, id, NULL, NULL, err);
+        /* stopped by its fence, but still ours (its lease taken again): run again, a few
+         * times at most (each stop was a lease that ran short) */
+        for (int again = 0; r == JOURNAL_FENCED && again < 3 && jdb_refence(j, object_id) == 0;
+             again++) {
+            ocfl_err_clear(err);
+            r = journal_plan_run(j, root, id, NULL, NULL, err);
+        }
         if (r >= 0 && !(what->flags & JOURNAL_COMMIT_CALLER_FINISHES))
             /* what was staged during the commit now sits on the new version */
             r = staging_finish(j, object_id, plan->inventory_digest, err);

@@ -156,7 +156,9 @@ static int open_dirs(struct batch *b, struct ocfl_err *err)
             int base = d->state ? journal_state_fd(run->j) : run->objfd, fd, r;
             if (d->state != pass)
                 continue;
-            fd = ocfl_io_open(base, d->path, flags, 0);
+            /* beneath the object: through the claimed version directory (run->vfd) */
+            fd = d->state ? ocfl_io_open(base, d->path, flags, 0)
+                          : run_open_dir_in_object(run, d->path);
             if (fd == -ENOENT && !d->state) {
                 size_t pl = parent_len(d->path);
                 long pi = find_dir(b, 0, d->path, pl);
@@ -166,7 +168,7 @@ static int open_dirs(struct batch *b, struct ocfl_err *err)
                     pfd = b->dirs[pi].fd;
                 } else if (pl) {
                     char *parent = strndup(d->path, pl);
-                    pfd = tmp = parent ? ocfl_io_open(base, parent, flags, 0) : -ENOMEM;
+                    pfd = tmp = parent ? run_open_dir_in_object(run, parent) : -ENOMEM;
                     free(parent);
                 }
                 r = pfd < 0 ? pfd : ocfl_io_mkdir_nosync(pfd, name, 0755, err);
@@ -247,6 +249,8 @@ static void *batch_worker(void *arg)
                     raise(SIGKILL);
                 break;
             }
+            if (run->fenced)
+                break; /* no longer ours: nothing recorded, no retry */
             jdb_step_fail(j, run->p->id, idx, attempts, err.msg);
             if (!journal_retry_allowed(policy, r) || attempts >= policy->max_attempts)
                 break;
@@ -307,7 +311,9 @@ int run_content_batch(struct run *run, size_t from, size_t to, struct ocfl_err *
             b.idx[b.n++] = i;
     if (!b.n)
         goto out;
-    r = run_open_object(run, err);
+    /* the version directory's inode, fenced after its open: a batch paused past its lease
+     * moves nothing into a version directory made again by another host */
+    r = run_open_version(run, err);
     if (r < 0)
         goto out;
     r = collect_dirs(&b, err);
@@ -315,6 +321,10 @@ int run_content_batch(struct run *run, size_t from, size_t to, struct ocfl_err *
         r = open_dirs(&b, err);
     if (r < 0)
         goto out;
+    if (run->j->stop_at_switch == JDB_STOP_CONTENT) { /* test hook, once */
+        run->j->stop_at_switch = 0;
+        raise(SIGSTOP);
+    }
     b.deadline_ns = journal_now_ns(run->j) + BATCH_NS;
     if (nt > b.n)
         nt = (unsigned)b.n;
@@ -331,14 +341,14 @@ int run_content_batch(struct run *run, size_t from, size_t to, struct ocfl_err *
     r = sync_dirs(&b, &e);
     if (r < 0)
         fail(&b, r, &e);
-    for (size_t k = 0; r == 0 && k < b.n; k++)
+    for (size_t k = 0; r == 0 && !run->fenced && k < b.n; k++)
         if (b.attempts[k] && b.result[k] == 0) {
             b.idx[n_ok] = b.idx[k];
             b.attempts[n_ok] = b.attempts[k];
             b.bytes[n_ok] = b.bytes[k];
             n_ok++;
         }
-    {
+    if (!run->fenced) {
         int w = jdb_steps_done(run->j, run->p->id, b.idx, b.attempts, b.bytes, n_ok);
         if (w < 0) {
             ocfl_err_set(&e, w, "journal: cannot record steps done");

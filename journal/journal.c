@@ -382,9 +382,13 @@ static void parse_test_hooks(struct journal *j)
     }
     /* every plan's first interval, its recorded policy's too (tests that need not wait) */
     j->test_retry_ms = -1;
-    /* the process stops itself (SIGSTOP) between a switch's checks on the storage and its
-     * fence, so that a test can wake it after its lease ran out */
-    j->stop_at_switch = (s = getenv("OCFLFS_TEST_STOP_AT_SWITCH")) && *s == '1';
+    /* the process stops itself (SIGSTOP) at a moment of a switch (1: before the root
+     * inventory's fence, 2: after it, 3: between the storage checks and the rename, 4: after
+     * the root sidecar's fence, 5: in a content batch before its moves), so that a test can wake it
+     * after its lease ran out */
+    j->stop_at_switch =
+        (s = getenv("OCFLFS_TEST_STOP_AT_SWITCH")) && *s >= '1' && *s <= '5' && !s[1] ? *s - '0'
+                                                                                      : 0;
     if ((s = getenv("OCFLFS_TEST_RETRY_MS")) && *s)
         j->test_retry_ms = (long long)strtoull(s, NULL, 10);
 }
@@ -769,6 +773,11 @@ void journal_set_hooks(struct journal *j, const struct journal_hooks *h)
     memset(&j->hooks, 0, sizeof(j->hooks));
     if (h)
         j->hooks = *h;
+}
+
+int jdb_refence(struct journal *j, const char *object_id)
+{
+    return j->hooks.refence ? j->hooks.refence(j->hooks.ctx, object_id, NULL) : -ENOLCK;
 }
 
 int jdb_fence(struct journal *j, const char *object_id, struct ocfl_err *err)

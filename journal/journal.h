@@ -263,6 +263,11 @@ struct journal_hooks {
      * the step's checks on the storage: 0 to go on, else a negative errno (JOURNAL_FENCED)
      * with @err set: the plan stops, unreverted. */
     int (*fence)(void *ctx, const char *object_id, struct ocfl_err *err);
+    /* After a commit's plan was stopped by its fence (the lease ran short, a slow step):
+     * 0 when the lease of @object_id was taken again (nobody took this host over, so the
+     * plan is still this process's), and the commit runs the plan again; else a negative
+     * errno, and the plan stays stopped for a takeover.  NULL: never. */
+    int (*refence)(void *ctx, const char *object_id, struct ocfl_err *err);
     /* When a plan starts, moves (at most every content batch) and ends. */
     void (*plan_event)(void *ctx, const struct journal_plan_event *ev);
     void *ctx;

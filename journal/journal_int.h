@@ -57,14 +57,25 @@ struct journal {
     size_t n_graveyard;
     char orphaned[64];          /* scratch.orphaned-TIME when JOURNAL_FRESH_STATE set one aside */
     struct journal_hooks hooks; /* journal_set_hooks(); all NULL when none */
-    int stop_at_switch;         /* test hook: SIGSTOP between the switch's checks and its fence */
+    int stop_at_switch;         /* test hook: SIGSTOP at that moment of a switch (JDB_STOP_*) */
     /* scratch numbers [seq_next, seq_end) reserved in staging_seq by a committed transaction,
      * handed out without touching the index (staging_write.c; under mu) */
     int64_t seq_next, seq_end;
 };
 
+/* The moments of a switch where OCFLFS_TEST_STOP_AT_SWITCH=N stops the process. */
+enum {
+    JDB_STOP_BEFORE_FENCE = 1, /* the root inventory's fence */
+    JDB_STOP_AFTER_FENCE,      /* after it, before the storage checks */
+    JDB_STOP_BEFORE_RENAME,    /* between those checks and the rename */
+    JDB_STOP_SIDECAR,          /* after the root sidecar's fence, before its check */
+    JDB_STOP_CONTENT,          /* in a content batch, its directories open, before its moves */
+};
+
 /* The hooks' fence for the plan's object (0 without one), and its plan event. */
 int jdb_fence(struct journal *j, const char *object_id, struct ocfl_err *err);
+/* The hooks' refence after a plan stopped by its fence: 0 to run it again (never without one). */
+int jdb_refence(struct journal *j, const char *object_id);
 void jdb_plan_event(struct journal *j, int64_t id, const char *object_id, const char *version,
                     enum journal_plan_state s, uint64_t done, uint64_t total);
 

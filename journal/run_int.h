@@ -43,14 +43,20 @@ struct run {
     struct ocfl_root *root;
     struct rplan *p;
     int objfd; /* -1 until the object directory exists */
+    /* the plan's version directory, opened and then fenced (run_open_version): -1 until then.
+     * Every write into the version goes through it, so a writer paused past its lease writes
+     * into the inode it claimed (removed by a taker's revert), never into a version
+     * directory made again by another host under that name */
+    int vfd;
     enum ocfl_digest_alg alg;
     journal_progress_fn progress;
     void *ctx;
     pthread_mutex_t pmu; /* guards the progress totals */
     uint64_t bytes_total, bytes_done;
-    int revert_failed;    /* set when a revert could not complete */
-    int root_inv_written; /* this process wrote the plan's root inventory.json */
-    int fenced;           /* the hooks' fence refused a switch step: stop, write nothing */
+    int revert_failed;      /* set when a revert could not complete */
+    int root_inv_written;   /* this process wrote the plan's root inventory.json */
+    struct stat written_st; /* and what it was right after (root_inv_written) */
+    int fenced;             /* the hooks' fence refused a switch step: stop, write nothing */
     /* the last digest of the root inventory.json and the file it was of (run_digest_file),
      * or the caller's hint (journal_hint_root_inventory): the same inode, size and times mean
      * the same bytes, so a second check reads nothing, when those times were at least 2 s
@@ -81,6 +87,22 @@ int run_inventory(struct run *run, struct ocfl_err *err);
 
 /* Open the object directory if it exists (run->objfd); 0, or -ENOENT. */
 int run_open_object(struct run *run, struct ocfl_err *err);
+
+/*
+ * Open the plan's version directory (run->vfd), then fence (run_fence): a lease still held
+ * after the open means the directory opened is the one this plan claimed (nobody else could
+ * remove or make it meanwhile).  0 (at once when open), -ENOENT when it is not there, the
+ * fence's JOURNAL_FENCED, or an error.
+ */
+int run_open_version(struct run *run, struct ocfl_err *err);
+
+/* @path (relative to the object) within the plan's version directory: "" for the directory
+ * itself, the rest after "VERSION/", or NULL when it is not beneath it. */
+const char *run_version_rel(const struct run *run, const char *path);
+
+/* Open directory @path beneath the object: through run->vfd when within the version
+ * directory (open), else beneath run->objfd.  An fd, or a negative errno. */
+int run_open_dir_in_object(struct run *run, const char *path);
 
 /*
  * Digest of FILE (beneath run->objfd) in the plan's algorithm: 0 and @hex,

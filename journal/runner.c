@@ -346,6 +346,7 @@ static void run_init(struct run *run, struct journal *j, struct ocfl_root *root,
     run->root = root;
     run->p = p;
     run->objfd = -1;
+    run->vfd = -1;
     run->alg = ocfl_digest_alg_from_name(p->alg);
     pthread_mutex_init(&run->pmu, NULL);
     /* what the caller knew of this object's root inventory (run_digest_file checks it) */
@@ -363,6 +364,8 @@ static void run_release(struct run *run)
 {
     if (run->objfd >= 0)
         close(run->objfd);
+    if (run->vfd >= 0)
+        close(run->vfd);
     pthread_mutex_destroy(&run->pmu);
 }
 

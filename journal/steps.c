@@ -31,6 +31,53 @@ int run_open_object(struct run *run, struct ocfl_err *err)
     return 0;
 }
 
+int run_open_version(struct run *run, struct ocfl_err *err)
+{
+    int fd, r;
+
+    if (run->vfd >= 0)
+        return 0;
+    r = run_open_object(run, err);
+    if (r < 0)
+        return r;
+    fd = ocfl_io_open(run->objfd, run->p->version, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd == -ENOENT)
+        return ocfl_err_set(err, fd, "'%s' has no version directory '%s'", run->p->object_path,
+                            run->p->version);
+    if (fd < 0)
+        return ocfl_err_sys(err, fd, "cannot open '%s' in '%s'", run->p->version,
+                            run->p->object_path);
+    /* after the open: the lease held now was held when it opened */
+    r = run_fence(run, err);
+    if (r < 0) {
+        close(fd);
+        return r;
+    }
+    run->vfd = fd;
+    return 0;
+}
+
+const char *run_version_rel(const struct run *run, const char *path)
+{
+    size_t n = strlen(run->p->version);
+
+    if (strncmp(path, run->p->version, n))
+        return NULL;
+    if (!path[n])
+        return "";
+    return path[n] == '/' ? path + n + 1 : NULL;
+}
+
+int run_open_dir_in_object(struct run *run, const char *path)
+{
+    const int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    const char *rel = run->vfd >= 0 ? run_version_rel(run, path) : NULL;
+
+    if (rel)
+        return ocfl_io_open(run->vfd, rel, flags, 0);
+    return ocfl_io_open(run->objfd, path, flags, 0);
+}
+
 int run_digest_at(int dirfd, const char *file, enum ocfl_digest_alg alg,
                   char hex[OCFL_DIGEST_HEX_MAX], struct ocfl_err *err)
 {
@@ -183,6 +230,7 @@ static int exec_declare(struct run *run, struct rstep *s, unsigned before, struc
 static int exec_version_dirs(struct run *run, struct rstep *s, unsigned before,
                              struct ocfl_err *err)
 {
+    const char *rel;
     int r = run_open_object(run, err);
 
     if (r < 0)
@@ -201,8 +249,19 @@ static int exec_version_dirs(struct run *run, struct rstep *s, unsigned before,
         r = ocfl_io_fsync_dir(run->objfd, "", err);
         if (r < 0)
             return r;
+    } else {
+        /* an attempt before this one may have died before its mkdir */
+        r = ocfl_io_mkdirs(run->objfd, run->p->version, 0755, err);
+        if (r < 0)
+            return r;
     }
-    return ocfl_io_mkdirs(run->objfd, s->dest, 0755, err);
+    /* the claimed directory's inode from here on (its fence after the open) */
+    r = run_open_version(run, err);
+    if (r < 0)
+        return r;
+    rel = run_version_rel(run, s->dest);
+    return rel ? (*rel ? ocfl_io_mkdirs(run->vfd, rel, 0755, err) : 0)
+               : ocfl_io_mkdirs(run->objfd, s->dest, 0755, err);
 }
 
 struct copy_progress {
@@ -244,25 +303,33 @@ static int exec_content(struct run *run, size_t idx, struct rstep *s, struct ocf
 {
     char hex[OCFL_DIGEST_HEX_MAX];
     struct copy_progress cp = {run, idx};
-    int r, in;
+    const char *dest;
+    int r, in, dfd;
 
-    r = run_open_object(run, err);
+    /* into the version directory this plan claimed (fenced after its open), never by name
+     * beneath the object: a late writer's version directory may be another's by now */
+    r = run_open_version(run, err);
     if (r < 0)
         return r;
-    r = run_digest_at(run->objfd, s->dest, run->alg, hex, err);
+    dest = run_version_rel(run, s->dest);
+    if (!dest || !*dest)
+        return ocfl_err_set(err, -EINVAL, "content step %zu: '%s' is not in '%s'", idx, s->dest,
+                            run->p->version);
+    dfd = run->vfd;
+    r = run_digest_at(dfd, dest, run->alg, hex, err);
     if (r == 0) {
         if (ocfl_digest_equal(hex, s->digest))
             return ocfl_io_unlink(run->j->state_fd, s->source, err); /* done before */
-        r = ocfl_io_unlink(run->objfd, s->dest, err);                /* a wrong or partial file */
+        r = ocfl_io_unlink(dfd, dest, err);                          /* a wrong or partial file */
         if (r < 0)
             return r;
     } else if (r != -ENOENT) {
         return r;
     }
-    r = run_parent_mkdirs(run->objfd, s->dest, err);
+    r = run_parent_mkdirs(dfd, dest, err);
     if (r < 0)
         return r;
-    r = ocfl_io_rename(run->j->state_fd, s->source, run->objfd, s->dest, err);
+    r = ocfl_io_rename(run->j->state_fd, s->source, dfd, dest, err);
     if (r == 0)
         return 0;
     if (r == -ENOENT)
@@ -273,15 +340,15 @@ static int exec_content(struct run *run, size_t idx, struct rstep *s, struct ocf
     in = open_source(run, s->source);
     if (in < 0)
         return ocfl_err_sys(err, in, "cannot open staged file '%s'", s->source);
-    r = ocfl_io_copy_fd_durable(in, run->objfd, s->dest, on_copy_progress, &cp, err);
+    r = ocfl_io_copy_fd_durable(in, dfd, dest, on_copy_progress, &cp, err);
     close(in);
     if (r < 0)
         return r;
-    r = run_digest_at(run->objfd, s->dest, run->alg, hex, err);
+    r = run_digest_at(dfd, dest, run->alg, hex, err);
     if (r < 0)
         return r;
     if (!ocfl_digest_equal(hex, s->digest)) {
-        ocfl_io_unlink(run->objfd, s->dest, NULL);
+        ocfl_io_unlink(dfd, dest, NULL);
         return ocfl_err_set(err, -EIO, "copy of '%s' to '%s' has the wrong digest", s->source,
                             s->dest);
     }
@@ -308,11 +375,12 @@ int run_exec_content_at(struct run *run, size_t idx, unsigned attempt, unsigned 
 
 static int exec_version_inv(struct run *run, struct rstep *s, struct ocfl_err *err)
 {
-    int r = run_open_object(run, err), vfd;
+    int r = run_open_version(run, err), vfd;
 
     if (r < 0)
         return r;
-    vfd = ocfl_io_open(run->objfd, s->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    /* the claimed version directory (fenced after its open), not its name */
+    vfd = run_version_rel(run, s->dest) ? run_open_dir_in_object(run, s->dest) : -EINVAL;
     if (vfd < 0)
         return ocfl_err_sys(err, vfd, "cannot open '%s'", s->dest);
     /* The record's inode becomes the version inventory (the record's name goes when the
@@ -323,10 +391,10 @@ static int exec_version_inv(struct run *run, struct rstep *s, struct ocfl_err *e
     if (r == 0)
         r = ocfl_io_write_file_durable(vfd, "inventory.json", run->p->inventory,
                                        run->p->inventory_len, err);
+    if (r >= 0)
+        r = run_write_sidecar(vfd, "", run->p->alg, run->p->inventory_digest, err);
     close(vfd);
-    if (r < 0)
-        return r;
-    return run_write_sidecar(run->objfd, s->dest, run->p->alg, run->p->inventory_digest, err);
+    return r;
 }
 
 int run_fence(struct run *run, struct ocfl_err *err)
@@ -338,40 +406,110 @@ int run_fence(struct run *run, struct ocfl_err *err)
     return r;
 }
 
-static int exec_root_inv(struct run *run, struct ocfl_err *err)
+/* Test hook: stop (SIGSTOP) at switch moment @at (journal_int.h: JDB_STOP_*). */
+static void stop_at(struct run *run, int at)
+{
+    if (run->j->stop_at_switch == at) {
+        run->j->stop_at_switch = 0; /* once: a plan run again after its fence goes on */
+        raise(SIGSTOP);
+    }
+}
+
+/* The storage-side guard of the switch: the object still at the plan's base, its root
+ * sidecar too.  Run after the fence, right before the rename: a writer paused after its
+ * fence whose lease was taken over meanwhile finds the taker's version here and stops. */
+static int check_switch_base(struct run *run, struct ocfl_err *err)
 {
     char hex[OCFL_DIGEST_HEX_MAX], side[OCFL_DIGEST_HEX_MAX];
+    int r = run_digest_file(run, "inventory.json", hex, err);
+
+    if (r < 0 && r != -ENOENT)
+        return r;
+    if (r == -ENOENT)
+        ocfl_err_clear(err);
+    r = check_base_digest(run, r, hex, err);
+    if (r < 0 || run->p->new_object)
+        return r;
+    r = ocfl_object_read_sidecar(run->objfd, "", run->p->alg, side, err);
+    if (r < 0 || !ocfl_digest_equal(side, run->p->base_digest))
+        return conflict(run, err, "has a root sidecar that is not the plan's base");
+    return 0;
+}
+
+/* A storage check after a fence failed with @r: when the lease is gone by now, the object
+ * was moved on by the lease's taker: the fence's code (nothing recorded, not even in this
+ * host's journal, which the taker has written meanwhile), else @r. */
+static int refenced(struct run *run, int r, struct ocfl_err *err)
+{
+    struct ocfl_err e = {0};
+
+    if (run_fence(run, &e) < 0) {
+        if (err)
+            *err = e;
+        return e.code;
+    }
+    return r;
+}
+
+static int exec_root_inv(struct run *run, struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX];
     int r = run_digest_file(run, "inventory.json", hex, err);
 
     if (r == 0 && ocfl_digest_equal(hex, run->p->inventory_digest))
         return 0; /* switched before */
     if (r < 0 && r != -ENOENT)
         return r;
-    if (r == -ENOENT)
-        ocfl_err_clear(err);
-    r = check_base_digest(run, r, hex, err); /* the same bytes: no second digest */
-    if (r < 0)
-        return r;
-    if (!run->p->new_object) {
-        /* The switch: the sidecar must still name the base. */
-        r = ocfl_object_read_sidecar(run->objfd, "", run->p->alg, side, err);
-        if (r < 0 || !ocfl_digest_equal(side, run->p->base_digest))
-            return conflict(run, err, "has a root sidecar that is not the plan's base");
-    }
-    if (run->j->stop_at_switch)
-        raise(SIGSTOP);
-    /* the last moment before the rename: still this writer's to switch (cluster leases) */
+    ocfl_err_clear(err);
+    stop_at(run, JDB_STOP_BEFORE_FENCE);
+    /* still this writer's to switch (cluster leases)... */
     r = run_fence(run, err);
     if (r < 0)
         return r;
+    stop_at(run, JDB_STOP_AFTER_FENCE);
+    /* ...and the storage still at the base, checked after the fence (the same bytes as
+     * above when nobody changed them: no second digest) */
+    r = check_switch_base(run, err);
+    if (r < 0)
+        return refenced(run, r, err);
+    stop_at(run, JDB_STOP_BEFORE_RENAME);
     r = run_rename_root_copy(run, err);
     if (r == 0)
         r = run_inventory(run, err);
     if (r == 0)
         r = ocfl_io_write_file_durable(run->objfd, "inventory.json", run->p->inventory,
                                        run->p->inventory_len, err);
-    run->root_inv_written = r >= 0;
+    run->root_inv_written =
+        r >= 0 && fstatat(run->objfd, "inventory.json", &run->written_st, AT_SYMLINK_NOFOLLOW) == 0;
     return r < 0 ? r : 0;
+}
+
+/* The root sidecar, after its fence: only over the plan's own root inventory (a late
+ * writer whose taker moved the object on would name an old inventory: E060). */
+static int exec_root_sidecar(struct run *run, struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX];
+    struct stat st;
+    int r = run_fence(run, err);
+
+    if (r < 0)
+        return r;
+    stop_at(run, JDB_STOP_SIDECAR);
+    /* Written (durably) by this process a step ago and the same file still (inode, size,
+     * times: a rename by anyone else makes another): no need to read it back. */
+    if (!(run->root_inv_written &&
+          fstatat(run->objfd, "inventory.json", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          jdb_same_file(&st, &run->written_st))) {
+        r = run_digest_file(run, "inventory.json", hex, err);
+        if (r < 0)
+            return r;
+        if (r < 0)
+            return refenced(run, r, err);
+        if (!ocfl_digest_equal(hex, run->p->inventory_digest))
+            return refenced(run, conflict(run, err, "has another root inventory than the plan's"),
+                            err);
+    }
+    return run_write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
 }
 
 static int exec_release(struct run *run, struct rstep *s, struct ocfl_err *err)
@@ -419,21 +557,9 @@ int run_exec_step(struct run *run, size_t idx, unsigned attempt, unsigned before
     case OCFL_STEP_ROOT_INV:
         r = run_open_object(run, err);
         return r < 0 ? r : exec_root_inv(run, err);
-    case OCFL_STEP_ROOT_SIDECAR: {
-        char hex[OCFL_DIGEST_HEX_MAX];
-        /* Written (durably) by this process a step ago: no need to read it back. */
-        r = run_fence(run, err);
-        if (r < 0)
-            return r;
-        if (run->root_inv_written)
-            return run_write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
-        r = run_digest_file(run, "inventory.json", hex, err);
-        if (r < 0)
-            return r;
-        if (!ocfl_digest_equal(hex, run->p->inventory_digest))
-            return conflict(run, err, "has another root inventory than the plan's");
-        return run_write_sidecar(run->objfd, "", run->p->alg, run->p->inventory_digest, err);
-    }
+    case OCFL_STEP_ROOT_SIDECAR:
+        r = run_open_object(run, err);
+        return r < 0 ? r : exec_root_sidecar(run, err);
     case OCFL_STEP_RELEASE:
         return exec_release(run, s, err);
     case OCFL_STEP_PURGE_MOVE:

@@ -179,6 +179,10 @@ static int remove_object(struct run *run, struct ocfl_err *err)
         close(run->objfd);
         run->objfd = -1;
     }
+    if (run->vfd >= 0) {
+        close(run->vfd);
+        run->vfd = -1;
+    }
     r = ocfl_io_remove_tree(run->root->fd, p, err);
     for (;;) {
         slash = strrchr(p, '/');
@@ -227,6 +231,10 @@ static int undo_version(struct run *run, size_t vdirs, struct ocfl_err *err)
         snprintf(path, sizeof(path), "%s/inventory.json", p->version);
         r = run_digest_at(run->objfd, path, run->alg, hex, NULL);
         if (r == -ENOENT || (r == 0 && ocfl_digest_equal(hex, p->inventory_digest))) {
+            if (run->vfd >= 0) { /* of the directory removed here */
+                close(run->vfd);
+                run->vfd = -1;
+            }
             r = ocfl_io_remove_tree(run->objfd, p->version, err);
             if (r == 0)
                 r = ocfl_io_fsync_dir(run->objfd, "", err);

@@ -489,22 +489,35 @@ static int run(struct mount_args *a, int *notify_fd)
         cli_fail(&err);
         goto out;
     }
-    /* cluster mode: joined after the fork (libpq's connections and the heartbeat thread do
-     * not cross it); the state dir is this host's, under the root, unless --state */
-    if (a->cluster) {
-        rc = cluster_hooks_join(a->cluster, a->host, root_abs, NULL, &m.cluster, &host_state, &err);
-        if (rc < 0) {
-            cli_error("mount '%s': %s", a->root, err.msg);
-            goto out;
-        }
-    }
     if (a->state && a->state[0] != '/') {
         char *cwd = getcwd(NULL, 0);
         if (!cwd || asprintf(&state, "%s/%s", cwd, a->state) < 0)
             state = NULL;
         free(cwd);
+        if (!state) {
+            cli_error("mount: out of memory");
+            goto out;
+        }
     } else if (a->state) {
         state = strdup(a->state);
+        if (!state) {
+            cli_error("mount: out of memory");
+            goto out;
+        }
+    }
+    /* cluster mode: joined after the fork (libpq's connections and the heartbeat thread do
+     * not cross it); the state dir is this host's, under the root, unless --state (then
+     * that one, absolute, is what the others read in ocflfs_hosts) */
+    if (a->cluster) {
+        rc =
+            cluster_hooks_join(a->cluster, a->host, root_abs, state, &m.cluster, &host_state, &err);
+        if (rc < 0) {
+            cli_error("mount '%s': %s", a->root, err.msg);
+            goto out;
+        }
+    }
+    if (state) {
+        /* given: host_state is a copy of it */
     } else if (host_state) {
         state = host_state;
         host_state = NULL;

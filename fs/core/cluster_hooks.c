@@ -57,9 +57,15 @@ static void plan_event(void *ctx, const struct journal_plan_event *ev)
     event(ctx, NULL, ev);
 }
 
+static int refence(void *ctx, const char *object_id, struct ocfl_err *err)
+{
+    return cluster_lease_retake(ctx, object_id, err);
+}
+
 void cluster_hooks_attach(struct cluster *c, struct journal *j)
 {
-    struct journal_hooks h = {.fence = fence, .plan_event = plan_event, .ctx = c};
+    struct journal_hooks h = {
+        .fence = fence, .refence = refence, .plan_event = plan_event, .ctx = c};
 
     journal_set_hooks(j, c ? &h : NULL);
 }
@@ -173,17 +179,23 @@ int cluster_hooks_takeover(struct cluster *c, struct ocfl_root *root, const char
         dir = host_dir(root_path, name, recorded);
         struct journal_options o = {.flags = JOURNAL_CLUSTER | JOURNAL_TAKEOVER, .root = root_path};
         r = dir ? journal_open(dir, &o, &j, err) : ocfl_err_set(err, -ENOMEM, "out of memory");
+        /* the takeover marked done ('taken') before it is told: whoever reads the line (a
+         * returning host, a test) finds the host taken, not still being taken */
         if (r == -ENOENT || (r < 0 && access(dir, F_OK) < 0)) {
+            cluster_takeover_done(c, name);
             log(ctx, "cluster: took over host '%s': it has no journal in '%s'", name,
                 dir ? dir : "?");
             r = 0;
         } else if (r < 0) {
+            cluster_takeover_done(c, name);
             log(ctx, "cluster: took over host '%s' but cannot open its journal: %s", name,
                 err ? err->msg : "");
         } else {
             struct cluster_hooks_ctx hc = {.c = c, .host = name};
             cluster_hooks_attach_host(&hc, j);
             r = cluster_hooks_recover(c, j, root, 0, NULL, NULL, &failed, err);
+            journal_close(j);
+            cluster_takeover_done(c, name);
             if (r >= 0)
                 log(ctx,
                     "cluster: took over host '%s' (heartbeat stopped): %d unfinished plan(s) "
@@ -192,7 +204,6 @@ int cluster_hooks_takeover(struct cluster *c, struct ocfl_root *root, const char
             else
                 log(ctx, "cluster: took over host '%s': %zu plan(s) could not finish: %s", name,
                     failed, err ? err->msg : "");
-            journal_close(j);
         }
         taken++;
         free(dir);

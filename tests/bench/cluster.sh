@@ -92,3 +92,7 @@ d = [float(x) for x in sys.stdin]
 print("notice delay over %d commits: median %.1f ms, max %.1f ms, min %.1f ms" %
       (len(d), 1000 * d[len(d) // 2], 1000 * max(d), 1000 * min(d)))'
 for h in a b c; do stop_host "$h"; done
+
+# the shared index: a fresh host lists 100,000 objects from it (INDEX_OBJECTS to change)
+WORK=$(mktemp -d) OCFLFS=$OCFLFS SOURCE_ROOT=$SOURCE_ROOT bash "$SOURCE_ROOT/tests/cluster/test_cluster_index.sh" \
+    "${INDEX_OBJECTS:-100000}" | grep -E "listed|^not ok"

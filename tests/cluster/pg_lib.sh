@@ -93,3 +93,17 @@ commit_result() {
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' \
         "$1/$2/.ocfl/commit" "$3" 2>/dev/null
 }
+
+# wait_mounted MNT [PID]: until MNT is a mount point (mount_lib.sh's, with a cluster's
+# wait): a cluster mount joins first, and its join may wait out a takeover of its host or the
+# row of a predecessor that died, which takes seconds more on a loaded machine.  Order of
+# events, not time: 5 minutes at most, 1 at once when the daemon PID is gone.
+wait_mounted() {
+    local i
+    for ((i = 0; i < 3000; i++)); do
+        mountpoint -q "$1" && return 0
+        [[ -n ${2:-} ]] && ! kill -0 "$2" 2>/dev/null && return 1
+        sleep 0.1
+    done
+    return 1
+}

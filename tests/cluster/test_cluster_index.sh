@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # test_cluster_index.sh: a host that mounts a root for the first time lists its objects from
-# the cluster's shared index at once (100,000 of them here; its listing is complete before any
-# walk), and its walk of the root in the background catches up with an object another tool
+# the cluster's shared index at once (N of them: the first argument, or CLUSTER_INDEX_OBJECTS,
+# or 100,000; its listing is complete before any walk), and its walk of the root in the background catches up with an object another tool
 # wrote, which the index does not have.
 set -u
 . "$SOURCE_ROOT/tests/common/tap.sh"
 . "$SOURCE_ROOT/tests/mount/mount_lib.sh"
 . "$SOURCE_ROOT/tests/cluster/pg_lib.sh"
-N=${CLUSTER_INDEX_OBJECTS:-100000}
+N=${1:-${CLUSTER_INDEX_OBJECTS:-100000}}
 
 if ! pg_start; then
     tap_result 0 "a private PostgreSQL server started (the cluster tests need one)"

@@ -93,4 +93,30 @@ for h in a b c; do
     check_eq "host $h unmounts cleanly" 0 $?
 done
 check_eq "and has left the cluster" "0" "$(pg_sql "SELECT count(*) FROM ocflfs_hosts WHERE state = 'live'")"
+
+# --state DIR (relative): the others read that directory, absolute, in ocflfs_hosts
+mkdir -p "$WORK/elsewhere"
+pushd "$WORK" >/dev/null || exit 1
+start_host d "$root" --state elsewhere/d ||
+    tap_result 0 "host d mounts with --state" "$(tail -5 "$WORK/mnt-d.log")"
+popd >/dev/null || exit 1
+check_eq "host d's recorded state dir is its --state" "$WORK/elsewhere/d" \
+    "$(pg_sql "SELECT state_dir FROM ocflfs_hosts WHERE name = 'd'")"
+check_true "and its journal is there" test -f "$WORK/elsewhere/d/ocflfs.db"
+stop_host d
+check_eq "host d unmounts cleanly" 0 $?
+
+# host names that are no directory's name are refused
+for h in . ..; do
+    "$OCFLFS" put "$root" obj-a "$WORK/seed" -m x --cluster "$PG_URL" --host "$h" >/dev/null 2>"$WORK/err-name"
+    check_eq "host name '$h' refused" 1 $?
+    check_grep "saying why" "host name" "$WORK/err-name"
+done
+# a password in the URL is never shown (nothing listens on port 1 of the loopback)
+"$OCFLFS" plans "$root" --cluster "postgresql://u:s3cr3t-pw@127.0.0.1:1/x" >/dev/null 2>"$WORK/err-pw"
+check_grep "an unreachable server is an error naming it" "127.0.0.1:1" "$WORK/err-pw"
+check_eq "which does not show the URL's password" 0 "$(grep -c s3cr3t-pw "$WORK/err-pw")"
+"$OCFLFS" plans "$root" --cluster "host=127.0.0.1 port=1 user=u password=s3cr3t-pw" >/dev/null \
+    2>"$WORK/err-pw2"
+check_eq "nor a key=value string's" 0 "$(grep -c s3cr3t-pw "$WORK/err-pw2")"
 done_testing

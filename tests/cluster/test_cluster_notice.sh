@@ -13,6 +13,8 @@ if ! pg_start; then
     tap_result 0 "a private PostgreSQL server started (the cluster tests need one)"
     done_testing
 fi
+# long leases: host b, paused below, is not taken over meanwhile
+export OCFLFS_CLUSTER_LEASE_MS=600000
 root=$WORK/root
 "$OCFLFS" init "$root" >/dev/null
 mkdir -p "$WORK/seed"
@@ -66,6 +68,27 @@ for ((i = 0; i < 3000; i++)); do
 done
 tap_result $seen "b lists it"
 check_eq "with its bytes" hello "$(cat "$WORK/mnt-b/made-on-a/h.txt" 2>&1)"
+# connections that break (a server restarted, a backend terminated) are made again: host b
+# paused, every connection of the hosts terminated, a commit on a (its lease taken on a new
+# connection) whose notice b cannot hear; b, woken, reconnects and reads the shared index
+# for what it missed
+n0=$(notices)
+kill -STOP "${HOST_PID[b]}"
+check_true "host b is paused" wait_stopped "${HOST_PID[b]}"
+check_eq "the hosts' connections terminated" t \
+    "$(pg_sql "SELECT bool_and(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'ocflfs'")"
+echo "after reconnect" >"$WORK/mnt-a/obj/f.txt"
+setfattr -n user.ocfl.commit -v "after the connections broke" "$WORK/mnt-a/obj" 2>"$WORK/err-re"
+check_eq "a commits on a connection made again" 0 $?
+check_eq "the shared index has its version" v3 \
+    "$(pg_sql "SELECT head FROM ocflfs_objects WHERE object_id = 'obj'")"
+kill -CONT "${HOST_PID[b]}"
+for ((i = 0; i < 3000; i++)); do # the event, not a time: 5 minutes at most
+    (($(notices) > n0)) && break
+    sleep 0.1
+done
+check_true "b, reconnected, hears of the version it missed" test "$(notices)" -gt "$n0"
+check_eq "and shows its bytes" "after reconnect" "$(cat "$WORK/mnt-b/obj/f.txt" 2>&1)"
 for h in a b; do
     stop_host "$h"
     check_eq "host $h unmounts cleanly" 0 $?

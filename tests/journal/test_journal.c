@@ -416,6 +416,7 @@ static void test_idempotence(void)
     run.root = f.root;
     run.p = &rp;
     run.objfd = -1;
+    run.vfd = -1;
     run.alg = OCFL_DIGEST_SHA512;
     for (size_t i = 0; rp.steps && i < rp.n_steps; i++)
         for (unsigned t = 1; t <= 2; t++)
@@ -437,8 +438,14 @@ static void test_idempotence(void)
     char *a = read_at(journal_state_fd(f.j), "scratch/s2/a");
     CHECK_STR(a, "ALPHA\n");
     free(a);
+    /* the version-dirs step again after an attempt that died before its mkdir: it makes the
+     * version directory (the claim was that attempt's) */
+    CHECK_OK(run_exec_step(&run, 0, 3, 2, &err));
+    CHECK(run.objfd >= 0 && faccessat(run.objfd, "v2/content", F_OK, 0) == 0);
     if (run.objfd >= 0)
         close(run.objfd);
+    if (run.vfd >= 0)
+        close(run.vfd);
     free(rp.steps);
     fixture_free(&f);
 }
