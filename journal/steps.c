@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,12 +300,31 @@ int run_parent_mkdirs(int dirfd, const char *path, struct ocfl_err *err)
     return r;
 }
 
+/* A message from below names @rel, a path in the version directory: name it as the object
+ * does, @full ('content/a.txt' becomes 'v2/content/a.txt'), as every message beneath an
+ * object does. */
+static void name_in_object(struct ocfl_err *err, const char *rel, const char *full)
+{
+    char quoted[PATH_MAX + 3], msg[sizeof err->msg];
+    const char *at;
+    int n;
+
+    if (!err || !err->code)
+        return;
+    n = snprintf(quoted, sizeof quoted, "'%s'", rel);
+    if (n < 0 || (size_t)n >= sizeof quoted || !(at = strstr(err->msg, quoted)))
+        return;
+    snprintf(msg, sizeof msg, "%.*s'%s'%s", (int)(at - err->msg), err->msg, full, at + n);
+    memcpy(err->msg, msg, sizeof msg);
+}
+
+static int exec_content_in(struct run *run, size_t idx, struct rstep *s, int dfd, const char *dest,
+                           struct ocfl_err *err);
+
 static int exec_content(struct run *run, size_t idx, struct rstep *s, struct ocfl_err *err)
 {
-    char hex[OCFL_DIGEST_HEX_MAX];
-    struct copy_progress cp = {run, idx};
     const char *dest;
-    int r, in, dfd;
+    int r;
 
     /* into the version directory this plan claimed (fenced after its open), never by name
      * beneath the object: a late writer's version directory may be another's by now */
@@ -315,7 +335,19 @@ static int exec_content(struct run *run, size_t idx, struct rstep *s, struct ocf
     if (!dest || !*dest)
         return ocfl_err_set(err, -EINVAL, "content step %zu: '%s' is not in '%s'", idx, s->dest,
                             run->p->version);
-    dfd = run->vfd;
+    r = exec_content_in(run, idx, s, run->vfd, dest, err);
+    if (r < 0)
+        name_in_object(err, dest, s->dest);
+    return r;
+}
+
+static int exec_content_in(struct run *run, size_t idx, struct rstep *s, int dfd, const char *dest,
+                           struct ocfl_err *err)
+{
+    char hex[OCFL_DIGEST_HEX_MAX];
+    struct copy_progress cp = {run, idx};
+    int r, in;
+
     r = run_digest_at(dfd, dest, run->alg, hex, err);
     if (r == 0) {
         if (ocfl_digest_equal(hex, s->digest))
