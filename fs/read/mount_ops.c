@@ -339,6 +339,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
         conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
     if (conn->capable & FUSE_CAP_ASYNC_READ)
         conn->want |= FUSE_CAP_ASYNC_READ;
+    /* lookups in one directory side by side: else the kernel holds every lookup in the root
+     * while one of them waits for a large object's inventory to load */
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+        conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 #ifdef FUSE_CAP_DIRECT_IO_ALLOW_MMAP
     /* writable handles are direct (see mw_op_open): shared mmap of them still works */
