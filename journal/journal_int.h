@@ -70,6 +70,7 @@ enum {
     JDB_STOP_BEFORE_RENAME,    /* between those checks and the rename */
     JDB_STOP_SIDECAR,          /* after the root sidecar's fence, before its check */
     JDB_STOP_CONTENT,          /* in a content batch, its directories open, before its moves */
+    JDB_STOP_REVERT, /* in a revert, after its fence and its record, before it changes anything */
 };
 
 /* The hooks' fence for the plan's object (0 without one), and its plan event. */
