@@ -305,9 +305,18 @@ static int revert(struct run *run, int cause, struct ocfl_err *err)
     if (run_fence(run, err) < 0)
         return JOURNAL_FENCED;
     jdb_plan_set_state(j, run->p->id, JOURNAL_PLAN_REVERTING, why, NULL);
+    if (j->stop_at_switch == JDB_STOP_REVERT) { /* test hook, once */
+        j->stop_at_switch = 0;
+        raise(SIGSTOP);
+    }
     /* fsyncs every file and directory it changes; a purge reverts before its move, when
      * nothing has changed */
     r = is_purge(run->p) ? 0 : run_compensate(run, &cerr);
+    if (r < 0 && run->fenced) {
+        /* the lease ran out during the revert: its taker decides now; nothing more recorded */
+        ocfl_err_set(err, JOURNAL_FENCED, "%s", cerr.msg);
+        return JOURNAL_FENCED;
+    }
     if (r < 0) {
         char both[2 * sizeof(err->msg) + 64];
         snprintf(both, sizeof(both), "%s; revert failed: %s", why, cerr.msg);
@@ -656,7 +665,7 @@ int journal_plan_cancel(struct journal *j, struct ocfl_root *root, int64_t id, s
     }
     ocfl_err_set(err, -ECANCELED, "cancelled by the user");
     r = revert(&run, -ECANCELED, err);
-    if (!run.revert_failed) {
+    if (!run.revert_failed && r != JOURNAL_FENCED) {
         ocfl_err_clear(err);
         r = 0;
     }
