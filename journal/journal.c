@@ -384,10 +384,11 @@ static void parse_test_hooks(struct journal *j)
     j->test_retry_ms = -1;
     /* the process stops itself (SIGSTOP) at a moment of a switch (1: before the root
      * inventory's fence, 2: after it, 3: between the storage checks and the rename, 4: after
-     * the root sidecar's fence, 5: in a content batch before its moves), so that a test can wake it
-     * after its lease ran out */
+     * the root sidecar's fence, 5: in a content batch before its moves, 6: in a revert after its
+     * fence, 7: in a revert after its record), so that a test can wake it after its lease ran out
+     */
     j->stop_at_switch =
-        (s = getenv("OCFLFS_TEST_STOP_AT_SWITCH")) && *s >= '1' && *s <= '5' && !s[1] ? *s - '0'
+        (s = getenv("OCFLFS_TEST_STOP_AT_SWITCH")) && *s >= '1' && *s <= '7' && !s[1] ? *s - '0'
                                                                                       : 0;
     if ((s = getenv("OCFLFS_TEST_RETRY_MS")) && *s)
         j->test_retry_ms = (long long)strtoull(s, NULL, 10);

@@ -182,8 +182,9 @@ out:
 }
 
 /* Run one parameterized update in its own transaction (caller holds nothing). */
-static int update(struct journal *j, const char *sql, int64_t id, int64_t idx, int64_t a, int64_t b,
-                  const char *text)
+/* One statement in its own transaction; the rows it changed into *changes when not NULL. */
+static int update_n(struct journal *j, const char *sql, int64_t id, int64_t idx, int64_t a,
+                    int64_t b, const char *text, int *changes)
 {
     sqlite3_stmt *st = NULL;
     int rc, r;
@@ -207,10 +208,18 @@ static int update(struct journal *j, const char *sql, int64_t id, int64_t idx, i
         jdb_rollback(j);
         goto out;
     }
+    if (changes)
+        *changes = sqlite3_changes(j->db);
     r = jdb_commit(j, NULL);
 out:
     pthread_mutex_unlock(&j->mu);
     return r;
+}
+
+static int update(struct journal *j, const char *sql, int64_t id, int64_t idx, int64_t a, int64_t b,
+                  const char *text)
+{
+    return update_n(j, sql, id, idx, a, b, text, NULL);
 }
 
 int jdb_forget_object(struct journal *j, const char *object_id, struct ocfl_err *err)
@@ -250,6 +259,19 @@ int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
     if (r < 0)
         ocfl_err_set(err, r, "journal: cannot record the state of plan %lld", (long long)id);
     return r;
+}
+
+int jdb_plan_set_reverting(struct journal *j, int64_t id, const char *last_error)
+{
+    int changes = 0;
+    int r =
+        update_n(j,
+                 "UPDATE plans SET state = 'reverting', started_ns = COALESCE(started_ns, ?3),"
+                 " finished_ns = NULL, last_error = ?5"
+                 " WHERE id = ?1 AND ?2 = ?4 AND state NOT IN ('done', 'reverted', 'cancelled')",
+                 id, 0, (int64_t)journal_now_ns(j), 0, last_error, &changes);
+
+    return r < 0 ? r : changes > 0;
 }
 
 int jdb_step_begin(struct journal *j, int64_t id, size_t idx, unsigned attempts)

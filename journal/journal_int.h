@@ -70,6 +70,8 @@ enum {
     JDB_STOP_BEFORE_RENAME,    /* between those checks and the rename */
     JDB_STOP_SIDECAR,          /* after the root sidecar's fence, before its check */
     JDB_STOP_CONTENT,          /* in a content batch, its directories open, before its moves */
+    JDB_STOP_REVERT,           /* in a revert, after its fence, before its record */
+    JDB_STOP_REVERT_RECORDED,  /* in a revert, after its record, before it changes anything */
 };
 
 /* The hooks' fence for the plan's object (0 without one), and its plan event. */
@@ -135,6 +137,9 @@ void jdb_drop_unrecorded(struct journal *j, const char *inv_file, int locked);
 void jdb_drop_inventory_files(struct journal *j, int64_t id);
 int jdb_plan_set_state(struct journal *j, int64_t id, enum journal_plan_state s,
                        const char *last_error, struct ocfl_err *err);
+/* Record plan @id reverting (with @last_error) unless it has ended meanwhile (a taker of this
+ * host finished or reverted it): 1 when recorded, 0 when it had ended, or a negative errno. */
+int jdb_plan_set_reverting(struct journal *j, int64_t id, const char *last_error);
 /* A purged object's rows: the mount's index entry and the attributes kept for it. */
 int jdb_forget_object(struct journal *j, const char *object_id, struct ocfl_err *err);
 int jdb_step_begin(struct journal *j, int64_t id, size_t idx, unsigned attempts);

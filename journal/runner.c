@@ -290,6 +290,15 @@ static int run_releases(struct run *run, size_t from, struct ocfl_err *err)
     return (int)n;
 }
 
+/* Test hook: stop (SIGSTOP) at revert moment @at (JDB_STOP_REVERT*), once. */
+static void stop_in_revert(struct journal *j, int at)
+{
+    if (j->stop_at_switch == at) {
+        j->stop_at_switch = 0;
+        raise(SIGSTOP);
+    }
+}
+
 static int revert(struct run *run, int cause, struct ocfl_err *err)
 {
     struct journal *j = run->j;
@@ -304,10 +313,25 @@ static int revert(struct run *run, int cause, struct ocfl_err *err)
      * woke after a takeover would undo the version its taker finished) */
     if (run_fence(run, err) < 0)
         return JOURNAL_FENCED;
-    jdb_plan_set_state(j, run->p->id, JOURNAL_PLAN_REVERTING, why, NULL);
+    stop_in_revert(j, JDB_STOP_REVERT);
+    /* not over a plan that has ended meanwhile: a taker of this host (paused past its lease
+     * here) finished or reverted it, and a revert recorded over 'done' would undo that
+     * version the next time this journal runs */
+    if (jdb_plan_set_reverting(j, run->p->id, why) == 0) {
+        ocfl_err_set(err, JOURNAL_FENCED, "plan %lld for '%s' has ended meanwhile: not reverted",
+                     (long long)run->p->id, run->p->object_id);
+        run->fenced = 1;
+        return JOURNAL_FENCED;
+    }
+    stop_in_revert(j, JDB_STOP_REVERT_RECORDED);
     /* fsyncs every file and directory it changes; a purge reverts before its move, when
      * nothing has changed */
     r = is_purge(run->p) ? 0 : run_compensate(run, &cerr);
+    if (r < 0 && run->fenced) {
+        /* the lease ran out during the revert: its taker decides now; nothing more recorded */
+        ocfl_err_set(err, JOURNAL_FENCED, "%s", cerr.msg);
+        return JOURNAL_FENCED;
+    }
     if (r < 0) {
         char both[2 * sizeof(err->msg) + 64];
         snprintf(both, sizeof(both), "%s; revert failed: %s", why, cerr.msg);
@@ -656,7 +680,7 @@ int journal_plan_cancel(struct journal *j, struct ocfl_root *root, int64_t id, s
     }
     ocfl_err_set(err, -ECANCELED, "cancelled by the user");
     r = revert(&run, -ECANCELED, err);
-    if (!run.revert_failed) {
+    if (!run.revert_failed && r != JOURNAL_FENCED) {
         ocfl_err_clear(err);
         r = 0;
     }

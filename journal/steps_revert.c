@@ -123,6 +123,8 @@ static int restore_root_inventory(struct run *run, struct ocfl_err *err)
                                  "inventory.json", path);
         }
         if (r == 0)
+            r = run_fence(run, err);
+        if (r == 0)
             r = ocfl_io_write_file_durable(run->objfd, "inventory.json", buf, len, err);
         free(buf);
         if (r < 0)
@@ -134,15 +136,26 @@ static int restore_root_inventory(struct run *run, struct ocfl_err *err)
     r = ocfl_object_read_sidecar(run->objfd, "", run->p->alg, hex, NULL);
     if (r < 0 || !ocfl_digest_equal(hex, run->p->inventory_digest))
         return 0; /* the base's, or someone else's: leave it */
+    r = run_fence(run, err);
+    if (r < 0)
+        return r;
     return run_write_sidecar(run->objfd, "", run->p->alg, run->p->base_digest, err);
 }
 
+/* Move a content step's file back to its scratch source: through the version directory the
+ * plan claimed (run->vfd), fenced right before, and only when it holds the plan's bytes and
+ * the source is gone.  Anything else is left where it is: a file of other bytes is not one
+ * this plan moved (a partial copy of ours leaves its source in place). */
 static int move_back(struct run *run, struct rstep *s, struct touched *t, struct ocfl_err *err)
 {
+    char hex[OCFL_DIGEST_HEX_MAX];
+    const char *rel = run_version_rel(run, s->dest);
     struct stat st;
     int r, in;
 
-    if ((r = ocfl_io_stat(run->objfd, s->dest, &st)) == -ENOENT)
+    if (!rel || !*rel)
+        return 0; /* not beneath the version: never written by a content step */
+    if ((r = ocfl_io_stat(run->vfd, rel, &st)) == -ENOENT)
         return 0; /* never moved */
     if (r < 0)
         return ocfl_err_sys(err, r, "cannot look at '%s'", s->dest);
@@ -150,15 +163,26 @@ static int move_back(struct run *run, struct rstep *s, struct touched *t, struct
         return 0; /* the source is still there (a copy) */
     if (r != -ENOENT)
         return ocfl_err_sys(err, r, "cannot look at staged '%s'", s->source);
+    r = run_digest_at(run->vfd, rel, run->alg, hex, err);
+    if (r == -ENOENT) {
+        ocfl_err_clear(err);
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    if (!ocfl_digest_equal(hex, s->digest))
+        return 0; /* not the plan's bytes: not its to move */
     r = run_parent_mkdirs(run->j->state_fd, s->source, err);
     if (r == 0 && (touch_parent(t, 1, s->source) < 0 || touch_parent(t, 0, s->dest) < 0))
         r = ocfl_err_set(err, -ENOMEM, "out of memory");
+    if (r == 0)
+        r = run_fence(run, err); /* the digest took a while */
     if (r < 0)
         return r;
-    r = ocfl_io_rename(run->objfd, s->dest, run->j->state_fd, s->source, err);
+    r = ocfl_io_rename(run->vfd, rel, run->j->state_fd, s->source, err);
     if (r != -EXDEV)
         return r;
-    in = ocfl_io_open(run->objfd, s->dest, O_RDONLY | O_CLOEXEC, 0);
+    in = ocfl_io_open(run->vfd, rel, O_RDONLY | O_CLOEXEC, 0);
     if (in < 0)
         return ocfl_err_sys(err, in, "cannot open '%s'", s->dest);
     r = ocfl_io_copy_fd_durable(in, run->j->state_fd, s->source, NULL, NULL, err);
@@ -199,26 +223,62 @@ static int remove_object(struct run *run, struct ocfl_err *err)
     return r;
 }
 
-/* Content back to the scratch area, then the version directory if it is ours; every
- * directory changed fsynced. */
+/* Whether the directory named p->version beneath the object is the one the plan claimed
+ * (run->vfd, the same st_dev/st_ino): 1, 0 (another, or none), or a negative errno. */
+static int version_is_claimed(struct run *run, struct ocfl_err *err)
+{
+    struct stat claimed, named;
+
+    if (fstat(run->vfd, &claimed) < 0)
+        return ocfl_err_sys(err, -errno, "cannot look at '%s'", run->p->version);
+    if (fstatat(run->objfd, run->p->version, &named, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0
+                               : ocfl_err_sys(err, -errno, "cannot look at '%s'", run->p->version);
+    return named.st_dev == claimed.st_dev && named.st_ino == claimed.st_ino;
+}
+
+/*
+ * Content back to the scratch area, then the version directory if it is ours; every
+ * directory changed fsynced.  Only through the version directory the plan claimed: the fd
+ * opened at the claim (fenced after its open), or opened here and then fenced (a lease held
+ * after the open means nobody else made it since).  A reverter paused past its lease whose
+ * directory was removed by its taker finds nothing in that fd, and its fence before each
+ * change stops it before it touches a version directory made again under that name.
+ */
 static int undo_version(struct run *run, size_t vdirs, struct ocfl_err *err)
 {
     struct rplan *p = run->p;
     struct touched t = {0};
     char hex[OCFL_DIGEST_HEX_MAX];
-    int r = 0, first = 0, ours;
+    int r = 0, first = 0;
 
-    /* Content steps run in batches record no start: a killed batch moved files of steps that
-     * still say 0 attempts.  In a version directory that is ours, every dest is ours. */
-    ours = vdirs < p->n_steps && p->steps[vdirs].attempts > 0;
+    /* The version directory is the plan's only when its step began (a first attempt that
+     * met another's directory records none).  Content steps run in batches record no start:
+     * a killed batch moved files of steps that still say 0 attempts; in a version directory
+     * that is ours, every dest with the plan's bytes is ours. */
+    if (vdirs >= p->n_steps || !p->steps[vdirs].attempts)
+        return 0;
+    r = run_open_version(run, err);
+    if (r == -ENOENT) {
+        ocfl_err_clear(err);
+        return 0; /* not there: nothing of the plan is left in it */
+    }
+    if (r < 0)
+        return r;
     for (size_t i = p->n_steps; i-- > 0;) {
         struct rstep *s = &p->steps[i];
-        if (s->kind != OCFL_STEP_CONTENT ||
-            (!ours && !s->attempts && s->state != JOURNAL_STEP_DONE))
+        if (s->kind != OCFL_STEP_CONTENT)
             continue;
+        r = run_fence(run, err);
+        if (r < 0)
+            break;
         r = move_back(run, s, &t, err);
         if (r < 0 && !first)
             first = r;
+    }
+    if (run->fenced) { /* no longer ours: not one more change */
+        touched_release(&t);
+        return JOURNAL_FENCED;
     }
     r = first;
     if (r == 0 && t.n && touch_parent(&t, 1, "scratch/x") < 0)
@@ -226,22 +286,25 @@ static int undo_version(struct run *run, size_t vdirs, struct ocfl_err *err)
     if (r == 0)
         r = sync_touched(run, &t, err);
     touched_release(&t);
-    if (r == 0 && ours) {
-        char path[64];
-        snprintf(path, sizeof(path), "%s/inventory.json", p->version);
-        r = run_digest_at(run->objfd, path, run->alg, hex, NULL);
-        if (r == -ENOENT || (r == 0 && ocfl_digest_equal(hex, p->inventory_digest))) {
-            if (run->vfd >= 0) { /* of the directory removed here */
-                close(run->vfd);
-                run->vfd = -1;
-            }
-            r = ocfl_io_remove_tree(run->objfd, p->version, err);
-            if (r == 0)
-                r = ocfl_io_fsync_dir(run->objfd, "", err);
-        } else {
-            r = 0;
-        }
-    }
+    if (r < 0)
+        return r;
+    /* the directory at the version's name removed only when it is the claimed one (what it
+     * holds is then the plan's) and holds no other inventory */
+    r = run_fence(run, err);
+    if (r == 0)
+        r = version_is_claimed(run, err);
+    if (r <= 0)
+        return r;
+    r = run_digest_at(run->vfd, "inventory.json", run->alg, hex, NULL);
+    if (r != -ENOENT && !(r == 0 && ocfl_digest_equal(hex, p->inventory_digest)))
+        return 0;
+    close(run->vfd); /* of the directory removed here */
+    run->vfd = -1;
+    r = run_fence(run, err);
+    if (r == 0)
+        r = ocfl_io_remove_tree(run->objfd, p->version, err);
+    if (r == 0)
+        r = ocfl_io_fsync_dir(run->objfd, "", err);
     return r;
 }
 
@@ -266,6 +329,9 @@ int run_compensate(struct run *run, struct ocfl_err *err)
     if (r < 0)
         return r;
     if (decl < p->n_steps && p->steps[decl].attempts > 0) {
+        r = run_fence(run, err);
+        if (r < 0)
+            return r;
         r = run_digest_file(run, "inventory.json", hex, NULL);
         if (r == -ENOENT || (r == 0 && ocfl_digest_equal(hex, p->inventory_digest)))
             return remove_object(run, err);
