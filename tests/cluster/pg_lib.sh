@@ -57,6 +57,14 @@ pg_start() {
     export PG_URL
 }
 
+# pg_start_or_end: pg_start, or the test ends at once with one failed check (a cluster test
+# never passes without its server).
+pg_start_or_end() {
+    pg_start && return 0
+    tap_result 0 "a private PostgreSQL server started (the cluster tests need one)"
+    done_testing
+}
+
 # pg_sql SQL: run SQL on the test's database, unaligned output without headers.
 pg_sql() {
     psql "$PG_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"

@@ -9,10 +9,7 @@ set -u
 . "$SOURCE_ROOT/tests/cluster/pg_lib.sh"
 N=${1:-${CLUSTER_INDEX_OBJECTS:-100000}}
 
-if ! pg_start; then
-    tap_result 0 "a private PostgreSQL server started (the cluster tests need one)"
-    done_testing
-fi
+pg_start_or_end
 root=$WORK/root
 "$OCFLFS" init "$root" --layout 0002-flat-direct-storage-layout >/dev/null
 python3 "$SOURCE_ROOT/tests/cluster/make_many.py" "$root" "$N" "$WORK/index.sql"

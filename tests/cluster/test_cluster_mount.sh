@@ -8,10 +8,7 @@ set -u
 . "$SOURCE_ROOT/tests/mount/mount_lib.sh"
 . "$SOURCE_ROOT/tests/cluster/pg_lib.sh"
 
-if ! pg_start; then
-    tap_result 0 "a private PostgreSQL server started (the cluster tests need one)"
-    done_testing
-fi
+pg_start_or_end
 root=$WORK/root
 "$OCFLFS" init "$root" >/dev/null
 mkdir -p "$WORK/seed"

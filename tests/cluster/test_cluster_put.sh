@@ -6,10 +6,7 @@
 . "$SOURCE_ROOT/tests/mount/mount_lib.sh"
 . "$SOURCE_ROOT/tests/cluster/pg_lib.sh"
 
-if ! pg_start; then
-    tap_result 0 "a private PostgreSQL server started (the cluster tests need one)"
-    done_testing
-fi
+pg_start_or_end
 tap_result 1 "a private PostgreSQL server started"
 
 root=$WORK/root
