@@ -65,6 +65,28 @@ pg_start_or_end() {
     done_testing
 }
 
+# versions [ID]: how many versions object ID (default obj) of $root has
+versions() {
+    "$OCFLFS" log "$root" "${1:-obj}" --json |
+        python3 -c 'import json,sys; print(len(json.load(sys.stdin)["versions"]))'
+}
+# objsums: every file's digest and every directory of $root outside extensions/ (what a late
+# writer must leave as it found)
+objsums() {
+    (cd "$root" && find . -path ./extensions -prune -o -type f -print0 | sort -z |
+        xargs -0 -r sha256sum && find . -path ./extensions -prune -o -type d -print | sort)
+}
+# wait_took_over TAKER HOST: until TAKER's log says it took HOST over (an event: 5 minutes at
+# most, then the caller's check fails)
+wait_took_over() {
+    local i
+    for ((i = 0; i < 3000; i++)); do
+        grep -q "took over host '$2'" "$WORK/mnt-$1.log" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # pg_sql SQL: run SQL on the test's database, unaligned output without headers.
 pg_sql() {
     psql "$PG_URL" -X -q -A -t -v ON_ERROR_STOP=1 -c "$1"

@@ -18,9 +18,6 @@ mkdir -p "$WORK/seed" "$WORK/other" "$WORK/mnt-a"
 echo seed >"$WORK/seed/seed.txt"
 "$OCFLFS" put "$root" obj "$WORK/seed" -m seed --user Seeder --cluster "$PG_URL" --host seed \
     >/dev/null 2>&1 || tap_result 0 "seed obj"
-versions() { "$OCFLFS" log "$root" obj --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["versions"]))'; }
-objsums() { (cd "$root" && find . -path ./extensions -prune -o -type f -print0 | sort -z |
-    xargs -0 -r sha256sum && find . -path ./extensions -prune -o -type d -print | sort); }
 
 OCFLFS_TEST_STOP_AT_SWITCH=5 "$OCFLFS" mount "$root" "$WORK/mnt-a" -f --cluster "$PG_URL" \
     --host a 2>>"$WORK/mnt-a.log" &
@@ -39,10 +36,7 @@ check_true "after it claimed the version directory" test -d "$objdir/v$((before 
 # a revert would do)
 rm -f "$root"/extensions/ocflfs/hosts/a/scratch/inventory-*.json
 start_host b "$root" || tap_result 0 "host b mounts" "$(tail -5 "$WORK/mnt-b.log")"
-for ((i = 0; i < 3000; i++)); do
-    grep -q "took over host 'a'" "$WORK/mnt-b.log" && break
-    sleep 0.1
-done
+wait_took_over b a
 check_grep "host b takes the paused host over" "took over host 'a'" "$WORK/mnt-b.log"
 # said once done: a returning host reading the line finds its host taken, not being taken
 check_eq "host a is 'taken' once b says so" taken "$(pg_sql "SELECT state FROM ocflfs_hosts WHERE name = 'a'")"

@@ -20,9 +20,6 @@ mkdir -p "$WORK/seed" "$WORK/mnt-a"
 echo seed >"$WORK/seed/seed.txt"
 "$OCFLFS" put "$root" obj "$WORK/seed" -m seed --user Seeder --cluster "$PG_URL" --host seed \
     >/dev/null 2>&1 || tap_result 0 "seed obj"
-versions() { "$OCFLFS" log "$root" obj --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["versions"]))'; }
-objsums() { (cd "$root" && find . -path ./extensions -prune -o -type f -print0 | sort -z |
-    xargs -0 -r sha256sum && find . -path ./extensions -prune -o -type d -print | sort); }
 
 # step 3 (the version inventory, after the two content steps) fails for good: a revert
 OCFLFS_TEST_STOP_AT_SWITCH=7 OCFLFS_TEST_FAIL_STEP=3:1000:22 OCFLFS_TEST_RETRY_MS=10 \
@@ -43,10 +40,7 @@ check_eq "after its content was moved into $v" "late content" "$(cat "$objdir/$v
 # would finish it)
 rm -f "$root"/extensions/ocflfs/hosts/a/scratch/inventory-*.json
 start_host b "$root" || tap_result 0 "host b mounts" "$(tail -5 "$WORK/mnt-b.log")"
-for ((i = 0; i < 3000; i++)); do
-    grep -q "took over host 'a'" "$WORK/mnt-b.log" && break
-    sleep 0.1
-done
+wait_took_over b a
 check_grep "host b takes the paused host over" "took over host 'a'" "$WORK/mnt-b.log"
 check_true "and reverts its plan: the version directory is gone" test ! -e "$objdir/$v"
 check_eq "the object is at its old head" "$before" "$(versions)"

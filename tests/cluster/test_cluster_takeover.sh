@@ -24,7 +24,6 @@ echo seed >"$WORK/seed/seed.txt"
 mkdir -p "$WORK/mnt-a"
 start_host b "$root" || tap_result 0 "host b mounts" "$(tail -5 "$WORK/mnt-b.log")"
 
-versions() { "$OCFLFS" log "$root" "${1:-obj}" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["versions"]))'; }
 # bail WHY: a daemon this test needs is gone: fail now, not after every later wait ran out
 bail() {
     tap_result 0 "$1" "$(tail -5 "$WORK/mnt-b.log")"
@@ -313,10 +312,7 @@ wait "${HOST_PID[b]}" 2>/dev/null
 fusermount3 -u -z "$WORK/mnt-b" 2>/dev/null
 OCFLFS_CLUSTER_LEASE_MS=4000 start_host c "$root" ||
     tap_result 0 "host c mounts" "$(tail -5 "$WORK/mnt-c.log")"
-for ((i = 0; i < 3000; i++)); do # the event, not a time: 5 minutes at most
-    grep -q "took over host 'a'" "$WORK/mnt-c.log" && break
-    sleep 0.1
-done
+wait_took_over c a
 check_grep "host c takes host a over again" "took over host 'a'" "$WORK/mnt-c.log"
 check_eq "and finishes its plan" $((before + 1)) "$(versions)"
 check_eq "with its bytes" "finished by c" "$("$OCFLFS" cat "$root" obj by-c.txt 2>&1)"
